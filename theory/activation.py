@@ -1,0 +1,120 @@
+"""Activation functions and the tanh-like assumption.
+
+Statement
+---------
+An activation ``sigma`` is *tanh-like* when ``sigma(0) = 0``,
+``sigma'(0) = 1``, ``sigma''(0) = 0`` and ``C_L = sup_s |sigma'''(s)|`` is
+finite.  Then ``sigma(s) = s + sigma'''(0) s^3 / 6 + O(s^5)`` near 0 and the
+two-layer network behaves like a linear one while its weights are small.
+
+Assumptions
+-----------
+``sigma`` is a SymPy expression in the real symbol ``s``, three times
+differentiable on the whole real line (no ``Abs``, ``Max``, ``sign``...).
+
+References
+----------
+Chen, Luo, Wang, "On multi-stage loss dynamics in neural networks",
+arXiv:2410.20119 (tanh-like activations; our reconstruction).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+from ._supremum import Supremum, sup_abs
+from .errors import InputError, NotTanhLike
+from .expressions import parse_expression
+
+__all__ = ["S", "Activation", "BUILTIN", "activation_from_spec"]
+
+#: The activation's argument.
+S = sp.Symbol("s", real=True)
+
+#: Built-in tanh-like activations.
+BUILTIN = {
+    "tanh": sp.tanh(S),
+    "sin": sp.sin(S),
+    "erf": sp.erf(sp.sqrt(sp.pi) * S / 2),
+}
+#: Common activations that are *not* tanh-like; built so they can be refused with a reason.
+KNOWN_OTHERS = {
+    "relu": sp.Max(0, S),
+    "sigmoid": 1 / (1 + sp.exp(-S)),
+    "softplus": sp.log(1 + sp.exp(S)),
+    "gelu": S * (1 + sp.erf(S / sp.sqrt(2))) / 2,
+    "silu": S / (1 + sp.exp(-S)),
+}
+_NON_SMOOTH = (sp.Abs, sp.Max, sp.Min, sp.sign, sp.Heaviside, sp.Piecewise)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation ``sigma(s)`` given by a SymPy expression in :data:`S`."""
+
+    name: str
+    expr: sp.Expr
+
+    def derivative(self, order: int) -> sp.Expr:
+        """The ``order``-th derivative of ``sigma`` as a SymPy expression."""
+        return sp.diff(self.expr, S, order) if order else self.expr
+
+    def taylor_coefficients(self, order: int = 5) -> list[sp.Expr]:
+        """Exact derivatives ``sigma^(k)(0)`` for ``k = 0..order``."""
+        series = sp.series(self.expr, S, 0, order + 1).removeO()
+        return [sp.simplify(series.coeff(S, k) * sp.factorial(k)) for k in range(order + 1)]
+
+    def violations(self) -> list[str]:
+        """Which tanh-like conditions fail (empty when the activation is tanh-like)."""
+        if self.expr.has(*_NON_SMOOTH):
+            return ["sigma is not three times differentiable at every point (uses Abs/Max/sign or a piecewise form)"]
+        out = []
+        for k, want in ((0, 0), (1, 1), (2, 0)):
+            got = sp.simplify(self.derivative(k).subs(S, 0))
+            if got != want:
+                out.append(f"sigma{chr(39) * k}(0) = {got}, not {want}")
+        return out
+
+    @property
+    def is_tanh_like(self) -> bool:
+        return not self.violations()
+
+    def require_tanh_like(self, field: str = "[model] activation") -> "Activation":
+        """Return ``self``, or raise :class:`NotTanhLike` naming the failed condition."""
+        bad = self.violations()
+        if bad:
+            raise NotTanhLike(field, self.name, "; ".join(bad) + " (the theory needs a tanh-like activation)",
+                              "use tanh, sin, erf, or an expression in s with sigma(0)=0, sigma'(0)=1, sigma''(0)=0")
+        return self
+
+    @cached_property
+    def C_L(self) -> Supremum:
+        """``sup |sigma'''|``, exact where SymPy can, certified otherwise."""
+        return sup_abs(self.derivative(3), S)
+
+    @cached_property
+    def C0(self) -> Supremum:
+        """``sup |sigma'|``, used to bound ``|sigma(s)| <= C0 |s|``."""
+        return sup_abs(self.derivative(1), S)
+
+    def latex(self) -> str:
+        return sp.latex(self.expr)
+
+
+def activation_from_spec(spec: object, field: str = "[model] activation") -> Activation:
+    """Build an activation from a built-in name or a SymPy expression in ``s``.
+
+    Built-in names: ``tanh``, ``sin``, ``erf`` (meaning ``erf(sqrt(pi) s / 2)``);
+    ``relu``, ``sigmoid``, ``softplus``, ``gelu`` and ``silu`` are recognised
+    so that they can be refused with the condition they violate.
+    """
+    if not isinstance(spec, str):
+        raise InputError(field, spec, "expected a string", 'write e.g. activation = "tanh"')
+    key = spec.strip()
+    if key in BUILTIN:
+        return Activation(key, BUILTIN[key])
+    if key.lower() in KNOWN_OTHERS:
+        return Activation(key.lower(), KNOWN_OTHERS[key.lower()])
+    return Activation(key, parse_expression(key, [S], field))
