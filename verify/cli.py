@@ -1,0 +1,182 @@
+"""The command line: ``python -m verify <command>``.
+
+Exit status: 0 when everything asked for holds, 1 when a derived identity
+fails to verify, 2 for usage and input errors (one line on standard error,
+nothing written), 130 when interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sympy as sp
+
+import theory
+from theory.activation import activation_from_spec
+from theory.errors import InputError, VerifierError
+
+from .config import load_config
+
+DEFAULT_CONFIG = Path(__file__).with_name("configs") / "multistage.toml"
+_TAKES_ACTIVATION = {"D2", "D7"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        self.exit(2, f"error: {message} (see 'python -m verify {self.prog.split()[-1]} --help')\n"
+                  if " " in self.prog else f"error: {message} (see 'python -m verify --help')\n")
+
+
+def _resolve_derivations(names: list[str]) -> list[str]:
+    if not names:
+        return list(theory.DERIVATIONS)
+    by_name = {v: k for k, v in theory.DERIVATIONS.items()}
+    keys = []
+    for raw in names:
+        key = raw.upper() if raw.upper() in theory.DERIVATIONS else by_name.get(raw.lower())
+        if key is None:
+            choices = list(theory.DERIVATIONS) + list(by_name)
+            close = difflib.get_close_matches(raw, choices, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise InputError("NAME", raw, "no such derivation", f"{hint}choose from {', '.join(choices)}")
+        keys.append(key)
+    return keys
+
+
+def _derive(key: str, activation):
+    mod = theory.module(key)
+    return mod.derive(activation) if key in _TAKES_ACTIVATION else mod.derive()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_derive(args) -> int:
+    keys = _resolve_derivations(args.names)
+    activation = activation_from_spec(args.activation, "--activation").require_tanh_like("--activation")
+    results = [_derive(k, activation) for k in keys]
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2))
+    elif args.latex:
+        print("\n\n".join(r.latex() for r in results))
+    else:
+        for r in results:
+            print(f"{r.key}. {r.title}  [{r.name}]")
+            print("  " + r.text.get("statement", "").replace("\n", "\n  "))
+            for label, value in r.results.items():
+                print(f"  * {label}: {sp.sstr(value)}")
+            for label, ok in r.identities.items():
+                print(f"  {'ok ' if ok else 'FAIL'} {label}")
+            print()
+    return 0 if all(all(r.identities.values()) for r in results) else 1
+
+
+def _format_prediction(p: dict) -> str:
+    lines = []
+    keys = ["method", "applicable", "z_norm", "growth_rate", "initial_loss", "plateau_loss", "K0", "K0_expected",
+            "t_half", "T_d", "T_p", "E_T_d", "dT_d_dalpha", "dT_d_dlog_m", "plateau_loss_bound", "C_1",
+            "W2rel_decay_rate"]
+    for k in keys:
+        if k in p:
+            lines.append(f"  {k:<20} {p[k]}")
+    return "\n".join(lines)
+
+
+def cmd_predict(args) -> int:
+    from .predict import predict
+
+    config = load_config(args.config)
+    p = predict(config)
+    print(json.dumps(p, indent=2) if args.json else _format_prediction(p))
+    return 0
+
+
+def cmd_list(args) -> int:
+    for key, name in theory.DERIVATIONS.items():
+        print(f"{key:<4} {name:<18} {theory.module(key).TITLE}")
+    return 0
+
+
+def cmd_all(args) -> int:
+    from .predict import predict
+
+    start = time.perf_counter()
+    config = load_config(args.config)
+    activation = config.activation
+    failed = 0
+    summary = {"derivations": [], "prediction": None}
+    print(f"Derivations D1-D10 (activation {activation.name}):")
+    for key in theory.DERIVATIONS:
+        d = _derive(key, activation)
+        ok = all(d.identities.values())
+        failed += not ok
+        summary["derivations"].append(d.as_json())
+        print(f"  {'verified' if ok else 'FAILED  '}  {key:<4} {d.title}  "
+              f"({sum(d.identities.values())}/{len(d.identities)} identities)")
+    p = predict(config)
+    summary["prediction"] = p
+    print(f"\nPredictions for {config.source}:")
+    print(_format_prediction(p))
+    summary["wall_time_s"] = time.perf_counter() - start
+    if args.out:
+        _atomic_write(Path(args.out) / "derivations.json", json.dumps(summary, indent=2, default=str))
+        print(f"\nwrote {Path(args.out) / 'derivations.json'}")
+    print(f"\n{len(theory.DERIVATIONS) - failed} of {len(theory.DERIVATIONS)} derivations verified "
+          f"in {summary['wall_time_s']:.1f} s")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="verify", description="Symbolic-numeric verifier of training-dynamics theorems.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("derive", help="print the derived results D1-D10")
+    p.add_argument("names", nargs="*", metavar="NAME", help="D1..D10 or a module name (default: all)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--activation", default="tanh", help="activation for D2 and D7 (default tanh)")
+    p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser("predict", help="predictions for one configuration")
+    p.add_argument("--config", required=True, help="TOML configuration file")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("list", help="list what can be derived and checked")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("all", help="derive and verify everything, then predict for the example configuration")
+    p.add_argument("--config", default=str(DEFAULT_CONFIG), help="TOML configuration (default: bundled example)")
+    p.add_argument("--quick", action="store_true", help="quick profile (same work today: derivations are fast)")
+    p.add_argument("--out", help="directory for derivations.json")
+    p.set_defaults(func=cmd_all)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except VerifierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
