@@ -1,0 +1,151 @@
+"""The command line: outputs, exit statuses, and one-line errors for bad input."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verify.cli import DEFAULT_CONFIG, main
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = DEFAULT_CONFIG.read_text()
+
+PREDICT_KEYS = {"z_norm", "growth_rate", "initial_loss", "plateau_loss", "K0", "K0_expected", "t_half", "T_d",
+                "T_p", "applicable"}
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def replace(old: str, new: str) -> str:
+    assert old in EXAMPLE, old
+    return EXAMPLE.replace(old, new)
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, cwd=REPO,
+                          timeout=300)
+
+
+def predict_json(tmp_path, text, capsys) -> dict:
+    assert main(["predict", "--config", str(write_config(tmp_path, text)), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_predict_json_has_the_documented_keys_and_is_consistent(tmp_path, capsys):
+    p = predict_json(tmp_path, EXAMPLE, capsys)
+    assert PREDICT_KEYS <= p.keys()
+    assert p["applicable"] is True
+    assert p["growth_rate"] == pytest.approx(2 * p["z_norm"], rel=1e-15)
+    assert p["t_half"] == pytest.approx(math.log(1 / p["K0"] - 1) / p["growth_rate"], rel=1e-12)
+    assert p["T_d"]["delta"] == 0.01 and p["T_d"]["value"] > p["t_half"]
+    assert p["T_p"]["alpha_1"] == 0.75
+    assert 0 < p["plateau_loss"] < p["initial_loss"]
+
+
+def test_predict_gd_uses_the_discrete_rate(tmp_path, capsys):
+    p = predict_json(tmp_path, replace('method = "flow"', 'method = "gd"').replace("lr = 0.01", "lr = 0.1"), capsys)
+    assert p["growth_rate"] == pytest.approx(2 * math.log1p(0.1 * p["z_norm"]) / 0.1, rel=1e-14)
+    assert p["growth_rate"] < 2 * p["z_norm"]
+
+
+def test_predict_is_deterministic_and_depends_on_the_seed(tmp_path, capsys):
+    first = predict_json(tmp_path, EXAMPLE, capsys)
+    again = predict_json(tmp_path, EXAMPLE, capsys)
+    other = predict_json(tmp_path, replace("seed = 1 ", "seed = 2 "), capsys)
+    assert first == again
+    assert other["K0"] != first["K0"]
+
+
+def test_zero_z_is_reported_not_predicted(tmp_path, capsys):
+    p = predict_json(tmp_path, replace('expr = "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"', 'expr = "x0**2 - 1"'), capsys)
+    assert isinstance(p["applicable"], str) and "z = 0" in p["applicable"]
+    assert p["t_half"] is None and p["K0"] is None
+
+
+def test_derive_json_lists_D1_to_D10_all_verified(capsys):
+    assert main(["derive", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [d["key"] for d in out] == [f"D{i}" for i in range(1, 11)]
+    for d in out:
+        assert d["statement"] and d["results"] and d["identities"]
+        assert all(d["identities"].values()), d["key"]
+
+
+def test_derive_latex_renders_math(capsys):
+    assert main(["derive", "D4", "--latex"]) == 0
+    out = capsys.readouterr().out
+    assert "$$" in out and "\\cosh" in out
+
+
+def test_unknown_derivation_suggests_a_close_match(capsys):
+    assert main(["derive", "descent_tme"]) == 2
+    err = capsys.readouterr().err
+    assert "descent_time" in err and err.count("\n") == 1
+
+
+BAD_INPUTS = [
+    ("alpha below 1/2", replace("alpha = 1.0", "alpha = 0.5"), "[model] alpha"),
+    ("width below 1", replace("width = 1000", "width = 0"), "[model] width"),
+    ("dim below 1", replace("dim = 3", "dim = 0"), "[data] dim"),
+    ("quadrature below 1", replace("quadrature = 12", "quadrature = 0"), "[data] quadrature"),
+    ("samples below 1", replace("quadrature = 12", "samples = 0"), "[data] samples"),
+    ("relu", replace('activation = "tanh"', 'activation = "relu"'), "[model] activation"),
+    ("sigmoid", replace('activation = "tanh"', 'activation = "1/(1 + exp(-s))"'), "[model] activation"),
+    ("malformed TOML", EXAMPLE.replace("[model]", "[model"), "--config"),
+    ("unknown key", replace("width = 1000", "widht = 1000"), "[model] widht"),
+    ("unknown table", EXAMPLE + "\n[extra]\nx = 1\n", "[extra]"),
+    ("unknown variable", replace("0.4*x2", "0.4*x3"), "[target] expr"),
+    ("hostile expression", replace('expr = "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"',
+                                   "expr = \"__import__('os').system('true')\""), "[target] expr"),
+    ("unknown method", replace('method = "flow"', 'method = "adam"'), "[train] method"),
+    ("string width", replace("width = 1000", 'width = "big"'), "[model] width"),
+]
+
+
+@pytest.mark.parametrize("label, text, field", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_is_one_line_naming_the_field_and_writes_nothing(tmp_path, capsys, label, text, field):
+    out_dir = tmp_path / "out"
+    code = main(["all", "--config", str(write_config(tmp_path, text)), "--out", str(out_dir)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert field in captured.err and "fix:" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert not out_dir.exists()
+
+
+def test_hostile_expression_is_never_evaluated(tmp_path):
+    marker = tmp_path / "evaluated"
+    text = replace('expr = "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"',
+                   f"expr = \"__import__('os').system('touch {marker}')\"")
+    result = run("predict", "--config", str(write_config(tmp_path, text)))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert not marker.exists()
+
+
+def test_missing_config_file_exit_2_without_traceback(tmp_path):
+    result = run("predict", "--config", str(tmp_path / "absent.toml"))
+    assert result.returncode == 2
+    assert "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_2():
+    result = run("frobnicate")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_all_writes_the_summary_and_exits_0(tmp_path, capsys):
+    assert main(["all", "--quick", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "derivations.json").read_text())
+    assert len(summary["derivations"]) == 10
+    assert PREDICT_KEYS <= summary["prediction"].keys()
+    assert "10 of 10 derivations verified" in capsys.readouterr().out
