@@ -99,6 +99,24 @@ class Activation:
         """``sup |sigma'|``, used to bound ``|sigma(s)| <= C0 |s|``."""
         return sup_abs(self.derivative(1), S)
 
+    def derivative_as_polynomial_of_sigma(self, order: int) -> list[sp.Expr] | None:
+        """Coefficients ``c_j`` with ``sigma^(order)(s) = sum_j c_j sigma(s)^j``, or None.
+
+        For tanh, ``sigma' = 1 - sigma^2`` and ``sigma'' = -2 sigma + 2 sigma^3``:
+        the simulator then evaluates one transcendental function per entry
+        instead of two.  Found by substituting ``sigma(s) -> Y`` in the
+        derivative and checking that ``s`` is gone and the result is a
+        polynomial in ``Y``.
+        """
+        Y = sp.Symbol("Y")
+        if not self.expr.is_Function or self.expr.args != (S,):
+            return None
+        replaced = sp.expand(self.derivative(order).subs(self.expr, Y))
+        if replaced.has(S) or not replaced.is_polynomial(Y):
+            return None
+        poly = sp.Poly(replaced, Y)
+        return [poly.coeff_monomial(Y**j) for j in range(poly.degree() + 1)]
+
     def latex(self) -> str:
         return sp.latex(self.expr)
 

@@ -32,6 +32,8 @@ Linearized flow (15) of Chen, Luo, Wang, arXiv:2410.20119 (our reconstruction).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import sympy as sp
 
@@ -56,6 +58,7 @@ def _pieces(dim: int = _DIM):
     return z, r, A, P, P0
 
 
+@lru_cache(maxsize=16)
 def closed_form(dim: int = _DIM):
     """``(z, exp(tA))`` as SymPy objects for symbolic ``z`` in ``R^dim``."""
     z, r, A, P, P0 = _pieces(dim)

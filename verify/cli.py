@@ -106,6 +106,54 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int:
+    from .engine.flow import FlowOptions
+    from .plots import loss_figure
+    from .predict import predict
+    from .simulate import measure, simulate
+
+    config = load_config(args.config)
+    FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)   # validate before any work
+    out_dir = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-seed{config.train.seed}"
+    note = print if not args.json else (lambda msg: print(msg, file=sys.stderr))
+    traj, obs, kernel = simulate(config, backend=args.backend, device=args.device, solver=args.solver,
+                                 rtol=args.rtol, grid=args.grid, batch=args.batch, progress=args.progress,
+                                 notify=note, threads=args.threads)
+    summary = measure(config, traj, obs, kernel)
+    summary["seeds"] = {"data": config.data.seed if config.dataset.kind == "sample" else None,
+                        "init": config.train.seed}
+    files = {}
+    if len(traj.t):
+        files = traj.save(out_dir, "trajectory", {k: v for k, v in obs.items() if k != "loss"})
+        prediction = predict(config)
+        files["png"] = loss_figure(traj.t, traj.loss, summary["stages"], out_dir / "loss.png",
+                                   plateau_level=prediction["plateau_loss"],
+                                   title=f"{config.activation.name}, m = {config.model.width}, "
+                                         f"alpha = {config.model.alpha}, {traj.info['integrator']}")
+        _atomic_write(out_dir / "summary.json", json.dumps(summary, indent=2, default=_jsonable))
+        files["summary"] = str(out_dir / "summary.json")
+    summary["files"] = files
+    if args.json:
+        print(json.dumps(summary, indent=2, default=_jsonable))
+    else:
+        for key in ("status", "z_norm", "K0", "t_half", "T_d", "T_p", "initial_loss", "plateau_loss", "final_loss",
+                    "diverged", "files"):
+            print(f"  {key:<14} {summary[key]}")
+    if traj.status == "interrupted":
+        return 130
+    return 1 if traj.status == "failed" else 0
+
+
+def _jsonable(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
 def cmd_list(args) -> int:
     for key, name in theory.DERIVATIONS.items():
         print(f"{key:<4} {name:<18} {theory.module(key).TITLE}")
@@ -157,6 +205,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="TOML configuration file")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("simulate", help="simulate one trajectory and measure what the theory predicts")
+    p.add_argument("--config", required=True, help="TOML configuration file")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON on standard output")
+    p.add_argument("--out", help="directory for the trajectory (NPZ, CSV), loss.png and summary.json "
+                                 "(default runs/<config>-seed<seed>)")
+    p.add_argument("--backend", default="auto", help="auto | numpy | torch (default auto = numpy)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda (torch only)")
+    p.add_argument("--solver", default="RK45", help="RK45 | DOP853 | RK23 | LSODA | Radau | BDF (flow only)")
+    p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of the flow solver")
+    p.add_argument("--grid", type=int, default=601, help="number of recording times")
+    p.add_argument("--batch", type=int, default=None, help="mini-batch size: SGD instead of full-batch descent")
+    p.add_argument("--threads", type=int, default=1, help="threads for the NumPy kernel")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar (default: when standard error is a terminal)")
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("list", help="list what can be derived and checked")
     p.set_defaults(func=cmd_list)

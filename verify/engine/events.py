@@ -1,0 +1,59 @@
+"""Event functions shared by the flow and descent drivers, and the progress bar."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Event", "k_of_theta", "make_events", "Progress"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A scalar function of ``(t, theta)`` whose crossing of zero (in ``direction``) is recorded."""
+
+    name: str
+    fn: Callable[[float, np.ndarray], float]
+    direction: int = 0        # +1 upward crossings, -1 downward, 0 both
+    costly: bool = False      # needs a pass over the data (the loss)
+
+
+def k_of_theta(theta: np.ndarray, width: int, z: np.ndarray, zSz: float) -> float:
+    """``K = beta . z / z^T Sigma^-1 z`` with ``beta = sum_k a_k w_k``."""
+    a = theta[:width]
+    W = theta[width:].reshape(width, -1)
+    return float(a @ (W @ z)) / zSz
+
+
+def make_events(kernel, width: int, z: np.ndarray, zSz: float, K_levels=(), loss_levels=()) -> list[Event]:
+    events = [Event(f"K={lv:g}", (lambda lv: lambda t, th: k_of_theta(th, width, z, zSz) - lv)(lv), +1)
+              for lv in K_levels]
+    events += [Event(f"loss={lv:g}", (lambda lv: lambda t, th: kernel.loss(th) - lv)(lv), -1, True)
+               for lv in loss_levels]
+    return events
+
+
+class Progress:
+    """A one-line progress bar on standard error, shown only when it is a terminal (or forced)."""
+
+    def __init__(self, total: float, label: str = "simulating", enabled: bool | None = None):
+        self.total, self.label = float(total), label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._last = 0.0
+
+    def update(self, t: float) -> None:
+        if not self.enabled or time.monotonic() - self._last < 0.2:
+            return
+        self._last = time.monotonic()
+        frac = min(1.0, t / self.total) if self.total else 1.0
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] t = {t:.4g} / {self.total:g}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

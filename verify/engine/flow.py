@@ -1,0 +1,116 @@
+"""Gradient flow by SciPy's adaptive Runge-Kutta (or stiff) solvers.
+
+The loop drives a :class:`scipy.integrate.OdeSolver` step by step, as
+:func:`scipy.integrate.solve_ivp` does internally, so that a run can be
+watched (progress bar), stopped (Ctrl-C keeps what was computed) and
+diagnosed (a divergence is reported with its time).  Recordings on the time
+grid and event times use the solver's dense output; event times are found
+with :func:`scipy.optimize.brentq` on it, as ``solve_ivp`` does.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
+from scipy.optimize import brentq
+
+from theory.errors import InputError
+
+from .events import Event, Progress
+from .trajectory import Diverged, Trajectory
+
+__all__ = ["FlowOptions", "integrate_flow", "SOLVERS"]
+
+SOLVERS = {"RK45": RK45, "DOP853": DOP853, "RK23": RK23, "LSODA": LSODA, "Radau": Radau, "BDF": BDF}
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    """Solver settings.
+
+    ``atol`` is ``rtol * atol_scale * scale`` where ``scale`` is the size of the
+    initial parameters (``m^-alpha``): the parameters start tiny, and an
+    absolute tolerance on the order of ``rtol`` would let the solver ignore
+    them altogether.
+    """
+
+    solver: str = "RK45"
+    rtol: float = 1e-8
+    atol_scale: float = 1e-3
+    grid: int = 601
+    loss_ceiling: float = 1e8
+
+    def __post_init__(self):
+        if self.solver not in SOLVERS:
+            raise InputError("--solver", self.solver, "unknown solver", f"use one of {', '.join(SOLVERS)}")
+        if not 0 < self.rtol < 1:
+            raise InputError("--rtol", self.rtol, "must lie in (0, 1)", "use e.g. --rtol 1e-8")
+        if self.grid < 2:
+            raise InputError("--grid", self.grid, "needs at least 2 recording times", "use e.g. --grid 601")
+
+
+def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, events: list[Event] = (),
+                   options: FlowOptions = FlowOptions(), progress: Progress | None = None) -> Trajectory:
+    """Integrate ``theta' = -grad R(theta)`` from 0 to ``t_max``."""
+    grid = np.linspace(0.0, t_max, options.grid)
+    ceiling = options.loss_ceiling
+
+    def fun(t, theta):
+        loss, field = kernel.loss_and_field(theta)
+        if not np.isfinite(loss) or loss > ceiling or not np.all(np.isfinite(field)):
+            raise Diverged(t, "loss is not finite" if not np.isfinite(loss) else
+                           f"loss {loss:.3g} above the ceiling {ceiling:g}" if loss > ceiling
+                           else "the gradient is not finite")
+        return field
+
+    start = time.perf_counter()
+    evals0 = kernel.evaluations
+    times, states = [0.0], [np.array(theta0, dtype=float)]
+    hits = {ev.name: [] for ev in events}
+    status, message, diverged = "completed", "", None
+    try:
+        fun(0.0, theta0)
+        solver = SOLVERS[options.solver](fun, 0.0, np.array(theta0, dtype=float), t_max, rtol=options.rtol,
+                                         atol=options.rtol * options.atol_scale * scale)
+        gi = 1
+        old_values = [ev.fn(0.0, theta0) for ev in events]
+        while solver.status == "running":
+            msg = solver.step()
+            if solver.status == "failed":
+                status, message = "failed", f"solver failure: {msg}"
+                break
+            t_old, t_new = solver.t_old, solver.t
+            dense = solver.dense_output()
+            while gi < len(grid) and grid[gi] <= t_new:
+                times.append(grid[gi])
+                states.append(dense(grid[gi]))
+                gi += 1
+            new_values = [ev.fn(t_new, solver.y) for ev in events]
+            for ev, g0, g1 in zip(events, old_values, new_values):
+                crossed = (g0 < 0 <= g1) if ev.direction > 0 else (g0 > 0 >= g1) if ev.direction < 0 \
+                    else (np.sign(g0) != np.sign(g1))
+                if crossed:
+                    root = brentq(lambda s: ev.fn(s, dense(s)), t_old, t_new, xtol=1e-14 * max(1.0, t_new),
+                                  rtol=4 * np.finfo(float).eps)
+                    hits[ev.name].append((root, dense(root)))
+            old_values = new_values
+            if progress:
+                progress.update(t_new)
+        else:
+            message = "reached t_max"
+    except Diverged as exc:
+        status, message, diverged = "diverged", str(exc), exc.time
+    except KeyboardInterrupt:
+        status, message = "interrupted", "interrupted by the user"
+    finally:
+        if progress:
+            progress.close()
+    theta = np.array(states)
+    loss = np.array([kernel.loss(th) for th in theta])
+    info = {"integrator": "flow", "solver": options.solver, "rtol": options.rtol,
+            "atol": options.rtol * options.atol_scale * scale, "field_evaluations": kernel.evaluations - evals0,
+            "wall_time_s": time.perf_counter() - start, "backend": kernel.name, "device": kernel.device}
+    width = kernel.m
+    return Trajectory(width, kernel.d, np.array(times), theta, loss, hits, status, message, diverged, info)
