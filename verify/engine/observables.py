@@ -36,7 +36,8 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
     -------
     dict with arrays over time: ``loss``, ``K``, ``q_max``, ``norm_a``, ``norm_W``,
     ``norm_ratio`` (``|a| / |W|_F``), ``W2``, ``W2rel``, ``alignment_mean``
-    (mean ``|cos|`` between ``w_k`` and ``z``), ``linear_deviation``
+    (the mean of ``|cos|`` between ``w_k`` and ``z`` weighted by ``|q_k|^2``, so
+    that the neurons that carry the function count, not the decaying ones), ``linear_deviation``
     (``|Q - Q_lin| / |Q_lin|`` against the linearized flow from ``q(0)``),
     ``remainder_ratio`` (largest ``|N_k| / bound_k`` of D3, NaN where the
     bound is not finite), and per neuron (``time x m``): ``alignment`` and
@@ -73,7 +74,7 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
         cos = np.divide(W @ zhat, wn, out=np.zeros(m), where=wn > 0)
         out["alignment"][i] = cos
         out["amplitude"][i] = norms
-        out["alignment_mean"][i] = np.mean(np.abs(cos))
+        out["alignment_mean"][i] = float(norms**2 @ np.abs(cos)) / float(norms @ norms)
         Qlin = Q0 @ _linear_map(float(t), z, method, lr).T
         out["linear_deviation"][i] = np.linalg.norm(Q - Qlin) / np.linalg.norm(Qlin)
         field = kernel.field(th)
