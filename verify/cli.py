@@ -118,6 +118,7 @@ def cmd_simulate(args) -> int:
     note = print if not args.json else (lambda msg: print(msg, file=sys.stderr))
     traj, obs, kernel = simulate(config, backend=args.backend, device=args.device, solver=args.solver,
                                  rtol=args.rtol, grid=args.grid, batch=args.batch, progress=args.progress,
+                                 K_levels=args.k_levels, loss_levels=args.loss_levels,
                                  notify=note, threads=args.threads)
     summary = measure(config, traj, obs, kernel)
     summary["seeds"] = {"data": config.data.seed if config.dataset.kind == "sample" else None,
@@ -218,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", type=int, default=601, help="number of recording times")
     p.add_argument("--batch", type=int, default=None, help="mini-batch size: SGD instead of full-batch descent")
     p.add_argument("--threads", type=int, default=1, help="threads for the NumPy kernel")
+    p.add_argument("--k-levels", type=float, nargs="*", default=(), metavar="K",
+                   help="extra levels of K whose crossing times are recorded (1/2 and 1 - delta always are)")
+    p.add_argument("--loss-levels", type=float, nargs="*", default=(), metavar="R",
+                   help="loss levels whose (downward) crossing times are recorded")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when standard error is a terminal)")
     p.set_defaults(func=cmd_simulate)

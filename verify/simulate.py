@@ -53,7 +53,7 @@ def stage_bounds(t: np.ndarray, q_max: np.ndarray, width: int, alpha_1: float, T
 
 
 def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
-             rtol: float = 1e-8, grid: int = 601, batch: int | None = None, loss_levels=(),
+             rtol: float = 1e-8, grid: int = 601, batch: int | None = None, K_levels=(), loss_levels=(),
              progress: bool | None = None, notify=print, threads: int = 1) -> tuple[Trajectory, dict, object]:
     """Run the configuration's trajectory; return ``(trajectory, observables, kernel)``."""
     data = config.dataset
@@ -64,7 +64,7 @@ def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solv
     theta0 = pack(a0, W0)
     delta = config.analysis.delta
     zSz = data.moments["z_Sinv_z"]
-    levels = (0.5, 1 - delta) if not data.z_is_zero else ()
+    levels = tuple(dict.fromkeys((0.5, 1 - delta, *K_levels))) if not data.z_is_zero else ()
     events = make_events(kernel, m, data.z, zSz if zSz > 0 else 1.0, K_levels=levels, loss_levels=loss_levels)
     bar = Progress(config.train.t_max, enabled=progress)
     if config.train.method == "flow" and batch is None:
@@ -112,5 +112,6 @@ def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
         "status": traj.status,
         "message": traj.message,
         "stages": {k: list(v) for k, v in stages.items()},
+        "events": {name: [float(h[0]) for h in hits] for name, hits in traj.events.items()},
         "run": traj.info,
     }

@@ -52,6 +52,8 @@ def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event]
     ri, n = 0, 0
     old = [ev.fn(0.0, theta) for ev in cheap]
     full = kernel
+    probabilities = None if options.batch is None else np.asarray(
+        full.p.cpu().numpy() if hasattr(full.p, "cpu") else full.p, dtype=float)
     try:
         for n in range(steps + 1):
             t = n * eta
@@ -59,7 +61,7 @@ def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event]
                 loss, field = kernel.loss_and_field(theta)
             else:
                 loss = full.loss(theta) if ri < len(record_at) and record_at[ri] == n else np.nan
-                idx = rng.choice(full.n, size=options.batch, p=full.p)
+                idx = rng.choice(full.n, size=options.batch, p=probabilities)
                 loss_b, field = full.on_rows(idx).loss_and_field(theta)
                 if not np.isfinite(loss_b) or loss_b > options.loss_ceiling:
                     loss = loss_b

@@ -41,6 +41,17 @@ class TorchKernel:
         self._poly = None if poly is None else [float(c) for c in poly]
         self.evaluations = 0
 
+    def on_rows(self, idx: np.ndarray) -> "TorchKernel":
+        """The same kernel on the rows ``idx`` with equal weights (a mini-batch)."""
+        import copy
+
+        sub = copy.copy(self)
+        index = torch.as_tensor(np.asarray(idx), device=self.device)
+        sub.X, sub.y = self.X[index], self.y[index]
+        sub.n = len(idx)
+        sub.p = torch.full((sub.n,), 1.0 / sub.n, device=self.device, dtype=self.dtype)
+        return sub
+
     def _split(self, theta: np.ndarray):
         t = torch.as_tensor(np.asarray(theta, float), device=self.device, dtype=self.dtype)
         return t[: self.m], t[self.m:].reshape(self.m, self.d)
