@@ -70,10 +70,10 @@ def test_zero_z_is_reported_not_predicted(tmp_path, capsys):
     assert p["t_half"] is None and p["K0"] is None
 
 
-def test_derive_json_lists_D1_to_D10_all_verified(capsys):
+def test_derive_json_lists_D1_to_D11_all_verified(capsys):
     assert main(["derive", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [d["key"] for d in out] == [f"D{i}" for i in range(1, 11)]
+    assert [d["key"] for d in out] == [f"D{i}" for i in range(1, 12)]
     for d in out:
         assert d["statement"] and d["results"] and d["identities"]
         assert all(d["identities"].values()), d["key"]
@@ -113,7 +113,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("label, text, field", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_is_one_line_naming_the_field_and_writes_nothing(tmp_path, capsys, label, text, field):
     out_dir = tmp_path / "out"
-    code = main(["all", "--config", str(write_config(tmp_path, text)), "--out", str(out_dir)])
+    code = main(["simulate", "--config", str(write_config(tmp_path, text)), "--out", str(out_dir)])
     captured = capsys.readouterr()
     assert code == 2
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
@@ -143,9 +143,16 @@ def test_usage_errors_exit_2():
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-def test_all_writes_the_summary_and_exits_0(tmp_path, capsys):
-    assert main(["all", "--quick", "--out", str(tmp_path)]) == 0
-    summary = json.loads((tmp_path / "derivations.json").read_text())
-    assert len(summary["derivations"]) == 10
-    assert PREDICT_KEYS <= summary["prediction"].keys()
-    assert "10 of 10 derivations verified" in capsys.readouterr().out
+def test_run_subset_writes_a_report_and_exit_statuses_follow_the_verdicts(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["run", "D1", "D2", "--quick", "--no-figures", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [c["claim"] for c in report["claims"]] == ["D1-gradient-flow", "D2-taylor-remainder"]
+    assert (out / "report.md").is_file() and (out / "report.html").is_file()
+    assert main(["report", str(out)]) == 0
+
+
+def test_unknown_claim_suggests_close_matches(capsys):
+    assert main(["run", "D9-t-halff", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "D9-t-half" in err and err.count("\n") == 1

@@ -29,6 +29,7 @@ DERIVATIONS = {
     "D8": "reduced_dynamics",
     "D9": "descent_time",
     "D10": "critical_point",
+    "D11": "secondary_plateau",
 }
 
 

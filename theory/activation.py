@@ -20,7 +20,7 @@ arXiv:2410.20119 (tanh-like activations; our reconstruction).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy as sp
 
@@ -126,11 +126,17 @@ def activation_from_spec(spec: object, field: str = "[model] activation") -> Act
 
     Built-in names: ``tanh``, ``sin``, ``erf`` (meaning ``erf(sqrt(pi) s / 2)``);
     ``relu``, ``sigmoid``, ``softplus``, ``gelu`` and ``silu`` are recognised
-    so that they can be refused with the condition they violate.
+    so that they can be refused with the condition they violate.  Results are
+    cached, so the constants ``C_L`` and ``C_0`` are derived once per activation.
     """
-    if not isinstance(spec, str):
-        raise InputError(field, spec, "expected a string", 'write e.g. activation = "tanh"')
-    key = spec.strip()
+    if isinstance(spec, str):
+        return _activation_from_text(spec.strip(), field)
+    raise InputError(field, spec, "expected a string", 'write e.g. activation = "tanh"')
+
+
+@lru_cache(maxsize=64)
+def _activation_from_text(spec: str, field: str) -> Activation:
+    key = spec
     if key in BUILTIN:
         return Activation(key, BUILTIN[key])
     if key.lower() in KNOWN_OTHERS:

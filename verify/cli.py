@@ -1,8 +1,9 @@
 """The command line: ``python -m verify <command>``.
 
-Exit status: 0 when everything asked for holds, 1 when a derived identity
-fails to verify, 2 for usage and input errors (one line on standard error,
-nothing written), 130 when interrupted.
+Exit status: 0 when everything asked for holds (every claim passed or is not
+applicable; every derived identity verified), 1 when a claim failed or was
+inconclusive (or an identity did not verify), 2 for usage and input errors
+(one line on standard error, nothing written), 130 when interrupted.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from theory.errors import InputError, VerifierError
 from .config import load_config
 
 DEFAULT_CONFIG = Path(__file__).with_name("configs") / "multistage.toml"
-_TAKES_ACTIVATION = {"D2", "D7"}
+_TAKES_ACTIVATION = {"D2", "D7", "D11"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -156,38 +157,99 @@ def _jsonable(value):
 
 
 def cmd_list(args) -> int:
+    from .claims import REGISTRY
+
+    print("Claims (python -m verify run CLAIM ...):")
+    for cid, claim in REGISTRY.items():
+        kind = "  [heuristic, measured]" if claim.heuristic else ""
+        print(f"  {cid:<24} {claim.derivation:<4} {claim.title}{kind}")
+    print("\nDerivations (python -m verify derive NAME):")
     for key, name in theory.DERIVATIONS.items():
-        print(f"{key:<4} {name:<18} {theory.module(key).TITLE}")
+        print(f"  {key:<4} {name:<18} {theory.module(key).TITLE}")
     return 0
 
 
-def cmd_all(args) -> int:
-    from .predict import predict
+def _resolve_claims(names: list[str]) -> list[str]:
+    from .claims import REGISTRY
 
+    ids = []
+    for raw in names:
+        if raw in REGISTRY:
+            ids.append(raw)
+            continue
+        matches = [cid for cid in REGISTRY if cid.lower().startswith(raw.lower() + "-") or cid.lower() == raw.lower()]
+        if matches:
+            ids.extend(matches)
+            continue
+        close = difflib.get_close_matches(raw, list(REGISTRY), n=3, cutoff=0.4)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise InputError("CLAIM", raw, "no such claim", f"{hint}see 'python -m verify list'")
+    return list(dict.fromkeys(ids))
+
+
+def _profile(args) -> str:
+    return "quick" if args.quick else "full" if args.full else "default"
+
+
+def _run_and_report(ids: list[str], args) -> int:
+    from .engine.backends import BACKENDS, DEVICES
+    from .runner import run_claims, run_id
+
+    if args.backend not in BACKENDS:
+        raise InputError("--backend", args.backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
+    if args.device not in DEVICES:
+        raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
+    if args.workers < 1:
+        raise InputError("--workers", args.workers, "must be at least 1", "use e.g. --workers 2")
+    accepted = _resolve_claims(args.accept_failure) if args.accept_failure else []
+    profile = _profile(args)
+    out = args.out or str(Path("reports") / run_id(profile, args.seed))
+    print(f"Running {len(ids)} claims, profile {profile}, seed {args.seed}, {args.workers} worker(s):")
     start = time.perf_counter()
-    config = load_config(args.config)
-    activation = config.activation
-    failed = 0
-    summary = {"derivations": [], "prediction": None}
-    print(f"Derivations D1-D10 (activation {activation.name}):")
-    for key in theory.DERIVATIONS:
-        d = _derive(key, activation)
-        ok = all(d.identities.values())
-        failed += not ok
-        summary["derivations"].append(d.as_json())
-        print(f"  {'verified' if ok else 'FAILED  '}  {key:<4} {d.title}  "
-              f"({sum(d.identities.values())}/{len(d.identities)} identities)")
-    p = predict(config)
-    summary["prediction"] = p
-    print(f"\nPredictions for {config.source}:")
-    print(_format_prediction(p))
-    summary["wall_time_s"] = time.perf_counter() - start
-    if args.out:
-        _atomic_write(Path(args.out) / "derivations.json", json.dumps(summary, indent=2, default=str))
-        print(f"\nwrote {Path(args.out) / 'derivations.json'}")
-    print(f"\n{len(theory.DERIVATIONS) - failed} of {len(theory.DERIVATIONS)} derivations verified "
-          f"in {summary['wall_time_s']:.1f} s")
-    return 1 if failed else 0
+    report, paths = run_claims(ids, profile=profile, seed=args.seed, backend=args.backend, device=args.device,
+                               workers=args.workers, out_dir=out, accept_failures=accepted,
+                               figures=not args.no_figures)
+    bad = [c["claim"] for c in report["claims"] if c["status"] in ("failed", "inconclusive")]
+    unexpected = [c for c in bad if c not in accepted]
+    print(f"\n{report['summary']}  ({time.perf_counter() - start:.0f} s)")
+    for c in report["claims"]:
+        if c["status"] in ("failed", "inconclusive"):
+            known = " (accepted known failure)" if c["claim"] in accepted else ""
+            print(f"  {c['status']}: {c['claim']}{known}")
+    print(f"report: {paths['md']}\n        {paths['html']}\n        {paths['json']}")
+    return 1 if unexpected else 0
+
+
+def cmd_all(args) -> int:
+    from .claims import REGISTRY
+
+    return _run_and_report(list(REGISTRY), args)
+
+
+def cmd_run(args) -> int:
+    return _run_and_report(_resolve_claims(args.claims), args)
+
+
+def cmd_report(args) -> int:
+    from .report import rerender
+
+    paths = rerender(args.dir)
+    print("\n".join(paths.values()))
+    return 0
+
+
+def _add_run_options(p) -> None:
+    prof = p.add_mutually_exclusive_group()
+    prof.add_argument("--quick", action="store_true", help="quick profile (under a minute on 2 cores)")
+    prof.add_argument("--full", action="store_true", help="paper-scale profile (m up to 5000, more seeds)")
+    p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    p.add_argument("--out", help="report directory (default reports/<profile>-seed<seed>)")
+    p.add_argument("--backend", default="auto", help="auto | numpy | torch")
+    p.add_argument("--device", default="cpu", help="cpu | cuda")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--accept-failure", action="append", default=[], metavar="CLAIM",
+                   help="a known failure that does not change the exit status (repeatable)")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,14 +289,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="progress bar (default: when standard error is a terminal)")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("list", help="list what can be derived and checked")
+    p = sub.add_parser("list", help="list the claims and the derivations")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("all", help="derive and verify everything, then predict for the example configuration")
-    p.add_argument("--config", default=str(DEFAULT_CONFIG), help="TOML configuration (default: bundled example)")
-    p.add_argument("--quick", action="store_true", help="quick profile (same work today: derivations are fast)")
-    p.add_argument("--out", help="directory for derivations.json")
+    p = sub.add_parser("all", help="run every claim and write the report")
+    _add_run_options(p)
     p.set_defaults(func=cmd_all)
+
+    p = sub.add_parser("run", help="run some claims (ids from 'list', or a derivation key such as D9)")
+    p.add_argument("claims", nargs="+", metavar="CLAIM")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="render report.md and report.html again from DIR/report.json")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(func=cmd_report)
+
+    from .stages import add_parser as add_stages
+
+    add_stages(sub)
     return parser
 
 

@@ -54,7 +54,8 @@ def stage_bounds(t: np.ndarray, q_max: np.ndarray, width: int, alpha_1: float, T
 
 def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
              rtol: float = 1e-8, grid: int = 601, batch: int | None = None, K_levels=(), loss_levels=(),
-             progress: bool | None = None, notify=print, threads: int = 1) -> tuple[Trajectory, dict, object]:
+             progress: bool | None = None, notify=print, threads: int = 1,
+             remainder: bool = True) -> tuple[Trajectory, dict, object]:
     """Run the configuration's trajectory; return ``(trajectory, observables, kernel)``."""
     data = config.dataset
     m, d = config.model.width, data.dim
@@ -78,7 +79,7 @@ def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solv
                            progress=bar)
     C1 = higher_order.constant_C1(config.activation.C_L.upper, config.activation.C0.upper, data.moments)
     obs = observables(traj, kernel, data, C1=C1, method="flow" if traj.info["integrator"] == "flow" else "gd",
-                      lr=config.train.lr) if len(traj.t) else {}
+                      lr=config.train.lr, remainder=remainder) if len(traj.t) else {}
     return traj, obs, kernel
 
 

@@ -29,7 +29,7 @@ def _linear_map(t: float, z: np.ndarray, method: str, lr: float) -> np.ndarray:
 
 
 def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: str = "flow",
-                lr: float = 0.0) -> dict:
+                lr: float = 0.0, remainder: bool = True) -> dict:
     """Scalar and per-neuron series on the recording times of ``traj``.
 
     Returns
@@ -40,7 +40,8 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
     that the neurons that carry the function count, not the decaying ones), ``linear_deviation``
     (``|Q - Q_lin| / |Q_lin|`` against the linearized flow from ``q(0)``),
     ``remainder_ratio`` (largest ``|N_k| / bound_k`` of D3, NaN where the
-    bound is not finite), and per neuron (``time x m``): ``alignment`` and
+    bound is not finite or when ``remainder`` is false: it costs one field
+    evaluation per recording), and per neuron (``time x m``): ``alignment`` and
     ``amplitude`` ``|q_k|``.
     """
     m, d = traj.width, traj.dim
@@ -77,6 +78,9 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
         out["alignment_mean"][i] = float(norms**2 @ np.abs(cos)) / float(norms @ norms)
         Qlin = Q0 @ _linear_map(float(t), z, method, lr).T
         out["linear_deviation"][i] = np.linalg.norm(Q - Qlin) / np.linalg.norm(Qlin)
+        if not remainder:
+            out["remainder_ratio"][i] = np.nan
+            continue
         field = kernel.field(th)
         da, dW = field[:m], field[m:].reshape(m, d)
         N = np.column_stack([da, dW]) - Q @ A.T

@@ -1,0 +1,291 @@
+"""The report renderer: validation, Markdown, self-contained HTML, atomic files, re-rendering."""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from theory.errors import InputError
+from verify.report import SCHEMA, render_html, render_markdown, rerender, validate_report, write_report
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+def make_png(path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(1.2, 0.9), dpi=40)
+    ax.plot([0, 1, 2], [1.0, 0.4, 0.1])
+    fig.savefig(path)
+    fig.savefig(path.with_suffix(".svg"))
+    plt.close(fig)
+
+
+def make_report() -> dict:
+    return {
+        "schema": SCHEMA,
+        "run_id": "20250101-quick-s0",
+        "profile": "quick",
+        "created": "2025-01-01T12:00:00+00:00",
+        "seed": 0,
+        "wall_time_s": 12.3456789,
+        "git_revision": "abc1234",
+        "backend": "numpy",
+        "device": "cpu",
+        "versions": {"python": "3.11.7", "numpy": "1.26.0", "scipy": "1.11.0", "sympy": "1.12",
+                     "matplotlib": "3.8.0", "torch": None},
+        "config": {"model": {"activation": "tanh", "width": 400, "alpha": 1.0}, "train": {"t_max": 60.0}},
+        "summary": {"passed": 1, "failed": 1, "inconclusive": 0, "not-applicable": 1},
+        "known_failures": ["H1-heuristic-width"],
+        "claims": [
+            {
+                "claim": "D9-descent-time", "title": "Descent time t_half", "derivation": "D9",
+                "status": "passed", "label": "Reconstruction of a result of arXiv:2410.20119",
+                "statement": "The loss leaves the plateau at\n    t_half = log(1/K0 - 1) / (2|z|)\nwith K0 small.",
+                "assumptions": "alpha > 1/2; z != 0.",
+                "latex": [r"t_{1/2} = \frac{\log(1/K_0 - 1)}{2 |z|}", r"K(t) = \frac{1}{1 + (1/K_0 - 1) e^{-2|z| t}}"],
+                "predicted": {"t_half": 3.14159265358979, "growth_rate": 2.0}, "measured": {"t_half": 3.1502},
+                "tolerance": {"name": "rel_tol", "value": 0.05, "justification": "discretisation error < 1%"},
+                "seeds": [0, 1, 2],
+                "fits": {"log_width": {"slope": 0.98765432, "interval": [0.9, 1.07], "band": [0.95, 1.05],
+                                       "predicted": 1.0, "points": 4}},
+                "details": {"widths": [100, 200, 400, 800]},
+                "negative_control": {"description": "growth rate doubled", "status": "failed",
+                                     "predicted": {"t_half": 1.57}, "measured": {"t_half": 3.1502}},
+                "figures": ["figures/descent.png"], "wall_time_s": 4.2,
+            },
+            {
+                "claim": "H1-heuristic-width", "title": "Width scaling | heuristic", "derivation": "D11",
+                "status": "failed", "label": "measurement of a heuristic claim",
+                "statement": "A heuristic.", "assumptions": "", "latex": [],
+                "predicted": 1.0, "measured": 1.7, "tolerance": None, "seeds": [3], "fits": {},
+                "details": {}, "negative_control": None, "figures": ["figures/missing.png"],
+                "wall_time_s": 1.0,
+            },
+            {
+                "claim": "D6-plateau", "title": "Plateau time", "derivation": "D6", "status": "not-applicable",
+                "label": "check of a reconstructed theorem", "predicted": None, "measured": None,
+                "tolerance": None, "seeds": [], "fits": {}, "figures": [],
+            },
+        ],
+        "figures": [{"name": "descent", "title": "Loss descent", "caption": "Loss against time.",
+                     "png": "figures/descent.png", "svg": "figures/descent.svg"}],
+    }
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    make_png(tmp_path / "figures" / "descent.png")
+    return tmp_path
+
+
+class StrictParser(HTMLParser):
+    """Collects src/href values and checks that every non-void tag is closed in order."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.errors, self.urls, self.ids = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href"):
+                self.urls.append(value or "")
+            if name == "id":
+                self.ids.append(value)
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}>, open: {self.stack[-3:]}")
+        else:
+            self.stack.pop()
+
+
+def parse(page: str) -> StrictParser:
+    p = StrictParser()
+    p.feed(page)
+    p.close()
+    return p
+
+
+# ------------------------------------------------------------------------------ validation
+
+def test_validate_accepts_the_synthetic_report():
+    validate_report(make_report())
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda r: r.pop("run_id"), "run_id"),
+    (lambda r: r.update(schema="verify-report/2"), "schema"),
+    (lambda r: r["claims"][1].update(status=1), "claims[1].status"),
+    (lambda r: r["claims"][1].update(status="ok"), "claims[1].status"),
+    (lambda r: r["claims"][0].pop("measured"), "claims[0].measured"),
+    (lambda r: r["claims"][0]["tolerance"].pop("justification"), "claims[0].tolerance.justification"),
+    (lambda r: r["summary"].pop("not-applicable"), "summary.not-applicable"),
+    (lambda r: r["versions"].update(numpy=1), "versions.numpy"),
+    (lambda r: r.update(seed=True), "seed"),
+    (lambda r: r["figures"][0].update(png="../outside.png"), "figures[0].png"),
+    (lambda r: r["claims"][2].update(claim="D9-descent-time"), "claims[2].claim"),
+    (lambda r: r["claims"][0]["fits"]["log_width"].update(interval=[1]), "claims[0].fits.log_width.interval"),
+])
+def test_validate_rejects_broken_variants_naming_the_key(mutate, field):
+    report = make_report()
+    mutate(report)
+    with pytest.raises(InputError) as info:
+        validate_report(report)
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+def test_validate_rejects_a_non_object():
+    with pytest.raises(InputError):
+        validate_report([])
+
+
+# ------------------------------------------------------------------------------ Markdown
+
+def test_markdown_summary_math_and_figures():
+    md = render_markdown(make_report())
+    assert md.startswith("# Verification report 20250101-quick-s0 (quick profile, 2025-01-01)")
+    rows = [ln for ln in md.splitlines() if ln.startswith("| [")]
+    assert len(rows) == 3
+    for row, (cid, status) in zip(rows, [("D9-descent-time", "passed"), ("H1-heuristic-width", "failed"),
+                                         ("D6-plateau", "not-applicable")]):
+        assert cid in row and f"| {status}" in row
+        assert row.count(" | ") == 5  # six cells: a '|' in a title is escaped
+    assert "`rel_tol=0.05`" in rows[0] and "t_half: 3.14159" in rows[0]
+    assert "Width scaling \\| heuristic" in rows[1]
+    lines = md.splitlines()
+    opens = [i for i, ln in enumerate(lines) if ln == "$$"]
+    assert len(opens) == 4 and lines[opens[0] + 1].startswith("t_{1/2} = \\frac")
+    assert "![Loss descent](figures/descent.png)" in md
+    assert "[SVG](figures/descent.svg)" in md
+    assert "![figures/missing.png](figures/missing.png)" in md
+    assert "Reconstruction of a result of arXiv:2410.20119" in md
+    assert "measurement of a heuristic claim" in md
+    assert "0.987654" in md and "[0.9, 1.07]" in md and "[0.95, 1.05]" in md  # fit: slope, interval, band
+    assert "growth rate doubled" in md and "**failed**" in md                  # negative control
+    assert "t_half = log(1/K0 - 1) / (2|z|)" in md                             # indented formula kept as code
+    assert "discretisation error \\< 1%" in md
+    assert "python -m verify all" in md and "python -m verify report reports/20250101-quick-s0" in md
+    assert "abc1234" in md and "3.8.0" in md and "12.3457 s" in md
+
+
+# ------------------------------------------------------------------------------ HTML
+
+def test_html_is_self_contained_and_well_formed(run_dir):
+    page = render_html(make_report(), run_dir)
+    assert "data:image/png;base64," in page
+    parser = parse(page)
+    assert parser.errors == [] and parser.stack == []
+    assert not [u for u in parser.urls if re.match(r"\s*(https?:)?//", u)]
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*https?://""", page, re.I)
+    assert "<script" not in page and "@import" not in page and "url(" not in page
+    for cid, status in [("D9-descent-time", "passed"), ("H1-heuristic-width", "failed"),
+                        ("D6-plateau", "not-applicable")]:
+        assert cid in page
+        assert f'class="status status-{status}">{status}</span>' in page
+    assert "figures/missing.png</code> is missing" in page      # visible note, no crash
+    assert "Width scaling | heuristic" in page
+    assert "\\frac{\\log(1/K_0 - 1)}{2 |z|}" in page
+    assert len(parser.ids) == len(set(parser.ids))
+
+
+def test_html_escapes_text_and_notes_missing_figures(tmp_path):
+    report = make_report()
+    report["claims"][0]["title"] = "<script>alert(1)</script> & co"
+    page = render_html(report, tmp_path)  # no figures on disk at all
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
+    assert "data:image/png" not in page
+    assert "figures/descent.png</code> is missing" in page
+    assert parse(page).errors == []
+
+
+# ------------------------------------------------------------------------------ files
+
+def test_write_report_writes_three_files_and_rerender_matches(run_dir):
+    paths = write_report(make_report(), run_dir)
+    assert set(paths) == {"json", "md", "html"}
+    for p in paths.values():
+        assert Path(p).parent == run_dir and Path(p).is_file()
+    assert json.loads(Path(paths["json"]).read_text()) == make_report()
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]  # no temporary files left
+    md, page = Path(paths["md"]).read_bytes(), Path(paths["html"]).read_bytes()
+    Path(paths["md"]).unlink()
+    Path(paths["html"]).write_text("stale")
+    again = rerender(run_dir)
+    assert set(again) == {"md", "html"}
+    assert Path(again["md"]).read_bytes() == md
+    assert Path(again["html"]).read_bytes() == page
+
+
+def test_write_report_writes_nothing_for_an_invalid_report(tmp_path):
+    report = make_report()
+    report["claims"][0]["status"] = "great"
+    out = tmp_path / "run"
+    with pytest.raises(InputError, match=r"claims\[0\]\.status"):
+        write_report(report, out)
+    assert not out.exists()
+    out.mkdir()
+    with pytest.raises(InputError):
+        write_report(report, out)
+    assert list(out.iterdir()) == []
+
+
+def test_write_report_normalises_non_json_values(tmp_path):
+    report = make_report()
+    report["claims"][0]["measured"] = {"t_half": float("nan"), "pair": (1, 2)}
+    paths = write_report(report, tmp_path)
+    text = Path(paths["json"]).read_text()
+    assert "NaN" not in text
+    assert json.loads(text)["claims"][0]["measured"] == {"t_half": None, "pair": [1, 2]}
+    with pytest.raises(InputError, match=r"claims\[0\]\.details\.obj"):
+        bad = make_report()
+        bad["claims"][0]["details"]["obj"] = object()
+        write_report(bad, tmp_path / "bad")
+
+
+def test_rerender_errors_name_the_path(tmp_path):
+    with pytest.raises(InputError) as info:
+        rerender(tmp_path / "nowhere")
+    assert "report.json" in info.value.field
+    (tmp_path / "report.json").write_text("{not json")
+    with pytest.raises(InputError) as info:
+        rerender(tmp_path)
+    assert info.value.field == str(tmp_path / "report.json")
+    report = make_report()
+    del report["claims"][1]["title"]
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    with pytest.raises(InputError) as info:
+        rerender(tmp_path)
+    assert str(tmp_path / "report.json") in info.value.field and "claims[1].title" in info.value.field
+    assert not (tmp_path / "report.md").exists() and not (tmp_path / "report.html").exists()
+
+
+def test_rendering_is_deterministic(run_dir):
+    report = make_report()
+    text = json.dumps(report)
+    a = (render_markdown(json.loads(text)), render_html(json.loads(text), run_dir))
+    b = (render_markdown(json.loads(text)), render_html(json.loads(text), run_dir))
+    assert a == b
+    assert report == json.loads(text)  # rendering does not modify its input
+    first = {k: Path(v).read_bytes() for k, v in write_report(copy.deepcopy(report), run_dir / "a").items()}
+    # figures live beside report.json; a second folder without them differs only in the HTML
+    second = {k: Path(v).read_bytes() for k, v in write_report(copy.deepcopy(report), run_dir / "b").items()}
+    assert first["json"] == second["json"] and first["md"] == second["md"]
+    again = {k: Path(v).read_bytes() for k, v in write_report(copy.deepcopy(report), run_dir / "a").items()}
+    assert again == first
