@@ -212,12 +212,22 @@ def _tail_argument(g, s, sign, point, enclosure, limit_value):
     return None, "not certified"
 
 
+def _enclose(value: sp.Expr) -> tuple[float, float]:
+    """The nearest floats below and above an exact real number (so that a bound stays a bound)."""
+    import numpy as np
+
+    approx = float(sp.N(value, 40))
+    lo = approx if sp.Rational(approx) <= value else float(np.nextafter(approx, -np.inf))
+    hi = approx if sp.Rational(approx) >= value else float(np.nextafter(approx, np.inf))
+    return lo, hi
+
+
 def sup_abs(g: sp.Expr, s: sp.Symbol, rtol: float = 1e-6, max_cells: int = 20000) -> Supremum:
     """Return exact or certified bounds on ``sup |g(s)|`` over the real line."""
     exact = _exact_sup(g, s)
     if exact is not None and exact is not sp.oo:
-        value = float(sp.N(exact, 30))
-        return Supremum(value, value, exact, "exact", "critical points and limits at +-oo (SymPy)", True)
+        lower, upper = _enclose(exact)
+        return Supremum(lower, upper, exact, "exact", "critical points and limits at +-oo (SymPy)", True)
     if exact is sp.oo:
         return Supremum(float("inf"), float("inf"), sp.oo, "exact", "|g| is unbounded as |s| -> oo", True)
 

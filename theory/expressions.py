@@ -10,6 +10,7 @@ results stay exact.
 from __future__ import annotations
 
 import ast
+import math
 from typing import Iterable
 
 import sympy as sp
@@ -37,6 +38,9 @@ _BINARY = {
 }
 _MAX_LENGTH = 2000
 _MAX_EXPONENT = 64
+_MAX_BITS = 4096
+#: number of arguments: an int, or (minimum,) for variadic functions
+_ARITY = {"Max": (2,), "Min": (2,)}
 
 
 def parse_expression(text: object, variables: Iterable[sp.Symbol], field: str) -> sp.Expr:
@@ -69,11 +73,15 @@ def parse_expression(text: object, variables: Iterable[sp.Symbol], field: str) -
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(field, text, f"not valid expression syntax ({exc.msg})", fix) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(field, text[:40] + "...", "is nested too deeply", fix) from None
 
     def build(node: ast.AST) -> sp.Expr:
         if isinstance(node, ast.Expression):
             return build(node.body)
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            if isinstance(node.value, float) and not math.isfinite(node.value):
+                raise ExpressionError(field, text, "a number overflows to infinity", fix)
             if isinstance(node.value, float):
                 segment = ast.get_source_segment(text.strip(), node) or repr(node.value)
                 return sp.Rational(segment) if "e" not in segment.lower() else sp.Rational(repr(node.value))
@@ -88,6 +96,8 @@ def parse_expression(text: object, variables: Iterable[sp.Symbol], field: str) -
             left, right = build(node.left), build(node.right)
             if isinstance(node.op, ast.Pow) and right.is_number and abs(right) > _MAX_EXPONENT:
                 raise ExpressionError(field, text, f"exponent {right} exceeds {_MAX_EXPONENT} in magnitude", fix)
+            if isinstance(node.op, ast.Pow) and left.is_number and right.is_number and _too_large(left, right):
+                raise ExpressionError(field, text[:60], "a power of numbers has more than 4096 bits", fix)
             return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = build(node.operand)
@@ -98,10 +108,29 @@ def parse_expression(text: object, variables: Iterable[sp.Symbol], field: str) -
                 raise ExpressionError(field, text, f"calling {shown} is not allowed", fix)
             if node.keywords or not node.args:
                 raise ExpressionError(field, text, f"bad call of {node.func.id!r}", fix)
-            return FUNCTIONS[node.func.id](*[build(a) for a in node.args])
+            args = [build(a) for a in node.args]
+            arity = _ARITY.get(node.func.id, 1)
+            if len(args) < arity[0] if isinstance(arity, tuple) else len(args) != arity:
+                want = f"{arity[0]} or more" if isinstance(arity, tuple) else str(arity)
+                raise ExpressionError(field, text, f"{node.func.id} takes {want} argument(s), got {len(args)}", fix)
+            return FUNCTIONS[node.func.id](*args)
         raise ExpressionError(field, text, f"{type(node).__name__} is not allowed in an expression", fix)
 
-    expr = build(tree)
+    try:
+        expr = build(tree)
+    except RecursionError:
+        raise ExpressionError(field, text[:40] + "...", "is nested too deeply", fix) from None
     if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ExpressionError(field, text, "does not define a finite expression", fix)
+    if expr.has(sp.I) or any(a.is_real is False for a in expr.atoms(sp.Number, sp.NumberSymbol)):
+        raise ExpressionError(field, text, "has a non-real constant", fix)
     return expr
+
+
+def _too_large(base: sp.Expr, exponent: sp.Expr) -> bool:
+    """Whether ``base**exponent`` with numbers would have more than ``_MAX_BITS`` bits."""
+    try:
+        size = abs(float(exponent)) * math.log2(max(2.0, abs(float(base))))
+    except (OverflowError, TypeError, ValueError):
+        return True
+    return size > _MAX_BITS

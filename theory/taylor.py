@@ -73,5 +73,6 @@ def derive(activation: Activation | None = None) -> Derivation:
 
 def bounds(activation: Activation) -> dict[str, sp.Expr]:
     """The two remainder bounds as expressions in ``s`` with ``C_L`` substituted."""
-    c = activation.C_L.upper
+    sup = activation.C_L
+    c = sup.exact if sup.exact is not None else sp.Rational(sup.upper)   # exact: no rounding below the bound
     return {"sigma": c * sp.Abs(S) ** 3 / 6, "dsigma": c * S**2 / 2}

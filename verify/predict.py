@@ -106,6 +106,11 @@ def predict(config: Config) -> dict:
         times_from = "not predicted: gradient descent with non-whitened inputs"
     qmax0 = float(np.max(np.sqrt(a**2 + np.sum(W**2, axis=1))))
     T_p = float(_f(initial_plateau.T_p, m, alpha_1, q0, z_norm)(width, a1, qmax0, zn))
+    T_p_applicable = True
+    if T_p <= 0:
+        T_p_applicable = (f"q_max(0) = {qmax0:.3g} is already above m^-alpha_1 = {width ** -a1:.3g}: there is no "
+                          "initial plateau to predict at this width (D6 needs q_max(0) < m^-alpha_1)")
+        T_p = None
     out.update({
         "growth_rate": growth_rate,
         "growth_rate_definition": "2 log(1 + eta |z|) / eta" if method == "gd" else "2 |z|",
@@ -117,7 +122,7 @@ def predict(config: Config) -> dict:
         "E_T_d": float(_f(descent_time.E_T_d, delta, alpha, m, z_norm, r)(dlt, a_exp, width, zn, growth_rate)),
         "dT_d_dalpha": float(_f(descent_time.slope_alpha, m, r)(width, growth_rate)),
         "dT_d_dlog_m": float(_f(descent_time.slope_log_m, alpha, r)(a_exp, growth_rate)),
-        "T_p": {"value": T_p, "alpha_1": a1, "q_max0": qmax0,
+        "T_p": {"value": T_p, "alpha_1": a1, "q_max0": qmax0, "applicable": T_p_applicable,
                 "expected": float(_f(initial_plateau.T_p_expected, m, alpha, alpha_1, z_norm)(width, a_exp, a1, zn))},
         "plateau_loss_bound": float(_f(initial_plateau.loss_bound_at_exit, C_0, m, alpha_1, M_fx1, M_x2)(
             act.C0.upper, width, a1, mo["E_abs_f_x"], mo["E_x2"])),
