@@ -85,7 +85,8 @@ def _derivation_texts(keys) -> dict:
         mod = theory.module(key)
         d = mod.derive()
         text = derivation_text(mod.__name__)
-        out[key] = {"statement": text.get("statement", ""), "assumptions": text.get("assumptions", ""),
+        plain = {k: v.replace("``", "") for k, v in text.items()}     # reST literals read as plain text
+        out[key] = {"statement": plain.get("statement", ""), "assumptions": plain.get("assumptions", ""),
                     "latex": [__import__("sympy").latex(v) for v in d.results.values()],
                     "identities": d.identities}
     return out

@@ -84,15 +84,17 @@ class Profile:
     heuristic_widths: tuple
     heuristic_t_max: float
     heuristic_seeds: int = 2
+    sweep_seeds: int = 3          # seeds averaged at each point of the T_d sweeps
+    td_widths: tuple = ()         # widths of the T_d sweep in log m
 
 
 PROFILES = {
     "quick": Profile("quick", 400, 200, 5, (125, 250, 500, 1000, 2000), (0.75, 1.0, 1.25, 1.5), (50, 100, 200, 400),
-                     250.0, 2),
+                     160.0, 2, 2, (125, 250, 500, 1000)),
     "default": Profile("default", 1000, 300, 8, (125, 250, 500, 1000, 2000), (0.75, 1.0, 1.25, 1.5),
-                       (50, 100, 200, 400, 800), 400.0, 3),
+                       (50, 100, 200, 400, 800), 400.0, 3, 3, (125, 250, 500, 1000, 2000)),
     "full": Profile("full", 2000, 300, 20, (125, 250, 500, 1000, 2000, 5000), (0.75, 0.875, 1.0, 1.25, 1.5),
-                    (50, 100, 200, 400, 800, 1600), 800.0, 5),
+                    (50, 100, 200, 400, 800, 1600), 800.0, 5, 5, (125, 250, 500, 1000, 2000, 5000)),
 }
 
 

@@ -22,7 +22,6 @@ GD_LR = 0.03
 #: O(1/m), and T_d(delta) feels that shift unless delta >> 1/m (at delta = 0.01 the measured T_d came
 #: 0.74, 0.56, 0.30, 0.18 time units early for m = 100, 200, 400, 800, biasing the slope in log m by +0.25).
 SLOPE_DELTA = 0.1
-SWEEP_SEEDS = 3
 
 
 def _t_half(ctx, factor: float = 1.0) -> Verdict:
@@ -43,7 +42,7 @@ def _t_half(ctx, factor: float = 1.0) -> Verdict:
 
 
 def _mean_T_d(ctx, **over):
-    values, seeds = [], ctx.init_seeds(SWEEP_SEEDS)
+    values, seeds = [], ctx.init_seeds(ctx.profile.sweep_seeds)
     for seed in seeds:
         analysis = {"delta": SLOPE_DELTA}
         config = ctx.config(train={"seed": seed}, model=over.get("model", {}), analysis=analysis)
@@ -106,7 +105,7 @@ def _slope_alpha(ctx, m_power: float = 1.0) -> Verdict:
 
 
 def _slope_log_m(ctx, alpha_shift: float = 0.0) -> Verdict:
-    widths = ctx.profile.widths
+    widths = ctx.profile.td_widths
     Td = []
     for w in widths:
         mean, pred, seeds = _mean_T_d(ctx, model={"width": w})

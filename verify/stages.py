@@ -1,0 +1,621 @@
+"""Split a loss curve into plateaus and descents: ``python -m verify stages FILE.csv``.
+
+Loss curves of small-initialisation networks (THEORY.md Part 1) show an
+initial plateau, a fast descent, a secondary plateau and sometimes further
+descents and plateaus. :func:`detect_stages` finds those stages in any curve
+``(t, loss)`` -- the project's own trajectories or a user's training log -- so
+that measured stage times can be set beside the predicted ones.
+
+Definition of a stage
+---------------------
+Everything is computed on ``y = log(loss)`` against ``t`` (time is taken as
+linear; a geometric grid is averaged into a uniform one). ``y`` is smoothed by
+a Gaussian in time (scale below) and the *descent rate* is
+``r(t) = -dy_smooth/dt``, the relative speed at which the loss falls.
+
+* A **descent** is a maximal interval around a local maximum ``t_peak`` of
+  ``r`` on which ``r(t) > rate_fraction * r(t_peak)`` (default 10 % of its
+  own peak rate) and across which the smoothed loss falls by at least
+  ``max(min_drop * (max y_smooth - min y_smooth), log(min_factor))``
+  (default: 5 % of the curve's whole log-range, and at least 5 % of the loss).
+  Peaks are taken from the highest down; an interval never extends into a
+  descent already accepted; descents that touch are one descent.
+* **Boundary of a descent.** Its start (end) is the last time before (first
+  time after) its peak at which the descent rate, smoothed at the descent's
+  boundary scale ``s`` (below), is down to ``rate_fraction`` = 10 % of the
+  descent's peak rate, located between grid points by linear interpolation,
+  and then
+  moved towards the peak time by the widening that the smoothing alone
+  causes: a crossing at distance ``d`` from the peak is reported at distance
+  ``sqrt(d^2 - 2 ln(1/rate_fraction) s^2)`` (exact for a Gaussian-shaped rate
+  pulse; never moved closer than one grid step). So, up to the noise, the boundary is
+  **where the descent rate of the underlying clean curve crosses 10 % of the
+  descent's peak rate**; for a logistic drop ``D / (1 + exp((t - c)/w))`` in
+  ``log(loss)`` that is ``c -+ 3.64 w``. On a clean curve ``s`` is about one
+  grid step and the correction is negligible. A descent still under way at
+  the first (last) time starts (ends) there.
+* A **plateau** is each gap between descents (and before the first and after
+  the last): slow drifts, noise and bumps where the loss rises all belong to
+  plateaus. A plateau of zero length -- a curve that starts or ends inside a
+  descent -- is left out.
+* Names, in time order: ``"initial plateau"``, ``"descent"``, ``"secondary
+  plateau"``, then ``"descent 2"``, ``"plateau 3"``, ``"descent 3"``,
+  ``"plateau 4"``, ... (descent *k* is followed by plateau *k + 1*). A curve
+  without a descent, and any curve of fewer than five points, is a single
+  ``"initial plateau"``.
+* ``loss_start`` and ``loss_end`` are the smoothed loss at the two boundaries
+  (smoothed just enough that about 1 % noise is left; equal to the loss itself
+  for a clean curve away from a jump).
+
+Smoothing scales
+----------------
+The noise ``nu`` of ``y`` is estimated from how far each point lies from the
+straight line through its two neighbours (the lower quartile, so drops and
+jumps do not count; a curve of fewer than 10 points is taken as clean). With
+``rho`` points per unit time, a Gaussian of width ``s`` leaves a noise of
+``nu / sqrt(4 sqrt(pi) rho s^3)`` on the rate and ``nu / sqrt(2 sqrt(pi) rho
+s)`` on ``y``. Descents are *found* twice: first at the cautious scale where
+the rate noise is a fifth of the mean rate of the smallest drop that counts
+spread over a quarter of the curve (at most 1/20 of the curve), then again at
+the scale where it is 3 % of the lowest peak rate found (never coarser),
+keeping only descents that overlap one found at the cautious scale. At a
+finding scale a peak must exceed 3 standard deviations of the rate noise and a
+drop 5 standard deviations of the noise on a difference of two smoothed values.
+Each descent's *boundaries* are then located at the scale where the rate noise
+is 1.5 % of that descent's own peak rate (never below one grid step or half the
+median point spacing, never coarser than the cautious scale), growing the
+interval from the highest rate inside the found one, within the gap to the
+neighbouring descents. A clean curve is therefore hardly smoothed at all, and
+on a noisy one a sharp descent keeps sharp boundaries. ``smooth=`` fixes one
+scale (time units) for everything instead; use it for strongly correlated
+noise (an exponential moving average of SGD losses, say), which the
+white-noise estimate underrates.
+
+Time is linear: a curve sampled on a geometric grid is averaged into a uniform
+grid of at most 16384 points, so structure much shorter than 1/16384 of the
+whole time span is not resolved.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from theory.errors import InputError
+
+__all__ = ["Stage", "detect_stages", "read_curve", "add_parser", "cmd_stages", "MIN_POINTS"]
+
+MIN_POINTS = 5          # fewer points than this: one stage, nothing is detected
+_NOISE_POINTS = 10      # fewer points than this: no noise estimate, the curve is taken as clean
+_MIN_GRID = 1024        # the uniform grid has at least this many points ...
+_MAX_GRID = 16384       # ... and at most this many (longer curves are averaged into it)
+_FIND_NOISE = 0.2       # rate noise at the finding scale, as a fraction of the reference rate
+_REFIND_NOISE = 0.03    # rate noise at the second finding scale, as a fraction of the lowest peak rate found
+_BOUNDARY_NOISE = 0.015  # rate noise at the boundary scale, as a fraction of the descent's peak rate
+_VALUE_NOISE = 0.01     # noise left on log(loss) for loss_start / loss_end and the log-range
+_CLIMB = 0.25           # a descent also ends at a valley of the rate once it climbs this fraction of its peak again
+_PROMINENCE = 2.0       # ... and must rise at least this factor above such a valley to count as a descent
+_SIGNIFICANCE = 3.0     # a peak rate must exceed this many standard deviations of the rate noise ...
+_DROP_SIGNIFICANCE = 5.0  # ... and a drop this many standard deviations of the difference of two smoothed values
+_SQRT_PI = math.sqrt(math.pi)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a loss curve: ``kind`` is ``"plateau"`` or ``"descent"``; times and smoothed losses at both ends."""
+
+    name: str
+    kind: str
+    start: float
+    end: float
+    loss_start: float
+    loss_end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+def _as_series(values, field: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(field, _short(values), f"not a sequence of numbers ({exc})",
+                         "pass a one-dimensional array of numbers") from None
+    if arr.ndim != 1:
+        raise InputError(field, f"array of shape {arr.shape}", "not one-dimensional",
+                         "pass a one-dimensional array (one value per time)")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"{field}[{i}]", float(arr[i]), f"not finite ({bad.size} such value(s))",
+                         "remove the rows where the value is nan or infinite (e.g. after a divergence)")
+    return arr
+
+
+def _short(values) -> object:
+    text = repr(values)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _validate(t, loss) -> tuple[np.ndarray, np.ndarray]:
+    t = _as_series(t, "t")
+    loss = _as_series(loss, "loss")
+    if t.size != loss.size:
+        raise InputError("t, loss", (t.size, loss.size), "the two series have different lengths",
+                         "pass one loss value per time")
+    if t.size < 2:
+        raise InputError("loss", loss.tolist(), f"{t.size} point(s): a curve needs at least 2",
+                         "pass the whole loss curve")
+    step = np.diff(t)
+    bad = np.flatnonzero(step <= 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise InputError(f"t[{i}]", float(t[i]), f"time does not increase (the time before it is {float(t[i - 1])!r})",
+                         "sort the curve by time and drop repeated times")
+    bad = np.flatnonzero(loss <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"loss[{i}]", float(loss[i]), "not positive; stages are measured on log(loss)",
+                         "pass a positive loss (shift a signed objective by a constant so that it stays above 0)")
+    return t, loss
+
+
+def _check_option(name: str, value, ok: Callable[[float], bool], fix: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(name, value, "not a number", fix) from None
+    if not (math.isfinite(value) and ok(value)):
+        raise InputError(name, value, "out of range", fix)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- numerics
+
+def _noise(t: np.ndarray, y: np.ndarray) -> float:
+    """Robust standard deviation of white noise on ``y``, from each point's distance to its neighbours' chord."""
+    if t.size < _NOISE_POINTS:      # too few residuals to tell noise from the drops: treat the curve as clean
+        return 0.0
+    d1, d2 = t[1:-1] - t[:-2], t[2:] - t[1:-1]
+    a, b = d2 / (d1 + d2), d1 / (d1 + d2)
+    resid = (y[1:-1] - a * y[:-2] - b * y[2:]) / np.sqrt(1.0 + a * a + b * b)
+    # the lower quartile of |N(0, 1)| is 0.3186: tolerant of drops and jumps in up to 3/4 of the residuals
+    return float(np.quantile(np.abs(resid), 0.25) / 0.3186)
+
+
+def _grid(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform grid over ``[t0, tN]``: bin means (time and value) where points crowd, linear interpolation between."""
+    span = t[-1] - t[0]
+    natural = int(round(span / float(np.median(np.diff(t))))) + 1
+    m = int(min(max(t.size, _MIN_GRID, natural), _MAX_GRID))
+    tg = np.linspace(t[0], t[-1], m)
+    h = span / (m - 1)
+    idx = np.minimum(((t - t[0]) / h + 0.5).astype(np.int64), m - 1)
+    count = np.bincount(idx, minlength=m)
+    keep = count > 0
+    tb = np.bincount(idx, weights=t, minlength=m)[keep] / count[keep]
+    yb = np.bincount(idx, weights=y, minlength=m)[keep] / count[keep]
+    return tg, np.interp(tg, tb, yb)
+
+
+def _smooth(y: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing (``sigma`` in grid steps) with odd reflection about a local straight-line fit at each end,
+    so that a curve that is falling at an end keeps its slope there."""
+    m = y.size
+    if sigma < 0.2 or m < 3:
+        return y.copy()
+    pad = min(int(4 * sigma) + 2, m - 1)
+    fit = min(max(int(2 * sigma) + 2, 3), m)
+    x = np.arange(fit, dtype=float)
+    left = np.polyval(np.polyfit(x, y[:fit], 1), 0.0)
+    right = np.polyval(np.polyfit(x, y[-fit:], 1), fit - 1.0)
+    padded = np.concatenate([2 * left - y[pad:0:-1], y, 2 * right - y[-2:-pad - 2:-1]])
+    return gaussian_filter1d(padded, sigma, mode="nearest", truncate=4.0)[pad:pad + m]
+
+
+def _rate_noise(nu: float, rho: float, s: float) -> float:
+    """Standard deviation of the rate left by a Gaussian of width ``s`` (time) on white noise ``nu`` at density ``rho``."""
+    return nu / math.sqrt(rho * 4 * _SQRT_PI * s ** 3)
+
+
+def _value_noise(nu: float, rho: float, s: float) -> float:
+    """Standard deviation of ``y`` left by a Gaussian of width ``s`` (time) on white noise ``nu`` at density ``rho``."""
+    return nu / math.sqrt(rho * 2 * _SQRT_PI * s)
+
+
+def _scale_for_rate(nu: float, rho: float, target: float) -> float:
+    if nu == 0 or target <= 0:
+        return 0.0
+    return (nu * nu / (rho * 4 * _SQRT_PI * target * target)) ** (1.0 / 3.0)
+
+
+def _scale_for_value(nu: float, rho: float, target: float) -> float:
+    return nu * nu / (rho * 2 * _SQRT_PI * target * target)
+
+
+def _side(seq: np.ndarray, thr: float, climb: float, blocked: np.ndarray | None) -> tuple[int, bool, float]:
+    """Grow along ``seq`` (the rate from the peak outward, ``seq[0]`` the peak).
+
+    Growth stops before a point at or below ``thr`` (a crossing) or ``blocked``, and at the bottom of a valley once
+    the rate climbs ``climb`` above its lowest value so far (the flank of another descent). Returns the steps taken,
+    whether the end is a crossing, and the lowest rate on the way if the end is neither a crossing nor the last
+    point (else 0).
+    """
+    n, start, size, low = seq.size, 0, 64, math.inf
+    while start < n:        # in growing chunks: most growths stop close to their peak
+        chunk = seq[start:start + size]
+        runmin = np.minimum.accumulate(np.concatenate([[low], chunk]))[1:]
+        stop = (chunk <= thr) | (chunk > runmin + climb)
+        if blocked is not None:
+            stop |= blocked[start:start + size]
+        if start == 0:
+            stop[0] = False
+        hit = np.flatnonzero(stop)
+        if hit.size:
+            k = int(hit[0])
+            j = start + k
+            low = float(runmin[k - 1]) if k else low
+            if seq[j] <= thr:
+                return j - 1, True, 0.0
+            if blocked is not None and blocked[j]:
+                return j - 1, False, low
+            return int(np.argmin(seq[:j])), False, low
+        low = float(runmin[-1])
+        start += chunk.size
+        size *= 4
+    return n - 1, False, 0.0
+
+
+def _grow(seg: np.ndarray, i: int, thr: float, climb: float,
+          taken: np.ndarray | None = None) -> tuple[int, int, bool, bool, float]:
+    """The descent interval ``a..b`` (indices into ``seg``) around the peak ``i``: ``(a, b, left end is a crossing,
+    right end is a crossing, highest valley)``, the last the larger lowest rate of a side that ended at a valley or
+    at another descent (0 if none did)."""
+    left, left_cross, left_low = _side(seg[i::-1], thr, climb, None if taken is None else taken[i::-1])
+    right, right_cross, right_low = _side(seg[i:], thr, climb, None if taken is None else taken[i:])
+    return i - left, i + right, left_cross, right_cross, max(left_low, right_low)
+
+
+def _find(r: np.ndarray, y: np.ndarray, lo: int, hi: int, fraction: float, d_min: float, p_min: float,
+          h: float) -> list[tuple[int, int, float]]:
+    """Descents in ``[lo, hi]`` (grid indices): ``(a, b, peak)``, grown by :func:`_grow` from the highest peaks down."""
+    seg = r[lo:hi + 1]
+    n = seg.size
+    if n < 3:
+        return []
+    neg = np.array([-np.inf])
+    is_max = (seg >= np.concatenate([neg, seg[:-1]])) & (seg >= np.concatenate([seg[1:], neg])) & (seg > p_min)
+    cand = np.flatnonzero(is_max)
+    cand = cand[np.argsort(-seg[cand], kind="stable")]
+    taken = np.zeros(n, dtype=bool)
+    length = (n - 1) * h
+    found = []
+    for i in cand:
+        if taken[i]:
+            continue
+        peak = float(seg[i])
+        if peak * length < d_min:        # no interval around a lower peak can drop enough
+            break
+        a, b, _, _, valley = _grow(seg, int(i), fraction * peak, _CLIMB * peak, taken)
+        # a descent ending in a valley must rise well above it and fall by d_min more than the valley's rate would
+        if y[lo + a] - y[lo + b] - valley * (b - a) * h >= d_min and peak >= _PROMINENCE * valley:
+            taken[a:b + 1] = True
+            found.append((lo + a, lo + b, peak))
+    return sorted(found)
+
+
+def _edges(r: np.ndarray, tg: np.ndarray, a: int, b: int, lo: int, hi: int, thr: float) -> tuple[float, float]:
+    """Sub-grid crossing times of ``r = thr`` just outside ``a..b`` (or the grid time where the interval was cut)."""
+    start, end = tg[a], tg[b]
+    if a > lo and r[a - 1] <= thr < r[a]:
+        start = tg[a - 1] + (tg[a] - tg[a - 1]) * (thr - r[a - 1]) / (r[a] - r[a - 1])
+    if b < hi and r[b + 1] <= thr < r[b]:
+        end = tg[b] + (tg[b + 1] - tg[b]) * (r[b] - thr) / (r[b] - r[b + 1])
+    return float(start), float(end)
+
+
+def _narrow(d: float, widen: float, h: float) -> float:
+    """Distance from the peak to a crossing once the smoothing's share ``widen`` (a variance) is taken out."""
+    return max(math.sqrt(max(d * d - widen, 0.0)), min(d, h))
+
+
+def _merge(descents: list[tuple[float, float]], h: float) -> list[tuple[float, float]]:
+    out: list[list[float]] = []
+    for s, e in sorted(descents):
+        if out and s <= out[-1][1] + 1.01 * h:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def _plateau_name(k: int) -> str:
+    return {0: "initial plateau", 1: "secondary plateau"}.get(k, f"plateau {k + 1}")
+
+
+def _descent_name(k: int) -> str:
+    return "descent" if k == 1 else f"descent {k}"
+
+
+# ---------------------------------------------------------------------------------------------- public API
+
+def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, rate_fraction: float = 0.1,
+                  smooth: float | None = None) -> list[Stage]:
+    """Split the loss curve ``(t, loss)`` into alternating plateaus and descents.
+
+    Parameters
+    ----------
+    t, loss : sequences of floats
+        Strictly increasing times (any spacing) and positive losses, finite, of equal length >= 2.
+    min_drop : float
+        A descent must lower ``log(loss)`` by at least this fraction of the curve's whole (smoothed) log-range;
+        in ``[0, 1)``.
+    min_factor : float
+        ... and lower the loss by at least this factor (>= 1; the default 1.05 is a 5 % fall). It keeps noise on
+        a flat curve from counting as a descent.
+    rate_fraction : float
+        A descent lasts while its descent rate exceeds this fraction of its own peak rate; in ``(0, 1)``.
+    smooth : float or None
+        Gaussian smoothing scale in units of ``t`` for everything; ``None`` chooses it from the noise.
+
+    Returns
+    -------
+    list of Stage
+        In time order, contiguous (each stage starts where the previous ends), covering ``[t[0], t[-1]]``.
+
+    The boundaries are exactly those of the module docstring: **a descent starts (ends) where the descent rate
+    ``-d log(loss)/dt``, smoothed and corrected for the widening by the smoothing, crosses ``rate_fraction``
+    (10 %) of that descent's peak rate**; plateaus are the gaps.
+
+    Raises
+    ------
+    InputError
+        For non-finite values, times that do not increase, a non-positive loss, unequal lengths, fewer than 2
+        points or an option out of range.
+    """
+    t, loss = _validate(t, loss)
+    min_drop = _check_option("min_drop", min_drop, lambda v: 0 <= v < 1, "pass a fraction in [0, 1), e.g. 0.05")
+    min_factor = _check_option("min_factor", min_factor, lambda v: v >= 1, "pass a factor >= 1, e.g. 1.05")
+    rate_fraction = _check_option("rate_fraction", rate_fraction, lambda v: 0 < v < 1,
+                                  "pass a fraction in (0, 1), e.g. 0.1")
+    if smooth is not None:
+        smooth = _check_option("smooth", smooth, lambda v: v >= 0, "pass a time scale >= 0, or None for automatic")
+
+    t0, t_end = float(t[0]), float(t[-1])
+    if t.size < MIN_POINTS:
+        return [Stage("initial plateau", "plateau", t0, t_end, float(loss[0]), float(loss[-1]))]
+
+    y = np.log(loss)
+    tg, yg = _grid(t, y)
+    h = float(tg[1] - tg[0])
+    span = t_end - t0
+    rho = t.size / span
+    nu = _noise(t, y)
+    floor = max(h, 0.5 * float(np.median(np.diff(t))))
+    cap = max(floor, span / 20)
+
+    def clamp(s: float, hi: float = cap) -> float:
+        return min(max(s, floor), hi)
+
+    if smooth is not None:
+        s_value = s_find = max(smooth, h)
+    else:
+        s_value = clamp(_scale_for_value(nu, rho, _VALUE_NOISE), cap / 2)
+    y_value = _smooth(yg, s_value / h)
+    d_min = max(min_drop * float(y_value.max() - y_value.min()), math.log(min_factor))
+    if smooth is None:
+        s_find = clamp(_scale_for_rate(nu, rho, _FIND_NOISE * 4 * d_min / span))
+
+    m = tg.size
+
+    def find_at(scale: float):
+        y_s = _smooth(yg, scale / h)
+        r_s = -np.gradient(y_s, h)
+        need = max(d_min, _DROP_SIGNIFICANCE * math.sqrt(2) * _value_noise(nu, rho, scale))
+        return y_s, r_s, _find(r_s, y_s, 0, m - 1, rate_fraction, need, _SIGNIFICANCE * _rate_noise(nu, rho, scale), h)
+
+    # 1. find the descents: first at the cautious scale, then again at the scale their lowest peak rate allows
+    s_cautious = s_find
+    y_find, r_find, found = find_at(s_find)
+    if smooth is None and found:
+        s_again = clamp(_scale_for_rate(nu, rho, _REFIND_NOISE * min(peak for _, _, peak in found)), s_find)
+        if s_again < 0.9 * s_find:
+            # the finer scale may split what the cautious one merged, not add descents where it found none
+            first = found
+            s_find = s_again
+            y_find, r_find, found = find_at(s_find)
+            found = [f for f in found if any(f[0] <= b and a <= f[1] for a, b, _ in first)]
+    # merge those that touch, so that each gets a window of its own
+    coarse: list[list] = []
+    for a, b, peak in found:
+        if coarse and a <= coarse[-1][1] + 1:
+            coarse[-1][1] = max(coarse[-1][1], b)
+            coarse[-1][2] = max(coarse[-1][2], peak)
+        else:
+            coarse.append([a, b, peak])
+
+    # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
+    intervals: list[tuple[float, float]] = []
+    for k, (a, b, peak) in enumerate(coarse):
+        lo = 0 if k == 0 else (coarse[k - 1][1] + a + 1) // 2
+        hi = m - 1 if k == len(coarse) - 1 else (b + coarse[k + 1][0] + 1) // 2 - 1
+        s_k, y_k, r_k = s_find, y_find, r_find
+        if smooth is None:
+            for _ in range(3):      # the peak changes with the scale: iterate to the scale it allows
+                s_new = clamp(_scale_for_rate(nu, rho, _BOUNDARY_NOISE * peak), s_cautious)
+                if abs(s_new - s_k) <= 0.1 * s_k:
+                    break
+                s_k = s_new
+                y_k = _smooth(yg, s_k / h)
+                r_k = -np.gradient(y_k, h)
+                peak = float(r_k[a:b + 1].max())
+        i = a + int(np.argmax(r_k[a:b + 1]))
+        thr = rate_fraction * float(r_k[i])
+        fa, fb, left_cross, right_cross, _ = _grow(r_k[lo:hi + 1], i - lo, thr, _CLIMB * float(r_k[i]))
+        fa, fb = fa + lo, fb + lo
+        start, end = _edges(r_k, tg, fa, fb, lo, hi, thr)
+        # undo the widening by the smoothing itself (exact for a Gaussian-shaped rate pulse)
+        widen = 2 * math.log(1 / rate_fraction) * s_k * s_k
+        tp = float(tg[i])
+        if left_cross:
+            start = tp - _narrow(tp - start, widen, h)
+        if right_cross:
+            end = tp + _narrow(end - tp, widen, h)
+        intervals.append((start, end))
+    intervals = _merge(intervals, h)
+
+    def value(x: float) -> float:
+        return float(np.exp(np.interp(x, tg, y_value)))
+
+    stages: list[Stage] = []
+    cursor = t0
+    for k, (s, e) in enumerate(intervals):
+        s, e = max(s, cursor), min(max(e, s), t_end)
+        if s > cursor:
+            stages.append(Stage(_plateau_name(k), "plateau", cursor, s, value(cursor), value(s)))
+        stages.append(Stage(_descent_name(k + 1), "descent", s, e, value(s), value(e)))
+        cursor = e
+    if cursor < t_end or not stages:
+        stages.append(Stage(_plateau_name(len(intervals)), "plateau", cursor, t_end, value(cursor), value(t_end)))
+    return stages
+
+
+def read_curve(path, column: str = "loss", time: str = "t") -> tuple[np.ndarray, np.ndarray]:
+    """Read ``(t, loss)`` from a CSV file with a header row (as ``python -m verify simulate`` writes).
+
+    ``column`` names the loss column. ``time`` names the time column; ``"step"``, when the file has no column of
+    that name, means the row index ``0, 1, ..., N-1``. Blank lines are skipped; any other cell of the two columns
+    that is not a finite number (including an empty cell, which ``simulate`` writes for nan) is an
+    :class:`InputError` naming its line, as is a missing column (the message lists the available ones).
+    """
+    t, loss, _ = _read(Path(path), column, time)
+    return t, loss
+
+
+def _read(path: Path, column: str, time: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """:func:`read_curve`, also returning the file line of each point."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [(i, row) for i, row in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in row)]
+    except FileNotFoundError:
+        raise InputError("FILE", str(path), "no such file", "pass the path of a CSV file") from None
+    except IsADirectoryError:
+        raise InputError("FILE", str(path), "a directory, not a file", "pass the path of a CSV file") from None
+    except UnicodeDecodeError:
+        raise InputError("FILE", str(path), "not a text (UTF-8) file", "pass a CSV file") from None
+    except (OSError, csv.Error) as exc:
+        raise InputError("FILE", str(path), f"cannot be read ({exc})", "pass a readable CSV file") from None
+    if not rows:
+        raise InputError("FILE", str(path), "empty", "pass a CSV file with a header row and one row per time")
+    header = [c.strip() for c in rows[0][1]]
+    data = rows[1:]
+    listed = ", ".join(header)
+    hint = ""
+    if all(_is_number(c) for c in header):
+        hint = " (the first row is numbers: the file needs a header row naming the columns)"
+    if column not in header:
+        raise InputError("--column", column, f"no such column in {path}{hint}", f"choose one of: {listed}")
+    if time not in header and time != "step":
+        raise InputError("--time", time, f"no such column in {path}{hint}",
+                         f"choose one of: {listed}; or 'step' for the row index")
+    if not data:
+        raise InputError("FILE", str(path), "has a header but no data rows", "pass the whole loss curve")
+
+    def series(name: str) -> np.ndarray:
+        j = header.index(name)
+        out = np.empty(len(data))
+        for k, (line, row) in enumerate(data):
+            cell = row[j].strip() if j < len(row) else ""
+            try:
+                out[k] = float(cell)
+            except ValueError:
+                out[k] = math.nan
+            if not math.isfinite(out[k]):
+                raise InputError(f"{path} line {line}, column {name!r}", cell, "not a finite number",
+                                 "fill in or delete that row (an empty cell is a nan written by simulate)")
+        return out
+
+    loss = series(column)
+    t = series(time) if time in header else np.arange(len(data), dtype=float)
+    return t, loss, [line for line, _ in data]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+def add_parser(subparsers):
+    """Add the ``stages`` subcommand to ``subparsers`` (from ``ArgumentParser.add_subparsers``); return it."""
+    p = subparsers.add_parser("stages", help="split a loss curve (CSV) into plateaus and descents",
+                              description="Split a loss curve into plateaus and descents. A descent starts (ends) "
+                                          "where the descent rate -d log(loss)/dt (smoothed, corrected for the "
+                                          "smoothing) falls to 10 percent of its peak rate; plateaus are the gaps.")
+    p.add_argument("file", metavar="FILE", help="CSV file with a header row (e.g. trajectory.csv from simulate)")
+    p.add_argument("--column", default="loss", help="loss column (default loss)")
+    p.add_argument("--time", default="t",
+                   help="time column (default t); 'step' means the row index when there is no such column")
+    p.add_argument("--out", help="directory for <stem>_stages.png (default: the CSV's folder)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON on standard output")
+    p.set_defaults(func=cmd_stages)
+    return p
+
+
+def _format_table(stages: list[Stage]) -> str:
+    lines = [f"  {'stage':<18} {'kind':<8} {'start':>12} {'end':>12} {'loss start':>12} {'loss end':>12}"]
+    for s in stages:
+        lines.append(f"  {s.name:<18} {s.kind:<8} {s.start:>12.6g} {s.end:>12.6g} "
+                     f"{s.loss_start:>12.6g} {s.loss_end:>12.6g}")
+    return "\n".join(lines)
+
+
+def cmd_stages(args) -> int:
+    """``python -m verify stages FILE``: print the stages (table or JSON), write ``<stem>_stages.png``; return 0."""
+    from .plots import loss_figure
+
+    path = Path(args.file)
+    t, loss, lines = _read(path, args.column, args.time)
+    try:
+        stages = detect_stages(t, loss)
+    except InputError as exc:       # name the file line rather than the array index
+        match = re.fullmatch(r"(t|loss)\[(\d+)\]", exc.field)
+        if not match:
+            raise
+        column = args.column if match.group(1) == "loss" else args.time
+        field = f"{path} line {lines[int(match.group(2))]}, column {column!r}"
+        raise InputError(field, exc.value, exc.problem, exc.fix) from None
+    out_dir = Path(args.out) if getattr(args, "out", None) else path.parent
+    png = out_dir / f"{path.stem}_stages.png"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = loss_figure(t, loss, {s.name: (s.start, s.end) for s in stages}, png,
+                              title=f"{path.name}: {args.column} against {args.time}, {len(stages)} stage(s)")
+    except OSError as exc:
+        raise InputError("--out", str(out_dir), f"cannot write the plot there ({exc.strerror or exc})",
+                         "pass a writable directory") from None
+    if getattr(args, "json", False):
+        print(json.dumps({"file": str(path), "column": args.column, "time": args.time, "points": int(t.size),
+                          "stages": [s.as_json() for s in stages], "plot": written}, indent=2))
+    else:
+        print(f"{path}: {t.size} points, {len(stages)} stage(s)")
+        print(_format_table(stages))
+        print(f"wrote {written}")
+    return 0
