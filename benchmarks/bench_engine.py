@@ -11,8 +11,10 @@ Usage: python benchmarks/bench_engine.py [--quick] [--json FILE]
 2. One field evaluation against ``numpy.tanh`` over the same n-by-m array.
 3. Cost against n*m over m = 250 .. 8000: the fitted log-log exponent.
 
-Timings are medians of repeats; the machine is shared and noisy, so only the
-ratios measured side by side are reported.
+The baselines run once (they take minutes); the engine run is the median of
+three; the field/tanh ratios are medians of 30 interleaved measurements.  The
+machine is shared and noisy, so only ratios measured side by side are
+reported.
 """
 from __future__ import annotations
 
@@ -128,9 +130,10 @@ def median_ratio(f, g, repeats=30, inner=20):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and a shorter scaling sweep")
+    parser.add_argument("--quick", action="store_true", help="one repeat of the engine run instead of three")
     parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument("--rtol", type=float, default=1e-6, help="engine tolerance (default 1e-6)")
+    parser.add_argument("--rtol", type=float, default=1e-5,
+                        help="engine tolerance (default 1e-5: t_half still ~100x more accurate than GD at eta = 0.01)")
     args = parser.parse_args()
     reps = 1 if args.quick else 3
 
@@ -148,7 +151,7 @@ def main():
     ref = reference_t_half(kernel, theta0, z, zSz)
     steps = int(round(T_MAX / ETA))
     t_engine, (th_engine, nfev) = timed(lambda: engine_run(kernel, theta0, z, zSz, args.rtol), reps)
-    t_np, th_np = timed(lambda: numpy_gd_baseline(data.X, data.y, a0, W0, z, zSz, steps), reps)
+    t_np, th_np = timed(lambda: numpy_gd_baseline(data.X, data.y, a0, W0, z, zSz, steps), 1)
     results["time_to_t100"] = {
         "engine_s": t_engine, "engine_field_evaluations": nfev, "engine_rtol": args.rtol,
         "numpy_gd_s": t_np, "speedup_vs_numpy_gd": t_np / t_engine,
@@ -158,7 +161,7 @@ def main():
     try:
         import torch
 
-        t_torch, th_torch = timed(lambda: torch_gd_baseline(data.X, data.y, a0, W0, z, zSz, steps), reps)
+        t_torch, th_torch = timed(lambda: torch_gd_baseline(data.X, data.y, a0, W0, z, zSz, steps), 1)
         results["time_to_t100"].update({"torch_gd_s": t_torch, "speedup_vs_torch_gd": t_torch / t_engine,
                                         "t_half_rel_error_torch_gd": abs(th_torch / ref - 1),
                                         "torch": torch.__version__})
@@ -175,7 +178,7 @@ def main():
         field_vs_tanh[f"threads={threads}"] = {"at_initialisation": r0, "at_50x": r1}
     results["field_vs_tanh"] = field_vs_tanh
 
-    widths = [250, 500, 1000, 2000, 4000] + ([] if args.quick else [8000])
+    widths = [250, 500, 1000, 2000, 4000, 8000]
     costs = []
     for w in widths:
         k = NumpyKernel(config.activation, data.X, data.p, data.y, w)
