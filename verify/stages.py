@@ -9,34 +9,50 @@ that measured stage times can be set beside the predicted ones.
 Definition of a stage
 ---------------------
 Everything is computed on ``y = log(loss)`` against ``t`` (time is taken as
-linear; a geometric grid is averaged into a uniform one). ``y`` is smoothed by
-a Gaussian in time (scale below) and the *descent rate* is
-``r(t) = -dy_smooth/dt``, the relative speed at which the loss falls.
+linear; a geometric grid is averaged into a uniform one). ``y`` is first
+passed through a running median of 5 points (from 10 points on), which removes
+isolated upward or downward spikes of one or two points and leaves monotone
+stretches unchanged, then smoothed by a Gaussian in time (scale below); the
+*descent rate* is ``r(t) = -dy_smooth/dt``, the relative speed at which the
+loss falls.
 
-* A **descent** is a maximal interval around a local maximum ``t_peak`` of
-  ``r`` on which ``r(t) > rate_fraction * r(t_peak)`` (default 10 % of its
-  own peak rate) and across which the smoothed loss falls by at least
-  ``max(min_drop * (max y_smooth - min y_smooth), log(min_factor))``
-  (default: 5 % of the curve's whole log-range, and at least 5 % of the loss).
-  Peaks are taken from the highest down; an interval never extends into a
-  descent already accepted; descents that touch are one descent.
+* A **descent** grows from a local maximum ``t_peak`` of ``r`` (the highest
+  rate within one smoothing scale), outward on each side, while
+  ``r(t) > rate_fraction * r(t_peak)`` (default 10 % of its own peak rate). A
+  side also stops at the bottom of a valley of ``r`` once ``r`` climbs again by
+  a quarter of ``r(t_peak)`` (the flank of another descent), and where it
+  meets a descent already accepted; peaks are taken from the highest down.
+  The interval counts as a descent when
+  (i) the smoothed ``y`` at its end lies at least
+  ``d_min = max(min_drop * (max y_smooth - min y_smooth), log(min_factor))``
+  (default: 5 % of the curve's whole log-range, and at least a 5 % fall of the
+  loss) below the lowest ``y`` before its start -- so the recovery from an
+  upward spike or bump is not a descent -- after subtracting, for a side that
+  ended in a valley or at another descent, the fall that the valley's rate
+  alone would give over the interval, and (ii) ``r(t_peak)`` is at least twice
+  that valley's rate. So a steady slow decline with no peak of its own (a
+  drift on a plateau) is never a descent, whatever its length, unless it is
+  the whole curve. The drop must also exceed 5 standard deviations of the
+  noise left on ``y`` (larger near the two ends, see below).
 * **Boundary of a descent.** Its start (end) is the last time before (first
   time after) its peak at which the descent rate, smoothed at the descent's
   boundary scale ``s`` (below), is down to ``rate_fraction`` = 10 % of the
   descent's peak rate, located between grid points by linear interpolation,
-  and then
-  moved towards the peak time by the widening that the smoothing alone
-  causes: a crossing at distance ``d`` from the peak is reported at distance
-  ``sqrt(d^2 - 2 ln(1/rate_fraction) s^2)`` (exact for a Gaussian-shaped rate
-  pulse; never moved closer than one grid step). So, up to the noise, the boundary is
-  **where the descent rate of the underlying clean curve crosses 10 % of the
-  descent's peak rate**; for a logistic drop ``D / (1 + exp((t - c)/w))`` in
-  ``log(loss)`` that is ``c -+ 3.64 w``. On a clean curve ``s`` is about one
-  grid step and the correction is negligible. A descent still under way at
-  the first (last) time starts (ends) there.
+  and then moved towards the peak time by the widening that the smoothing
+  alone causes: a crossing at distance ``d`` from the peak is reported at
+  distance ``sqrt(d^2 - 2 ln(1/rate_fraction) s^2)`` (exact for a
+  Gaussian-shaped rate pulse; never moved closer than one grid step). So, up
+  to the noise, the boundary is **where the descent rate of the underlying
+  clean curve falls to 10 % of the descent's peak rate**; for a logistic drop
+  ``D / (1 + exp((t - c)/w))`` in ``log(loss)`` that is ``c -+ 3.64 w``. On a
+  clean curve ``s`` is about one grid step and the correction is negligible.
+  A side that stopped at a valley or at another descent ends at that grid
+  point, uncorrected; a descent still under way at the first (last) time
+  starts (ends) there. Two descents that touch (no time between them) are
+  reported as one.
 * A **plateau** is each gap between descents (and before the first and after
-  the last): slow drifts, noise and bumps where the loss rises all belong to
-  plateaus. A plateau of zero length -- a curve that starts or ends inside a
+  the last): slow drifts, noise, spikes and bumps where the loss rises all
+  belong to plateaus. A plateau of zero length -- a curve that starts or ends inside a
   descent -- is left out.
 * Names, in time order: ``"initial plateau"``, ``"descent"``, ``"secondary
   plateau"``, then ``"descent 2"``, ``"plateau 3"``, ``"descent 3"``,
@@ -60,7 +76,9 @@ spread over a quarter of the curve (at most 1/20 of the curve), then again at
 the scale where it is 3 % of the lowest peak rate found (never coarser),
 keeping only descents that overlap one found at the cautious scale. At a
 finding scale a peak must exceed 3 standard deviations of the rate noise and a
-drop 5 standard deviations of the noise on a difference of two smoothed values.
+drop 5 standard deviations of the noise on the difference of its two end
+values (near the ends of the curve the smoothing rests on a straight-line fit
+over two scales, whose end value has variance ``4 nu^2 / N`` for ``N`` points).
 Each descent's *boundaries* are then located at the scale where the rate noise
 is 1.5 % of that descent's own peak rate (never below one grid step or half the
 median point spacing, never coarser than the cautious scale), growing the
@@ -86,14 +104,15 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter
 
 from theory.errors import InputError
 
 __all__ = ["Stage", "detect_stages", "read_curve", "add_parser", "cmd_stages", "MIN_POINTS"]
 
 MIN_POINTS = 5          # fewer points than this: one stage, nothing is detected
-_NOISE_POINTS = 10      # fewer points than this: no noise estimate, the curve is taken as clean
+_NOISE_POINTS = 10      # fewer points than this: no noise estimate or spike removal, the curve is taken as clean
+_SPIKE_WINDOW = 5       # running median over this many points before anything else
 _MIN_GRID = 1024        # the uniform grid has at least this many points ...
 _MAX_GRID = 16384       # ... and at most this many (longer curves are averaged into it)
 _FIND_NOISE = 0.2       # rate noise at the finding scale, as a fraction of the reference rate
@@ -218,12 +237,28 @@ def _smooth(y: np.ndarray, sigma: float) -> np.ndarray:
     if sigma < 0.2 or m < 3:
         return y.copy()
     pad = min(int(4 * sigma) + 2, m - 1)
-    fit = min(max(int(2 * sigma) + 2, 3), m)
+    fit = min(_fit_length(sigma), max(m // 4, 3))
     x = np.arange(fit, dtype=float)
     left = np.polyval(np.polyfit(x, y[:fit], 1), 0.0)
     right = np.polyval(np.polyfit(x, y[-fit:], 1), fit - 1.0)
     padded = np.concatenate([2 * left - y[pad:0:-1], y, 2 * right - y[-2:-pad - 2:-1]])
     return gaussian_filter1d(padded, sigma, mode="nearest", truncate=4.0)[pad:pad + m]
+
+
+def _fit_length(sigma: float) -> int:
+    """Grid points of the straight-line fit at each end of :func:`_smooth` at ``sigma`` grid steps."""
+    return max(int(2 * sigma) + 2, 3)
+
+
+def _value_noise_profile(m: int, nu: float, rho: float, s: float, h: float) -> np.ndarray:
+    """Noise left on ``y`` at each grid point after :func:`_smooth` at scale ``s`` (time): larger at the ends, which
+    rest on a straight-line fit (its end value has variance ``4 nu^2 / N`` for ``N`` points)."""
+    noise = np.full(m, _value_noise(nu, rho, s))
+    fit = min(_fit_length(s / h), max(m // 4, 3))
+    edge = 2 * nu / math.sqrt(max(rho * fit * h, 1.0))
+    noise[:fit] = np.maximum(noise[:fit], edge)
+    noise[-fit:] = np.maximum(noise[-fit:], edge)
+    return noise
 
 
 def _rate_noise(nu: float, rho: float, s: float) -> float:
@@ -289,31 +324,40 @@ def _grow(seg: np.ndarray, i: int, thr: float, climb: float,
     return i - left, i + right, left_cross, right_cross, max(left_low, right_low)
 
 
-def _find(r: np.ndarray, y: np.ndarray, lo: int, hi: int, fraction: float, d_min: float, p_min: float,
-          h: float) -> list[tuple[int, int, float]]:
-    """Descents in ``[lo, hi]`` (grid indices): ``(a, b, peak)``, grown by :func:`_grow` from the highest peaks down."""
+def _find(r: np.ndarray, y: np.ndarray, lo: int, hi: int, fraction: float, d_min: float, noise: np.ndarray,
+          p_min: float, h: float, reach: int) -> list[tuple[int, int, float]]:
+    """Descents in ``[lo, hi]`` (grid indices): ``(a, b, peak)``, grown by :func:`_grow` from the highest peaks down.
+
+    Peaks are the points of ``r`` highest within ``reach`` grid steps (the smoothing scale: closer maxima are
+    wiggles of one feature) and above ``p_min``. A drop must exceed ``d_min`` and ``hypot(noise[a], noise[b])``.
+    """
     seg = r[lo:hi + 1]
     n = seg.size
     if n < 3:
         return []
-    neg = np.array([-np.inf])
-    is_max = (seg >= np.concatenate([neg, seg[:-1]])) & (seg >= np.concatenate([seg[1:], neg])) & (seg > p_min)
+    is_max = (seg >= maximum_filter1d(seg, 2 * max(reach, 1) + 1, mode="nearest")) & (seg > p_min)
     cand = np.flatnonzero(is_max)
     cand = cand[np.argsort(-seg[cand], kind="stable")]
     taken = np.zeros(n, dtype=bool)
+    shadow = np.zeros(n)                # half the peak of a rejected interval: similar peaks inside are skipped
+    lowest = np.minimum.accumulate(y)   # the lowest loss so far
     length = (n - 1) * h
     found = []
     for i in cand:
-        if taken[i]:
-            continue
         peak = float(seg[i])
+        if taken[i] or 0 < shadow[i] <= peak:
+            continue
         if peak * length < d_min:        # no interval around a lower peak can drop enough
             break
         a, b, _, _, valley = _grow(seg, int(i), fraction * peak, _CLIMB * peak, taken)
-        # a descent ending in a valley must rise well above it and fall by d_min more than the valley's rate would
-        if y[lo + a] - y[lo + b] - valley * (b - a) * h >= d_min and peak >= _PROMINENCE * valley:
+        # the loss must end d_min below its lowest value so far (a recovery from a spike does not count), more
+        # than the rate of a valley it ends in would give, and the rate must rise well above that valley
+        need = max(d_min, math.hypot(noise[lo + a], noise[lo + b]))
+        if lowest[lo + a] - y[lo + b] - valley * (b - a) * h >= need and peak >= _PROMINENCE * valley:
             taken[a:b + 1] = True
             found.append((lo + a, lo + b, peak))
+        else:
+            shadow[a:b + 1] = np.maximum(shadow[a:b + 1], 0.5 * peak)
     return sorted(found)
 
 
@@ -399,7 +443,9 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         return [Stage("initial plateau", "plateau", t0, t_end, float(loss[0]), float(loss[-1]))]
 
     y = np.log(loss)
-    tg, yg = _grid(t, y)
+    # a running median of 5 points removes isolated spikes (one or two points) and leaves monotone stretches as
+    # they are, so a clean curve is unchanged except at its turning points
+    tg, yg = _grid(t, median_filter(y, _SPIKE_WINDOW, mode="nearest") if t.size >= _NOISE_POINTS else y)
     h = float(tg[1] - tg[0])
     span = t_end - t0
     rho = t.size / span
@@ -424,8 +470,9 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     def find_at(scale: float):
         y_s = _smooth(yg, scale / h)
         r_s = -np.gradient(y_s, h)
-        need = max(d_min, _DROP_SIGNIFICANCE * math.sqrt(2) * _value_noise(nu, rho, scale))
-        return y_s, r_s, _find(r_s, y_s, 0, m - 1, rate_fraction, need, _SIGNIFICANCE * _rate_noise(nu, rho, scale), h)
+        noise = _DROP_SIGNIFICANCE * _value_noise_profile(m, nu, rho, scale, h)
+        return y_s, r_s, _find(r_s, y_s, 0, m - 1, rate_fraction, d_min, noise,
+                               _SIGNIFICANCE * _rate_noise(nu, rho, scale), h, int(round(scale / h)))
 
     # 1. find the descents: first at the cautious scale, then again at the scale their lowest peak rate allows
     s_cautious = s_find
@@ -438,14 +485,7 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
             s_find = s_again
             y_find, r_find, found = find_at(s_find)
             found = [f for f in found if any(f[0] <= b and a <= f[1] for a, b, _ in first)]
-    # merge those that touch, so that each gets a window of its own
-    coarse: list[list] = []
-    for a, b, peak in found:
-        if coarse and a <= coarse[-1][1] + 1:
-            coarse[-1][1] = max(coarse[-1][1], b)
-            coarse[-1][2] = max(coarse[-1][2], peak)
-        else:
-            coarse.append([a, b, peak])
+    coarse = found      # disjoint, in time order
 
     # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
     intervals: list[tuple[float, float]] = []
