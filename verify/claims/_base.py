@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["Tolerance", "Verdict", "Claim", "REGISTRY", "register", "wilson_interval", "fit_slope", "judge",
+           "fraction_status",
            "STATUSES", "Profile", "PROFILES"]
 
 STATUSES = ("passed", "failed", "inconclusive", "not-applicable")
@@ -129,6 +130,17 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     centre = (phat + zq**2 / (2 * trials)) / denom
     half = zq * math.sqrt(phat * (1 - phat) / trials + zq**2 / (4 * trials**2)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def fraction_status(successes: int, trials: int) -> tuple[str, list]:
+    """Verdict of a probabilistic claim from the fraction of seeds that satisfy it.
+
+    ``passed`` when the 95 % Wilson interval lies above 1/2 ("with high
+    probability" read as "in most initialisations"), ``failed`` when it lies
+    below, ``inconclusive`` otherwise; returns the status and the interval.
+    """
+    lo, hi = wilson_interval(successes, trials)
+    return ("passed" if lo >= 0.5 else "failed" if hi < 0.5 else "inconclusive"), [lo, hi]
 
 
 def judge(fit: dict, band) -> str:

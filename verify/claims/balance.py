@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Claim, Tolerance, Verdict, fit_slope, judge, register, wilson_interval
+from ._base import Claim, Tolerance, Verdict, fit_slope, fraction_status, judge, register
 
 RATE_TOL = Tolerance("rate-relative", 0.1,
                      "an exponential rate fitted on a finite window of an asymptotically exponential curve: "
@@ -49,8 +49,7 @@ def _similar_check(ctx, threshold: float = SIMILAR.value) -> Verdict:
         w = float(np.max(obs["W2rel"][sel])) if np.any(sel) else float(obs["W2rel"][np.searchsorted(traj.t, T_p)])
         worst.append(w)
         ok += w <= threshold
-    lo, hi = wilson_interval(ok, len(seeds))
-    status = "passed" if lo >= 0.5 else ("failed" if hi < 0.5 else "inconclusive")
+    status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D7-amplitudes-similar", "Theorem 4*: |a| and |w| amplitude distributions are similar on [T_p, T_d]",
                    status, predicted={"W2rel at most": threshold, "probability": "high"},
                    measured={"max_W2rel_per_seed": worst, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},

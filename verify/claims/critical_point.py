@@ -7,7 +7,7 @@ from theory import critical_point
 from theory.bridge import numeric
 from theory.symbols import E_f2, z_norm
 
-from ._base import Claim, Tolerance, Verdict, register, wilson_interval
+from ._base import Claim, Tolerance, Verdict, fraction_status, register
 
 TOL = Tolerance("loss-absolute", 1e-3,
                 "R* neglects O(1/m) corrections from the cubic terms of sigma (1e-3 at m = 1000) and the "
@@ -32,8 +32,7 @@ def _check(ctx, sign: float = 1.0) -> Verdict:
         gaps.append(gap)
         along.append(dev)
         ok += gap <= TOL.value and dev <= TOL.value
-    lo, hi = wilson_interval(ok, len(seeds))
-    status = "passed" if lo >= 0.5 else ("failed" if hi < 0.5 else "inconclusive")
+    status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D10-plateau-loss", "The secondary plateau is at R*; R(t) = R(K(t)) along the descent", status,
                    predicted={"R*": "E[f*^2]/2 - z^T Sigma^-1 z / 2" if sign > 0 else "E[f*^2]/2 + z^T Sigma^-1 z / 2"},
                    measured={"|plateau_loss - R*| per seed": gaps, "max |R - R(K)| per seed": along,

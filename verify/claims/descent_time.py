@@ -7,7 +7,7 @@ from theory import descent_time
 from theory.bridge import numeric
 from theory.symbols import alpha, delta, m, z_norm
 
-from ._base import Claim, Tolerance, Verdict, fit_slope, register, wilson_interval
+from ._base import Claim, Tolerance, Verdict, fit_slope, fraction_status, register
 
 T_HALF = Tolerance("t_half-relative", 5e-3,
                    "THEORY.md D9: 0.01 % on the prototype for alpha >= 1, m >= 1000 and 0.6 % at alpha = 0.75, "
@@ -33,8 +33,7 @@ def _t_half(ctx, factor: float = 1.0) -> Verdict:
         err = abs(meas["t_half"] / predicted - 1) if meas["t_half"] else float("inf")
         errs.append(err)
         ok += err <= T_HALF.value
-    lo, hi = wilson_interval(ok, len(seeds))
-    status = "passed" if lo >= 0.5 else ("failed" if hi < 0.5 else "inconclusive")
+    status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", status,
                    predicted={"rate": f"{2 * factor:g} |z|"},
                    measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds),
@@ -132,8 +131,7 @@ def _gd(ctx, use_flow_rate: bool = False) -> Verdict:
         err = abs(meas["t_half"] / predicted - 1) if meas["t_half"] else float("inf")
         errs.append(err)
         ok += err <= T_HALF.value
-    lo, hi = wilson_interval(ok, len(seeds))
-    status = "passed" if lo >= 0.5 else ("failed" if hi < 0.5 else "inconclusive")
+    status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half with the rate 2 log(1 + eta|z|)/eta",
                    status, predicted={"rate": "2|z|" if use_flow_rate else "2 log(1 + eta |z|) / eta"},
                    measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds),

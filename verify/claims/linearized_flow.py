@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory import linearized_flow
-
+from ..engine.observables import linear_map
 from ._base import Claim, Tolerance, Verdict, fit_slope, judge, register
 
 BAND = Tolerance("exponent-band", 0.2,
@@ -12,17 +11,6 @@ BAND = Tolerance("exponent-band", 0.2,
                  "corrections and the finite number of neurons; +-0.2 on the exponent 2 covers both")
 T_CHECK = 1.0
 ALPHAS = (1.0, 1.25, 1.5)
-
-
-def _linear_map(t, z, method, lr, rate_factor):
-    zz = np.asarray(z) * rate_factor
-    if method == "flow":
-        return linearized_flow.expm_closed_form(t, zz)
-    d = len(zz)
-    A = np.zeros((d + 1, d + 1))
-    A[0, 1:] = zz
-    A[1:, 0] = zz
-    return np.linalg.matrix_power(np.eye(d + 1) + lr * A, int(round(t / lr)))
 
 
 def _sweep(ctx, method: str, rate_factor: float):
@@ -33,7 +21,7 @@ def _sweep(ctx, method: str, rate_factor: float):
         a0, W0 = traj.split(traj.theta[0])
         a1, W1 = traj.split(traj.theta[-1])
         Q0, Q1 = np.column_stack([a0, W0]), np.column_stack([a1, W1])
-        Qlin = Q0 @ _linear_map(float(traj.t[-1]), config.dataset.z, method, 0.05, rate_factor).T
+        Qlin = Q0 @ linear_map(float(traj.t[-1]), rate_factor * config.dataset.z, method, 0.05).T
         q0s.append(float(np.linalg.norm(Q0, axis=1).max()))
         devs.append(float(np.linalg.norm(Q1 - Qlin) / np.linalg.norm(Qlin)))
     return q0s, devs

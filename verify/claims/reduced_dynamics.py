@@ -7,7 +7,7 @@ from theory import reduced_dynamics
 from theory.bridge import numeric
 from theory.symbols import K0, t, z_norm
 
-from ._base import Claim, Tolerance, Verdict, register, wilson_interval
+from ._base import Claim, Tolerance, Verdict, fraction_status, register
 
 TOL = Tolerance("K-absolute", 0.01,
                 "the logistic law neglects the decaying modes (O(K0)) and the cubic terms of sigma "
@@ -29,8 +29,7 @@ def _check(ctx, factor: float = 1.0) -> Verdict:
         dev = float(np.max(np.abs(obs["K"][sel] - K_pred)))
         devs.append(dev)
         ok += dev <= TOL.value
-    lo, hi = wilson_interval(ok, len(seeds))
-    status = "passed" if lo >= 0.5 else ("failed" if hi < 0.5 else "inconclusive")
+    status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D8-logistic-K", "K(t) follows the logistic law K0 e^{2|z|t} / (1 - K0 + K0 e^{2|z|t})", status,
                    predicted={"rate": f"{2 * factor:g} |z|"},
                    measured={"max_abs_deviation_per_seed": devs, "fraction_within": ok / len(seeds),

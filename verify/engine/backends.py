@@ -30,12 +30,10 @@ def select_kernel(activation: Activation, X: np.ndarray, p: np.ndarray, y: np.nd
     note = None
     if backend == "torch" or device == "cuda":
         try:
-            import torch  # noqa: F401
+            import torch
         except ImportError:
             note = "torch is not installed: using the NumPy backend on the CPU (pip install torch==2.13.0)"
         else:
-            import torch
-
             if device == "cuda" and not torch.cuda.is_available():
                 note = "CUDA is not available: using the NumPy backend on the CPU"
             else:

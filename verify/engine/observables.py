@@ -17,7 +17,7 @@ from .trajectory import Trajectory
 __all__ = ["observables", "top_hessian_eigenvalue", "dense_hessian"]
 
 
-def _linear_map(t: float, z: np.ndarray, method: str, lr: float) -> np.ndarray:
+def linear_map(t: float, z: np.ndarray, method: str, lr: float) -> np.ndarray:
     """``exp(tA)`` (flow) or ``(I + eta A)^n`` with ``n = t/eta`` (gradient descent)."""
     if method == "flow":
         return linearized_flow.expm_closed_form(t, z)
@@ -76,7 +76,7 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
         out["alignment"][i] = cos
         out["amplitude"][i] = norms
         out["alignment_mean"][i] = float(norms**2 @ np.abs(cos)) / float(norms @ norms)
-        Qlin = Q0 @ _linear_map(float(t), z, method, lr).T
+        Qlin = Q0 @ linear_map(float(t), z, method, lr).T
         out["linear_deviation"][i] = np.linalg.norm(Q - Qlin) / np.linalg.norm(Qlin)
         if not remainder:
             out["remainder_ratio"][i] = np.nan
