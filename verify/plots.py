@@ -11,7 +11,7 @@ STAGE_COLOURS = {"initial plateau": "#f4a6a6", "descent": "#a6c8f4", "secondary 
 
 def loss_figure(t: np.ndarray, loss: np.ndarray, stages: dict, path: str | Path, *, plateau_level=None,
                 title: str = "") -> str:
-    """Save the loss against time, log-scaled, with the stages shaded; return the path."""
+    """Save the loss against time (linear axes) with the stages shaded; return the path."""
     import matplotlib
 
     matplotlib.use("Agg")

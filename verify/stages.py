@@ -262,7 +262,8 @@ def _value_noise_profile(m: int, nu: float, rho: float, s: float, h: float) -> n
 
 
 def _rate_noise(nu: float, rho: float, s: float) -> float:
-    """Standard deviation of the rate left by a Gaussian of width ``s`` (time) on white noise ``nu`` at density ``rho``."""
+    """Standard deviation of the rate left by a Gaussian of width ``s`` (time) on white noise ``nu`` at density
+    ``rho``."""
     return nu / math.sqrt(rho * 4 * _SQRT_PI * s ** 3)
 
 
@@ -515,7 +516,7 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         if right_cross:
             end = tp + _narrow(end - tp, widen, h)
         intervals.append((start, end))
-    intervals = _merge(intervals, h)
+    intervals = [(s, e) for s, e in _merge(intervals, h) if e > s]
 
     def value(x: float) -> float:
         return float(np.exp(np.interp(x, tg, y_value)))
