@@ -246,7 +246,8 @@ def _add_run_options(p) -> None:
     p.add_argument("--out", help="report directory (default reports/<profile>-seed<seed>)")
     p.add_argument("--backend", default="auto", help="auto | numpy | torch")
     p.add_argument("--device", default="cpu", help="cpu | cuda")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
+                   help="parallel worker processes (default: the number of cores, at most 4)")
     p.add_argument("--accept-failure", action="append", default=[], metavar="CLAIM",
                    help="a known failure that does not change the exit status (repeatable)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
