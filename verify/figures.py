@@ -40,7 +40,7 @@ def _save(fig, out: Path, name: str) -> dict:
     return paths
 
 
-def _stages(traj, meas):
+def _stages(traj):
     from .stages import detect_stages
 
     return {s.name: (s.start, s.end) for s in detect_stages(traj.t, traj.loss)}
@@ -52,7 +52,7 @@ def figure_multistage(ctx, out: Path) -> dict:
     config = ctx.config(train={"t_max": 60.0, "seed": ctx.init_seeds(1)[0]})
     traj, obs, kernel, meas, pred = ctx.run(config, grid=601)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    stages = _stages(traj, meas)
+    stages = _stages(traj)
     for name, (lo, hi) in stages.items():
         axes[0].axvspan(lo, hi, color=STAGE_COLOURS.get(name, "#e0e0e0"), alpha=0.6, lw=0, label=name)
     axes[0].plot(traj.t, traj.loss, "k", lw=1.5)

@@ -321,6 +321,15 @@ def _short(v, limit: int = _SHORT) -> str:
     return s if len(s) <= limit else s[: limit - 1].rstrip() + "\u2026"
 
 
+def _run_rows(report: dict) -> list[tuple[str, str]]:
+    """The (item, value) rows of the Run table, shared by the Markdown and the HTML."""
+    rows = [("run id", report["run_id"]), ("profile", report["profile"]), ("created", report["created"]),
+            ("seed", str(report["seed"])), ("backend", report["backend"]), ("device", report["device"]),
+            ("git revision", report["git_revision"] or "unknown"),
+            ("wall time", _duration(report["wall_time_s"]))]
+    return rows + [(name, report["versions"][name] or "not installed") for name in report["versions"]]
+
+
 def _duration(seconds) -> str:
     if seconds is None:
         return "in timing.json (kept out of report.json so that the same seed gives the same JSON)"
@@ -629,11 +638,7 @@ def render_markdown(report: dict) -> str:
     add("")
     add("| item | value |")
     add("| --- | --- |")
-    rows = [("run id", report["run_id"]), ("profile", report["profile"]), ("created", report["created"]),
-            ("seed", str(report["seed"])), ("backend", report["backend"]), ("device", report["device"]),
-            ("git revision", report["git_revision"] or "unknown"),
-            ("wall time", _duration(report["wall_time_s"]))]
-    rows += [(name, report["versions"][name] or "not installed") for name in report["versions"]]
+    rows = _run_rows(report)
     for name, value in rows:
         add(f"| {_md_cell(name)} | {_md_cell(value)} |")
     add("")
@@ -898,11 +903,7 @@ def render_html(report: dict, base_dir) -> str:
     add("<h2>Run</h2>")
     add("<table>")
     add("<tbody>")
-    rows = [("run id", report["run_id"]), ("profile", report["profile"]), ("created", report["created"]),
-            ("seed", str(report["seed"])), ("backend", report["backend"]), ("device", report["device"]),
-            ("git revision", report["git_revision"] or "unknown"),
-            ("wall time", _duration(report["wall_time_s"]))]
-    rows += [(name, report["versions"][name] or "not installed") for name in report["versions"]]
+    rows = _run_rows(report)
     for name, value in rows:
         add(f"<tr><th>{_e(name)}</th><td>{_e(value)}</td></tr>")
     add("</tbody>")

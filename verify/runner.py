@@ -22,7 +22,7 @@ from theory._derivation import derivation_text
 from . import figures as figs
 from .claims import REGISTRY, Context
 from .claims._base import _clean
-from .report import SCHEMA, write_report
+from .report import SCHEMA, validate_report, write_report
 
 __all__ = ["run_claims", "GROUPS", "run_id"]
 
@@ -113,7 +113,7 @@ def _git(*args) -> str | None:
                              cwd=Path(__file__).resolve().parent)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
 def run_claims(ids: list[str], *, profile: str = "default", seed: int = 0, backend: str = "auto",
@@ -168,13 +168,13 @@ def run_claims(ids: list[str], *, profile: str = "default", seed: int = 0, backe
         "claims": claims, "figures": figure_list,
     }
     report = _clean(report)
-    paths = write_report(report, out_dir)           # validates first: nothing is written for an invalid report
+    validate_report(report)                         # nothing is written for an invalid report
     if figures:
-        (out_dir / "figures").mkdir(exist_ok=True)
+        (out_dir / "figures").mkdir(parents=True, exist_ok=True)
         for f in (staging / "figures").iterdir():
             shutil.move(str(f), out_dir / "figures" / f.name)
-        paths = write_report(report, out_dir)       # again, now that the figures can be embedded
     shutil.rmtree(staging, ignore_errors=True)
+    paths = write_report(report, out_dir)           # the figures are in place, so the HTML embeds them
     timing = {"wall_time_s": time.perf_counter() - start, "per_claim_s": timings, "workers": workers}
     (out_dir / "timing.json").write_text(json.dumps(timing, indent=2))
     paths["timing"] = str(out_dir / "timing.json")

@@ -22,7 +22,7 @@ from .config import Config
 from .engine import (DescentOptions, FlowOptions, Trajectory, integrate_flow, observables, pack, run_descent,
                      select_kernel)
 from .engine.events import Progress, make_events
-from .initialisation import initial_parameters
+from .initialisation import growing_mode, initial_parameters
 
 __all__ = ["simulate", "measure", "stage_bounds"]
 
@@ -93,8 +93,6 @@ def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
     plateau_loss = float(kernel.loss(td_hits[0][1])) if td_hits else None
     stages = stage_bounds(traj.t, obs.get("q_max", np.array([])), config.model.width, config.alpha_1, T_d)
     a0, W0 = traj.split(traj.theta[0])
-    from .initialisation import growing_mode
-
     k0 = None
     if not data.z_is_zero:
         u = growing_mode(a0, W0, data.z)

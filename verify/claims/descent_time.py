@@ -70,6 +70,15 @@ def _point_in_band(fit) -> str:
     return "passed" if fit["band"][0] <= fit["slope"] <= fit["band"][1] else "failed"
 
 
+def _slope_fit(x, Td, widths, zn, seeds, predicted, predicted_points) -> dict:
+    """Fit mean T_d against ``x`` and attach the prediction and its band (model error + Monte Carlo)."""
+    fit = fit_slope(x, Td)
+    se = _mc_slope_se(x, widths, zn, seeds)
+    fit.update({"predicted": predicted, "band": _band(predicted, se), "monte_carlo_se": se,
+                "predicted_points": predicted_points})
+    return fit
+
+
 def _band(predicted, se):
     half = SLOPE.value * abs(predicted) + 2 * se
     return [predicted - half, predicted + half]
@@ -93,10 +102,8 @@ def _slope_alpha(ctx, m_power: float = 1.0) -> Verdict:
         Td.append(mean)
     width, zn, dlt = ctx.profile.width, pred["z_norm"], pred["T_d"]["delta"]
     predicted = float(np.log(width**m_power) / zn)
-    fit = fit_slope(alphas, Td)
-    se = _mc_slope_se(alphas, [width] * len(alphas), zn, len(seeds))
-    fit.update({"predicted": predicted, "band": _band(predicted, se), "monte_carlo_se": se,
-                "predicted_points": [float(_expected_T_d(a, width, zn, dlt)) for a in alphas]})
+    fit = _slope_fit(alphas, Td, [width] * len(alphas), zn, len(seeds), predicted,
+                     [float(_expected_T_d(a, width, zn, dlt)) for a in alphas])
     return Verdict("D9-slope-alpha", "dT_d/d alpha = log m / |z|", _point_in_band(fit),
                    predicted={"slope": predicted}, measured={"alphas": list(alphas), "mean_T_d": Td,
                                                              "slope": fit["slope"]},
@@ -111,10 +118,8 @@ def _slope_log_m(ctx, alpha_shift: float = 0.0) -> Verdict:
         Td.append(mean)
     zn, a = pred["z_norm"], 1.0 + alpha_shift
     predicted = (2 * a - 1) / (2 * zn)
-    fit = fit_slope(np.log(widths), Td)
-    se = _mc_slope_se(np.log(widths), widths, zn, len(seeds))
-    fit.update({"predicted": predicted, "band": _band(predicted, se), "monte_carlo_se": se,
-                "predicted_points": [float(_expected_T_d(1.0, w, zn, pred["T_d"]["delta"])) for w in widths]})
+    fit = _slope_fit(np.log(widths), Td, widths, zn, len(seeds), predicted,
+                     [float(_expected_T_d(1.0, w, zn, pred["T_d"]["delta"])) for w in widths])
     return Verdict("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", _point_in_band(fit),
                    predicted={"slope": predicted}, measured={"widths": list(widths), "mean_T_d": Td,
                                                              "slope": fit["slope"]},

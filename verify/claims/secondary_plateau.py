@@ -76,10 +76,6 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
                    label="measurement of a heuristic claim")
 
 
-def _control(ctx) -> Verdict:
-    verdict = _check(ctx, -1.0)
-    return verdict
-
-
-register(Claim("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", "D11", _check, _control,
+register(Claim("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", "D11", _check,
+               lambda ctx: _check(ctx, -1.0),
                "the opposite claim: the plateau shortens as m grows", heuristic=True))
