@@ -103,8 +103,11 @@ def _versions() -> dict:
         torch_version = torch.__version__
     except ImportError:
         torch_version = None
+    from verify.engine.kernels import fused_status
+
     return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-            "sympy": sympy.__version__, "matplotlib": matplotlib.__version__, "torch": torch_version}
+            "sympy": sympy.__version__, "matplotlib": matplotlib.__version__, "torch": torch_version,
+            "fused_kernel": "built" if fused_status()[0] else fused_status()[1]}
 
 
 def _git(*args) -> str | None:

@@ -4,8 +4,13 @@ The parameters are packed as ``theta = [a (m), W (m x d, row-major)]``.  The
 field is ``-grad R`` of D1 for the risk ``R = 1/2 sum_i p_i e_i^2``,
 ``e_i = sum_k a_k sigma(w_k . x_i) - y_i``.
 
-The NumPy kernel is the hot path of every simulation.  Two choices make one
-field evaluation cost about one ``tanh`` over the ``n x m`` array:
+The NumPy kernel is the hot path of every simulation.  For tanh it calls the
+compiled kernel :mod:`verify.engine._fused` when the install built it (x86-64
+Linux with glibc; see setup.py): one pass over the rows that never writes the
+``n x m`` array, with tanh from glibc's vector math library, about 1.5 times
+the cost of ``numpy.tanh`` over that array.  Otherwise (another activation,
+no compiler, ``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the
+NumPy path at about two ``tanh`` passes:
 
 * when ``sigma'`` is a polynomial in ``sigma`` (tanh: ``1 - sigma^2``; see
   :meth:`theory.activation.Activation.derivative_as_polynomial_of_sigma`) the
@@ -18,13 +23,22 @@ field evaluation cost about one ``tanh`` over the ``n x m`` array:
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import sympy as sp
 
 from theory.activation import S, Activation
 from theory.bridge import numeric
 
-__all__ = ["NumpyKernel", "pack", "unpack"]
+try:
+    from verify.engine import _fused
+except ImportError:  # not built: no compiler, another platform, or VERIFY_NO_EXTENSION at install
+    _fused = None
+
+__all__ = ["NumpyKernel", "fused_status", "pack", "unpack"]
+
+_FUSED_VERSION = 2  # the calling convention this module expects of verify.engine._fused
 
 _UFUNCS = {sp.tanh: np.tanh, sp.sin: np.sin, sp.cos: np.cos, sp.atan: np.arctan, sp.sinh: np.sinh}
 _BLOCK_BYTES = 1 << 20  # 1 MiB of float64 per block: stays in L2/L3, few Python calls per evaluation
@@ -36,6 +50,23 @@ def pack(a: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 def unpack(theta: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     return theta[:width], theta[width:].reshape(width, -1)
+
+
+def fused_status(activation: Activation | None = None, dim: int | None = None) -> tuple[bool, str]:
+    """Whether the compiled kernel can be used (for ``activation`` and input dimension ``dim``, when given),
+    and why not."""
+    if _fused is None:
+        return False, "verify.engine._fused is not built (reinstall with a C compiler: pip install -e .)"
+    if getattr(_fused, "VERSION", None) != _FUSED_VERSION:
+        return False, ("verify.engine._fused is a stale build (version "
+                       f"{getattr(_fused, 'VERSION', None)}, expected {_FUSED_VERSION}); rebuild: pip install -e .")
+    if os.environ.get("VERIFY_NO_FUSED"):
+        return False, "VERIFY_NO_FUSED is set"
+    if activation is not None and activation.expr != sp.tanh(S):
+        return False, f"the compiled kernel is for tanh, not {activation.expr}"
+    if dim is not None and not 1 <= dim <= _fused.MAX_D:
+        return False, f"the compiled kernel takes input dimensions 1..{_fused.MAX_D}, not {dim}"
+    return True, "compiled fused tanh kernel"
 
 
 def _ufunc_for(expr: sp.Expr):
@@ -56,15 +87,19 @@ class NumpyKernel:
     width : int
         Number of neurons ``m``.
     threads : int
-        Row blocks are shared among this many threads (NumPy releases the
-        GIL inside ufuncs and BLAS calls).  Default: 1.
+        Rows are shared among this many threads (the compiled kernel, ufuncs
+        and BLAS release the GIL).  Default: 1.
+    fused : bool or None
+        Use the compiled kernel: None (default) when :func:`fused_status`
+        allows, True to require it (ValueError if it cannot be used), False
+        for the NumPy path.  ``variant`` says which one runs.
     """
 
     name = "numpy"
     device = "cpu"
 
     def __init__(self, activation: Activation, X: np.ndarray, p: np.ndarray, y: np.ndarray, width: int,
-                 threads: int = 1):
+                 threads: int = 1, fused: bool | None = None):
         self.activation = activation
         self.X = np.ascontiguousarray(X, dtype=float)
         self.p = np.ascontiguousarray(p, dtype=float)
@@ -89,6 +124,22 @@ class NumpyKernel:
         self.threads = max(1, int(threads))
         self._pool = None
         self.evaluations = 0
+        usable, why = fused_status(activation, self.d)
+        if fused and not usable:
+            raise ValueError(f"fused kernel requested but unavailable: {why}")
+        self.variant = "fused" if (usable and fused is not False) else "numpy"
+        self._set_chunks()
+
+    def _set_chunks(self) -> None:
+        """Row ranges of the compiled kernel, one per thread, each with its own accumulators."""
+        if self.variant != "fused":
+            self._chunks = []
+            return
+        count = max(1, min(self.threads, self.n // _fused.ROW_BLOCK))
+        edges = np.linspace(0, self.n, count + 1).round().astype(int)
+        work = _fused.work_items(self.m, self.d)
+        self._chunks = [(int(lo), int(hi), np.empty(self.size), np.empty(work))
+                        for lo, hi in zip(edges[:-1], edges[1:])]
 
     def on_rows(self, idx: np.ndarray) -> "NumpyKernel":
         """The same kernel on the rows ``idx`` with equal weights (a mini-batch); shares compiled functions."""
@@ -104,6 +155,7 @@ class NumpyKernel:
         sub._buffers = [np.empty((sub.n, self.m))]
         sub._pre = None if self._poly is not None else [np.empty((sub.n, self.m))]
         sub.threads, sub._pool = 1, None
+        sub._set_chunks()
         return sub
 
     def _activate(self, B: np.ndarray) -> None:
@@ -142,17 +194,35 @@ class NumpyKernel:
                     grad_w += c * (Yt @ power)
         return loss, grad_a, grad_w
 
-    def _run(self, theta: np.ndarray, want_field: bool):
-        a, W = unpack(theta, self.m)
-        Wt = np.ascontiguousarray(W.T)
-        ks = range(len(self._blocks))
-        if self.threads > 1 and len(self._blocks) > 1:
+    def _map(self, fn, items):
+        if self.threads > 1 and len(items) > 1:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
                 self._pool = ThreadPoolExecutor(self.threads)
-            parts = list(self._pool.map(lambda k: self._block(k, a, Wt, want_field), ks))
-        else:
-            parts = [self._block(k, a, Wt, want_field) for k in ks]
+            return list(self._pool.map(fn, items))
+        return [fn(item) for item in items]
+
+    def _run_fused(self, theta: np.ndarray, want_field: bool):
+        theta = np.ascontiguousarray(theta, dtype=float)
+        X, p, y = self.X, self.p, self.y
+        if len(self._chunks) == 1:
+            lo, hi, _, work = self._chunks[0]
+            out = np.empty(self.size) if want_field else None
+            return _fused.field_rows(X, p, y, theta, lo, hi, out, work), out
+
+        def chunk(c):
+            lo, hi, part, work = c
+            return _fused.field_rows(X, p, y, theta, lo, hi, part if want_field else None, work)
+
+        loss = sum(self._map(chunk, self._chunks))
+        return loss, (sum(c[2] for c in self._chunks) if want_field else None)
+
+    def _run(self, theta: np.ndarray, want_field: bool):
+        if self.variant == "fused":
+            return self._run_fused(theta, want_field)
+        a, W = unpack(theta, self.m)
+        Wt = np.ascontiguousarray(W.T)
+        parts = self._map(lambda k: self._block(k, a, Wt, want_field), list(range(len(self._blocks))))
         loss = sum(part[0] for part in parts)
         if not want_field:
             return loss, None
