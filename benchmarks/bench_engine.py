@@ -8,8 +8,13 @@ Usage: python benchmarks/bench_engine.py [--quick] [--json FILE]
    hand-written gradients at eta = 0.01 and (ii) the same loop in PyTorch with
    autograd; each run's t_half is compared with a DOP853 reference at
    rtol 1e-11.
-2. One field evaluation against ``numpy.tanh`` over the same n-by-m array.
+2. One field evaluation against ``numpy.tanh`` over the same n-by-m array,
+   for the compiled fused kernel (when built) and the NumPy path, with one
+   and two kernel threads.
 3. Cost against n*m over m = 250 .. 8000: the fitted log-log exponent.
+
+The engine runs use the kernel ``NumpyKernel`` picks by default (the fused
+one when built; VERIFY_NO_FUSED=1 measures the NumPy path instead).
 
 The baselines run once (they take minutes); the engine run is the median of
 three; the field/tanh ratios are medians of 30 interleaved measurements.  The
@@ -30,6 +35,7 @@ from scipy.integrate import solve_ivp
 from verify.config import config_from_dict
 from verify.engine import FlowOptions, NumpyKernel, integrate_flow, pack
 from verify.engine.events import k_of_theta, make_events
+from verify.engine.kernels import fused_status
 from verify.initialisation import initial_parameters
 
 WORKLOAD = {
@@ -146,7 +152,8 @@ def main():
     kernel = NumpyKernel(config.activation, data.X, data.p, data.y, m)
     results = {"machine": {"python": platform.python_version(), "numpy": np.__version__,
                            "scipy": scipy.__version__, "processor": platform.processor() or platform.machine(),
-                           "cores": __import__("os").cpu_count()}}
+                           "cores": __import__("os").cpu_count()},
+               "kernel": kernel.variant, "fused_status": fused_status(config.activation, d)[1]}
 
     ref = reference_t_half(kernel, theta0, z, zSz)
     steps = int(round(T_MAX / ETA))
@@ -171,11 +178,13 @@ def main():
     arr0 = data.X @ W0.T                    # pre-activations at initialisation
     arr1 = data.X @ (50 * W0).T             # and at weights 50 times larger (the descent's scale)
     field_vs_tanh = {"n": data.size, "m": m}
-    for threads in (1, 2):
-        k = NumpyKernel(config.activation, data.X, data.p, data.y, m, threads=threads)
-        r0 = median_ratio(lambda: k.loss_and_field(theta0), lambda: np.tanh(arr0))
-        r1 = median_ratio(lambda: k.loss_and_field(50 * theta0), lambda: np.tanh(arr1))
-        field_vs_tanh[f"threads={threads}"] = {"at_initialisation": r0, "at_50x": r1}
+    variants = (True, False) if fused_status(config.activation, d)[0] else (False,)
+    for fused in variants:
+        for threads in (1, 2):
+            k = NumpyKernel(config.activation, data.X, data.p, data.y, m, threads=threads, fused=fused)
+            r0 = median_ratio(lambda: k.loss_and_field(theta0), lambda: np.tanh(arr0))
+            r1 = median_ratio(lambda: k.loss_and_field(50 * theta0), lambda: np.tanh(arr1))
+            field_vs_tanh[f"{k.variant}, threads={threads}"] = {"at_initialisation": r0, "at_50x": r1}
     results["field_vs_tanh"] = field_vs_tanh
 
     widths = [250, 500, 1000, 2000, 4000, 8000]
@@ -198,10 +207,11 @@ def main():
     print(f"t_half relative error against DOP853 (rtol 1e-11, t_half = {ref:.6f}): engine "
           f"{tt['t_half_rel_error_engine']:.2e}, NumPy GD {tt['t_half_rel_error_numpy_gd']:.2e}"
           + (f", PyTorch GD {tt['t_half_rel_error_torch_gd']:.2e}" if "t_half_rel_error_torch_gd" in tt else ""))
-    fv = results["field_vs_tanh"]
-    for threads in (1, 2):
-        r = fv[f"threads={threads}"]
-        print(f"one field evaluation / numpy.tanh over the same {data.size} x {m} array, kernel threads = {threads}: "
+    print(f"kernel: {kernel.variant} ({results['fused_status']})")
+    for name, r in results["field_vs_tanh"].items():
+        if not isinstance(r, dict):
+            continue
+        print(f"one field evaluation / numpy.tanh over the same {data.size} x {m} array, {name}: "
               f"median {r['at_initialisation'][0]:.2f} at initialisation (10-90 %: {r['at_initialisation'][1]:.2f}-"
               f"{r['at_initialisation'][2]:.2f}), {r['at_50x'][0]:.2f} at 50x the weights (target <= 1.5)")
     print(f"cost against n*m over m = {widths[0]}..{widths[-1]}: exponent {slope:.3f} (target 0.9-1.1)")
