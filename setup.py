@@ -4,7 +4,7 @@
 network in one pass over the data, with tanh from glibc's vector math library
 (libmvec).  It is built only on x86-64 Linux with glibc, and only if the
 compiler succeeds; otherwise the install goes on without it and the engine
-uses its NumPy path (same results, about 1.5 times slower per evaluation).
+uses its NumPy path (the same results to round-off, about 1.5 times slower per evaluation).
 Set VERIFY_NO_EXTENSION=1 to skip the build on purpose.
 """
 import os

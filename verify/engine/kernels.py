@@ -7,7 +7,7 @@ field is ``-grad R`` of D1 for the risk ``R = 1/2 sum_i p_i e_i^2``,
 The NumPy kernel is the hot path of every simulation.  For tanh it calls the
 compiled kernel :mod:`verify.engine._fused` when the install built it (x86-64
 Linux with glibc; see setup.py): one pass over the rows that never writes the
-``n x m`` array, with tanh from glibc's vector math library, about 1.5 times
+``n x m`` array, with tanh from glibc's vector math library, about 1.4 times
 the cost of ``numpy.tanh`` over that array.  Otherwise (another activation,
 no compiler, ``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the
 NumPy path at about two ``tanh`` passes:
