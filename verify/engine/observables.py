@@ -38,7 +38,8 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
     ``norm_ratio`` (``|a| / |W|_F``), ``W2``, ``W2rel``, ``alignment_mean``
     (the mean of ``|cos|`` between ``w_k`` and ``z`` weighted by ``|q_k|^2``, so
     that the neurons that carry the function count, not the decaying ones), ``linear_deviation``
-    (``|Q - Q_lin| / |Q_lin|`` against the linearized flow from ``q(0)``),
+    (``|Q - Q_lin| / |Q_lin|`` against the linearized flow from ``q(0)``; NaN once
+    ``Q_lin`` overflows, far past the linear stage),
     ``remainder_ratio`` (largest ``|N_k| / bound_k`` of D3, NaN where the
     bound is not finite or when ``remainder`` is false: it costs one field
     evaluation per recording), and per neuron (``time x m``): ``alignment`` and
@@ -76,8 +77,11 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
         out["alignment"][i] = cos
         out["amplitude"][i] = norms
         out["alignment_mean"][i] = float(norms**2 @ np.abs(cos)) / float(norms @ norms)
-        Qlin = Q0 @ linear_map(float(t), z, method, lr).T
-        out["linear_deviation"][i] = np.linalg.norm(Q - Qlin) / np.linalg.norm(Qlin)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Qlin = Q0 @ linear_map(float(t), z, method, lr).T
+            lin = np.linalg.norm(Qlin)
+            # NaN once exp(tA) q(0) overflows (long runs far past the linear stage): undefined there
+            out["linear_deviation"][i] = np.linalg.norm(Q - Qlin) / lin if np.isfinite(lin) else np.nan
         if not remainder:
             out["remainder_ratio"][i] = np.nan
             continue
