@@ -214,7 +214,7 @@ def test_solver_failure_reports_scipys_reason():
     """theta_0' = 1/(1 - theta_0)^2 reaches theta_0 = 1 in finite time: the step size collapses there."""
 
     class BlowUp:
-        name, device, m, d, size, evaluations = "numpy", "cpu", 1, 1, 2, 0
+        name, variant, device, m, d, size, evaluations = "numpy", "numpy", "cpu", 1, 1, 2, 0
 
         def loss(self, th):
             return 0.0

@@ -34,6 +34,7 @@ from theory.symbols import E_f2, K0 as K0_sym, delta as delta_sym, t as t_sym, z
 from verify.config import ModelConfig, config_from_dict
 from verify.initialisation import growing_mode, initial_parameters
 from verify.predict import predict, reduced_flow_times
+from finite_differences import central_gradient
 
 EPS = np.finfo(float).eps
 
@@ -84,16 +85,6 @@ def activations():
 # D1: the vector field is minus the gradient of the risk
 
 
-def _fd_gradient(risk, theta: np.ndarray) -> np.ndarray:
-    h0 = EPS ** (1 / 3)
-    g = np.empty_like(theta)
-    for j in range(theta.size):
-        e = np.zeros_like(theta)
-        e[j] = h0 * max(1.0, abs(theta[j]))
-        g[j] = (risk(theta + e) - risk(theta - e)) / (2 * e[j])
-    return g
-
-
 def _d1_setup(activation, data, m: int, rng: np.random.Generator):
     d = data.dim
     a, W = rng.normal(0.0, 0.5, m), rng.normal(0.0, 0.5, (m, d))
@@ -103,7 +94,7 @@ def _d1_setup(activation, data, m: int, rng: np.random.Generator):
 
     da, dW = gradient_flow.vector_field(a, W, activation, data.X, data.p, data.y)
     theta = np.concatenate([a, W.ravel()])
-    return np.concatenate([da, dW.ravel()]), _fd_gradient(risk, theta), a
+    return np.concatenate([da, dW.ravel()]), central_gradient(risk, theta), a
 
 
 def _relative_error(field: np.ndarray, minus_grad: np.ndarray) -> float:

@@ -31,6 +31,7 @@ from theory.symbols import C_0, M_fx1, M_x2, Q, alpha, alpha_1, delta, eta, m, q
 from verify.config import config_from_dict
 from verify.initialisation import initial_parameters
 from verify.predict import predict
+from finite_differences import central_gradient
 
 EPS = np.finfo(float).eps
 
@@ -250,16 +251,6 @@ def _small_data(dim: int):
                      whiten=False)
 
 
-def _fd_grad(risk, theta):
-    h0 = EPS ** (1 / 3)
-    g = np.empty_like(theta)
-    for j in range(theta.size):
-        e = np.zeros_like(theta)
-        e[j] = h0 * max(1.0, abs(theta[j]))
-        g[j] = (risk(theta + e) - risk(theta - e)) / (2 * e[j])
-    return g
-
-
 @settings(deadline=None)
 @given(small_networks())
 def test_D1_field_is_minus_gradient_for_random_networks(net):
@@ -274,7 +265,7 @@ def test_D1_field_is_minus_gradient_for_random_networks(net):
 
     da, dW = gradient_flow.vector_field(a, W, act, data.X, data.p, data.y)
     field = np.concatenate([da, dW.ravel()])
-    grad = _fd_grad(risk, np.concatenate([a, W.ravel()]))
+    grad = central_gradient(risk, np.concatenate([a, W.ravel()]))
     err = np.max(np.abs(field + grad)) / max(np.max(np.abs(grad)), 1e-300)
     target(float(err), label="relative error of the D1 field")
     assert err < FD_RTOL

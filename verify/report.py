@@ -484,15 +484,21 @@ def _md_fits(fits: dict) -> list[str]:
     return lines
 
 
+def _figures_by_path(report: dict) -> dict:
+    """``path -> (index, figure)`` for the PNG and SVG of every report figure (the first one wins)."""
+    found = {}
+    for j, fig in enumerate(report["figures"]):
+        found.setdefault(fig["png"], (j, fig))
+        if fig.get("svg"):
+            found.setdefault(fig["svg"], (j, fig))
+    return found
+
+
 def render_markdown(report: dict) -> str:
     """The report as GitHub Markdown (validates ``report`` first)."""
     validate_report(report)
     anchors = _anchors(report)
-    figs_by_path = {}
-    for j, fig in enumerate(report["figures"]):
-        figs_by_path.setdefault(fig["png"], (j, fig))
-        if fig.get("svg"):
-            figs_by_path.setdefault(fig["svg"], (j, fig))
+    figs_by_path = _figures_by_path(report)
     known = set(report["known_failures"])
     summary = report["summary"]
     L: list[str] = []
@@ -761,11 +767,7 @@ def render_html(report: dict, base_dir) -> str:
     validate_report(report)
     base_dir = Path(base_dir)
     anchors = _anchors(report)
-    figs_by_path = {}
-    for j, fig in enumerate(report["figures"]):
-        figs_by_path.setdefault(fig["png"], (j, fig))
-        if fig.get("svg"):
-            figs_by_path.setdefault(fig["svg"], (j, fig))
+    figs_by_path = _figures_by_path(report)
     known = set(report["known_failures"])
     summary = report["summary"]
     H: list[str] = []

@@ -105,9 +105,10 @@ def _versions() -> dict:
         torch_version = None
     from verify.engine.kernels import fused_status
 
+    fused, why = fused_status()
     return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
             "sympy": sympy.__version__, "matplotlib": matplotlib.__version__, "torch": torch_version,
-            "fused_kernel": "built" if fused_status()[0] else fused_status()[1]}
+            "fused_kernel": "built" if fused else why}
 
 
 def _git(*args) -> str | None:

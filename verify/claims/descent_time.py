@@ -24,15 +24,19 @@ GD_LR = 0.03
 SLOPE_DELTA = 0.1
 
 
-def _t_half(ctx, factor: float = 1.0) -> Verdict:
-    seeds, errs, ok = ctx.init_seeds(), [], 0
+def _t_half_errors(ctx, rate, train=None, **run):
+    """Per seed, the relative error of the simulated t_half against log(1/K0 - 1) / rate(pred); the seeds,
+    the errors and how many are within T_HALF."""
+    seeds, errs = ctx.init_seeds(), []
     for seed in seeds:
-        config = ctx.config(train={"seed": seed})
-        traj, obs, kernel, meas, pred = ctx.run(config)
-        predicted = np.log(1 / pred["K0"] - 1) / (factor * pred["growth_rate"])
-        err = abs(meas["t_half"] / predicted - 1) if meas["t_half"] else float("inf")
-        errs.append(err)
-        ok += err <= T_HALF.value
+        traj, obs, kernel, meas, pred = ctx.run(ctx.config(train={"seed": seed, **(train or {})}), **run)
+        predicted = np.log(1 / pred["K0"] - 1) / rate(pred)
+        errs.append(abs(meas["t_half"] / predicted - 1) if meas["t_half"] else float("inf"))
+    return seeds, errs, sum(err <= T_HALF.value for err in errs)
+
+
+def _t_half(ctx, factor: float = 1.0) -> Verdict:
+    seeds, errs, ok = _t_half_errors(ctx, lambda pred: factor * pred["growth_rate"])
     status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", status,
                    predicted={"rate": f"{2 * factor:g} |z|"},
@@ -127,15 +131,8 @@ def _slope_log_m(ctx, alpha_shift: float = 0.0) -> Verdict:
 
 
 def _gd(ctx, use_flow_rate: bool = False) -> Verdict:
-    seeds, errs, ok = ctx.init_seeds(), [], 0
-    for seed in seeds:
-        config = ctx.config(train={"seed": seed, "method": "gd", "lr": GD_LR, "t_max": 12.0})
-        traj, obs, kernel, meas, pred = ctx.run(config, grid=121)
-        rate = 2 * pred["z_norm"] if use_flow_rate else pred["growth_rate"]
-        predicted = np.log(1 / pred["K0"] - 1) / rate
-        err = abs(meas["t_half"] / predicted - 1) if meas["t_half"] else float("inf")
-        errs.append(err)
-        ok += err <= T_HALF.value
+    seeds, errs, ok = _t_half_errors(ctx, lambda pred: 2 * pred["z_norm"] if use_flow_rate else pred["growth_rate"],
+                                     train={"method": "gd", "lr": GD_LR, "t_max": 12.0}, grid=121)
     status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half with the rate 2 log(1 + eta|z|)/eta",
                    status, predicted={"rate": "2|z|" if use_flow_rate else "2 log(1 + eta |z|) / eta"},

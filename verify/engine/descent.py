@@ -97,7 +97,7 @@ def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event]
     info = {"integrator": "sgd" if options.batch else "gd", "lr": eta, "batch": options.batch,
             "steps": n, "field_evaluations": n + 1,
             "wall_time_s": time.perf_counter() - start, "backend": kernel.name, "device": kernel.device,
-            "kernel": getattr(kernel, "variant", kernel.name)}
+            "kernel": kernel.variant}
     theta_arr = np.array(states) if states else np.empty((0, kernel.size))
     return Trajectory(kernel.m, kernel.d, np.array(times), theta_arr, np.array(losses, dtype=float), hits, status,
                       message, diverged, info)

@@ -114,13 +114,6 @@ class NumpyKernel:
         poly = activation.derivative_as_polynomial_of_sigma(1)
         self._poly = None if poly is None else [float(c) for c in poly]
         self._square_only = self._poly is not None and len(self._poly) == 3 and self._poly[1] == 0
-        rows = max(8, min(self.n, _BLOCK_BYTES // (8 * self.m)))
-        self._blocks = [slice(i, min(i + rows, self.n)) for i in range(0, self.n, rows)]
-        self._Xb = [np.ascontiguousarray(self.X[b]) for b in self._blocks]
-        self._yb = [self.y[b] for b in self._blocks]
-        self._pb = [self.p[b] for b in self._blocks]
-        self._buffers = [np.empty((b.stop - b.start, self.m)) for b in self._blocks]
-        self._pre = None if self._poly is not None else [np.empty_like(B) for B in self._buffers]
         self.threads = max(1, int(threads))
         self._pool = None
         self.evaluations = 0
@@ -128,18 +121,24 @@ class NumpyKernel:
         if fused and not usable:
             raise ValueError(f"fused kernel requested but unavailable: {why}")
         self.variant = "fused" if (usable and fused is not False) else "numpy"
-        self._set_chunks()
+        self._allocate(max(8, min(self.n, _BLOCK_BYTES // (8 * self.m))))
 
-    def _set_chunks(self) -> None:
-        """Row ranges of the compiled kernel, one per thread, each with its own accumulators."""
-        if self.variant != "fused":
-            self._chunks = []
+    def _allocate(self, block_rows: int) -> None:
+        """Work arrays of the variant that runs: for the compiled kernel one row range per thread, each
+        with its own output and work array; for the NumPy path row blocks of ``block_rows`` with buffers."""
+        if self.variant == "fused":
+            count = max(1, min(self.threads, self.n // _fused.ROW_BLOCK))
+            edges = np.linspace(0, self.n, count + 1).round().astype(int)
+            work = _fused.work_items(self.m, self.d)
+            self._chunks = [(int(lo), int(hi), np.empty(self.size), np.empty(work))
+                            for lo, hi in zip(edges[:-1], edges[1:])]
             return
-        count = max(1, min(self.threads, self.n // _fused.ROW_BLOCK))
-        edges = np.linspace(0, self.n, count + 1).round().astype(int)
-        work = _fused.work_items(self.m, self.d)
-        self._chunks = [(int(lo), int(hi), np.empty(self.size), np.empty(work))
-                        for lo, hi in zip(edges[:-1], edges[1:])]
+        self._blocks = [slice(i, min(i + block_rows, self.n)) for i in range(0, self.n, block_rows)]
+        self._Xb = [np.ascontiguousarray(self.X[b]) for b in self._blocks]
+        self._yb = [self.y[b] for b in self._blocks]
+        self._pb = [self.p[b] for b in self._blocks]
+        self._buffers = [np.empty((b.stop - b.start, self.m)) for b in self._blocks]
+        self._pre = None if self._poly is not None else [np.empty_like(B) for B in self._buffers]
 
     def on_rows(self, idx: np.ndarray) -> "NumpyKernel":
         """The same kernel on the rows ``idx`` with equal weights (a mini-batch); shares compiled functions."""
@@ -150,12 +149,8 @@ class NumpyKernel:
         sub.y = np.ascontiguousarray(self.y[idx])
         sub.p = np.full(len(idx), 1.0 / len(idx))
         sub.n = len(idx)
-        sub._blocks = [slice(0, sub.n)]
-        sub._Xb, sub._yb, sub._pb = [sub.X], [sub.y], [sub.p]
-        sub._buffers = [np.empty((sub.n, self.m))]
-        sub._pre = None if self._poly is not None else [np.empty((sub.n, self.m))]
         sub.threads, sub._pool = 1, None
-        sub._set_chunks()
+        sub._allocate(sub.n)
         return sub
 
     def _activate(self, B: np.ndarray) -> None:

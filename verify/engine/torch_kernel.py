@@ -22,6 +22,7 @@ def _torch_function(expr: sp.Expr):
 
 class TorchKernel:
     name = "torch"
+    variant = "torch"  # which implementation runs (NumpyKernel: "fused" or "numpy")
 
     def __init__(self, activation: Activation, X: np.ndarray, p: np.ndarray, y: np.ndarray, width: int,
                  device: str = "cpu", dtype=torch.float64):
