@@ -168,7 +168,8 @@ typedef double (*kernel_fn)(KERNEL_ARGS);
 static const kernel_fn KERNELS[MAX_D + 1] = {NULL, kernel_d1, kernel_d2, kernel_d3, kernel_d4,
                                             kernel_d5, kernel_d6, kernel_d7, kernel_d8};
 
-/* A C-contiguous float64 buffer of `count` items (at least `count` if `at_least`), or an exception naming `name`. */
+/* A C-contiguous float64 buffer of `count` items (at least `count` if `at_least`; any number if `count` < 0),
+ * or an exception naming `name`. */
 static int get_doubles(PyObject *obj, Py_buffer *view, const char *name, Py_ssize_t count, int writable, int at_least)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
@@ -183,24 +184,13 @@ static int get_doubles(PyObject *obj, Py_buffer *view, const char *name, Py_ssiz
         return -1;
     }
     const Py_ssize_t items = view->len / 8;
-    if (at_least ? items < count : items != count) {
+    if (count >= 0 && (at_least ? items < count : items != count)) {
         PyErr_Format(PyExc_ValueError, "%s has %zd items, expected %s%zd", name, items, at_least ? "at least " : "",
                      count);
         PyBuffer_Release(view);
         return -1;
     }
     return 0;
-}
-
-/* Items of a contiguous buffer, or -1 with an exception. */
-static Py_ssize_t items_of(PyObject *obj)
-{
-    Py_buffer view;
-    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS) < 0)
-        return -1;
-    Py_ssize_t items = view.len / 8;
-    PyBuffer_Release(&view);
-    return items;
 }
 
 PyDoc_STRVAR(field_rows_doc,
@@ -221,35 +211,32 @@ static PyObject *field_rows(PyObject *self, PyObject *const *args, Py_ssize_t na
     const Py_ssize_t stop = PyLong_AsSsize_t(args[5]);
     if (PyErr_Occurred())
         return NULL;
-    const Py_ssize_t n = items_of(args[1]);
-    const Py_ssize_t nd = n < 0 ? -1 : items_of(args[0]);
-    const Py_ssize_t size = nd < 0 ? -1 : items_of(args[3]);
-    if (size < 0)
+    const int field = args[6] != Py_None;
+    Py_buffer bp, bX, bt, by, bw, bo = {0};
+    PyObject *result = NULL;
+    /* p, X and theta fix n, d and m; the other arrays are checked against them */
+    if (get_doubles(args[1], &bp, "p", -1, 0, 0) < 0)
         return NULL;
+    if (get_doubles(args[0], &bX, "X", -1, 0, 0) < 0)
+        goto release_p;
+    if (get_doubles(args[3], &bt, "theta", -1, 0, 0) < 0)
+        goto release_X;
+    const Py_ssize_t n = bp.len / 8, nd = bX.len / 8, size = bt.len / 8;
     const Py_ssize_t d = n > 0 ? nd / n : 0;
     if (n <= 0 || d < 1 || d > MAX_D || nd != n * d || size % (d + 1) != 0 || size == 0) {
         PyErr_Format(PyExc_ValueError, "need X (n, d) with n = len(p) > 0, 1 <= d <= %d, and theta of m (d + 1) items",
                      MAX_D);
-        return NULL;
+        goto release_theta;
     }
     const Py_ssize_t m = size / (d + 1);
     if (start < 0 || stop > n || start > stop) {
         PyErr_Format(PyExc_ValueError, "row range [%zd, %zd) is outside [0, %zd)", start, stop, n);
-        return NULL;
-    }
-    const int field = args[6] != Py_None;
-    Py_buffer bX, bp, by, bt, bo = {0}, bw;
-    PyObject *result = NULL;
-    if (get_doubles(args[0], &bX, "X", n * d, 0, 0) < 0)
-        return NULL;
-    if (get_doubles(args[1], &bp, "p", n, 0, 0) < 0)
-        goto release_X;
-    if (get_doubles(args[2], &by, "y", n, 0, 0) < 0)
-        goto release_p;
-    if (get_doubles(args[3], &bt, "theta", m * (d + 1), 0, 0) < 0)
-        goto release_y;
-    if (get_doubles(args[7], &bw, "work", work_items(m, d), 1, 1) < 0)
         goto release_theta;
+    }
+    if (get_doubles(args[2], &by, "y", n, 0, 0) < 0)
+        goto release_theta;
+    if (get_doubles(args[7], &bw, "work", work_items(m, d), 1, 1) < 0)
+        goto release_y;
     if (field && get_doubles(args[6], &bo, "out", m * (d + 1), 1, 0) < 0)
         goto release_work;
     double loss;
@@ -261,14 +248,14 @@ static PyObject *field_rows(PyObject *self, PyObject *const *args, Py_ssize_t na
         PyBuffer_Release(&bo);
 release_work:
     PyBuffer_Release(&bw);
-release_theta:
-    PyBuffer_Release(&bt);
 release_y:
     PyBuffer_Release(&by);
-release_p:
-    PyBuffer_Release(&bp);
+release_theta:
+    PyBuffer_Release(&bt);
 release_X:
     PyBuffer_Release(&bX);
+release_p:
+    PyBuffer_Release(&bp);
     return result;
 }
 
