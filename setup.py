@@ -1,6 +1,6 @@
 """Build of the optional compiled kernel; everything else is declared in pyproject.toml.
 
-``verify.engine._fused`` computes the loss and gradient of the two-layer tanh
+``verify.engines.twolayer._fused`` computes the loss and gradient of the two-layer tanh
 network in one pass over the data, with tanh from glibc's vector math library
 (libmvec).  It is built only on x86-64 Linux with glibc, and only if the
 compiler succeeds; otherwise the install goes on without it and the engine
@@ -35,8 +35,8 @@ class OptionalBuildExt(build_ext):
 extensions = []
 if _wanted():
     extensions.append(Extension(
-        "verify.engine._fused",
-        sources=["verify/engine/_fused.c"],
+        "verify.engines.twolayer._fused",
+        sources=["verify/engines/twolayer/_fused.c"],
         # -fopenmp-simd honours the "omp simd" / "declare simd" pragmas without OpenMP's
         # runtime; no errno and no trapping let the loops over neurons vectorise with libmvec.
         extra_compile_args=["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"],

@@ -32,11 +32,12 @@ import numpy as np
 import scipy
 from scipy.integrate import solve_ivp
 
-from verify.config import config_from_dict
-from verify.engine import FlowOptions, NumpyKernel, integrate_flow, pack
-from verify.engine.events import k_of_theta, make_events
-from verify.engine.kernels import fused_status
-from verify.initialisation import initial_parameters
+from verify.multistage._config import config_from_dict
+from verify.engines import FlowOptions, integrate_flow
+from verify.engines.twolayer import NumpyKernel, pack
+from verify.engines.events import k_of_theta, make_events
+from verify.engines.twolayer.kernels import fused_status
+from verify.multistage._initialisation import initial_parameters
 
 WORKLOAD = {
     "model": {"activation": "tanh", "width": 800, "alpha": 1.0},

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from verify.cli import DEFAULT_CONFIG, main
+from verify.cli import main
+from verify.multistage._cli import DEFAULT_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = DEFAULT_CONFIG.read_text()
@@ -144,8 +145,10 @@ def test_usage_errors_exit_2():
 
 
 def test_run_subset_writes_a_report_and_exit_statuses_follow_the_verdicts(tmp_path, capsys):
-    out = tmp_path / "rep"
-    assert main(["run", "D1", "D2", "--quick", "--no-figures", "--out", str(out)]) == 0
+    root = tmp_path / "rep"
+    assert main(["run", "D1", "D2", "--quick", "--no-figures", "--out", str(root)]) == 0
+    out = root / "multistage" / "quick-seed0"
+    assert (root / "index.md").is_file() and "quick-seed0" in (root / "index.md").read_text()
     report = json.loads((out / "report.json").read_text())
     assert [c["claim"] for c in report["claims"]] == ["D1-gradient-flow", "D2-taylor-remainder"]
     assert (out / "report.md").is_file() and (out / "report.html").is_file()

@@ -1,6 +1,6 @@
 """The compiled fused tanh kernel against the NumPy path and a direct reference.
 
-The fused kernel (verify/engine/_fused.c) is built by ``pip install -e .`` on
+The fused kernel (verify/engines/twolayer/_fused.c) is built by ``pip install -e .`` on
 x86-64 Linux with glibc.  Where it is not built these tests are skipped, unless
 VERIFY_REQUIRE_FUSED is set (CI sets it, so a failed build fails CI).
 """
@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory.activation import activation_from_spec
-from verify.engine import NumpyKernel, pack
-from verify.engine import kernels as kernels_module
-from verify.engine.kernels import fused_status
+from verify.engines.twolayer import NumpyKernel, pack
+from verify.engines.twolayer import kernels as kernels_module
+from verify.engines.twolayer.kernels import fused_status
 
 TANH = activation_from_spec("tanh")
 AVAILABLE, WHY = fused_status(TANH)
@@ -139,8 +139,8 @@ def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
 @needs_fused
 def test_a_flow_run_is_the_same_with_either_path():
     """Integrated trajectories from the two paths agree to round-off amplified by the flow."""
-    from verify.engine import FlowOptions, integrate_flow
-    from verify.initialisation import initial_parameters
+    from verify.engines import FlowOptions, integrate_flow
+    from verify.multistage._initialisation import initial_parameters
 
     X, p, y, _ = problem(9, 120, 60, 3, 1.0)
     a0, W0 = initial_parameters(60, 3, 1.0, 4)

@@ -33,6 +33,7 @@ def make_report() -> dict:
     return {
         "schema": SCHEMA,
         "run_id": "20250101-quick-s0",
+        "paper": {"key": "demo", "title": "A demonstration paper", "arxiv": "arXiv:0000.00000"},
         "profile": "quick",
         "created": "2025-01-01T12:00:00+00:00",
         "seed": 0,
@@ -130,7 +131,9 @@ def test_validate_accepts_the_synthetic_report():
 
 @pytest.mark.parametrize("mutate, field", [
     (lambda r: r.pop("run_id"), "run_id"),
-    (lambda r: r.update(schema="verify-report/2"), "schema"),
+    (lambda r: r.update(schema="verify-report/1"), "schema"),
+    (lambda r: r.pop("paper"), "paper"),
+    (lambda r: r["paper"].update(key=" "), "paper.key"),
     (lambda r: r["claims"][1].update(status=1), "claims[1].status"),
     (lambda r: r["claims"][1].update(status="ok"), "claims[1].status"),
     (lambda r: r["claims"][0].pop("measured"), "claims[0].measured"),
@@ -181,7 +184,7 @@ def test_markdown_summary_math_and_figures():
     assert "growth rate doubled" in md and "**failed**" in md                  # negative control
     assert "t_half = log(1/K0 - 1) / (2|z|)" in md                             # indented formula kept as code
     assert "discretisation error \\< 1%" in md
-    assert "python -m verify all" in md and "python -m verify report reports/20250101-quick-s0" in md
+    assert "python -m verify all" in md and "python -m verify report reports/demo/20250101-quick-s0" in md
     assert "abc1234" in md and "3.8.0" in md and "12.3457 s" in md
 
 

@@ -351,7 +351,7 @@ def two_drop_curve(n=1200):
 
 
 def test_read_curve_reads_what_simulate_writes(tmp_path):
-    from verify.engine.trajectory import Trajectory
+    from verify.engines.trajectory import Trajectory
 
     t, loss, _ = two_drop_curve()
     traj = Trajectory(width=1, dim=1, t=t, theta=np.zeros((t.size, 2)), loss=loss)

@@ -35,7 +35,7 @@ class Derivation:
     Attributes
     ----------
     key : str
-        ``"D1"`` ... ``"D10"``: the item of THEORY.md it reconstructs.
+        The key of the result within its paper (``"D1"`` ... for the multistage paper).
     name : str
         The module name (the mathematical object).
     title : str
@@ -46,6 +46,8 @@ class Derivation:
     identities : dict
         Named symbolic identities established during the derivation, each
         ``True`` only if the difference of the two sides simplified to zero.
+    label : str
+        What the result is, as reports print it (set by the paper package).
     """
 
     key: str
@@ -54,6 +56,7 @@ class Derivation:
     text: dict
     results: dict
     identities: dict = field(default_factory=dict)
+    label: str = "reconstruction of a published result"
 
     def latex(self) -> str:
         lines = [f"### {self.key}. {self.title}", "", self.text.get("statement", ""), ""]
@@ -68,7 +71,7 @@ class Derivation:
             "key": self.key,
             "name": self.name,
             "title": self.title,
-            "label": "reconstruction of a result of arXiv:2410.20119",
+            "label": self.label,
             "statement": self.text.get("statement", ""),
             "assumptions": self.text.get("assumptions", ""),
             "derivation": self.text.get("derivation", ""),

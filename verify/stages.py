@@ -1,6 +1,6 @@
 """Split a loss curve into plateaus and descents: ``python -m verify stages FILE.csv``.
 
-Loss curves of small-initialisation networks (THEORY.md Part 1) show an
+Loss curves of small-initialisation networks (the multistage paper) show an
 initial plateau, a fast descent, a secondary plateau and sometimes further
 descents and plateaus. :func:`detect_stages` finds those stages in any curve
 ``(t, loss)`` -- the project's own trajectories or a user's training log -- so
@@ -630,7 +630,7 @@ def _format_table(stages: list[Stage]) -> str:
 
 def cmd_stages(args) -> int:
     """``python -m verify stages FILE``: print the stages (table or JSON), write ``<stem>_stages.png``; return 0."""
-    from .plots import loss_figure
+    from .report.figures import loss_figure
 
     path = Path(args.file)
     t, loss, lines = _read(path, args.column, args.time)

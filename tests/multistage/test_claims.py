@@ -1,0 +1,103 @@
+"""Claims: every negative control fails, the report is complete, statistics are right, exit statuses."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from verify.cli import main
+from verify.registry import REGISTRY, claims_of
+from verify.report import validate_report
+from verify.runner import run_paper
+from verify.stats import fit_slope, wilson_interval
+
+CLAIMS = claims_of("multistage")
+
+FIGURES = {"figure1", "figure2", "figure3", "logistic", "linear_deviation"}
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick")
+    report, paths = run_paper("multistage", CLAIMS, profile="quick", seed=0, workers=2, out_dir=out,
+                               progress=lambda *_: None)
+    return report, out
+
+
+def test_every_claim_is_reported_with_a_statement_and_a_tolerance(quick_report):
+    report, out = quick_report
+    validate_report(json.loads((out / "report.json").read_text()))
+    assert [c["claim"] for c in report["claims"]] == CLAIMS
+    derivations = {c["derivation"] for c in report["claims"]}
+    assert derivations == {f"D{i}" for i in range(1, 12)}
+    for claim in report["claims"]:
+        assert claim["statement"] and claim["latex"], claim["claim"]
+        assert claim["tolerance"] and claim["tolerance"]["justification"], claim["claim"]
+
+
+@pytest.mark.parametrize("claim_id", CLAIMS)
+def test_negative_control_fails(quick_report, claim_id):
+    report, _ = quick_report
+    claim = next(c for c in report["claims"] if c["claim"] == claim_id)
+    assert claim["negative_control"]["status"] == "failed", claim["negative_control"]
+
+
+def test_heuristic_claims_are_labelled_as_measurements(quick_report):
+    report, _ = quick_report
+    labels = {c["claim"]: c["label"] for c in report["claims"]}
+    assert "heuristic" in labels["D11-secondary-plateau"]
+    assert all("reconstruction" in v for k, v in labels.items() if k != "D11-secondary-plateau")
+
+
+def test_every_figure_is_written_as_png_and_svg(quick_report):
+    report, out = quick_report
+    assert {f["name"] for f in report["figures"]} == FIGURES
+    for f in report["figures"]:
+        assert (out / f["png"]).stat().st_size > 1000 and (out / f["svg"]).is_file()
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64") >= len(FIGURES)
+
+
+def test_at_least_one_claim_runs_on_gradient_descent(quick_report):
+    report, _ = quick_report
+    gd = next(c for c in report["claims"] if c["claim"] == "D9-gd-rate")
+    assert gd["details"]["eta"] > 0
+    assert "gd" in next(c for c in report["claims"] if c["claim"] == "D4-linearized-flow")["measured"]
+
+
+def test_same_seed_gives_the_same_json(tmp_path):
+    texts = []
+    for name in ("a", "b"):
+        run_paper("multistage", ["D1-gradient-flow", "D2-taylor-remainder"], profile="quick", seed=3, out_dir=tmp_path / name,
+                   figures=False, progress=lambda *_: None)
+        texts.append((tmp_path / name / "report.json").read_text())
+    assert texts[0] == texts[1]
+
+
+def test_wilson_interval_matches_the_closed_form():
+    lo, hi = wilson_interval(5, 5)
+    z = 1.959963984540054
+    assert lo == pytest.approx(1 / (1 + z**2 / 5), rel=1e-12) and hi == 1.0
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx((z**2 / 10) / (1 + z**2 / 10), rel=1e-12)
+    assert not wilson_interval(5, 10)[0] <= 0.1   # negative control: the interval excludes 0.1 at 5/10
+
+
+def test_fit_slope_interval_covers_the_true_slope():
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 1, 30)
+    covered = 0
+    for _ in range(200):
+        fit = fit_slope(x, 2.0 * x + 0.1 * rng.standard_normal(30))
+        covered += fit["interval"][0] <= 2.0 <= fit["interval"][1]
+    assert 0.9 <= covered / 200 <= 0.99
+    assert not fit_slope(x, 2.1 * x)["interval"][0] <= 2.0   # negative control: a wrong slope is excluded
+
+
+def test_a_failing_claim_sets_exit_status_1_unless_accepted(tmp_path):
+    args = ["run", "D7-w2rel-decay", "--quick", "--no-figures", "--out", str(tmp_path / "r")]
+    assert main(args) == 1
+    assert main(args + ["--accept-failure", "D7-w2rel-decay"]) == 0

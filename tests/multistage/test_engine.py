@@ -1,0 +1,281 @@
+"""The simulation engine: accuracy against the theory and independent oracles, faults, backends."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from theory.multistage import gradient_flow
+from verify.multistage._config import config_from_dict
+from verify.engines import DescentOptions, FlowOptions, integrate_flow, run_descent
+from verify.engines.twolayer import NumpyKernel, pack, select_kernel
+from verify.hessian import dense_hessian, top_hessian_eigenvalue
+from verify.engines.events import make_events
+from verify.multistage._initialisation import initial_parameters
+from verify.multistage._predict import predict
+from verify.multistage._simulate import measure, simulate
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: THEORY.md D9: t_half agreed to 0.01 % on the prototype; the issue asks for 0.5 %.
+T_HALF_RTOL = 5e-3
+#: THEORY.md D10: the plateau loss is R* up to O(1/m) corrections; the issue asks for 1e-3.
+PLATEAU_ATOL = 1e-3
+#: Two float64 backends doing the same arithmetic in a different order: round-off
+#: (~1e-16 per operation) amplified by the flow over the run stays far below this.
+BACKEND_RTOL = 1e-10
+#: DOP853 at rtol 1e-11 is the reference; our RK45 at rtol 1e-10 should agree to ~1e-8 relative.
+REFERENCE_RTOL = 1e-7
+
+
+def small_config(**over):
+    raw = {
+        "model": {"activation": "tanh", "width": 1000, "alpha": 1.0},
+        "data": {"dim": 3, "samples": 300, "whiten": True, "seed": 0},
+        "target": {"expr": "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"},
+        "train": {"method": "flow", "lr": 0.01, "t_max": 20.0, "seed": 1},
+    }
+    for table, values in over.items():
+        raw[table] = {**raw.get(table, {}), **values}
+    return config_from_dict(raw)
+
+
+@pytest.fixture(scope="module")
+def reference_run():
+    config = small_config()
+    traj, obs, kernel = simulate(config, progress=False, grid=201)
+    return config, traj, obs, kernel
+
+
+def test_t_half_and_plateau_loss_match_the_predictions(reference_run):
+    config, traj, obs, kernel = reference_run
+    measured, predicted = measure(config, traj, obs, kernel), predict(config)
+    assert traj.status == "completed"
+    assert measured["t_half"] == pytest.approx(predicted["t_half"], rel=T_HALF_RTOL)
+    assert abs(measured["plateau_loss"] - predicted["plateau_loss"]) < PLATEAU_ATOL
+    assert measured["K0"] == pytest.approx(predicted["K0"], rel=1e-14)
+
+
+def test_t_half_check_fails_against_a_wrong_rate(reference_run):
+    """Negative control: the same comparison with the growth rate off by 5 % fails."""
+    config, traj, obs, kernel = reference_run
+    predicted = predict(config)
+    wrong = np.log(1 / predicted["K0"] - 1) / (1.05 * predicted["growth_rate"])
+    assert traj.first_event("K=0.5") != pytest.approx(wrong, rel=T_HALF_RTOL)
+
+
+def test_observables_behave_as_the_theory_says(reference_run):
+    config, traj, obs, kernel = reference_run
+    t = traj.t
+    early = t < 1.0
+    # the linearized flow describes the early phase to O(q_max^2)
+    assert np.all(obs["linear_deviation"][early] < 1e-2)
+    # the remainder never exceeds the D3 bound
+    assert np.nanmax(obs["remainder_ratio"]) <= 1.0
+    # condensation: alignment with z grows; W2rel decays during the plateau
+    assert obs["alignment_mean"][np.searchsorted(t, 8.0)] > 0.99 > obs["alignment_mean"][0]
+    assert obs["W2rel"][np.searchsorted(t, 3.0)] < 0.1 * obs["W2rel"][0]
+    assert obs["K"][-1] == pytest.approx(1.0, abs=0.02)
+
+
+def test_flow_matches_an_independent_dop853_reference():
+    """Oracle: SciPy's solve_ivp with DOP853 at rtol 1e-11 on the D1 field of theory.gradient_flow."""
+    config = small_config(model={"width": 40}, data={"samples": 60}, train={"t_max": 8.0})
+    data = config.dataset
+    a0, W0 = initial_parameters(40, 3, 1.0, 1)
+    act = config.activation
+
+    def rhs(_t, th):
+        da, dW = gradient_flow.vector_field(th[:40], th[40:].reshape(40, 3), act, data.X, data.p, data.y)
+        return np.concatenate([da, dW.ravel()])
+
+    ref = solve_ivp(rhs, (0, 8.0), pack(a0, W0), method="DOP853", rtol=1e-11, atol=1e-16,
+                    t_eval=np.linspace(0, 8.0, 9))
+    kernel = NumpyKernel(act, data.X, data.p, data.y, 40)
+    traj = integrate_flow(kernel, pack(a0, W0), 8.0, scale=40.0**-1, options=FlowOptions(rtol=1e-10, grid=9))
+    err = np.linalg.norm(traj.theta - ref.y.T, axis=1) / np.linalg.norm(ref.y.T, axis=1)
+    assert err.max() < REFERENCE_RTOL
+    # negative control: a looser solver is measurably off the reference
+    loose = integrate_flow(kernel, pack(a0, W0), 8.0, scale=40.0**-1, options=FlowOptions(rtol=1e-3, grid=9))
+    assert (np.linalg.norm(loose.theta - ref.y.T, axis=1) / np.linalg.norm(ref.y.T, axis=1)).max() > REFERENCE_RTOL
+
+
+def _gd_flow_gap(kernel, theta0, T, etas, reference):
+    gaps = []
+    for eta in etas:
+        traj = run_descent(kernel, theta0, T, options=DescentOptions(lr=eta, grid=2))
+        gaps.append(np.linalg.norm(traj.theta[-1] - reference) / np.linalg.norm(reference))
+    return np.polyfit(np.log(etas), np.log(gaps), 1)[0]
+
+
+def test_gradient_descent_approaches_the_flow_at_first_order():
+    config = small_config(model={"width": 30, "alpha": 0.75}, data={"samples": 50})
+    data = config.dataset
+    kernel = NumpyKernel(config.activation, data.X, data.p, data.y, 30)
+    theta0 = pack(*initial_parameters(30, 3, 0.75, 3))
+    T = 6.0
+    flow = integrate_flow(kernel, theta0, T, scale=30**-0.75, options=FlowOptions(solver="DOP853", rtol=1e-12,
+                                                                                   grid=2))
+    etas = np.array([0.04, 0.02, 0.01, 0.005])
+    order = _gd_flow_gap(kernel, theta0, T, etas, flow.theta[-1])
+    assert 0.8 <= order <= 1.2, order
+    # negative controls: the check rejects a claim of second order, and a reference
+    # that is itself off (the flow at T + 0.5) makes the gap stop shrinking
+    assert not 1.8 <= order <= 2.2
+    shifted = integrate_flow(kernel, theta0, T + 0.5, scale=30**-0.75,
+                             options=FlowOptions(solver="DOP853", rtol=1e-12, grid=2))
+    assert not 0.8 <= _gd_flow_gap(kernel, theta0, T, etas, shifted.theta[-1]) <= 1.2
+
+
+def test_gd_t_half_follows_the_discrete_rate_up_to_first_order_in_eta():
+    """D9 for gradient descent: replacing 2|z| by 2 log(1 + eta|z|)/eta.
+
+    Measured (see the closing note of the engine issue): the discrete-rate
+    prediction is off by about -0.1 eta relative (1 % at eta = 0.1), against
+    +0.28 eta for the flow rate; the residual shrinks at first order in eta.
+    """
+    etas = np.array([0.1, 0.05, 0.025])
+    err_gd, err_flow = [], []
+    for eta in etas:
+        config = small_config(train={"method": "gd", "lr": float(eta), "t_max": 8.0})
+        traj, _, _ = simulate(config, progress=False, grid=11)
+        p = predict(config)
+        measured = traj.first_event("K=0.5")
+        err_gd.append(abs(measured / p["t_half"] - 1))
+        err_flow.append(abs(measured / (np.log(1 / p["K0"] - 1) / (2 * p["z_norm"])) - 1))
+    assert all(g < f / 2 for g, f in zip(err_gd, err_flow)), (err_gd, err_flow)
+    order = np.polyfit(np.log(etas), np.log(err_gd), 1)[0]
+    assert 0.8 <= order <= 1.2, order
+    assert not 1.8 <= order <= 2.2   # negative control: it is not a second-order agreement
+
+
+def test_lanczos_top_eigenvalue_matches_dense_eigh():
+    config = small_config(model={"width": 12, "alpha": 0.6}, data={"samples": 40})
+    data = config.dataset
+    kernel = NumpyKernel(config.activation, data.X, data.p, data.y, 12)
+    theta = pack(*initial_parameters(12, 3, 0.6, 5)) * 20  # away from the origin: a non-trivial Hessian
+    H = dense_hessian(kernel, theta)
+    eps = np.finfo(float).eps
+    h = 1e-5
+    v = np.random.default_rng(0).standard_normal(kernel.size)
+    fd = -(kernel.field(theta + h * v) - kernel.field(theta - h * v)) / (2 * h)
+    assert np.allclose(H @ v, fd, rtol=1e-6, atol=1e-8)          # exact HVP against central differences
+    top = top_hessian_eigenvalue(kernel, theta, seed=0)
+    assert top == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e3 * eps * kernel.size)
+    assert top_hessian_eigenvalue(kernel, theta, seed=0) == top   # seeded: reproducible
+    assert top != pytest.approx(np.linalg.eigvalsh(H)[-2], rel=1e-6)
+
+
+def test_torch_backend_gives_the_same_trajectory():
+    pytest.importorskip("torch")
+    config = small_config(model={"width": 60}, data={"samples": 80}, train={"t_max": 10.0})
+    data = config.dataset
+    theta0 = pack(*initial_parameters(60, 3, 1.0, 1))
+    runs = []
+    for backend in ("numpy", "torch"):
+        kernel, note = select_kernel(config.activation, data.X, data.p, data.y, 60, backend, "cpu")
+        assert note is None and kernel.name == backend
+        runs.append(integrate_flow(kernel, theta0, 10.0, scale=60.0**-1, options=FlowOptions(rtol=1e-9, grid=11)))
+    rel = np.linalg.norm(runs[0].theta - runs[1].theta, axis=1) / np.linalg.norm(runs[0].theta, axis=1)
+    assert rel.max() < BACKEND_RTOL
+
+
+def test_missing_torch_or_cuda_falls_back_to_numpy_with_one_line(monkeypatch):
+    config = small_config(model={"width": 5}, data={"samples": 10})
+    data = config.dataset
+    notes = []
+    kernel, note = select_kernel(config.activation, data.X, data.p, data.y, 5, "numpy", "cuda", notify=notes.append)
+    assert kernel.name == "numpy" and len(notes) == 1 and "\n" not in notes[0]
+    monkeypatch.setitem(sys.modules, "torch", None)
+    kernel, note = select_kernel(config.activation, data.X, data.p, data.y, 5, "torch", "cpu", notify=notes.append)
+    assert kernel.name == "numpy" and "torch is not installed" in note
+
+
+def test_divergence_is_reported_with_its_time_and_no_nan_is_written(tmp_path):
+    config = small_config(model={"width": 50, "alpha": 0.6}, data={"samples": 50},
+                          train={"method": "gd", "lr": 50.0, "t_max": 5000.0})
+    traj, obs, kernel = simulate(config, progress=False, grid=50)
+    assert traj.status == "diverged" and traj.diverged is not None and traj.diverged > 0
+    paths = traj.save(tmp_path, "trajectory", {k: v for k, v in obs.items() if k != "loss"})
+    with np.load(paths["npz"]) as saved:
+        assert all(np.all(np.isfinite(saved[k])) for k in saved.files if k != "obs_remainder_ratio")
+    assert "nan" not in Path(paths["csv"]).read_text().lower()
+
+
+def test_solver_failure_reports_scipys_reason():
+    """theta_0' = 1/(1 - theta_0)^2 reaches theta_0 = 1 in finite time: the step size collapses there."""
+
+    class BlowUp:
+        name, variant, device, m, d, size, evaluations = "numpy", "numpy", "cpu", 1, 1, 2, 0
+
+        def loss(self, th):
+            return 0.0
+
+        def loss_and_field(self, th):
+            return 0.0, np.array([1.0 / (1.0 - th[0]) ** 2 if th[0] < 1 else 1e300, 0.0])
+
+    traj = integrate_flow(BlowUp(), np.zeros(2), 5.0, scale=1.0, options=FlowOptions(rtol=1e-10, loss_ceiling=np.inf))
+    assert traj.status == "failed"
+    assert "step size" in traj.message          # SciPy's own reason, passed through
+    assert np.all(np.isfinite(traj.theta)) and traj.t[-1] < 1.0 / 3 + 1e-6   # the recorded part stops before t = 1/3
+
+
+def test_simulate_json_keys_and_files(tmp_path):
+    config_path = tmp_path / "c.toml"
+    config_path.write_text((REPO / "verify/multistage/configs/multistage.toml").read_text()
+                           .replace("quadrature = 12", "samples = 100").replace("width = 1000", "width = 200")
+                           .replace("t_max = 60.0", "t_max = 15.0"))
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "verify", "simulate", "--config", str(config_path), "--json",
+                             "--out", str(out), "--grid", "151"], capture_output=True, text=True, cwd=REPO,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    for key in ("z_norm", "K0", "t_half", "T_d", "initial_loss", "plateau_loss", "diverged", "files"):
+        assert key in summary
+    assert summary["diverged"] is False
+    for kind in ("npz", "csv", "png"):
+        assert Path(summary["files"][kind]).is_file()
+    with np.load(summary["files"]["npz"]) as saved:
+        assert saved["theta"].shape == (151, 200 * 4)
+
+
+@pytest.mark.parametrize("option, value", [("--solver", "Euler"), ("--backend", "jax"), ("--rtol", "2")])
+def test_invalid_simulate_options_are_one_line_errors(tmp_path, option, value):
+    result = subprocess.run([sys.executable, "-m", "verify", "simulate", "--config",
+                             str(REPO / "verify/multistage/configs/multistage.toml"), option, value, "--out",
+                             str(tmp_path / "x")], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and option in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
+def test_ctrl_c_leaves_a_valid_partial_trajectory_and_exits_130(tmp_path):
+    config_path = tmp_path / "long.toml"
+    config_path.write_text((REPO / "verify/multistage/configs/multistage.toml").read_text()
+                           .replace("quadrature = 12", "samples = 300").replace("t_max = 60.0", "t_max = 2000.0"))
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "verify", "simulate", "--config", str(config_path), "--out",
+                             str(out), "--progress", "--rtol", "1e-11", "--grid", "20001"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "simulating" not in seen and time.monotonic() < deadline:
+        seen += os.read(proc.stderr.fileno(), 256).decode(errors="replace")
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=300)
+    assert proc.returncode == 130
+    with np.load(out / "trajectory.npz") as saved:
+        assert 1 < len(saved["t"]) < 20001 and np.all(np.isfinite(saved["theta"]))
+    assert json.loads((out / "summary.json").read_text())["status"] == "interrupted"

@@ -1,0 +1,257 @@
+"""Loss, gradient-flow field and Hessian-vector products of the two-layer network.
+
+The parameters are packed as ``theta = [a (m), W (m x d, row-major)]``.  The
+field is ``-grad R`` of D1 for the risk ``R = 1/2 sum_i p_i e_i^2``,
+``e_i = sum_k a_k sigma(w_k . x_i) - y_i``.
+
+The NumPy kernel is the hot path of every simulation.  For tanh it calls the
+compiled kernel :mod:`verify.engines.twolayer._fused` when the install built it (x86-64
+Linux with glibc; see setup.py): one pass over the rows that never writes the
+``n x m`` array, with tanh from glibc's vector math library, about 1.4 times
+the cost of ``numpy.tanh`` over that array.  Otherwise (another activation,
+no compiler, ``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the
+NumPy path at about two ``tanh`` passes:
+
+* when ``sigma'`` is a polynomial in ``sigma`` (tanh: ``1 - sigma^2``; see
+  :meth:`theory.activation.Activation.derivative_as_polynomial_of_sigma`) the
+  backward pass reuses ``sigma(s)`` instead of evaluating a second
+  transcendental function;
+* the ``n x m`` work is done in row blocks small enough to stay in cache:
+  each block's forward pass, residual and backward pass run while its rows
+  of ``sigma(s)`` are still in cache, with preallocated buffers and in-place
+  ufuncs; blocks can be shared among threads.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import sympy as sp
+
+from theory.activation import S, Activation
+from theory.bridge import numeric
+
+try:
+    from verify.engines.twolayer import _fused
+except ImportError:  # not built: no compiler, another platform, or VERIFY_NO_EXTENSION at install
+    _fused = None
+
+__all__ = ["NumpyKernel", "fused_status", "pack", "unpack"]
+
+_FUSED_VERSION = 2  # the calling convention this module expects of verify.engines.twolayer._fused
+
+_UFUNCS = {sp.tanh: np.tanh, sp.sin: np.sin, sp.cos: np.cos, sp.atan: np.arctan, sp.sinh: np.sinh}
+_BLOCK_BYTES = 1 << 20  # 1 MiB of float64 per block: stays in L2/L3, few Python calls per evaluation
+
+
+def pack(a: np.ndarray, W: np.ndarray) -> np.ndarray:
+    return np.concatenate([a, W.ravel()])
+
+
+def unpack(theta: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    return theta[:width], theta[width:].reshape(width, -1)
+
+
+def fused_status(activation: Activation | None = None, dim: int | None = None) -> tuple[bool, str]:
+    """Whether the compiled kernel can be used (for ``activation`` and input dimension ``dim``, when given),
+    and why not."""
+    if _fused is None:
+        return False, "verify.engines.twolayer._fused is not built (reinstall with a C compiler: pip install -e .)"
+    if getattr(_fused, "VERSION", None) != _FUSED_VERSION:
+        return False, ("verify.engines.twolayer._fused is a stale build (version "
+                       f"{getattr(_fused, 'VERSION', None)}, expected {_FUSED_VERSION}); rebuild: pip install -e .")
+    if os.environ.get("VERIFY_NO_FUSED"):
+        return False, "VERIFY_NO_FUSED is set"
+    if activation is not None and activation.expr != sp.tanh(S):
+        return False, f"the compiled kernel is for tanh, not {activation.expr}"
+    if dim is not None and not 1 <= dim <= _fused.MAX_D:
+        return False, f"the compiled kernel takes input dimensions 1..{_fused.MAX_D}, not {dim}"
+    return True, "compiled fused tanh kernel"
+
+
+def _ufunc_for(expr: sp.Expr):
+    """A NumPy ufunc computing ``expr(s)`` in place, or None."""
+    if expr.is_Function and expr.args == (S,) and expr.func in _UFUNCS:
+        return _UFUNCS[expr.func]
+    return None
+
+
+class NumpyKernel:
+    """CPU kernel in float64 NumPy.
+
+    Parameters
+    ----------
+    activation : Activation
+    X, p, y : arrays
+        Inputs ``(n, d)``, weights ``(n,)`` summing to one, targets ``(n,)``.
+    width : int
+        Number of neurons ``m``.
+    threads : int
+        Rows are shared among this many threads (the compiled kernel, ufuncs
+        and BLAS release the GIL).  Default: 1.
+    fused : bool or None
+        Use the compiled kernel: None (default) when :func:`fused_status`
+        allows, True to require it (ValueError if it cannot be used), False
+        for the NumPy path.  ``variant`` says which one runs.
+    """
+
+    name = "numpy"
+    device = "cpu"
+
+    def __init__(self, activation: Activation, X: np.ndarray, p: np.ndarray, y: np.ndarray, width: int,
+                 threads: int = 1, fused: bool | None = None):
+        self.activation = activation
+        self.X = np.ascontiguousarray(X, dtype=float)
+        self.p = np.ascontiguousarray(p, dtype=float)
+        self.y = np.ascontiguousarray(y, dtype=float)
+        self.n, self.d = self.X.shape
+        self.m = int(width)
+        self.size = self.m * (self.d + 1)
+        self._ufunc = _ufunc_for(activation.expr)
+        self._sigma = numeric(activation.expr, (S,))
+        self._dsigma = numeric(activation.derivative(1), (S,))
+        self._d2sigma = numeric(activation.derivative(2), (S,))
+        poly = activation.derivative_as_polynomial_of_sigma(1)
+        self._poly = None if poly is None else [float(c) for c in poly]
+        self._square_only = self._poly is not None and len(self._poly) == 3 and self._poly[1] == 0
+        self.threads = max(1, int(threads))
+        self._pool = None
+        self.evaluations = 0
+        usable, why = fused_status(activation, self.d)
+        if fused and not usable:
+            raise ValueError(f"fused kernel requested but unavailable: {why}")
+        self.variant = "fused" if (usable and fused is not False) else "numpy"
+        self._allocate(max(8, min(self.n, _BLOCK_BYTES // (8 * self.m))))
+
+    def _allocate(self, block_rows: int) -> None:
+        """Work arrays of the variant that runs: for the compiled kernel one row range per thread, each
+        with its own output and work array; for the NumPy path row blocks of ``block_rows`` with buffers."""
+        if self.variant == "fused":
+            count = max(1, min(self.threads, self.n // _fused.ROW_BLOCK))
+            edges = np.linspace(0, self.n, count + 1).round().astype(int)
+            work = _fused.work_items(self.m, self.d)
+            self._chunks = [(int(lo), int(hi), np.empty(self.size), np.empty(work))
+                            for lo, hi in zip(edges[:-1], edges[1:])]
+            return
+        self._blocks = [slice(i, min(i + block_rows, self.n)) for i in range(0, self.n, block_rows)]
+        self._Xb = [np.ascontiguousarray(self.X[b]) for b in self._blocks]
+        self._yb = [self.y[b] for b in self._blocks]
+        self._pb = [self.p[b] for b in self._blocks]
+        self._buffers = [np.empty((b.stop - b.start, self.m)) for b in self._blocks]
+        self._pre = None if self._poly is not None else [np.empty_like(B) for B in self._buffers]
+
+    def on_rows(self, idx: np.ndarray) -> "NumpyKernel":
+        """The same kernel on the rows ``idx`` with equal weights (a mini-batch); shares compiled functions."""
+        import copy
+
+        sub = copy.copy(self)
+        sub.X = np.ascontiguousarray(self.X[idx])
+        sub.y = np.ascontiguousarray(self.y[idx])
+        sub.p = np.full(len(idx), 1.0 / len(idx))
+        sub.n = len(idx)
+        sub.threads, sub._pool = 1, None
+        sub._allocate(sub.n)
+        return sub
+
+    def _activate(self, B: np.ndarray) -> None:
+        if self._ufunc is not None:
+            self._ufunc(B, out=B)
+        else:
+            B[...] = self._sigma(B)
+
+    def _block(self, k: int, a: np.ndarray, Wt: np.ndarray, want_field: bool):
+        """Loss and gradient contributions of the rows of block ``k`` (one pass, in cache)."""
+        B, x = self._buffers[k], self._Xb[k]
+        np.matmul(x, Wt, out=B)
+        if self._pre is not None:
+            self._pre[k][...] = B
+        self._activate(B)
+        e = B @ a
+        e -= self._yb[k]
+        pe = self._pb[k] * e
+        loss = 0.5 * float(pe @ e)
+        if not want_field:
+            return loss, None, None
+        grad_a = pe @ B                                   # sum_i p_i e_i sigma(s_ik)
+        Yt = (pe[:, None] * x).T                          # (d, rows)
+        if self._poly is None:
+            grad_w = Yt @ self._dsigma(self._pre[k])       # (d, m): sum_i p_i e_i sigma'(s_ik) x_i
+        elif self._square_only:                           # sigma' = c0 + c2 sigma^2 (tanh)
+            np.multiply(B, B, out=B)
+            grad_w = self._poly[2] * (Yt @ B)
+            grad_w += self._poly[0] * Yt.sum(axis=1)[:, None]
+        else:
+            power = np.ones_like(B)
+            grad_w = self._poly[0] * np.repeat(Yt.sum(axis=1)[:, None], self.m, axis=1)
+            for c in self._poly[1:]:
+                np.multiply(power, B, out=power)
+                if c:
+                    grad_w += c * (Yt @ power)
+        return loss, grad_a, grad_w
+
+    def _map(self, fn, items):
+        if self.threads > 1 and len(items) > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+                self._pool = ThreadPoolExecutor(self.threads)
+            return list(self._pool.map(fn, items))
+        return [fn(item) for item in items]
+
+    def _run_fused(self, theta: np.ndarray, want_field: bool):
+        theta = np.ascontiguousarray(theta, dtype=float)
+        X, p, y = self.X, self.p, self.y
+        if len(self._chunks) == 1:
+            lo, hi, _, work = self._chunks[0]
+            out = np.empty(self.size) if want_field else None
+            return _fused.field_rows(X, p, y, theta, lo, hi, out, work), out
+
+        def chunk(c):
+            lo, hi, part, work = c
+            return _fused.field_rows(X, p, y, theta, lo, hi, part if want_field else None, work)
+
+        loss = sum(self._map(chunk, self._chunks))
+        return loss, (sum(c[2] for c in self._chunks) if want_field else None)
+
+    def _run(self, theta: np.ndarray, want_field: bool):
+        if self.variant == "fused":
+            return self._run_fused(theta, want_field)
+        a, W = unpack(theta, self.m)
+        Wt = np.ascontiguousarray(W.T)
+        parts = self._map(lambda k: self._block(k, a, Wt, want_field), list(range(len(self._blocks))))
+        loss = sum(part[0] for part in parts)
+        if not want_field:
+            return loss, None
+        out = np.empty(self.size)
+        da, dW = unpack(out, self.m)
+        np.negative(sum(part[1] for part in parts), out=da)
+        grad_w = sum(part[2] for part in parts)           # (d, m)
+        np.multiply(grad_w.T, a[:, None], out=dW)
+        np.negative(dW, out=dW)
+        return loss, out
+
+    def loss(self, theta: np.ndarray) -> float:
+        return self._run(theta, False)[0]
+
+    def loss_and_field(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(R, -grad R)`` in one pass over the data."""
+        self.evaluations += 1
+        return self._run(theta, True)
+
+    def field(self, theta: np.ndarray) -> np.ndarray:
+        return self.loss_and_field(theta)[1]
+
+    # -- second order ------------------------------------------------------------
+    def hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Exact Hessian-vector product ``H(theta) v`` of the risk (unblocked; for small models)."""
+        a, W = unpack(theta, self.m)
+        b, V = unpack(np.asarray(v, dtype=float), self.m)
+        pre = self.X @ W.T
+        s0, s1, s2 = (np.broadcast_to(f(pre), pre.shape) for f in (self._sigma, self._dsigma, self._d2sigma))
+        e = s0 @ a - self.y
+        ds = self.X @ V.T                                # directional change of w_k . x_i
+        de = s0 @ b + (s1 * ds) @ a
+        pe, pde = self.p * e, self.p * de
+        ha = s0.T @ pde + (s1 * ds).T @ pe
+        hW = (b[:, None] * ((s1.T * pe) @ self.X)
+              + a[:, None] * ((s1.T * pde) @ self.X + ((s2 * ds).T * pe) @ self.X))
+        return np.concatenate([ha, hW.ravel()])

@@ -1,0 +1,62 @@
+"""Checks of the multi-stage loss dynamics paper (Chen, Luo, Wang, arXiv:2410.20119).
+
+One claim module per theory module of :mod:`theory.multistage`, with the same
+name (``verify/multistage/descent_time.py`` checks
+``theory/multistage/descent_time.py``); the underscore modules hold the
+paper's configuration files, predictions, simulation, run profiles, context
+and figures.  Importing this package registers the paper; its claims are
+registered when :func:`verify.registry.load_papers` imports ``CLAIM_MODULES``.
+"""
+from __future__ import annotations
+
+import theory.multistage as _theory
+
+from ..registry import Paper, register_paper
+
+KEY = _theory.KEY
+
+#: the claim modules, in the order of the derivations they check (D1 ... D11)
+CLAIM_MODULES = ("gradient_flow", "taylor", "higher_order", "linearized_flow", "growth", "initial_plateau",
+                 "balance", "reduced_dynamics", "descent_time", "critical_point", "secondary_plateau")
+
+
+def _make_context(profile: str, **kw):
+    from ._context import Context
+
+    return Context.make(profile, **kw)
+
+
+def _config(profile: str, seed: int) -> dict:
+    from ._context import Context
+
+    return Context.make(profile, seed=seed).config().as_dict()
+
+
+def _figures(profile: str, seed: int, backend: str, device: str, out: str) -> list:
+    from ._figures import simulated_figures
+
+    return simulated_figures(profile, seed, backend, device, out)
+
+
+def _result_figures(verdicts: dict, out) -> list:
+    from ._figures import figure_descent_time
+
+    fig = figure_descent_time(verdicts, out)
+    return [fig] if fig else []
+
+
+def _add_tools(subparsers) -> None:
+    from ._cli import add_tools
+
+    add_tools(subparsers)
+
+
+PAPER = register_paper(Paper(
+    key=KEY, title=_theory.TITLE, arxiv=_theory.ARXIV,
+    label=f"check of our reconstruction of a result of {_theory.ARXIV}",
+    heuristic_label=f"measurement of a heuristic claim ({_theory.ARXIV} argues it without proof)",
+    make_context=_make_context, config=_config, derivation=_theory.derive, figures=_figures,
+    result_figures=_result_figures, add_tools=_add_tools, claim_modules=CLAIM_MODULES,
+))
+
+__all__ = ["KEY", "PAPER", "CLAIM_MODULES"]

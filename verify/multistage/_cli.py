@@ -1,0 +1,157 @@
+"""The multistage paper's tools: ``derive``, ``predict`` and ``simulate``.
+
+They hang under ``python -m verify multistage <tool>`` and, as the first
+paper's tools, at the top level (``python -m verify predict ...``).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from pathlib import Path
+
+import sympy as sp
+
+import theory.multistage as derivations
+from theory.activation import activation_from_spec
+from theory.errors import InputError
+
+from .._io import atomic_write, dumps
+from ._config import load_config
+
+__all__ = ["add_tools", "DEFAULT_CONFIG"]
+
+DEFAULT_CONFIG = Path(__file__).with_name("configs") / "multistage.toml"
+_TAKES_ACTIVATION = {"D2", "D7", "D11"}
+
+
+def _resolve_derivations(names: list[str]) -> list[str]:
+    if not names:
+        return list(derivations.DERIVATIONS)
+    by_name = {v: k for k, v in derivations.DERIVATIONS.items()}
+    keys = []
+    for raw in names:
+        key = raw.upper() if raw.upper() in derivations.DERIVATIONS else by_name.get(raw.lower())
+        if key is None:
+            choices = list(derivations.DERIVATIONS) + list(by_name)
+            close = difflib.get_close_matches(raw, choices, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise InputError("NAME", raw, "no such derivation", f"{hint}choose from {', '.join(choices)}")
+        keys.append(key)
+    return keys
+
+
+def cmd_derive(args) -> int:
+    keys = _resolve_derivations(args.names)
+    activation = activation_from_spec(args.activation, "--activation").require_tanh_like("--activation")
+    results = [derivations.derive(k, activation) if k in _TAKES_ACTIVATION else derivations.derive(k) for k in keys]
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2))
+    elif args.latex:
+        print("\n\n".join(r.latex() for r in results))
+    else:
+        for r in results:
+            print(f"{r.key}. {r.title}  [{r.name}]")
+            print("  " + r.text.get("statement", "").replace("\n", "\n  "))
+            for label, value in r.results.items():
+                print(f"  * {label}: {sp.sstr(value)}")
+            for label, ok in r.identities.items():
+                print(f"  {'ok ' if ok else 'FAIL'} {label}")
+            print()
+    return 0 if all(all(r.identities.values()) for r in results) else 1
+
+
+def _format_prediction(p: dict) -> str:
+    lines = []
+    keys = ["method", "applicable", "z_norm", "growth_rate", "initial_loss", "plateau_loss", "K0", "K0_expected",
+            "t_half", "T_d", "T_p", "E_T_d", "dT_d_dalpha", "dT_d_dlog_m", "plateau_loss_bound", "C_1",
+            "W2rel_decay_rate"]
+    for k in keys:
+        if k in p:
+            lines.append(f"  {k:<20} {p[k]}")
+    return "\n".join(lines)
+
+
+def cmd_predict(args) -> int:
+    from ._predict import predict
+
+    config = load_config(args.config)
+    p = predict(config)
+    print(json.dumps(p, indent=2) if args.json else _format_prediction(p))
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from ..engines import FlowOptions
+    from ..report.figures import loss_figure
+    from ._predict import predict
+    from ._simulate import measure, simulate
+
+    config = load_config(args.config)
+    FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)   # validate before any work
+    out_dir = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-seed{config.train.seed}"
+    note = print if not args.json else (lambda msg: print(msg, file=sys.stderr))
+    traj, obs, kernel = simulate(config, backend=args.backend, device=args.device, solver=args.solver,
+                                 rtol=args.rtol, grid=args.grid, batch=args.batch, progress=args.progress,
+                                 K_levels=args.k_levels, loss_levels=args.loss_levels,
+                                 notify=note, threads=args.threads)
+    summary = measure(config, traj, obs, kernel)
+    summary["seeds"] = {"data": config.data.seed if config.dataset.kind == "sample" else None,
+                        "init": config.train.seed}
+    files = {}
+    if len(traj.t):
+        files = traj.save(out_dir, "trajectory", {k: v for k, v in obs.items() if k != "loss"})
+        prediction = predict(config)
+        files["png"] = loss_figure(traj.t, traj.loss, summary["stages"], out_dir / "loss.png",
+                                   plateau_level=prediction["plateau_loss"],
+                                   title=f"{config.activation.name}, m = {config.model.width}, "
+                                         f"alpha = {config.model.alpha}, {traj.info['integrator']}")
+        atomic_write(out_dir / "summary.json", dumps(summary))
+        files["summary"] = str(out_dir / "summary.json")
+    summary["files"] = files
+    if args.json:
+        print(dumps(summary), end="")
+    else:
+        for key in ("status", "z_norm", "K0", "t_half", "T_d", "T_p", "initial_loss", "plateau_loss", "final_loss",
+                    "diverged", "files"):
+            print(f"  {key:<14} {summary[key]}")
+    if traj.status == "interrupted":
+        return 130
+    return 1 if traj.status == "failed" else 0
+
+
+def add_tools(sub) -> None:
+    """Add ``derive``, ``predict`` and ``simulate`` to the subparsers ``sub``."""
+    p = sub.add_parser("derive", help="print the derived results D1-D11 of the multistage paper")
+    p.add_argument("names", nargs="*", metavar="NAME", help="D1..D11 or a module name (default: all)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--activation", default="tanh", help="activation for D2, D7 and D11 (default tanh)")
+    p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser("predict", help="multistage predictions for one configuration")
+    p.add_argument("--config", required=True, help="TOML configuration file")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("simulate", help="simulate one two-layer trajectory and measure what the theory predicts")
+    p.add_argument("--config", required=True, help="TOML configuration file")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON on standard output")
+    p.add_argument("--out", help="directory for the trajectory (NPZ, CSV), loss.png and summary.json "
+                                 "(default runs/<config>-seed<seed>)")
+    p.add_argument("--backend", default="auto", help="auto | numpy | torch (default auto = numpy)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda (torch only)")
+    p.add_argument("--solver", default="RK45", help="RK45 | DOP853 | RK23 | LSODA | Radau | BDF (flow only)")
+    p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of the flow solver")
+    p.add_argument("--grid", type=int, default=601, help="number of recording times")
+    p.add_argument("--batch", type=int, default=None, help="mini-batch size: SGD instead of full-batch descent")
+    p.add_argument("--threads", type=int, default=1, help="threads for the NumPy kernel")
+    p.add_argument("--k-levels", type=float, nargs="*", default=(), metavar="K",
+                   help="extra levels of K whose crossing times are recorded (1/2 and 1 - delta always are)")
+    p.add_argument("--loss-levels", type=float, nargs="*", default=(), metavar="R",
+                   help="loss levels whose (downward) crossing times are recorded")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar (default: when standard error is a terminal)")
+    p.set_defaults(func=cmd_simulate)

@@ -1,0 +1,88 @@
+"""What every multistage claim check receives: the profile, the base configuration, seeds and a run cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from theory.multistage import KEY
+
+from ..registry import Claim, register
+from ._config import Config, config_from_dict
+from ._predict import predict
+from ._profiles import PROFILES, Profile
+from ._simulate import measure, simulate
+
+__all__ = ["Context", "base_config", "claim"]
+
+#: The reference set-up of the D9 reference runs: whitened Gaussian sample, d = 3, tanh, alpha = 1.
+BASE = {
+    "model": {"activation": "tanh", "alpha": 1.0},
+    "data": {"dim": 3, "whiten": True},
+    "target": {"expr": "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"},
+    "train": {"method": "flow", "lr": 0.01, "t_max": 15.0},
+    "analysis": {"delta": 0.01},
+}
+
+
+def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
+          group: str = "", heuristic: bool = False) -> Claim:
+    """Register a claim of this paper."""
+    return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
+                          group=group, heuristic=heuristic))
+
+
+def base_config(profile: Profile, seed: int, **over) -> Config:
+    raw = {k: dict(v) for k, v in BASE.items()}
+    raw["model"]["width"] = profile.width
+    raw["data"].update({"samples": profile.samples, "seed": seed})
+    raw["train"]["seed"] = seed
+    for table, values in over.items():
+        raw.setdefault(table, {}).update(values)
+    return config_from_dict(raw)
+
+
+@dataclass
+class Context:
+    profile: Profile
+    seed: int = 0
+    backend: str = "auto"
+    device: str = "cpu"
+    rtol: float = 1e-8
+    notes: list = field(default_factory=list)
+    _runs: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, profile: str = "default", **kw) -> "Context":
+        return cls(PROFILES[profile], **kw)
+
+    def config(self, **over) -> Config:
+        return base_config(self.profile, self.seed, **over)
+
+    def init_seeds(self, count: int | None = None) -> list[int]:
+        """Initialisation seeds of the probabilistic claims: root seed + 1, + 2, ..."""
+        return [self.seed + 1 + i for i in range(count or self.profile.seeds)]
+
+    def run(self, config: Config, grid: int = 301, remainder: bool = False, rtol: float | None = None, **kw):
+        """Simulate (cached): returns ``(traj, obs, kernel, measured, predicted)``.
+
+        ``remainder`` asks for the D3 remainder ratio, which costs one field
+        evaluation per recording.  The cache key holds every setting that
+        changes the run: the configuration, the recording grid, the solver
+        tolerance, the backend and device, and the remaining options.
+        """
+        kw["remainder"] = remainder
+        rtol = self.rtol if rtol is None else rtol
+        key = (repr(config.as_dict()), grid, rtol, self.backend, self.device, tuple(sorted(kw.items())))
+        if key not in self._runs:
+            traj, obs, kernel = simulate(config, backend=self.backend, device=self.device, rtol=rtol,
+                                         grid=grid, progress=False, notify=self.notes.append, **kw)
+            self._runs[key] = (traj, obs, kernel, measure(config, traj, obs, kernel), predict(config))
+        return self._runs[key]
+
+    def with_seed(self, config: Config, seed: int) -> Config:
+        return replace(config, train=replace(config.train, seed=seed))
+
+
+def finite(x) -> bool:
+    return x is not None and np.isfinite(x)

@@ -1,0 +1,95 @@
+"""The quantities the multistage theory speaks of, measured along a two-layer trajectory.
+
+All are computed from the recorded parameters; the predictions they are
+compared with come from ``theory/`` through the lambdify bridge.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from theory.multistage import balance, higher_order, linearized_flow
+from theory.multistage.data import DataSet
+
+from ..engines.events import k_of_theta
+from ..engines.trajectory import Trajectory
+
+__all__ = ["observables", "linear_map"]
+
+
+def linear_map(t: float, z: np.ndarray, method: str, lr: float) -> np.ndarray:
+    """``exp(tA)`` (flow) or ``(I + eta A)^n`` with ``n = t/eta`` (gradient descent)."""
+    if method == "flow":
+        return linearized_flow.expm_closed_form(t, z)
+    d = len(z)
+    A = np.zeros((d + 1, d + 1))
+    A[0, 1:] = z
+    A[1:, 0] = z
+    return np.linalg.matrix_power(np.eye(d + 1) + lr * A, int(round(t / lr)))
+
+
+def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: str = "flow",
+                lr: float = 0.0, remainder: bool = True) -> dict:
+    """Scalar and per-neuron series on the recording times of ``traj``.
+
+    Returns
+    -------
+    dict with arrays over time: ``loss``, ``K``, ``q_max``, ``norm_a``, ``norm_W``,
+    ``norm_ratio`` (``|a| / |W|_F``), ``W2``, ``W2rel``, ``alignment_mean``
+    (the mean of ``|cos|`` between ``w_k`` and ``z`` weighted by ``|q_k|^2``, so
+    that the neurons that carry the function count, not the decaying ones), ``linear_deviation``
+    (``|Q - Q_lin| / |Q_lin|`` against the linearized flow from ``q(0)``; NaN once
+    ``Q_lin`` overflows, far past the linear stage),
+    ``remainder_ratio`` (largest ``|N_k| / bound_k`` of D3, NaN where the
+    bound is not finite or when ``remainder`` is false: it costs one field
+    evaluation per recording), and per neuron (``time x m``): ``alignment`` and
+    ``amplitude`` ``|q_k|``.
+    """
+    m, d = traj.width, traj.dim
+    z = data.z
+    zn = np.linalg.norm(z)
+    zhat = z / zn if zn > 0 else np.zeros_like(z)
+    zSz = data.moments["z_Sinv_z"]
+    A = np.zeros((d + 1, d + 1))
+    A[0, 1:] = z
+    A[1:, 0] = z
+    T = len(traj.t)
+    out = {k: np.empty(T) for k in ("K", "q_max", "norm_a", "norm_W", "norm_ratio", "W2", "W2rel",
+                                    "alignment_mean", "linear_deviation", "remainder_ratio")}
+    out["alignment"] = np.empty((T, m))
+    out["amplitude"] = np.empty((T, m))
+    a0, W0 = traj.split(traj.theta[0])
+    Q0 = np.column_stack([a0, W0])
+    for i, (t, th) in enumerate(zip(traj.t, traj.theta)):
+        a, W = traj.split(th)
+        Q = np.column_stack([a, W])                       # rows q_k = (a_k, w_k)
+        norms = np.linalg.norm(Q, axis=1)
+        wn = np.linalg.norm(W, axis=1)
+        out["K"][i] = k_of_theta(th, m, z, zSz) if zSz > 0 else np.nan
+        out["q_max"][i] = norms.max()
+        out["norm_a"][i] = np.linalg.norm(a)
+        out["norm_W"][i] = np.linalg.norm(W)
+        out["norm_ratio"][i] = out["norm_a"][i] / out["norm_W"][i]
+        diff = np.sort(np.abs(a)) - np.sort(wn)
+        out["W2"][i] = np.sqrt(np.mean(diff**2))
+        out["W2rel"][i] = balance.w2_relative(a, W)
+        cos = np.divide(W @ zhat, wn, out=np.zeros(m), where=wn > 0)
+        out["alignment"][i] = cos
+        out["amplitude"][i] = norms
+        out["alignment_mean"][i] = float(norms**2 @ np.abs(cos)) / float(norms @ norms)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Qlin = Q0 @ linear_map(float(t), z, method, lr).T
+            lin = np.linalg.norm(Qlin)
+            # NaN once exp(tA) q(0) overflows (long runs far past the linear stage): undefined there
+            out["linear_deviation"][i] = np.linalg.norm(Q - Qlin) / lin if np.isfinite(lin) else np.nan
+        if not remainder:
+            out["remainder_ratio"][i] = np.nan
+            continue
+        field = kernel.field(th)
+        da, dW = field[:m], field[m:].reshape(m, d)
+        N = np.column_stack([da, dW]) - Q @ A.T
+        bound = higher_order.remainder_bound(C1, m, Q)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.linalg.norm(N, axis=1) / bound
+        out["remainder_ratio"][i] = np.nanmax(ratio) if np.isfinite(C1) else np.nan
+    out["loss"] = traj.loss
+    return out

@@ -1,0 +1,117 @@
+"""One simulated trajectory for a configuration, with its measured summary and files.
+
+Measured quantities (the same names as the predictions):
+
+* ``t_half`` and ``T_d``: first times ``K`` crosses ``1/2`` and ``1 - delta``
+  (event times on the solver's dense output);
+* ``initial_loss``: the loss at ``t = 0``;
+* ``plateau_loss``: the loss where the descent ends and the secondary
+  plateau begins, taken as the loss at ``T_d`` (under D10's ``R(K)`` this is
+  ``R* + |z|^2 delta^2 / 2``: ``3.5e-5`` above ``R*`` for the example);
+* the stages: initial plateau ``[0, T_p]`` with ``T_p`` the first time
+  ``q_max`` reaches ``m^(-alpha_1)`` (D6's definition), descent ``[T_p, T_d]``,
+  secondary plateau from ``T_d``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from theory.multistage import higher_order
+
+from ..engines import DescentOptions, FlowOptions, Trajectory, integrate_flow, run_descent
+from ..engines.events import Progress, make_events
+from ..engines.twolayer import pack, select_kernel
+from ._config import Config
+from ._initialisation import growing_mode, initial_parameters
+from ._observables import observables
+
+__all__ = ["simulate", "measure", "stage_bounds"]
+
+
+def _first_crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
+    """First time the series ``y`` reaches ``level`` from below (linear interpolation in log y)."""
+    above = np.nonzero(y >= level)[0]
+    if len(above) == 0:
+        return None
+    i = above[0]
+    if i == 0:
+        return float(t[0])
+    y0, y1 = np.log(y[i - 1]), np.log(y[i])
+    w = (np.log(level) - y0) / (y1 - y0)
+    return float(t[i - 1] + w * (t[i] - t[i - 1]))
+
+
+def stage_bounds(t: np.ndarray, q_max: np.ndarray, width: int, alpha_1: float, T_d: float | None) -> dict:
+    """``{"initial plateau": (0, T_p), "descent": (T_p, T_d), "secondary plateau": (T_d, t_end)}``."""
+    T_p = _first_crossing(t, q_max, width ** (-alpha_1))
+    end = float(t[-1]) if len(t) else 0.0
+    stages = {"initial plateau": (0.0, T_p if T_p is not None else end)}
+    if T_p is not None:
+        stages["descent"] = (T_p, T_d if T_d is not None else end)
+    if T_d is not None and T_d < end:
+        stages["secondary plateau"] = (T_d, end)
+    return stages
+
+
+def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
+             rtol: float = 1e-8, grid: int = 601, batch: int | None = None, K_levels=(), loss_levels=(),
+             progress: bool | None = None, notify=print, threads: int = 1,
+             remainder: bool = True) -> tuple[Trajectory, dict, object]:
+    """Run the configuration's trajectory; return ``(trajectory, observables, kernel)``."""
+    data = config.dataset
+    m, d = config.model.width, data.dim
+    kernel, _ = select_kernel(config.activation, data.X, data.p, data.y, m, backend, device, threads=threads,
+                              notify=notify)
+    a0, W0 = initial_parameters(m, d, float(config.model.alpha), config.train.seed)
+    theta0 = pack(a0, W0)
+    delta = config.analysis.delta
+    zSz = data.moments["z_Sinv_z"]
+    levels = tuple(dict.fromkeys((0.5, 1 - delta, *K_levels))) if not data.z_is_zero else ()
+    events = make_events(kernel, m, data.z, zSz if zSz > 0 else 1.0, K_levels=levels, loss_levels=loss_levels)
+    bar = Progress(config.train.t_max, enabled=progress)
+    if config.train.method == "flow" and batch is None:
+        traj = integrate_flow(kernel, theta0, config.train.t_max, scale=float(m) ** (-config.model.alpha),
+                              events=events, options=FlowOptions(solver=solver, rtol=rtol, grid=grid),
+                              progress=bar)
+    else:
+        rng = np.random.default_rng(np.random.SeedSequence([config.train.seed, 1]))
+        traj = run_descent(kernel, theta0, config.train.t_max, events=events,
+                           options=DescentOptions(lr=config.train.lr, batch=batch, grid=grid), rng=rng,
+                           progress=bar)
+    C1 = higher_order.constant_C1(config.activation.C_L.upper, config.activation.C0.upper, data.moments)
+    obs = observables(traj, kernel, data, C1=C1, method="flow" if traj.info["integrator"] == "flow" else "gd",
+                      lr=config.train.lr, remainder=remainder) if len(traj.t) else {}
+    return traj, obs, kernel
+
+
+def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
+    """The measured summary (JSON-ready)."""
+    data = config.dataset
+    delta = config.analysis.delta
+    t_half = traj.first_event("K=0.5")
+    td_hits = traj.events.get(f"K={1 - delta:g}", [])
+    T_d = float(td_hits[0][0]) if td_hits else None
+    plateau_loss = float(kernel.loss(td_hits[0][1])) if td_hits else None
+    stages = stage_bounds(traj.t, obs.get("q_max", np.array([])), config.model.width, config.alpha_1, T_d)
+    a0, W0 = traj.split(traj.theta[0])
+    k0 = None
+    if not data.z_is_zero:
+        u = growing_mode(a0, W0, data.z)
+        k0 = float(np.sum(u**2) / 2 * data.z_norm / data.moments["z_Sinv_z"])
+    return {
+        "z_norm": data.z_norm,
+        "K0": k0,
+        "t_half": t_half,
+        "T_d": {"value": T_d, "delta": delta},
+        "T_p": {"value": stages["initial plateau"][1] if "descent" in stages else None,
+                "alpha_1": config.alpha_1},
+        "initial_loss": float(traj.loss[0]) if len(traj.loss) else None,
+        "plateau_loss": plateau_loss,
+        "final_loss": float(traj.loss[-1]) if len(traj.loss) else None,
+        "diverged": False if traj.diverged is None else traj.diverged,
+        "status": traj.status,
+        "message": traj.message,
+        "stages": {k: list(v) for k, v in stages.items()},
+        "events": {name: [float(h[0]) for h in hits] for name, hits in traj.events.items()},
+        "run": traj.info,
+    }

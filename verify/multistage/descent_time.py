@@ -1,0 +1,162 @@
+"""D9: t_half per seed; the slopes of T_d in alpha and in log m; the gradient-descent rate."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from theory.multistage import descent_time
+from theory.bridge import numeric
+from theory.multistage.symbols import K0, alpha, delta, eta, m, z_norm
+
+from ..registry import Tolerance, Verdict
+from ..stats import fit_slope, fraction_status
+from ._context import claim
+
+T_HALF = Tolerance("t_half-relative", 5e-3,
+                   "THEORY.md D9: 0.01 % on the prototype for alpha >= 1, m >= 1000 and 0.6 % at alpha = 0.75, "
+                   "m = 250; the engine issue asks for 0.5 %")
+SLOPE = Tolerance("slope-relative", 0.05,
+                  "THEORY.md D9: slopes matched within 1 % (alpha) and 3 % (log m) on the prototype; the band is "
+                  "5 % of the predicted slope plus twice the Monte Carlo standard error of the fitted slope, from "
+                  "Var T_d = psi_1(m/2) / (2|z|)^2 per seed (2|z| K0 m^(2 alpha) is chi-squared with m degrees of "
+                  "freedom)")
+GD_LR = 0.03
+#: T_d is taken at K = 1 - 0.1 in the slope sweeps: the cubic terms of sigma move the fixed point of K by
+#: O(1/m), and T_d(delta) feels that shift unless delta >> 1/m (at delta = 0.01 the measured T_d came
+#: 0.74, 0.56, 0.30, 0.18 time units early for m = 100, 200, 400, 800, biasing the slope in log m by +0.25).
+SLOPE_DELTA = 0.1
+
+
+def _t_half_errors(ctx, rate_expr, train=None, **run):
+    """Per seed, the relative error of the simulated t_half against D9's t_half with the growth rate
+    ``rate_expr`` (a SymPy expression in |z| and eta); the seeds, the errors and how many are within T_HALF."""
+    t_half = numeric(descent_time.t_half.subs(descent_time.r, rate_expr), (K0, z_norm, eta))
+    seeds, errs = ctx.init_seeds(), []
+    for seed in seeds:
+        config = ctx.config(train={"seed": seed, **(train or {})})
+        traj, obs, kernel, meas, pred = ctx.run(config, **run)
+        predicted = float(t_half(pred["K0"], pred["z_norm"], config.train.lr))
+        errs.append(abs(meas["t_half"] / predicted - 1) if meas["t_half"] else float("inf"))
+    return seeds, errs, sum(err <= T_HALF.value for err in errs)
+
+
+def _t_half(ctx, rate_expr=descent_time.rate_flow) -> Verdict:
+    seeds, errs, ok = _t_half_errors(ctx, rate_expr)
+    status, (lo, hi) = fraction_status(ok, len(seeds))
+    return Verdict("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", status,
+                   predicted={"t_half": str(descent_time.t_half), "rate": str(rate_expr)},
+                   measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds),
+                             "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds)
+
+
+def _mean_T_d(ctx, **over):
+    values, seeds = [], ctx.init_seeds(ctx.profile.sweep_seeds)
+    for seed in seeds:
+        analysis = {"delta": SLOPE_DELTA}
+        config = ctx.config(train={"seed": seed}, model=over.get("model", {}), analysis=analysis)
+        horizon = 1.5 * predict_horizon(config)       # past T_d, so the K = 1 - delta event is seen
+        config = ctx.config(train={"seed": seed, "t_max": horizon}, model=over.get("model", {}), analysis=analysis)
+        traj, obs, kernel, meas, pred = ctx.run(config, grid=101, remainder=False)
+        values.append(meas["T_d"]["value"])
+    return float(np.mean(values)), pred, seeds
+
+
+def _mc_slope_se(x, widths, zn, seeds) -> float:
+    """Standard error of a least-squares slope of mean T_d on ``x`` when each point averages ``seeds``
+    independent initialisations: Var T_d = psi_1(m/2) / (2|z|)^2 (trigamma)."""
+    from scipy.special import polygamma
+
+    x = np.asarray(x, float)
+    w = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
+    var = polygamma(1, np.asarray(widths, float) / 2) / (2 * zn) ** 2 / seeds
+    return float(np.sqrt(np.sum(w**2 * var)))
+
+
+def _point_in_band(fit) -> str:
+    """The band already holds the Monte Carlo error, so the fitted slope itself is judged against it."""
+    if fit["points"] < 3:
+        return "inconclusive"
+    return "passed" if fit["band"][0] <= fit["slope"] <= fit["band"][1] else "failed"
+
+
+def _slope_fit(x, Td, widths, zn, seeds, predicted, predicted_points) -> dict:
+    """Fit mean T_d against ``x`` and attach the prediction and its band (model error + Monte Carlo)."""
+    fit = fit_slope(x, Td)
+    se = _mc_slope_se(x, widths, zn, seeds)
+    fit.update({"predicted": predicted, "band": _band(predicted, se), "monte_carlo_se": se,
+                "predicted_points": predicted_points})
+    return fit
+
+
+def _band(predicted, se):
+    half = SLOPE.value * abs(predicted) + 2 * se
+    return [predicted - half, predicted + half]
+
+
+def predict_horizon(config) -> float:
+    from ._predict import predict
+
+    return float(predict(config)["T_d"]["value"])
+
+
+def _expected_T_d(a, width, zn, dlt):
+    return numeric(descent_time.E_T_d.subs(descent_time.r, descent_time.rate_flow),
+                   (alpha, m, z_norm, delta))(a, width, zn, dlt)
+
+
+#: D9's slopes for the gradient flow, as derived (the checks evaluate these; the controls perturb them)
+SLOPE_ALPHA = descent_time.slope_alpha.subs(descent_time.r, descent_time.rate_flow)
+SLOPE_LOG_M = descent_time.slope_log_m.subs(descent_time.r, descent_time.rate_flow)
+
+
+def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA) -> Verdict:
+    alphas = ctx.profile.alphas
+    Td = []
+    for a in alphas:
+        mean, pred, seeds = _mean_T_d(ctx, model={"alpha": a})
+        Td.append(mean)
+    width, zn, dlt = ctx.profile.width, pred["z_norm"], pred["T_d"]["delta"]
+    predicted = float(numeric(slope_expr, (m, z_norm))(width, zn))
+    fit = _slope_fit(alphas, Td, [width] * len(alphas), zn, len(seeds), predicted,
+                     [float(_expected_T_d(a, width, zn, dlt)) for a in alphas])
+    return Verdict("D9-slope-alpha", "dT_d/d alpha = log m / |z|", _point_in_band(fit),
+                   predicted={"slope": predicted, "expression": str(slope_expr)},
+                   measured={"alphas": list(alphas), "mean_T_d": Td, "slope": fit["slope"]},
+                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs alpha": fit})
+
+
+def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M) -> Verdict:
+    widths = ctx.profile.td_widths
+    Td = []
+    for w in widths:
+        mean, pred, seeds = _mean_T_d(ctx, model={"width": w})
+        Td.append(mean)
+    zn, a = pred["z_norm"], float(ctx.config().model.alpha)
+    predicted = float(numeric(slope_expr, (alpha, z_norm))(a, zn))
+    fit = _slope_fit(np.log(widths), Td, widths, zn, len(seeds), predicted,
+                     [float(_expected_T_d(a, w, zn, pred["T_d"]["delta"])) for w in widths])
+    return Verdict("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", _point_in_band(fit),
+                   predicted={"slope": predicted, "expression": str(slope_expr), "alpha": a},
+                   measured={"widths": list(widths), "mean_T_d": Td, "slope": fit["slope"]},
+                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit})
+
+
+def _gd(ctx, rate_expr=descent_time.rate_gd) -> Verdict:
+    seeds, errs, ok = _t_half_errors(ctx, rate_expr, train={"method": "gd", "lr": GD_LR, "t_max": 12.0}, grid=121)
+    status, (lo, hi) = fraction_status(ok, len(seeds))
+    return Verdict("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half with the rate 2 log(1 + eta|z|)/eta",
+                   status, predicted={"rate": str(rate_expr)},
+                   measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds),
+                             "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds, details={"eta": GD_LR})
+
+
+claim("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", "D9", _t_half,
+      lambda ctx: _t_half(ctx, 1.05 * descent_time.rate_flow), "the derived rate 2|z| times 1.05", group="seeds")
+claim("D9-slope-alpha", "dT_d/d alpha = log m / |z|", "D9", _slope_alpha,
+      lambda ctx: _slope_alpha(ctx, SLOPE_ALPHA.subs(m, m ** sp.Rational(11, 10))),
+      "the derived slope with m^1.1 in place of m (exponent off by 0.1)")
+claim("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", "D9", _slope_log_m,
+      lambda ctx: _slope_log_m(ctx, SLOPE_LOG_M.subs(alpha, alpha + sp.Rational(1, 10))),
+      "the derived slope with alpha + 0.1 in place of alpha")
+claim("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half with the rate 2 log(1 + eta|z|)/eta", "D9",
+      _gd, lambda ctx: _gd(ctx, descent_time.rate_flow), "the derived flow rate 2|z| used for gradient descent")

@@ -1,0 +1,39 @@
+"""D5: q_max(t) <= q_max(0) exp((|z| + eps) t) while C_1 (m q_max^2 + q_max^2) <= eps."""
+from __future__ import annotations
+
+import numpy as np
+
+from theory.bridge import numeric
+from theory.multistage import growth
+from theory.multistage.symbols import eps as eps_sym
+from theory.multistage.symbols import q0, z_norm
+from theory.multistage.symbols import t as t_sym
+
+from ..registry import Tolerance, Verdict
+from ._context import claim
+
+TOL = Tolerance("bound-ratio", 1.0, "the bound holds when q_max(t) / bound(t) <= 1 at every recorded time")
+
+
+def _check(ctx, bound_expr=growth.bound_expr) -> Verdict:
+    config = ctx.config()
+    traj, obs, kernel, meas, pred = ctx.run(config, remainder=True)
+    m = traj.width
+    window = meas["T_p"]["value"] or meas["t_half"] or traj.t[-1]
+    sel = traj.t <= window
+    t, q = traj.t[sel], obs["q_max"][sel]
+    Q = q.max()
+    eps = pred["C_1"] * (m * Q**2 + Q**2)
+    bound = numeric(bound_expr, (q0, z_norm, eps_sym, t_sym))(q[0], pred["z_norm"], eps, t)
+    ratio = float(np.max(q / bound))
+    return Verdict("D5-growth-lemma", "Growth lemma: q_max(t) <= q_max(0) e^{(|z| + eps) t}",
+                   "passed" if ratio <= TOL.value else "failed",
+                   predicted={"bound": str(bound_expr), "rate": pred["z_norm"] + eps, "eps": eps},
+                   measured={"max_ratio": ratio, "window": [0.0, float(window)], "q_max_growth": float(q[-1] / q[0])},
+                   tolerance=TOL, seeds=[config.train.seed],
+                   details={"window": "until q_max reaches m^(-alpha_1) (the measured T_p)"})
+
+
+claim("D5-growth-lemma", "Growth lemma: q_max(t) <= q_max(0) e^{(|z| + eps) t}", "D5", _check,
+               lambda ctx: _check(ctx, growth.bound_expr.subs(t_sym, -t_sym)),
+      "the derived bound with the wrong sign of the rate", group="seeds")

@@ -1,0 +1,50 @@
+"""D4: with small initialisation the flow (and GD) follow the linear map, with error O(q_max^2)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._observables import linear_map
+from ..registry import Tolerance, Verdict
+from ..stats import fit_slope, judge
+from ._context import claim
+
+BAND = Tolerance("exponent-band", 0.2,
+                 "the deviation is q_max(0)^2 times a factor that depends on alpha only through O(q_max^2) "
+                 "corrections and the finite number of neurons; +-0.2 on the exponent 2 covers both")
+T_CHECK = 1.0
+ALPHAS = (1.0, 1.25, 1.5)
+
+
+def _sweep(ctx, method: str, rate_factor: float):
+    q0s, devs = [], []
+    for alpha in ALPHAS:
+        config = ctx.config(model={"alpha": alpha}, train={"t_max": T_CHECK, "method": method, "lr": 0.05})
+        traj, obs, kernel, meas, pred = ctx.run(config, grid=11)
+        a0, W0 = traj.split(traj.theta[0])
+        a1, W1 = traj.split(traj.theta[-1])
+        Q0, Q1 = np.column_stack([a0, W0]), np.column_stack([a1, W1])
+        Qlin = Q0 @ linear_map(float(traj.t[-1]), rate_factor * config.dataset.z, method, 0.05).T
+        q0s.append(float(np.linalg.norm(Q0, axis=1).max()))
+        devs.append(float(np.linalg.norm(Q1 - Qlin) / np.linalg.norm(Qlin)))
+    return q0s, devs
+
+
+def _check(ctx, rate_factor: float = 1.0) -> Verdict:
+    fits, measured, status = {}, {}, "passed"
+    for method in ("flow", "gd"):
+        q0s, devs = _sweep(ctx, method, rate_factor)
+        fit = fit_slope(np.log(q0s), np.log(devs))
+        fit.update({"predicted": 2.0, "band": [2.0 - BAND.value, 2.0 + BAND.value]})
+        fits[f"{method}: log deviation vs log q_max(0)"] = fit
+        measured[method] = {"q_max0": q0s, "relative_deviation": devs}
+        verdict = judge(fit, fit["band"])
+        if verdict != "passed":
+            status = verdict if status == "passed" or verdict == "failed" else status
+    return Verdict("D4-linearized-flow", "Small-init dynamics follow exp(tA) (flow) and (I + eta A)^n (GD)", status,
+                   predicted={"exponent": 2.0, "map": {"flow": "exp(tA)", "gd": "(I + eta A)^n, eta = 0.05"}},
+                   measured=measured, tolerance=BAND, seeds=[ctx.seed], fits=fits,
+                   details={"t": T_CHECK, "alphas": list(ALPHAS)})
+
+
+claim("D4-linearized-flow", "Small-init dynamics follow exp(tA) (flow) and (I + eta A)^n (GD)", "D4",
+               _check, lambda ctx: _check(ctx, 1.05), "the linear map built with the rate 1.05 |z|", group="small-init")

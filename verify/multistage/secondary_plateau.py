@@ -1,0 +1,78 @@
+"""D11 (heuristic, measured): the secondary plateau lengthens with m; how the network leaves it."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import Tolerance, Verdict
+from ..stats import fit_slope
+from ._context import claim
+
+ESCAPE = Tolerance("escape-drop", 0.05,
+                   "the network has left the secondary plateau when the loss is 5 % below the plateau level "
+                   "(the loss at T_d); chosen before measuring, well above the O(1/m) drift on the plateau")
+RTOL = 1e-6   # a measurement of a heuristic: the escape time is insensitive to the solver tolerance at this level
+
+
+def _escape(traj, obs, meas, config):
+    T_d, P = meas["T_d"]["value"], meas["plateau_loss"]
+    if T_d is None or P is None:
+        return None
+    after = (traj.t > T_d) & (traj.loss <= (1 - ESCAPE.value) * P)
+    if not np.any(after):
+        return None
+    i = int(np.argmax(after))
+    zhat = config.dataset.z / config.dataset.z_norm
+    _, W_d = traj.split(traj.theta[np.searchsorted(traj.t, T_d)])
+    _, W_e = traj.split(traj.theta[i])
+
+    def orthogonal_fraction(W):
+        par = W @ zhat
+        return float(1 - np.sum(par**2) / np.sum(W**2))
+
+    j = np.searchsorted(traj.t, T_d)
+    return {"T_escape": float(traj.t[i]), "duration": float(traj.t[i] - T_d),
+            "orthogonal_fraction_at_T_d": orthogonal_fraction(W_d),
+            "orthogonal_fraction_at_escape": orthogonal_fraction(W_e),
+            "W2rel_at_T_d": float(obs["W2rel"][j]), "W2rel_at_escape": float(obs["W2rel"][i])}
+
+
+def _check(ctx, expected_sign: float = 1.0) -> Verdict:
+    widths, durations, rows, censored = [], [], [], []
+    for m, seed in [(m, s) for m in ctx.profile.heuristic_widths for s in ctx.init_seeds(ctx.profile.heuristic_seeds)]:
+        config = ctx.config(model={"width": m}, train={"t_max": ctx.profile.heuristic_t_max, "seed": seed})
+        traj, obs, kernel, meas, pred = ctx.run(config, grid=501, remainder=False, rtol=RTOL)
+        esc = _escape(traj, obs, meas, config)
+        if esc is None:
+            censored.append({"width": m, "seed": seed})
+            continue
+        widths.append(m)
+        durations.append(esc["duration"])
+        rows.append({"width": m, "seed": seed, **esc})
+    details = {"per_width": rows, "censored_widths": censored,
+               "escape_direction": "fraction of |W|^2 orthogonal to z at T_d and at the escape",
+               "W2rel": "at T_d and at the escape"}
+    if len(set(widths)) < 2:
+        return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", "inconclusive",
+                       predicted={"sign of d log(duration)/d log m": expected_sign}, measured={"widths": widths},
+                       tolerance=ESCAPE, details=details, label="measurement of a heuristic claim")
+    fit = fit_slope(np.log(widths), np.log(durations))
+    lo, hi = fit["interval"]
+    fit.update({"predicted": 0.0, "predicted_sign": "positive" if expected_sign > 0 else "negative",
+                "band": [0.0, None] if expected_sign > 0 else [None, 0.0]})
+    if expected_sign > 0:
+        status = "passed" if lo > 0 else ("failed" if hi < 0 else "inconclusive")
+    else:
+        status = "passed" if hi < 0 else ("failed" if lo > 0 else "inconclusive")
+    if censored and status == "failed":
+        status = "inconclusive"
+    return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", status,
+                   predicted={"sign of d log(duration)/d log m": expected_sign},
+                   measured={"widths": widths, "durations": durations, "exponent": fit["slope"]},
+                   tolerance=ESCAPE, seeds=ctx.init_seeds(ctx.profile.heuristic_seeds),
+                   fits={"log duration vs log m (every width and seed)": fit}, details=details,
+                   label="measurement of a heuristic claim")
+
+
+claim("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", "D11", _check,
+               lambda ctx: _check(ctx, -1.0),
+               "the opposite claim: the plateau shortens as m grows", heuristic=True)

@@ -1,0 +1,188 @@
+"""The claim registry and the records every paper shares: statuses, tolerances, verdicts, claims, papers.
+
+A claim checks one derived result (``theory/<paper>/<object>.py``) against
+measurements (``verify/<paper>/<object>.py``).  Its ``check(ctx)`` returns a
+:class:`Verdict`; its ``negative_control(ctx)`` runs the *same* check against a
+deliberately wrong prediction and must come out ``failed``.
+
+Paper packages register themselves (:func:`register_paper`) and their claims
+(:func:`register`) when imported; :func:`load_papers` imports every paper
+named in :data:`theory.PAPERS`, so this module never imports a paper.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from importlib import import_module
+from typing import Any, Callable, Protocol
+
+import theory
+
+from ._io import jsonable
+
+__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "Claim", "Paper", "Context",
+           "REGISTRY", "PAPER_REGISTRY", "register", "register_paper", "load_papers", "claims_of"]
+
+
+class Status(str, Enum):
+    """The verdict of a claim (and of its negative control)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
+    NOT_APPLICABLE = "not-applicable"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+#: the status words, in the order reports count them
+STATUSES = tuple(s.value for s in Status)
+#: the run profiles every paper provides
+PROFILE_NAMES = ("quick", "default", "full")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A named tolerance and why it has the value it has."""
+
+    name: str
+    value: float
+    justification: str
+
+
+@dataclass
+class Verdict:
+    claim: str
+    title: str
+    status: Status
+    predicted: object
+    measured: object
+    tolerance: Tolerance | None
+    seeds: list = field(default_factory=list)
+    fits: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+    label: str = "check of a reconstructed theorem"
+    figures: list = field(default_factory=list)
+
+    def __post_init__(self):
+        try:
+            self.status = Status(self.status)
+        except ValueError:
+            raise ValueError(f"status {self.status!r} not in {STATUSES}") from None
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["status"] = self.status.value
+        out["tolerance"] = None if self.tolerance is None else asdict(self.tolerance)
+        return jsonable(out)
+
+
+class Context(Protocol):
+    """What a claim check receives; each paper defines its own (profile, seed, run cache)."""
+
+    seed: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One registered claim.
+
+    ``group`` names the claims that share simulations: the runner runs a group
+    in one worker with one context (and so one run cache).  ``heuristic`` marks
+    a measurement of a statement its paper argues without proof.
+    """
+
+    id: str
+    title: str
+    paper: str                           # key of the paper package, e.g. "multistage"
+    derivation: str                      # key of the derived result, e.g. "D9"
+    check: Callable[[Any], Verdict]
+    negative_control: Callable[[Any], Verdict]
+    control_description: str
+    group: str = ""
+    heuristic: bool = False
+
+    @property
+    def run_group(self) -> str:
+        return self.group or self.id
+
+
+@dataclass(frozen=True)
+class Paper:
+    """What a paper package tells the shared runner, report and command line.
+
+    Attributes
+    ----------
+    key, title, arxiv : str
+        Identity as printed in listings and reports (from the paper's theory package).
+    label, heuristic_label : str
+        How a verdict of a claim (of a heuristic claim) is labelled in reports.
+    make_context : callable
+        ``make_context(profile, seed=, backend=, device=)``: the context claim checks receive.
+    config : callable
+        ``config(profile, seed)``: the base configuration recorded in the report (a dict).
+    derivation : callable
+        ``derivation(key)``: the :class:`theory.Derivation` of a key.
+    figures : callable or None
+        ``figures(profile, seed, backend, device, out_dir)``: figures made from fresh runs (list of dicts).
+    result_figures : callable or None
+        ``result_figures(verdicts, out_dir)``: figures drawn from the verdicts (list of dicts).
+    add_tools : callable or None
+        ``add_tools(subparsers)``: the paper's tools under ``python -m verify <paper> <tool>``.
+    claim_modules : tuple of str
+        Modules of the paper package that register its claims (imported by :func:`load_papers`).
+    """
+
+    key: str
+    title: str
+    arxiv: str
+    label: str
+    heuristic_label: str
+    make_context: Callable
+    config: Callable
+    derivation: Callable
+    figures: Callable | None = None
+    result_figures: Callable | None = None
+    add_tools: Callable | None = None
+    claim_modules: tuple = ()
+
+
+REGISTRY: dict[str, Claim] = {}
+PAPER_REGISTRY: dict[str, Paper] = {}
+
+
+def register(claim: Claim) -> Claim:
+    if claim.id in REGISTRY:
+        raise ValueError(f"claim {claim.id} registered twice (claim ids are unique across papers)")
+    REGISTRY[claim.id] = claim
+    return claim
+
+
+def register_paper(paper: Paper) -> Paper:
+    if paper.key in PAPER_REGISTRY and PAPER_REGISTRY[paper.key] is not paper:
+        raise ValueError(f"paper {paper.key} registered twice")
+    PAPER_REGISTRY[paper.key] = paper
+    return paper
+
+
+def load_papers(claims: bool = True) -> dict[str, Paper]:
+    """Import every paper package named in :data:`theory.PAPERS` (in that order) and, with ``claims``, the
+    modules that register their claims; return the papers by key."""
+    for package in theory.PAPERS.values():
+        module = import_module(f"{__package__}.{package}")
+        if claims:
+            for name in PAPER_REGISTRY[module.KEY].claim_modules:
+                import_module(f"{module.__name__}.{name}")
+    return {key: PAPER_REGISTRY[key] for key in theory.PAPERS if key in PAPER_REGISTRY}
+
+
+def claims_of(paper: str | None = None) -> list[str]:
+    """Claim ids in listing order: papers in the order of :data:`theory.PAPERS`, then registration order."""
+    load_papers()
+    order = list(theory.PAPERS)
+    ids = [cid for cid, c in REGISTRY.items() if paper is None or c.paper == paper]
+    return sorted(ids, key=lambda cid: order.index(REGISTRY[cid].paper))

@@ -1,0 +1,1005 @@
+"""Render a run's ``report.json`` as Markdown and as one self-contained HTML file.
+
+A run of the verifier leaves ``reports/<paper>/<run-id>/report.json`` (schema
+``verify-report/2``) and its figures under ``reports/<paper>/<run-id>/figures/``.
+Everything here works from that JSON alone, never from live objects, so a
+report can be re-rendered (``python -m verify report DIR``) and read without
+running anything:
+
+``report.md``
+    renders on GitHub: a summary table, one section per claim (statement,
+    derived results as ``$$`` display math, prediction against measurement,
+    tolerance, fits, seeds, negative control, figures), every figure, the
+    versions and how to regenerate.
+``report.html``
+    one file readable offline: inline CSS, every PNG embedded as a base64
+    data URI, LaTeX shown as code (no MathJax), no external resources.
+
+Rendering is deterministic: the same JSON gives the same bytes.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import re
+import textwrap
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from theory.errors import InputError
+
+from .._io import atomic_write, dumps, jsonable
+from ..registry import PROFILE_NAMES as PROFILES
+from ..registry import STATUSES
+
+__all__ = ["SCHEMA", "STATUSES", "PROFILES", "validate_report", "render_markdown", "render_html",
+           "write_report", "rerender"]
+
+SCHEMA = "verify-report/2"
+VERSION_KEYS = ("python", "numpy", "scipy", "sympy", "matplotlib", "torch")
+
+_SHORT = 48          # characters of a value in the summary table
+_INLINE = 100        # longer values are shown as a block
+_WIDTH = 88          # line width of pretty-printed values
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+
+def _tname(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_KINDS = {
+    "string": lambda v: isinstance(v, str),
+    "string or null": lambda v: v is None or isinstance(v, str),
+    "integer": _is_int,
+    "number": _is_num,
+    "number or null": lambda v: v is None or _is_num(v),
+    "object": lambda v: isinstance(v, dict),
+    "object or null": lambda v: v is None or isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "any": lambda v: True,
+}
+
+
+def _check(obj: dict, key: str, kind: str, path: str, *, required: bool = True):
+    """Return ``obj[key]`` after checking its type; raise :class:`InputError` naming ``path.key``."""
+    field = f"{path}.{key}" if path else key
+    if key not in obj:
+        if not required:
+            return None
+        raise InputError(field, None, "is missing from the report",
+                         f"add {key!r} ({kind}); see the schema in verify/report/render.py")
+    value = obj[key]
+    if not _KINDS[kind](value):
+        raise InputError(field, value, f"has type {_tname(value)}, expected {kind}",
+                         f"write {key!r} as {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
+    return value
+
+
+def _check_items(values: list, kind: str, path: str) -> None:
+    for i, v in enumerate(values):
+        if not _KINDS[kind](v):
+            raise InputError(f"{path}[{i}]", v, f"has type {_tname(v)}, expected {kind}",
+                             f"make every entry of {path} {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
+
+
+def _check_relpath(value: str, field: str) -> None:
+    p = PurePosixPath(value)
+    if not value or "\\" in value or p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", value):
+        raise InputError(field, value, "is not a relative path inside the report folder",
+                         "give the path relative to the report folder, e.g. 'figures/loss.png'")
+
+
+def _check_status(value: str, field: str) -> None:
+    if value not in STATUSES:
+        raise InputError(field, value, f"is not one of {', '.join(STATUSES)}", "use one of these status words")
+
+
+def _check_pair(obj: dict, key: str, path: str) -> None:
+    value = _check(obj, key, "any", path, required=False)
+    if key in obj and not (isinstance(value, list) and len(value) == 2
+                           and all(v is None or _is_num(v) for v in value)):
+        raise InputError(f"{path}.{key}", value, "is not a pair [lo, hi] of numbers",
+                         "write it as a two-element array of numbers (null for an unbounded end)")
+
+
+def validate_report(report: dict) -> None:
+    """Check ``report`` against schema ``verify-report/2``.
+
+    Raises
+    ------
+    InputError
+        naming the key path (e.g. ``claims[2].status``) when a required key
+        is missing, a value has the wrong type, or the schema string is not
+        :data:`SCHEMA`.  Keys the schema does not name are allowed.
+    """
+    if not isinstance(report, dict):
+        raise InputError("report", _tname(report), "is not a JSON object", "give the object of report.json")
+    schema = _check(report, "schema", "any", "")
+    if schema != SCHEMA:
+        raise InputError("schema", schema, f"is not {SCHEMA!r}",
+                         f"render with the renderer of that schema, or regenerate the report ({SCHEMA})")
+    run_id = _check(report, "run_id", "string", "")
+    if not run_id.strip():
+        raise InputError("run_id", run_id, "is empty", "give the run a non-empty id")
+    paper = _check(report, "paper", "object", "")
+    for key in ("key", "title", "arxiv"):
+        if not _check(paper, key, "string", "paper").strip():
+            raise InputError(f"paper.{key}", paper[key], "is empty", "give the paper's key, title and arXiv label")
+    profile = _check(report, "profile", "string", "")
+    if profile not in PROFILES:
+        raise InputError("profile", profile, f"is not one of {', '.join(PROFILES)}", "use one of these profiles")
+    created = _check(report, "created", "string", "")
+    if _parse_created(created) is None:
+        raise InputError("created", created, "is not an ISO-8601 date and time",
+                         "write it like '2025-01-31T12:00:00+00:00'")
+    _check(report, "seed", "integer", "")
+    _check(report, "wall_time_s", "number or null", "")
+    _check(report, "git_revision", "string or null", "")
+    _check(report, "backend", "string", "")
+    _check(report, "device", "string", "")
+    versions = _check(report, "versions", "object", "")
+    for key in VERSION_KEYS:
+        _check(versions, key, "string or null" if key == "torch" else "string", "versions")
+    for key in versions:
+        _check(versions, key, "string or null", "versions")
+    _check(report, "config", "object", "")
+    summary = _check(report, "summary", "object", "")
+    for key in STATUSES:
+        n = _check(summary, key, "integer", "summary")
+        if n < 0:
+            raise InputError(f"summary.{key}", n, "is negative", "count the claims with this status")
+    _check_items(_check(report, "known_failures", "array", ""), "string", "known_failures")
+
+    claims = _check(report, "claims", "array", "")
+    seen: dict[str, int] = {}
+    for i, claim in enumerate(claims):
+        path = f"claims[{i}]"
+        if not isinstance(claim, dict):
+            raise InputError(path, claim, f"has type {_tname(claim)}, expected object", "write each claim as an object")
+        cid = _check(claim, "claim", "string", path)
+        if not cid.strip():
+            raise InputError(f"{path}.claim", cid, "is empty", "give the claim its id, e.g. 'D9-descent-time'")
+        if cid in seen:
+            raise InputError(f"{path}.claim", cid, f"repeats the id of claims[{seen[cid]}]",
+                             "give every claim a distinct id")
+        seen[cid] = i
+        for key in ("title", "derivation", "label"):
+            _check(claim, key, "string", path)
+        _check_status(_check(claim, "status", "string", path), f"{path}.status")
+        _check(claim, "predicted", "any", path)
+        _check(claim, "measured", "any", path)
+        tol = _check(claim, "tolerance", "object or null", path)
+        if tol is not None:
+            _check(tol, "name", "string", f"{path}.tolerance")
+            _check(tol, "value", "number or null", f"{path}.tolerance")
+            _check(tol, "justification", "string", f"{path}.tolerance")
+        _check_items(_check(claim, "seeds", "array", path), "integer", f"{path}.seeds")
+        fits = _check(claim, "fits", "object", path)
+        for name, fit in fits.items():
+            fpath = f"{path}.fits.{name}"
+            if not isinstance(fit, dict):
+                raise InputError(fpath, fit, f"has type {_tname(fit)}, expected object",
+                                 "write each fit as an object with slope, interval, band, predicted")
+            _check(fit, "slope", "number or null", fpath, required=False)
+            _check(fit, "predicted", "number or null", fpath, required=False)
+            _check_pair(fit, "interval", fpath)
+            _check_pair(fit, "band", fpath)
+        figures = _check(claim, "figures", "array", path)
+        _check_items(figures, "string", f"{path}.figures")
+        for j, fig in enumerate(figures):
+            _check_relpath(fig, f"{path}.figures[{j}]")
+        for key in ("statement", "assumptions"):
+            _check(claim, key, "string", path, required=False)
+        latex = _check(claim, "latex", "array", path, required=False)
+        if latex is not None:
+            _check_items(latex, "string", f"{path}.latex")
+        _check(claim, "details", "object", path, required=False)
+        _check(claim, "wall_time_s", "number or null", path, required=False)
+        control = _check(claim, "negative_control", "object or null", path, required=False)
+        if control is not None:
+            cpath = f"{path}.negative_control"
+            _check(control, "description", "string", cpath)
+            _check_status(_check(control, "status", "string", cpath), f"{cpath}.status")
+
+    figures = _check(report, "figures", "array", "")
+    names: dict[str, int] = {}
+    for j, fig in enumerate(figures):
+        path = f"figures[{j}]"
+        if not isinstance(fig, dict):
+            raise InputError(path, fig, f"has type {_tname(fig)}, expected object",
+                             "write each figure as an object with name, title, caption, png, svg")
+        name = _check(fig, "name", "string", path)
+        if name in names:
+            raise InputError(f"{path}.name", name, f"repeats the name of figures[{names[name]}]",
+                             "give every figure a distinct name")
+        names[name] = j
+        _check(fig, "title", "string", path)
+        _check(fig, "caption", "string", path)
+        _check_relpath(_check(fig, "png", "string", path), f"{path}.png")
+        svg = _check(fig, "svg", "string or null", path, required=False)
+        if svg is not None:
+            _check_relpath(svg, f"{path}.svg")
+
+
+def _parse_created(text: str):
+    try:
+        return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# value formatting (shared by both renderers)
+# --------------------------------------------------------------------------------------------
+
+def _num(x) -> str:
+    """6 significant digits for floats; integers in full."""
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        return str(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    s = format(x, ".6g")
+    return s if any(c in s for c in ".en") else s + ".0"  # keep a float recognisable as one
+
+
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+
+
+def _key(k: str) -> str:
+    return k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)
+
+
+def _compact(v) -> str:
+    """One-line JSON-like form: numbers to 6 significant digits, simple keys unquoted."""
+    if v is None:
+        return "null"
+    if isinstance(v, (bool, int, float)):
+        return _num(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ", ".join(_compact(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_key(str(k))}: {_compact(x)}" for k, x in v.items()) + "}"
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _pretty(v, indent: int = 0, lead: int = 0) -> str:
+    """Multi-line form of ``v`` that keeps short parts on one line.
+
+    ``indent`` is the indentation of the lines of ``v``; ``lead`` the number of
+    characters before ``v`` on its first line (a dict key).
+    """
+    flat = _compact(v)
+    if indent + lead + len(flat) <= _WIDTH or not isinstance(v, (list, dict)) or not v:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(v, list):
+        if all(not isinstance(x, (list, dict)) for x in v):  # scalars: fill lines
+            lines, line = [], ""
+            for x in v:
+                item = _compact(x) + ","
+                if line and len(pad) + len(line) + 1 + len(item) > _WIDTH:
+                    lines.append(pad + line)
+                    line = item
+                else:
+                    line = f"{line} {item}" if line else item
+            lines.append(pad + line)
+            body = "\n".join(lines).rstrip(",")
+        else:
+            body = ",\n".join(pad + _pretty(x, indent + 2) for x in v)
+        return "[\n" + body + "\n" + " " * indent + "]"
+    parts = []
+    for k, x in v.items():
+        head = f"{_key(str(k))}: "
+        parts.append(pad + head + _pretty(x, indent + 2, len(head)))
+    return "{\n" + ",\n".join(parts) + "\n" + " " * indent + "}"
+
+
+def _short(v, limit: int = _SHORT) -> str:
+    """Short one-line form for tables: strings without quotes, truncated with an ellipsis."""
+    s = " ".join(v.split()) if isinstance(v, str) else _compact(v)
+    return s if len(s) <= limit else s[: limit - 1].rstrip() + "\u2026"
+
+
+def _run_rows(report: dict) -> list[tuple[str, str]]:
+    """The (item, value) rows of the Run table, shared by the Markdown and the HTML."""
+    rows = [("run id", report["run_id"]), ("profile", report["profile"]), ("created", report["created"]),
+            ("seed", str(report["seed"])), ("backend", report["backend"]), ("device", report["device"]),
+            ("git revision", report["git_revision"] or "unknown"),
+            ("wall time", _duration(report["wall_time_s"]))]
+    return rows + [(name, report["versions"][name] or "not installed") for name in report["versions"]]
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "in timing.json (kept out of report.json so that the same seed gives the same JSON)"
+    s = f"{_num(float(seconds))} s"
+    if seconds >= 120:
+        s += f" ({_num(round(seconds / 60, 1))} min)"
+    return s
+
+
+def _tolerance_short(tol) -> str:
+    return "none" if tol is None else f"{tol['name']}={_num(tol['value']) if tol['value'] is not None else 'null'}"
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """Split plain text into ("para", text) and ("formula", text) blocks.
+
+    Indented lines form formula blocks (dedented); other lines are joined into
+    paragraphs; blank lines separate blocks.
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.expandtabs(4).splitlines():
+        line = line.rstrip()
+        if not line:
+            blocks.append(("", []))
+            continue
+        kind = "formula" if line[0] == " " else "para"
+        if not blocks or blocks[-1][0] != kind:
+            blocks.append((kind, []))
+        blocks[-1][1].append(line)
+    out = []
+    for kind, lines in blocks:
+        if kind == "para":
+            out.append((kind, " ".join(ln.strip() for ln in lines)))
+        elif kind == "formula":
+            out.append((kind, textwrap.dedent("\n".join(lines))))
+    return out
+
+
+def _anchors(report: dict) -> dict[str, str]:
+    """Claim id -> a distinct HTML id made of [A-Za-z0-9_-]."""
+    out, used = {}, set()
+    for claim in report["claims"]:
+        base = "claim-" + re.sub(r"[^A-Za-z0-9_-]", "-", claim["claim"])
+        anchor, n = base, 1
+        while anchor in used:
+            n += 1
+            anchor = f"{base}-{n}"
+        used.add(anchor)
+        out[claim["claim"]] = anchor
+    return out
+
+
+def _figure_anchor(index: int, fig: dict) -> str:
+    return f"fig-{index + 1}-" + re.sub(r"[^A-Za-z0-9_-]", "-", fig["name"])
+
+
+def _summary_mismatch(report: dict) -> str | None:
+    counts = {s: 0 for s in STATUSES}
+    for claim in report["claims"]:
+        counts[claim["status"]] += 1
+    if counts == {s: report["summary"][s] for s in STATUSES}:
+        return None
+    return ("The summary counts in report.json differ from the claims' statuses (claims: "
+            + ", ".join(f"{counts[s]} {s}" for s in STATUSES) + ").")
+
+
+def _date(created: str) -> str:
+    parsed = _parse_created(created)
+    return parsed.date().isoformat() if parsed is not None else created
+
+
+FIT_COLUMNS = ("slope", "interval", "band", "predicted")
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|$~&])")
+_MD_LINE_START = re.compile(r"^(\s*)(#|[-+=]|\d{1,9}(?=[.)](\s|$)))")
+
+
+def _md(text: str) -> str:
+    """Escape plain text for Markdown (GitHub), keeping it on its lines."""
+    out = []
+    for line in str(text).split("\n"):
+        line = _MD_SPECIAL.sub(r"\\\1", line)
+        m = _MD_LINE_START.match(line)
+        if m:
+            if m.group(2)[0].isdigit():
+                end = m.end()
+                line = line[:end] + "\\" + line[end:]
+            else:
+                line = line[: m.start(2)] + "\\" + line[m.start(2):]
+        out.append(line)
+    return "\n".join(out)
+
+
+def _md_cell(text: str) -> str:
+    return _md(" ".join(str(text).split()))
+
+
+def _md_code(text: str, *, table: bool = False) -> str:
+    text = " ".join(text.split("\n"))
+    run = max((len(r) for r in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ") and text.strip()):
+        text = f" {text} "
+    if table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{text}{fence}"
+
+
+def _md_fence(text: str, lang: str = "") -> str:
+    run = max((len(r) for r in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (run + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
+def _md_value(v) -> str:
+    """A value as inline code when short, as a fenced block otherwise."""
+    if isinstance(v, str) and "\n" not in v and len(v) <= _INLINE:
+        return _md(v)
+    if isinstance(v, str):
+        return _md_fence(v, "text")
+    flat = _compact(v)
+    if len(flat) <= _INLINE:
+        return _md_code(flat)
+    return _md_fence(_pretty(v), "text")
+
+
+def _md_link_target(path: str) -> str:
+    return quote(path, safe="/-_.~")
+
+
+def _md_text_blocks(text: str) -> list[str]:
+    out = []
+    for kind, body in _blocks(text):
+        out.append(_md(body) if kind == "para" else _md_fence(body, "text"))
+    return out
+
+
+def _md_fits(fits: dict) -> list[str]:
+    lines = ["| fit | slope | interval | band | predicted | other |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, fit in fits.items():
+        cells = [_md_cell(name)]
+        for col in FIT_COLUMNS:
+            cells.append(_md_code(_compact(fit[col]), table=True) if col in fit else "")
+        rest = {k: v for k, v in fit.items() if k not in FIT_COLUMNS}
+        cells.append(_md_code(_compact(rest)[1:-1], table=True) if rest else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _figures_by_path(report: dict) -> dict:
+    """``path -> (index, figure)`` for the PNG and SVG of every report figure (the first one wins)."""
+    found = {}
+    for j, fig in enumerate(report["figures"]):
+        found.setdefault(fig["png"], (j, fig))
+        if fig.get("svg"):
+            found.setdefault(fig["svg"], (j, fig))
+    return found
+
+
+def render_markdown(report: dict) -> str:
+    """The report as GitHub Markdown (validates ``report`` first)."""
+    validate_report(report)
+    anchors = _anchors(report)
+    figs_by_path = _figures_by_path(report)
+    known = set(report["known_failures"])
+    summary = report["summary"]
+    L: list[str] = []
+    add = L.append
+
+    add(f"# Verification report {_md(report['run_id'])} ({_md(report['profile'])} profile, "
+        f"{_md(_date(report['created']))})")
+    add("")
+    add(f"Paper: {_md(report['paper']['title'])}, {_md(report['paper']['arxiv'])} "
+        f"(key {_md_code(report['paper']['key'])}).")
+    add("")
+    add(f"Run {_md_code(report['run_id'])}, profile {_md_code(report['profile'])}, created "
+        f"{_md(report['created'])}, seed {report['seed']}, backend {_md_code(report['backend'])} on "
+        f"{_md_code(report['device'])}, wall time {_duration(report['wall_time_s'])}.")
+    add("")
+    add(f"**{len(report['claims'])} claims:** " + ", ".join(f"{summary[s]} {s}" for s in STATUSES) + ".")
+    mismatch = _summary_mismatch(report)
+    if mismatch:
+        add("")
+        add(f"> **Note:** {_md(mismatch)}")
+    if report["known_failures"]:
+        add("")
+        add("Known failures (expected, documented): "
+            + ", ".join(_md_code(c) for c in report["known_failures"]) + ".")
+    add("")
+    add("## Summary")
+    add("")
+    add("| claim | title | status | predicted | measured | tolerance |")
+    add("| --- | --- | --- | --- | --- | --- |")
+    for claim in report["claims"]:
+        status = claim["status"] + (" (known failure)" if claim["claim"] in known else "")
+        add("| " + " | ".join([
+            f"[{_md_cell(claim['claim'])}](#{anchors[claim['claim']]})",
+            _md_cell(claim["title"]),
+            status,
+            _md_code(_short(claim["predicted"]), table=True),
+            _md_code(_short(claim["measured"]), table=True),
+            _md_code(_tolerance_short(claim["tolerance"]), table=True),
+        ]) + " |")
+    add("")
+
+    for claim in report["claims"]:
+        add(f'<a id="{anchors[claim["claim"]]}"></a>')
+        add("")
+        add(f"## {_md(claim['claim'])}: {_md_cell(claim['title'])}")
+        add("")
+        meta = [f"**Status: {claim['status']}**"]
+        if claim["claim"] in known:
+            meta.append("known failure")
+        meta += [f"derivation {_md(claim['derivation'])}", f"*{_md_cell(claim['label'])}*"]
+        if claim.get("wall_time_s") is not None:
+            meta.append(f"wall time {_duration(claim['wall_time_s'])}")
+        add(" \u00b7 ".join(meta))
+        add("")
+        for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
+            if claim.get(key):
+                add(f"### {heading}")
+                add("")
+                for block in _md_text_blocks(claim[key]):
+                    add(block)
+                    add("")
+        if claim.get("latex"):
+            add("### Derived results")
+            add("")
+            for tex in claim["latex"]:
+                add("$$")
+                add("\n".join(ln for ln in tex.strip().splitlines() if ln.strip()))
+                add("$$")
+                add("")
+        add("### Prediction and measurement")
+        add("")
+        add(f"**Predicted:** {_md_value(claim['predicted'])}")
+        add("")
+        add(f"**Measured:** {_md_value(claim['measured'])}")
+        add("")
+        tol = claim["tolerance"]
+        if tol is None:
+            add("**Tolerance:** none.")
+        else:
+            add(f"**Tolerance:** {_md_code(_tolerance_short(tol))}. {_md_cell(tol['justification'])}")
+        add("")
+        if claim["fits"]:
+            add("### Fits")
+            add("")
+            L.extend(_md_fits(claim["fits"]))
+            add("")
+        add("### Seeds")
+        add("")
+        add(", ".join(str(s) for s in claim["seeds"]) if claim["seeds"] else "none (deterministic)")
+        add("")
+        control = claim.get("negative_control")
+        if control is not None:
+            add("### Negative control")
+            add("")
+            add(f"{_md_cell(control['description'])}")
+            add("")
+            add(f"- outcome: **{control['status']}** (a negative control is expected to fail)")
+            if "predicted" in control:
+                add(f"- predicted (deliberately wrong): {_md_value(control['predicted'])}")
+            if "measured" in control:
+                add(f"- measured: {_md_value(control['measured'])}")
+            add("")
+        if claim.get("details"):
+            add("<details><summary>Details</summary>")
+            add("")
+            add(_md_fence(_pretty(claim["details"]), "text"))
+            add("")
+            add("</details>")
+            add("")
+        if claim["figures"]:
+            add("### Figures")
+            add("")
+            for path in claim["figures"]:
+                hit = figs_by_path.get(path)
+                target = _md_link_target(path)
+                if hit is not None:
+                    j, fig = hit
+                    add(f"- [{_md_cell(fig['title'])}]({target}) (see [Figures](#{_figure_anchor(j, fig)}))")
+                elif path.lower().endswith(".png"):
+                    add(f"- ![{_md_cell(path)}]({target})")
+                else:
+                    add(f"- [{_md_cell(path)}]({target})")
+            add("")
+
+    if report["figures"]:
+        add("## Figures")
+        add("")
+        for j, fig in enumerate(report["figures"]):
+            add(f'<a id="{_figure_anchor(j, fig)}"></a>')
+            add("")
+            add(f"### {_md_cell(fig['title'])}")
+            add("")
+            add(f"![{_md_cell(fig['title'])}]({_md_link_target(fig['png'])})")
+            add("")
+            if fig["caption"]:
+                for block in _md_text_blocks(fig["caption"]):
+                    add(block)
+                    add("")
+            links = [f"[PNG]({_md_link_target(fig['png'])})"]
+            if fig.get("svg"):
+                links.append(f"[SVG]({_md_link_target(fig['svg'])})")
+            add(" \u00b7 ".join(links) + f" \u00b7 name {_md_code(fig['name'])}")
+            add("")
+
+    add("## Run")
+    add("")
+    add("| item | value |")
+    add("| --- | --- |")
+    rows = _run_rows(report)
+    for name, value in rows:
+        add(f"| {_md_cell(name)} | {_md_cell(value)} |")
+    add("")
+    add("<details><summary>Configuration</summary>")
+    add("")
+    add(_md_fence(_pretty(report["config"]), "text"))
+    add("")
+    add("</details>")
+    add("")
+    add("## Regenerate")
+    add("")
+    add(f"Rerun the verification with `python -m verify all --paper {_md_link_target(report['paper']['key'])}` "
+        f"(this run: profile {_md_code(report['profile'])}, "
+        f"seed {report['seed']}). Re-render this file and `report.html` from `report.json`, without "
+        f"running anything, with `python -m verify report "
+        f"reports/{_md_link_target(report['paper']['key'])}/{_md_link_target(report['run_id'])}` "
+        "(or the folder that holds `report.json`).")
+    return "\n".join(L).rstrip("\n") + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+
+_CSS = """
+:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-code: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--fg); background: #fff; line-height: 1.5;
+       font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
+main { max-width: 980px; margin: 0 auto; padding: 24px 20px 64px; }
+h1 { font-size: 1.7em; border-bottom: 1px solid var(--line); padding-bottom: .3em; }
+h2 { font-size: 1.35em; border-bottom: 1px solid var(--line); padding-bottom: .25em; margin-top: 2em; }
+h3 { font-size: 1.05em; margin: 1.3em 0 .4em; }
+code, pre { font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+code { background: var(--bg-code); padding: .1em .3em; border-radius: 4px; }
+pre { background: var(--bg-code); padding: 10px 12px; border-radius: 6px; overflow-x: auto;
+      white-space: pre-wrap; word-break: break-word; }
+pre code { background: none; padding: 0; }
+pre.latex { border-left: 3px solid #8250df; }
+table { border-collapse: collapse; margin: .6em 0; display: block; overflow-x: auto; }
+th, td { border: 1px solid var(--line); padding: 4px 9px; text-align: left; vertical-align: top; }
+th { background: var(--bg-code); }
+.muted, .meta { color: var(--muted); }
+.status { display: inline-block; padding: 0 .55em; border-radius: 1em; font-weight: 600; font-size: .9em;
+          white-space: nowrap; }
+.status-passed { background: #dafbe1; color: #116329; border: 1px solid #4ac26b; }
+.status-failed { background: #ffebe9; color: #a40e26; border: 1px solid #ff8182; }
+.status-inconclusive { background: #fff8c5; color: #7d4e00; border: 1px solid #d4a72c; }
+.status-not-applicable { background: #eff2f5; color: #59636e; border: 1px solid #afb8c1; }
+section.claim { border-left: 4px solid var(--line); padding-left: 14px; margin-top: 2.2em; }
+section.claim.passed { border-left-color: #4ac26b; }
+section.claim.failed { border-left-color: #ff8182; }
+section.claim.inconclusive { border-left-color: #d4a72c; }
+section.claim.not-applicable { border-left-color: #afb8c1; }
+.note { background: #fff8c5; border: 1px solid #d4a72c; padding: 6px 10px; border-radius: 6px; }
+.missing { background: #ffebe9; border: 1px solid #ff8182; padding: 6px 10px; border-radius: 6px; }
+figure { margin: 1em 0 2em; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figcaption { color: var(--muted); }
+dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; }
+dl.kv dt { font-weight: 600; }
+dl.kv dd { margin: 0; }
+""".strip()
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _status_html(status: str, extra: str = "") -> str:
+    return f'<span class="status status-{_e(status)}">{_e(status)}</span>{extra}'
+
+
+def _html_value(v) -> str:
+    if isinstance(v, str) and "\n" not in v and len(v) <= _INLINE:
+        return _e(v)
+    if isinstance(v, str):
+        return f"<pre>{_e(v)}</pre>"
+    flat = _compact(v)
+    if len(flat) <= _INLINE:
+        return f"<code>{_e(flat)}</code>"
+    return f"<pre><code>{_e(_pretty(v))}</code></pre>"
+
+
+def _html_text(text: str) -> str:
+    out = []
+    for kind, body in _blocks(text):
+        out.append(f"<p>{_e(body)}</p>" if kind == "para" else f'<pre class="formula">{_e(body)}</pre>')
+    return "\n".join(out)
+
+
+def _png_data_uri(base_dir: Path, rel: str) -> tuple[str | None, str | None]:
+    """(data URI, None) or (None, why the figure cannot be shown)."""
+    p = PurePosixPath(rel)
+    if p.is_absolute() or ".." in p.parts or "\\" in rel:
+        return None, "is outside the report folder"
+    path = base_dir.joinpath(*p.parts)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, "is missing"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if not data.startswith(_PNG_MAGIC):
+        return None, "is not a PNG file"
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii"), None
+
+
+def _html_figure(base_dir: Path, rel: str, title: str) -> str:
+    uri, why = _png_data_uri(base_dir, rel)
+    if uri is None:
+        return f'<p class="missing">Figure <code>{_e(rel)}</code> {_e(why)}; it cannot be shown.</p>'
+    return f'<img src="{uri}" alt="{_e(title)}">'
+
+
+def render_html(report: dict, base_dir) -> str:
+    """The report as one self-contained HTML page (validates ``report`` first).
+
+    PNG figures are read from ``base_dir / path`` and embedded as base64 data
+    URIs; a missing or unreadable figure is shown as a visible note.
+    """
+    validate_report(report)
+    base_dir = Path(base_dir)
+    anchors = _anchors(report)
+    figs_by_path = _figures_by_path(report)
+    known = set(report["known_failures"])
+    summary = report["summary"]
+    H: list[str] = []
+    add = H.append
+
+    title = f"Verification report {report['run_id']} ({report['profile']} profile, {_date(report['created'])})"
+    add("<!DOCTYPE html>")
+    add('<html lang="en">')
+    add("<head>")
+    add('<meta charset="utf-8">')
+    add('<meta name="viewport" content="width=device-width, initial-scale=1">')
+    add(f"<title>{_e(title)}</title>")
+    add(f"<style>\n{_CSS}\n</style>")
+    add("</head>")
+    add("<body>")
+    add("<main>")
+    add(f"<h1>{_e(title)}</h1>")
+    add(f'<p class="paper">Paper: {_e(report["paper"]["title"])}, {_e(report["paper"]["arxiv"])} '
+        f'(key <code>{_e(report["paper"]["key"])}</code>).</p>')
+    add(f'<p class="meta">Run <code>{_e(report["run_id"])}</code>, profile <code>{_e(report["profile"])}</code>, '
+        f'created {_e(report["created"])}, seed {report["seed"]}, backend <code>{_e(report["backend"])}</code> on '
+        f'<code>{_e(report["device"])}</code>, wall time {_e(_duration(report["wall_time_s"]))}.</p>')
+    add(f"<p><strong>{len(report['claims'])} claims:</strong> "
+        + ", ".join(f"{summary[s]} {_status_html(s)}" for s in STATUSES) + ".</p>")
+    mismatch = _summary_mismatch(report)
+    if mismatch:
+        add(f'<p class="note"><strong>Note:</strong> {_e(mismatch)}</p>')
+    if report["known_failures"]:
+        add("<p>Known failures (expected, documented): "
+            + ", ".join(f"<code>{_e(c)}</code>" for c in report["known_failures"]) + ".</p>")
+
+    add("<h2>Summary</h2>")
+    add("<table>")
+    add("<thead><tr><th>claim</th><th>title</th><th>status</th><th>predicted</th><th>measured</th>"
+        "<th>tolerance</th></tr></thead>")
+    add("<tbody>")
+    for claim in report["claims"]:
+        extra = ' <span class="muted">(known failure)</span>' if claim["claim"] in known else ""
+        add(f'<tr><td><a href="#{anchors[claim["claim"]]}"><code>{_e(claim["claim"])}</code></a></td>'
+            f'<td>{_e(claim["title"])}</td><td>{_status_html(claim["status"], extra)}</td>'
+            f'<td><code>{_e(_short(claim["predicted"]))}</code></td>'
+            f'<td><code>{_e(_short(claim["measured"]))}</code></td>'
+            f'<td><code>{_e(_tolerance_short(claim["tolerance"]))}</code></td></tr>')
+    add("</tbody>")
+    add("</table>")
+
+    for claim in report["claims"]:
+        add(f'<section class="claim {_e(claim["status"])}" id="{anchors[claim["claim"]]}">')
+        add(f'<h2><code>{_e(claim["claim"])}</code>: {_e(claim["title"])}</h2>')
+        meta = [_status_html(claim["status"])]
+        if claim["claim"] in known:
+            meta.append("known failure")
+        meta += [f"derivation {_e(claim['derivation'])}", f"<em>{_e(claim['label'])}</em>"]
+        if claim.get("wall_time_s") is not None:
+            meta.append(f"wall time {_e(_duration(claim['wall_time_s']))}")
+        add('<p class="meta">' + " &middot; ".join(meta) + "</p>")
+        for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
+            if claim.get(key):
+                add(f"<h3>{heading}</h3>")
+                add(_html_text(claim[key]))
+        if claim.get("latex"):
+            add("<h3>Derived results (LaTeX)</h3>")
+            for tex in claim["latex"]:
+                add(f'<pre class="latex"><code>{_e(tex.strip())}</code></pre>')
+        add("<h3>Prediction and measurement</h3>")
+        add('<dl class="kv">')
+        add(f"<dt>predicted</dt><dd>{_html_value(claim['predicted'])}</dd>")
+        add(f"<dt>measured</dt><dd>{_html_value(claim['measured'])}</dd>")
+        tol = claim["tolerance"]
+        if tol is None:
+            add("<dt>tolerance</dt><dd>none</dd>")
+        else:
+            add(f"<dt>tolerance</dt><dd><code>{_e(_tolerance_short(tol))}</code> {_e(tol['justification'])}</dd>")
+        add("</dl>")
+        if claim["fits"]:
+            add("<h3>Fits</h3>")
+            add("<table>")
+            add("<thead><tr><th>fit</th>" + "".join(f"<th>{c}</th>" for c in FIT_COLUMNS)
+                + "<th>other</th></tr></thead>")
+            add("<tbody>")
+            for name, fit in claim["fits"].items():
+                cells = [f"<td>{_e(name)}</td>"]
+                for col in FIT_COLUMNS:
+                    cells.append(f"<td><code>{_e(_compact(fit[col]))}</code></td>" if col in fit else "<td></td>")
+                rest = {k: v for k, v in fit.items() if k not in FIT_COLUMNS}
+                cells.append(f"<td><code>{_e(_compact(rest)[1:-1])}</code></td>" if rest else "<td></td>")
+                add("<tr>" + "".join(cells) + "</tr>")
+            add("</tbody>")
+            add("</table>")
+        add("<h3>Seeds</h3>")
+        add(f"<p>{_e(', '.join(str(s) for s in claim['seeds'])) if claim['seeds'] else 'none (deterministic)'}</p>")
+        control = claim.get("negative_control")
+        if control is not None:
+            add("<h3>Negative control</h3>")
+            add(f"<p>{_e(control['description'])}</p>")
+            add('<dl class="kv">')
+            add(f"<dt>outcome</dt><dd>{_status_html(control['status'])} "
+                '<span class="muted">(a negative control is expected to fail)</span></dd>')
+            if "predicted" in control:
+                add(f"<dt>predicted (deliberately wrong)</dt><dd>{_html_value(control['predicted'])}</dd>")
+            if "measured" in control:
+                add(f"<dt>measured</dt><dd>{_html_value(control['measured'])}</dd>")
+            add("</dl>")
+        if claim.get("details"):
+            add("<details><summary>Details</summary>")
+            add(f"<pre><code>{_e(_pretty(claim['details']))}</code></pre>")
+            add("</details>")
+        if claim["figures"]:
+            add("<h3>Figures</h3>")
+            add("<ul>")
+            for path in claim["figures"]:
+                hit = figs_by_path.get(path)
+                if hit is not None:
+                    j, fig = hit
+                    add(f'<li><a href="#{_figure_anchor(j, fig)}">{_e(fig["title"])}</a> '
+                        f'<span class="muted">({_e(path)})</span></li>')
+                elif path.lower().endswith(".png"):
+                    add(f"<li>{_html_figure(base_dir, path, path)}</li>")
+                else:
+                    add(f'<li><a href="{_e(quote(path, safe="/-_.~"))}">{_e(path)}</a></li>')
+            add("</ul>")
+        add("</section>")
+
+    if report["figures"]:
+        add("<h2>Figures</h2>")
+        for j, fig in enumerate(report["figures"]):
+            add(f'<figure id="{_figure_anchor(j, fig)}">')
+            add(f"<h3>{_e(fig['title'])}</h3>")
+            add(_html_figure(base_dir, fig["png"], fig["title"]))
+            caption = _e(fig["caption"])
+            if fig.get("svg"):
+                caption += (f' <span class="muted">(vector version: <a href="{_e(quote(fig["svg"], safe="/-_.~"))}">'
+                            f'{_e(fig["svg"])}</a>, next to this file)</span>')
+            add(f"<figcaption>{caption}</figcaption>")
+            add("</figure>")
+
+    add("<h2>Run</h2>")
+    add("<table>")
+    add("<tbody>")
+    rows = _run_rows(report)
+    for name, value in rows:
+        add(f"<tr><th>{_e(name)}</th><td>{_e(value)}</td></tr>")
+    add("</tbody>")
+    add("</table>")
+    add("<details><summary>Configuration</summary>")
+    add(f"<pre><code>{_e(_pretty(report['config']))}</code></pre>")
+    add("</details>")
+    add("<h2>Regenerate</h2>")
+    add(f"<p>Rerun the verification with <code>python -m verify all --paper {_e(report['paper']['key'])}</code> "
+        f"(this run: profile "
+        f"<code>{_e(report['profile'])}</code>, seed {report['seed']}). Re-render <code>report.md</code> and this "
+        f"file from <code>report.json</code>, without running anything, with "
+        f"<code>python -m verify report reports/{_e(report['paper']['key'])}/{_e(report['run_id'])}</code> "
+        f"(or the folder that holds "
+        f"<code>report.json</code>).</p>")
+    add("</main>")
+    add("</body>")
+    add("</html>")
+    return "\n".join(H) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------------
+
+def _render_all(report: dict, out_dir: Path) -> tuple[bytes, bytes]:
+    return (render_markdown(report).encode("utf-8"), render_html(report, out_dir).encode("utf-8"))
+
+
+def write_report(report: dict, out_dir) -> dict:
+    """Validate ``report`` and write ``report.json``, ``report.md`` and ``report.html`` into ``out_dir``.
+
+    The JSON is normalised first (tuples to lists, NumPy values to Python,
+    non-finite floats to null) and the Markdown and HTML are rendered from that
+    normalised JSON, so :func:`rerender` reproduces them byte for byte.  Each
+    file is written to a temporary file in ``out_dir`` and moved into place;
+    nothing is written when the report is invalid.  Returns
+    ``{"json": path, "md": path, "html": path}`` (strings).
+    """
+    out_dir = Path(out_dir)
+    data = jsonable(report)
+    validate_report(data)
+    text = dumps(data)
+    data = json.loads(text)  # render exactly what is written
+    md, page = _render_all(data, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "html": out_dir / "report.html"}
+    atomic_write(paths["json"], text.encode("utf-8"))
+    atomic_write(paths["md"], md)
+    atomic_write(paths["html"], page)
+    return {k: str(v) for k, v in paths.items()}
+
+
+def rerender(out_dir) -> dict:
+    """Read ``out_dir/report.json``, validate it and rewrite ``report.md`` and ``report.html``.
+
+    Backs ``python -m verify report DIR``.  An absent, unreadable, malformed or
+    invalid ``report.json`` raises :class:`InputError` naming its path (and the
+    key, for an invalid one).  Returns ``{"md": path, "html": path}``.
+    """
+    out_dir = Path(out_dir)
+    path = out_dir / "report.json"
+    if not path.is_file():
+        where = "the folder does not exist" if not out_dir.exists() else (
+            "it is not a folder" if not out_dir.is_dir() else "the folder holds no report.json")
+        raise InputError(str(path), str(out_dir), f"is absent ({where})",
+                         "give the folder of a run, e.g. reports/<paper>/<run-id>, written by 'python -m verify all'")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), str(out_dir), f"cannot be read ({exc})",
+                         "check the file's permissions and that it is UTF-8 JSON") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"line {exc.lineno} column {exc.colno}", f"is not valid JSON ({exc.msg})",
+                         "restore report.json from the run, or rerun 'python -m verify all'") from None
+    try:
+        validate_report(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc.field}", exc.value, exc.problem, exc.fix) from None
+    md, page = _render_all(data, out_dir)
+    paths = {"md": out_dir / "report.md", "html": out_dir / "report.html"}
+    atomic_write(paths["md"], md)
+    atomic_write(paths["html"], page)
+    return {k: str(v) for k, v in paths.items()}
