@@ -25,6 +25,7 @@ import json
 import math
 import re
 import textwrap
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -409,8 +410,244 @@ FIT_COLUMNS = ("slope", "interval", "band", "predicted")
 
 
 # --------------------------------------------------------------------------------------------
+# the section model: one list of blocks, built once from the report, rendered twice
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Code:
+    """Inline code."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Strong:
+    parts: tuple
+
+
+@dataclass(frozen=True)
+class Em:
+    parts: tuple
+
+
+@dataclass(frozen=True)
+class Link:
+    parts: tuple
+    href: str                 # "#anchor" or a path relative to the report
+
+
+@dataclass(frozen=True)
+class StatusTag:
+    status: str
+    extra: str = ""           # plain text after the status (e.g. "(known failure)")
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    parts: tuple
+    anchor: str | None = None  # an explicit anchor the renderers must emit
+
+
+@dataclass(frozen=True)
+class Para:
+    parts: tuple
+    cls: str = ""             # "meta", "paper", "note"
+
+
+@dataclass(frozen=True)
+class Text:
+    """Plain text in paragraphs and indented formula blocks (docstring sections, captions)."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Pre:
+    text: str
+
+
+@dataclass(frozen=True)
+class Math:
+    tex: str
+
+
+@dataclass(frozen=True)
+class Table:
+    head: tuple | None        # column titles, or None for a key-value table
+    rows: tuple               # rows of cells; each cell a tuple of inline parts
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Labelled values: ``(label, inline parts or a Value)`` pairs."""
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Value:
+    """A JSON value, inline when short, as a block otherwise."""
+    value: object
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple              # each item a tuple of inline parts, or an Image
+
+
+@dataclass(frozen=True)
+class Image:
+    path: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Details:
+    summary: str
+    body: tuple
+
+
+@dataclass(frozen=True)
+class Figure:
+    anchor: str
+    title: str
+    png: str
+    svg: str | None
+    caption: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A claim's section: an anchor and a status class around its blocks."""
+    anchor: str
+    status: str
+    body: tuple
+
+
+def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, known: set) -> Section:
+    B = []
+    B.append(Heading(2, (Code(claim["claim"]), ": " + " ".join(claim["title"].split()))))
+    meta = [StatusTag(claim["status"])]
+    if claim["claim"] in known:
+        meta.append("known failure")
+    meta += [f"derivation {claim['derivation']}", Em((" ".join(claim["label"].split()),))]
+    if claim.get("wall_time_s") is not None:
+        meta.append(f"wall time {_duration(claim['wall_time_s'])}")
+    B.append(Para(tuple(_join(meta, " \u00b7 ")), "meta"))
+    for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
+        if claim.get(key):
+            B += [Heading(3, (heading,)), Text(claim[key])]
+    if claim.get("latex"):
+        B.append(Heading(3, ("Derived results",)))
+        B += [Math(tex) for tex in claim["latex"]]
+    B.append(Heading(3, ("Prediction and measurement",)))
+    tol = claim["tolerance"]
+    tol_parts = ("none",) if tol is None else (Code(_tolerance_short(tol)), " " + " ".join(tol["justification"].split()))
+    B.append(Fields((("Predicted", Value(claim["predicted"])), ("Measured", Value(claim["measured"])),
+                     ("Tolerance", tol_parts))))
+    if claim["fits"]:
+        B.append(Heading(3, ("Fits",)))
+        rows = []
+        for name, fit in claim["fits"].items():
+            cells = [(name,)] + [(Code(_compact(fit[c])),) if c in fit else () for c in FIT_COLUMNS]
+            rest = {k: v for k, v in fit.items() if k not in FIT_COLUMNS}
+            cells.append((Code(_compact(rest)[1:-1]),) if rest else ())
+            rows.append(tuple(cells))
+        B.append(Table(("fit",) + FIT_COLUMNS + ("other",), tuple(rows)))
+    B.append(Heading(3, ("Seeds",)))
+    B.append(Para((", ".join(str(s) for s in claim["seeds"]) if claim["seeds"] else "none (deterministic)",)))
+    control = claim.get("negative_control")
+    if control is not None:
+        B.append(Heading(3, ("Negative control",)))
+        B.append(Para((" ".join(control["description"].split()),)))
+        items = [("outcome", (Strong((StatusTag(control["status"]),)), " (a negative control is expected to fail)"))]
+        if "predicted" in control:
+            items.append(("predicted (deliberately wrong)", Value(control["predicted"])))
+        if "measured" in control:
+            items.append(("measured", Value(control["measured"])))
+        B.append(Fields(tuple(items)))
+    if claim.get("details"):
+        B.append(Details("Details", (Pre(_pretty(claim["details"])),)))
+    if claim["figures"]:
+        B.append(Heading(3, ("Figures",)))
+        items = []
+        for path in claim["figures"]:
+            hit = figs_by_path.get(path)
+            if hit is not None:
+                j, fig = hit
+                items.append((Link((fig["title"],), "#" + _figure_anchor(j, fig)), f" ({path})"))
+            elif path.lower().endswith(".png"):
+                items.append(Image(path, path))
+            else:
+                items.append((Link((path,), path),))
+        B.append(Bullets(tuple(items)))
+    return Section(anchors[claim["claim"]], claim["status"], tuple(B))
+
+
+def _join(parts: list, sep: str) -> list:
+    out = []
+    for i, p in enumerate(parts):
+        if i:
+            out.append(sep)
+        out.append(p)
+    return out
+
+
+def report_title(report: dict) -> str:
+    return f"Verification report {report['run_id']} ({report['profile']} profile, {_date(report['created'])})"
+
+
+def build_sections(report: dict) -> list:
+    """The report as a list of blocks, the one model both renderers walk."""
+    anchors = _anchors(report)
+    figs_by_path = _figures_by_path(report)
+    known = set(report["known_failures"])
+    summary = report["summary"]
+    paper = report["paper"]
+    B: list = [Heading(1, (report_title(report),))]
+    B.append(Para(("Paper: " + paper["title"] + ", " + paper["arxiv"] + " (key ", Code(paper["key"]), ")."),
+                  "paper"))
+    B.append(Para(("Run ", Code(report["run_id"]), ", profile ", Code(report["profile"]),
+                   f", created {report['created']}, seed {report['seed']}, backend ", Code(report["backend"]),
+                   " on ", Code(report["device"]), f", wall time {_duration(report['wall_time_s'])}."), "meta"))
+    counts = [part for i, s in enumerate(STATUSES) for part in ((", " if i else "") + f"{summary[s]} ", StatusTag(s))]
+    n = len(report["claims"])
+    B.append(Para((Strong((f"{n} claim{'s' if n != 1 else ''}:",)), " ", *counts, ".")))
+    mismatch = _summary_mismatch(report)
+    if mismatch:
+        B.append(Para((Strong(("Note:",)), " " + mismatch), "note"))
+    if report["known_failures"]:
+        B.append(Para(("Known failures (expected, documented): ",
+                       *_join([Code(c) for c in report["known_failures"]], ", "), ".")))
+    B.append(Heading(2, ("Summary",)))
+    rows = []
+    for claim in report["claims"]:
+        rows.append(((Link((Code(claim["claim"]),), "#" + anchors[claim["claim"]]),),
+                     (" ".join(claim["title"].split()),),
+                     (StatusTag(claim["status"], " (known failure)" if claim["claim"] in known else ""),),
+                     (Code(_short(claim["predicted"])),), (Code(_short(claim["measured"])),),
+                     (Code(_tolerance_short(claim["tolerance"])),)))
+    B.append(Table(("claim", "title", "status", "predicted", "measured", "tolerance"), tuple(rows)))
+    B += [_claim_section(claim, anchors, figs_by_path, known) for claim in report["claims"]]
+    if report["figures"]:
+        B.append(Heading(2, ("Figures",)))
+        B += [Figure(_figure_anchor(j, f), f["title"], f["png"], f.get("svg"), f["caption"], f["name"])
+              for j, f in enumerate(report["figures"])]
+    B.append(Heading(2, ("Run",)))
+    B.append(Table(None, tuple(((name,), (value,)) for name, value in _run_rows(report))))
+    B.append(Details("Configuration", (Pre(_pretty(report["config"])),)))
+    B.append(Heading(2, ("Regenerate",)))
+    key, rid = paper["key"], report["run_id"]
+    B.append(Para(("Rerun the verification with ", Code(f"python -m verify all --paper {key}"),
+                   " (this run: profile ", Code(report["profile"]), f", seed {report['seed']}). Re-render "
+                   "report.md and report.html from report.json, without running anything, with ",
+                   Code(f"python -m verify report reports/{key}/{rid}"), " (or the folder that holds report.json).")))
+    return B
+
+
+# --------------------------------------------------------------------------------------------
 # Markdown
 # --------------------------------------------------------------------------------------------
+
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|$~&])")
 _MD_LINE_START = re.compile(r"^(\s*)(#|[-+=]|\d{1,9}(?=[.)](\s|$)))")
@@ -498,178 +735,85 @@ def _figures_by_path(report: dict) -> dict:
     return found
 
 
+def _md_inline(parts, table: bool = False) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, str):
+            out.append(_md_cell(p) if table else _md(p))
+        elif isinstance(p, Code):
+            out.append(_md_code(p.text, table=table))
+        elif isinstance(p, Strong):
+            out.append(f"**{_md_inline(p.parts, table)}**")
+        elif isinstance(p, Em):
+            out.append(f"*{_md_inline(p.parts, table)}*")
+        elif isinstance(p, Link):
+            href = p.href if p.href.startswith("#") else _md_link_target(p.href)
+            out.append(f"[{_md_inline(p.parts, table)}]({href})")
+        elif isinstance(p, StatusTag):
+            out.append(p.status + p.extra)
+        else:
+            raise TypeError(f"no Markdown for inline {p!r}")
+    return "".join(out)
+
+
+def _md_row(cells) -> str:
+    return "| " + " | ".join(_md_inline(c, table=True) for c in cells) + " |"
+
+
+def _md_block(b) -> list[str]:
+    """The Markdown paragraphs of one block (joined by blank lines)."""
+    if isinstance(b, Heading):
+        head = f"{'#' * b.level} {_md_inline(b.parts)}"
+        return ([f'<a id="{b.anchor}"></a>'] if b.anchor else []) + [head]
+    if isinstance(b, Para):
+        text = _md_inline(b.parts)
+        return [f"> {text}" if b.cls == "note" else text]
+    if isinstance(b, Text):
+        return _md_text_blocks(b.text)
+    if isinstance(b, Pre):
+        return [_md_fence(b.text, "text")]
+    if isinstance(b, Math):
+        return ["$$\n" + "\n".join(ln for ln in b.tex.strip().splitlines() if ln.strip()) + "\n$$"]
+    if isinstance(b, Table):
+        head = b.head if b.head is not None else ("item", "value")
+        lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+        return ["\n".join(lines + [_md_row(r) for r in b.rows])]
+    if isinstance(b, Fields):
+        out = []
+        for label, value in b.items:
+            text = _md_value(value.value) if isinstance(value, Value) else _md_inline(value)
+            if text.startswith("`" * 3):            # a fenced block never starts mid-line
+                out += [f"**{_md(label)}:**", text]
+            else:
+                out.append(f"**{_md(label)}:** {text}")
+        return out
+    if isinstance(b, Bullets):
+        items = []
+        for item in b.items:
+            if isinstance(item, Image):
+                items.append(f"- ![{_md_cell(item.title)}]({_md_link_target(item.path)})")
+            else:
+                items.append("- " + _md_inline(item))
+        return ["\n".join(items)]
+    if isinstance(b, Details):
+        return [f"<details><summary>{_e(b.summary)}</summary>"] + [p for x in b.body for p in _md_block(x)] \
+            + ["</details>"]
+    if isinstance(b, Figure):
+        out = [f'<a id="{b.anchor}"></a>', f"### {_md_cell(b.title)}",
+               f"![{_md_cell(b.title)}]({_md_link_target(b.png)})"]
+        out += _md_text_blocks(b.caption) if b.caption else []
+        links = [f"[PNG]({_md_link_target(b.png)})"] + ([f"[SVG]({_md_link_target(b.svg)})"] if b.svg else [])
+        return out + [" \u00b7 ".join(links) + f" \u00b7 name {_md_code(b.name)}"]
+    if isinstance(b, Section):
+        return [f'<a id="{b.anchor}"></a>'] + [p for x in b.body for p in _md_block(x)]
+    raise TypeError(f"no Markdown for block {b!r}")
+
+
 def render_markdown(report: dict) -> str:
     """The report as GitHub Markdown (validates ``report`` first)."""
     validate_report(report)
-    anchors = _anchors(report)
-    figs_by_path = _figures_by_path(report)
-    known = set(report["known_failures"])
-    summary = report["summary"]
-    L: list[str] = []
-    add = L.append
-
-    add(f"# Verification report {_md(report['run_id'])} ({_md(report['profile'])} profile, "
-        f"{_md(_date(report['created']))})")
-    add("")
-    add(f"Paper: {_md(report['paper']['title'])}, {_md(report['paper']['arxiv'])} "
-        f"(key {_md_code(report['paper']['key'])}).")
-    add("")
-    add(f"Run {_md_code(report['run_id'])}, profile {_md_code(report['profile'])}, created "
-        f"{_md(report['created'])}, seed {report['seed']}, backend {_md_code(report['backend'])} on "
-        f"{_md_code(report['device'])}, wall time {_duration(report['wall_time_s'])}.")
-    add("")
-    add(f"**{len(report['claims'])} claims:** " + ", ".join(f"{summary[s]} {s}" for s in STATUSES) + ".")
-    mismatch = _summary_mismatch(report)
-    if mismatch:
-        add("")
-        add(f"> **Note:** {_md(mismatch)}")
-    if report["known_failures"]:
-        add("")
-        add("Known failures (expected, documented): "
-            + ", ".join(_md_code(c) for c in report["known_failures"]) + ".")
-    add("")
-    add("## Summary")
-    add("")
-    add("| claim | title | status | predicted | measured | tolerance |")
-    add("| --- | --- | --- | --- | --- | --- |")
-    for claim in report["claims"]:
-        status = claim["status"] + (" (known failure)" if claim["claim"] in known else "")
-        add("| " + " | ".join([
-            f"[{_md_cell(claim['claim'])}](#{anchors[claim['claim']]})",
-            _md_cell(claim["title"]),
-            status,
-            _md_code(_short(claim["predicted"]), table=True),
-            _md_code(_short(claim["measured"]), table=True),
-            _md_code(_tolerance_short(claim["tolerance"]), table=True),
-        ]) + " |")
-    add("")
-
-    for claim in report["claims"]:
-        add(f'<a id="{anchors[claim["claim"]]}"></a>')
-        add("")
-        add(f"## {_md(claim['claim'])}: {_md_cell(claim['title'])}")
-        add("")
-        meta = [f"**Status: {claim['status']}**"]
-        if claim["claim"] in known:
-            meta.append("known failure")
-        meta += [f"derivation {_md(claim['derivation'])}", f"*{_md_cell(claim['label'])}*"]
-        if claim.get("wall_time_s") is not None:
-            meta.append(f"wall time {_duration(claim['wall_time_s'])}")
-        add(" \u00b7 ".join(meta))
-        add("")
-        for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
-            if claim.get(key):
-                add(f"### {heading}")
-                add("")
-                for block in _md_text_blocks(claim[key]):
-                    add(block)
-                    add("")
-        if claim.get("latex"):
-            add("### Derived results")
-            add("")
-            for tex in claim["latex"]:
-                add("$$")
-                add("\n".join(ln for ln in tex.strip().splitlines() if ln.strip()))
-                add("$$")
-                add("")
-        add("### Prediction and measurement")
-        add("")
-        add(f"**Predicted:** {_md_value(claim['predicted'])}")
-        add("")
-        add(f"**Measured:** {_md_value(claim['measured'])}")
-        add("")
-        tol = claim["tolerance"]
-        if tol is None:
-            add("**Tolerance:** none.")
-        else:
-            add(f"**Tolerance:** {_md_code(_tolerance_short(tol))}. {_md_cell(tol['justification'])}")
-        add("")
-        if claim["fits"]:
-            add("### Fits")
-            add("")
-            L.extend(_md_fits(claim["fits"]))
-            add("")
-        add("### Seeds")
-        add("")
-        add(", ".join(str(s) for s in claim["seeds"]) if claim["seeds"] else "none (deterministic)")
-        add("")
-        control = claim.get("negative_control")
-        if control is not None:
-            add("### Negative control")
-            add("")
-            add(f"{_md_cell(control['description'])}")
-            add("")
-            add(f"- outcome: **{control['status']}** (a negative control is expected to fail)")
-            if "predicted" in control:
-                add(f"- predicted (deliberately wrong): {_md_value(control['predicted'])}")
-            if "measured" in control:
-                add(f"- measured: {_md_value(control['measured'])}")
-            add("")
-        if claim.get("details"):
-            add("<details><summary>Details</summary>")
-            add("")
-            add(_md_fence(_pretty(claim["details"]), "text"))
-            add("")
-            add("</details>")
-            add("")
-        if claim["figures"]:
-            add("### Figures")
-            add("")
-            for path in claim["figures"]:
-                hit = figs_by_path.get(path)
-                target = _md_link_target(path)
-                if hit is not None:
-                    j, fig = hit
-                    add(f"- [{_md_cell(fig['title'])}]({target}) (see [Figures](#{_figure_anchor(j, fig)}))")
-                elif path.lower().endswith(".png"):
-                    add(f"- ![{_md_cell(path)}]({target})")
-                else:
-                    add(f"- [{_md_cell(path)}]({target})")
-            add("")
-
-    if report["figures"]:
-        add("## Figures")
-        add("")
-        for j, fig in enumerate(report["figures"]):
-            add(f'<a id="{_figure_anchor(j, fig)}"></a>')
-            add("")
-            add(f"### {_md_cell(fig['title'])}")
-            add("")
-            add(f"![{_md_cell(fig['title'])}]({_md_link_target(fig['png'])})")
-            add("")
-            if fig["caption"]:
-                for block in _md_text_blocks(fig["caption"]):
-                    add(block)
-                    add("")
-            links = [f"[PNG]({_md_link_target(fig['png'])})"]
-            if fig.get("svg"):
-                links.append(f"[SVG]({_md_link_target(fig['svg'])})")
-            add(" \u00b7 ".join(links) + f" \u00b7 name {_md_code(fig['name'])}")
-            add("")
-
-    add("## Run")
-    add("")
-    add("| item | value |")
-    add("| --- | --- |")
-    rows = _run_rows(report)
-    for name, value in rows:
-        add(f"| {_md_cell(name)} | {_md_cell(value)} |")
-    add("")
-    add("<details><summary>Configuration</summary>")
-    add("")
-    add(_md_fence(_pretty(report["config"]), "text"))
-    add("")
-    add("</details>")
-    add("")
-    add("## Regenerate")
-    add("")
-    add(f"Rerun the verification with `python -m verify all --paper {_md_link_target(report['paper']['key'])}` "
-        f"(this run: profile {_md_code(report['profile'])}, "
-        f"seed {report['seed']}). Re-render this file and `report.html` from `report.json`, without "
-        f"running anything, with `python -m verify report "
-        f"reports/{_md_link_target(report['paper']['key'])}/{_md_link_target(report['run_id'])}` "
-        "(or the folder that holds `report.json`).")
-    return "\n".join(L).rstrip("\n") + "\n"
+    paragraphs = [p for block in build_sections(report) for p in _md_block(block)]
+    return "\n\n".join(paragraphs).rstrip("\n") + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -767,6 +911,75 @@ def _html_figure(base_dir: Path, rel: str, title: str) -> str:
     return f'<img src="{uri}" alt="{_e(title)}">'
 
 
+def _html_inline(parts) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, str):
+            out.append(_e(p))
+        elif isinstance(p, Code):
+            out.append(f"<code>{_e(p.text)}</code>")
+        elif isinstance(p, Strong):
+            out.append(f"<strong>{_html_inline(p.parts)}</strong>")
+        elif isinstance(p, Em):
+            out.append(f"<em>{_html_inline(p.parts)}</em>")
+        elif isinstance(p, Link):
+            href = p.href if p.href.startswith("#") else quote(p.href, safe="/-_.~")
+            out.append(f'<a href="{_e(href)}">{_html_inline(p.parts)}</a>')
+        elif isinstance(p, StatusTag):
+            extra = f' <span class="muted">{_e(p.extra.strip())}</span>' if p.extra else ""
+            out.append(_status_html(p.status, extra))
+        else:
+            raise TypeError(f"no HTML for inline {p!r}")
+    return "".join(out)
+
+
+def _html_block(b, base_dir: Path) -> list[str]:
+    if isinstance(b, Heading):
+        anchor = f' id="{b.anchor}"' if b.anchor else ""
+        return [f"<h{b.level}{anchor}>{_html_inline(b.parts)}</h{b.level}>"]
+    if isinstance(b, Para):
+        cls = f' class="{b.cls}"' if b.cls else ""
+        return [f"<p{cls}>{_html_inline(b.parts)}</p>"]
+    if isinstance(b, Text):
+        return [_html_text(b.text)]
+    if isinstance(b, Pre):
+        return [f"<pre><code>{_e(b.text)}</code></pre>"]
+    if isinstance(b, Math):
+        return [f'<pre class="latex"><code>{_e(b.tex.strip())}</code></pre>']
+    if isinstance(b, Table):
+        out = ["<table>"]
+        if b.head is not None:
+            out.append("<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in b.head) + "</tr></thead>")
+            body = ["<tr>" + "".join(f"<td>{_html_inline(c)}</td>" for c in row) + "</tr>" for row in b.rows]
+        else:
+            body = [f"<tr><th>{_html_inline(row[0])}</th>" + "".join(f"<td>{_html_inline(c)}</td>" for c in row[1:])
+                    + "</tr>" for row in b.rows]
+        return out + ["<tbody>"] + body + ["</tbody>", "</table>"]
+    if isinstance(b, Fields):
+        items = [f"<dt>{_e(label)}</dt><dd>"
+                 + (_html_value(value.value) if isinstance(value, Value) else _html_inline(value)) + "</dd>"
+                 for label, value in b.items]
+        return ['<dl class="kv">'] + items + ["</dl>"]
+    if isinstance(b, Bullets):
+        items = [f"<li>{_html_figure(base_dir, item.path, item.title)}</li>" if isinstance(item, Image)
+                 else f"<li>{_html_inline(item)}</li>" for item in b.items]
+        return ["<ul>"] + items + ["</ul>"]
+    if isinstance(b, Details):
+        return [f"<details><summary>{_e(b.summary)}</summary>"] + [ln for x in b.body
+                                                                   for ln in _html_block(x, base_dir)] + ["</details>"]
+    if isinstance(b, Figure):
+        caption = _e(b.caption)
+        if b.svg:
+            caption += (f' <span class="muted">(vector version: <a href="{_e(quote(b.svg, safe="/-_.~"))}">'
+                        f'{_e(b.svg)}</a>, next to this file)</span>')
+        return [f'<figure id="{b.anchor}">', f"<h3>{_e(b.title)}</h3>", _html_figure(base_dir, b.png, b.title),
+                f"<figcaption>{caption}</figcaption>", "</figure>"]
+    if isinstance(b, Section):
+        return [f'<section class="claim {_e(b.status)}" id="{b.anchor}">'] + [
+            ln for x in b.body for ln in _html_block(x, base_dir)] + ["</section>"]
+    raise TypeError(f"no HTML for block {b!r}")
+
+
 def render_html(report: dict, base_dir) -> str:
     """The report as one self-contained HTML page (validates ``report`` first).
 
@@ -775,167 +988,11 @@ def render_html(report: dict, base_dir) -> str:
     """
     validate_report(report)
     base_dir = Path(base_dir)
-    anchors = _anchors(report)
-    figs_by_path = _figures_by_path(report)
-    known = set(report["known_failures"])
-    summary = report["summary"]
-    H: list[str] = []
-    add = H.append
-
-    title = f"Verification report {report['run_id']} ({report['profile']} profile, {_date(report['created'])})"
-    add("<!DOCTYPE html>")
-    add('<html lang="en">')
-    add("<head>")
-    add('<meta charset="utf-8">')
-    add('<meta name="viewport" content="width=device-width, initial-scale=1">')
-    add(f"<title>{_e(title)}</title>")
-    add(f"<style>\n{_CSS}\n</style>")
-    add("</head>")
-    add("<body>")
-    add("<main>")
-    add(f"<h1>{_e(title)}</h1>")
-    add(f'<p class="paper">Paper: {_e(report["paper"]["title"])}, {_e(report["paper"]["arxiv"])} '
-        f'(key <code>{_e(report["paper"]["key"])}</code>).</p>')
-    add(f'<p class="meta">Run <code>{_e(report["run_id"])}</code>, profile <code>{_e(report["profile"])}</code>, '
-        f'created {_e(report["created"])}, seed {report["seed"]}, backend <code>{_e(report["backend"])}</code> on '
-        f'<code>{_e(report["device"])}</code>, wall time {_e(_duration(report["wall_time_s"]))}.</p>')
-    add(f"<p><strong>{len(report['claims'])} claims:</strong> "
-        + ", ".join(f"{summary[s]} {_status_html(s)}" for s in STATUSES) + ".</p>")
-    mismatch = _summary_mismatch(report)
-    if mismatch:
-        add(f'<p class="note"><strong>Note:</strong> {_e(mismatch)}</p>')
-    if report["known_failures"]:
-        add("<p>Known failures (expected, documented): "
-            + ", ".join(f"<code>{_e(c)}</code>" for c in report["known_failures"]) + ".</p>")
-
-    add("<h2>Summary</h2>")
-    add("<table>")
-    add("<thead><tr><th>claim</th><th>title</th><th>status</th><th>predicted</th><th>measured</th>"
-        "<th>tolerance</th></tr></thead>")
-    add("<tbody>")
-    for claim in report["claims"]:
-        extra = ' <span class="muted">(known failure)</span>' if claim["claim"] in known else ""
-        add(f'<tr><td><a href="#{anchors[claim["claim"]]}"><code>{_e(claim["claim"])}</code></a></td>'
-            f'<td>{_e(claim["title"])}</td><td>{_status_html(claim["status"], extra)}</td>'
-            f'<td><code>{_e(_short(claim["predicted"]))}</code></td>'
-            f'<td><code>{_e(_short(claim["measured"]))}</code></td>'
-            f'<td><code>{_e(_tolerance_short(claim["tolerance"]))}</code></td></tr>')
-    add("</tbody>")
-    add("</table>")
-
-    for claim in report["claims"]:
-        add(f'<section class="claim {_e(claim["status"])}" id="{anchors[claim["claim"]]}">')
-        add(f'<h2><code>{_e(claim["claim"])}</code>: {_e(claim["title"])}</h2>')
-        meta = [_status_html(claim["status"])]
-        if claim["claim"] in known:
-            meta.append("known failure")
-        meta += [f"derivation {_e(claim['derivation'])}", f"<em>{_e(claim['label'])}</em>"]
-        if claim.get("wall_time_s") is not None:
-            meta.append(f"wall time {_e(_duration(claim['wall_time_s']))}")
-        add('<p class="meta">' + " &middot; ".join(meta) + "</p>")
-        for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
-            if claim.get(key):
-                add(f"<h3>{heading}</h3>")
-                add(_html_text(claim[key]))
-        if claim.get("latex"):
-            add("<h3>Derived results (LaTeX)</h3>")
-            for tex in claim["latex"]:
-                add(f'<pre class="latex"><code>{_e(tex.strip())}</code></pre>')
-        add("<h3>Prediction and measurement</h3>")
-        add('<dl class="kv">')
-        add(f"<dt>predicted</dt><dd>{_html_value(claim['predicted'])}</dd>")
-        add(f"<dt>measured</dt><dd>{_html_value(claim['measured'])}</dd>")
-        tol = claim["tolerance"]
-        if tol is None:
-            add("<dt>tolerance</dt><dd>none</dd>")
-        else:
-            add(f"<dt>tolerance</dt><dd><code>{_e(_tolerance_short(tol))}</code> {_e(tol['justification'])}</dd>")
-        add("</dl>")
-        if claim["fits"]:
-            add("<h3>Fits</h3>")
-            add("<table>")
-            add("<thead><tr><th>fit</th>" + "".join(f"<th>{c}</th>" for c in FIT_COLUMNS)
-                + "<th>other</th></tr></thead>")
-            add("<tbody>")
-            for name, fit in claim["fits"].items():
-                cells = [f"<td>{_e(name)}</td>"]
-                for col in FIT_COLUMNS:
-                    cells.append(f"<td><code>{_e(_compact(fit[col]))}</code></td>" if col in fit else "<td></td>")
-                rest = {k: v for k, v in fit.items() if k not in FIT_COLUMNS}
-                cells.append(f"<td><code>{_e(_compact(rest)[1:-1])}</code></td>" if rest else "<td></td>")
-                add("<tr>" + "".join(cells) + "</tr>")
-            add("</tbody>")
-            add("</table>")
-        add("<h3>Seeds</h3>")
-        add(f"<p>{_e(', '.join(str(s) for s in claim['seeds'])) if claim['seeds'] else 'none (deterministic)'}</p>")
-        control = claim.get("negative_control")
-        if control is not None:
-            add("<h3>Negative control</h3>")
-            add(f"<p>{_e(control['description'])}</p>")
-            add('<dl class="kv">')
-            add(f"<dt>outcome</dt><dd>{_status_html(control['status'])} "
-                '<span class="muted">(a negative control is expected to fail)</span></dd>')
-            if "predicted" in control:
-                add(f"<dt>predicted (deliberately wrong)</dt><dd>{_html_value(control['predicted'])}</dd>")
-            if "measured" in control:
-                add(f"<dt>measured</dt><dd>{_html_value(control['measured'])}</dd>")
-            add("</dl>")
-        if claim.get("details"):
-            add("<details><summary>Details</summary>")
-            add(f"<pre><code>{_e(_pretty(claim['details']))}</code></pre>")
-            add("</details>")
-        if claim["figures"]:
-            add("<h3>Figures</h3>")
-            add("<ul>")
-            for path in claim["figures"]:
-                hit = figs_by_path.get(path)
-                if hit is not None:
-                    j, fig = hit
-                    add(f'<li><a href="#{_figure_anchor(j, fig)}">{_e(fig["title"])}</a> '
-                        f'<span class="muted">({_e(path)})</span></li>')
-                elif path.lower().endswith(".png"):
-                    add(f"<li>{_html_figure(base_dir, path, path)}</li>")
-                else:
-                    add(f'<li><a href="{_e(quote(path, safe="/-_.~"))}">{_e(path)}</a></li>')
-            add("</ul>")
-        add("</section>")
-
-    if report["figures"]:
-        add("<h2>Figures</h2>")
-        for j, fig in enumerate(report["figures"]):
-            add(f'<figure id="{_figure_anchor(j, fig)}">')
-            add(f"<h3>{_e(fig['title'])}</h3>")
-            add(_html_figure(base_dir, fig["png"], fig["title"]))
-            caption = _e(fig["caption"])
-            if fig.get("svg"):
-                caption += (f' <span class="muted">(vector version: <a href="{_e(quote(fig["svg"], safe="/-_.~"))}">'
-                            f'{_e(fig["svg"])}</a>, next to this file)</span>')
-            add(f"<figcaption>{caption}</figcaption>")
-            add("</figure>")
-
-    add("<h2>Run</h2>")
-    add("<table>")
-    add("<tbody>")
-    rows = _run_rows(report)
-    for name, value in rows:
-        add(f"<tr><th>{_e(name)}</th><td>{_e(value)}</td></tr>")
-    add("</tbody>")
-    add("</table>")
-    add("<details><summary>Configuration</summary>")
-    add(f"<pre><code>{_e(_pretty(report['config']))}</code></pre>")
-    add("</details>")
-    add("<h2>Regenerate</h2>")
-    add(f"<p>Rerun the verification with <code>python -m verify all --paper {_e(report['paper']['key'])}</code> "
-        f"(this run: profile "
-        f"<code>{_e(report['profile'])}</code>, seed {report['seed']}). Re-render <code>report.md</code> and this "
-        f"file from <code>report.json</code>, without running anything, with "
-        f"<code>python -m verify report reports/{_e(report['paper']['key'])}/{_e(report['run_id'])}</code> "
-        f"(or the folder that holds "
-        f"<code>report.json</code>).</p>")
-    add("</main>")
-    add("</body>")
-    add("</html>")
-    return "\n".join(H) + "\n"
+    head = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_e(report_title(report))}</title>", f"<style>\n{_CSS}\n</style>", "</head>", "<body>", "<main>"]
+    body = [ln for block in build_sections(report) for ln in _html_block(block, base_dir)]
+    return "\n".join(head + body + ["</main>", "</body>", "</html>"]) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
