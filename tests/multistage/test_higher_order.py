@@ -1,0 +1,69 @@
+"""D3, the linear part and higher-order terms: derivation identities and symbolic checks of the Jacobian."""
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from theory._derivation import is_zero
+from theory.multistage import higher_order
+from theory.multistage._finite_model import FiniteModel
+
+from symbolic_checks import (assert_every_identity_holds, assert_really_nonzero,
+                             assert_records_statement_and_serialises, rational_data_point)
+
+
+# ---------------------------------------------------------------------------
+# the derivation: all identities verified
+
+
+def test_every_identity_of_the_derivation_holds(derivations):
+    assert_every_identity_holds(derivations(higher_order.KEY), higher_order.KEY)
+
+
+def test_derivation_records_statement_and_serialises(derivations):
+    assert_records_statement_and_serialises(derivations(higher_order.KEY), higher_order.KEY)
+
+
+# ---------------------------------------------------------------------------
+# D3: the Jacobian of the D1 field at theta = 0 is A on every neuron
+
+
+def _jacobian_at_zero(model: FiniteModel) -> sp.Matrix:
+    field, params = model.field(), model.params()
+    return sp.Matrix([[sp.diff(field[p], q) for q in params] for p in params]).subs({p: 0 for p in params})
+
+
+def _block_A(model: FiniteModel, z: sp.Matrix) -> sp.Matrix:
+    """``A(z)`` placed on each neuron's coordinates (a_k, w_k1..w_kd) in the model's parameter order."""
+    A = higher_order.A_matrix(z)
+    M, d = model.neurons, model.dim
+    out = sp.zeros(M * (d + 1), M * (d + 1))
+    for k in range(M):
+        idx = [k] + [M + k * d + j for j in range(d)]
+        for r, i in enumerate(idx):
+            for c, j in enumerate(idx):
+                out[i, j] = A[r, c]
+    return out
+
+
+@pytest.fixture(scope="module")
+def tanh_model_jacobian():
+    # a concrete tanh-like activation: independent of the module's sigma(0)/sigma'(0) substitution
+    model = FiniteModel(activation=sp.tanh)
+    return model, _jacobian_at_zero(model)
+
+
+def test_D3_jacobian_is_A_on_each_neuron(tanh_model_jacobian):
+    model, J = tanh_model_jacobian
+    assert is_zero(J - _block_A(model, model.z))
+
+
+def test_D3_negative_control_A_from_minus_z(tanh_model_jacobian):
+    model, J = tanh_model_jacobian
+    assert_really_nonzero(J - _block_A(model, -model.z), rational_data_point(model))
+
+
+def test_D3_negative_control_non_tanh_like_activation():
+    # sigmoid has sigma(0) = 1/2, sigma'(0) = 1/4: its linearisation is not A
+    model = FiniteModel(activation=lambda u: 1 / (1 + sp.exp(-u)))
+    assert_really_nonzero(_jacobian_at_zero(model) - _block_A(model, model.z), rational_data_point(model))
