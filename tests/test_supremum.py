@@ -227,3 +227,12 @@ def test_no_cache_environment_variable_disables_the_file(monkeypatch):
     monkeypatch.setenv("VERIFY_NO_CACHE", "1")
     sup_abs(sp.diff(BUILTIN["sin"], S, 3), S)
     assert not _supremum.cache_path().exists()
+
+
+def test_a_result_shaped_by_the_clock_is_not_written_to_disk():
+    """A budget that runs out in time depends on the machine's load: memory only, not the cache file."""
+    g = sp.diff(COMPOSED["tanh(tanh(tanh))"], S, 3)
+    sup = sup_abs(g, S, budget_s=0.0)
+    assert sup.method == "interval bracket" and sup.certified and sup.upper >= 6
+    assert sup_abs(g, S, budget_s=0.0) is sup
+    assert not _supremum.cache_path().exists()

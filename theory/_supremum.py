@@ -12,7 +12,9 @@ bound, ``inf`` included):
    in a small JSON file under the user cache folder
    (``$XDG_CACHE_HOME/dynamics-verifier/supremum.json``, default
    ``~/.cache``), written atomically.  Unreadable or corrupt files and entries
-   are ignored; ``VERIFY_NO_CACHE=1`` turns the file off.
+   are ignored; ``VERIFY_NO_CACHE=1`` turns the file off.  A result that a
+   clock shaped (a SymPy time limit expired, or the time budget below ran
+   out) depends on the machine's load: it is kept in memory only.
 1. **Infinite** (cheap).  A polynomial of degree >= 1 is unbounded.  When
    the interval enclosure of ``g`` on a tail ``[B, oo)`` is not finite,
    SymPy's limit at that end (under a time limit) decides: an infinite limit
@@ -286,11 +288,23 @@ def _interval_function(g: sp.Expr, s: sp.Symbol):
     return enclosure
 
 
+#: Set when a clock (a SymPy time limit or the branch and bound's budget) shaped the current result;
+#: such a result depends on the machine's load and is kept in memory only, not written to the disk cache.
+_CLOCK = threading.local()
+
+
+def _clock_hit() -> None:
+    _CLOCK.hit = True
+
+
 def _sympy_call(fn, seconds: float):
     """``fn()`` under a time limit; None on timeout or on any SymPy failure."""
     try:
         with _time_limit(seconds):
             return fn()
+    except _Timeout:
+        _clock_hit()
+        return None
     except Exception:  # noqa: BLE001 - SymPy raises many types; any failure means "no answer"
         return None
 
@@ -460,6 +474,8 @@ def _branch_and_bound(boxes: _Boxes, a0, b0, lower, rtol, deadline, max_boxes):
         if ub <= lower * (1 + rtol):
             break
         if boxes.count >= max_boxes or time.monotonic() > deadline:
+            if boxes.count < max_boxes:
+                _clock_hit()
             exhausted = True
             break
         _, _, a, b = heapq.heappop(heap)
@@ -689,9 +705,10 @@ def sup_abs(g: sp.Expr, s: sp.Symbol, rtol: float = 1e-6, budget_s: float = BUDG
         if rec is not None:
             _MEMORY[key] = rec
             return rec
+    _CLOCK.hit = False
     rec = _compute(g, s, rtol, budget_s, max_boxes)
     _MEMORY[key] = rec
-    if _disk_enabled():
+    if _disk_enabled() and not getattr(_CLOCK, "hit", False):
         _write_disk(key, rec)
     return rec
 
