@@ -35,6 +35,13 @@ def _fresh(name: str) -> Activation:
     return Activation(name, BUILTIN[name])
 
 
+def _interval_route_only(monkeypatch):
+    """Skip SymPy's exact route, and the supremum caches, which would hand back the exact record."""
+    monkeypatch.setattr(_supremum, "_exact_sup", lambda g, s: None)
+    monkeypatch.setattr(_supremum, "_MEMORY", {})
+    monkeypatch.setenv("VERIFY_NO_CACHE", "1")
+
+
 EXACT_C_L = {"tanh": sp.Integer(2), "sin": sp.Integer(1), "erf": sp.pi / 2}
 
 
@@ -48,7 +55,7 @@ def test_C_L_exact_route(activations, name):
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_C_L_interval_route_encloses_the_exact_value(monkeypatch, name):
-    monkeypatch.setattr(_supremum, "_exact_sup", lambda g, s: None)
+    _interval_route_only(monkeypatch)
     sup = _fresh(name).C_L
     assert sup.method == "interval" and sup.exact is None
     assert sup.certified, sup.tail
@@ -60,7 +67,7 @@ def test_C_L_interval_route_encloses_the_exact_value(monkeypatch, name):
 
 def test_C_L_interval_route_negative_control(monkeypatch):
     """The enclosure is of sup|sigma'''|: it must exclude the value of a different activation."""
-    monkeypatch.setattr(_supremum, "_exact_sup", lambda g, s: None)
+    _interval_route_only(monkeypatch)
     sup = _fresh("sin").C_L
     assert sup.method == "interval"
     assert not (sup.lower <= float(sp.pi / 2) <= sup.upper)

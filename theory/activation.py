@@ -6,6 +6,8 @@ An activation ``sigma`` is *tanh-like* when ``sigma(0) = 0``,
 ``sigma'(0) = 1``, ``sigma''(0) = 0`` and ``C_L = sup_s |sigma'''(s)|`` is
 finite.  Then ``sigma(s) = s + sigma'''(0) s^3 / 6 + O(s^5)`` near 0 and the
 two-layer network behaves like a linear one while its weights are small.
+``C_L`` and ``C_0 = sup_s |sigma'(s)|`` are the suprema themselves (exact, or
+certified to 1e-6 relative), not loose bounds; see :mod:`theory._supremum`.
 
 Assumptions
 -----------
@@ -91,12 +93,19 @@ class Activation:
 
     @cached_property
     def C_L(self) -> Supremum:
-        """``sup |sigma'''|``, exact where SymPy can, certified otherwise."""
+        """``sup |sigma'''|``: exact where SymPy can, else a certified bracket narrower than 1e-6 relative.
+
+        Where the work budget of the branch and bound runs out, the wider bracket is
+        reported (``method = "interval bracket"``, ``note`` says why) and ``upper`` is
+        still a true upper bound.  ``upper = inf`` with ``infinite`` true means the
+        supremum is proven infinite (the remainder bounds do not apply).  Records are
+        cached in memory and on disk by the expression (see :mod:`theory._supremum`).
+        """
         return sup_abs(self.derivative(3), S)
 
     @cached_property
     def C0(self) -> Supremum:
-        """``sup |sigma'|``, used to bound ``|sigma(s)| <= C0 |s|``."""
+        """``sup |sigma'|``, used to bound ``|sigma(s)| <= C0 |s|`` (same routes and cache as :attr:`C_L`)."""
         return sup_abs(self.derivative(1), S)
 
     def derivative_as_polynomial_of_sigma(self, order: int) -> list[sp.Expr] | None:
