@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, note, settings, target
 
+import theory._supremum as supremum_module
 import theory.activation as activation_module
 from theory.activation import S, activation_from_spec
 from theory.bridge import numeric
@@ -82,7 +84,9 @@ TAYLOR_ULPS = 16
 #: ``LOGISTIC_K0 (K0 + V0) + LOGISTIC_M C_L / m``.  Calibration on 40 drawn configurations and
 #: the control: |K - K_closed| / (K0 + V0) = 0.50-0.58 where (i) dominates; m |K - K_closed| / C_L
 #: up to 1.04 during the descent and 1.53 on the secondary plateau (the control, tanh, m = 200:
-#: 3.06 / m = K_eq - 1 as in D10).  LOGISTIC_K0 = 1 and LOGISTIC_M = 4 leave a margin of about 2.
+#: 3.06 / m = K_eq - 1 as in D10).  LOGISTIC_K0 = 1 and LOGISTIC_M = 4: worst deviation / tolerance
+#: 0.30 under the ci profile (25 examples), 0.78 under thorough (250, climbing with target()).
+#: kappa is not derived yet (D10 "to derive"), so LOGISTIC_M is an empirical constant.
 LOGISTIC_K0 = 1.0
 LOGISTIC_M = 4.0
 #: D8 is checked only while K0 is small (the logistic law's assumption; D10 regime flags).
@@ -381,3 +385,16 @@ def test_precomputed_suprema_bracket_the_sampled_maximum(spec):
     for order, sup in zip((3, 1), PRECOMPUTED_SUPREMA[spec]):
         values = np.abs(numeric(act.derivative(order), (S,))(grid))
         assert sup.lower - 1e-6 <= values.max() <= sup.upper * (1 + 1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("HYPOTHESIS_PROFILE") != "thorough",
+                    reason="recomputing the certified suprema takes 30-90 s: run with HYPOTHESIS_PROFILE=thorough")
+@pytest.mark.parametrize("spec", sorted(PRECOMPUTED_SUPREMA))
+def test_precomputed_suprema_equal_the_certified_computation(spec):
+    act = activation_from_spec(spec)
+    for order, stored in zip((3, 1), PRECOMPUTED_SUPREMA[spec]):
+        fresh = supremum_module.sup_abs(act.derivative(order), S)     # the unpatched function
+        assert fresh.certified and stored.certified
+        assert fresh.upper == pytest.approx(stored.upper, rel=1e-12)
+        assert fresh.lower == pytest.approx(stored.lower, rel=1e-12)
