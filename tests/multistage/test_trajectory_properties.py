@@ -23,21 +23,18 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, note, settings, target
 
-import theory._supremum as supremum_module
-import theory.activation as activation_module
 from theory.activation import S, activation_from_spec
 from theory.bridge import numeric
 from theory.multistage import growth, higher_order, reduced_dynamics
 from theory.multistage.symbols import K0 as K0_sym, eps as eps_sym, q0, t as t_sym, z_norm
 from verify.multistage._config import config_from_dict
 from verify.multistage._simulate import measure, simulate
-from trajectory_strategies import (ACTIVATIONS, PRECOMPUTED_SUPREMA, expected_K0, t_half_estimate,
+from trajectory_strategies import (ACTIVATIONS, expected_K0, t_half_estimate,
                                    trajectory_configs)
 
 EPS = np.finfo(float).eps
@@ -91,35 +88,6 @@ LOGISTIC_K0 = 1.0
 LOGISTIC_M = 4.0
 #: D8 is checked only while K0 is small (the logistic law's assumption; D10 regime flags).
 LOGISTIC_K0_MAX = 0.02
-
-
-# --- the C_L of compositions is precomputed ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _precomputed_suprema():
-    """Answer ``sup_abs`` from :data:`PRECOMPUTED_SUPREMA` for the compositions; memoise the rest.
-
-    A certified C_L of ``tanh(s) + c sin(s)^3`` takes 10-30 s, more than the whole module may
-    spend; the table is checked by ``test_precomputed_suprema_*``.  The activation cache is
-    cleared on exit so that no other module sees a table value.
-    """
-    real = functools.lru_cache(maxsize=None)(activation_module.sup_abs)
-    table = {}
-    for spec, (c_l, c_0) in PRECOMPUTED_SUPREMA.items():
-        act = activation_from_spec(spec)
-        table[act.derivative(3)] = c_l
-        table[act.derivative(1)] = c_0
-
-    def sup_abs(g, s, *args, **kwargs):
-        hit = table.get(g) if (s == S and not args and not kwargs) else None
-        return hit if hit is not None else real(g, s, *args, **kwargs)
-
-    activation_module._activation_from_text.cache_clear()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(activation_module, "sup_abs", sup_abs)
-        yield
-    activation_module._activation_from_text.cache_clear()
 
 
 # --- simulation and the measured quantities ---------------------------------------------------------
@@ -368,7 +336,7 @@ def test_D8_control_logistic_rate_times_1_1_is_violated():
     assert dev <= tol < wrong
 
 
-# --- the precomputed suprema ----------------------------------------------------------------------
+# --- the activation pool -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("spec", ACTIVATIONS)
@@ -376,25 +344,13 @@ def test_activation_pool_is_tanh_like(spec):
     activation_from_spec(spec).require_tanh_like()
 
 
-@pytest.mark.parametrize("spec", sorted(PRECOMPUTED_SUPREMA))
-def test_precomputed_suprema_bracket_the_sampled_maximum(spec):
-    """Cheap check of the table: the stored upper bound is above |sigma'''| and |sigma'| on a fine grid
-    of [-30, 30] (and on the grid the maximum reaches the stored lower bound, up to the grid step)."""
+@pytest.mark.parametrize("spec", ACTIVATIONS)
+def test_certified_suprema_bracket_the_sampled_maximum(spec):
+    """The certified C_L and C_0 of the pool lie above |sigma'''| and |sigma'| on a fine grid of [-30, 30],
+    and the grid maximum reaches their lower ends (up to the grid step): an independent check of the
+    constants every bound here uses."""
     act = activation_from_spec(spec)
     grid = np.linspace(-30, 30, 600_001)
-    for order, sup in zip((3, 1), PRECOMPUTED_SUPREMA[spec]):
+    for order, sup in ((3, act.C_L), (1, act.C0)):
         values = np.abs(numeric(act.derivative(order), (S,))(grid))
         assert sup.lower - 1e-6 <= values.max() <= sup.upper * (1 + 1e-12)
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("HYPOTHESIS_PROFILE") != "thorough",
-                    reason="recomputing the certified suprema takes 30-90 s: run with HYPOTHESIS_PROFILE=thorough")
-@pytest.mark.parametrize("spec", sorted(PRECOMPUTED_SUPREMA))
-def test_precomputed_suprema_equal_the_certified_computation(spec):
-    act = activation_from_spec(spec)
-    for order, stored in zip((3, 1), PRECOMPUTED_SUPREMA[spec]):
-        fresh = supremum_module.sup_abs(act.derivative(order), S)     # the unpatched function
-        assert fresh.certified and stored.certified
-        assert fresh.upper == pytest.approx(stored.upper, rel=1e-12)
-        assert fresh.lower == pytest.approx(stored.lower, rel=1e-12)

@@ -4,11 +4,9 @@ Activations
     The built-ins (tanh, sin, erf) and tanh-like compositions: odd saturating
     functions (``s / sqrt(1 + s^2)``, ``atan``) and perturbations of tanh by a
     small cubic (``tanh(s) + c sin(s)^3``), each checked with
-    ``activation_from_spec(spec).require_tanh_like()``.  The certified
-    ``C_L = sup |sigma'''|`` of a composition takes 3-30 s to compute (interval
-    branch and bound), far too long for one example, so compositions are drawn
-    from a fixed list whose suprema were computed once and are stored in
-    :data:`PRECOMPUTED_SUPREMA`; ``test_precomputed_suprema_*`` checks the table.
+    ``activation_from_spec(spec).require_tanh_like()``, drawn from a fixed
+    pool (:data:`ACTIVATIONS`) whose certified ``C_L = sup |sigma'''|`` the
+    supremum cache keeps after the first computation.
 
 Targets
     A random linear combination of the ``x_i`` (coefficients in tenths, norm at
@@ -30,41 +28,16 @@ import math
 
 from hypothesis import strategies as st
 
-from theory._supremum import Supremum
 from verify.multistage._config import Config, config_from_dict
 
-__all__ = ["ACTIVATIONS", "PRECOMPUTED_SUPREMA", "activations", "targets", "trajectory_configs",
+__all__ = ["ACTIVATIONS", "activations", "targets", "trajectory_configs",
            "expected_K0", "t_half_estimate"]
 
-#: Activations that are computed live (their C_L is exact and found by SymPy in under a second).
-LIVE = ("sin", "erf", "atan(s)")
-
-
-def _interval(lower: float, upper: float) -> Supremum:
-    return Supremum(lower, upper, None, "interval", "B = 20; precomputed (tests/multistage/trajectory_strategies.py)",
-                    True)
-
-
-def _exact(value: int) -> Supremum:
-    import sympy as sp
-    return Supremum(float(value), float(value), sp.Integer(value), "exact", "precomputed", True)
-
-
-#: spec -> (sup |sigma'''|, sup |sigma'|), computed once with ``theory._supremum.sup_abs`` (defaults
-#: rtol = 1e-6, max_cells = 20000); the wall time of each is in the comment.  Note the composed
-#: ``tanh + c sin^3`` entries: the branch and bound stops with a certified but loose upper bound
-#: (lower 1.4, upper 2.7 for c = 0.1): the bounds that use it are correct, only less tight.
-PRECOMPUTED_SUPREMA: dict[str, tuple[Supremum, Supremum]] = {
-    "tanh": (_exact(2), _exact(1)),                                               # 4.5 s (exact)
-    "s/sqrt(1 + s**2)": (_exact(3), _exact(1)),                                    # 3 s (exact)
-    "tanh(s) + 0.05*sin(s)**3": (_interval(1.7, 1.7000009155271159), _interval(1.0, 1.0000014648389817)),  # 12 s
-    "tanh(s) + 0.1*sin(s)**3": (_interval(1.4, 2.7000000000000033), _interval(1.0, 1.000000732421279)),    # 22 s
-    "tanh(s) - 0.1*sin(s)**3": (_interval(2.6, 2.7000000000000033), _interval(1.0, 1.0)),                  # 11 s
-    "tanh(s) - 0.2*sin(s)**3": (_interval(3.2, 5.400000000000004), _interval(1.0, 1.0)),                   # 15 s
-    "(tanh(s) + sin(s))/2": (_interval(1.5, 1.5), _interval(1.0, 1.0)),                                     # 11 s
-}
-
-ACTIVATIONS = tuple(PRECOMPUTED_SUPREMA) + LIVE
+#: The activation pool: built-ins and tanh-like compositions.  Their certified suprema take under a
+#: second each (exact from SymPy, or a certified bracket narrower than 1e-6 relative) and are cached.
+ACTIVATIONS = ("tanh", "sin", "erf", "atan(s)", "s/sqrt(1 + s**2)", "tanh(s) + 0.05*sin(s)**3",
+               "tanh(s) + 0.1*sin(s)**3", "tanh(s) - 0.1*sin(s)**3", "tanh(s) - 0.2*sin(s)**3",
+               "(tanh(s) + sin(s))/2")
 
 
 @st.composite
