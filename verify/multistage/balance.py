@@ -125,7 +125,7 @@ def _population_check(ctx, r_power: int = 1) -> Verdict:
                    measured={"per_seed": per_seed, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},
                    tolerance=spread, seeds=seeds,
                    details={"width": width, "dim": d, "r_power": r_power, "mc_reps": MC_REPS,
-                            "mc_quantiles_of_statistic": {q: float(np.quantile(mc_stat, q)) for q in (0.5, 0.95, 0.99)},
+                            "mc_quantiles_of_statistic": {f"q{q:g}": float(np.quantile(mc_stat, q)) for q in (0.5, 0.95, 0.99)},
                             "C_note": "C is measured (weighted least squares of E W2rel^2 - F_d^2 on e^{-2 tau}/m over "
                                       "Monte Carlo draws of the exact linear law), not derived"})
 
