@@ -12,43 +12,145 @@ higher order.  Under the linearized flow, with
 ``u_k = (a_k + zhat . w_k)/sqrt 2`` and ``v_k = (a_k - zhat . w_k)/sqrt 2``:
 ``u_k = u_k(0) e^{|z| t}``, ``v_k = v_k(0) e^{-|z| t}``, ``u_k v_k`` and the
 components of ``w_k`` orthogonal to ``z`` are constant.  Hence neurons align
-with ``+-z/|z|`` (condensation) and
+with ``+-z/|z|`` (condensation).
 
-    W2rel = W2(rho_|a|, rho_|w|) / (mean a_k^2)^(1/2)  decays like  e^{-2 |z| t}.
+Amplitudes (population law).  Let ``W2rel = W2(rho_|a|, rho_|w|) / (mean
+a_k^2)^(1/2)``, W2 between two equal-size samples being the root mean square
+difference of the sorted samples.  With Gaussian initialisation of standard
+deviation ``s`` and ``tau = |z| t``, under ``exp(tA)``: ``a_k`` and
+``zhat . w_k`` are both exactly ``N(0, s^2 cosh 2 tau)``, independent of
+``w_perp ~ N(0, s^2 I_(d-1))``, which is constant.  So as ``m -> oo``
+
+    W2rel(t) -> F_d(r),   r = (cosh 2 tau)^(-1/2),
+    F_d(r) = W2( |N(0,1)|, sqrt(N(0,1)^2 + r^2 chi^2_(d-1)) )
+
+(1-D W2 between the two laws: root mean square difference of their quantile
+functions).  ``F_1 = 0``; for ``d >= 2``, ``F_d(r)^2 = c_d r^3 (1 + o(1))``
+with ``c_d = sqrt(2/pi) int_0^oo (eta(xi) - xi)^2 dxi``, ``eta(xi)`` solving
+``E sqrt((eta^2 - Q)_+) = xi``, ``Q ~ chi^2_(d-1)`` (``c_2 = 0.330``,
+``c_3 = 1.111``, ``c_5 = 3.54``), so ``-d log W2rel / dt -> 3|z|/2`` -- only
+for ``tau >~ 3`` (the local slope of ``log F_3`` in ``tau`` is -1.03, -1.32,
+-1.43, -1.49 at ``tau = 0.5, 1, 2, 4``).  W2rel does *not* decay like
+``e^{-2|z|t}`` (an earlier statement of this module, wrong for every d).
+Finite ``m``: ``W2rel^2 ~ F_d^2 + C_m^2 e^{-2 tau} / m`` with ``C_m`` about
+2.5 -- *measured* by Monte Carlo of the exact linear law
+(:func:`finite_m_constant`), not derived.
 
 Assumptions
 -----------
-Tanh-like ``sigma``; ``z != 0``; the linear regime (``q_max`` small, D5).
+Tanh-like ``sigma``; ``z != 0``; the linear regime (``q_max`` small, D5);
+all ``a_k`` and coordinates of ``w_k`` i.i.d. ``N(0, s^2)`` for the law.
 
 Derivation
 ----------
 The drift follows from the D1 field by the chain rule (checked with a
 generic ``sigma`` on a free finite data set).  The series of
 ``sigma - s sigma'`` uses ``sigma(0) = sigma''(0) = 0``, ``sigma'(0) = 1``.
-The linear flow in ``(u, v)`` is diagonal (D4); the balance gap
-``a_k^2 - |w_k|^2 = 2 u_k v_k - |w_perp|^2`` is constant, so
-``| |a_k| - |w_k| | = |2 u_k v_k - |w_perp|^2| / (|a_k| + |w_k|) = O(e^{-|z| t})``
-while ``(mean a_k^2)^(1/2) = O(e^{|z| t})``; W2 between sorted samples is at
-most the root-mean-square of these differences.
+The linear flow in ``(u, v)`` is diagonal (D4).  Law: ``q_k(t) = exp(tA)
+q_k(0)`` is Gaussian with covariance ``s^2 exp(tA) exp(tA)^T``; from the D4
+closed form (SymPy, zero differences) its ``aa`` entry and its
+``zhat zhat`` entry are ``cosh 2 tau``, the ``w_perp`` block is ``I - zhat
+zhat^T`` and the covariances of ``w_perp`` with ``a`` and ``zhat . w`` vanish
+(Gaussian, hence independent).  Dividing by ``s (cosh 2 tau)^(1/2)`` gives
+``|a|/rms -> |N|`` and ``|w|/rms -> sqrt(N'^2 + r^2 |w_perp|^2 / s^2)``.
+``F_d`` is evaluated by quadrature: the survival function of
+``Y = sqrt(N^2 + r^2 chi^2_(d-1))`` is ``chi.sf(y/r) + int_0^(y/r) 2
+Phi_c(sqrt(y^2 - r^2 q^2)) chi_(d-1)(q) dq`` (Gauss-Legendre after
+``q = (y/r) sin theta``), the transport map ``T(x)`` solves
+``P(Y > T) = P(|N| > x)``, and ``F_d^2 = int_0^oo (T(x) - x)^2 2 phi(x) dx``
+(``scipy.integrate.quad``).  Small ``r``: with ``x = r xi``, ``T = r eta``,
+``P(|N| <= r xi) = sqrt(2/pi) r xi + O(r^3)`` and ``P(Y <= r eta) =
+sqrt(2/pi) r E sqrt((eta^2 - Q)_+) + O(r^3)``, so the transport equation
+becomes the ``r``-free ``E sqrt((eta^2 - Q)_+) = xi`` and the integrand
+scales as ``r^3`` (SymPy: leading term of the series in ``r``); for large
+``xi``, ``eta - xi = (d - 1)/(2 xi) + O(xi^-3)`` (SymPy series), so the
+``xi`` integral converges and the region ``x >> r`` adds nothing of lower
+order.  Hence ``F_d ~ sqrt(c_d) r^(3/2)`` and, with ``r ~ sqrt 2 e^{-tau}``,
+the rate ``3|z|/2`` (SymPy limit of ``-d/dt log r^(3/2)``).
 
 References
 ----------
 Theorem 4* and Figure 1(c) of Chen, Luo, Wang, arXiv:2410.20119 (our
-reconstruction); condensation orientations: Zhou et al., NeurIPS 2022.
+reconstruction; the population law is ours); condensation orientations:
+Zhou et al., NeurIPS 2022; 1-D W2 as quantile distance: Villani, *Topics in
+Optimal Transportation* (2003), Thm 2.18.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import sympy as sp
+from scipy import integrate, optimize, special
 
 from .._derivation import Derivation, derivation_text, is_zero
 from ._finite_model import FiniteModel, sigma
 from ..activation import S, Activation, activation_from_spec
+from .linearized_flow import closed_form
 from .symbols import t, z_norm
+
+__all__ = ["derive", "w2_relative", "population_w2rel", "c_coefficient", "linear_law_w2rel",
+           "linear_law_samples", "finite_m_constant", "r_of_tau", "W2REL_ASYMPTOTIC_RATE", "W2REL_EXPONENT"]
 
 KEY, TITLE = "D7", "Balance and the Wasserstein distance (Theorem 4*)"
 
-W2REL_RATE = 2 * z_norm
+r_sym = sp.Symbol("r", positive=True)
+tau = sp.Symbol("tau", positive=True)
+#: r(tau) = (cosh 2 tau)^(-1/2): the scale of the orthogonal part relative to the rms of a
+R_OF_TAU = sp.cosh(2 * tau) ** sp.Rational(-1, 2)
+#: F_d ~ sqrt(c_d) r^W2REL_EXPONENT as r -> 0
+W2REL_EXPONENT = sp.Rational(3, 2)
+#: -d log W2rel / dt as t -> oo (d >= 2)
+W2REL_ASYMPTOTIC_RATE = W2REL_EXPONENT * z_norm
+
+
+def _law_identities() -> dict:
+    """Covariance of ``exp(tA) q(0)`` for ``q(0) ~ N(0, I)``, from the D4 closed form (``d = 2``: one
+    orthogonal direction suffices for the block structure, and keeps ``simplify`` quick)."""
+    z, X = closed_form(2)
+    zn = sp.sqrt((z.T * z)[0])
+    zhat = z / zn
+    n = sp.Matrix([-z[1], z[0]]) / zn          # the orthogonal direction
+    C = X * X.T
+    Cwa, Cww = C[1:, 0], C[1:, 1:]
+    return {
+        "Var a(t) = s^2 cosh(2|z|t) under exp(tA)": is_zero(C[0, 0] - sp.cosh(2 * zn * t)),
+        "Var zhat.w(t) = s^2 cosh(2|z|t) under exp(tA)": is_zero((zhat.T * Cww * zhat)[0] - sp.cosh(2 * zn * t)),
+        "Cov(a, w_perp) = 0": is_zero((n.T * Cwa)[0]),
+        "Cov(zhat.w, w_perp) = 0": is_zero((n.T * Cww * zhat)[0]),
+        "Var w_perp = s^2 (constant)": is_zero((n.T * Cww * n)[0] - 1),
+    }
+
+
+def _scaling_identities() -> tuple[dict, dict]:
+    xi, eta, Q = sp.symbols("xi eta Q", positive=True)
+    k = sp.Symbol("k", positive=True)           # k = d - 1 = E[Q]
+    phi2 = 2 * sp.exp(-(r_sym * xi) ** 2 / 2) / sp.sqrt(2 * sp.pi)   # density of |N| at x = r xi
+    element = (r_sym * eta - r_sym * xi) ** 2 * phi2 * r_sym            # (T - x)^2 dG(x), dx = r dxi
+    lead = sp.series(element, r_sym, 0, 4).removeO()
+    c_integrand = sp.sqrt(2 / sp.pi) * (eta - xi) ** 2
+    # large xi: E sqrt(eta^2 - Q) = eta - E[Q]/(2 eta) + O(eta^-3); invert to eta = xi + k/(2 xi) + ...
+    e_sqrt = sp.series(sp.sqrt(eta**2 - Q), eta, sp.oo, 3).removeO().subs(Q, k)   # E[Q] = k at this order
+    eta_large = xi + k / (2 * xi)
+    residual = sp.series(e_sqrt.subs(eta, eta_large) - xi, xi, sp.oo, 2).removeO()
+    rate = sp.limit(-sp.diff(sp.log(R_OF_TAU.subs(tau, z_norm * t) ** W2REL_EXPONENT), t), t, sp.oo)
+    identities = {
+        "(T - x)^2 dG = r^3 sqrt(2/pi) (eta - xi)^2 dxi + O(r^5) with x = r xi, T = r eta":
+            is_zero(lead - r_sym**3 * c_integrand),
+        "eta - xi = (d - 1)/(2 xi) + O(xi^-3) solves E sqrt(eta^2 - Q) = xi": is_zero(residual),
+        "-d/dt log r(|z|t)^(3/2) -> 3|z|/2": is_zero(rate - W2REL_ASYMPTOTIC_RATE),
+        "r(0) = 1 (equal laws of a and zhat.w at t = 0)": is_zero(R_OF_TAU.subs(tau, 0) - 1),
+    }
+    c = sp.Symbol("c_d", positive=True)
+    F = sp.Function("F_d")
+    results = {
+        "r(tau)": sp.Eq(sp.Symbol("r"), R_OF_TAU),
+        "F_d(r) small r": sp.Eq(F(r_sym) ** 2, c * r_sym**3),
+        "c_d": sp.Eq(c, sp.Integral(c_integrand, (xi, 0, sp.oo))),
+        "eta(xi) large xi": sp.Eq(eta, eta_large),
+        "asymptotic rate of W2rel (d >= 2)": sp.Eq(sp.Symbol("-d log W2rel/dt"), W2REL_ASYMPTOTIC_RATE),
+    }
+    return identities, results
 
 
 def derive(activation: Activation | None = None) -> Derivation:
@@ -75,6 +177,9 @@ def derive(activation: Activation | None = None) -> Derivation:
         "u v is constant": is_zero(sp.diff(u * v, t)),
         "a^2 - |w|^2 = 2 u v - |w_perp|^2": is_zero(a_t**2 - (w_par**2 + wp**2) - (2 * u * v - wp**2)),
     }
+    identities.update(_law_identities())
+    scaling, law_results = _scaling_identities()
+    identities.update(scaling)
     results = {
         "balance drift": sp.Eq(sp.Symbol("d/dt (a_k^2 - |w_k|^2)"),
                                -2 * sp.Symbol("a_k") * sp.Function("E")(sp.Symbol("e") * (
@@ -82,13 +187,139 @@ def derive(activation: Activation | None = None) -> Derivation:
         "sigma - s sigma' series": sp.Eq(sp.Symbol("sigma(s) - s sigma'(s)"), sp.series(gap, S, 0, 6)),
         "u(t)": sp.Eq(sp.Symbol("u_k(t)"), u),
         "v(t)": sp.Eq(sp.Symbol("v_k(t)"), v),
-        "W2rel decay rate": sp.Eq(sp.Symbol("r_W2rel"), W2REL_RATE),
+        "Var a(t) = Var zhat.w(t)": sp.Eq(sp.Symbol("Var a_k(t) / s^2"), sp.cosh(2 * z_norm * t)),
+        **law_results,
     }
     return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
 
+
+# ---------------------------------------------------------------------------
+# numbers: W2rel of samples, the population law F_d and c_d
 
 def w2_relative(a: np.ndarray, W: np.ndarray) -> float:
     """``W2(rho_|a|, rho_|w|) / (mean a^2)^(1/2)`` for one set of neurons (rows of ``W``)."""
     amp_a = np.sort(np.abs(a))
     amp_w = np.sort(np.linalg.norm(W, axis=1))
     return float(np.sqrt(np.mean((amp_a - amp_w) ** 2)) / np.sqrt(np.mean(a**2)))
+
+
+def r_of_tau(tau_value):
+    """``r = (cosh 2 tau)^(-1/2)`` through the bridge."""
+    from ..bridge import numeric
+    return numeric(R_OF_TAU, (tau,))(np.asarray(tau_value, float))
+
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(64)
+_TH = (_GL_X + 1) * np.pi / 4                  # theta in (0, pi/2)
+_THW = _GL_W * np.pi / 4
+_SIN, _COS = np.sin(_TH), np.cos(_TH)
+
+
+def _chi_pdf(q: np.ndarray, k: int) -> np.ndarray:
+    return np.exp((k - 1) * np.log(q) - q * q / 2 - (k / 2 - 1) * np.log(2.0) - special.gammaln(k / 2))
+
+
+def _sf_Y(y: float, r: float, k: int) -> float:
+    """``P(sqrt(N^2 + r^2 chi_k^2) > y)`` (``q = (y/r) sin theta`` makes the integrand smooth)."""
+    b = y / r
+    inner = 2 * special.ndtr(-y * _COS) * _chi_pdf(b * _SIN, k) * b * _COS
+    return float(inner @ _THW + special.gammaincc(k / 2, b * b / 2))
+
+
+def _transport(x: float, r: float, k: int) -> float:
+    """The monotone map ``T`` with ``P(Y > T(x)) = P(|N| > x)`` (``T(x) >= x``: Y dominates |N|)."""
+    target = 2 * special.ndtr(-x)
+    if _sf_Y(x, r, k) <= target:            # far tail: T(x) = x to working precision
+        return x
+    hi = x + r * (np.sqrt(k) + 1)
+    while _sf_Y(hi, r, k) > target:
+        hi *= 2
+    return optimize.brentq(lambda y: _sf_Y(y, r, k) - target, x, hi, xtol=1e-15, rtol=1e-14)
+
+
+@lru_cache(maxsize=4096)
+def _population(r: float, d: int) -> float:
+    if d == 1 or r == 0:
+        return 0.0
+    k = d - 1
+    f = lambda x: (_transport(x, r, k) - x) ** 2 * 2 * np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    value, _ = integrate.quad(f, 0, 10, points=[r, 3 * r, 10 * r], limit=200, epsabs=1e-14, epsrel=1e-9)
+    return float(np.sqrt(value))
+
+
+def population_w2rel(r, d: int) -> np.ndarray:
+    """``F_d(r) = W2(|N(0,1)|, sqrt(N(0,1)^2 + r^2 chi^2_(d-1)))`` by quadrature of the quantile functions."""
+    if d < 1:
+        raise ValueError(f"d = {d}: the input dimension must be >= 1")
+    r = np.asarray(r, float)
+    if np.any((r < 0) | (r > 1)):
+        raise ValueError(f"r = {r}: r = (cosh 2 tau)^(-1/2) lies in [0, 1]")
+    return np.vectorize(lambda rv: _population(float(rv), int(d)))(r)
+
+
+def _eta(xi: float, k: int) -> float:
+    """Solve ``E sqrt((eta^2 - Q)_+) = xi``, ``Q ~ chi^2_k`` (``q = eta sin theta``)."""
+    g = lambda e: float((e * _COS) ** 2 * _chi_pdf(e * _SIN, k) @ _THW)
+    return optimize.brentq(lambda e: g(e) - xi, xi, xi + 1 + np.sqrt(k), xtol=1e-15, rtol=1e-14) if xi > 0 else 0.0
+
+
+@lru_cache(maxsize=64)
+def c_coefficient(d: int) -> float:
+    """``c_d = sqrt(2/pi) int_0^oo (eta(xi) - xi)^2 dxi``; the tail beyond ``X`` from ``eta - xi ~ (d-1)/(2 xi)``."""
+    if d == 1:
+        return 0.0
+    k, X = d - 1, 50.0
+    value, _ = integrate.quad(lambda xi: (_eta(xi, k) - xi) ** 2, 0, X, points=[1, 3, 10], limit=200,
+                              epsabs=1e-13, epsrel=1e-10)
+    return float(np.sqrt(2 / np.pi) * (value + k**2 / (4 * X)))
+
+
+# ---------------------------------------------------------------------------
+# the exact linear law at finite m
+
+def linear_law_w2rel(Q0: np.ndarray, z: np.ndarray, times, rate_factor: float = 1.0) -> np.ndarray:
+    """W2rel of ``exp(tA) q(0)`` (rows of ``Q0`` are ``q_k(0) = (a_k, w_k)``) at each time.
+
+    ``rate_factor`` builds the map with ``z`` scaled (a deliberately wrong rate, for negative controls).
+    """
+    from .linearized_flow import expm_closed_form
+    zz = rate_factor * np.asarray(z, float)
+    out = []
+    for tv in np.atleast_1d(times):
+        Q = Q0 @ expm_closed_form(float(tv), zz).T
+        out.append(w2_relative(Q[:, 0], Q[:, 1:]))
+    return np.asarray(out)
+
+
+def linear_law_samples(m: int, d: int, taus, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """``reps x len(taus)`` draws of W2rel of ``m`` neurons under the exact linear flow.
+
+    The law depends only on ``tau = |z| t`` (rotate ``z`` onto ``e_1``, scale ``s`` out):
+    ``a = cosh tau a0 + sinh tau p0``, ``zhat.w = sinh tau a0 + cosh tau p0``, ``w_perp`` fixed.
+    """
+    taus = np.asarray(taus, float)
+    out = np.empty((reps, len(taus)))
+    for i in range(reps):
+        q = rng.standard_normal((m, d + 1))
+        for j, tv in enumerate(taus):
+            a = np.cosh(tv) * q[:, 0] + np.sinh(tv) * q[:, 1]
+            p = np.sinh(tv) * q[:, 0] + np.cosh(tv) * q[:, 1]
+            out[i, j] = w2_relative(a, np.column_stack([p, q[:, 2:]]))
+    return out
+
+
+def finite_m_constant(m: int, d: int, taus, reps: int, rng: np.random.Generator) -> dict:
+    """Measure ``C_m`` in ``E W2rel^2 = F_d^2 + C_m^2 e^{-2 tau} / m`` by Monte Carlo of the linear law.
+
+    Weighted least squares (weights: inverse Monte Carlo variance) of ``E W2rel^2 - F_d^2`` on
+    ``e^{-2 tau}/m`` over ``taus``; returns the constant, the
+    samples and ``F_d`` at ``taus``.  This is a measurement: no closed form of ``C_m`` is derived.
+    """
+    taus = np.asarray(taus, float)
+    samples = linear_law_samples(m, d, taus, reps, rng)
+    F = population_w2rel(r_of_tau(taus), d)
+    excess = np.mean(samples**2, axis=0) - F**2
+    weight = reps / np.maximum(np.var(samples**2, axis=0), np.finfo(float).tiny)   # 1 / Var(mean W2rel^2)
+    basis = np.exp(-2 * taus) / m
+    C2 = float(np.sum(weight * excess * basis) / np.sum(weight * basis**2))
+    return {"C": float(np.sqrt(max(C2, 0.0))), "samples": samples, "F": F, "taus": taus}

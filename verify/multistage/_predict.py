@@ -126,6 +126,5 @@ def predict(config: Config) -> dict:
                 "expected": float(_f(initial_plateau.T_p_expected, m, alpha, alpha_1, z_norm)(width, a_exp, a1, zn))},
         "plateau_loss_bound": float(_f(initial_plateau.loss_bound_at_exit, C_0, m, alpha_1, M_fx1, M_x2)(
             act.C0.upper, width, a1, mo["E_abs_f_x"], mo["E_x2"])),
-        "W2rel_decay_rate": 2 * zn,
     })
     return out
