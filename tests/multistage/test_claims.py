@@ -97,7 +97,19 @@ def test_fit_slope_interval_covers_the_true_slope():
     assert not fit_slope(x, 2.1 * x)["interval"][0] <= 2.0   # negative control: a wrong slope is excluded
 
 
-def test_a_failing_claim_sets_exit_status_1_unless_accepted(tmp_path):
-    args = ["run", "D7-w2rel-decay", "--quick", "--no-figures", "--out", str(tmp_path / "r")]
+def test_a_failing_claim_sets_exit_status_1_unless_accepted(tmp_path, monkeypatch):
+    """A synthetic claim whose check fails (and whose control fails too) drives the exit status."""
+    from verify.registry import Claim, Tolerance, Verdict
+
+    def failing(ctx):
+        return Verdict("D0-always-fails", "a claim that fails", "failed", predicted=1.0, measured=2.0,
+                       tolerance=Tolerance("none", 0.0, "synthetic"))
+
+    monkeypatch.setitem(REGISTRY, "D0-always-fails",
+                        Claim("D0-always-fails", "a claim that fails", "multistage", "D1", failing, failing,
+                              "the same failing check"))
+    args = ["run", "D0-always-fails", "--quick", "--no-figures", "--workers", "1", "--out", str(tmp_path / "r")]
     assert main(args) == 1
-    assert main(args + ["--accept-failure", "D7-w2rel-decay"]) == 0
+    assert main(args + ["--accept-failure", "D0-always-fails"]) == 0
+
+

@@ -7,6 +7,8 @@ for ``|z| t >~ 3``.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from theory.bridge import numeric
@@ -82,41 +84,62 @@ def _linear_law_check(ctx, rate_factor: float = 1.0) -> Verdict:
 # ---------------------------------------------------------------------------
 # (b) the simulation against the population law F_d plus the finite-m term
 
-def _law(taus: np.ndarray, d: int, width: int, C: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    F = balance.population_w2rel(balance.r_of_tau(taus), d)
-    N = C * np.exp(-taus) / np.sqrt(width)
-    return F, N, np.sqrt(F**2 + N**2)
-
-
-def _law_r(taus, d, width, C, r_power):
+def _law_r(taus, d, width, C, r_power=1):
     F = balance.population_w2rel(balance.r_of_tau(taus) ** r_power, d)
     N = C * np.exp(-taus) / np.sqrt(width)
     return F, N, np.sqrt(F**2 + N**2)
 
 
+def _law(taus: np.ndarray, d: int, width: int, C: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return _law_r(taus, d, width, C)
+
+
+#: points of the plateau window at which the simulated W2rel is compared with the law: the same points
+#: at which the Monte Carlo statistic is formed, so that the per-seed statistic and its quantile agree
+GRID_POINTS = 8
+#: solver tolerance of the wide runs (rate and amplitudes-similar): W2rel, T_p and T_d are needed to about
+#: 1e-4 relative; RK45 at rtol 1e-6 keeps event times within about 1e-7 (benchmarks/README.md)
+WIDE_RTOL = 1e-6
+
+
+@lru_cache(maxsize=16)
+def _monte_carlo(width: int, d: int, grid: tuple, seed: int) -> tuple[float, np.ndarray]:
+    """``C`` fitted on Monte Carlo draws of the exact linear law at ``grid`` and the Monte Carlo statistic
+    ``max |W2rel - centre| / N`` per draw (shared by the check and its control)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    taus = np.asarray(grid)
+    fit = balance.finite_m_constant(width, d, taus, MC_REPS, rng)
+    F_g, N_g, centre_g = _law(taus, d, width, fit["C"])
+    return fit["C"], np.max(np.abs(fit["samples"] - centre_g) / N_g, axis=1)
+
+
+#: seeds of the population check: each seed passes with probability 0.99 by construction (the 99 % Monte
+#: Carlo quantile), so with 5 seeds one ordinary outlier in 20 runs makes the fraction inconclusive; at
+#: least 8 seeds tolerate one outlier (7/8 has a Wilson lower end of 0.53)
+POPULATION_SEEDS = 8
+
+
 def _population_check(ctx, r_power: int = 1) -> Verdict:
-    seeds, stats, taus_all = ctx.init_seeds(), [], []
+    seeds = ctx.init_seeds(max(ctx.profile.seeds, POPULATION_SEEDS))
     config0 = ctx.config()
     d, width, zn = config0.dataset.dim, config0.model.width, config0.dataset.z_norm
-    rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 7]))
-    ok, per_seed = 0, []
-    C = None
+    ok, per_seed, grid = 0, [], None
     for seed in seeds:
         config = ctx.config(train={"seed": seed})
         traj, obs, kernel, meas, pred = ctx.run(config)
         sel = _plateau_window(traj.t, obs["K"])
         taus, sim = zn * traj.t[sel], obs["W2rel"][sel]
-        if C is None:   # measured once, on the first seed's window, from the exact linear law at this (m, d)
-            grid = np.linspace(taus[0], taus[-1], 8)
-            fit = balance.finite_m_constant(width, d, grid, MC_REPS, rng)
-            C = fit["C"]
-            F_g, N_g, centre_g = _law(grid, d, width, C)
-            mc_stat = np.max(np.abs(fit["samples"] - centre_g) / N_g, axis=1)
+        if grid is None:   # the comparison points, from the first seed's window
+            grid = tuple(float(x) for x in np.linspace(taus[0], taus[-1], GRID_POINTS))
+            C, mc_stat = _monte_carlo(width, d, grid, ctx.seed)
             spread = Tolerance("finite-m-spread", float(np.quantile(mc_stat, MC_QUANTILE)), SPREAD_TEXT)
-        F, N, centre = _law_r(taus, d, width, C, r_power)
-        stat = float(np.max(np.abs(sim - centre) / N))
+            F_g, N_g, centre_g = _law_r(np.asarray(grid), d, width, C, r_power)
+        inside = (np.asarray(grid) >= taus[0]) & (np.asarray(grid) <= taus[-1])
+        sim_g = np.interp(np.asarray(grid)[inside], taus, sim)
+        stat = float(np.max(np.abs(sim_g - centre_g[inside]) / N_g[inside])) if inside.any() else float("inf")
         per_seed.append({"seed": seed, "max_deviation_over_N": stat, "tau_window": [float(taus[0]), float(taus[-1])],
-                         "W2rel_sim_ends": [float(sim[0]), float(sim[-1])], "F_d_ends": [float(F[0]), float(F[-1])]})
+                         "W2rel_sim_ends": [float(sim[0]), float(sim[-1])],
+                         "F_d_ends": [float(F_g[inside][0]), float(F_g[inside][-1])] if inside.any() else None})
         ok += stat <= spread.value
     status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D7-w2rel-population", "W2rel follows the population law F_d within its finite-m spread", status,
@@ -125,6 +148,7 @@ def _population_check(ctx, r_power: int = 1) -> Verdict:
                    measured={"per_seed": per_seed, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},
                    tolerance=spread, seeds=seeds,
                    details={"width": width, "dim": d, "r_power": r_power, "mc_reps": MC_REPS,
+                            "comparison_taus": list(grid),
                             "mc_quantiles_of_statistic": {f"q{q:g}": float(np.quantile(mc_stat, q)) for q in (0.5, 0.95, 0.99)},
                             "C_note": "C is measured (weighted least squares of E W2rel^2 - F_d^2 on e^{-2 tau}/m over "
                                       "Monte Carlo draws of the exact linear law), not derived"})
@@ -148,7 +172,7 @@ def _rate_check(ctx, rate=None) -> Verdict:
     if config.dataset.dim < 2:
         return Verdict("D7-w2rel-asymptotic-rate", title, Status.NOT_APPLICABLE, {"rate": claimed}, None,
                        tolerance=RATE_TOL, details={"reason": "d = 1: F_1 = 0, W2rel is sampling noise only"})
-    traj, obs, kernel, meas, pred = ctx.run(config, grid=201)
+    traj, obs, kernel, meas, pred = ctx.run(config, grid=201, rtol=WIDE_RTOL)
     t = traj.t
     sel = (zn * t >= TAU_ASYMPTOTIC[0]) & (zn * t <= TAU_ASYMPTOTIC[1])
     K_max = float(np.max(obs["K"][sel])) if np.any(sel) else None
@@ -202,7 +226,7 @@ def _similar_check(ctx, threshold: float = SIMILAR.value) -> Verdict:
     worst, ok = [], 0
     for seed in seeds:
         config = ctx.config(model={"alpha": SIMILAR_ALPHA, "width": choice["width"]}, train={"seed": seed})
-        traj, obs, kernel, meas, pred = ctx.run(config, grid=201)
+        traj, obs, kernel, meas, pred = ctx.run(config, grid=201, rtol=WIDE_RTOL)
         T_p, T_d = meas["T_p"]["value"], meas["T_d"]["value"]
         if T_p is None or T_d is None:
             worst.append(None)
