@@ -144,8 +144,9 @@ def add_tools(sub) -> None:
     p.add_argument("--backend", default="auto", help="auto | numpy | torch (default auto = numpy)")
     p.add_argument("--device", default="cpu", help="cpu | cuda (torch only)")
     p.add_argument("--solver", default="RK45", help="RK45 | DOP853 | RK23 | LSODA | Radau | BDF (flow only)")
-    p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance of the flow solver")
-    p.add_argument("--grid", type=int, default=601, help="number of recording times")
+    p.add_argument("--rtol", type=float, default=1e-6,
+                   help="relative tolerance of the flow solver (default 1e-6: event times to about 1e-7 relative)")
+    p.add_argument("--grid", type=int, default=301, help="number of recording times (default 301)")
     p.add_argument("--batch", type=int, default=None, help="mini-batch size: SGD instead of full-batch descent")
     p.add_argument("--threads", type=int, default=1, help="threads for the NumPy kernel")
     p.add_argument("--k-levels", type=float, nargs="*", default=(), metavar="K",

@@ -28,7 +28,7 @@ def linear_map(t: float, z: np.ndarray, method: str, lr: float) -> np.ndarray:
 
 
 def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: str = "flow",
-                lr: float = 0.0, remainder: bool = True) -> dict:
+                lr: float = 0.0, remainder: bool = True, remainder_points: int = 101) -> dict:
     """Scalar and per-neuron series on the recording times of ``traj``.
 
     Returns
@@ -40,7 +40,8 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
     (``|Q - Q_lin| / |Q_lin|`` against the linearized flow from ``q(0)``; NaN once
     ``Q_lin`` overflows, far past the linear stage),
     ``remainder_ratio`` (largest ``|N_k| / bound_k`` of D3, NaN where the
-    bound is not finite or when ``remainder`` is false: it costs one field
+    bound is not finite, when ``remainder`` is false, and between the at most
+    ``remainder_points`` evenly spaced recordings where it is evaluated: it costs one field
     evaluation per recording), and per neuron (``time x m``): ``alignment`` and
     ``amplitude`` ``|q_k|``.
     """
@@ -57,6 +58,7 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
                                     "alignment_mean", "linear_deviation", "remainder_ratio")}
     out["alignment"] = np.empty((T, m))
     out["amplitude"] = np.empty((T, m))
+    remainder_at = set(np.unique(np.linspace(0, T - 1, min(T, remainder_points)).round().astype(int)).tolist())
     a0, W0 = traj.split(traj.theta[0])
     Q0 = np.column_stack([a0, W0])
     for i, (t, th) in enumerate(zip(traj.t, traj.theta)):
@@ -81,7 +83,7 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
             lin = np.linalg.norm(Qlin)
             # NaN once exp(tA) q(0) overflows (long runs far past the linear stage): undefined there
             out["linear_deviation"][i] = np.linalg.norm(Q - Qlin) / lin if np.isfinite(lin) else np.nan
-        if not remainder:
+        if not remainder or i not in remainder_at:
             out["remainder_ratio"][i] = np.nan
             continue
         field = kernel.field(th)

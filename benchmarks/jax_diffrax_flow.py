@@ -1,0 +1,82 @@
+"""Optional baseline: the gradient flow of the simulate workload as a jitted JAX + diffrax script.
+
+Usage: python benchmarks/jax_diffrax_flow.py INPUT.npz OUTPUT.json [--rtol 1e-5] [--t-max 100] [--grid 601]
+
+INPUT.npz holds the data and the initial parameters (``X``, ``y``, ``p``,
+``a``, ``W``, ``z``, ``zSz``), written by ``bench_simulate.py`` from the same
+configuration as the ``simulate`` run, so both integrate the same problem.
+The script is what a researcher fluent in JAX would write: float64, the loss
+of ``f(x) = sum_k a_k tanh(w_k . x)`` differentiated by ``jax.grad``, Tsit5
+with a PID controller at the given tolerance, the solution saved on a grid,
+and t_half (first time K = a.(W z)/z^T Sigma^-1 z reaches 1/2) found on the
+saved grid by linear interpolation.  It is run as a whole process (imports,
+compilation and all) by the benchmark; it prints nothing but writes
+OUTPUT.json with its own split of the time.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+start = time.perf_counter()
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+import diffrax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    src, dst = argv[0], argv[1]
+    opts = dict(zip(argv[2::2], argv[3::2]))
+    rtol, t_max, grid = float(opts.get("--rtol", 1e-5)), float(opts.get("--t-max", 100.0)), int(opts.get("--grid", 601))
+    data = np.load(src)
+    X, y, p, z = (jnp.asarray(data[k]) for k in ("X", "y", "p", "z"))
+    zSz = float(data["zSz"])
+    m = data["a"].shape[0]
+    theta0 = jnp.concatenate([jnp.asarray(data["a"]), jnp.asarray(data["W"]).ravel()])
+    imported = time.perf_counter()
+
+    def loss(theta):
+        a, W = theta[:m], theta[m:].reshape(m, -1)
+        e = jnp.tanh(X @ W.T) @ a - y
+        return 0.5 * jnp.sum(p * e**2)
+
+    grad = jax.grad(loss)
+
+    def field(t, theta, args):
+        return -grad(theta)
+
+    term = diffrax.ODETerm(field)
+    ts = jnp.linspace(0.0, t_max, grid)
+
+    @jax.jit
+    def solve(theta):
+        return diffrax.diffeqsolve(term, diffrax.Tsit5(), 0.0, t_max, None, theta,
+                                   saveat=diffrax.SaveAt(ts=ts),
+                                   stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol * 1e-6),
+                                   max_steps=1_000_000)
+
+    compiled = solve.lower(theta0).compile()
+    ready = time.perf_counter()
+    sol = compiled(theta0)
+    ys = np.asarray(sol.ys)
+    done = time.perf_counter()
+    a, W = ys[:, :m], ys[:, m:].reshape(len(ts), m, -1)
+    K = np.einsum("tk,tkd,d->t", a, W, np.asarray(z)) / zSz
+    t_np = np.asarray(ts)
+    i = int(np.argmax(K >= 0.5))
+    t_half = float(t_np[i - 1] + (0.5 - K[i - 1]) / (K[i] - K[i - 1]) * (t_np[i] - t_np[i - 1])) if K[i] >= 0.5 else None
+    losses = [float(loss(jnp.asarray(th))) for th in ys[:: max(1, len(ts) // 100)]]
+    with open(dst, "w") as fh:
+        json.dump({"t_half": t_half, "evaluations": int(sol.stats["num_steps"]) * 6 + 1,
+                   "steps": int(sol.stats["num_steps"]), "import_s": imported - start,
+                   "compile_s": ready - imported, "integrate_s": done - ready, "final_loss": losses[-1],
+                   "total_in_process_s": time.perf_counter() - start}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
