@@ -484,8 +484,13 @@ def test_predict_flow_whitened_matches_the_closed_form():
     assert p["K0"] == pytest.approx(K0, rel=1e-12)
     assert p["t_half"] == pytest.approx(np.log(1 / K0 - 1) / p["growth_rate"], rel=1e-12)
     delta = p["T_d"]["delta"]
-    assert p["T_d"]["value"] == pytest.approx(np.log((1 - K0) * (1 - delta) / (K0 * delta)) / (2 * zn), rel=1e-12)
-    assert p["times_from"].startswith("closed form")
+    # D9's T_d without the O(1/m) plateau shift; the reported T_d has D10's carrying capacity K_eq > 1 (tanh)
+    assert p["T_d"]["without_shift"] == pytest.approx(np.log((1 - K0) * (1 - delta) / (K0 * delta)) / (2 * zn),
+                                                      rel=1e-12)
+    K_eq = p["K_eq"]
+    assert K_eq > 1 and p["T_d"]["value"] == pytest.approx(
+        np.log((1 - delta) * (K_eq - K0) / (K0 * (K_eq - 1 + delta))) / (2 * zn), rel=1e-12)
+    assert "closed form" in p["times_from"]
     assert 0 < p["K0"] < 1
     assert p["plateau_loss"] == pytest.approx(0.5 * (config.dataset.moments["E_f2"]
                                                      - config.dataset.moments["z_Sinv_z"]), rel=1e-12)
@@ -499,7 +504,14 @@ def test_predict_gd_rate(lr):
     zn = p["z_norm"]
     assert p["growth_rate"] == pytest.approx(2 * np.log1p(lr * zn) / lr, rel=1e-13)
     assert p["growth_rate"] < 2 * zn
-    assert p["t_half"] == pytest.approx(np.log(1 / p["K0"] - 1) / p["growth_rate"], rel=1e-12)
+    # under GD t_half is D9's map iterated from K0 (not the logistic law with the GD rate, which is the control)
+    k, n = p["K0"], 0
+    while k < 0.5:
+        k_prev, k = k, k * (1 + lr * zn * (1 - k / p["K_eq"])) ** 2
+        n += 1
+    assert p["t_half"] == pytest.approx((n - 1 + (0.5 - k_prev) / (k - k_prev)) * lr, rel=1e-12)
+    logistic = np.log(1 / p["K0"] - 1) / p["growth_rate"]
+    assert (p["t_half"] == pytest.approx(logistic, rel=2e-3)) == (lr * zn < 0.05)
 
 
 def test_predict_flags_inapplicable_configurations():
