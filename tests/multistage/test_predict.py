@@ -57,8 +57,13 @@ def test_predict_flow_whitened_matches_the_closed_form():
     assert p["K0"] == pytest.approx(K0, rel=1e-12)
     assert p["t_half"] == pytest.approx(np.log(1 / K0 - 1) / p["growth_rate"], rel=1e-12)
     delta = p["T_d"]["delta"]
-    assert p["T_d"]["value"] == pytest.approx(np.log((1 - K0) * (1 - delta) / (K0 * delta)) / (2 * zn), rel=1e-12)
-    assert p["times_from"].startswith("closed form")
+    # D9's T_d without the O(1/m) plateau shift; the reported T_d has D10's carrying capacity K_eq > 1 (tanh)
+    assert p["T_d"]["without_shift"] == pytest.approx(np.log((1 - K0) * (1 - delta) / (K0 * delta)) / (2 * zn),
+                                                      rel=1e-12)
+    K_eq = p["K_eq"]
+    assert K_eq > 1 and p["T_d"]["value"] == pytest.approx(
+        np.log((1 - delta) * (K_eq - K0) / (K0 * (K_eq - 1 + delta))) / (2 * zn), rel=1e-12)
+    assert "closed form" in p["times_from"]
     assert 0 < p["K0"] < 1
     assert p["plateau_loss"] == pytest.approx(0.5 * (config.dataset.moments["E_f2"]
                                                      - config.dataset.moments["z_Sinv_z"]), rel=1e-12)
@@ -72,7 +77,14 @@ def test_predict_gd_rate(lr):
     zn = p["z_norm"]
     assert p["growth_rate"] == pytest.approx(2 * np.log1p(lr * zn) / lr, rel=1e-13)
     assert p["growth_rate"] < 2 * zn
-    assert p["t_half"] == pytest.approx(np.log(1 / p["K0"] - 1) / p["growth_rate"], rel=1e-12)
+    # under GD t_half is D9's map iterated from K0 (not the logistic law with the GD rate, which is the control)
+    k, n = p["K0"], 0
+    while k < 0.5:
+        k_prev, k = k, k * (1 + lr * zn * (1 - k / p["K_eq"])) ** 2
+        n += 1
+    assert p["t_half"] == pytest.approx((n - 1 + (0.5 - k_prev) / (k - k_prev)) * lr, rel=1e-12)
+    logistic = np.log(1 / p["K0"] - 1) / p["growth_rate"]
+    assert (p["t_half"] == pytest.approx(logistic, rel=2e-3)) == (lr * zn < 0.05)
 
 
 def test_predict_flags_inapplicable_configurations():
@@ -182,8 +194,9 @@ def test_predictions_are_consistent(config):
         config.activation.C0.upper, config.model.width, qmax0, mo["E_abs_f_x"], mo["E_x2"])
     assert abs(p["initial_loss"] - 0.5 * mo["E_f2"]) <= bound + RISK_ROUNDOFF
     if p["applicable"] is not True:
-        assert data.z_is_zero or (config.train.method == "gd" and config.train.lr * data.z_norm >= 1)
-        assert p["t_half"] is None
+        # the regime flags: no growing mode, an unstable GD step, K0 not small, or an infinite C_L
+        assert (data.z_is_zero or (config.train.method == "gd" and config.train.lr * data.z_norm >= 1)
+                or (p["K0"] is not None and p["K0"] >= 0.1) or not config.activation.C_L.finite), p["applicable"]
         return
     zn, lr = p["z_norm"], config.train.lr
     want_rate = 2 * zn if config.train.method == "flow" else 2 * math.log1p(lr * zn) / lr
@@ -192,7 +205,14 @@ def test_predictions_are_consistent(config):
     assert p["K0_expected"] == pytest.approx(K0_expected, rel=1e-12)
     assume(K0_expected < 0.05)     # "m large": the chi-square factor K0 / E K0 stays far below 20
     assert 0 < p["K0"] < 1
-    assert p["t_half"] == pytest.approx(math.log(1 / p["K0"] - 1) / p["growth_rate"], rel=1e-12)
+    if config.train.method == "flow":
+        assert p["t_half"] == pytest.approx(math.log(1 / p["K0"] - 1) / p["growth_rate"], rel=1e-12)
+    else:   # D9's discrete map under GD (with D10's carrying capacity), iterated from K0
+        k, n = p["K0"], 0
+        while k < 0.5:
+            k_prev, k = k, k * (1 + lr * zn * (1 - k / p["K_eq"])) ** 2
+            n += 1
+        assert p["t_half"] == pytest.approx((n - 1 + (0.5 - k_prev) / (k - k_prev)) * lr, rel=1e-12)
     assert p["T_d"]["value"] > p["t_half"] > 0
     assert p["dT_d_dalpha"] == pytest.approx(2 * math.log(config.model.width) / p["growth_rate"], rel=1e-12)
     assert p["T_p"]["q_max0"] == pytest.approx(qmax0, rel=1e-14)

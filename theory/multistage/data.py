@@ -81,7 +81,8 @@ class DataSet:
 
     @cached_property
     def moments(self) -> dict:
-        """``z``, ``Sigma``, ``E[f*^2]`` and the moments the bounds use."""
+        """``z``, ``Sigma``, ``E[f*^2]``, the moments the bounds use, and ``E[s^4]``, ``E[f* s^3]``
+        with ``s = zhat . x`` (the O(1/m) plateau shift of D10; 0 when ``z = 0``)."""
         return _moments(self.X, self.p, self.y)
 
     @property
@@ -113,6 +114,8 @@ def _moments(X: np.ndarray, p: np.ndarray, y: np.ndarray) -> dict:
     norms = np.linalg.norm(X, axis=1)
     Sigma = (X * p[:, None]).T @ X
     z = X.T @ (p * y)
+    zn = float(np.linalg.norm(z))
+    s = X @ (z / zn) if zn > 0 else np.zeros(len(p))   # zhat . x, for the plateau shift of D10
     return {
         "z": z,
         "Sigma": Sigma,
@@ -122,6 +125,8 @@ def _moments(X: np.ndarray, p: np.ndarray, y: np.ndarray) -> dict:
         "E_abs_f_x": float(p @ (np.abs(y) * norms)),
         "E_abs_f_x3": float(p @ (np.abs(y) * norms**3)),
         "z_Sinv_z": float(z @ np.linalg.solve(Sigma, z)),
+        "E_s4": float(p @ s**4),
+        "E_f_s3": float(p @ (y * s**3)),
     }
 
 

@@ -19,10 +19,37 @@ and, up to ``O(K0)``,
 so ``dT_d/d alpha = 2 log m / r`` (``log m / |z|`` for the flow) and
 ``dT_d/d log m = (2 alpha - 1) / r``.
 
+Gradient descent with step ``eta`` is a discrete map, not the logistic law
+with the GD rate.  For the condensed, balanced network with whitened inputs
+(``a_k = c_k``, ``w_k = c_k zhat``, ``K = sum_k c_k^2 / |z|``) one step
+multiplies every neuron's amplitude by ``1 + eta |z| (1 - K)``, so
+
+    K_(n+1) = K_n (1 + eta |z| (1 - K_n))^2.
+
+Its fixed points are ``K = 0``, ``K = 1`` and ``K = 1 + 2/(eta |z|)``; its
+slope at ``K = 0`` is the linear-stage multiplier ``(1 + eta |z|)^2`` (the
+rate ``r_GD`` above is ``log`` of it over ``eta``); ``(K_(n+1) - K_n)/eta``
+tends to ``2 |z| K (1 - K)`` as ``eta -> 0`` (the logistic law).  Its slope
+at ``K = 1`` is ``1 - 2 eta |z|``: ``K = 1`` attracts only for
+``0 < eta |z| < 1`` (the iterates approach it monotonically for
+``eta |z| <= 1/2`` and with a decaying overshoot for ``1/2 < eta|z| < 1``);
+past ``eta |z| = 1`` it repels and the analysis stops (reference runs saw
+bounded oscillation for ``1 < eta |z| <= 2`` and divergence from about
+``2.25``).  ``t_half`` and ``T_d`` under GD are ``eta`` times the (linearly
+interpolated) number of steps the map takes from ``K0`` to ``1/2`` and to
+``1 - delta``.
+
+The logistic law neglects the decaying modes ``v_k`` (D7), which start
+with about the growing modes' content; in the linear stage
+``K = K0 e^{2|z|t} - V0 e^{-2|z|t}`` with ``V0 ~ K0``, which moves ``t_half``
+by about ``4 K0^2 / ((1 - K0) log((1 - K0)/K0))`` relative: 0.4 % at
+``K0 = 0.05``, 2 % at ``0.1``, 14 % at ``0.2``.  Predictions are flagged as
+outside the small-``K0`` assumption from ``K0 = 0.1``.
+
 Assumptions
 -----------
 ``alpha > 1/2``, ``z != 0``, ``0 < K0 < 1``, ``0 < delta < 1``; whitened
-inputs (D8); for gradient descent ``0 < eta |z| < 1``.
+inputs (D8); for gradient descent ``0 < eta |z| < 1`` (``K = 1`` attracting).
 
 Derivation
 ----------
@@ -32,6 +59,13 @@ Solve ``K(T) = 1 - delta`` (and ``= 1/2``) with the closed form of D8
 derivatives in ``alpha`` and ``log m`` are the slopes.  For gradient descent
 the growing mode multiplies by ``(1 + eta|z|)`` per step (D4), i.e. grows at
 rate ``log(1 + eta|z|)/eta`` per unit time, and ``K`` at twice that.
+The map: with ``sigma(s) = s`` the D1 field is ``da_k/dt = -w_k . g``,
+``dw_k/dt = -a_k g``, ``g = Sigma beta - z`` (checked on the finite symbolic
+model); one step ``theta + eta * field`` from the condensed, balanced state
+with ``Sigma = I`` and ``beta = K z`` (checked for two neurons in two
+dimensions) keeps the state condensed and balanced and multiplies each
+``c_k`` by ``1 + eta |z| (1 - K)``; ``K`` is quadratic in the ``c_k``.
+Fixed points by ``solve``; the limits by ``limit``.
 
 References
 ----------
@@ -45,6 +79,7 @@ import sympy as sp
 
 from .._derivation import Derivation, derivation_text, is_zero
 from ..bridge import numeric
+from ._finite_model import FiniteModel
 from .reduced_dynamics import K_closed
 from .symbols import K0, alpha, delta, eta, m, t, z_norm
 
@@ -59,8 +94,53 @@ E_log_K0 = -2 * alpha * sp.log(m) + sp.polygamma(0, m / 2) + sp.log(2) - sp.log(
 E_T_d = (sp.log((1 - delta) / delta) - E_log_K0) / r
 E_T_d_asymptotic = ((2 * alpha - 1) * sp.log(m) + sp.log(2 * z_norm) + sp.log((1 - delta) / delta)) / r
 slope_alpha = sp.diff(E_T_d_asymptotic, alpha)
+#: relative t_half error from the neglected decaying modes (regime estimate, see the Statement)
+t_half_decaying_error = 4 * K0**2 / ((1 - K0) * sp.log((1 - K0) / K0))
 _L = sp.Symbol("L", real=True)
 slope_log_m = sp.diff(E_T_d_asymptotic.subs(m, sp.exp(_L)), _L)
+
+
+#: gradient descent: the map of K over one step (condensed, balanced, whitened)
+K_n = sp.Symbol("K_n", nonnegative=True)
+gd_multiplier = 1 + eta * z_norm * (1 - K_n)      # each neuron's amplitude, per step
+gd_map = K_n * gd_multiplier**2
+gd_map_slope_at_1 = sp.diff(gd_map, K_n).subs(K_n, 1)
+
+
+def _gd_step_identities() -> dict:
+    """The per-neuron GD step on the linear network, from the D1 field (see Derivation)."""
+    model = FiniteModel(activation=lambda s: s)
+    field = model.field()
+    M, d = model.neurons, model.dim
+    beta = sp.Matrix([sum(model.a[k] * model.W[k, j] for k in range(M)) for j in range(d)])
+    g = model.Sigma * beta - model.z
+    linear_field = all(
+        is_zero(field[model.a[k]] + (model.W.row(k) * g)[0])
+        and all(is_zero(field[model.W[k, j]] + model.a[k] * g[j]) for j in range(d)) for k in range(M))
+    # the condensed, balanced, whitened state: a_k = c_k, w_k = c_k zhat, beta = (sum c^2) zhat = K z
+    c = sp.symbols("c1:3", real=True)
+    zv = sp.Matrix(sp.symbols("z1:3", positive=True))
+    zn = sp.sqrt((zv.T * zv)[0])
+    zhat = zv / zn
+    P2 = sum(ck**2 for ck in c)
+    Kc = P2 / zn
+    g_white = P2 * zhat - zv                        # Sigma = I
+    a_new = [ck - eta * ((ck * zhat).T * g_white)[0] for ck in c]
+    w_new = [ck * zhat - eta * ck * g_white for ck in c]
+    mult = gd_multiplier.subs({K_n: Kc, z_norm: zn})
+    K_new = sum(a_new[k] * (w_new[k].T * zv)[0] for k in range(2)) / zn**2
+    return {
+        "linear D1 field: da_k = -w_k.g, dw_k = -a_k g, g = Sigma beta - z": linear_field,
+        "GD step multiplies a_k by 1 + eta|z|(1 - K)": all(is_zero(a_new[k] - c[k] * mult) for k in range(2)),
+        "GD step keeps w_k = a_k zhat (condensed, balanced)": all(
+            is_zero(w_new[k] - a_new[k] * zhat) for k in range(2)),
+        "K_(n+1) = K_n (1 + eta|z|(1 - K_n))^2": is_zero(K_new - gd_map.subs({K_n: Kc, z_norm: zn})),
+    }
+
+
+def _same_roots(found, expected) -> bool:
+    """``found`` and ``expected`` hold the same values (each pair compared by zero difference)."""
+    return len(found) == len(expected) and all(any(is_zero(f - e) for f in found) for e in expected)
 
 
 def _digamma_gap_shrinks() -> bool:
@@ -90,6 +170,17 @@ def derive() -> Derivation:
         "dT_d/d log m = (2 alpha - 1)/(2|z|) for the flow": is_zero(
             slope_log_m.subs(r, rate_flow) - (2 * alpha - 1) / (2 * z_norm)),
         "GD rate -> flow rate as eta -> 0": sp.limit(rate_gd, eta, 0) == rate_flow,
+        **_gd_step_identities(),
+        "GD map fixed points are K = 0, 1, 1 + 2/(eta|z|)": _same_roots(
+            sp.solve(gd_map - K_n, K_n), [0, 1, 1 + 2 / (eta * z_norm)]),
+        "GD map slope at K = 0 is (1 + eta|z|)^2 (the linear-stage multiplier)": is_zero(
+            sp.diff(gd_map, K_n).subs(K_n, 0) - (1 + eta * z_norm) ** 2),
+        "log of that multiplier / eta is the GD rate": is_zero(
+            sp.expand_log(sp.log((1 + eta * z_norm) ** 2) / eta - rate_gd, force=True)),
+        "(map - K)/eta -> 2|z| K (1 - K) as eta -> 0 (the logistic law)": is_zero(
+            sp.limit((gd_map - K_n) / eta, eta, 0) - 2 * z_norm * K_n * (1 - K_n)),
+        "GD map slope at K = 1 is 1 - 2 eta|z| (K = 1 attracts iff eta|z| < 1)": is_zero(
+            gd_map_slope_at_1 - (1 - 2 * eta * z_norm)),
     }
     results = {
         "rate (flow)": sp.Eq(r, rate_flow),
@@ -101,5 +192,7 @@ def derive() -> Derivation:
         "E T_d asymptotic": sp.Eq(sp.Symbol("E T_d"), E_T_d_asymptotic),
         "dT_d/dalpha": sp.Eq(sp.Symbol("dT_d/dalpha"), slope_alpha),
         "dT_d/dlog m": sp.Eq(sp.Symbol("dT_d/dlog m"), slope_log_m),
+        "GD map": sp.Eq(sp.Symbol("K_(n+1)"), gd_map),
+        "GD map slope at K = 1": sp.Eq(sp.Symbol("dK_(n+1)/dK_n at K = 1"), gd_map_slope_at_1),
     }
     return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)

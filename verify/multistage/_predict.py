@@ -3,7 +3,16 @@
 Every number here comes from a derived SymPy expression through the one
 lambdify bridge (:func:`theory.bridge.numeric`); nothing is restated by hand.
 For non-whitened inputs the descent times come from the reduced flow of D8
-(lambdified, integrated with :func:`scipy.integrate.solve_ivp`).
+(lambdified, integrated with :func:`scipy.integrate.solve_ivp`); for gradient
+descent they come from iterating D9's map ``K_(n+1) = K_n (1 + eta|z|(1 -
+K_n))^2``; for the flow with whitened inputs from the logistic law with D10's
+carrying capacity ``K_eq = 1 + kappa/m``.
+
+Regime flags: ``applicable`` is ``True`` or a string naming every assumption
+that fails (``z = 0``; ``eta |z| >= 1`` under gradient descent; ``K0`` not
+small; ``sup |sigma'''|`` infinite).  A prediction that would be NaN or
+infinite is ``None``, and ``reasons[key]`` says why; the output never holds
+NaN or infinities.
 """
 from __future__ import annotations
 
@@ -14,13 +23,20 @@ from scipy.integrate import solve_ivp
 from theory.multistage import critical_point, descent_time, gradient_flow, higher_order, initial_plateau, reduced_dynamics
 from theory.bridge import numeric
 from theory.multistage.symbols import C_0, K0, M_fx1, M_x2, alpha, alpha_1, delta, eta, m, q0, z_norm
+from theory.multistage.symbols import E_f2 as E_f2_sym, z_Sinv_z as z_Sinv_z_sym
 
 from ._config import Config
 from ._initialisation import growing_mode, initial_parameters
 
-__all__ = ["predict", "reduced_flow_times"]
+__all__ = ["predict", "reduced_flow_times", "gd_map_times", "K0_SMALL"]
 
 _SIGMA_IS_IDENTITY = 1e-10
+#: K0 from which the logistic law's small-K0 assumption is flagged: the neglected decaying modes alone move
+#: t_half by descent_time.t_half_decaying_error = 2 % at K0 = 0.1 (0.4 % at 0.05, 14 % at 0.2), four times
+#: D9's 0.5 % t_half tolerance; K0 >= 1/2 has no t_half at all.
+K0_SMALL = 0.1
+#: the GD map is iterated at most this many steps (t_half needs about log(1/K0) / (2 log(1 + eta|z|)))
+_MAX_MAP_STEPS = 10_000_000
 
 
 def _f(expr, *args):
@@ -47,6 +63,46 @@ def reduced_flow_times(Sigma: np.ndarray, z: np.ndarray, beta0: np.ndarray, leve
     return [float(te[0]) if len(te) else None for te in sol.t_events]
 
 
+def gd_map_times(k0: float, lr: float, zn: float, levels: list[float], K_eq: float = 1.0,
+                 max_steps: int = _MAX_MAP_STEPS, map_expr=None, brackets: list | None = None) -> list[float | None]:
+    """Matched times ``n eta`` at which the GD map, iterated from ``k0``, first reaches each level.
+
+    The map is D10's ``K_n (1 + eta|z|(1 - K_n/K_eq))^2`` (``K_eq = 1``: D9's map), or ``map_expr``
+    (a SymPy expression in ``K_n``, ``eta``, ``|z|`` and ``K_eq``).
+
+    The step count is interpolated linearly in ``K`` between the two iterates
+    that bracket the level (the simulator's event rule); ``None`` where the
+    level is not reached within ``max_steps``.  ``brackets``, if given, receives per level the two
+    iterates ``(K_n, K_(n+1))`` that bracket it.
+    """
+    expr = critical_point.gd_map_shifted if map_expr is None else map_expr
+    fn = numeric(expr, (descent_time.K_n, eta, z_norm, critical_point.K_eq_sym))
+    step = lambda k, lr_, zn_: fn(k, lr_, zn_, K_eq)  # noqa: E731
+    out: list[float | None] = [0.0 if k0 >= lv else None for lv in levels]
+    k, n = float(k0), 0
+    while any(o is None for o in out) and n < max_steps and np.isfinite(k):
+        k_next = float(step(k, lr, zn))
+        for i, lv in enumerate(levels):
+            if out[i] is None and k < lv <= k_next:
+                out[i] = (n + (lv - k) / (k_next - k)) * lr
+                if brackets is not None:
+                    brackets.append((lv, k, k_next))
+        k, n = k_next, n + 1
+    return out
+
+
+def _finite_or_none(value, path: str, reasons: dict):
+    """``value`` with every non-finite float replaced by ``None`` and the replacement recorded in ``reasons``."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v, f"{path}.{k}" if path else k, reasons) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v, f"{path}[{i}]", reasons) for i, v in enumerate(value)]
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        reasons.setdefault(path, f"the formula gives {float(value)!r} here (outside its assumptions)")
+        return None
+    return value
+
+
 def predict(config: Config) -> dict:
     """The predictions for one configuration as a JSON-ready dict."""
     data = config.dataset
@@ -71,18 +127,26 @@ def predict(config: Config) -> dict:
         "plateau_loss": plateau_loss,
         "C_1": C1,
         "applicable": True,
+        "reasons": {},
     }
-    reasons = []
+    why = out["reasons"]
+    reasons, stop = [], []
+    if not np.isfinite(float(act.C_L.upper)):
+        reasons.append(f"sup |sigma'''| is infinite for sigma = {act.expr}: not tanh-like in the sense the "
+                       "bounds of D2-D6 and the small-neuron expansions of D8-D10 use (they need C_L finite)")
     if data.z_is_zero:
-        reasons.append(f"z = 0 (|z| = {data.z_norm:.3g}): no growing linear mode, so no plateau exit, "
-                       "descent or K dynamics are predicted (D4-D9 assume z != 0)")
+        stop.append(f"z = 0 (|z| = {data.z_norm:.3g}): no growing linear mode, so no plateau exit, "
+                    "descent or K dynamics are predicted (D4-D9 assume z != 0)")
     if method == "gd" and not data.z_is_zero and lr * data.z_norm >= 1:
-        reasons.append(f"eta |z| = {lr * data.z_norm:.3g} >= 1: the GD linear map has eigenvalue "
-                       "1 - eta |z| <= 0, outside the small-step analysis of D4/D9")
-    if reasons:
-        out["applicable"] = "; ".join(reasons)
-        out.update({k: None for k in ("growth_rate", "K0", "K0_expected", "t_half", "T_d", "T_p")})
-        return out
+        stop.append(f"eta |z| = {lr * data.z_norm:.3g} >= 1: K = 1 is not an attracting fixed point of D9's GD "
+                    "map (slope 1 - 2 eta|z| <= -1; reference runs oscillate for 1 < eta|z| <= 2 and diverge "
+                    "from about 2.25), and the GD linear map has eigenvalue 1 - eta |z| <= 0 (D4)")
+    if stop:
+        out["applicable"] = "; ".join(reasons + stop)
+        for k in ("growth_rate", "K0", "K0_expected", "t_half", "T_d", "T_p", "K_eq", "kappa"):
+            out[k] = None
+            why[k] = "; ".join(stop)
+        return _finite_or_none(out, "", why)
 
     zn = data.z_norm
     rate_expr = descent_time.rate_gd if method == "gd" else descent_time.rate_flow
@@ -94,16 +158,55 @@ def predict(config: Config) -> dict:
     k0 = beta_par * zn / mo["z_Sinv_z"]         # K = beta . z / z^T Sigma^-1 z
     k0_expected = float(_f(reduced_dynamics.K0_expected, m, alpha, z_norm)(width, a_exp, zn))
     r = descent_time.r
+    if k0 >= 0.5:
+        reasons.append(f"K0 = {k0:.3g} >= 1/2: K starts at or past 1/2, so t_half is undefined and the logistic "
+                       "law of D8/D9 (which assumes K0 << 1) does not describe the run")
+    elif k0 >= K0_SMALL:
+        err = float(_f(descent_time.t_half_decaying_error, K0)(k0))
+        reasons.append(f"K0 = {k0:.3g} >= {K0_SMALL}: the logistic law of D8/D9 assumes K0 << 1 (small "
+                       f"initialisation); the neglected decaying modes alone move t_half by about {err:.1%}")
+    # D10: the O(1/m) shift of the plateau (whitened inputs), with the per-seed ratio rho
+    rho = float(np.sum(u**4) / np.sum(u**2) ** 2)
+    g3 = float(act.taylor_coefficients(3)[3])
+    K_eq = kappa = plateau_shifted = None
     if white:
-        t_half = float(_f(descent_time.t_half, K0, r)(k0, growth_rate))
-        T_d = float(_f(descent_time.T_d, K0, delta, r)(k0, dlt, growth_rate))
-        times_from = "closed form of D9 (logistic law of D8)"
-    elif method == "flow":
-        t_half, T_d = reduced_flow_times(Sigma, z, beta_par * z / zn, [0.5, 1 - dlt])
-        times_from = "reduced flow of D8 for general Sigma, integrated numerically"
+        shift_args = (critical_point.g3, critical_point.rho, critical_point.F3, critical_point.M4, z_norm)
+        shift_vals = (g3, rho, mo["E_f_s3"], mo["E_s4"], zn)
+        K_eq = float(_f(critical_point.K_eq, *shift_args)(*shift_vals))
+        kappa = float(_f(critical_point.kappa, m, *shift_args)(width, *shift_vals))
+        plateau_shifted = float(_f(critical_point.R_eq, E_f2_sym, z_Sinv_z_sym, *shift_args)(
+            mo["E_f2"], mo["z_Sinv_z"], *shift_vals))
     else:
-        t_half = T_d = None
-        times_from = "not predicted: gradient descent with non-whitened inputs"
+        why["K_eq"] = why["kappa"] = why["plateau_loss_shifted"] = (
+            "D10's O(1/m) shift is derived for whitened inputs (E[(zhat.x)^2] = 1); set whiten = true")
+    T_d_unshifted = None
+    if method == "gd":
+        if white:
+            t_half, T_d = gd_map_times(k0, lr, zn, [0.5, 1 - dlt], K_eq)
+            T_d_unshifted = gd_map_times(k0, lr, zn, [1 - dlt])[0]
+            times_from = ("D9's GD map with D10's fixed point, K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2, "
+                          "iterated from K0 (steps times eta, linear interpolation in K)")
+        else:
+            t_half = T_d = None
+            times_from = "not predicted: gradient descent with non-whitened inputs"
+            why["t_half"] = why["T_d"] = "D9's GD map is derived for whitened inputs; set whiten = true"
+    elif white:
+        # t_half stays D9's: the shift moves it by O(K_eq - 1) only (THEORY.md D10: within 0.24 %)
+        t_half = float(_f(descent_time.t_half, K0, r)(k0, growth_rate))
+        T_d = float(_f(critical_point.T_d_shifted, K0, delta, critical_point.K_eq_sym, z_norm)(k0, dlt, K_eq, zn))
+        T_d_unshifted = float(_f(descent_time.T_d, K0, delta, r)(k0, dlt, growth_rate))
+        times_from = ("t_half: D9's logistic law; T_d: the logistic law with D10's carrying capacity K_eq "
+                      "(closed form; without_shift: D9's)")
+    else:
+        t_half, T_d = reduced_flow_times(Sigma, z, beta_par * z / zn, [0.5, 1 - dlt])
+        times_from = "reduced flow of D8 for general Sigma, integrated numerically (no O(1/m) shift)"
+    if k0 >= 0.5:
+        why["t_half"] = f"K0 = {k0:.3g} >= 1/2: K starts at or past 1/2, t_half is undefined"
+        t_half = None
+    if t_half is None and "t_half" not in why:
+        why["t_half"] = "K does not reach 1/2 in the predicted dynamics"
+    if T_d is None and "T_d" not in why:
+        why["T_d"] = "K does not reach 1 - delta in the predicted dynamics"
     qmax0 = float(np.max(np.sqrt(a**2 + np.sum(W**2, axis=1))))
     T_p = float(_f(initial_plateau.T_p, m, alpha_1, q0, z_norm)(width, a1, qmax0, zn))
     T_p_applicable = True
@@ -117,8 +220,12 @@ def predict(config: Config) -> dict:
         "K0": k0,
         "K0_expected": k0_expected,
         "t_half": t_half,
-        "T_d": {"value": T_d, "delta": dlt},
+        "T_d": {"value": T_d, "delta": dlt, "without_shift": T_d_unshifted},
         "times_from": times_from,
+        "K_eq": K_eq,
+        "kappa": kappa,
+        "m_rho": width * rho,
+        "plateau_loss_shifted": plateau_shifted,
         "E_T_d": float(_f(descent_time.E_T_d, delta, alpha, m, z_norm, r)(dlt, a_exp, width, zn, growth_rate)),
         "dT_d_dalpha": float(_f(descent_time.slope_alpha, m, r)(width, growth_rate)),
         "dT_d_dlog_m": float(_f(descent_time.slope_log_m, alpha, r)(a_exp, growth_rate)),
@@ -127,4 +234,6 @@ def predict(config: Config) -> dict:
         "plateau_loss_bound": float(_f(initial_plateau.loss_bound_at_exit, C_0, m, alpha_1, M_fx1, M_x2)(
             act.C0.upper, width, a1, mo["E_abs_f_x"], mo["E_x2"])),
     })
-    return out
+    if reasons:
+        out["applicable"] = "; ".join(reasons)
+    return _finite_or_none(out, "", why)

@@ -1,10 +1,10 @@
-"""D9: t_half per seed; the slopes of T_d in alpha and in log m; the gradient-descent rate."""
+"""D9: t_half per seed; the slopes of T_d in alpha and in log m; gradient descent as a map of K."""
 from __future__ import annotations
 
 import numpy as np
 import sympy as sp
 
-from theory.multistage import descent_time
+from theory.multistage import critical_point, descent_time
 from theory.bridge import numeric
 from theory.multistage.symbols import K0, alpha, delta, eta, m, z_norm
 
@@ -20,7 +20,10 @@ SLOPE = Tolerance("slope-relative", 0.05,
                   "5 % of the predicted slope plus twice the Monte Carlo standard error of the fitted slope, from "
                   "Var T_d = psi_1(m/2) / (2|z|)^2 per seed (2|z| K0 m^(2 alpha) is chi-squared with m degrees of "
                   "freedom)")
-GD_LR = 0.03
+#: the GD step of D9-gd-rate: eta |z| = 0.75 on the base data (|z| ~ 0.83), inside the map's range
+#: (eta |z| < 1) and where the logistic law with the GD rate is off by several per cent (THEORY.md D9: +8 % in
+#: t_half and +42 % in T_d at eta |z| = 0.9), so that the claim separates the map from its control.
+GD_LR = 0.9
 #: T_d is taken at K = 1 - 0.1 in the slope sweeps: the cubic terms of sigma move the fixed point of K by
 #: O(1/m), and T_d(delta) feels that shift unless delta >> 1/m (at delta = 0.01 the measured T_d came
 #: 0.74, 0.56, 0.30, 0.18 time units early for m = 100, 200, 400, 800, biasing the slope in log m by +0.25).
@@ -141,13 +144,63 @@ def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M) -> Verdict:
                    tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit})
 
 
-def _gd(ctx, rate_expr=descent_time.rate_gd) -> Verdict:
-    seeds, errs, ok = _t_half_errors(ctx, rate_expr, train={"method": "gd", "lr": GD_LR, "t_max": 12.0}, grid=121)
+def _map_times(map_expr):
+    """(t_half, T_d) per seed from iterating the GD map ``map_expr`` (in K_n, eta, |z|, K_eq) from K0."""
+    from ._predict import gd_map_times
+
+    return lambda pred, lr, dlt: tuple(gd_map_times(pred["K0"], lr, pred["z_norm"], [0.5, 1 - dlt],
+                                                    pred["K_eq"], map_expr=map_expr))
+
+
+def _logistic_times(rate_expr):
+    """(t_half, T_d) from the logistic law of D9 with the growth rate ``rate_expr`` (the old GD prediction)."""
+    th = numeric(descent_time.t_half.subs(descent_time.r, rate_expr), (K0, z_norm, eta))
+    td = numeric(descent_time.T_d.subs(descent_time.r, rate_expr), (K0, delta, z_norm, eta))
+    return lambda pred, lr, dlt: (float(th(pred["K0"], pred["z_norm"], lr)),
+                                  float(td(pred["K0"], dlt, pred["z_norm"], lr)))
+
+
+GD_MAP = critical_point.gd_map_shifted
+
+
+def _gd(ctx, times=None, what: str = str(GD_MAP)) -> Verdict:
+    """t_half and T_d under gradient descent against the times of the GD map (each within T_HALF)."""
+    times = _map_times(GD_MAP) if times is None else times
+    seeds, rows, ok = ctx.init_seeds(), [], 0
+    for seed in seeds:
+        config = ctx.config(train={"seed": seed, "method": "gd", "lr": GD_LR, "t_max": 14.0})
+        traj, obs, kernel, meas, pred = ctx.run(config, grid=121)
+        th, td = times(pred, GD_LR, config.analysis.delta)
+        err_h = abs(meas["t_half"] / th - 1) if meas["t_half"] and th else float("inf")
+        # T_d under GD is read between two iterates that are O(eta) apart in K, and the map is accurate to
+        # O(K_eq - 1) = O(1/m) in K: such an error moves the interpolated crossing by eta (K_eq - 1) / (K_(n+1) - K_n),
+        # and by up to one step eta when an iterate lies within K_eq - 1 of the level (which two iterates
+        # bracket it is then undecided at this order).  That is the map's resolution of T_d.
+        from ._predict import gd_map_times
+
+        brackets = []
+        gd_map_times(pred["K0"], GD_LR, pred["z_norm"], [1 - config.analysis.delta], pred["K_eq"], brackets=brackets)
+        level, k_lo, k_hi = brackets[0]
+        gap = abs(pred["K_eq"] - 1)
+        resolution = GD_LR * (gap / (k_hi - k_lo) + (1.0 if min(level - k_lo, k_hi - level) < gap else 0.0))
+        err_d = (max(abs(meas["T_d"]["value"] - td) - resolution, 0.0) / td
+                 if meas["T_d"]["value"] and td else float("inf"))
+        rows.append({"seed": seed, "t_half": [th, meas["t_half"]], "T_d": [td, meas["T_d"]["value"]],
+                     "relative_error_t_half": err_h, "T_d_resolution": resolution,
+                     "relative_error_T_d_beyond_resolution": err_d})
+        ok += err_h <= T_HALF.value      # judged on t_half; T_d (with its resolution) is reported, not judged
     status, (lo, hi) = fraction_status(ok, len(seeds))
-    return Verdict("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half with the rate 2 log(1 + eta|z|)/eta",
-                   status, predicted={"rate": str(rate_expr)},
-                   measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds),
-                             "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds, details={"eta": GD_LR})
+    zn = rows and pred["z_norm"]
+    return Verdict("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half and T_d from the map "
+                   "K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2", status,
+                   predicted={"times_from": what, "eta_z": GD_LR * zn},
+                   measured={"per_seed (predicted, measured)": rows, "fraction_within": ok / len(seeds),
+                             "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds,
+                   details={"eta": GD_LR, "eta_z": GD_LR * zn,
+                            "rule": "passed when t_half is within the tolerance on most seeds; T_d is reported with "
+                                    "the map's resolution but not judged (that allowance was formulated after "
+                                    "seeing T_d misses of 1.6-1.8 % on two quick seeds, so it is not used to "
+                                    "decide)"})
 
 
 claim("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", "D9", _t_half,
@@ -158,5 +211,8 @@ claim("D9-slope-alpha", "dT_d/d alpha = log m / |z|", "D9", _slope_alpha,
 claim("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", "D9", _slope_log_m,
       lambda ctx: _slope_log_m(ctx, SLOPE_LOG_M.subs(alpha, alpha + sp.Rational(1, 10))),
       "the derived slope with alpha + 0.1 in place of alpha")
-claim("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half with the rate 2 log(1 + eta|z|)/eta", "D9",
-      _gd, lambda ctx: _gd(ctx, descent_time.rate_flow), "the derived flow rate 2|z| used for gradient descent")
+claim("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half and T_d from the map "
+      "K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2", "D9", _gd,
+      lambda ctx: _gd(ctx, _logistic_times(descent_time.rate_gd), "logistic law with the GD rate "
+                      + str(descent_time.rate_gd)),
+      "the logistic law with the GD rate 2 log(1 + eta|z|)/eta (the earlier prediction) in place of the map")
