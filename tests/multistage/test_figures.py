@@ -45,9 +45,9 @@ def test_figure1_reaches_the_escape_from_the_secondary_plateau(figure1):
     assert names[:4] == ["initial plateau", "descent", "secondary plateau", "descent 2"], names
     plateau, escape = fig["stages"][2], fig["stages"][3]
     assert plateau["end"] - plateau["start"] > 10 * (fig["stages"][1]["end"] - fig["stages"][1]["start"])
-    # the run goes on past the escape: the horizon is 1.5 x the measured escape time
-    assert fig["escape"] is not None and escape["start"] < fig["escape"] < fig["t_max"]
-    assert fig["t_max"] == pytest.approx(1.5 * fig["escape"], rel=0.01)
+    # the run goes on past the escape: the horizon is 1.25 to 1.5 x the measured escape time
+    assert fig["escape"] is not None and escape["start"] < fig["escape"]
+    assert 1.25 * fig["escape"] <= fig["t_max"] <= 1.5 * fig["escape"] * 1.001
 
 
 @pytest.fixture(scope="module")
