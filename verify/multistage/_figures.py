@@ -346,7 +346,7 @@ def figure_linear_deviation(ctx, out: Path) -> dict:
     if len(above):
         t_out = float(tt[above[0]])
         ax.axvline(t_out, color="tab:red", ls=":", lw=1)
-        ax.text(t_out, 0.8, f" bound > {ceiling:g}\n beyond t = {t_out:.3g}\n (not drawn)", color="tab:red",
+        ax.text(t_out, 0.68, f" bound > {ceiling:g}\n beyond t = {t_out:.3g}\n (not drawn)", color="tab:red",
                 transform=ax.get_xaxis_transform(), fontsize=8, va="center")
     ax.axhline(1.0, color="grey", lw=0.8, ls="-.")
     ax.set_ylim(floor, ceiling * 3)
