@@ -39,10 +39,9 @@ def _figures(profile: str, seed: int, backend: str, device: str, out: str) -> li
 
 
 def _result_figures(verdicts: dict, out) -> list:
-    from ._figures import figure_descent_time
+    from ._figures import result_figures
 
-    fig = figure_descent_time(verdicts, out)
-    return [fig] if fig else []
+    return result_figures(verdicts, out)
 
 
 def _add_tools(subparsers) -> None:
