@@ -16,7 +16,7 @@ from verify.stats import fit_slope, wilson_interval
 
 CLAIMS = claims_of("multistage")
 
-FIGURES = {"figure1", "figure2", "figure3", "logistic", "linear_deviation"}
+FIGURES = {"figure1", "figure2", "figure3", "figure4", "logistic", "linear_deviation"}
 
 
 @pytest.fixture(scope="module")
