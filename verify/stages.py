@@ -124,6 +124,11 @@ _PROMINENCE = 2.0       # ... and must rise at least this factor above such a va
 _SIGNIFICANCE = 3.0     # a peak rate must exceed this many standard deviations of the rate noise ...
 _DROP_SIGNIFICANCE = 5.0  # ... and a drop this many standard deviations of the difference of two smoothed values
 _SQRT_PI = math.sqrt(math.pi)
+_PELT_POINTS = 300      # PELT runs on block means of the uniform grid, at most this many
+_PELT_MIN_SIZE = 3      # fewest block means in a PELT segment
+_PELT_PENALTY = 1.0     # default penalty per change point, in units of sigma_b^2 log(n_b)
+_DRIFT = 10.0           # a PELT descent falls at least this many times faster than the typical segment
+_PELT_FLANK = 0.25      # a descent takes in neighbouring segments whose rate is at least this fraction of its peak
 
 
 @dataclass(frozen=True)
@@ -395,10 +400,74 @@ def _descent_name(k: int) -> str:
     return "descent" if k == 1 else f"descent {k}"
 
 
+def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_min: float) -> tuple[list, float]:
+    """Descents found by PELT (ruptures) as a piecewise-linear fit of the samples ``(t, y)``.
+
+    The samples are averaged into at most ``_PELT_POINTS`` blocks of consecutive points; the noise ``sigma_b`` of a block mean is the MAD of
+    the first differences of the block means (``1.4826 MAD / sqrt(2)``: robust to the descents, and it counts
+    correlated noise as it is); PELT's cost is the residual sum of squares of a straight line per segment and
+    its penalty per change point ``penalty * sigma_b^2 * log(n_b)``. A descent is grown from the steepest
+    segment over neighbours falling at least ``_PELT_FLANK`` of its rate; it counts when its fitted fall exceeds
+    ``d_min`` and 6 ``sigma_b``, its rate is ``_PROMINENCE`` times that of the segments beside it and ``_DRIFT``
+    times the typical (length-weighted median) rate of all segments, a drift of the plateaus. Returns
+    ``([(a, b, peak rate), ...] in indices of the uniform grid tg, sigma_b)``; ``[]`` when there are too few blocks.
+    """
+    import ruptures
+
+    n = t.size
+    k = max(1, math.ceil(n / _PELT_POINTS))
+    nb = n // k
+    if nb < 4 * _PELT_MIN_SIZE:
+        return [], 0.0
+    yb = y[:nb * k].reshape(nb, k).mean(axis=1)
+    tb = t[:nb * k].reshape(nb, k).mean(axis=1)
+    diff = np.diff(yb)
+    sigma = 1.4826 * float(np.median(np.abs(diff - np.median(diff)))) / math.sqrt(2)
+    span = float(tb[-1] - tb[0])
+    sigma = max(sigma, 1e-6 * max(float(np.ptp(yb)), 1e-12))      # a clean curve: still a finite penalty
+    x = (tb - tb[0]) / span
+    signal = np.column_stack([yb, np.ones(nb), x])
+    ends = ruptures.Pelt(model="linear", min_size=_PELT_MIN_SIZE, jump=1).fit(signal).predict(
+        pen=penalty * sigma * sigma * math.log(nb))
+    segs = []       # (first block, last block, rate, fitted start value, fitted end value)
+    start = 0
+    for end in ends:
+        slope, icpt = np.polyfit(tb[start:end], yb[start:end], 1)
+        segs.append((start, end - 1, -float(slope), float(icpt + slope * tb[start]), float(icpt + slope * tb[end - 1])))
+        start = end
+    taken = [False] * len(segs)
+    found = []
+    # the typical rate (length-weighted median over the segments): a slow drift on the plateaus; a descent must
+    # fall _DRIFT times faster, so that segments of a drifting noisy plateau are not taken for one
+    rates = np.array([r for _, _, r, _, _ in segs])
+    lengths = np.array([e - s0 + 1 for s0, e, _, _, _ in segs], dtype=float)
+    order = np.argsort(np.abs(rates))
+    typical = float(np.abs(rates)[order][np.searchsorted(np.cumsum(lengths[order]), 0.5 * lengths.sum())])
+    for i in sorted(range(len(segs)), key=lambda j: -segs[j][2]):
+        peak = segs[i][2]
+        if taken[i] or peak <= 0:
+            continue
+        lo = hi = i
+        while lo > 0 and not taken[lo - 1] and segs[lo - 1][2] >= _PELT_FLANK * peak:
+            lo -= 1
+        while hi < len(segs) - 1 and not taken[hi + 1] and segs[hi + 1][2] >= _PELT_FLANK * peak:
+            hi += 1
+        beside = max([segs[j][2] for j in (lo - 1, hi + 1) if 0 <= j < len(segs)] + [0.0])
+        drop = segs[lo][3] - segs[hi][4]
+        if drop >= max(d_min, 6 * sigma) and peak >= _PROMINENCE * beside and peak >= _DRIFT * typical:
+            for j in range(lo, hi + 1):
+                taken[j] = True
+            first, last = t[segs[lo][0] * k], t[min(segs[hi][1] * k + k - 1, n - 1)]
+            a = int(np.searchsorted(tg, first))
+            b = max(int(np.searchsorted(tg, last, side="right")) - 1, a)
+            found.append((a, b, peak))
+    return sorted(found), sigma
+
+
 # ---------------------------------------------------------------------------------------------- public API
 
 def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, rate_fraction: float = 0.1,
-                  smooth: float | None = None) -> list[Stage]:
+                  smooth: float | None = None, penalty: float = _PELT_PENALTY, log: bool = True) -> list[Stage]:
     """Split the loss curve ``(t, loss)`` into alternating plateaus and descents.
 
     Parameters
@@ -438,12 +507,16 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
                                   "pass a fraction in (0, 1), e.g. 0.1")
     if smooth is not None:
         smooth = _check_option("smooth", smooth, lambda v: v >= 0, "pass a time scale >= 0, or None for automatic")
+    penalty = _check_option("penalty", penalty, lambda v: v > 0, f"pass a number > 0, e.g. {_PELT_PENALTY:g}")
+    if not isinstance(log, (bool, np.bool_)):
+        raise InputError("log", log, "not a boolean", "pass True (segment log(loss)) or False (the loss itself)")
 
     t0, t_end = float(t[0]), float(t[-1])
     if t.size < MIN_POINTS:
         return [Stage("initial plateau", "plateau", t0, t_end, float(loss[0]), float(loss[-1]))]
 
-    y = np.log(loss)
+    scale = 1.0 if log else float(loss.max())
+    y = np.log(loss) if log else loss / scale      # --no-log: the loss itself, in units of its largest value
     # a running median of 5 points removes isolated spikes (one or two points) and leaves monotone stretches as
     # they are, so a clean curve is unchanged except at its turning points
     tg, yg = _grid(t, median_filter(y, _SPIKE_WINDOW, mode="nearest") if t.size >= _NOISE_POINTS else y)
@@ -462,7 +535,8 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     else:
         s_value = clamp(_scale_for_value(nu, rho, _VALUE_NOISE), cap / 2)
     y_value = _smooth(yg, s_value / h)
-    d_min = max(min_drop * float(y_value.max() - y_value.min()), math.log(min_factor))
+    fall = math.log(min_factor) if log else (1 - 1 / min_factor) * max(float(y_value.min()), 0.0)
+    d_min = max(min_drop * float(y_value.max() - y_value.min()), fall)
     if smooth is None:
         s_find = clamp(_scale_for_rate(nu, rho, _FIND_NOISE * 4 * d_min / span))
 
@@ -487,6 +561,21 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
             y_find, r_find, found = find_at(s_find)
             found = [f for f in found if any(f[0] <= b and a <= f[1] for a, b, _ in first)]
     coarse = found      # disjoint, in time order
+    # 1b. the change-point finder: PELT on log(loss) with a noise-calibrated penalty. A rate finder at one scale
+    # cannot see a short plateau beside a long noisy one (SGD: a brief initial plateau, a long secondary one);
+    # where PELT finds descents (at least as many), they are taken and the boundary scale is kept below half
+    # of the shortest plateau it found
+    if smooth is None and nu > 0:
+        pelt, _ = _pelt_find(t, y, tg, penalty, d_min)
+        if pelt and len(pelt) >= len(coarse):
+            coarse = pelt
+            edges = [0] + [x for a, b, _ in pelt for x in (a, b)] + [m - 1]
+            gaps = [(edges[j + 1] - edges[j]) * h for j in range(0, len(edges), 2) if edges[j + 1] > edges[j]]
+            if gaps:
+                s_cautious = max(min(s_cautious, min(gaps) / 2), floor)
+                y_find = _smooth(yg, s_cautious / h)
+                r_find = -np.gradient(y_find, h)
+                s_find = s_cautious
 
     # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
     intervals: list[tuple[float, float]] = []
@@ -519,7 +608,8 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     intervals = [(s, e) for s, e in _merge(intervals, h) if e > s]
 
     def value(x: float) -> float:
-        return float(np.exp(np.interp(x, tg, y_value)))
+        v = float(np.interp(x, tg, y_value))
+        return float(np.exp(v)) if log else v * scale
 
     stages: list[Stage] = []
     cursor = t0
