@@ -358,7 +358,8 @@ def test_bad_input_is_an_input_error(t, loss, field, problem):
 
 @pytest.mark.parametrize("option, value", [("min_drop", 1.0), ("min_drop", -0.1), ("min_factor", 0.9),
                                            ("rate_fraction", 0.0), ("rate_fraction", 1.0), ("smooth", -1.0),
-                                           ("min_drop", float("nan")), ("smooth", "wide")])
+                                           ("min_drop", float("nan")), ("smooth", "wide"), ("penalty", 0.0),
+                                           ("penalty", -1.0)])
 def test_bad_options_are_input_errors(option, value):
     with pytest.raises(InputError) as info:
         detect_stages(np.arange(10.0), np.ones(10), **{option: value})
@@ -436,7 +437,8 @@ def write_csv(path, t, loss):
 
 
 def namespace(file, **kw):
-    return argparse.Namespace(**{"file": str(file), "column": "loss", "time": "t", "out": None, "json": False, **kw})
+    return argparse.Namespace(**{"file": str(file), "column": "loss", "time": "t", "out": None, "json": False,
+                                 "smooth": None, "penalty": None, "log": True, **kw})
 
 
 def test_cmd_stages_prints_the_table_and_writes_the_plot(tmp_path, capsys):
@@ -543,3 +545,54 @@ def test_recorded_sgd_curve_has_initial_plateau_descent_and_secondary_plateau():
     assert abs(stages[1].end - ref_end) <= tol, (stages[1], ref_end, tol)
     # the negative control: the old limitation (the initial plateau absorbed into the descent) fails the test
     assert abs(0.0 - ref_start) > tol
+
+
+@pytest.mark.parametrize("option, value", [("smooth", "-1"), ("smooth", "wide"), ("smooth", "0"),
+                                           ("penalty", "0"), ("penalty", "nan"), ("penalty", "x")])
+def test_cmd_stages_bad_options_name_the_option(tmp_path, option, value):
+    t, loss, _ = two_drop_curve(300)
+    csv_path = write_csv(tmp_path / "run.csv", t, loss)
+    with pytest.raises(InputError) as info:
+        cmd_stages(namespace(csv_path, **{option: value}))
+    assert info.value.field == f"--{option}" and info.value.fix and f"--{option}" in info.value.fix
+
+
+def test_python_m_verify_stages_options(tmp_path, capsys):
+    from verify.cli import main
+
+    t, loss, _ = two_drop_curve(600)
+    csv_path = write_csv(tmp_path / "run.csv", t, loss)
+    for extra in (["--smooth", "1.0"], ["--penalty", "3"], ["--no-log"], ["--log"]):
+        assert main(["stages", str(csv_path), "--json", *extra]) == 0, extra
+        assert [s["name"] for s in json.loads(capsys.readouterr().out)["stages"]] == expected_names(2), extra
+    assert main(["stages", str(csv_path), "--penalty", "-2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--penalty = -2.0" in err
+
+
+def test_penalty_and_log_options():
+    t, loss, spec = two_drop_curve()
+    rng = np.random.default_rng(3)
+    noisy = loss * np.exp(0.05 * rng.standard_normal(t.size))
+    assert [s.name for s in detect_stages(t, noisy, penalty=3.0)] == expected_names(2)
+    linear = detect_stages(t, loss, log=False)
+    assert [s.name for s in linear] == expected_names(2)
+    assert linear[0].loss_start == pytest.approx(loss[0], rel=1e-3)
+    with pytest.raises(InputError) as info:
+        detect_stages(t, loss, log="yes")
+    assert info.value.field == "log"
+
+
+def test_every_stage_gets_a_distinct_deterministic_colour(tmp_path):
+    from verify.report.figures import STAGE_COLOURS, loss_figure, stage_colours
+
+    names = expected_names(12)
+    colours = stage_colours(names)
+    assert len(set(colours.values())) == len(names)
+    assert stage_colours(names) == colours
+    for name in ("initial plateau", "descent", "secondary plateau"):
+        assert colours[name] == STAGE_COLOURS[name]
+    t, loss, _ = two_drop_curve(300)
+    stages = {s.name: (s.start, s.end) for s in detect_stages(t, loss)}
+    png = loss_figure(t, loss, stages, tmp_path / "loss.png", marks={"T_p": 20.0, "T_d": None})
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG" and png.endswith("loss.png")

@@ -89,12 +89,37 @@ scale (time units) for everything instead; use it for strongly correlated
 noise (an exponential moving average of SGD losses, say), which the
 white-noise estimate underrates.
 
+Change points (noisy curves)
+----------------------------
+A rate finder at one smoothing scale cannot see a short plateau beside a long
+noisy one: on a mini-batch SGD log the first plateau lasts a few dozen steps,
+the secondary one thousands, and a scale that quiets the noise swallows the
+first plateau into the descent. So on every noisy curve (``smooth=None``) the
+descents are also found by **PELT** (``ruptures.Pelt``, exact penalised
+segmentation) as a piecewise-linear fit of ``y``: the samples are averaged into
+at most 300 blocks, the noise ``sigma_b`` of a block mean is ``1.4826 MAD /
+sqrt(2)`` of the first differences of the block means (robust to the descents;
+it also counts correlated noise), and each change point costs ``penalty *
+sigma_b^2 * log(n_b)`` (default ``penalty = 1``; ``--penalty``). A descent
+grows from the steepest segment over neighbours falling at least a quarter as
+fast; it counts when its fitted fall exceeds ``d_min`` and ``6 sigma_b``, it is
+twice as steep as the segments beside it and ten times the typical (length-
+weighted median) segment rate. Where PELT finds at least as many descents as the
+rate finder, its descents are used, and their boundaries are located as above
+(10 % of the peak rate, at the descent's own scale), with every scale kept
+under half the shortest plateau PELT found. On a clean curve the rate finder
+alone is used. ``log=False`` (``--no-log``) runs everything on the loss itself
+(in units of its largest value) instead of ``log(loss)``; the descent rate is
+then ``-d loss/dt`` and ``min_factor`` a fall of ``1 - 1/min_factor`` of the
+lowest loss.
+
 Time is linear: a curve sampled on a geometric grid is averaged into a uniform
 grid of at most 16384 points, so structure much shorter than 1/16384 of the
 whole time span is not resolved.
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
@@ -484,6 +509,10 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         A descent lasts while its descent rate exceeds this fraction of its own peak rate; in ``(0, 1)``.
     smooth : float or None
         Gaussian smoothing scale in units of ``t`` for everything; ``None`` chooses it from the noise.
+    penalty : float
+        PELT's penalty per change point in units of ``sigma_b^2 log(n_b)`` (> 0; larger finds fewer descents).
+    log : bool
+        Segment ``log(loss)`` (default) or, when False, the loss itself.
 
     Returns
     -------
@@ -705,6 +734,13 @@ def add_parser(subparsers):
     p.add_argument("--time", default="t",
                    help="time column (default t); 'step' means the row index when there is no such column")
     p.add_argument("--out", help="directory for <stem>_stages.png (default: the CSV's folder)")
+    p.add_argument("--smooth", default=None, metavar="S",
+                   help="one Gaussian smoothing scale in time units for everything (default: chosen from the noise)")
+    p.add_argument("--penalty", default=None, metavar="C",
+                   help=f"PELT penalty per change point in units of sigma^2 log(n) (default {_PELT_PENALTY:g}; "
+                        "larger finds fewer descents)")
+    p.add_argument("--log", action=argparse.BooleanOptionalAction, default=True,
+                   help="segment log(loss) (default); --no-log segments the loss itself")
     p.add_argument("--json", action="store_true", help="machine-readable JSON on standard output")
     p.set_defaults(func=cmd_stages)
     return p
@@ -723,9 +759,17 @@ def cmd_stages(args) -> int:
     from .report.figures import loss_figure
 
     path = Path(args.file)
+    options = {"log": bool(getattr(args, "log", True))}
+    if getattr(args, "smooth", None) is not None:
+        options["smooth"] = _check_option("--smooth", args.smooth, lambda v: v > 0,
+                                          "pass a time scale > 0 in the units of the time column, e.g. --smooth 50")
+    if getattr(args, "penalty", None) is not None:
+        options["penalty"] = _check_option("--penalty", args.penalty, lambda v: v > 0,
+                                           f"pass a number > 0, e.g. --penalty {_PELT_PENALTY:g} (larger: fewer "
+                                           "descents)")
     t, loss, lines = _read(path, args.column, args.time)
     try:
-        stages = detect_stages(t, loss)
+        stages = detect_stages(t, loss, **options)
     except InputError as exc:       # name the file line rather than the array index
         match = re.fullmatch(r"(t|loss)\[(\d+)\]", exc.field)
         if not match:
