@@ -13,22 +13,23 @@ __all__ = ["STAGE_COLOURS", "stage_colours", "pyplot", "figure_bytes", "save_fig
 STAGE_COLOURS = {"initial plateau": "#f4a6a6", "descent": "#a6c8f4", "secondary plateau": "#a6e3a6",
                  "later": "#e0e0e0"}
 # later stages ("descent 2", "plateau 3", ...) take the colours of matplotlib's qualitative maps Pastel1, Pastel2,
-# Set3 and tab20 in turn (47 distinct colours besides the three above)
+# Set3 and tab20 in turn, each clearly apart from those before it
 _QUALITATIVE = ("Pastel1", "Pastel2", "Set3", "tab20")
 
 
 def _later_colours() -> list[str]:
     import matplotlib
-    from matplotlib.colors import to_hex
+    from matplotlib.colors import to_hex, to_rgb
 
-    seen = {c.lower() for c in STAGE_COLOURS.values()}
+    taken = [np.array(to_rgb(c)) for c in STAGE_COLOURS.values()]
     out = []
     for name in _QUALITATIVE:
         for rgba in matplotlib.colormaps[name].colors:
-            c = to_hex(rgba).lower()
-            if c not in seen:
-                seen.add(c)
-                out.append(c)
+            rgb = np.array(rgba[:3])
+            # skip a colour hard to tell from one already taken (RGB distance under 0.15)
+            if min(float(np.linalg.norm(rgb - c)) for c in taken) >= 0.15:
+                taken.append(rgb)
+                out.append(to_hex(rgb))
     return out
 
 
