@@ -89,12 +89,37 @@ scale (time units) for everything instead; use it for strongly correlated
 noise (an exponential moving average of SGD losses, say), which the
 white-noise estimate underrates.
 
+Change points (noisy curves)
+----------------------------
+A rate finder at one smoothing scale cannot see a short plateau beside a long
+noisy one: on a mini-batch SGD log the first plateau lasts a few dozen steps,
+the secondary one thousands, and a scale that quiets the noise swallows the
+first plateau into the descent. So on every noisy curve (``smooth=None``) the
+descents are also found by **PELT** (``ruptures.Pelt``, exact penalised
+segmentation) as a piecewise-linear fit of ``y``: the samples are averaged into
+at most 300 blocks, the noise ``sigma_b`` of a block mean is ``1.4826 MAD /
+sqrt(2)`` of the first differences of the block means (robust to the descents;
+it also counts correlated noise), and each change point costs ``penalty *
+sigma_b^2 * log(n_b)`` (default ``penalty = 1``; ``--penalty``). A descent
+grows from the steepest segment over neighbours falling at least a quarter as
+fast; it counts when its fitted fall exceeds ``d_min`` and ``6 sigma_b``, it is
+twice as steep as the segments beside it and ten times the typical (length-
+weighted median) segment rate. Where PELT finds at least as many descents as the
+rate finder, its descents are used, and their boundaries are located as above
+(10 % of the peak rate, at the descent's own scale), with every scale kept
+under half the shortest plateau PELT found. On a clean curve the rate finder
+alone is used. ``log=False`` (``--no-log``) runs everything on the loss itself
+(in units of its largest value) instead of ``log(loss)``; the descent rate is
+then ``-d loss/dt`` and ``min_factor`` a fall of ``1 - 1/min_factor`` of the
+lowest loss.
+
 Time is linear: a curve sampled on a geometric grid is averaged into a uniform
 grid of at most 16384 points, so structure much shorter than 1/16384 of the
 whole time span is not resolved.
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
@@ -124,6 +149,11 @@ _PROMINENCE = 2.0       # ... and must rise at least this factor above such a va
 _SIGNIFICANCE = 3.0     # a peak rate must exceed this many standard deviations of the rate noise ...
 _DROP_SIGNIFICANCE = 5.0  # ... and a drop this many standard deviations of the difference of two smoothed values
 _SQRT_PI = math.sqrt(math.pi)
+_PELT_POINTS = 300      # PELT runs on block means of the uniform grid, at most this many
+_PELT_MIN_SIZE = 3      # fewest block means in a PELT segment
+_PELT_PENALTY = 1.0     # default penalty per change point, in units of sigma_b^2 log(n_b)
+_DRIFT = 10.0           # a PELT descent falls at least this many times faster than the typical segment
+_PELT_FLANK = 0.25      # a descent takes in neighbouring segments whose rate is at least this fraction of its peak
 
 
 @dataclass(frozen=True)
@@ -395,10 +425,74 @@ def _descent_name(k: int) -> str:
     return "descent" if k == 1 else f"descent {k}"
 
 
+def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_min: float) -> tuple[list, float]:
+    """Descents found by PELT (ruptures) as a piecewise-linear fit of the samples ``(t, y)``.
+
+    The samples are averaged into at most ``_PELT_POINTS`` blocks of consecutive points; the noise ``sigma_b`` of a block mean is the MAD of
+    the first differences of the block means (``1.4826 MAD / sqrt(2)``: robust to the descents, and it counts
+    correlated noise as it is); PELT's cost is the residual sum of squares of a straight line per segment and
+    its penalty per change point ``penalty * sigma_b^2 * log(n_b)``. A descent is grown from the steepest
+    segment over neighbours falling at least ``_PELT_FLANK`` of its rate; it counts when its fitted fall exceeds
+    ``d_min`` and 6 ``sigma_b``, its rate is ``_PROMINENCE`` times that of the segments beside it and ``_DRIFT``
+    times the typical (length-weighted median) rate of all segments, a drift of the plateaus. Returns
+    ``([(a, b, peak rate), ...] in indices of the uniform grid tg, sigma_b)``; ``[]`` when there are too few blocks.
+    """
+    import ruptures
+
+    n = t.size
+    k = max(1, math.ceil(n / _PELT_POINTS))
+    nb = n // k
+    if nb < 4 * _PELT_MIN_SIZE:
+        return [], 0.0
+    yb = y[:nb * k].reshape(nb, k).mean(axis=1)
+    tb = t[:nb * k].reshape(nb, k).mean(axis=1)
+    diff = np.diff(yb)
+    sigma = 1.4826 * float(np.median(np.abs(diff - np.median(diff)))) / math.sqrt(2)
+    span = float(tb[-1] - tb[0])
+    sigma = max(sigma, 1e-6 * max(float(np.ptp(yb)), 1e-12))      # a clean curve: still a finite penalty
+    x = (tb - tb[0]) / span
+    signal = np.column_stack([yb, np.ones(nb), x])
+    ends = ruptures.Pelt(model="linear", min_size=_PELT_MIN_SIZE, jump=1).fit(signal).predict(
+        pen=penalty * sigma * sigma * math.log(nb))
+    segs = []       # (first block, last block, rate, fitted start value, fitted end value)
+    start = 0
+    for end in ends:
+        slope, icpt = np.polyfit(tb[start:end], yb[start:end], 1)
+        segs.append((start, end - 1, -float(slope), float(icpt + slope * tb[start]), float(icpt + slope * tb[end - 1])))
+        start = end
+    taken = [False] * len(segs)
+    found = []
+    # the typical rate (length-weighted median over the segments): a slow drift on the plateaus; a descent must
+    # fall _DRIFT times faster, so that segments of a drifting noisy plateau are not taken for one
+    rates = np.array([r for _, _, r, _, _ in segs])
+    lengths = np.array([e - s0 + 1 for s0, e, _, _, _ in segs], dtype=float)
+    order = np.argsort(np.abs(rates))
+    typical = float(np.abs(rates)[order][np.searchsorted(np.cumsum(lengths[order]), 0.5 * lengths.sum())])
+    for i in sorted(range(len(segs)), key=lambda j: -segs[j][2]):
+        peak = segs[i][2]
+        if taken[i] or peak <= 0:
+            continue
+        lo = hi = i
+        while lo > 0 and not taken[lo - 1] and segs[lo - 1][2] >= _PELT_FLANK * peak:
+            lo -= 1
+        while hi < len(segs) - 1 and not taken[hi + 1] and segs[hi + 1][2] >= _PELT_FLANK * peak:
+            hi += 1
+        beside = max([segs[j][2] for j in (lo - 1, hi + 1) if 0 <= j < len(segs)] + [0.0])
+        drop = segs[lo][3] - segs[hi][4]
+        if drop >= max(d_min, 6 * sigma) and peak >= _PROMINENCE * beside and peak >= _DRIFT * typical:
+            for j in range(lo, hi + 1):
+                taken[j] = True
+            first, last = t[segs[lo][0] * k], t[min(segs[hi][1] * k + k - 1, n - 1)]
+            a = int(np.searchsorted(tg, first))
+            b = max(int(np.searchsorted(tg, last, side="right")) - 1, a)
+            found.append((a, b, peak))
+    return sorted(found), sigma
+
+
 # ---------------------------------------------------------------------------------------------- public API
 
 def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, rate_fraction: float = 0.1,
-                  smooth: float | None = None) -> list[Stage]:
+                  smooth: float | None = None, penalty: float = _PELT_PENALTY, log: bool = True) -> list[Stage]:
     """Split the loss curve ``(t, loss)`` into alternating plateaus and descents.
 
     Parameters
@@ -415,6 +509,10 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         A descent lasts while its descent rate exceeds this fraction of its own peak rate; in ``(0, 1)``.
     smooth : float or None
         Gaussian smoothing scale in units of ``t`` for everything; ``None`` chooses it from the noise.
+    penalty : float
+        PELT's penalty per change point in units of ``sigma_b^2 log(n_b)`` (> 0; larger finds fewer descents).
+    log : bool
+        Segment ``log(loss)`` (default) or, when False, the loss itself.
 
     Returns
     -------
@@ -438,12 +536,16 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
                                   "pass a fraction in (0, 1), e.g. 0.1")
     if smooth is not None:
         smooth = _check_option("smooth", smooth, lambda v: v >= 0, "pass a time scale >= 0, or None for automatic")
+    penalty = _check_option("penalty", penalty, lambda v: v > 0, f"pass a number > 0, e.g. {_PELT_PENALTY:g}")
+    if not isinstance(log, (bool, np.bool_)):
+        raise InputError("log", log, "not a boolean", "pass True (segment log(loss)) or False (the loss itself)")
 
     t0, t_end = float(t[0]), float(t[-1])
     if t.size < MIN_POINTS:
         return [Stage("initial plateau", "plateau", t0, t_end, float(loss[0]), float(loss[-1]))]
 
-    y = np.log(loss)
+    scale = 1.0 if log else float(loss.max())
+    y = np.log(loss) if log else loss / scale      # --no-log: the loss itself, in units of its largest value
     # a running median of 5 points removes isolated spikes (one or two points) and leaves monotone stretches as
     # they are, so a clean curve is unchanged except at its turning points
     tg, yg = _grid(t, median_filter(y, _SPIKE_WINDOW, mode="nearest") if t.size >= _NOISE_POINTS else y)
@@ -462,7 +564,8 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     else:
         s_value = clamp(_scale_for_value(nu, rho, _VALUE_NOISE), cap / 2)
     y_value = _smooth(yg, s_value / h)
-    d_min = max(min_drop * float(y_value.max() - y_value.min()), math.log(min_factor))
+    fall = math.log(min_factor) if log else (1 - 1 / min_factor) * max(float(y_value.min()), 0.0)
+    d_min = max(min_drop * float(y_value.max() - y_value.min()), fall)
     if smooth is None:
         s_find = clamp(_scale_for_rate(nu, rho, _FIND_NOISE * 4 * d_min / span))
 
@@ -487,6 +590,21 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
             y_find, r_find, found = find_at(s_find)
             found = [f for f in found if any(f[0] <= b and a <= f[1] for a, b, _ in first)]
     coarse = found      # disjoint, in time order
+    # 1b. the change-point finder: PELT on log(loss) with a noise-calibrated penalty. A rate finder at one scale
+    # cannot see a short plateau beside a long noisy one (SGD: a brief initial plateau, a long secondary one);
+    # where PELT finds descents (at least as many), they are taken and the boundary scale is kept below half
+    # of the shortest plateau it found
+    if smooth is None and nu > 0:
+        pelt, _ = _pelt_find(t, y, tg, penalty, d_min)
+        if pelt and len(pelt) >= len(coarse):
+            coarse = pelt
+            edges = [0] + [x for a, b, _ in pelt for x in (a, b)] + [m - 1]
+            gaps = [(edges[j + 1] - edges[j]) * h for j in range(0, len(edges), 2) if edges[j + 1] > edges[j]]
+            if gaps:
+                s_cautious = max(min(s_cautious, min(gaps) / 2), floor)
+                y_find = _smooth(yg, s_cautious / h)
+                r_find = -np.gradient(y_find, h)
+                s_find = s_cautious
 
     # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
     intervals: list[tuple[float, float]] = []
@@ -519,7 +637,8 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     intervals = [(s, e) for s, e in _merge(intervals, h) if e > s]
 
     def value(x: float) -> float:
-        return float(np.exp(np.interp(x, tg, y_value)))
+        v = float(np.interp(x, tg, y_value))
+        return float(np.exp(v)) if log else v * scale
 
     stages: list[Stage] = []
     cursor = t0
@@ -615,6 +734,13 @@ def add_parser(subparsers):
     p.add_argument("--time", default="t",
                    help="time column (default t); 'step' means the row index when there is no such column")
     p.add_argument("--out", help="directory for <stem>_stages.png (default: the CSV's folder)")
+    p.add_argument("--smooth", default=None, metavar="S",
+                   help="one Gaussian smoothing scale in time units for everything (default: chosen from the noise)")
+    p.add_argument("--penalty", default=None, metavar="C",
+                   help=f"PELT penalty per change point in units of sigma^2 log(n) (default {_PELT_PENALTY:g}; "
+                        "larger finds fewer descents)")
+    p.add_argument("--log", action=argparse.BooleanOptionalAction, default=True,
+                   help="segment log(loss) (default); --no-log segments the loss itself")
     p.add_argument("--json", action="store_true", help="machine-readable JSON on standard output")
     p.set_defaults(func=cmd_stages)
     return p
@@ -633,9 +759,17 @@ def cmd_stages(args) -> int:
     from .report.figures import loss_figure
 
     path = Path(args.file)
+    options = {"log": bool(getattr(args, "log", True))}
+    if getattr(args, "smooth", None) is not None:
+        options["smooth"] = _check_option("--smooth", args.smooth, lambda v: v > 0,
+                                          "pass a time scale > 0 in the units of the time column, e.g. --smooth 50")
+    if getattr(args, "penalty", None) is not None:
+        options["penalty"] = _check_option("--penalty", args.penalty, lambda v: v > 0,
+                                           f"pass a number > 0, e.g. --penalty {_PELT_PENALTY:g} (larger: fewer "
+                                           "descents)")
     t, loss, lines = _read(path, args.column, args.time)
     try:
-        stages = detect_stages(t, loss)
+        stages = detect_stages(t, loss, **options)
     except InputError as exc:       # name the file line rather than the array index
         match = re.fullmatch(r"(t|loss)\[(\d+)\]", exc.field)
         if not match:

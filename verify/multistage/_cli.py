@@ -105,6 +105,8 @@ def cmd_simulate(args) -> int:
         prediction = predict(config)
         files["png"] = loss_figure(traj.t, traj.loss, summary["stages"], out_dir / "loss.png",
                                    plateau_level=prediction["plateau_loss"],
+                                   marks={"T_p (theory)": summary["T_p"]["value"],
+                                          "T_d (theory)": summary["T_d"]["value"]},
                                    title=f"{config.activation.name}, m = {config.model.width}, "
                                          f"alpha = {config.model.alpha}, {traj.info['integrator']}")
         atomic_write(out_dir / "summary.json", dumps(summary))
@@ -116,6 +118,13 @@ def cmd_simulate(args) -> int:
         for key in ("status", "z_norm", "K0", "t_half", "T_d", "T_p", "initial_loss", "plateau_loss", "final_loss",
                     "diverged", "files"):
             print(f"  {key:<14} {summary[key]}")
+        print("  stages         detected (start - end)          theory (start - end)")
+        theory = summary.get("stages_theory", {})
+        for name in dict.fromkeys([*summary["stages"], *theory]):
+            found, pred = summary["stages"].get(name), theory.get(name)
+            show = (lambda b: f"{b[0]:>10.4g} - {b[1]:<10.4g}" if b else f"{'-':>10}   {'':<10}")
+            print(f"    {name:<18} {show(found)}      {show(pred)}")
+        print(f"  T_p (theory)   {summary['T_p']['value']}   T_d (theory) {summary['T_d']['value']}")
     if traj.status == "interrupted":
         return 130
     return 1 if traj.status == "failed" else 0

@@ -8,9 +8,14 @@ Measured quantities (the same names as the predictions):
 * ``plateau_loss``: the loss where the descent ends and the secondary
   plateau begins, taken as the loss at ``T_d`` (under D10's ``R(K)`` this is
   ``R* + |z|^2 delta^2 / 2``: ``3.5e-5`` above ``R*`` for the example);
-* the stages: initial plateau ``[0, T_p]`` with ``T_p`` the first time
-  ``q_max`` reaches ``m^(-alpha_1)`` (D6's definition), descent ``[T_p, T_d]``,
-  secondary plateau from ``T_d``.
+* ``T_p``: the first time ``q_max`` reaches ``m^(-alpha_1)`` (D6's
+  definition);
+* ``stages``: the stages of the loss curve as :func:`verify.stages.detect_stages`
+  finds them (``{name: [start, end]}``; later plateaus and descents included, so
+  an escape from the secondary plateau is a stage of its own);
+* ``stages_theory``: the theory's stage bounds beside them (:func:`stage_bounds`):
+  initial plateau ``[0, T_p]``, descent ``[T_p, T_d]``, secondary plateau from
+  ``T_d`` to the end.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from theory.multistage import higher_order
 from ..engines import DescentOptions, FlowOptions, Trajectory, integrate_flow, run_descent
 from ..engines.events import Progress, make_events
 from ..engines.twolayer import pack, select_kernel
+from ..stages import detect_stages
 from ._config import Config
 from ._initialisation import growing_mode, initial_parameters
 from ._observables import observables
@@ -42,7 +48,9 @@ def _first_crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
 
 
 def stage_bounds(t: np.ndarray, q_max: np.ndarray, width: int, alpha_1: float, T_d: float | None) -> dict:
-    """``{"initial plateau": (0, T_p), "descent": (T_p, T_d), "secondary plateau": (T_d, t_end)}``."""
+    """The theory's stages ``{"initial plateau": (0, T_p), "descent": (T_p, T_d), "secondary plateau": (T_d,
+    t_end)}`` (T_p: D6's first time ``q_max`` reaches ``m^(-alpha_1)``; the secondary plateau runs to the end even
+    when the loss escapes it: :func:`measure` puts the detected stages beside these)."""
     T_p = _first_crossing(t, q_max, width ** (-alpha_1))
     end = float(t[-1]) if len(t) else 0.0
     stages = {"initial plateau": (0.0, T_p if T_p is not None else end)}
@@ -93,6 +101,9 @@ def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
     T_d = float(td_hits[0][0]) if td_hits else None
     plateau_loss = float(kernel.loss(td_hits[0][1])) if td_hits else None
     stages = stage_bounds(traj.t, obs.get("q_max", np.array([])), config.model.width, config.alpha_1, T_d)
+    detected = {}
+    if len(traj.t) >= 2 and np.all(np.isfinite(traj.loss)) and np.all(traj.loss > 0):
+        detected = {s.name: [s.start, s.end] for s in detect_stages(traj.t, traj.loss)}
     a0, W0 = traj.split(traj.theta[0])
     k0 = None
     if not data.z_is_zero:
@@ -111,7 +122,8 @@ def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
         "diverged": False if traj.diverged is None else traj.diverged,
         "status": traj.status,
         "message": traj.message,
-        "stages": {k: list(v) for k, v in stages.items()},
+        "stages": detected,
+        "stages_theory": {k: list(v) for k, v in stages.items()},
         "events": {name: [float(h[0]) for h in hits] for name, hits in traj.events.items()},
         "run": traj.info,
     }

@@ -8,10 +8,45 @@ import numpy as np
 
 from .._io import atomic_write
 
-__all__ = ["STAGE_COLOURS", "pyplot", "figure_bytes", "save_figure", "loss_figure"]
+__all__ = ["STAGE_COLOURS", "stage_colours", "pyplot", "figure_bytes", "save_figure", "loss_figure"]
 
 STAGE_COLOURS = {"initial plateau": "#f4a6a6", "descent": "#a6c8f4", "secondary plateau": "#a6e3a6",
                  "later": "#e0e0e0"}
+# later stages ("descent 2", "plateau 3", ...) take the colours of matplotlib's qualitative maps Pastel1, Pastel2,
+# Set3 and tab20 in turn, each clearly apart from those before it
+_QUALITATIVE = ("Pastel1", "Pastel2", "Set3", "tab20")
+
+
+def _later_colours() -> list[str]:
+    import matplotlib
+    from matplotlib.colors import to_hex, to_rgb
+
+    taken = [np.array(to_rgb(c)) for c in STAGE_COLOURS.values()]
+    out = []
+    for name in _QUALITATIVE:
+        for rgba in matplotlib.colormaps[name].colors:
+            rgb = np.array(rgba[:3])
+            # skip a colour hard to tell from one already taken (RGB distance under 0.15)
+            if min(float(np.linalg.norm(rgb - c)) for c in taken) >= 0.15:
+                taken.append(rgb)
+                out.append(to_hex(rgb))
+    return out
+
+
+def stage_colours(names) -> dict:
+    """A distinct colour for every stage name, deterministic: the named stages keep ``STAGE_COLOURS``; the others,
+    in the order given, take the qualitative colours of ``_QUALITATIVE`` in turn (then cycle)."""
+    out, k, later = {}, 0, None
+    for name in names:
+        if name in out:
+            continue
+        if name in STAGE_COLOURS and name != "later":
+            out[name] = STAGE_COLOURS[name]
+        else:
+            later = later or _later_colours()
+            out[name] = later[k % len(later)]
+            k += 1
+    return out
 
 
 def pyplot():
@@ -43,13 +78,20 @@ def save_figure(fig, out: Path, name: str) -> dict:
 
 
 def loss_figure(t: np.ndarray, loss: np.ndarray, stages: dict, path: str | Path, *, plateau_level=None,
-                title: str = "") -> str:
-    """Save the loss against time (linear axes) with the stages shaded; return the path."""
+                title: str = "", marks: dict | None = None) -> str:
+    """Save the loss against time (linear axes) with the stages shaded, each in its own colour
+    (:func:`stage_colours`), and each ``marks`` entry ``{label: time}`` (e.g. predicted ``T_p``, ``T_d``) drawn as a
+    vertical line (entries whose time is None are skipped); return the path."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    colours = stage_colours(stages)
     for name, (lo, hi) in stages.items():
-        ax.axvspan(lo, hi, color=STAGE_COLOURS.get(name, "#eeeeee"), alpha=0.6, lw=0, label=name)
+        ax.axvspan(lo, hi, color=colours[name], alpha=0.6, lw=0, label=name)
     ax.plot(t, loss, color="black", lw=1.5, label="loss")
+    styles = ("--", ":", "-.")
+    for k, (label, when) in enumerate((marks or {}).items()):
+        if when is not None:
+            ax.axvline(when, color="tab:purple", ls=styles[k % len(styles)], lw=1.2, label=label)
     if plateau_level is not None:
         ax.axhline(plateau_level, color="tab:green", ls="--", lw=1, label="R* (predicted)")
     ax.set_xlabel("t")
