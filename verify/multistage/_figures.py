@@ -9,7 +9,7 @@ from theory.bridge import numeric
 from theory.multistage.reduced_dynamics import K_closed
 from theory.multistage.symbols import K0, t, z_norm
 
-from ..report.figures import STAGE_COLOURS, pyplot, save_figure
+from ..report.figures import pyplot, save_figure, stage_colours
 
 TARGETS = {
     "tanh(2 x0) + x1^2/2 + 0.4 x2 - 0.3": "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3",
@@ -30,17 +30,6 @@ FIGURE1_T_CAP = 800.0
 FIGURE1_RTOL = 1e-6        # the D11 runs' tolerance: the escape time does not move at this level
 #: the escape: the loss this fraction below the plateau level (the loss at T_d), as D11 measures it
 ESCAPE_DROP = 0.05
-
-#: colours of the stages verify.report.figures does not name (the later descents and plateaus)
-_DESCENT_COLOURS = ("#a6c8f4", "#c7a6f4", "#8fd3d3", "#f4c7a6")
-_PLATEAU_COLOURS = ("#f4a6a6", "#a6e3a6", "#f4e3a6", "#d9d9d9")
-
-
-def _stage_colour(name: str, index: int) -> str:
-    """The colour of a stage: verify.report.figures' colour where it names one, else one per later stage."""
-    palette = _DESCENT_COLOURS if name.startswith("descent") else _PLATEAU_COLOURS
-    return STAGE_COLOURS.get(name, palette[(index // 2) % len(palette)])
-
 
 def _detected_stages(t, loss) -> list:
     from ..stages import detect_stages
@@ -109,8 +98,9 @@ def figure_multistage(ctx, out: Path) -> dict:
     lin = _nice_ceiling(2.0 * max(T_d or 0.0, 1.0))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     ax = axes[0]
-    for i, s in enumerate(stages):
-        ax.axvspan(s.start, s.end, color=_stage_colour(s.name, i), alpha=0.65, lw=0,
+    colours = stage_colours([s.name for s in stages])
+    for s in stages:
+        ax.axvspan(s.start, s.end, color=colours[s.name], alpha=0.65, lw=0,
                    label=f"{s.name} [{s.start:.3g}, {s.end:.3g}]")
     ax.plot(tt, loss, "k", lw=1.6, label="loss R(t)")
     if pred.get("plateau_loss") is not None:
