@@ -152,6 +152,8 @@ _SQRT_PI = math.sqrt(math.pi)
 _PELT_POINTS = 300      # PELT runs on block means of the uniform grid, at most this many
 _PELT_MIN_SIZE = 3      # fewest block means in a PELT segment
 _PELT_PENALTY = 1.0     # default penalty per change point, in units of sigma_b^2 log(n_b)
+_PELT_NOISE = 1e-4      # PELT runs only on curves noisier than this (in log loss): a solver's curve (about 1e-8)
+                        # is segmented by the rate finder alone, and skips ruptures' import (about 1 s)
 _DRIFT = 10.0           # a PELT descent falls at least this many times faster than the typical segment
 _PELT_FLANK = 0.25      # a descent takes in neighbouring segments whose rate is at least this fraction of its peak
 
@@ -594,7 +596,7 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     # cannot see a short plateau beside a long noisy one (SGD: a brief initial plateau, a long secondary one);
     # where PELT finds descents (at least as many), they are taken and the boundary scale is kept below half
     # of the shortest plateau it found
-    if smooth is None and nu > 0:
+    if smooth is None and nu > _PELT_NOISE:
         pelt, _ = _pelt_find(t, y, tg, penalty, d_min)
         if pelt and len(pelt) >= len(coarse):
             coarse = pelt

@@ -99,12 +99,15 @@ def derive() -> Derivation:
     return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
 
 
+@lru_cache(maxsize=16)
+def _expm_function(dim: int):
+    zs, X = closed_form(dim)
+    return numeric(X, (t, *zs))
+
+
 def expm_closed_form(tval: float, z: np.ndarray) -> np.ndarray:
     """Numeric ``exp(tA)`` from the closed form (through the lambdify bridge)."""
-    dim = len(z)
-    zs, X = closed_form(dim)
-    fn = numeric(X, (t, *zs))
-    return np.asarray(fn(tval, *z), dtype=float)
+    return np.asarray(_expm_function(len(z))(tval, *z), dtype=float)
 
 
 def gd_rate(eta_value: float, z_norm_value: float) -> float:

@@ -82,8 +82,10 @@ def loss_figure(t: np.ndarray, loss: np.ndarray, stages: dict, path: str | Path,
     """Save the loss against time (linear axes) with the stages shaded, each in its own colour
     (:func:`stage_colours`), and each ``marks`` entry ``{label: time}`` (e.g. predicted ``T_p``, ``T_d``) drawn as a
     vertical line (entries whose time is None are skipped); return the path."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    from matplotlib.figure import Figure   # no pyplot: a figure for a file needs no GUI state (and saves 0.3-0.8 s)
+
+    fig = Figure(figsize=(7, 4), dpi=120)
+    ax = fig.subplots()
     colours = stage_colours(stages)
     for name, (lo, hi) in stages.items():
         ax.axvspan(lo, hi, color=colours[name], alpha=0.6, lw=0, label=name)
@@ -100,5 +102,4 @@ def loss_figure(t: np.ndarray, loss: np.ndarray, stages: dict, path: str | Path,
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     atomic_write(path, figure_bytes(fig, "png", dpi=120))
-    plt.close(fig)
     return str(path)
