@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import shutil
 import subprocess
@@ -84,7 +83,7 @@ def main() -> int:
         jax_python = args.jax_python
         if jax_python is None:
             try:
-                import diffrax  # noqa: F401
+                import diffrax  # noqa: F401  (only to see that it is installed)
                 import jax  # noqa: F401
                 jax_python = sys.executable
             except ImportError:

@@ -20,7 +20,7 @@ import time
 
 from theory.errors import InputError, VerifierError
 
-from .registry import PROFILE_NAMES, REGISTRY, claims_of, load_papers
+from .registry import REGISTRY, claims_of, load_papers
 
 __all__ = ["main", "build_parser"]
 

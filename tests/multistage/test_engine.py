@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from verify.multistage._config import config_from_dict
 from verify.engines import DescentOptions, FlowOptions, integrate_flow, run_descent
 from verify.engines.twolayer import NumpyKernel, pack, select_kernel
 from verify.hessian import dense_hessian, top_hessian_eigenvalue
-from verify.engines.events import make_events
 from verify.multistage._initialisation import initial_parameters
 from verify.multistage._predict import predict
 from verify.multistage._simulate import measure, simulate
