@@ -112,12 +112,18 @@ SLOPE_ALPHA = descent_time.slope_alpha.subs(descent_time.r, descent_time.rate_fl
 SLOPE_LOG_M = descent_time.slope_log_m.subs(descent_time.r, descent_time.rate_flow)
 
 
+def _sweep(ctx, key: str, values) -> tuple[list, dict, list]:
+    """Mean T_d at each value of ``[model] key``; the last prediction and the seeds."""
+    Td = []
+    for v in values:
+        mean, pred, seeds = _mean_T_d(ctx, model={key: v})
+        Td.append(mean)
+    return Td, pred, seeds
+
+
 def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA) -> Verdict:
     alphas = ctx.profile.alphas
-    Td = []
-    for a in alphas:
-        mean, pred, seeds = _mean_T_d(ctx, model={"alpha": a})
-        Td.append(mean)
+    Td, pred, seeds = _sweep(ctx, "alpha", alphas)
     width, zn, dlt = ctx.profile.width, pred["z_norm"], pred["T_d"]["delta"]
     predicted = float(numeric(slope_expr, (m, z_norm))(width, zn))
     fit = _slope_fit(alphas, Td, [width] * len(alphas), zn, len(seeds), predicted,
@@ -130,10 +136,7 @@ def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA) -> Verdict:
 
 def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M) -> Verdict:
     widths = ctx.profile.td_widths
-    Td = []
-    for w in widths:
-        mean, pred, seeds = _mean_T_d(ctx, model={"width": w})
-        Td.append(mean)
+    Td, pred, seeds = _sweep(ctx, "width", widths)
     zn, a = pred["z_norm"], float(ctx.config().model.alpha)
     predicted = float(numeric(slope_expr, (alpha, z_norm))(a, zn))
     fit = _slope_fit(np.log(widths), Td, widths, zn, len(seeds), predicted,
