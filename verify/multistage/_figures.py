@@ -28,8 +28,14 @@ FIGURE1_T_MAX = 200.0
 #: kept rather than repeated), and at most this
 FIGURE1_T_CAP = 800.0
 FIGURE1_RTOL = 1e-6        # the D11 runs' tolerance: the escape time does not move at this level
-#: the escape: the loss this fraction below the plateau level (the loss at T_d), as D11 measures it
-ESCAPE_DROP = 0.05
+
+
+def _escape_drop() -> float:
+    """D11's escape threshold: the loss this fraction below the plateau level (the loss at T_d)."""
+    from .secondary_plateau import ESCAPE
+
+    return ESCAPE.value
+
 
 def _detected_stages(t, loss) -> list:
     from ..stages import detect_stages
@@ -45,12 +51,11 @@ def _value(entry):
 
 
 def _escape_time(traj, meas) -> float | None:
-    """First time after T_d at which the loss is ESCAPE_DROP below the plateau level (D11's escape)."""
-    T_d, level = _value(meas.get("T_d")), meas.get("plateau_loss")
-    if T_d is None or level is None:
-        return None
-    after = np.nonzero((traj.t > T_d) & (traj.loss <= (1 - ESCAPE_DROP) * level))[0]
-    return float(traj.t[after[0]]) if len(after) else None
+    """D11's escape time (the claim's own rule, :func:`secondary_plateau.escape_index`)."""
+    from .secondary_plateau import escape_index
+
+    i = escape_index(traj, meas)
+    return float(traj.t[i]) if i is not None else None
 
 
 def _figure1_run(ctx):
@@ -246,7 +251,7 @@ def figure_secondary_plateau(verdicts: dict, out: Path) -> dict | None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     tol = v.get("tolerance") or {}
-    drop = tol.get("value", ESCAPE_DROP)
+    drop = tol.get("value", _escape_drop())
     cens = (f" {len(censored)} run(s) had not left the plateau by the horizon and are not drawn "
             f"(widths {', '.join(str(c.get('width')) for c in censored)})." if censored else "")
     return {"name": "figure3", "title": "Figure 3: length of the secondary plateau against m (D11)",

@@ -13,14 +13,21 @@ ESCAPE = Tolerance("escape-drop", 0.05,
 RTOL = 1e-6   # a measurement of a heuristic: the escape time is insensitive to the solver tolerance at this level
 
 
-def _escape(traj, obs, meas, config):
+def escape_index(traj, meas) -> int | None:
+    """Index of the first recording after T_d at which the loss is ESCAPE below the plateau level (the loss at
+    T_d): the escape from the secondary plateau, as this claim and Figure 1 measure it."""
     T_d, P = meas["T_d"]["value"], meas["plateau_loss"]
     if T_d is None or P is None:
         return None
     after = (traj.t > T_d) & (traj.loss <= (1 - ESCAPE.value) * P)
-    if not np.any(after):
+    return int(np.argmax(after)) if np.any(after) else None
+
+
+def _escape(traj, obs, meas, config):
+    i = escape_index(traj, meas)
+    if i is None:
         return None
-    i = int(np.argmax(after))
+    T_d = meas["T_d"]["value"]
     zhat = config.dataset.z / config.dataset.z_norm
     _, W_d = traj.split(traj.theta[np.searchsorted(traj.t, T_d)])
     _, W_e = traj.split(traj.theta[i])
