@@ -171,11 +171,17 @@ def test_clean_curve_boundaries_names_and_order(curve):
 @PROPERTY
 @given(multistage_curves(noise_max=NOISE_MAX))
 def test_noisy_curve_boundaries_names_and_order(curve):
+    assert_segmented(curve, NOISY_TOL_WIDTHS)
+
+
+def assert_segmented(curve, tol_widths: float) -> None:
+    """The detected stages of a synthetic curve: their names, a tiling of the time axis, and every boundary
+    within ``tol_widths`` logistic widths of the true one."""
     t, loss, spec = curve
     stages = detect_stages(t, loss)
     assert [s.name for s in stages] == expected_names(len(spec["drops"]))
     assert_tiling(stages, t)
-    assert_boundaries(stages, true_boundaries(spec), [w for _, _, w in spec["drops"]], NOISY_TOL_WIDTHS)
+    assert_boundaries(stages, true_boundaries(spec), [w for _, _, w in spec["drops"]], tol_widths)
 
 
 # Fixed noise levels of multiplicative white noise (0 %, 1 %, 5 % of the loss): the boundary tolerance grows with
@@ -192,11 +198,7 @@ def test_boundaries_at_fixed_noise_levels(noise):
     @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=40, derandomize=True)
     @given(multistage_curves(noise_fixed=noise))
     def check(curve):
-        t, loss, spec = curve
-        stages = detect_stages(t, loss)
-        assert [s.name for s in stages] == expected_names(len(spec["drops"]))
-        assert_tiling(stages, t)
-        assert_boundaries(stages, true_boundaries(spec), [w for _, _, w in spec["drops"]], NOISE_LEVEL_TOL[noise])
+        assert_segmented(curve, NOISE_LEVEL_TOL[noise])
 
     check()
 

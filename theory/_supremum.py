@@ -537,12 +537,13 @@ def _interval_route(g, s, rtol, budget_s, max_boxes, started) -> Supremum:
             cell = iv.mpf([B, mpmath.inf]) if sign > 0 else iv.mpf([-mpmath.inf, -B])
             bound, text = _abs_up(F(cell)), "interval enclosure on the unbounded cell"
             if bound > lower * (1 + eps) and q_period is not None:
-                H = _interval_function(h, s)(cell) if _interval_function(h, s) is not None else None
+                Fh = _interval_function(h, s)
+                H = Fh(cell) if Fh is not None else None
                 Fq = _interval_function(q, s)
                 if _finite(H) and Fq is not None:
                     tail_boxes = _Boxes(Fq, _interval_function(sp.diff(q, s), s), offset=H)
                     P = mpmath.mpf(_up(sp.N(q_period, 30)))
-                    t_lower, t_upper, t_exhausted = _branch_and_bound(
+                    t_lower, t_upper, _ = _branch_and_bound(
                         tail_boxes, mpmath.mpf(0), P, lower, eps, max(deadline, time.monotonic() + 0.5), max_boxes)
                     count += tail_boxes.count
                     lower = max(lower, t_lower)

@@ -42,9 +42,8 @@ def groups_of(ids: list[str]) -> list[list[str]]:
     return list(groups.values())
 
 
-def _one(ctx, cid: str) -> tuple[dict, float]:
+def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     claim = REGISTRY[cid]
-    paper = load_papers()[claim.paper]
     start = time.perf_counter()
     try:
         verdict = claim.check(ctx).as_dict()
@@ -73,7 +72,7 @@ def _group(args) -> list:
     ids, profile, seed, backend, device = args
     paper = load_papers()[REGISTRY[ids[0]].paper]
     ctx = paper.make_context(profile, seed=seed, backend=backend, device=device)
-    return [_one(ctx, cid) for cid in ids]
+    return [_one(paper, ctx, cid) for cid in ids]
 
 
 def _derivation_texts(paper_key: str, keys) -> dict:

@@ -90,10 +90,6 @@ def _law_r(taus, d, width, C, r_power=1):
     return F, N, np.sqrt(F**2 + N**2)
 
 
-def _law(taus: np.ndarray, d: int, width: int, C: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return _law_r(taus, d, width, C)
-
-
 #: points of the plateau window at which the simulated W2rel is compared with the law: the same points
 #: at which the Monte Carlo statistic is formed, so that the per-seed statistic and its quantile agree
 GRID_POINTS = 8
@@ -109,7 +105,7 @@ def _monte_carlo(width: int, d: int, grid: tuple, seed: int) -> tuple[float, np.
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     taus = np.asarray(grid)
     fit = balance.finite_m_constant(width, d, taus, MC_REPS, rng)
-    F_g, N_g, centre_g = _law(taus, d, width, fit["C"])
+    F_g, N_g, centre_g = _law_r(taus, d, width, fit["C"])
     return fit["C"], np.max(np.abs(fit["samples"] - centre_g) / N_g, axis=1)
 
 
@@ -208,7 +204,7 @@ def predicted_max_w2rel(width: int, d: int, zn: float, a_exp: float = SIMILAR_AL
     """The law's W2rel at the expected ``T_p`` (D6), where W2rel is largest on ``[T_p, T_d]`` (it decreases)."""
     a1 = (a_exp + 0.5) / 2
     T_p = float(numeric(initial_plateau.T_p_expected, (m, alpha, alpha_1, z_norm))(width, a_exp, a1, zn))
-    F, N, centre = _law(np.array([zn * T_p]), d, width, FINITE_M_C)
+    F, N, centre = _law_r(np.array([zn * T_p]), d, width, FINITE_M_C)
     return {"width": width, "T_p_expected": T_p, "tau_p": zn * T_p, "F_d": float(F[0]), "N": float(N[0]),
             "centre": float(centre[0]), "upper": float(centre[0] + 2 * N[0])}
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ STAGE_COLOURS = {"initial plateau": "#f4a6a6", "descent": "#a6c8f4", "secondary 
 _QUALITATIVE = ("Pastel1", "Pastel2", "Set3", "tab20")
 
 
-def _later_colours() -> list[str]:
+@lru_cache(maxsize=1)
+def _later_colours() -> tuple[str, ...]:
     import matplotlib
     from matplotlib.colors import to_hex, to_rgb
 
@@ -30,7 +32,7 @@ def _later_colours() -> list[str]:
             if min(float(np.linalg.norm(rgb - c)) for c in taken) >= 0.15:
                 taken.append(rgb)
                 out.append(to_hex(rgb))
-    return out
+    return tuple(out)
 
 
 def stage_colours(names) -> dict:

@@ -713,18 +713,6 @@ def _md_text_blocks(text: str) -> list[str]:
     return out
 
 
-def _md_fits(fits: dict) -> list[str]:
-    lines = ["| fit | slope | interval | band | predicted | other |", "| --- | --- | --- | --- | --- | --- |"]
-    for name, fit in fits.items():
-        cells = [_md_cell(name)]
-        for col in FIT_COLUMNS:
-            cells.append(_md_code(_compact(fit[col]), table=True) if col in fit else "")
-        rest = {k: v for k, v in fit.items() if k not in FIT_COLUMNS}
-        cells.append(_md_code(_compact(rest)[1:-1], table=True) if rest else "")
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
 def _figures_by_path(report: dict) -> dict:
     """``path -> (index, figure)`` for the PNG and SVG of every report figure (the first one wins)."""
     found = {}
