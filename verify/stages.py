@@ -147,6 +147,7 @@ _VALUE_NOISE = 0.01     # noise left on log(loss) for loss_start / loss_end and 
 _CLIMB = 0.25           # a descent also ends at a valley of the rate once it climbs this fraction of its peak again
 _PROMINENCE = 2.0       # ... and must rise at least this factor above such a valley to count as a descent
 _SIGNIFICANCE = 3.0     # a peak rate must exceed this many standard deviations of the rate noise ...
+_EDGE_SIGNIFICANCE = 2.0  # a descent reaches an end of the curve only with a rate this many sigma above threshold
 _DROP_SIGNIFICANCE = 5.0  # ... and a drop this many standard deviations of the difference of two smoothed values
 _SQRT_PI = math.sqrt(math.pi)
 _PELT_POINTS = 300      # PELT runs on block means of the uniform grid, at most this many
@@ -293,6 +294,23 @@ def _value_noise_profile(m: int, nu: float, rho: float, s: float, h: float) -> n
     return noise
 
 
+def _edge_rate_excess(t: np.ndarray, nu: float, s: float, h: float, draws: int = 32) -> np.ndarray:
+    """How much noisier the smoothed rate is at each grid point than inside the curve (standard deviations).
+
+    At the ends :func:`_smooth` rests on straight-line fits, so the rate there is the slope of a fit to a few
+    points, far noisier than inside. The profile is measured on ``draws`` realisations of white noise ``nu`` at the
+    curve's own sample times, taken through the same gridding, smoothing and differencing (a fixed seed: the same
+    curve gives the same stages); returned is the excess over the median rate noise, zero inside the curve.
+    """
+    rng = np.random.default_rng(0)
+    rates = []
+    for _ in range(draws):
+        _, g = _grid(t, nu * rng.standard_normal(t.size))
+        rates.append(-np.gradient(_smooth(g, s / h), h))
+    sd = np.std(rates, axis=0)
+    return np.maximum(sd - float(np.median(sd)), 0.0)
+
+
 def _rate_noise(nu: float, rho: float, s: float) -> float:
     """Standard deviation of the rate left by a Gaussian of width ``s`` (time) on white noise ``nu`` at density
     ``rho``."""
@@ -326,7 +344,8 @@ def _side(seq: np.ndarray, thr: float, climb: float, blocked: np.ndarray | None)
     while start < n:        # in growing chunks: most growths stop close to their peak
         chunk = seq[start:start + size]
         runmin = np.minimum.accumulate(np.concatenate([[low], chunk]))[1:]
-        stop = (chunk <= thr) | (chunk > runmin + climb)
+        level = thr if np.ndim(thr) == 0 else thr[start:start + size]
+        stop = (chunk <= level) | (chunk > runmin + climb)
         if blocked is not None:
             stop |= blocked[start:start + size]
         if start == 0:
@@ -336,7 +355,7 @@ def _side(seq: np.ndarray, thr: float, climb: float, blocked: np.ndarray | None)
             k = int(hit[0])
             j = start + k
             low = float(runmin[k - 1]) if k else low
-            if seq[j] <= thr:
+            if seq[j] <= (thr if np.ndim(thr) == 0 else thr[j]):
                 return j - 1, True, 0.0
             if blocked is not None and blocked[j]:
                 return j - 1, False, low
@@ -352,8 +371,11 @@ def _grow(seg: np.ndarray, i: int, thr: float, climb: float,
     """The descent interval ``a..b`` (indices into ``seg``) around the peak ``i``: ``(a, b, left end is a crossing,
     right end is a crossing, highest valley)``, the last the larger lowest rate of a side that ended at a valley or
     at another descent (0 if none did)."""
-    left, left_cross, left_low = _side(seg[i::-1], thr, climb, None if taken is None else taken[i::-1])
-    right, right_cross, right_low = _side(seg[i:], thr, climb, None if taken is None else taken[i:])
+    arr = np.ndim(thr) != 0
+    left, left_cross, left_low = _side(seg[i::-1], thr[i::-1] if arr else thr, climb,
+                                       None if taken is None else taken[i::-1])
+    right, right_cross, right_low = _side(seg[i:], thr[i:] if arr else thr, climb,
+                                          None if taken is None else taken[i:])
     return i - left, i + right, left_cross, right_cross, max(left_low, right_low)
 
 
@@ -625,7 +647,12 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
                 peak = float(r_k[a:b + 1].max())
         i = a + int(np.argmax(r_k[a:b + 1]))
         thr = rate_fraction * float(r_k[i])
-        fa, fb, left_cross, right_cross, _ = _grow(r_k[lo:hi + 1], i - lo, thr, _CLIMB * float(r_k[i]))
+        # at the ends of the curve the rate is the slope of a line fit, far noisier than inside: a descent reaches
+        # an end only where its rate there is significantly above the threshold (else the end is a plateau)
+        level = thr
+        if nu > _PELT_NOISE and (lo == 0 or hi == m - 1):
+            level = thr + _EDGE_SIGNIFICANCE * _edge_rate_excess(t, nu, s_k, h)[lo:hi + 1]
+        fa, fb, left_cross, right_cross, _ = _grow(r_k[lo:hi + 1], i - lo, level, _CLIMB * float(r_k[i]))
         fa, fb = fa + lo, fb + lo
         start, end = _edges(r_k, tg, fa, fb, lo, hi, thr)
         # undo the widening by the smoothing itself (exact for a Gaussian-shaped rate pulse)
