@@ -13,6 +13,9 @@ timings after two warm-up calls:
   one-off cost of building the gradient graph or the pull-back is reported
   separately as ``setup``).
 
+The timings are interleaved (gradient, route 1, route 2, ... in each round)
+so that the load of a shared machine falls on all of them alike.
+
 Target: a product at most 2.5 times one gradient by the default route.
 """
 from __future__ import annotations
@@ -33,15 +36,18 @@ from verify.hessian import DEFAULT_ROUTE, ROUTES, TorchHessian
 TARGET = 2.5
 
 
-def _median_ms(fn, repeat: int) -> float:
+def _interleaved_median_ms(fns: dict, repeat: int) -> dict:
+    """Median milliseconds of each callable, timed once per round over ``repeat`` rounds after 2 warm-ups."""
     for _ in range(2):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 def main() -> int:
@@ -68,14 +74,16 @@ def main() -> int:
            "parameters": net.size, "threads": torch.get_num_threads(), "repeat": args.repeat,
            "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
            "processor": platform.processor() or platform.machine()}
-    out["gradient_ms"] = _median_ms(gradient, args.repeat)
-    routes = {}
+    hessians, setup = {}, {}
     for route in ROUTES:
         start = time.perf_counter()
-        h = TorchHessian(loss, theta, route=route)
-        setup = 1e3 * (time.perf_counter() - start)
-        ms = _median_ms(lambda: h.hvp(v), args.repeat)
-        routes[route] = {"hvp_ms": ms, "ratio_to_gradient": ms / out["gradient_ms"], "setup_ms": setup}
+        hessians[route] = TorchHessian(loss, theta, route=route)
+        setup[route] = 1e3 * (time.perf_counter() - start)
+    fns = {"gradient": gradient, **{route: (lambda h=h: h.hvp(v)) for route, h in hessians.items()}}
+    ms = _interleaved_median_ms(fns, args.repeat)
+    out["gradient_ms"] = ms["gradient"]
+    routes = {route: {"hvp_ms": ms[route], "ratio_to_gradient": ms[route] / ms["gradient"],
+                      "setup_ms": setup[route]} for route in ROUTES}
     out["routes"] = routes
     out["default_route"] = DEFAULT_ROUTE
     out["fastest_route"] = min(routes, key=lambda r: routes[r]["hvp_ms"])

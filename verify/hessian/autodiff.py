@@ -15,11 +15,15 @@ Three exact autodiff routes give ``H v`` for a scalar ``loss(theta)``:
     a fresh gradient computation for every product.
 
 Measured with ``benchmarks/bench_hessian.py`` (ReLU net, depth 4, width 256,
-64 inputs, 10 classes, batch 512, float32, MSE, one thread, AMD EPYC 2 cores,
-torch 2.13.0+cpu): one gradient 5.4 ms; one product by ``double_backward``
-8.8 ms (1.6x the gradient), by ``reverse_over_reverse`` 10.9 ms (2.0x), by
-``forward_over_reverse`` 19.8 ms (3.6x). ``double_backward`` is the fastest
-and the default; the others stay available so that tests can compare routes.
+64 inputs, 10 classes, 150,016 parameters, batch 512, float32, MSE, one
+thread, AMD EPYC with 2 cores shared with other jobs, torch 2.13.0+cpu;
+timings interleaved, medians of 60, two runs): one gradient 7.6-7.8 ms; one
+product by ``double_backward`` 14.3-14.5 ms (1.8-1.9x the gradient), by
+``reverse_over_reverse`` 14.4-14.9 ms (1.8-2.0x, after a one-off set-up of
+1.5-1.7 s), by ``forward_over_reverse`` 28-30 ms (3.6-3.9x). In float64:
+1.7x / 1.8x / 2.1x. ``double_backward`` is the fastest (tied with its
+torch.func twin, which costs a second to set up) and the default; the others
+stay available so that tests can compare routes.
 """
 from __future__ import annotations
 
