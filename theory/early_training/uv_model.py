@@ -25,8 +25,9 @@ two-dimensional system.  With ``eta = c / lambda_0``:
   :func:`regime_boundaries`.
 * ``y = 0``, finite ``w``: with ``delta = f_0^2 / (w lambda_0^2)`` the first
   multiplier is ``1 - c + delta c^2``; the loss exceeds its initial value at
-  step 1 from the root ``c_1 = (1 - sqrt(1 - 8 delta)) / (2 delta)`` of
-  ``f_1 = -f_0`` on, and, because the later multipliers are smaller in modulus
+  step 1 from the root of ``f_1 = -f_0``,
+  ``c_1 = (1 - sqrt(1 - 8 delta)) / (2 delta) = 4 / (1 + sqrt(1 - 8 delta))``,
+  on, and, because the later multipliers are smaller in modulus
   (the step-2 multiplier at ``c_1`` is ``-1 + 8 delta + O(delta^2)``), the
   10-step ``c_loss`` is that root:
 
@@ -197,7 +198,7 @@ C_LOSS_STEP1_FIRST_ORDER = first_order_threshold(sp.simplify(_MULTIPLIER_E))
 
 
 def _exact_step1_root() -> sp.Expr:
-    """The root of ``f_1 = -f_0`` (y = 0) that tends to 2 as ``w -> oo``."""
+    """The root of ``f_1 = -f_0`` (y = 0) that tends to 2 as ``w -> oo``, as ``solve`` gives it."""
     roots = sp.solve(MULTIPLIER_Y0 + 1, c)
     near_two = [r for r in roots if sp.limit(r, w, sp.oo) == 2]
     if len(near_two) != 1:
@@ -205,8 +206,11 @@ def _exact_step1_root() -> sp.Expr:
     return near_two[0]
 
 
-#: the exact step-1 threshold at y = 0 (the 10-step c_loss, see the statement)
-C_LOSS_STEP1_EXACT = _exact_step1_root()
+_ROOT_SOLVED = _exact_step1_root()
+#: the exact step-1 threshold at y = 0 (the 10-step c_loss, see the statement), rationalised to
+#: ``4 / (1 + sqrt(1 - 8 delta))``: the solved form ``(1 - sqrt(1 - 8 delta)) / (2 delta)`` loses about
+#: ``u / delta`` to cancellation in floating point; :func:`derive` checks that the two agree
+C_LOSS_STEP1_EXACT = 4 / (1 + sp.sqrt(1 - 8 * f0**2 / (w * lam0**2)))
 
 
 def regime_boundaries(multiplier_wide: sp.Expr = MULTIPLIER_WIDE_Y0,
@@ -255,6 +259,7 @@ def derive() -> Derivation:
         "wide-limit boundaries c_loss = 2, c_max = 4": (c_loss_inf, c_max_inf) == (2, 4),
         "c_loss = 2 + 4 f_0^2 / (w lambda_0^2) + O(1/w^2)":
             is_zero(C_LOSS_FIRST_ORDER - (2 + 4 * f0**2 / (w * lam0**2))),
+        "the rationalised step-1 root equals the solved root of f_1 = -f_0": is_zero(C_LOSS_STEP1_EXACT - _ROOT_SOLVED),
         "the exact step-1 root expands to 2 + 4 delta + 16 delta^2":
             is_zero(_series_in_inverse_width(C_LOSS_STEP1_EXACT, 3) - (2 + 4 * delta_of + 16 * delta_of**2)),
         "the step-2 multiplier at the step-1 root is -1 + 8 delta + O(delta^2)":
