@@ -17,14 +17,16 @@ from .errors import InputError, NotTanhLike, VerifierError
 __all__ = ["PAPERS", "paper", "derive", "Derivation", "Activation", "activation_from_spec", "InputError",
            "NotTanhLike", "VerifierError"]
 
-#: paper key (as used on the command line and in reports) -> package under ``theory``.
+#: paper key (as used on the command line and in reports) -> package under ``theory`` (and ``verify``).
+#: A key need not be a Python identifier ("early-training"); the package name is.
 PAPERS = {
     "multistage": "multistage",
+    "early-training": "early_training",
 }
 
 
 def paper(key: str):
-    """The theory package of a paper (``"multistage"``)."""
+    """The theory package of a paper (``"multistage"``, ``"early-training"``)."""
     if key not in PAPERS:
         raise KeyError(key)
     return import_module(f"{__name__}.{PAPERS[key]}")

@@ -1,0 +1,40 @@
+"""Early-training dynamics of deep networks: the uv model and the critical learning-rate constants.
+
+Reconstructions of results of Kalra & Barkeshli, *Phase diagram of early
+training dynamics in deep neural networks: effect of the learning rate,
+depth, and width* (arXiv:2302.12250): one module per mathematical object.
+The paper key ``"early-training"`` is not a Python identifier; the package
+is ``early_training`` (see :data:`theory.PAPERS`).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from importlib import import_module
+
+from .._derivation import Derivation
+
+KEY = "early-training"
+ARXIV = "arXiv:2302.12250"
+TITLE = "Phase diagram of early training dynamics in deep neural networks (Kalra, Barkeshli)"
+#: how every result of this package is labelled in reports
+LABEL = f"reconstruction of a result of {ARXIV}"
+
+__all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "DERIVATIONS", "module", "derive"]
+
+#: key -> module name.
+DERIVATIONS = {
+    "E1": "uv_model",
+}
+
+
+def module(key: str):
+    """The module deriving ``key`` (``"E1"`` or ``"uv_model"``)."""
+    name = DERIVATIONS.get(key, key)
+    if name not in DERIVATIONS.values():
+        raise KeyError(key)
+    return import_module(f"{__name__}.{name}")
+
+
+def derive(key: str, *args) -> Derivation:
+    """Run one derivation by key or module name, labelled with this paper."""
+    return replace(module(key).derive(*args), label=LABEL)

@@ -1,0 +1,151 @@
+"""The early-training paper's tools: ``derive`` and ``uv``, under ``python -m verify early-training <tool>``.
+
+``uv`` draws one uv-model initialisation, measures its critical constants
+over the first ``--steps`` gradient-descent steps by scan and bisection on
+``c`` (:mod:`verify.early_training._uv`) and prints them next to the
+derived first-order ``c_loss``.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import math
+
+import sympy as sp
+
+import theory.early_training as derivations
+from theory.bridge import numeric
+from theory.early_training import uv_model
+from theory.errors import InputError
+
+from .._io import jsonable
+from ._uv import BRACKET, critical_constants, initialise
+
+__all__ = ["add_tools", "uv_summary"]
+
+
+def _resolve(names: list[str]) -> list[str]:
+    if not names:
+        return list(derivations.DERIVATIONS)
+    by_name = {v: k for k, v in derivations.DERIVATIONS.items()}
+    keys = []
+    for raw in names:
+        key = raw.upper() if raw.upper() in derivations.DERIVATIONS else by_name.get(raw.lower())
+        if key is None:
+            choices = list(derivations.DERIVATIONS) + list(by_name)
+            close = difflib.get_close_matches(raw, choices, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise InputError("NAME", raw, "no such derivation", f"{hint}choose from {', '.join(choices)}")
+        keys.append(key)
+    return keys
+
+
+def cmd_derive(args) -> int:
+    results = [derivations.derive(k) for k in _resolve(args.names)]
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2))
+    elif args.latex:
+        print("\n\n".join(r.latex() for r in results))
+    else:
+        for r in results:
+            print(f"{r.key}. {r.title}  [{r.name}]")
+            print("  " + r.text.get("statement", "").replace("\n", "\n  "))
+            for label, value in r.results.items():
+                print(f"  * {label}: {sp.sstr(value)}")
+            for label, ok in r.identities.items():
+                print(f"  {'ok ' if ok else 'FAIL'} {label}")
+            print()
+    return 0 if all(all(r.identities.values()) for r in results) else 1
+
+
+def uv_summary(width: int, target: float, seed: int, steps: int = 10) -> dict:
+    """The measured ``c_loss``, ``c_sharp``, ``c_max`` of one initialisation and the derived ``c_loss``.
+
+    For ``y = 0`` the prediction is the derived 10-step ``c_loss`` to first order in ``1/w``; for ``y != 0``
+    it is the derived first-order step-1 threshold ``2 + 4 e_0 f_0 / (w lambda_0^2)`` (the loss can then
+    first rise at a later step, so the measured value may lie below it).
+    """
+    if not (isinstance(target, (int, float)) and math.isfinite(target)):
+        raise InputError("target", target, "must be a finite number", "use e.g. --target 0")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise InputError("steps", steps, "must be a positive integer", "use e.g. --steps 10")
+    init = initialise(width, seed)
+    consts = critical_constants(init, target, steps)
+    s = uv_model
+    if target == 0:
+        predicted = float(numeric(s.C_LOSS_FIRST_ORDER, (s.f0, s.lam0, s.w))(init.f0, init.lam0, width))
+        rule = "10-step c_loss to first order in 1/w (y = 0)"
+    else:
+        predicted = float(numeric(s.C_LOSS_STEP1_FIRST_ORDER, (s.f0, s.lam0, s.w, s.e0))(
+            init.f0, init.lam0, width, init.f0 - target))
+        rule = "step-1 threshold to first order in 1/w (y != 0: the loss may first rise later)"
+    return {"width": width, "target": target, "seed": seed, "steps": steps, "f0": init.f0, "lambda0": init.lam0,
+            "c_loss": consts["c_loss"].value, "c_sharp": consts["c_sharp"].value, "c_max": consts["c_max"].value,
+            "c_loss_predicted": predicted, "prediction": rule, "bracket": list(BRACKET),
+            "scan": {k: v.as_dict() for k, v in consts.items()},
+            "initialisation": f"u, v ~ N(0, 1) from SeedSequence({seed}, spawn_key=({width},))"}
+
+
+def _show(value) -> str:
+    return "none in the bracket" if value is None else f"{value:.12g}"
+
+
+def cmd_uv(args) -> int:
+    out = uv_summary(args.width, args.target, args.seed, args.steps)
+    if args.json:
+        print(json.dumps(jsonable(out), indent=2))
+        return 0
+    for key in ("width", "target", "seed", "steps", "f0", "lambda0"):
+        print(f"  {key:<18} {out[key]}")
+    for key in ("c_loss", "c_sharp", "c_max"):
+        scan = out["scan"][key]
+        flags = ("" if scan["monotone"] else "  (event not monotone in c over the scan)") + \
+                ("  (at or below the bracket's lower end)" if scan["below_bracket"] else "")
+        print(f"  {key:<18} {_show(out[key])}{flags}")
+    print(f"  {'c_loss_predicted':<18} {out['c_loss_predicted']:.12g}  ({out['prediction']})")
+    return 0
+
+
+def add_tools(sub) -> None:
+    """Add ``derive`` and ``uv`` to the subparsers ``sub``."""
+    p = sub.add_parser("derive", help="print the derived results of the early-training paper")
+    p.add_argument("names", nargs="*", metavar="NAME", help="E1 or a module name (default: all)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser("uv", help="critical constants c_loss, c_sharp, c_max of one uv-model initialisation")
+    p.add_argument("--width", type=str, required=True, help="w, the length of u and v (a positive integer)")
+    p.add_argument("--target", type=str, default="0", help="the target y (default 0)")
+    p.add_argument("--seed", type=str, default="0", help="initialisation seed (default 0)")
+    p.add_argument("--steps", type=str, default="10", help="steps of the event rules (default 10, the authors')")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=_cmd_uv_parsed)
+
+
+def _parse_int(name: str, text: str, example: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(name, text, "is not an integer", f"use e.g. {name} {example}") from None
+
+
+def _cmd_uv_parsed(args) -> int:
+    """Parse the options here, so that a bad value is one InputError line (exit 2) naming its option."""
+    args.width = _parse_int("--width", args.width, "1024")
+    args.seed = _parse_int("--seed", args.seed, "0")
+    args.steps = _parse_int("--steps", args.steps, "10")
+    try:
+        args.target = float(args.target)
+    except ValueError:
+        raise InputError("--target", args.target, "is not a number", "use e.g. --target 0.5") from None
+    if args.width < 1:
+        raise InputError("--width", args.width, "must be a positive integer", "use e.g. --width 1024")
+    if args.seed < 0:
+        raise InputError("--seed", args.seed, "must be a non-negative integer", "use e.g. --seed 0")
+    if args.steps < 1:
+        raise InputError("--steps", args.steps, "must be a positive integer", "use e.g. --steps 10")
+    if not math.isfinite(args.target):
+        raise InputError("--target", args.target, "must be finite", "use e.g. --target 0.5")
+    return cmd_uv(args)

@@ -1,0 +1,76 @@
+"""What every early-training claim check receives: the profile, the root seed, notes and a run cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from theory.early_training import KEY
+
+from ..registry import Claim, register
+from ._profiles import PROFILES, Profile
+from ._uv import UVInit, critical_constant, gd, initialise, loss_rises
+
+__all__ = ["Context", "claim"]
+
+
+def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
+          group: str = "", heuristic: bool = False) -> Claim:
+    """Register a claim of this paper."""
+    return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
+                          group=group, heuristic=heuristic))
+
+
+@dataclass
+class Context:
+    """Profile, root seed, backend and device (recorded; the uv model runs in float64 NumPy), notes and caches."""
+
+    profile: Profile
+    seed: int = 0
+    backend: str = "auto"
+    device: str = "cpu"
+    notes: list = field(default_factory=list)
+    _inits: dict = field(default_factory=dict)
+    _runs: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, profile: str = "default", **kw) -> "Context":
+        ctx = cls(PROFILES[profile], **kw)
+        if ctx.device != "cpu":
+            ctx.notes.append(f"device {ctx.device!r}: the uv model runs in float64 NumPy on the CPU")
+        return ctx
+
+    def seeds(self, count: int) -> list[int]:
+        """Initialisation seeds: root seed + 1, + 2, ... (each width draws its own vectors from each)."""
+        return [self.seed + 1 + i for i in range(count)]
+
+    def init(self, width: int, seed: int) -> UVInit:
+        key = (width, seed)
+        if key not in self._inits:
+            self._inits[key] = initialise(width, seed)
+        return self._inits[key]
+
+    def run(self, width: int, seed: int, c: float, y: float = 0.0, steps: int = 10):
+        """Gradient descent on the vectors (cached by every argument)."""
+        key = ("gd", width, seed, float(c), float(y), steps)
+        if key not in self._runs:
+            self._runs[key] = gd(self.init(width, seed), c, y, steps)
+        return self._runs[key]
+
+    def c_loss(self, width: int, seed: int, y: float = 0.0, steps: int | None = None):
+        """The measured ``steps``-step c_loss (:class:`~verify.early_training._uv.Critical`, cached)."""
+        steps = self.profile.steps if steps is None else steps
+        key = ("c_loss", width, seed, float(y), steps)
+        if key not in self._runs:
+            init = self.init(width, seed)
+            self._runs[key] = critical_constant("c_loss", lambda cv: loss_rises(gd(init, cv, y, steps)))
+        return self._runs[key]
+
+    def config(self) -> dict:
+        """The configuration recorded in the report."""
+        p = self.profile
+        return {"model": "uv (f = v.u / sqrt(w), x = 1)", "initialisation": "u, v ~ N(0, 1), "
+                "SeedSequence(seed, spawn_key=(width,))", "eta": "c / lambda_0", "steps": p.steps,
+                "divergence_loss": 1e5, "profile": p.name, "seed": self.seed,
+                "map": {"widths": list(p.map_widths), "seeds": self.seeds(p.map_seeds), "c": list(p.map_cs),
+                        "targets": list(p.map_targets), "steps": p.map_steps},
+                "regimes": {"width": p.regime_width, "seeds": self.seeds(p.regime_seeds), "steps": p.regime_steps},
+                "c_loss": {"widths": list(p.closs_widths), "seeds": self.seeds(p.closs_seeds)}}

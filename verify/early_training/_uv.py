@@ -1,0 +1,245 @@
+"""Numerics of the uv model: gradient descent on the vectors, the derived map, the 10-step critical constants.
+
+Gradient descent runs on ``u, v`` in float64 (the measurement); the derived
+map of :mod:`theory.early_training.uv_model` is iterated on ``(f, lambda)``
+through :func:`theory.bridge.numeric` (the prediction).  The critical
+constants follow the rules of the authors' public code, as THEORY.md E2
+states them, over the first ``steps`` (10) steps with ``eta = c / lambda_0``:
+
+* ``c_loss``: smallest ``c`` at which the loss exceeds its initial value at
+  some step ``1..steps``;
+* ``c_sharp``: smallest ``c`` at which ``lambda_t / lambda_0 > 1`` at some
+  step ``1..steps``;
+* ``c_max``: largest ``c`` at which the run does not diverge, divergence
+  being a loss above :data:`DIVERGENCE_LOSS` (``1e5``) or not finite.
+
+Each is found by scanning ``c = 2^x`` over the bracket with ``x`` in steps of
+0.1 (the authors' grid), which also checks that the event is monotone in
+``c`` there, and then bisecting in float64 between the last grid point
+without the event and the first with it until the two ends are adjacent
+floats (at most :data:`MAX_BISECTIONS` halvings).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from theory.bridge import numeric
+from theory.early_training import uv_model
+from theory.errors import InputError
+
+__all__ = ["DIVERGENCE_LOSS", "BRACKET", "GRID_STEP", "MAX_BISECTIONS", "UVInit", "Trajectory", "Critical",
+           "initialise", "gd", "iterate_map", "map_step", "loss_rises", "sharpness_rises", "diverges",
+           "critical_constant", "critical_constants", "classify", "REGIMES"]
+
+#: the divergence rule of the authors' code: a loss above this
+DIVERGENCE_LOSS = 1e5
+#: the bracket of c scanned for the critical constants (2^-3 ... 2^6)
+BRACKET = (0.125, 64.0)
+#: the scan's step in log2 c (the authors' grid)
+GRID_STEP = 0.1
+#: bisection halvings at most (from a grid cell 2^0.1 wide, adjacent floats are reached in about 50)
+MAX_BISECTIONS = 80
+#: the regimes of the wide model (y = 0), as :func:`classify` names them
+REGIMES = ("monotone", "catapult", "divergent")
+
+
+@dataclass(frozen=True)
+class UVInit:
+    """An initialisation ``u, v ~ N(0, 1)^w`` and the seed that drew it."""
+
+    u: np.ndarray
+    v: np.ndarray
+    seed: int
+
+    @property
+    def width(self) -> int:
+        return len(self.u)
+
+    @property
+    def f0(self) -> float:
+        return float(self.u @ self.v / math.sqrt(self.width))
+
+    @property
+    def lam0(self) -> float:
+        return float((self.u @ self.u + self.v @ self.v) / self.width)
+
+
+def initialise(width: int, seed: int) -> UVInit:
+    """``u, v ~ N(0, 1)^width`` from the stream ``SeedSequence(seed, spawn_key=(width,))`` (u first, then v)."""
+    if not isinstance(width, (int, np.integer)) or isinstance(width, bool) or width < 1:
+        raise InputError("width", width, "must be a positive integer", "use e.g. --width 1024")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise InputError("seed", seed, "must be a non-negative integer", "use e.g. --seed 0")
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(width),)))
+    u = rng.standard_normal(int(width))
+    v = rng.standard_normal(int(width))
+    return UVInit(u, v, int(seed))
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """``f_t`` and ``lambda_t`` for ``t = 0 .. len - 1`` of one run at ``c`` (``eta = c / lambda_0``)."""
+
+    f: np.ndarray
+    lam: np.ndarray
+    c: float
+    y: float
+    width: int
+    diverged: bool = False
+
+    @property
+    def eta(self) -> float:
+        return self.c / float(self.lam[0])
+
+    @property
+    def loss(self) -> np.ndarray:
+        return (self.f - self.y) ** 2 / 2
+
+
+def _check_run(c: float, steps: int) -> None:
+    if not (isinstance(c, (int, float, np.floating)) and math.isfinite(c) and c > 0):
+        raise InputError("c", c, "must be a positive finite number", "use e.g. c = 2.5")
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
+        raise InputError("steps", steps, "must be a non-negative integer", "use e.g. --steps 10")
+
+
+def gd(init: UVInit, c: float, y: float = 0.0, steps: int = 10, *, states: bool = False):
+    """Gradient descent on ``u, v`` with ``eta = c / lambda_0``; stops after a step that diverges.
+
+    Returns the :class:`Trajectory`; with ``states``, also the list of ``(u_t, v_t)``.
+    """
+    _check_run(c, steps)
+    u, v = init.u.copy(), init.v.copy()
+    root = math.sqrt(init.width)
+    eta = c / init.lam0
+    fs, lams, kept = [init.f0], [init.lam0], [(u, v)]
+    diverged = False
+    for _ in range(steps):
+        e = u @ v / root - y
+        u, v = u - (eta * e / root) * v, v - (eta * e / root) * u
+        ft, lt = float(u @ v / root), float((u @ u + v @ v) / init.width)
+        fs.append(ft)
+        lams.append(lt)
+        if states:
+            kept.append((u, v))
+        if not (math.isfinite(ft) and math.isfinite(lt)) or (ft - y) ** 2 / 2 > DIVERGENCE_LOSS:
+            diverged = True
+            break
+    traj = Trajectory(np.array(fs), np.array(lams), float(c), float(y), init.width, diverged)
+    return (traj, kept) if states else traj
+
+
+def map_step(f_next=uv_model.F_NEXT, lam_next=uv_model.LAM_NEXT) -> Callable:
+    """The derived map as a numeric function ``(f, lambda, eta, w, y) -> (f', lambda')``."""
+    s = uv_model
+    return numeric((f_next, lam_next), (s.f, s.lam, s.eta, s.w, s.y))
+
+
+def iterate_map(f0: float, lam0: float, c: float, y: float, width: int, steps: int = 10, *,
+                f_next=uv_model.F_NEXT, lam_next=uv_model.LAM_NEXT) -> Trajectory:
+    """The derived map iterated from ``(f_0, lambda_0)`` with ``eta = c / lambda_0`` (same stopping rule as :func:`gd`)."""
+    _check_run(c, steps)
+    step = map_step(f_next, lam_next)
+    eta = c / lam0
+    fs, lams, diverged = [float(f0)], [float(lam0)], False
+    for _ in range(steps):
+        ft, lt = (float(x) for x in step(fs[-1], lams[-1], eta, width, y))
+        fs.append(ft)
+        lams.append(lt)
+        if not (math.isfinite(ft) and math.isfinite(lt)) or (ft - y) ** 2 / 2 > DIVERGENCE_LOSS:
+            diverged = True
+            break
+    return Trajectory(np.array(fs), np.array(lams), float(c), float(y), int(width), diverged)
+
+
+def loss_rises(traj: Trajectory) -> bool:
+    """The loss exceeds its initial value at some step 1 .. (a diverged run counts)."""
+    loss = traj.loss
+    return bool(traj.diverged or np.any(loss[1:] > loss[0]))
+
+
+def sharpness_rises(traj: Trajectory) -> bool:
+    """``lambda_t / lambda_0 > 1`` at some step 1 .. (a diverged run counts)."""
+    return bool(traj.diverged or np.any(traj.lam[1:] / traj.lam[0] > 1))
+
+
+def diverges(traj: Trajectory) -> bool:
+    return bool(traj.diverged)
+
+
+@dataclass(frozen=True)
+class Critical:
+    """A critical constant found by scan and bisection.
+
+    ``value`` is the boundary (the first ``c`` with the event for ``c_loss`` and ``c_sharp``, the last without
+    it for ``c_max``), or None when the event never happens in the bracket; ``below_bracket`` when it already
+    happens at the bracket's lower end (``value`` is then that end); ``monotone`` whether the event is monotone
+    in ``c`` over the scan grid; ``flips`` the grid values of ``c`` after which the event changes.
+    """
+
+    name: str
+    value: float | None
+    monotone: bool
+    flips: list = field(default_factory=list)
+    below_bracket: bool = False
+    bisections: int = 0
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "monotone": self.monotone, "flips": list(self.flips),
+                "below_bracket": self.below_bracket, "bisections": self.bisections}
+
+
+def critical_constant(name: str, event: Callable[[float], bool], *, last_without: bool = False,
+                      bracket: tuple = BRACKET, grid_step: float = GRID_STEP) -> Critical:
+    """Scan ``c = 2^x`` over ``bracket`` and bisect the first change of ``event(c)`` to adjacent floats.
+
+    ``last_without`` returns the last ``c`` without the event (``c_max``) instead of the first with it.
+    """
+    lo_x, hi_x = math.log2(bracket[0]), math.log2(bracket[1])
+    n = int(round((hi_x - lo_x) / grid_step))
+    grid = [2.0 ** (lo_x + k * grid_step) for k in range(n + 1)]
+    happens = [event(cv) for cv in grid]
+    flips = [grid[k] for k in range(n) if happens[k] != happens[k + 1]]
+    monotone = len(flips) <= 1 and not (flips and happens[0])
+    if not any(happens):
+        return Critical(name, None, monotone, flips)
+    first = happens.index(True)
+    if first == 0:
+        return Critical(name, None if last_without else grid[0], monotone, flips, below_bracket=True)
+    lo, hi, halvings = grid[first - 1], grid[first], 0
+    while halvings < MAX_BISECTIONS:
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        lo, hi = (lo, mid) if event(mid) else (mid, hi)
+        halvings += 1
+    return Critical(name, lo if last_without else hi, monotone, flips, bisections=halvings)
+
+
+def critical_constants(init: UVInit, y: float = 0.0, steps: int = 10, *, bracket: tuple = BRACKET) -> dict:
+    """``{"c_loss", "c_sharp", "c_max"}`` (:class:`Critical`) of one initialisation by gradient descent."""
+    _check_run(1.0, steps)
+
+    def run(cv):
+        return gd(init, cv, y, steps)
+
+    return {"c_loss": critical_constant("c_loss", lambda cv: loss_rises(run(cv)), bracket=bracket),
+            "c_sharp": critical_constant("c_sharp", lambda cv: sharpness_rises(run(cv)), bracket=bracket),
+            "c_max": critical_constant("c_max", lambda cv: diverges(run(cv)), last_without=True, bracket=bracket)}
+
+
+def classify(traj: Trajectory) -> str:
+    """The regime a run shows: ``"divergent"`` (diverged), ``"monotone"`` (the loss never rises),
+    ``"catapult"`` (it rises, then ends below its start with the sharpness below its start), or ``"other"``."""
+    loss = traj.loss
+    if traj.diverged:
+        return "divergent"
+    if np.all(np.diff(loss) <= 0):
+        return "monotone"
+    if loss.max() > loss[0] and loss[-1] < loss[0] and traj.lam[-1] < traj.lam[0]:
+        return "catapult"
+    return "other"
