@@ -140,8 +140,11 @@ def _add_run_options(p) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. With ``argv``, a paper's tools are built only when its key is the command (building
+    them imports the paper's tool modules, which can take a second); without, every paper's tools are built."""
     papers = load_papers(claims=False)
+    command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     parser = _Parser(prog="verify", description="Symbolic-numeric verifier of training-dynamics theorems.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -173,12 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
         if i == 0:                                  # the first paper's tools also stand at the top level
             paper.add_tools(sub)
         p = sub.add_parser(key, help=f"tools of {paper.title} ({paper.arxiv})")
-        paper.add_tools(p.add_subparsers(dest="tool", required=True, parser_class=_Parser))
+        if argv is None or command is None or command == key:
+            paper.add_tools(p.add_subparsers(dest="tool", required=True, parser_class=_Parser))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
