@@ -22,6 +22,7 @@ __all__ = ["PAPERS", "paper", "derive", "Derivation", "Activation", "activation_
 PAPERS = {
     "multistage": "multistage",
     "early-training": "early_training",
+    "noisy-quadratic": "noisy_quadratic",
 }
 
 

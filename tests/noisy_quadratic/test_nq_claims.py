@@ -1,0 +1,56 @@
+"""Q1/Q2 claims at the quick profile pass, their negative controls fail, and the same seed gives the same JSON."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from verify.noisy_quadratic._context import Context
+from verify.noisy_quadratic._simulate import simulate
+from verify.registry import REGISTRY, claims_of
+from verify.runner import run_paper
+
+IDS = [c for c in claims_of("noisy-quadratic") if c[:2] in ("Q1", "Q2")]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("nq")
+    rep, _ = run_paper("noisy-quadratic", IDS, profile="quick", seed=0, workers=1, out_dir=out,
+                       progress=lambda *_: None)
+    return rep
+
+
+def test_claims_registered():
+    assert set(IDS) == {"Q1-stationary-loss", "Q1-relaxation", "Q1-lr-cut", "Q2-stationary-loss",
+                        "Q2-approximation-error", "Q2-stability-region", "Q2-relaxation"}
+
+
+def test_claims_pass_and_controls_fail(report):
+    for c in report["claims"]:
+        assert c["status"] == "passed", (c["claim"], c["details"])
+        assert c["negative_control"]["status"] == "failed", c["claim"]
+        assert c["tolerance"]["justification"]
+    assert {f["name"] for f in report["figures"]} == {"nq_floor_vs_lr", "nq_floor_vs_momentum", "nq_lr_cut"}
+
+
+def test_same_seed_same_json(report, tmp_path):
+    again, _ = run_paper("noisy-quadratic", IDS, profile="quick", seed=0, workers=1, out_dir=tmp_path,
+                         figures=False, progress=lambda *_: None)
+    assert json.dumps(again["claims"], sort_keys=True) == json.dumps(report["claims"], sort_keys=True)
+
+
+def test_simulation_gd_equals_heavy_ball_at_zero_momentum_and_is_seeded():
+    a = simulate(0.1, 1.0, 1.0, 0.0, chains=64, steps=50, seed=3)
+    b = simulate(0.1, 1.0, 1.0, 0.0, chains=64, steps=50, seed=3)
+    c = simulate(0.1, 1.0, 1.0, 0.0, chains=64, steps=50, seed=4)
+    assert np.array_equal(a.loss, b.loss) and not np.array_equal(a.loss, c.loss)
+
+
+def test_the_interval_is_wider_than_the_naive_one_where_iterates_correlate():
+    ctx = Context.make("quick", seed=0)
+    rows = REGISTRY["Q1-stationary-loss"].check(ctx).measured["points"]
+    slow = rows[0]                                         # alpha lambda = 0.01: autocorrelation time ~ 50
+    assert slow["stderr"] > 5 * slow["naive_stderr"]
+    assert 30 < slow["autocorrelation_time"] < 80           # derived (1 + r^2) / (1 - r^2) = 49.5

@@ -1,0 +1,42 @@
+"""The stochastic quadratic model of training: gradient descent and heavy-ball momentum, exactly.
+
+Derivations of the results Razvan Ciuca's talk *Neural Network Training
+Dynamics: Towards Making Sense of a Confusing Mess* (an empirical work: a
+talk, no paper) rests on, one module per mathematical object: the noisy
+quadratic under gradient descent (Q1) and under heavy-ball momentum (Q2).
+The paper key ``"noisy-quadratic"`` is not a Python identifier; the package
+is ``noisy_quadratic`` (see :data:`theory.PAPERS`).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from importlib import import_module
+
+from .._derivation import Derivation
+
+KEY = "noisy-quadratic"
+ARXIV = "talk (no arXiv id)"
+TITLE = "Neural Network Training Dynamics: Towards Making Sense of a Confusing Mess (Ciuca, talk)"
+#: how every result of this package is labelled in reports
+LABEL = "derivation of a model used in a talk (an empirical work)"
+
+__all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "DERIVATIONS", "module", "derive"]
+
+#: key -> module name.
+DERIVATIONS = {
+    "Q1": "quadratic",
+    "Q2": "momentum",
+}
+
+
+def module(key: str):
+    """The module deriving ``key`` (``"Q1"`` or ``"quadratic"``, ``"Q2"`` or ``"momentum"``)."""
+    name = DERIVATIONS.get(key, key)
+    if name not in DERIVATIONS.values():
+        raise KeyError(key)
+    return import_module(f"{__name__}.{name}")
+
+
+def derive(key: str, *args) -> Derivation:
+    """Run one derivation by key or module name, labelled with this paper."""
+    return replace(module(key).derive(*args), label=LABEL)

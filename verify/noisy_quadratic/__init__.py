@@ -1,0 +1,54 @@
+"""Checks of the noisy-quadratic model (R. Ciuca's talk; an empirical work, no arXiv id).
+
+One claim module per theory module of :mod:`theory.noisy_quadratic`, with the
+same name (``verify/noisy_quadratic/quadratic.py`` checks
+``theory/noisy_quadratic/quadratic.py``); the underscore modules hold the
+simulation, run profiles, context, command-line tools and figures.  Importing
+this package registers the paper (key ``"noisy-quadratic"``); its claims are
+registered when :func:`verify.registry.load_papers` imports ``CLAIM_MODULES``.
+"""
+from __future__ import annotations
+
+import theory.noisy_quadratic as _theory
+
+from ..registry import Paper, register_paper
+
+KEY = _theory.KEY
+
+#: the claim modules, in the order of the derivations they check (Q1, Q2, ...); a later module appends here
+CLAIM_MODULES = ("quadratic", "momentum")
+
+
+def _make_context(profile: str, **kw):
+    from ._context import Context
+
+    return Context.make(profile, **kw)
+
+
+def _config(profile: str, seed: int) -> dict:
+    from ._context import Context
+
+    return Context.make(profile, seed=seed).config()
+
+
+def _result_figures(verdicts: dict, out) -> list:
+    from ._figures import result_figures
+
+    return result_figures(verdicts, out)
+
+
+def _add_tools(subparsers) -> None:
+    from ._cli import add_tools
+
+    add_tools(subparsers)
+
+
+PAPER = register_paper(Paper(
+    key=KEY, title=_theory.TITLE, arxiv=_theory.ARXIV,
+    label="check of our derivation of a model from a talk (an empirical work)",
+    heuristic_label="measurement of a statement of a talk (measured, not derived)",
+    make_context=_make_context, config=_config, derivation=_theory.derive, figures=None,
+    result_figures=_result_figures, add_tools=_add_tools, claim_modules=CLAIM_MODULES,
+))
+
+__all__ = ["KEY", "PAPER", "CLAIM_MODULES"]

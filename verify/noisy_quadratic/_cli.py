@@ -1,0 +1,180 @@
+"""The noisy-quadratic tools: ``derive`` and ``stationary``, under ``python -m verify noisy-quadratic <tool>``.
+
+``stationary`` prints the derived stationary loss of GD (or heavy ball with
+``--momentum``) on the noisy quadratic, the circulating approximation when a
+momentum is given, a simulated value with its Monte Carlo interval, whether
+the parameters are stable and the relaxation rate (spectral radius).
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import math
+
+import numpy as np
+import sympy as sp
+
+import theory.noisy_quadratic as derivations
+from theory.bridge import numeric
+from theory.errors import InputError
+from theory.noisy_quadratic import momentum as q2
+
+from .._io import jsonable
+from ._simulate import chain_interval, simulate
+
+__all__ = ["add_tools", "stationary_summary"]
+
+#: the burn-in leaves the covariance this far from stationarity (relative), by the derived spectral radius
+BURN_IN_RESIDUAL = 1e-8
+_ARGS = (q2.alpha, q2.lam, q2.sigma, q2.gamma)
+
+
+def _resolve(names: list[str]) -> list[str]:
+    if not names:
+        return list(derivations.DERIVATIONS)
+    by_name = {v: k for k, v in derivations.DERIVATIONS.items()}
+    keys = []
+    for raw in names:
+        key = raw.upper() if raw.upper() in derivations.DERIVATIONS else by_name.get(raw.lower())
+        if key is None:
+            choices = list(derivations.DERIVATIONS) + list(by_name)
+            close = difflib.get_close_matches(raw, choices, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise InputError("NAME", raw, "no such derivation", f"{hint}choose from {', '.join(choices)}")
+        keys.append(key)
+    return keys
+
+
+def cmd_derive(args) -> int:
+    results = [derivations.derive(k) for k in _resolve(args.names)]
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2))
+    elif args.latex:
+        print("\n\n".join(r.latex() for r in results))
+    else:
+        for r in results:
+            print(f"{r.key}. {r.title}  [{r.name}]")
+            print("  " + r.text.get("statement", "").replace("\n", "\n  "))
+            for label, value in r.results.items():
+                print(f"  * {label}: {sp.sstr(value)}")
+            for label, ok in r.identities.items():
+                print(f"  {'ok ' if ok else 'FAIL'} {label}")
+            print()
+    return 0 if all(all(r.identities.values()) for r in results) else 1
+
+
+def stationary_summary(lr: float, curvature: float, noise: float, momentum: float | None = None,
+                       chains: int = 2048, steps: int = 4000, seed: int = 0) -> dict:
+    """The derived floor (and approximation), a simulated floor with its 95 % interval, stability, relaxation.
+
+    Unstable parameters are reported (``stable: False`` with the region) and not simulated.
+    """
+    for name, value in (("--lr", lr), ("--curvature", curvature)):
+        if not (math.isfinite(value) and value > 0):
+            raise InputError(name, value, "must be a positive finite number", f"use e.g. {name} 0.1")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise InputError("--noise", noise, "must be a non-negative finite number", "use e.g. --noise 1")
+    if momentum is not None and not (math.isfinite(momentum) and 0 <= momentum < 1):
+        raise InputError("--momentum", momentum, "must lie in [0, 1)", "use e.g. --momentum 0.9")
+    if chains < 2:
+        raise InputError("--chains", chains, "must be at least 2 (the interval needs two chains)",
+                         "use e.g. --chains 2048")
+    if steps < 1:
+        raise InputError("--steps", steps, "must be a positive integer", "use e.g. --steps 4000")
+    if seed < 0:
+        raise InputError("--seed", seed, "must be a non-negative integer", "use e.g. --seed 0")
+    gamma = 0.0 if momentum is None else momentum
+    c = lr * curvature
+    upper = float(numeric(q2.STABLE_UPPER, (q2.gamma,))(gamma))
+    stable = 0 < c < upper
+    with np.errstate(invalid="ignore"):
+        rho = float(numeric(q2.SPECTRAL_RADIUS, (q2.alpha, q2.lam, q2.gamma))(lr, curvature, gamma))
+    out = {"lr": lr, "curvature": curvature, "noise": noise, "momentum": momentum, "alpha_lambda": c,
+           "stable": stable, "region": f"0 < alpha lambda < {upper:.12g} (1 + gamma)", "relaxation_rate": rho,
+           "seed": seed, "chains": chains, "steps": steps}
+    if not stable:
+        out.update({"exact": None, "approximation": None, "simulated": None,
+                    "approximation_note": "not evaluated: the parameters are outside the stable region"})
+        return out
+    out["exact"] = float(numeric(q2.STATIONARY_LOSS, _ARGS)(lr, curvature, noise, gamma))
+    if momentum is not None:
+        with np.errstate(divide="ignore"):
+            approx = float(numeric(q2.APPROXIMATION, _ARGS)(lr, curvature, noise, gamma))
+        out["approximation"] = approx if approx > 0 and math.isfinite(approx) else None
+        out["approximation_note"] = ("finite" if out["approximation"] is not None else
+                                     "the approximation predicts no stationary law here (alpha lambda >= 1 - "
+                                     "gamma^2) although the process is stable")
+    burn = int(math.ceil(math.log(BURN_IN_RESIDUAL) / (2 * math.log(rho)))) if rho > 0 else 1
+    run = simulate(lr, curvature, noise, gamma, chains=chains, steps=burn + steps, burn_in=burn, seed=seed)
+    ci = chain_interval(run.chain_means, run.chain_sq, steps)
+    mean, se = float(ci["mean"][0]), float(ci["stderr"][0])
+    out["simulated"] = {"mean": mean, "stderr": se, "interval_95": [mean - 1.96 * se, mean + 1.96 * se],
+                        "burn_in": burn, "autocorrelation_time": float(ci["autocorrelation_time"][0]),
+                        "noise_stream": f"SeedSequence({seed})"}
+    return out
+
+
+def _fmt(value) -> str:
+    return "none" if value is None else f"{value:.10g}" if isinstance(value, float) else str(value)
+
+
+def cmd_stationary(args) -> int:
+    out = stationary_summary(args.lr, args.curvature, args.noise, args.momentum, args.chains, args.steps, args.seed)
+    if args.json:
+        print(json.dumps(jsonable(out), indent=2))
+        return 0
+    for key in ("lr", "curvature", "noise", "momentum", "alpha_lambda", "stable", "region", "relaxation_rate",
+                "exact"):
+        print(f"  {key:<16} {_fmt(out[key])}")
+    if args.momentum is not None:
+        print(f"  {'approximation':<16} {_fmt(out['approximation'])}  ({out.get('approximation_note', '')})")
+    sim = out["simulated"]
+    if sim is None:
+        print(f"  {'simulated':<16} not run (unstable: the loss grows without bound)")
+    else:
+        lo, hi = sim["interval_95"]
+        print(f"  {'simulated':<16} {sim['mean']:.10g} +- {sim['stderr']:.3g}  (95 %: [{lo:.8g}, {hi:.8g}], "
+              f"{out['chains']} chains x {out['steps']} steps after a burn-in of {sim['burn_in']})")
+    return 0
+
+
+def _number(name: str, text: str, example: str, kind=float):
+    try:
+        return kind(text)
+    except ValueError:
+        raise InputError(name, text, f"is not {'an integer' if kind is int else 'a number'}",
+                         f"use e.g. {name} {example}") from None
+
+
+def _cmd_stationary_parsed(args) -> int:
+    """Parse here, so that a bad value is one InputError line (exit 2) naming its option."""
+    args.lr = _number("--lr", args.lr, "0.1")
+    args.curvature = _number("--curvature", args.curvature, "1")
+    args.noise = _number("--noise", args.noise, "1")
+    args.momentum = None if args.momentum is None else _number("--momentum", args.momentum, "0.9")
+    args.chains = _number("--chains", args.chains, "2048", int)
+    args.steps = _number("--steps", args.steps, "4000", int)
+    args.seed = _number("--seed", args.seed, "0", int)
+    return cmd_stationary(args)
+
+
+def add_tools(sub) -> None:
+    """Add ``derive`` and ``stationary`` to the subparsers ``sub``."""
+    p = sub.add_parser("derive", help="print the derived results of the noisy-quadratic model")
+    p.add_argument("names", nargs="*", metavar="NAME", help="Q1, Q2 or a module name (default: all)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser("stationary", help="stationary loss of GD / heavy ball on the noisy quadratic: derived, "
+                                          "approximation, simulated")
+    p.add_argument("--lr", required=True, help="the step alpha (> 0)")
+    p.add_argument("--curvature", required=True, help="lambda in f = lambda (x + eps)^2 (> 0)")
+    p.add_argument("--noise", required=True, help="sigma, the standard deviation of eps (>= 0)")
+    p.add_argument("--momentum", default=None, help="gamma in [0, 1) (heavy ball as in PyTorch); omit for GD")
+    p.add_argument("--chains", default="2048", help="independent chains simulated (default 2048)")
+    p.add_argument("--steps", default="4000", help="steps averaged after the burn-in (default 4000)")
+    p.add_argument("--seed", default="0", help="noise seed (default 0)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=_cmd_stationary_parsed)

@@ -1,0 +1,62 @@
+"""What every noisy-quadratic claim check receives: the profile, the root seed, notes and a run cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from theory.noisy_quadratic import KEY
+
+from ..registry import Claim, register
+from ._profiles import PROFILES, Profile
+from ._simulate import Run, simulate
+
+__all__ = ["Context", "claim"]
+
+
+def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
+          group: str = "", heuristic: bool = False) -> Claim:
+    """Register a claim of this paper."""
+    return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
+                          group=group, heuristic=heuristic))
+
+
+#: spawn keys of the simulations (one noise stream per purpose, all from the root seed)
+STREAMS = {"stationary": (1,), "relaxation": (2,), "cut": (3,), "momentum": (4,), "region": (5,), "rate": (6,),
+           "spectrum": (7,)}
+
+
+@dataclass
+class Context:
+    """Profile, root seed, backend and device (recorded; the chains run in float64 NumPy), notes, run cache."""
+
+    profile: Profile
+    seed: int = 0
+    backend: str = "auto"
+    device: str = "cpu"
+    notes: list = field(default_factory=list)
+    _runs: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, profile: str = "default", **kw) -> "Context":
+        ctx = cls(PROFILES[profile], **kw)
+        if ctx.device != "cpu":
+            ctx.notes.append(f"device {ctx.device!r}: the chains run in float64 NumPy on the CPU")
+        return ctx
+
+    def run(self, purpose: str, alpha, curvature, noise, momentum=0.0, **kw) -> Run:
+        """:func:`~verify.noisy_quadratic._simulate.simulate` on the stream of ``purpose`` (cached)."""
+        key = (purpose, repr(alpha), repr(curvature), repr(noise), repr(momentum), tuple(sorted(kw.items())))
+        if key not in self._runs:
+            self._runs[key] = simulate(alpha, curvature, noise, momentum, seed=self.seed,
+                                       spawn_key=STREAMS[purpose], **kw)
+        return self._runs[key]
+
+    def config(self) -> dict:
+        """The configuration recorded in the report."""
+        p = self.profile
+        return {"model": "f(x) = lambda (x + eps)^2, eps ~ N(0, sigma^2) fresh each step",
+                "update": "g = 2 lambda (x + eps); v' = gamma v + g; x' = x - alpha v' (v_0 = 0; gamma = 0: GD)",
+                "noise": "numpy default_rng(SeedSequence(seed, spawn_key=(stream,)))",
+                "streams": {k: list(v) for k, v in STREAMS.items()}, "profile": p.name, "seed": self.seed,
+                "chains": {"stationary": p.stationary_chains, "relaxation": p.relax_chains, "cut": p.cut_chains,
+                           "momentum": p.momentum_chains, "region": p.region_chains, "rate": p.rate_chains},
+                "momentum_gammas": list(p.momentum_gammas), "momentum_fractions": list(p.momentum_fractions)}

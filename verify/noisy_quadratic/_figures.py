@@ -1,0 +1,105 @@
+"""The report's figures of the noisy-quadratic model (PNG and SVG), drawn from the claims' verdicts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from theory.bridge import numeric
+from theory.noisy_quadratic import momentum as q2
+from theory.noisy_quadratic import quadratic as q1
+
+from ..report.figures import pyplot, save_figure
+
+__all__ = ["figure_floor_vs_lr", "figure_floor_vs_momentum", "figure_cliff", "result_figures"]
+
+
+def _measured(verdicts, cid):
+    v = verdicts.get(cid)
+    return v["measured"] if v and isinstance(v.get("measured"), dict) else None
+
+
+def figure_floor_vs_lr(verdicts: dict, out: Path) -> dict | None:
+    """Q1: the floor over alpha lambda, derived curve and simulated points with 95 % intervals."""
+    m = _measured(verdicts, "Q1-stationary-loss")
+    if not m or "points" not in m:
+        return None
+    lam, sig = verdicts["Q1-stationary-loss"]["details"]["curvature"], verdicts["Q1-stationary-loss"]["details"]["noise"]
+    grid = np.geomspace(0.005, 0.95, 200)
+    exact = numeric(q1.STATIONARY_LOSS, (q1.alpha, q1.lam, q1.sigma))(grid / lam, lam, sig)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.loglog(grid, exact, "-", color="tab:blue", label="derived alpha lambda^2 sigma^2 / (1 - alpha lambda)")
+    pts = m["points"]
+    ax.errorbar([p["alpha_lambda"] for p in pts], [p["measured"] for p in pts],
+                yerr=[1.96 * p["stderr"] for p in pts], fmt="o", color="black", label="simulated (95 %)")
+    ax.set(xlabel="alpha lambda", ylabel="E[lambda x^2]", title="GD on the noisy quadratic: the floor (Q1)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return {"name": "nq_floor_vs_lr", "title": "Noisy quadratic: stationary loss against alpha lambda",
+            "caption": f"lambda = {lam}, sigma = {sig}; intervals from independent chains (autocorrelation "
+                       "included).", **save_figure(fig, out, "nq_floor_vs_lr")}
+
+
+def figure_floor_vs_momentum(verdicts: dict, out: Path) -> dict | None:
+    """Q2: the floor over gamma at each fraction of the stability bound: exact, approximation, simulated."""
+    m = _measured(verdicts, "Q2-stationary-loss")
+    if not m or "points" not in m:
+        return None
+    pts = m["points"]
+    fractions = sorted({round(p["alpha_lambda"] / (1 + p["gamma"]), 6) for p in pts})
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    g = np.linspace(0, 0.99, 300)
+    exact = numeric(q2.STATIONARY_LOSS, (q2.alpha, q2.lam, q2.sigma, q2.gamma))
+    approx = numeric(q2.APPROXIMATION, (q2.alpha, q2.lam, q2.sigma, q2.gamma))
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:grey"]
+    for f, col in zip(fractions, colours):
+        cs = f * (1 + g)
+        ax.semilogy(g, exact(cs, 1.0, 1.0, g), "-", color=col, label=f"exact, alpha lambda = {f:g} (1 + gamma)")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = approx(cs, 1.0, 1.0, g)
+        ax.semilogy(g, np.where(a > 0, a, np.nan), ":", color=col)
+        sel = [p for p in pts if abs(p["alpha_lambda"] / (1 + p["gamma"]) - f) < 1e-6]
+        ax.errorbar([p["gamma"] for p in sel], [p["measured"] for p in sel],
+                    yerr=[1.96 * p["stderr"] for p in sel], fmt="o", color=col)
+    ax.plot([], [], ":", color="black", label="approximation (independent iterates); absent where it has no floor")
+    ax.set(xlabel="momentum gamma", ylabel="E[lambda x^2]", title="Heavy ball: exact floor vs approximation (Q2)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return {"name": "nq_floor_vs_momentum", "title": "Heavy ball: stationary loss against gamma",
+            "caption": "Solid: the exact floor (2x2 Lyapunov); dotted: the circulating approximation; points: "
+                       "simulation with 95 % intervals (lambda = sigma = 1).",
+            **save_figure(fig, out, "nq_floor_vs_momentum")}
+
+
+def figure_cliff(verdicts: dict, out: Path) -> dict | None:
+    """Q1: the loss against the step across a learning-rate cut, with the derived floors and transient."""
+    m = _measured(verdicts, "Q1-lr-cut")
+    if not m or "curve" not in m:
+        return None
+    d = verdicts["Q1-lr-cut"]["details"]
+    curve = m["curve"]
+    steps, loss = np.array(curve["step"]), np.array(curve["loss"])
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.semilogy(steps, loss, color="black", lw=1, label="simulated mean of lambda x^2")
+    ax.axhline(m["old_floor"]["predicted"], color="tab:blue", ls="--", label="derived floor before the cut")
+    ax.axhline(m["new_floor"]["predicted"], color="tab:green", ls="--", label="derived floor after the cut")
+    after = d["cut_step"] + np.arange(len(curve["predicted_after_cut"]))
+    ax.semilogy(after, curve["predicted_after_cut"], color="tab:red", lw=1, label="derived transient")
+    ax.axvline(d["cut_step"], color="grey", lw=0.8)
+    ax.set(xlabel="step", ylabel="E[lambda x^2]",
+           title=f"Learning-rate cut by {d['cut_factor']:g} at alpha lambda = {d['alpha_lambda_before']} (Q1)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return {"name": "nq_lr_cut", "title": "Noisy quadratic: the cliff at a learning-rate cut",
+            "caption": f"The floor drops by {m['cliff_ratio']['measured']:.3g} (derived "
+                       f"{m['cliff_ratio']['predicted']:.3g}, not {m['cliff_ratio']['naive']:g}).",
+            **save_figure(fig, out, "nq_lr_cut")}
+
+
+def result_figures(verdicts: dict, out) -> list:
+    figs = (figure_floor_vs_lr(verdicts, Path(out)), figure_floor_vs_momentum(verdicts, Path(out)),
+            figure_cliff(verdicts, Path(out)))
+    return [f for f in figs if f]

@@ -1,0 +1,66 @@
+"""How much work each noisy-quadratic claim does at each run profile."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from theory.errors import InputError
+
+__all__ = ["Profile", "PROFILES"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Chains and steps of each check.
+
+    ``stationary_*``: Q1's floor (chains, steps after the burn-in); ``relax_*``: Q1's transient (chains in
+    ``relax_batches`` batches, steps); ``cut_*``: the learning-rate cut (chains, steps before and after the
+    cut); ``momentum_*``: Q2's floors over ``momentum_gammas`` x ``momentum_fractions`` (of the derived
+    stability bound); ``region_*``: the stability-region runs; ``rate_*``: Q2's relaxation runs.
+    """
+
+    name: str
+    stationary_chains: int
+    stationary_steps: int
+    relax_chains: int
+    relax_batches: int
+    cut_chains: int
+    cut_steps: int
+    momentum_chains: int
+    momentum_steps: int
+    momentum_gammas: tuple
+    momentum_fractions: tuple
+    region_chains: int
+    region_steps: int
+    rate_chains: int
+
+    def __post_init__(self):
+        for name in ("stationary_chains", "stationary_steps", "relax_chains", "cut_chains", "cut_steps",
+                     "momentum_chains", "momentum_steps", "region_chains", "region_steps", "rate_chains"):
+            if getattr(self, name) < 1:
+                raise InputError(name, getattr(self, name), "must be at least 1", "use a positive count")
+        if self.relax_batches < 4 or self.relax_chains % self.relax_batches:
+            raise InputError("relax_batches", self.relax_batches, "must be at least 4 and divide relax_chains",
+                             "use e.g. 8 batches of 4096 chains")
+        if not all(0 <= g < 1 for g in self.momentum_gammas):
+            raise InputError("momentum_gammas", self.momentum_gammas, "must lie in [0, 1)", "use e.g. (0, 0.9)")
+        if not all(0 < f < 1 for f in self.momentum_fractions):
+            raise InputError("momentum_fractions", self.momentum_fractions, "must lie in (0, 1)",
+                             "give fractions of the stability bound such as (0.01, 0.5)")
+
+
+PROFILES = {
+    "quick": Profile("quick", stationary_chains=2048, stationary_steps=2000, relax_chains=32768, relax_batches=8,
+                     cut_chains=8192, cut_steps=300, momentum_chains=1024, momentum_steps=3000,
+                     momentum_gammas=(0.0, 0.5, 0.9, 0.99), momentum_fractions=(0.01, 0.1, 0.5, 0.9),
+                     region_chains=128, region_steps=1500, rate_chains=1024),
+    "default": Profile("default", stationary_chains=8192, stationary_steps=4000, relax_chains=131072,
+                       relax_batches=16, cut_chains=32768, cut_steps=400, momentum_chains=4096,
+                       momentum_steps=6000, momentum_gammas=(0.0, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99),
+                       momentum_fractions=(0.01, 0.1, 0.3, 0.5, 0.9), region_chains=256, region_steps=2000,
+                       rate_chains=4096),
+    "full": Profile("full", stationary_chains=32768, stationary_steps=8000, relax_chains=524288,
+                    relax_batches=32, cut_chains=131072, cut_steps=500, momentum_chains=16384,
+                    momentum_steps=10000, momentum_gammas=(0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99),
+                    momentum_fractions=(0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.7, 0.9), region_chains=512,
+                    region_steps=3000, rate_chains=16384),
+}

@@ -1,0 +1,271 @@
+"""Q2: heavy ball on the noisy quadratic simulated against its exact floor, stability region and relaxation rate,
+and the measured error of the independent-iterates approximation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from theory.bridge import numeric
+from theory.noisy_quadratic import momentum as theory
+
+from ..registry import Status, Tolerance, Verdict
+from ._context import claim
+from ._mc import z_bound, z_tolerance
+from ._simulate import chain_interval
+
+CURVATURE, NOISE = 1.0, 1.0
+#: the burn-in leaves the covariance this far (relative) from stationarity, by the derived spectral radius
+BURN_IN_RESIDUAL = 1e-6
+_ARGS = (theory.alpha, theory.lam, theory.sigma, theory.gamma)
+_RHO = (theory.alpha, theory.lam, theory.gamma)
+
+
+def _bound(gamma_value: float, upper=theory.STABLE_UPPER) -> float:
+    return float(numeric(upper, (theory.gamma,))(gamma_value))
+
+
+def grid(ctx) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha lambda, gamma) of the floor checks: fractions of the derived stability bound at each gamma."""
+    p = ctx.profile
+    gs = np.repeat(p.momentum_gammas, len(p.momentum_fractions))
+    fr = np.tile(p.momentum_fractions, len(p.momentum_gammas))
+    return np.array([f * _bound(g) for f, g in zip(fr, gs)]), gs
+
+
+def momentum_run(ctx):
+    p = ctx.profile
+    cs, gs = grid(ctx)
+    rho = numeric(theory.SPECTRAL_RADIUS, _RHO)
+    with np.errstate(invalid="ignore"):                   # the unused branch of the Piecewise is evaluated too
+        slowest = max(float(rho(cv, 1.0, gv)) for cv, gv in zip(cs, gs))
+    burn = int(math.ceil(math.log(BURN_IN_RESIDUAL) / (2 * math.log(slowest))))
+    run = ctx.run("momentum", cs / CURVATURE, CURVATURE, NOISE, gs, chains=p.momentum_chains,
+                  steps=burn + p.momentum_steps, burn_in=burn)
+    ci = chain_interval(run.chain_means, run.chain_sq, p.momentum_steps)
+    return cs, gs, ci, burn
+
+
+def floor_rows(ctx, loss=theory.STATIONARY_LOSS) -> tuple[list, int]:
+    cs, gs, ci, burn = momentum_run(ctx)
+    exact = numeric(loss, _ARGS)
+    approx = numeric(theory.APPROXIMATION, _ARGS)
+    rows = []
+    for j, (cv, gv) in enumerate(zip(cs, gs)):
+        pred = float(exact(cv / CURVATURE, CURVATURE, NOISE, gv))
+        with np.errstate(divide="ignore"):                # at the approximation's pole
+            ap = float(approx(cv / CURVATURE, CURVATURE, NOISE, gv))
+        mean, se = float(ci["mean"][j]), float(ci["stderr"][j])
+        rows.append({"gamma": float(gv), "alpha_lambda": float(cv), "predicted": pred, "approximation": ap,
+                     "measured": mean, "stderr": se, "naive_stderr": float(ci["naive_stderr"][j]),
+                     "autocorrelation_time": float(ci["autocorrelation_time"][j]), "z": (mean - pred) / se,
+                     "z_approximation": (mean - ap) / se if ap > 0 else None})
+    return rows, burn
+
+
+# ---------------------------------------------------------------------------
+# Q2-stationary-loss
+
+
+def check_floor(ctx, loss=theory.STATIONARY_LOSS) -> Verdict:
+    rows, burn = floor_rows(ctx, loss)
+    tol = z_tolerance(len(rows), "the exact floor at every (gamma, alpha lambda) of the grid")
+    worst = max(abs(r["z"]) for r in rows)
+    return Verdict("Q2-stationary-loss", "Heavy ball settles at alpha lambda^2 sigma^2 (1 + gamma) / ((1 - gamma)"
+                   "(1 + gamma - alpha lambda)) (2x2 Lyapunov solution)",
+                   Status.PASSED if worst <= tol.value else Status.FAILED,
+                   predicted={"loss": str(loss)}, measured={"max_abs_z": worst, "points": rows}, tolerance=tol,
+                   seeds=[ctx.seed], details={"curvature": CURVATURE, "noise": NOISE, "burn_in": burn,
+                                              "steps": ctx.profile.momentum_steps,
+                                              "chains": ctx.profile.momentum_chains,
+                                              "grid": "alpha lambda = fraction x (1 + gamma), the derived bound",
+                                              "notes": list(ctx.notes)})
+
+
+claim("Q2-stationary-loss", "Heavy ball's exact stationary loss (2x2 Lyapunov) matches simulation", "Q2",
+      check_floor, lambda ctx: check_floor(ctx, theory.STATIONARY_LOSS.subs(theory.alpha, 1.1 * theory.alpha)),
+      "the derived exact floor with alpha scaled by 1.1", group="q2-floor")
+
+
+# ---------------------------------------------------------------------------
+# Q2-approximation-error
+
+#: a point tells the two formulas apart when they differ by this many standard errors
+DISTINGUISH = 8.0
+APPROX_TOL = Tolerance(
+    "monte-carlo-z (exact vs approximation)", 0.0,
+    "at every simulated point where the two formulas differ by at least 8 standard errors (or where the "
+    "approximation is infinite or negative, i.e. predicts no stationary law), the prediction must agree with "
+    "the simulation within the Bonferroni z bound of the grid (family level 1 %) and the alternative must not; "
+    "the value 0 is the number of points allowed to break this")
+
+
+def approximation_scan(gammas=None, points: int = 400) -> dict:
+    """The derived relative error of the approximation over gamma in [0, 0.99] and the stable alpha lambda."""
+    gammas = np.linspace(0, 0.99, 100) if gammas is None else np.asarray(gammas)
+    rel = numeric(theory.RELATIVE_ERROR, _RHO)
+    worst, where, fail_fraction = 0.0, None, []
+    for g in gammas:
+        upper = _bound(g)
+        pole = float(numeric(theory.APPROX_POLE, (theory.gamma,))(g))
+        cs = np.geomspace(1e-4, upper, points + 1)[:-1] * (1 - 1e-9)
+        cs = cs[cs < pole * (1 - 1e-6)]
+        if len(cs):
+            err = np.abs(np.asarray(rel(cs, 1.0, g), float))
+            k = int(err.argmax())
+            if err[k] > worst:
+                worst, where = float(err[k]), {"gamma": float(g), "alpha_lambda": float(cs[k])}
+        fail_fraction.append(1 - pole / upper)
+    small = np.abs(np.asarray(rel(1e-6, 1.0, gammas), float))
+    return {"max_abs_relative_error_where_finite": worst, "at": where,
+            "note": "the approximation's error grows without bound toward its pole alpha lambda = 1 - gamma^2",
+            "small_step_relative_error_at_gamma_0.99": float(small[-1]),
+            "fraction_of_stable_range_where_approximation_predicts_instability": {
+                "gamma": [float(g) for g in gammas[::11]], "fraction": [float(f) for f in fail_fraction[::11]]},
+            "gammas": len(gammas)}
+
+
+def check_approximation(ctx, prediction="exact") -> Verdict:
+    rows, _ = floor_rows(ctx)
+    zmax = z_bound(len(rows))
+    breaks, told = [], 0
+    for r in rows:
+        diff = abs(r["predicted"] - r["approximation"]) / r["stderr"] if r["approximation"] > 0 else math.inf
+        if diff < DISTINGUISH:
+            continue
+        told += 1
+        z_exact = abs(r["z"])
+        z_appr = math.inf if r["z_approximation"] is None else abs(r["z_approximation"])
+        z_pred, z_alt = (z_exact, z_appr) if prediction == "exact" else (z_appr, z_exact)
+        if not (z_pred <= zmax and z_alt > zmax):
+            breaks.append({"gamma": r["gamma"], "alpha_lambda": r["alpha_lambda"], "z_prediction": z_pred,
+                           "z_alternative": z_alt})
+    scan = approximation_scan()
+    measured_rel = [{"gamma": r["gamma"], "alpha_lambda": r["alpha_lambda"],
+                     "approximation_over_measured_minus_1": (r["approximation"] / r["measured"] - 1)
+                     if r["approximation"] > 0 else None} for r in rows]
+    status = Status.INCONCLUSIVE if told == 0 else Status.PASSED if not breaks else Status.FAILED
+    return Verdict("Q2-approximation-error", "The exact floor matches simulation where the independent-iterates "
+                   "approximation does not", status,
+                   predicted={"prediction": prediction, "exact": str(theory.STATIONARY_LOSS),
+                              "approximation": str(theory.APPROXIMATION),
+                              "relative_error": str(theory.RELATIVE_ERROR)},
+                   measured={"distinguishing_points": told, "breaks": breaks, "z_bound": zmax, "scan": scan,
+                             "measured_relative_error_of_approximation": measured_rel},
+                   tolerance=APPROX_TOL, seeds=[ctx.seed],
+                   details={"distinguish_at_stderrs": DISTINGUISH,
+                            "approximation_assumes": "successive iterates independent (E[u_{n-1} grad_n] = "
+                                                     "E[x_n u_{n-1}] = 0)"})
+
+
+claim("Q2-approximation-error", "Where and how far the circulating approximation is wrong (measured)", "Q2",
+      check_approximation, lambda ctx: check_approximation(ctx, prediction="approximation"),
+      "the same check with the approximation as the prediction and the exact floor as the alternative",
+      group="q2-floor", heuristic=True)
+
+
+# ---------------------------------------------------------------------------
+# Q2-stability-region
+
+REGION_MARGIN = 0.05
+REGION_GAMMAS = (0.0, 0.5, 0.9, 0.99)
+REGION_TOL = Tolerance(
+    "growth-ratio", 10.0,
+    "from x_0 = 0 each run's mean loss over its last quarter is compared with its mean over its second quarter: "
+    "a stable process has relaxed by then (spectral radius at most 0.995 at 5 % inside the bound: 0.995^750 < "
+    "0.03), so the ratio is 1 within Monte Carlo error, and is called bounded below 10; outside, the radius "
+    "exceeds 1.02 and the loss grows by more than 1e10 over a quarter (or overflows), called divergent above 1e3")
+
+
+def check_region(ctx, upper=theory.STABLE_UPPER) -> Verdict:
+    p = ctx.profile
+    cs, gs, expected = [], [], []
+    for g in REGION_GAMMAS:
+        b = _bound(g, upper)
+        for side, f in (("bounded", 1 - REGION_MARGIN), ("divergent", 1 + REGION_MARGIN)):
+            cs.append(b * f)
+            gs.append(g)
+            expected.append(side)
+    run = ctx.run("region", np.array(cs) / CURVATURE, CURVATURE, NOISE, np.array(gs), chains=p.region_chains,
+                  steps=p.region_steps)
+    q = p.region_steps // 4
+    rows, agree = [], 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(len(cs)):
+            late, mid = run.loss[j, 3 * q:].mean(), run.loss[j, q:2 * q].mean()
+            ratio = late / mid if np.isfinite(late) and np.isfinite(mid) and mid > 0 else math.inf
+            got = "bounded" if ratio < REGION_TOL.value else "divergent" if ratio > 1e3 else "undecided"
+            agree += got == expected[j]
+            rows.append({"gamma": gs[j], "alpha_lambda": cs[j], "expected": expected[j], "measured": got,
+                         "growth_ratio": float(ratio) if math.isfinite(ratio) else None})
+    return Verdict("Q2-stability-region", "Heavy ball is stable exactly for 0 < alpha lambda < 1 + gamma (Jury)",
+                   Status.PASSED if agree == len(rows) else Status.FAILED,
+                   predicted={"upper bound": str(upper), "margin": REGION_MARGIN},
+                   measured={"agreeing": agree, "runs": rows}, tolerance=REGION_TOL, seeds=[ctx.seed],
+                   details={"steps": p.region_steps, "chains": p.region_chains, "x0": 0.0})
+
+
+claim("Q2-stability-region", "Heavy ball is stable exactly for 0 < alpha lambda < 1 + gamma", "Q2", check_region,
+      lambda ctx: check_region(ctx, 0.9 * theory.STABLE_UPPER),
+      "the derived stability bound scaled by 0.9 (runs 5 % beyond it are then still stable)", group="q2-region")
+
+
+# ---------------------------------------------------------------------------
+# Q2-relaxation
+
+#: (gamma, alpha lambda): real eigenvalues (D >= 0) and complex ones
+RATE_POINTS = ((0.0, 0.2), (0.5, 0.01), (0.5, 0.3), (0.9, 0.05), (0.5, 1.48), (0.9, 1.2))
+RATE_NOISE, RATE_X0 = 1e-6, 1.0
+#: the fit uses steps while |mean x| exceeds this (the mean's Monte Carlo error is below 1e-7 for these runs)
+RATE_FLOOR = 1e-4
+RATE_TOL = Tolerance(
+    "rate-fit", 0.01,
+    "the mean of the chains' x obeys the characteristic recursion m_{n+1} = T m_n - D m_{n-1} of the process; "
+    "T and D are fitted by least squares to the simulated mean (Prony's method) while |m_n| > 1e-4, three "
+    "decades above the mean's Monte Carlo error (sigma = 1e-6 against x_0 = 1), and the measured relaxation "
+    "rate 1 - rho is the largest root modulus of the fitted polynomial; the error this leaves in 1 - rho is "
+    "below 1e-3 relative, so the derived 1 - rho must match within 1 % (a 5 % change of gamma moves it by "
+    "more than 4 % at every point)")
+
+
+def _prony_radius(m: np.ndarray) -> tuple[float, list]:
+    keep = np.flatnonzero(np.abs(m) > RATE_FLOOR)
+    last = int(keep[-1]) if len(keep) else 2
+    last = max(last, 3)
+    y = m[2:last + 1]
+    X = np.column_stack([m[1:last], -m[0:last - 1]])
+    (t, d), *_ = np.linalg.lstsq(X, y, rcond=None)
+    roots = np.roots([1.0, -t, d])
+    return float(np.max(np.abs(roots))), [float(t), float(d)]
+
+
+def check_rate(ctx, radius=theory.SPECTRAL_RADIUS) -> Verdict:
+    p = ctx.profile
+    gs = np.array([g for g, _ in RATE_POINTS])
+    cs = np.array([c for _, c in RATE_POINTS])
+    steps = 400
+    run = ctx.run("rate", cs / CURVATURE, CURVATURE, RATE_NOISE, gs, chains=p.rate_chains, steps=steps,
+                  x0=RATE_X0)
+    rho_fn = numeric(radius, _RHO)
+    disc = numeric(theory.DISCRIMINANT, _RHO)
+    rows, ok = [], True
+    for j, (g, cv) in enumerate(RATE_POINTS):
+        measured, (t, d) = _prony_radius(run.mean_x[j])
+        with np.errstate(invalid="ignore"):               # the unused branch of the Piecewise is evaluated too
+            pred = float(rho_fn(cv, 1.0, g))
+        err = abs((1 - measured) - (1 - pred)) / (1 - pred)
+        ok &= err <= RATE_TOL.value
+        rows.append({"gamma": g, "alpha_lambda": cv,
+                     "eigenvalues": "real" if float(disc(cv, 1.0, g)) >= 0 else "complex",
+                     "measured_rho": measured, "predicted_rho": pred, "relative_error_of_1_minus_rho": err,
+                     "fitted_trace_det": [t, d]})
+    return Verdict("Q2-relaxation", "Heavy ball relaxes at the spectral radius of its companion matrix",
+                   Status.PASSED if ok else Status.FAILED, predicted={"spectral radius": str(radius)},
+                   measured={"points": rows}, tolerance=RATE_TOL, seeds=[ctx.seed],
+                   details={"x0": RATE_X0, "v0": 0.0, "noise": RATE_NOISE, "steps": steps,
+                            "chains": p.rate_chains})
+
+
+claim("Q2-relaxation", "Heavy ball relaxes at the spectral radius (real and complex eigenvalues)", "Q2", check_rate,
+      lambda ctx: check_rate(ctx, theory.SPECTRAL_RADIUS.subs(theory.gamma, 0.95 * theory.gamma)),
+      "the derived spectral radius with gamma scaled by 0.95", group="q2-rate")

@@ -1,0 +1,218 @@
+"""Q1: the noisy quadratic under gradient descent simulated against its derived floor, transient and cut."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy as sp
+from scipy import stats
+
+from theory.bridge import numeric
+from theory.noisy_quadratic import quadratic as theory
+
+from ..registry import Status, Tolerance, Verdict
+from ._context import claim
+from ._mc import z_bound, z_tolerance
+from ._simulate import chain_interval
+
+#: alpha lambda of the floor check (curvature and noise below); the spectrum check's directions
+FLOOR_ALPHA_LAMBDA = (0.01, 0.1, 0.3, 0.6, 0.9)
+FLOOR_CURVATURE, FLOOR_NOISE = 2.0, 0.5
+SPECTRUM_ALPHA = 0.2
+SPECTRUM = ((4.0, 0.5), (1.0, 1.0), (0.25, 1.5), (0.0625, 2.0))      # (lambda_i, sigma_i)
+#: the burn-in leaves the variance this far (relative) from its floor, by the derived variance factor
+BURN_IN_RESIDUAL = 1e-8
+
+RELAX_ALPHA_LAMBDA = (0.02, 0.1, 0.95)
+RELAX_STEPS = 600
+#: the fit window ends where the measured distance to the floor falls below this fraction of the floor
+RELAX_WINDOW_END = 0.1
+RELAX_BIAS = Tolerance(
+    "log-rate", 0.01,
+    "per batch of independent chains, log(floor - E[lambda x_n^2]) is fitted against n from x_0 = 0 while the "
+    "distance exceeds 10 % of the floor; the batch slopes are independent, so their mean has a t interval (99 %, "
+    "B - 1 degrees of freedom).  The log of a noisy distance is biased by -var/(2 d^2), at most about 1 % of the "
+    "slope with the batch sizes used (relative noise of a batch mean below 2 %, 16 % at the window's end), so "
+    "the derived log-rate must lie within the t interval widened by 1 % of its size")
+
+CUT_ALPHA_LAMBDA, CUT_FACTOR, CUT_STEP = 0.4, 10.0, 100
+#: steps after the cut compared one by one with the derived transient
+CUT_TRANSIENT_STEPS = 120
+
+
+def _burn_in(alpha_lambda) -> int:
+    factor = numeric(theory.VARIANCE_FACTOR, (theory.alpha, theory.lam))
+    slowest = max(float(factor(c, 1.0)) for c in np.atleast_1d(alpha_lambda))
+    return int(math.ceil(math.log(BURN_IN_RESIDUAL) / math.log(slowest)))
+
+
+# ---------------------------------------------------------------------------
+# Q1-stationary-loss
+
+
+def floor_points(ctx, loss=theory.STATIONARY_LOSS) -> dict:
+    p = ctx.profile
+    cs = np.array(FLOOR_ALPHA_LAMBDA)
+    burn = _burn_in(cs)
+    run = ctx.run("stationary", cs / FLOOR_CURVATURE, FLOOR_CURVATURE, FLOOR_NOISE, chains=p.stationary_chains,
+                  steps=burn + p.stationary_steps, burn_in=burn)
+    ci = chain_interval(run.chain_means, run.chain_sq, p.stationary_steps)
+    predict = numeric(loss, (theory.alpha, theory.lam, theory.sigma))
+    rows = []
+    for j, cv in enumerate(cs):
+        pred = float(predict(cv / FLOOR_CURVATURE, FLOOR_CURVATURE, FLOOR_NOISE))
+        rows.append({"alpha_lambda": float(cv), "alpha": float(cv / FLOOR_CURVATURE), "predicted": pred,
+                     "measured": float(ci["mean"][j]), "stderr": float(ci["stderr"][j]),
+                     "naive_stderr": float(ci["naive_stderr"][j]),
+                     "autocorrelation_time": float(ci["autocorrelation_time"][j]),
+                     "z": float((ci["mean"][j] - pred) / ci["stderr"][j])})
+    # the spectrum: directions with their own curvature and noise, one shared step
+    lams = np.array([s[0] for s in SPECTRUM])
+    sigs = np.array([s[1] for s in SPECTRUM])
+    sburn = _burn_in(SPECTRUM_ALPHA * lams)
+    srun = ctx.run("spectrum", SPECTRUM_ALPHA, lams, sigs, chains=p.stationary_chains,
+                   steps=sburn + p.stationary_steps, burn_in=sburn)
+    total = srun.chain_means.sum(axis=0)          # directions are independent: the sum of each chain's averages
+    se = float(total.std(ddof=1) / math.sqrt(total.size))
+    dsym = len(SPECTRUM)
+    spectrum_expr = theory.SPECTRUM_LOSS.subs(theory.d, dsym).doit()
+    at = {theory.alpha: SPECTRUM_ALPHA}
+    for j, (lv, sv) in enumerate(SPECTRUM, start=1):
+        at.update({theory.lam_i[j]: lv, theory.sigma_i[j]: sv})
+    spectrum_pred = float(spectrum_expr.subs(at)) if loss is theory.STATIONARY_LOSS else float(
+        sum(predict(SPECTRUM_ALPHA, lv, sv) for lv, sv in SPECTRUM))
+    spectrum = {"alpha": SPECTRUM_ALPHA, "directions": [list(s) for s in SPECTRUM], "predicted": spectrum_pred,
+                "measured": float(total.mean()), "stderr": se, "z": float((total.mean() - spectrum_pred) / se)}
+    return {"points": rows, "spectrum": spectrum, "burn_in": burn, "steps": p.stationary_steps}
+
+
+def check_floor(ctx, loss=theory.STATIONARY_LOSS) -> Verdict:
+    data = floor_points(ctx, loss)
+    zs = [r["z"] for r in data["points"]] + [data["spectrum"]["z"]]
+    tol = z_tolerance(len(zs), "the floor at each alpha lambda and the spectrum's summed floor")
+    worst = max(abs(z) for z in zs)
+    return Verdict("Q1-stationary-loss", "GD on the noisy quadratic settles at E[lambda x^2] = alpha lambda^2 "
+                   "sigma^2 / (1 - alpha lambda); a spectrum's floor is the sum",
+                   Status.PASSED if worst <= tol.value else Status.FAILED,
+                   predicted={"loss": str(loss)}, measured={"max_abs_z": worst, **data}, tolerance=tol,
+                   seeds=[ctx.seed], details={"curvature": FLOOR_CURVATURE, "noise": FLOOR_NOISE, "x0": 0.0,
+                                              "chains": ctx.profile.stationary_chains,
+                                              "burn_in_rule": f"variance within {BURN_IN_RESIDUAL} of its floor "
+                                                              "by the derived factor (1 - 2 alpha lambda)^2",
+                                              "notes": list(ctx.notes)})
+
+
+claim("Q1-stationary-loss", "GD on the noisy quadratic settles at alpha lambda^2 sigma^2 / (1 - alpha lambda)", "Q1",
+      check_floor, lambda ctx: check_floor(ctx, theory.STATIONARY_LOSS.subs(theory.alpha, 1.05 * theory.alpha)),
+      "the derived floor with alpha scaled by 1.05", group="q1-floor")
+
+
+# ---------------------------------------------------------------------------
+# Q1-relaxation
+
+
+def relaxation_fits(ctx) -> list[dict]:
+    """Per alpha lambda: the per-batch fitted log-rates of the variance's approach to its floor."""
+    p = ctx.profile
+    cs = np.array(RELAX_ALPHA_LAMBDA)
+    run = ctx.run("relaxation", cs, 1.0, 1.0, chains=p.relax_chains, steps=RELAX_STEPS,
+                  batches=p.relax_batches)
+    tail = slice(RELAX_STEPS // 2, None)
+    out = []
+    for j, cv in enumerate(cs):
+        curves = run.batch_loss[j]
+        pooled = curves.mean(axis=0)
+        floor = pooled[tail].mean()
+        distance = floor - pooled
+        end = int(np.argmax(distance < RELAX_WINDOW_END * floor))
+        window = np.arange(0, max(end, 3))
+        slopes = []
+        for b in range(curves.shape[0]):
+            d = curves[b, tail].mean() - curves[b, window]
+            good = d > 0
+            slopes.append(float(stats.linregress(window[good], np.log(d[good])).slope))
+        slopes = np.array(slopes)
+        out.append({"alpha_lambda": float(cv), "window": [0, int(window[-1])], "batch_slopes": slopes.tolist(),
+                    "slope": float(slopes.mean()), "stderr": float(slopes.std(ddof=1) / math.sqrt(len(slopes))),
+                    "measured_floor": float(floor)})
+    return out
+
+
+def check_relaxation(ctx, factor=theory.VARIANCE_FACTOR) -> Verdict:
+    fits = relaxation_fits(ctx)
+    rate = numeric(factor, (theory.alpha, theory.lam))
+    ok = True
+    for f in fits:
+        pred = math.log(abs(float(rate(f["alpha_lambda"], 1.0))))
+        t = float(stats.t.ppf(0.995, len(f["batch_slopes"]) - 1))
+        half = t * f["stderr"] + RELAX_BIAS.value * abs(pred)
+        f.update({"predicted": pred, "allowed": half, "inside": abs(f["slope"] - pred) <= half})
+        ok &= f["inside"]
+    return Verdict("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lambda)^(2n)",
+                   Status.PASSED if ok else Status.FAILED,
+                   predicted={"variance factor per step": str(factor)}, measured={"fits": fits},
+                   tolerance=RELAX_BIAS, seeds=[ctx.seed],
+                   details={"x0": 0.0, "curvature": 1.0, "noise": 1.0, "steps": RELAX_STEPS,
+                            "batches": ctx.profile.relax_batches, "chains": ctx.profile.relax_chains,
+                            "floor": "measured: mean of each batch's curve over the second half of the run"})
+
+
+claim("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lambda)^(2n)", "Q1", check_relaxation,
+      lambda ctx: check_relaxation(ctx, theory.VARIANCE_FACTOR.subs(theory.alpha, 1.1 * theory.alpha)),
+      "the derived variance factor with alpha scaled by 1.1", group="q1-relax")
+
+
+# ---------------------------------------------------------------------------
+# Q1-lr-cut
+
+
+def cut_measurement(ctx, transient=theory.CUT_LOSS_TRANSIENT) -> dict:
+    p = ctx.profile
+    run = ctx.run("cut", CUT_ALPHA_LAMBDA, 1.0, 1.0, chains=p.cut_chains, steps=CUT_STEP + p.cut_steps,
+                  cut_step=CUT_STEP, cut_factor=CUT_FACTOR)
+    args = (theory.alpha, theory.lam, theory.sigma, theory.k)
+    vals = (CUT_ALPHA_LAMBDA, 1.0, 1.0, CUT_FACTOR)
+    old = float(numeric(theory.STATIONARY_LOSS, args[:3])(*vals[:3]))
+    new = float(numeric(theory.CUT_LOSS, args)(*vals))
+    curve_fn = numeric(transient, (*args, theory.n))
+    loss, se = run.loss[0], run.step_stderr()[0]
+    # the floors: per-chain averages are unavailable around the cut, so step means over windows with the
+    # error of a window mean from independent chains (per-step errors combined as fully correlated: an upper bound)
+    before = slice(CUT_STEP // 2, CUT_STEP + 1)
+    after = slice(CUT_STEP + CUT_TRANSIENT_STEPS, None)
+    n = np.arange(CUT_TRANSIENT_STEPS + 1)
+    predicted_curve = np.asarray(curve_fn(*vals, n), float) * np.ones_like(n, dtype=float)
+    measured_curve = loss[CUT_STEP:CUT_STEP + CUT_TRANSIENT_STEPS + 1]
+    z_curve = (measured_curve - predicted_curve) / se[CUT_STEP:CUT_STEP + CUT_TRANSIENT_STEPS + 1]
+    floors = {"old": (float(loss[before].mean()), float(se[before].mean()), old),
+              "new": (float(loss[after].mean()), float(se[after].mean()), new)}
+    return {"old_floor": {"measured": floors["old"][0], "stderr_bound": floors["old"][1], "predicted": old},
+            "new_floor": {"measured": floors["new"][0], "stderr_bound": floors["new"][1], "predicted": new},
+            "cliff_ratio": {"measured": floors["old"][0] / floors["new"][0],
+                            "predicted": float(numeric(theory.CLIFF_RATIO, args)(*vals)), "naive": CUT_FACTOR},
+            "z_floors": [(m - pr) / s for m, s, pr in floors.values()],
+            "z_transient_max": float(np.max(np.abs(z_curve))),
+            "curve": {"step": list(range(len(loss))), "loss": loss.tolist(), "stderr": se.tolist(),
+                      "predicted_after_cut": predicted_curve.tolist()}}
+
+
+def check_cut(ctx, transient=theory.CUT_LOSS_TRANSIENT) -> Verdict:
+    m = cut_measurement(ctx, transient)
+    tol = z_tolerance(CUT_TRANSIENT_STEPS + 3, "the old and new floors and the transient at each step after the cut")
+    worst = max([abs(z) for z in m["z_floors"]] + [m["z_transient_max"]])
+    return Verdict("Q1-lr-cut", "A learning-rate cut by 10 drops the floor by k (1 - alpha lambda / k) / "
+                   "(1 - alpha lambda), reached like (1 - 2 alpha lambda / k)^(2n)",
+                   Status.PASSED if worst <= tol.value else Status.FAILED,
+                   predicted={"transient": str(transient), "new floor": str(theory.CUT_LOSS)},
+                   measured={"max_abs_z": worst, **m}, tolerance=tol, seeds=[ctx.seed],
+                   details={"alpha_lambda_before": CUT_ALPHA_LAMBDA, "cut_factor": CUT_FACTOR, "cut_step": CUT_STEP,
+                            "curvature": 1.0, "noise": 1.0, "chains": ctx.profile.cut_chains,
+                            "floor_windows": "old: steps cut/2 .. cut; new: from cut + "
+                                             f"{CUT_TRANSIENT_STEPS} to the end",
+                            "floor_error": "the mean of the per-step errors over the window (an upper bound)"})
+
+
+claim("Q1-lr-cut", "A learning-rate cut by 10: the new floor and its relaxation (the cliff)", "Q1", check_cut,
+      lambda ctx: check_cut(ctx, theory.CUT_LOSS_TRANSIENT.subs(theory.n, theory.n / 2)),
+      "the derived transient relaxing at the mean's rate (1 - 2 alpha lambda / k)^n instead of the variance's",
+      group="q1-cut")
