@@ -130,8 +130,7 @@ SPECTRAL_RADIUS = sp.Piecewise(((sp.Abs(TRACE) + sp.sqrt(DISCRIMINANT)) / 2, DIS
 def stable(alpha_lambda: float, momentum: float) -> bool:
     """Whether (alpha lambda, gamma) lies in the derived stability region (Jury conditions)."""
     upper = float(STABLE_UPPER.subs(gamma, momentum))
-    return 0 < alpha_lambda < upper and abs(float(JURY[2].subs(gamma, momentum))) > 0 and \
-        float(JURY[2].subs(gamma, momentum)) > 0
+    return 0 < alpha_lambda < upper and float(JURY[2].subs(gamma, momentum)) > 0
 
 
 def _approximation() -> sp.Expr:

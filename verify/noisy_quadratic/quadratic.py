@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import sympy as sp
 from scipy import stats
 
 from theory.bridge import numeric
@@ -12,7 +11,7 @@ from theory.noisy_quadratic import quadratic as theory
 
 from ..registry import Status, Tolerance, Verdict
 from ._context import claim
-from ._mc import z_bound, z_tolerance
+from ._mc import z_tolerance
 from ._simulate import chain_interval
 
 #: alpha lambda of the floor check (curvature and noise below); the spectrum check's directions
