@@ -1,6 +1,6 @@
 """Engine benchmarks: every figure is a ratio measured in this one run.
 
-Usage: python benchmarks/bench_engine.py [--quick] [--json FILE]
+Usage: python benchmarks/bench_engine.py [--quick] [--json FILE] [--activations-only]
 
 1. Time to reach t = 100 on the workload of the engine issue (m = 800, d = 3,
    n = 300 whitened samples, tanh, alpha = 1): the engine (adaptive RK45 on the
@@ -12,6 +12,11 @@ Usage: python benchmarks/bench_engine.py [--quick] [--json FILE]
    for the compiled fused kernel (when built) and the NumPy path, with one
    and two kernel threads.
 3. Cost against n*m over m = 250 .. 8000: the fitted log-log exponent.
+4. For each activation with a compiled kernel (tanh, sin, erf = erf(sqrt(pi) s / 2)):
+   one field evaluation by the fused kernel and by the NumPy path against
+   ``numpy.tanh`` over the same array, on the workload (n = 300, m = 800) and
+   on the 12^3 = 1728 quadrature nodes with m = 2000.  ``--activations-only``
+   runs this part alone (about two minutes instead of ten).
 
 The engine runs use the kernel ``NumpyKernel`` picks by default (the fused
 one when built; VERIFY_NO_FUSED=1 measures the NumPy path instead).
@@ -34,7 +39,7 @@ from scipy.integrate import solve_ivp
 
 from verify.multistage._config import config_from_dict
 from verify.engines import FlowOptions, integrate_flow
-from verify.engines.twolayer import NumpyKernel, pack
+from verify.engines.twolayer import NumpyKernel, pack, unpack
 from verify.engines.events import k_of_theta, make_events
 from verify.engines.twolayer.kernels import fused_status
 from verify.multistage._initialisation import initial_parameters
@@ -135,14 +140,59 @@ def median_ratio(f, g, repeats=30, inner=20):
     return float(np.median(ratios)), float(np.percentile(ratios, 10)), float(np.percentile(ratios, 90))
 
 
+def activation_comparison(repeats=15, inner=5):
+    """Part 4: fused and NumPy field of tanh, sin and erf against numpy.tanh on the same arrays."""
+    from theory.activation import activation_from_spec
+
+    out = {}
+    for label, data_spec, m in (("samples n=300, m=800", {"dim": 3, "samples": 300, "whiten": True, "seed": 0}, 800),
+                                ("quadrature 12^3=1728, m=2000", {"dim": 3, "quadrature": 12, "whiten": True,
+                                                                  "seed": 0}, 2000)):
+        data = config_from_dict({**WORKLOAD, "data": data_spec}).dataset
+        theta = pack(*initial_parameters(m, 3, 1.0, 1))
+        for name in ("tanh", "sin", "erf"):
+            act = activation_from_spec(name)
+            row = {}
+            for weights, th in (("at_initialisation", theta), ("at_50x", 50 * theta)):
+                arr = data.X @ unpack(th, m)[1].T
+                kernels = {"fused": NumpyKernel(act, data.X, data.p, data.y, m, fused=True)} \
+                    if fused_status(act, 3)[0] else {}
+                kernels["numpy"] = NumpyKernel(act, data.X, data.p, data.y, m, fused=False)
+                for variant, k in kernels.items():
+                    row[f"{variant}/tanh {weights}"] = median_ratio(lambda: k.loss_and_field(th), lambda: np.tanh(arr),
+                                                                    repeats, inner)
+                if "fused" in kernels:
+                    k0, k1 = kernels["fused"], kernels["numpy"]
+                    row[f"numpy/fused {weights}"] = median_ratio(lambda: k1.loss_and_field(th),
+                                                                 lambda: k0.loss_and_field(th), repeats, inner)
+            out[f"{label}, {name}"] = row
+    return out
+
+
+def print_activation_comparison(table):
+    for key, row in table.items():
+        print(key + ": " + "; ".join(f"{name} {r[0]:.2f} ({r[1]:.2f}-{r[2]:.2f})" for name, r in row.items()))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one repeat of the engine run instead of three")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--rtol", type=float, default=1e-5,
                         help="engine tolerance (default 1e-5: t_half still ~100x more accurate than GD at eta = 0.01)")
+    parser.add_argument("--activations-only", action="store_true",
+                        help="only part 4: fused and NumPy field of tanh, sin and erf against numpy.tanh")
     args = parser.parse_args()
     reps = 1 if args.quick else 3
+    if args.activations_only:
+        table = activation_comparison()
+        print("one field evaluation / numpy.tanh over the same n x m array, and NumPy path / fused; "
+              "median (10-90 %):")
+        print_activation_comparison(table)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({"activations": table}, fh, indent=2)
+        return
 
     config = config_from_dict(WORKLOAD)
     data = config.dataset
@@ -198,6 +248,7 @@ def main():
         costs.append(t / inner)
     slope = float(np.polyfit(np.log(np.array(widths) * data.size), np.log(costs), 1)[0])
     results["scaling"] = {"widths": widths, "n": data.size, "seconds_per_field": costs, "exponent_in_nm": slope}
+    results["activations"] = activation_comparison()
 
     tt = results["time_to_t100"]
     print(f"time to t = 100: engine {tt['engine_s']:.2f} s ({nfev} field evaluations, rtol {args.rtol:g}); "
@@ -216,6 +267,8 @@ def main():
               f"median {r['at_initialisation'][0]:.2f} at initialisation (10-90 %: {r['at_initialisation'][1]:.2f}-"
               f"{r['at_initialisation'][2]:.2f}), {r['at_50x'][0]:.2f} at 50x the weights (target <= 1.5)")
     print(f"cost against n*m over m = {widths[0]}..{widths[-1]}: exponent {slope:.3f} (target 0.9-1.1)")
+    print("per activation, one field evaluation / numpy.tanh and NumPy path / fused; median (10-90 %):")
+    print_activation_comparison(results["activations"])
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

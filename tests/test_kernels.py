@@ -1,4 +1,4 @@
-"""The compiled fused tanh kernel against the NumPy path and a direct reference.
+"""The compiled fused kernel (tanh, sin, erf) against the NumPy path and a direct reference.
 
 The fused kernel (verify/engines/twolayer/_fused.c) is built by ``pip install -e .`` on
 x86-64 Linux with glibc.  Where it is not built these tests are skipped, unless
@@ -10,15 +10,22 @@ import os
 
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory.activation import activation_from_spec
+from theory.activation import S, activation_from_spec
+from theory.bridge import numeric
 from verify.engines.twolayer import NumpyKernel, pack
 from verify.engines.twolayer import kernels as kernels_module
-from verify.engines.twolayer.kernels import fused_status
+from verify.engines.twolayer.kernels import fused_form, fused_status
 
 TANH = activation_from_spec("tanh")
+SIN = activation_from_spec("sin")
+ERF = activation_from_spec("erf")                  # erf(sqrt(pi) s / 2): the kernel's scale c is not 1
+#: The activations with a compiled kernel, and a scaled sin and an unscaled erf for the scale argument.
+FUSED_ACTIVATIONS = {"tanh": TANH, "sin": SIN, "erf": ERF, "sin(2*s)": activation_from_spec("sin(2*s)"),
+                     "erf(s)": activation_from_spec("erf(s)")}
 AVAILABLE, WHY = fused_status(TANH)
 if os.environ.get("VERIFY_REQUIRE_FUSED") and not AVAILABLE:
     raise RuntimeError(f"VERIFY_REQUIRE_FUSED is set but the fused kernel is unavailable: {WHY}")
@@ -29,14 +36,18 @@ needs_fused = pytest.mark.skipif(not AVAILABLE, reason=WHY)
 PATH_RTOL = 1e-12
 
 
-def reference(X, p, y, theta, m):
-    """Loss and -grad R written out directly from D1, with np.tanh."""
+def reference(X, p, y, theta, m, activation, dsigma=None):
+    """Loss and -grad R written out directly from D1, with sigma and sigma' evaluated from the SymPy
+    expressions of ``activation`` (``dsigma`` replaces sigma' for the negative controls)."""
+    sigma = numeric(activation.expr, (S,))
+    dsigma = dsigma or numeric(activation.derivative(1), (S,))
     a, W = theta[:m], theta[m:].reshape(m, -1)
-    s = np.tanh(X @ W.T)
+    z = X @ W.T
+    s = np.broadcast_to(sigma(z), z.shape)
     e = s @ a - y
     loss = 0.5 * np.sum(p * e * e)
     da = -(p * e) @ s
-    dW = -a[:, None] * (((p * e)[:, None] * (1 - s * s)).T @ X)
+    dW = -a[:, None] * (((p * e)[:, None] * np.broadcast_to(dsigma(z), z.shape)).T @ X)
     return loss, np.concatenate([da, dW.ravel()])
 
 
@@ -55,62 +66,113 @@ def close(u, v, rtol=PATH_RTOL):
 
 
 @needs_fused
-@settings(deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), m=st.integers(1, 40), d=st.integers(1, 8),
-       scale=st.sampled_from([1e-4, 0.3, 3.0, 40.0]), threads=st.sampled_from([1, 2]))
-def test_fused_field_matches_the_reference_and_the_numpy_path(seed, n, m, d, scale, threads):
+@settings(deadline=None, max_examples=150)
+@given(name=st.sampled_from(sorted(FUSED_ACTIVATIONS)), seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40),
+       m=st.integers(1, 40), d=st.integers(1, 8), scale=st.sampled_from([1e-4, 0.3, 3.0, 40.0]),
+       threads=st.sampled_from([1, 2]))
+def test_fused_field_matches_the_reference_and_the_numpy_path(name, seed, n, m, d, scale, threads):
+    activation = FUSED_ACTIVATIONS[name]
     X, p, y, theta = problem(seed, n, m, d, scale)
-    fused = NumpyKernel(TANH, X, p, y, m, threads=threads)
-    plain = NumpyKernel(TANH, X, p, y, m, fused=False)
+    fused = NumpyKernel(activation, X, p, y, m, threads=threads)
+    plain = NumpyKernel(activation, X, p, y, m, fused=False)
     assert (fused.variant, plain.variant) == ("fused", "numpy")
     loss, field = fused.loss_and_field(theta)
-    ref_loss, ref_field = reference(X, p, y, theta, m)
+    ref_loss, ref_field = reference(X, p, y, theta, m, activation)
     plain_loss, plain_field = plain.loss_and_field(theta)
     assert abs(loss - ref_loss) <= PATH_RTOL * ref_loss + 1e-300
+    assert abs(plain_loss - ref_loss) <= PATH_RTOL * ref_loss + 1e-300
     assert close(field, ref_field) and close(field, plain_field)
     assert fused.loss(theta) == pytest.approx(ref_loss, rel=PATH_RTOL, abs=1e-300)
 
 
+#: Plausible wrong derivatives: tanh' as 1 - sigma, a sign slip for sin, and erf'(c s) without the chain
+#: factor c of the built-in erf(sqrt(pi) s / 2).
+WRONG_DERIVATIVES = {
+    "tanh": 1 - sp.tanh(S),
+    "sin": -sp.cos(S),
+    "erf": 2 / sp.sqrt(sp.pi) * sp.exp(-(sp.sqrt(sp.pi) * S / 2) ** 2),
+}
+
+
 @needs_fused
-def test_the_comparison_detects_a_wrong_derivative():
-    """Negative control: sigma' = 1 - sigma instead of 1 - sigma^2 is caught by the same tolerance."""
+@pytest.mark.parametrize("name", sorted(WRONG_DERIVATIVES))
+def test_the_comparison_detects_a_wrong_derivative(name):
+    """Negative control: the reference built from a wrong sigma' fails the same comparison that the
+    reference built from the derived sigma' passes."""
+    activation = FUSED_ACTIVATIONS[name]
     X, p, y, theta = problem(3, 30, 20, 3, 0.5)
     m = 20
-    _, field = NumpyKernel(TANH, X, p, y, m).loss_and_field(theta)
-    a, W = theta[:m], theta[m:].reshape(m, -1)
-    s = np.tanh(X @ W.T)
-    e = s @ a - y
-    wrong = np.concatenate([-(p * e) @ s, (-a[:, None] * (((p * e)[:, None] * (1 - s)).T @ X)).ravel()])
+    kernel = NumpyKernel(activation, X, p, y, m)
+    assert kernel.variant == "fused"
+    _, field = kernel.loss_and_field(theta)
+    assert close(field, reference(X, p, y, theta, m, activation)[1])
+    wrong = reference(X, p, y, theta, m, activation, dsigma=numeric(WRONG_DERIVATIVES[name], (S,)))[1]
     assert not close(field, wrong)
 
 
 @needs_fused
-def test_mini_batches_and_non_contiguous_parameters_use_the_fused_kernel_correctly():
+@pytest.mark.parametrize("name", ["tanh", "sin", "erf"])
+def test_mini_batches_and_non_contiguous_parameters_use_the_fused_kernel_correctly(name):
+    activation = FUSED_ACTIVATIONS[name]
     X, p, y, theta = problem(5, 97, 33, 3, 0.8)
     m = 33
     idx = np.array([3, 7, 7, 50, 96, 0, 12, 13, 14])
-    fused = NumpyKernel(TANH, X, p, y, m).on_rows(idx)
-    plain = NumpyKernel(TANH, X, p, y, m, fused=False).on_rows(idx)
+    fused = NumpyKernel(activation, X, p, y, m).on_rows(idx)
+    plain = NumpyKernel(activation, X, p, y, m, fused=False).on_rows(idx)
     assert fused.variant == "fused"
     wide = np.repeat(theta, 2)[::2]                   # a strided view, not contiguous
     assert not wide.flags["C_CONTIGUOUS"]
     assert close(fused.field(wide), plain.field(theta))
 
 
-def test_dimensions_beyond_the_compiled_ones_and_other_activations_use_the_numpy_path(monkeypatch):
+def test_the_fused_forms_are_read_from_the_sympy_expression():
+    assert fused_form(TANH) == ("tanh", 1.0) and fused_form(SIN) == ("sin", 1.0)
+    assert fused_form(ERF) == ("erf", pytest.approx(np.sqrt(np.pi) / 2, rel=1e-15))
+    assert fused_form(activation_from_spec("tanh(3*s/2)")) == ("tanh", 1.5)
+    for spec in ("s + s**3/3", "atan(s)", "tanh(s) + s**3", "sin(s)**2 + s", "sin(s + 1) - sin(1)",
+                 "erf(s**3) + s", "tanh(s)/2 + sin(s)/2"):
+        assert fused_form(activation_from_spec(spec)) is None, spec
+
+
+@pytest.mark.parametrize("spec", ["atan(s)", "s - s**3/3", "tanh(s) + s**3"])
+def test_other_activations_and_dimensions_beyond_the_compiled_ones_use_the_numpy_path(spec, monkeypatch):
     X, p, y, theta = problem(1, 20, 5, 9, 0.5)
-    assert NumpyKernel(TANH, X, p, y, 5).variant == "numpy"
-    sin = activation_from_spec("sin")
-    X3 = X[:, :3]
-    assert NumpyKernel(sin, X3, p, y, 5).variant == "numpy"
-    with pytest.raises(ValueError, match="fused kernel requested but unavailable: " +
-                       ("the compiled kernel is for tanh, not sin" if AVAILABLE else "")):
-        NumpyKernel(sin, X3, p, y, 5, fused=True)
-    monkeypatch.setenv("VERIFY_NO_FUSED", "1")
-    assert NumpyKernel(TANH, X3, p, y, 5).variant == "numpy"
-    assert fused_status(TANH)[0] is False
+    assert NumpyKernel(TANH, X, p, y, 5).variant == "numpy"          # d = 9 > MAX_D
     if AVAILABLE:
-        assert fused_status(TANH)[1] == "VERIFY_NO_FUSED is set"
+        assert fused_status(TANH, 9) == (False, "the compiled kernel takes input dimensions 1..8, not 9")
+    other = activation_from_spec(spec)
+    X3 = X[:, :3]
+    kernel = NumpyKernel(other, X3, p, y, 5)
+    assert kernel.variant == "numpy"
+    usable, why = fused_status(other, 3)
+    assert not usable
+    if AVAILABLE:
+        assert why == ("the compiled kernel is for tanh(c*s), sin(c*s) and erf(c*s) with a real constant c, "
+                       f"not {other.expr}")
+    with pytest.raises(ValueError, match="fused kernel requested but unavailable: " + ("the compiled kernel is for"
+                                                                                        if AVAILABLE else "")):
+        NumpyKernel(other, X3, p, y, 5, fused=True)
+    # the NumPy path of another activation still computes the field of D1
+    loss, field = kernel.loss_and_field(theta[:20])
+    ref_loss, ref_field = reference(X3, p, y, theta[:20], 5, other)
+    assert loss == pytest.approx(ref_loss, rel=PATH_RTOL) and close(field, ref_field)
+    monkeypatch.setenv("VERIFY_NO_FUSED", "1")
+    for activation in (TANH, SIN, ERF):
+        assert NumpyKernel(activation, X3, p, y, 5).variant == "numpy"
+        assert fused_status(activation)[0] is False
+        if AVAILABLE:
+            assert fused_status(activation)[1] == "VERIFY_NO_FUSED is set"
+
+
+def test_a_stale_build_is_detected(monkeypatch):
+    class Stale:
+        VERSION = kernels_module._FUSED_VERSION - 1
+
+    monkeypatch.setattr(kernels_module, "_fused", Stale)
+    usable, why = fused_status(SIN, 3)
+    assert not usable and "stale build" in why
+    X, p, y, _ = problem(1, 10, 4, 3, 0.5)
+    assert NumpyKernel(SIN, X, p, y, 4).variant == "numpy"
 
 
 @needs_fused
@@ -119,17 +181,23 @@ def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
     X, p, y, theta = problem(2, 10, 4, 3, 0.5)
     work = np.empty(fused.work_items(4, 3))
     out = np.empty(16)
-    assert np.isfinite(fused.field_rows(X, p, y, theta, 0, 10, out, work))
+    assert fused.ACTIVATIONS == ("tanh", "sin", "erf")
+    for code in range(3):
+        assert np.isfinite(fused.field_rows(X, p, y, theta, 0, 10, out, work, code, 1.0))
     bad = [
-        ((X, p, y, theta, 0, 11, out, work), ValueError, "row range"),
-        ((X, p, y, theta, 5, 4, out, work), ValueError, "row range"),
-        ((X, p, y[:9], theta, 0, 10, out, work), ValueError, "y has 9 items"),
-        ((X, p, y, theta[:15], 0, 10, out, work), ValueError, "theta"),
-        ((X, p, y, theta, 0, 10, out[:15], work), ValueError, "out has 15 items"),
-        ((X, p, y, theta, 0, 10, out, work[:-1]), ValueError, "work has"),
-        ((X, p, y, theta.astype(np.float32), 0, 10, out, work), TypeError, "float64"),
-        ((np.ones((10, 9)), p, y, np.ones(40), 0, 10, None, work), ValueError, "d <="),
-        ((X, p, y, theta, 0, 10, out), TypeError, "8 arguments"),
+        ((X, p, y, theta, 0, 11, out, work, 0, 1.0), ValueError, "row range"),
+        ((X, p, y, theta, 5, 4, out, work, 0, 1.0), ValueError, "row range"),
+        ((X, p, y[:9], theta, 0, 10, out, work, 0, 1.0), ValueError, "y has 9 items"),
+        ((X, p, y, theta[:15], 0, 10, out, work, 0, 1.0), ValueError, "theta"),
+        ((X, p, y, theta, 0, 10, out[:15], work, 0, 1.0), ValueError, "out has 15 items"),
+        ((X, p, y, theta, 0, 10, out, work[:-1], 1, 1.0), ValueError, "work has"),
+        ((X, p, y, theta.astype(np.float32), 0, 10, out, work, 0, 1.0), TypeError, "float64"),
+        ((np.ones((10, 9)), p, y, np.ones(40), 0, 10, None, work, 0, 1.0), ValueError, "d <="),
+        ((X, p, y, theta, 0, 10, out, work, 3, 1.0), ValueError, "activation code 3"),
+        ((X, p, y, theta, 0, 10, out, work, -1, 1.0), ValueError, "activation code -1"),
+        ((X, p, y, theta, 0, 10, out, work, 1, 0.0), ValueError, "scale must be finite and nonzero"),
+        ((X, p, y, theta, 0, 10, out, work, 2, float("nan")), ValueError, "scale must be finite and nonzero"),
+        ((X, p, y, theta, 0, 10, out, work), TypeError, "10 arguments"),
     ]
     for args, error, text in bad:
         with pytest.raises(error, match=text):
@@ -137,15 +205,17 @@ def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
 
 
 @needs_fused
-def test_a_flow_run_is_the_same_with_either_path():
+@pytest.mark.parametrize("name", ["tanh", "sin", "erf"])
+def test_a_flow_run_is_the_same_with_either_path(name):
     """Integrated trajectories from the two paths agree to round-off amplified by the flow."""
     from verify.engines import FlowOptions, integrate_flow
     from verify.multistage._initialisation import initial_parameters
 
+    activation = FUSED_ACTIVATIONS[name]
     X, p, y, _ = problem(9, 120, 60, 3, 1.0)
     a0, W0 = initial_parameters(60, 3, 1.0, 4)
     theta0 = pack(a0, W0)
-    runs = [integrate_flow(NumpyKernel(TANH, X, p, y, 60, fused=f), theta0, 15.0, scale=60 ** -1.0,
+    runs = [integrate_flow(NumpyKernel(activation, X, p, y, 60, fused=f), theta0, 15.0, scale=60 ** -1.0,
                            options=FlowOptions(solver="RK45", rtol=1e-9, grid=16)) for f in (True, False)]
     assert runs[0].info["kernel"] == "fused" and runs[1].info["kernel"] == "numpy"
     assert np.array_equal(runs[0].t, runs[1].t)

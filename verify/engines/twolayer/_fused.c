@@ -1,26 +1,33 @@
 /*
- * Fused loss and gradient-flow field of the two-layer tanh network.
+ * Fused loss and gradient-flow field of the two-layer network with sigma(s) = g(c s),
+ * g one of tanh, sin and erf and c a real constant.
  *
  * For rows i in [start, stop) of the data (inputs X (n x d), weights p, targets y)
  * and parameters theta = [a (m), W (m x d, row-major)]:
  *
- *     s_ik = tanh(w_k . x_i),   e_i = sum_k a_k s_ik - y_i,   R = 1/2 sum_i p_i e_i^2,
+ *     u_ik = c w_k . x_i,   s_ik = g(u_ik),   e_i = sum_k a_k s_ik - y_i,   R = 1/2 sum_i p_i e_i^2,
  *     -dR/da_k  = -sum_i p_i e_i s_ik,
- *     -dR/dw_kj = -a_k sum_i p_i e_i (1 - s_ik^2) x_ij.
+ *     -dR/dw_kj = -c a_k sum_i p_i e_i g'(u_ik) x_ij,
  *
- * The rows are taken ROW_BLOCK at a time: their pre-activations and tanh values
- * fill a buffer of ROW_BLOCK x m that stays in cache, the residuals follow, and
- * one sweep over the neurons adds the block's share of the gradient, so the
- * n x m array of the NumPy path is never written.  sigma' = 1 - sigma^2 is used
- * as c_j - sum_r b_rj s_rk^2 with b_rj = p_r e_r x_rj and c_j = sum_r b_rj, as
- * in the NumPy path.
+ * with g' = 1 - g^2 for tanh, cos for sin and 2/sqrt(pi) exp(-u^2) for erf.  The
+ * constant c is folded into the copy of W the kernel makes.
  *
- * The loops over neurons are vectorised by the compiler; tanh comes from glibc's
- * vector math library (libmvec) through its OpenMP "declare simd" variants, and
- * the kernel is compiled for AVX-512, AVX2 and baseline x86-64 with run-time
- * dispatch, so one build runs on any x86-64 machine.  setup.py builds this module
- * only where that works; elsewhere verify.engine.kernels uses the NumPy path.
- * The input dimension d is a compile-time constant of each kernel (1..MAX_D).
+ * The rows are taken ROW_BLOCK at a time: their pre-activations and activations
+ * fill a buffer of ROW_BLOCK x m that stays in cache (sin and erf fill a second
+ * one with g'), the residuals follow, and one sweep over the neurons adds the
+ * block's share of the gradient, so the n x m array of the NumPy path is never
+ * written.  For tanh, g' = 1 - g^2 is used as c_j - sum_r b_rj s_rk^2 with
+ * b_rj = p_r e_r x_rj and c_j = sum_r b_rj, as in the NumPy path, so that one
+ * transcendental function per entry suffices.
+ *
+ * The loops over neurons are vectorised by the compiler; tanh, sin, cos and exp
+ * come from glibc's vector math library (libmvec) through their OpenMP "declare
+ * simd" variants.  libmvec has no erf: erf is glibc's scalar one, called in a
+ * loop of its own, while its derivative uses the vector exp.  The kernel is
+ * compiled for AVX-512, AVX2 and baseline x86-64 with run-time dispatch, so one
+ * build runs on any x86-64 machine.  setup.py builds this module only where that
+ * works; elsewhere verify.engines.twolayer.kernels uses the NumPy path.  The input
+ * dimension d and the activation are compile-time constants of each kernel.
  *
  * The GIL is released during the loops: callers may run disjoint row ranges in
  * several threads, each with its own work array, and add up the outputs.
@@ -33,6 +40,12 @@
 
 #pragma omp declare simd notinbranch
 double tanh(double);
+#pragma omp declare simd notinbranch
+double sin(double);
+#pragma omp declare simd notinbranch
+double cos(double);
+#pragma omp declare simd notinbranch
+double exp(double);
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -41,26 +54,29 @@ double tanh(double);
 #endif
 
 /* Raised whenever the calling convention changes, so that a stale build is not used. */
-#define FUSED_VERSION 2
+#define FUSED_VERSION 3
 #define ROW_BLOCK 8 /* rows sharing one sweep over the gradient accumulators (16 spills registers) */
 #define MAX_D 8     /* input dimensions with a kernel */
 #define ALIGN 8     /* doubles per 64-byte cache line */
 
-/* Doubles of work space: W^T, a, the gradient accumulators and the row buffer,
+/* The activations g with a kernel (the codes are part of the calling convention). */
+enum { ACT_TANH = 0, ACT_SIN = 1, ACT_ERF = 2, ACT_COUNT = 3 };
+
+/* Doubles of work space: W^T, a, the gradient accumulators and the row buffers of g and g',
  * each row padded to a cache line, plus the slack used to align the start. */
 static Py_ssize_t work_items(Py_ssize_t m, Py_ssize_t d)
 {
     const Py_ssize_t ld = (m + ALIGN - 1) / ALIGN * ALIGN;
-    return ld * (2 * d + 2 + ROW_BLOCK) + ALIGN;
+    return ld * (2 * d + 2 + 2 * ROW_BLOCK) + ALIGN;
 }
 
 #define KERNEL_ARGS const double *restrict X, const double *restrict p, const double *restrict y, \
                     const double *restrict theta, Py_ssize_t m, Py_ssize_t start, Py_ssize_t stop, \
-                    double *restrict out, double *restrict work
+                    double *restrict out, double *restrict work, double scale
 
-/* D is a compile-time constant after inlining, so the loops over input coordinates
- * and block rows unroll and the loops over neurons vectorise, tanh included. */
-static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, const Py_ssize_t D)
+/* D and ACT are compile-time constants after inlining, so the loops over input coordinates
+ * and block rows unroll and the loops over neurons vectorise, the vector functions included. */
+static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, const Py_ssize_t D, const int ACT)
 {
     const Py_ssize_t ld = (m + ALIGN - 1) / ALIGN * ALIGN;
     double *base = (double *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
@@ -69,12 +85,13 @@ static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, con
     double *restrict ga = a + ld;          /* ld */
     double *restrict gw = ga + ld;         /* D rows of ld */
     double *restrict s = gw + D * ld;      /* ROW_BLOCK rows of ld */
+    double *restrict ds = s + ROW_BLOCK * ld; /* ROW_BLOCK rows of ld: g' (sin and erf) */
     const int field = out != NULL;
 
     for (Py_ssize_t k = 0; k < m; k++) {
         a[k] = theta[k];
         for (Py_ssize_t j = 0; j < D; j++)
-            Wt[j * ld + k] = theta[m + k * D + j];
+            Wt[j * ld + k] = ACT == ACT_TANH && scale == 1.0 ? theta[m + k * D + j] : scale * theta[m + k * D + j];
     }
     if (field) {
         memset(ga, 0, sizeof(double) * ld);
@@ -87,7 +104,7 @@ static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, con
         const double *xb = X + i0 * D;
         double pe[ROW_BLOCK];
 
-        /* forward: pre-activations, tanh over the whole block, residuals */
+        /* forward: pre-activations, g (and g') over the whole block, residuals */
         for (Py_ssize_t r = 0; r < rows; r++) {
             double *sr = s + r * ld;
 #pragma omp simd aligned(sr, Wt : 64)
@@ -99,9 +116,28 @@ static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, con
             }
         }
         const Py_ssize_t len = (rows - 1) * ld + m;
+        if (ACT == ACT_TANH) {
 #pragma omp simd aligned(s : 64)
-        for (Py_ssize_t k = 0; k < len; k++)
-            s[k] = tanh(s[k]);
+            for (Py_ssize_t k = 0; k < len; k++)
+                s[k] = tanh(s[k]);
+        } else if (ACT == ACT_SIN) {
+            if (field) {
+#pragma omp simd aligned(s, ds : 64)
+                for (Py_ssize_t k = 0; k < len; k++)
+                    ds[k] = cos(s[k]);
+            }
+#pragma omp simd aligned(s : 64)
+            for (Py_ssize_t k = 0; k < len; k++)
+                s[k] = sin(s[k]);
+        } else {
+            if (field) {
+#pragma omp simd aligned(s, ds : 64)
+                for (Py_ssize_t k = 0; k < len; k++)
+                    ds[k] = 1.1283791670955126 * exp(-s[k] * s[k]); /* 2 / sqrt(pi) */
+            }
+            for (Py_ssize_t k = 0; k < len; k++) /* scalar: libmvec has no erf */
+                s[k] = erf(s[k]);
+        }
         for (Py_ssize_t r = 0; r < rows; r++) {
             const double *sr = s + r * ld;
             double f = 0.0;
@@ -116,7 +152,7 @@ static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, con
             continue;
 
         /* backward: one sweep over the neurons for the whole block */
-        double b[ROW_BLOCK][MAX_D];
+        double b[ROW_BLOCK][MAX_D] = {{0.0}}; /* all set below; the initialiser quiets -Wmaybe-uninitialized */
         for (Py_ssize_t r = 0; r < ROW_BLOCK; r++)
             for (Py_ssize_t j = 0; j < D; j++) {
                 b[r][j] = r < rows ? pe[r] * xb[r * D + j] : 0.0;
@@ -125,48 +161,71 @@ static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, con
         for (Py_ssize_t r = rows; r < ROW_BLOCK; r++) {  /* a short last block: zero rows */
             pe[r] = 0.0;
             memset(s + r * ld, 0, sizeof(double) * ld);
+            if (ACT != ACT_TANH)
+                memset(ds + r * ld, 0, sizeof(double) * ld);
         }
+        if (ACT == ACT_TANH) {
 #pragma omp simd aligned(s, ga, gw : 64)
-        for (Py_ssize_t k = 0; k < m; k++) {
-            double sa = 0.0, sw[MAX_D];
-            for (Py_ssize_t j = 0; j < D; j++)
-                sw[j] = 0.0;
-            for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
-                const double t = s[r * ld + k];
-                const double t2 = t * t;
-                sa += pe[r] * t;
+            for (Py_ssize_t k = 0; k < m; k++) {
+                double sa = 0.0, sw[MAX_D];
                 for (Py_ssize_t j = 0; j < D; j++)
-                    sw[j] += b[r][j] * t2;
+                    sw[j] = 0.0;
+                for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
+                    const double t = s[r * ld + k];
+                    const double t2 = t * t;
+                    sa += pe[r] * t;
+                    for (Py_ssize_t j = 0; j < D; j++)
+                        sw[j] += b[r][j] * t2;
+                }
+                ga[k] += sa;
+                for (Py_ssize_t j = 0; j < D; j++)
+                    gw[j * ld + k] -= sw[j];
             }
-            ga[k] += sa;
-            for (Py_ssize_t j = 0; j < D; j++)
-                gw[j * ld + k] -= sw[j];
+        } else {
+#pragma omp simd aligned(s, ds, ga, gw : 64)
+            for (Py_ssize_t k = 0; k < m; k++) {
+                double sa = 0.0, sw[MAX_D];
+                for (Py_ssize_t j = 0; j < D; j++)
+                    sw[j] = 0.0;
+                for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
+                    const double t = ds[r * ld + k];
+                    sa += pe[r] * s[r * ld + k];
+                    for (Py_ssize_t j = 0; j < D; j++)
+                        sw[j] += b[r][j] * t;
+                }
+                ga[k] += sa;
+                for (Py_ssize_t j = 0; j < D; j++)
+                    gw[j * ld + k] += sw[j];
+            }
         }
     }
 
     if (field)
         for (Py_ssize_t k = 0; k < m; k++) {
             out[k] = -ga[k];
+            const double ca = ACT == ACT_TANH && scale == 1.0 ? a[k] : scale * a[k];
             for (Py_ssize_t j = 0; j < D; j++)
-                out[m + k * D + j] = -a[k] * (gw[j * ld + k] + c[j]);
+                out[m + k * D + j] = -ca * (ACT == ACT_TANH ? gw[j * ld + k] + c[j] : gw[j * ld + k]);
         }
     return loss;
 }
 
-#define KERNEL(D) \
-    CLONES static double kernel_d##D(KERNEL_ARGS) { return rows_kernel(X, p, y, theta, m, start, stop, out, work, D); }
-KERNEL(1)
-KERNEL(2)
-KERNEL(3)
-KERNEL(4)
-KERNEL(5)
-KERNEL(6)
-KERNEL(7)
-KERNEL(8)
+#define KERNEL(NAME, D, ACT)                                                                               \
+    CLONES static double kernel_##NAME##_d##D(KERNEL_ARGS)                                                 \
+    {                                                                                                      \
+        return rows_kernel(X, p, y, theta, m, start, stop, out, work, scale, D, ACT);                     \
+    }
+#define KERNELS_OF(NAME, ACT) \
+    KERNEL(NAME, 1, ACT) KERNEL(NAME, 2, ACT) KERNEL(NAME, 3, ACT) KERNEL(NAME, 4, ACT) \
+    KERNEL(NAME, 5, ACT) KERNEL(NAME, 6, ACT) KERNEL(NAME, 7, ACT) KERNEL(NAME, 8, ACT)
+KERNELS_OF(tanh, ACT_TANH)
+KERNELS_OF(sin, ACT_SIN)
+KERNELS_OF(erf, ACT_ERF)
 
 typedef double (*kernel_fn)(KERNEL_ARGS);
-static const kernel_fn KERNELS[MAX_D + 1] = {NULL, kernel_d1, kernel_d2, kernel_d3, kernel_d4,
-                                            kernel_d5, kernel_d6, kernel_d7, kernel_d8};
+#define ROW_OF(NAME) {NULL, kernel_##NAME##_d1, kernel_##NAME##_d2, kernel_##NAME##_d3, kernel_##NAME##_d4, \
+                      kernel_##NAME##_d5, kernel_##NAME##_d6, kernel_##NAME##_d7, kernel_##NAME##_d8}
+static const kernel_fn KERNELS[ACT_COUNT][MAX_D + 1] = {ROW_OF(tanh), ROW_OF(sin), ROW_OF(erf)};
 
 /* A C-contiguous float64 buffer of `count` items (at least `count` if `at_least`; any number if `count` < 0),
  * or an exception naming `name`. */
@@ -194,23 +253,34 @@ static int get_doubles(PyObject *obj, Py_buffer *view, const char *name, Py_ssiz
 }
 
 PyDoc_STRVAR(field_rows_doc,
-"field_rows(X, p, y, theta, start, stop, out, work) -> float\n\n"
-"Loss 1/2 sum p_i e_i^2 over rows [start, stop) of the tanh network; unless out is None,\n"
-"writes those rows' share of -grad R into out (same layout as theta).  X is (n, d) with\n"
-"1 <= d <= MAX_D, p and y are (n,), theta is [a (m), W (m x d)], work is scratch of at\n"
-"least work_items(m, d) float64 items, one per concurrent call.");
+"field_rows(X, p, y, theta, start, stop, out, work, activation, scale) -> float\n\n"
+"Loss 1/2 sum p_i e_i^2 over rows [start, stop) of the network with sigma(s) = g(scale s),\n"
+"g = ACTIVATIONS[activation] (0 tanh, 1 sin, 2 erf); unless out is None, writes those rows'\n"
+"share of -grad R into out (same layout as theta).  X is (n, d) with 1 <= d <= MAX_D, p and y\n"
+"are (n,), theta is [a (m), W (m x d)], work is scratch of at least work_items(m, d) float64\n"
+"items, one per concurrent call, and scale is a finite nonzero float.");
 
 static PyObject *field_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "field_rows takes 8 arguments");
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "field_rows takes 10 arguments");
         return NULL;
     }
     const Py_ssize_t start = PyLong_AsSsize_t(args[4]);
     const Py_ssize_t stop = PyLong_AsSsize_t(args[5]);
+    const long act = PyLong_AsLong(args[8]);
+    const double scale = PyFloat_AsDouble(args[9]);
     if (PyErr_Occurred())
         return NULL;
+    if (act < 0 || act >= ACT_COUNT) {
+        PyErr_Format(PyExc_ValueError, "activation code %ld is not one of 0 (tanh), 1 (sin), 2 (erf)", act);
+        return NULL;
+    }
+    if (!isfinite(scale) || scale == 0.0) {
+        PyErr_Format(PyExc_ValueError, "scale must be finite and nonzero, not %g", scale);
+        return NULL;
+    }
     const int field = args[6] != Py_None;
     Py_buffer bp, bX, bt, by, bw, bo = {0};
     PyObject *result = NULL;
@@ -241,7 +311,7 @@ static PyObject *field_rows(PyObject *self, PyObject *const *args, Py_ssize_t na
         goto release_work;
     double loss;
     Py_BEGIN_ALLOW_THREADS
-    loss = KERNELS[d](bX.buf, bp.buf, by.buf, bt.buf, m, start, stop, field ? bo.buf : NULL, bw.buf);
+    loss = KERNELS[act][d](bX.buf, bp.buf, by.buf, bt.buf, m, start, stop, field ? bo.buf : NULL, bw.buf, scale);
     Py_END_ALLOW_THREADS
     result = PyFloat_FromDouble(loss);
     if (field)
@@ -286,16 +356,31 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fused",
-    "Fused loss and gradient-flow field of the two-layer tanh network (see verify.engine.kernels).",
+    "Fused loss and gradient-flow field of the two-layer tanh, sin and erf networks "
+    "(see verify.engines.twolayer.kernels).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
+
+/* ACTIVATIONS: the names of the activation codes, in order. */
+static int add_activations(PyObject *mod)
+{
+    PyObject *names = Py_BuildValue("(sss)", "tanh", "sin", "erf");
+    if (names == NULL)
+        return -1;
+    if (PyModule_AddObject(mod, "ACTIVATIONS", names) < 0) {
+        Py_DECREF(names);
+        return -1;
+    }
+    return 0;
+}
 
 PyMODINIT_FUNC PyInit__fused(void)
 {
     PyObject *mod = PyModule_Create(&module);
     if (mod != NULL && (PyModule_AddIntConstant(mod, "VERSION", FUSED_VERSION) < 0
                         || PyModule_AddIntConstant(mod, "MAX_D", MAX_D) < 0
-                        || PyModule_AddIntConstant(mod, "ROW_BLOCK", ROW_BLOCK) < 0)) {
+                        || PyModule_AddIntConstant(mod, "ROW_BLOCK", ROW_BLOCK) < 0
+                        || add_activations(mod) < 0)) {
         Py_DECREF(mod);
         return NULL;
     }

@@ -4,13 +4,16 @@ The parameters are packed as ``theta = [a (m), W (m x d, row-major)]``.  The
 field is ``-grad R`` of D1 for the risk ``R = 1/2 sum_i p_i e_i^2``,
 ``e_i = sum_k a_k sigma(w_k . x_i) - y_i``.
 
-The NumPy kernel is the hot path of every simulation.  For tanh it calls the
-compiled kernel :mod:`verify.engines.twolayer._fused` when the install built it (x86-64
+The NumPy kernel is the hot path of every simulation.  For ``sigma(s) =
+g(c s)`` with ``g`` one of tanh, sin and erf and ``c`` a real constant (the
+built-in ``tanh``, ``sin`` and ``erf(sqrt(pi) s / 2)``) it calls the compiled
+kernel :mod:`verify.engines.twolayer._fused` when the install built it (x86-64
 Linux with glibc; see setup.py): one pass over the rows that never writes the
-``n x m`` array, with tanh from glibc's vector math library, about 1.4 times
-the cost of ``numpy.tanh`` over that array.  Otherwise (another activation,
-no compiler, ``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the
-NumPy path at about two ``tanh`` passes:
+``n x m`` array, with tanh, sin, cos and exp from glibc's vector math library
+and glibc's scalar erf.  For tanh it costs about 1.4 times ``numpy.tanh``
+over that array.  Otherwise (another activation, no compiler,
+``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the NumPy path at
+about two ``tanh`` passes:
 
 * when ``sigma'`` is a polynomial in ``sigma`` (tanh: ``1 - sigma^2``; see
   :meth:`theory.activation.Activation.derivative_as_polynomial_of_sigma`) the
@@ -36,9 +39,12 @@ try:
 except ImportError:  # not built: no compiler, another platform, or VERIFY_NO_EXTENSION at install
     _fused = None
 
-__all__ = ["NumpyKernel", "fused_status", "pack", "unpack"]
+__all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack"]
 
-_FUSED_VERSION = 2  # the calling convention this module expects of verify.engines.twolayer._fused
+_FUSED_VERSION = 3  # the calling convention this module expects of verify.engines.twolayer._fused
+
+#: The functions ``g`` of ``sigma(s) = g(c s)`` with a compiled kernel, by their code in ``_fused``.
+_FUSED_CODES = {sp.tanh: 0, sp.sin: 1, sp.erf: 2}
 
 _UFUNCS = {sp.tanh: np.tanh, sp.sin: np.sin, sp.cos: np.cos, sp.atan: np.arctan, sp.sinh: np.sinh}
 _BLOCK_BYTES = 1 << 20  # 1 MiB of float64 per block: stays in L2/L3, few Python calls per evaluation
@@ -52,6 +58,21 @@ def unpack(theta: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     return theta[:width], theta[width:].reshape(width, -1)
 
 
+def fused_form(activation: Activation) -> tuple[str, float] | None:
+    """``(g, c)`` when ``activation`` is ``g(c s)`` with ``g`` in tanh, sin, erf and ``c`` a nonzero real
+    constant (the forms the compiled kernel has), else None."""
+    expr = activation.expr
+    if not (expr.is_Function and expr.func in _FUSED_CODES and len(expr.args) == 1):
+        return None
+    c = sp.simplify(expr.args[0] / S)
+    if c.free_symbols or not c.is_real or c.is_zero is not False:
+        return None
+    scale = float(c)
+    if not np.isfinite(scale) or scale == 0.0:
+        return None
+    return expr.func.__name__, scale
+
+
 def fused_status(activation: Activation | None = None, dim: int | None = None) -> tuple[bool, str]:
     """Whether the compiled kernel can be used (for ``activation`` and input dimension ``dim``, when given),
     and why not."""
@@ -62,11 +83,15 @@ def fused_status(activation: Activation | None = None, dim: int | None = None) -
                        f"{getattr(_fused, 'VERSION', None)}, expected {_FUSED_VERSION}); rebuild: pip install -e .")
     if os.environ.get("VERIFY_NO_FUSED"):
         return False, "VERIFY_NO_FUSED is set"
-    if activation is not None and activation.expr != sp.tanh(S):
-        return False, f"the compiled kernel is for tanh, not {activation.expr}"
+    form = None if activation is None else fused_form(activation)
+    if activation is not None and form is None:
+        return False, (f"the compiled kernel is for tanh(c*s), sin(c*s) and erf(c*s) with a real constant c, "
+                       f"not {activation.expr}")
     if dim is not None and not 1 <= dim <= _fused.MAX_D:
         return False, f"the compiled kernel takes input dimensions 1..{_fused.MAX_D}, not {dim}"
-    return True, "compiled fused tanh kernel"
+    if form is None:
+        return True, "compiled fused kernel (tanh, sin, erf)"
+    return True, f"compiled fused {form[0]} kernel" + ("" if form[1] == 1.0 else f" (scale {form[1]:.17g})")
 
 
 def _ufunc_for(expr: sp.Expr):
@@ -121,6 +146,9 @@ class NumpyKernel:
         if fused and not usable:
             raise ValueError(f"fused kernel requested but unavailable: {why}")
         self.variant = "fused" if (usable and fused is not False) else "numpy"
+        if self.variant == "fused":
+            g, scale = fused_form(activation)
+            self._fused_args = (_FUSED_CODES[getattr(sp, g)], scale)
         self._allocate(max(8, min(self.n, _BLOCK_BYTES // (8 * self.m))))
 
     def _allocate(self, block_rows: int) -> None:
@@ -203,11 +231,11 @@ class NumpyKernel:
         if len(self._chunks) == 1:
             lo, hi, _, work = self._chunks[0]
             out = np.empty(self.size) if want_field else None
-            return _fused.field_rows(X, p, y, theta, lo, hi, out, work), out
+            return _fused.field_rows(X, p, y, theta, lo, hi, out, work, *self._fused_args), out
 
         def chunk(c):
             lo, hi, part, work = c
-            return _fused.field_rows(X, p, y, theta, lo, hi, part if want_field else None, work)
+            return _fused.field_rows(X, p, y, theta, lo, hi, part if want_field else None, work, *self._fused_args)
 
         loss = sum(self._map(chunk, self._chunks))
         return loss, (sum(c[2] for c in self._chunks) if want_field else None)
