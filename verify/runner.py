@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -117,90 +117,135 @@ def _git(*args) -> str | None:
     return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
+class _Now:
+    """An executor that runs each job when it is submitted (one worker: no processes)."""
+
+    def submit(self, fn, *args):
+        future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result, as a pool would
+            future.set_exception(exc)
+        return future
+
+
+class _PaperRun:
+    """One paper's run: its jobs submitted to a shared executor, then its report assembled and written."""
+
+    def __init__(self, paper_key: str, ids: list[str], *, profile: str, seed: int, backend: str, device: str,
+                 out_dir: Path, accept_failures, figures: bool, progress):
+        self.paper = load_papers()[paper_key]
+        wrong = [cid for cid in ids if REGISTRY[cid].paper != paper_key]
+        if wrong:
+            raise ValueError(f"claims {wrong} are not claims of the paper {paper_key}")
+        self.key, self.ids, self.profile, self.seed = paper_key, ids, profile, seed
+        self.backend, self.device, self.out_dir = backend, device, out_dir
+        self.accept_failures, self.figures, self.progress = accept_failures, figures, progress
+        self.staging = Path(tempfile.mkdtemp(prefix="verify-figures-"))
+        self.want_figures = figures and self.paper.figures is not None
+
+    def submit(self, pool) -> None:
+        self.start = time.perf_counter()
+        keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
+        fig_args = (self.key, self.profile, self.seed, self.backend, self.device, str(self.staging / "figures"))
+        self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device))
+                       for g in groups_of(self.ids)]
+        self.texts = pool.submit(_derivation_texts, self.key, keys)
+        self.figure_list = pool.submit(_figures, *fig_args) if self.want_figures else None
+
+    def finish(self, workers: int) -> tuple[dict, dict]:
+        paper, profile, seed, out_dir, staging = self.paper, self.profile, self.seed, self.out_dir, self.staging
+        results, timings = {}, {}
+        try:
+            for future in self.groups:
+                for verdict, seconds in future.result():
+                    results[verdict["claim"]], timings[verdict["claim"]] = verdict, seconds
+                    self.progress(f"  {verdict['status']:<14} {verdict['claim']}")
+            texts = self.texts.result()
+            figure_list = self.figure_list.result() if self.want_figures else []
+            claims = []
+            for cid in self.ids:
+                v = results[cid]
+                text = texts[v["derivation"]]
+                v.update({"statement": text["statement"], "assumptions": text["assumptions"],
+                          "latex": text["latex"]})
+                v.setdefault("details", {})["derivation_identities_verified"] = all(text["identities"].values())
+                claims.append(v)
+            if self.figures and paper.result_figures is not None:
+                figure_list[1:1] = paper.result_figures(results, staging / "figures")
+            statuses = [c["status"] for c in claims]
+            report = {
+                "schema": SCHEMA, "run_id": run_id(profile, seed),
+                "paper": {"key": paper.key, "title": paper.title, "arxiv": paper.arxiv},
+                "profile": profile,
+                "created": _git("log", "-1", "--format=%cI") or "1970-01-01T00:00:00+00:00", "seed": seed,
+                "wall_time_s": None, "git_revision": _git("rev-parse", "HEAD"), "backend": self.backend,
+                "device": self.device, "versions": _versions(), "config": paper.config(profile, seed),
+                "summary": {s: statuses.count(s) for s in STATUSES},
+                "known_failures": sorted(set(self.accept_failures) & set(self.ids)),
+                "claims": claims, "figures": figure_list,
+            }
+            report = jsonable(report)
+            validate_report(report)                     # nothing is written for an invalid report
+            if self.figures:
+                (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+                for f in (staging / "figures").iterdir() if (staging / "figures").is_dir() else ():
+                    shutil.move(str(f), out_dir / "figures" / f.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        paths = write_report(report, out_dir)           # the figures are in place, so the HTML embeds them
+        timing = {"wall_time_s": time.perf_counter() - self.start, "per_claim_s": timings, "workers": workers}
+        atomic_write(out_dir / "timing.json", dumps(timing))
+        paths["timing"] = str(out_dir / "timing.json")
+        return report, paths
+
+
+def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "default", seed: int = 0,
+                backend: str = "auto", device: str = "cpu", workers: int = 1, accept_failures=(),
+                figures: bool = True, progress=print) -> list[tuple[dict, dict]]:
+    """Run several papers' claims with one executor: every paper's jobs are submitted before any report is
+    assembled, so that the workers never wait for a paper to finish (``plan``: ``(paper, ids, out_dir)``)."""
+    runs = [_PaperRun(key, ids, profile=profile, seed=seed, backend=backend, device=device, out_dir=Path(out),
+                      accept_failures=accept_failures, figures=figures, progress=progress)
+            for key, ids, out in plan]
+    try:
+        if workers > 1:
+            with ProcessPoolExecutor(workers) as pool:
+                for run in runs:
+                    run.submit(pool)
+                return [run.finish(workers) for run in runs]
+        out = []
+        for run in runs:
+            run.submit(_Now())
+            out.append(run.finish(workers))
+        return out
+    finally:
+        for run in runs:
+            shutil.rmtree(run.staging, ignore_errors=True)
+
+
 def run_paper(paper_key: str, ids: list[str], *, profile: str = "default", seed: int = 0, backend: str = "auto",
               device: str = "cpu", workers: int = 1, out_dir: str | Path | None = None, accept_failures=(),
               figures: bool = True, progress=print) -> tuple[dict, dict]:
     """Run the claims ``ids`` of one paper; return ``(report, paths)`` after writing them under ``out_dir``
     (default ``reports/<paper>/<profile>-seed<seed>``)."""
-    paper = load_papers()[paper_key]
-    wrong = [cid for cid in ids if REGISTRY[cid].paper != paper_key]
-    if wrong:
-        raise ValueError(f"claims {wrong} are not claims of the paper {paper_key}")
-    start = time.perf_counter()
-    jobs = [(g, profile, seed, backend, device) for g in groups_of(ids)]
-    results, timings = {}, {}
     out_dir = Path(out_dir) if out_dir else REPORTS_ROOT / paper_key / run_id(profile, seed)
-    keys = list(dict.fromkeys(REGISTRY[c].derivation for c in ids))
-    staging = Path(tempfile.mkdtemp(prefix="verify-figures-"))
-    want_figures = figures and paper.figures is not None
-    fig_args = (paper_key, profile, seed, backend, device, str(staging / "figures"))
-    try:
-        if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                texts_future = pool.submit(_derivation_texts, paper_key, keys)
-                figures_future = pool.submit(_figures, *fig_args) if want_figures else None
-                for out in pool.map(_group, jobs):
-                    for verdict, seconds in out:
-                        results[verdict["claim"]], timings[verdict["claim"]] = verdict, seconds
-                        progress(f"  {verdict['status']:<14} {verdict['claim']}")
-                texts = texts_future.result()
-                figure_list = figures_future.result() if want_figures else []
-        else:
-            for job in jobs:
-                for verdict, seconds in _group(job):
-                    results[verdict["claim"]], timings[verdict["claim"]] = verdict, seconds
-                    progress(f"  {verdict['status']:<14} {verdict['claim']}")
-            texts = _derivation_texts(paper_key, keys)
-            figure_list = _figures(*fig_args) if want_figures else []
-        claims = []
-        for cid in ids:
-            v = results[cid]
-            text = texts[v["derivation"]]
-            v.update({"statement": text["statement"], "assumptions": text["assumptions"], "latex": text["latex"]})
-            v.setdefault("details", {})["derivation_identities_verified"] = all(text["identities"].values())
-            claims.append(v)
-        if figures and paper.result_figures is not None:
-            figure_list[1:1] = paper.result_figures(results, staging / "figures")
-        statuses = [c["status"] for c in claims]
-        report = {
-            "schema": SCHEMA, "run_id": run_id(profile, seed),
-            "paper": {"key": paper.key, "title": paper.title, "arxiv": paper.arxiv},
-            "profile": profile,
-            "created": _git("log", "-1", "--format=%cI") or "1970-01-01T00:00:00+00:00", "seed": seed,
-            "wall_time_s": None, "git_revision": _git("rev-parse", "HEAD"), "backend": backend, "device": device,
-            "versions": _versions(), "config": paper.config(profile, seed),
-            "summary": {s: statuses.count(s) for s in STATUSES},
-            "known_failures": sorted(set(accept_failures) & set(ids)),
-            "claims": claims, "figures": figure_list,
-        }
-        report = jsonable(report)
-        validate_report(report)                     # nothing is written for an invalid report
-        if figures:
-            (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-            for f in (staging / "figures").iterdir() if (staging / "figures").is_dir() else ():
-                shutil.move(str(f), out_dir / "figures" / f.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    paths = write_report(report, out_dir)           # the figures are in place, so the HTML embeds them
-    timing = {"wall_time_s": time.perf_counter() - start, "per_claim_s": timings, "workers": workers}
-    atomic_write(out_dir / "timing.json", dumps(timing))
-    paths["timing"] = str(out_dir / "timing.json")
-    return report, paths
+    return _run_papers([(paper_key, ids, out_dir)], profile=profile, seed=seed, backend=backend, device=device,
+                       workers=workers, accept_failures=accept_failures, figures=figures, progress=progress)[0]
 
 
 def run_claims(ids: list[str], *, out_root: str | Path | None = None, **options) -> list[tuple[dict, dict]]:
     """Run the claims ``ids`` (of any papers): one report per paper under ``out_root/<paper>/<run-id>/``
     (default ``reports/``) and the index ``out_root/index.md`` and ``index.html``.  Returns
-    ``[(report, paths), ...]`` in the order of the papers."""
+    ``[(report, paths), ...]`` in the order of the papers; the papers share one pool of workers."""
     root = Path(out_root) if out_root else REPORTS_ROOT
     by_paper: dict[str, list[str]] = {}
     for cid in ids:
         by_paper.setdefault(REGISTRY[cid].paper, []).append(cid)
     order = list(load_papers())
-    out = []
-    for key in sorted(by_paper, key=order.index):
-        rid = run_id(options.get("profile", "default"), options.get("seed", 0))
-        out.append(run_paper(key, by_paper[key], out_dir=root / key / rid, **options))
+    rid = run_id(options.get("profile", "default"), options.get("seed", 0))
+    plan = [(key, by_paper[key], root / key / rid) for key in sorted(by_paper, key=order.index)]
+    out = _run_papers(plan, **options)
     index = write_index(root)
     for _, paths in out:
         paths.update({f"index_{k}": v for k, v in index.items()})
