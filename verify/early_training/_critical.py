@@ -44,6 +44,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from scipy.sparse.linalg import ArpackError
 
 from theory.early_training import critical_constants as theory
 from theory.errors import InputError
@@ -221,10 +222,15 @@ class Problem:
         def measure(t, params, loss):
             if t == 0:
                 return False
-            if not math.isfinite(loss):
-                return True
+            if not math.isfinite(loss) or loss > theory.DIVERGENCE_LOSS:
+                return True          # diverged: the event holds whatever the sharpness
             h = TorchHessian(self.net.flat_loss(self.measure_batch), self.net.flatten(params))
-            pair = top_eigenpair(h, v0=vector[0])
+            start = vector[0] if np.all(np.isfinite(vector[0])) and np.any(vector[0]) else None
+            try:
+                pair = top_eigenpair(h, v0=start, seed=_spawn(self.setup.seed, 4 + t))
+            except ArpackError:      # products not finite (overflowing weights): no sharpness at this step
+                ratios.append(math.nan)
+                return True
             vector[0] = pair.vector
             products[0] += pair.products
             ratios.append(pair.value / self.measure0.value)
