@@ -24,6 +24,7 @@ __all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "DERIVATIONS", "module", "derive"]
 #: key -> module name.
 DERIVATIONS = {
     "E1": "uv_model",
+    "E2": "critical_constants",
 }
 
 

@@ -16,7 +16,7 @@ from ..registry import Paper, register_paper
 KEY = _theory.KEY
 
 #: the claim modules, in the order of the derivations they check (E1, ...)
-CLAIM_MODULES = ("uv_model",)
+CLAIM_MODULES = ("uv_model", "critical_constants")
 
 
 def _make_context(profile: str, **kw):

@@ -1,6 +1,8 @@
 """The early-training paper's tools: ``derive`` and ``uv``, under ``python -m verify early-training <tool>``.
 
-``uv`` draws one uv-model initialisation, measures its critical constants
+``critical-lr`` measures the 10-step ``c_loss``, ``c_sharp`` and ``c_max`` of
+one deep ReLU network (:mod:`verify.early_training._critical`) and prints
+the per-step loss and sharpness of the run at each.  ``uv`` draws one uv-model initialisation, measures its critical constants
 over the first ``--steps`` gradient-descent steps by scan and bisection on
 ``c`` (:mod:`verify.early_training._uv`) and prints them next to the
 derived first-order ``c_loss``.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import sys
 
 import sympy as sp
 
@@ -21,7 +24,7 @@ from theory.errors import InputError
 from .._io import jsonable
 from ._uv import BRACKET, critical_constants, initialise
 
-__all__ = ["add_tools", "uv_summary"]
+__all__ = ["add_tools", "uv_summary", "cmd_critical"]
 
 
 def _resolve(names: list[str]) -> list[str]:
@@ -106,8 +109,58 @@ def cmd_uv(args) -> int:
     return 0
 
 
+def cmd_critical(args) -> int:
+    from ._critical import DATASETS, Setup, measure
+    from ._search import Search
+
+    if args.data not in DATASETS:
+        raise InputError("--data", args.data, "unknown data set", f"use one of {', '.join(DATASETS)}")
+    if args.device not in ("cpu", "cuda"):
+        raise InputError("--device", args.device, "unknown device", "use cpu or cuda")
+    setup = Setup(args.depth, args.width, args.seed, data=args.data, zero_last_layer=args.zero_last_layer,
+                  device=args.device, steps=args.steps)
+    notify = (lambda text: print(text, file=sys.stderr))
+    out = measure(setup, Search(coarse_step=0.5, resolution=0.02, per_pass=1), trajectories=True, notify=notify)
+    if args.json:
+        print(json.dumps(jsonable(out), indent=2))
+        return 0
+    s = out["setup"]
+    print(f"  depth {s['depth']}, width {s['width']}, seed {s['seed']}, data {s['data']} ({s['data_description']}), "
+          f"last layer {'zero' if s['zero_last_layer'] else 'N(0, 1/fan_in)'}, {s['steps']} steps, batch "
+          f"{s['batch_size']}")
+    print(f"  lambda0            {s['lambda0']:.8g}  (Lanczos on {s['lambda0_on']}, residual "
+          f"{s['lambda0_residual']:.2e})")
+    for key in ("c_loss", "c_sharp", "c_max"):
+        scan = out["scan"][key]
+        flags = ("" if scan["monotone"] else "  (event not monotone in c)") + \
+                ("  (authors' grid 2^(0.1 k) used)" if scan["fallback"] else "") + \
+                ("  (at or below the bracket's lower end)" if scan["below_bracket"] else "") + \
+                ("  (beyond the bracket)" if scan["above_bracket"] else "")
+        print(f"  {key:<18} {_show(out[key])}  [{scan['runs']} runs]{flags}")
+    print(f"  training runs      {out['training_runs']}")
+    for key, run in out.get("trajectories", {}).items():
+        print(f"  run at {key} = {run['c']:.6g}:")
+        print("    step  loss          sharpness/initial")
+        for t, loss in enumerate(run["loss"]):
+            ratio = run["sharpness_ratio"][t] if t < len(run["sharpness_ratio"]) else float("nan")
+            print(f"    {t:>4}  {loss:<12.6g}  {ratio:.6g}")
+    return 0
+
+
+def _cmd_critical_parsed(args) -> int:
+    args.depth = _parse_int("--depth", args.depth, "4")
+    args.width = _parse_int("--width", args.width, "256")
+    args.seed = _parse_int("--seed", args.seed, "0")
+    args.steps = _parse_int("--steps", args.steps, "10")
+    for name, low, example in (("depth", 1, "4"), ("width", 1, "256"), ("seed", 0, "0"), ("steps", 1, "10")):
+        if getattr(args, name) < low:
+            raise InputError(f"--{name}", getattr(args, name), f"must be an integer >= {low}",
+                             f"use e.g. --{name} {example}")
+    return cmd_critical(args)
+
+
 def add_tools(sub) -> None:
-    """Add ``derive`` and ``uv`` to the subparsers ``sub``."""
+    """Add ``derive``, ``uv`` and ``critical-lr`` to the subparsers ``sub``."""
     p = sub.add_parser("derive", help="print the derived results of the early-training paper")
     p.add_argument("names", nargs="*", metavar="NAME", help="E1 or a module name (default: all)")
     fmt = p.add_mutually_exclusive_group()
@@ -122,6 +175,17 @@ def add_tools(sub) -> None:
     p.add_argument("--steps", type=str, default="10", help="steps of the event rules (default 10, the authors')")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=_cmd_uv_parsed)
+
+    p = sub.add_parser("critical-lr", help="10-step c_loss, c_sharp, c_max of one deep ReLU net (E2)")
+    p.add_argument("--depth", type=str, required=True, help="weight layers (a positive integer)")
+    p.add_argument("--width", type=str, required=True, help="hidden width (a positive integer)")
+    p.add_argument("--seed", type=str, default="0", help="initialisation and batch-order seed (default 0)")
+    p.add_argument("--zero-last-layer", action="store_true", help="initialise the last layer to zero")
+    p.add_argument("--data", type=str, default="digits", help="digits (default) or synthetic")
+    p.add_argument("--device", type=str, default="cpu", help="cpu (default) or cuda (falls back to cpu)")
+    p.add_argument("--steps", type=str, default="10", help="steps of the event rules (default 10)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=_cmd_critical_parsed)
 
 
 def _parse_int(name: str, text: str, example: str) -> int:

@@ -30,6 +30,7 @@ class Context:
     notes: list = field(default_factory=list)
     _inits: dict = field(default_factory=dict)
     _runs: dict = field(default_factory=dict)
+    _deep: dict = field(default_factory=dict)
 
     @classmethod
     def make(cls, profile: str = "default", **kw) -> "Context":
@@ -64,6 +65,44 @@ class Context:
             self._runs[key] = critical_constant("c_loss", lambda cv: loss_rises(gd(init, cv, y, steps)))
         return self._runs[key]
 
+    def deep_setups(self, zero_last_layer: bool = False) -> list:
+        """The E2 set-ups of the profile (default-initialised, or with the last layer zero), in sweep order."""
+        from ._critical import Setup
+
+        p = self.profile
+        depths, widths, seeds = ((p.zero_depths, p.zero_widths, p.zero_seeds) if zero_last_layer
+                                 else (p.deep_depths, p.deep_widths, p.deep_seeds))
+        dev = "cpu" if self.device == "auto" else self.device
+        return [Setup(d, w, s, zero_last_layer=zero_last_layer, dtype=p.dtype, device=dev,
+                      steps=p.steps, measure_size=p.measure_size)
+                for d in depths for w in widths for s in self.seeds(seeds)]
+
+    def problem(self, setup):
+        """The :class:`~verify.early_training._critical.Problem` of ``setup`` (cached; CUDA falls back once)."""
+        import torch
+
+        from ._critical import Problem
+
+        if setup not in self._deep:
+            if not self._deep and torch.get_num_threads() > 1:
+                # the runner parallelises over worker processes: one PyTorch thread each, or they oversubscribe
+                # the cores (measured: 263 s instead of about 25 s for the quick profile on 2 shared cores)
+                torch.set_num_threads(1)
+            self._deep[setup] = Problem(setup, notify=self._notice)
+        return self._deep[setup]
+
+    def _notice(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def constant(self, setup, name: str):
+        """One critical constant of ``setup`` (:class:`~verify.early_training._search.Boundary`, cached)."""
+        key = ("constant", setup, name)
+        if key not in self._deep:
+            p = self.profile
+            self._deep[key] = self.problem(setup).constant(name, p.sharp_search if name == "c_sharp" else p.search)
+        return self._deep[key]
+
     def config(self) -> dict:
         """The configuration recorded in the report."""
         p = self.profile
@@ -73,4 +112,14 @@ class Context:
                 "map": {"widths": list(p.map_widths), "seeds": self.seeds(p.map_seeds), "c": list(p.map_cs),
                         "targets": list(p.map_targets), "steps": p.map_steps},
                 "regimes": {"width": p.regime_width, "seeds": self.seeds(p.regime_seeds), "steps": p.regime_steps},
-                "c_loss": {"widths": list(p.closs_widths), "seeds": self.seeds(p.closs_seeds)}}
+                "c_loss": {"widths": list(p.closs_widths), "seeds": self.seeds(p.closs_seeds)},
+                "deep": {"data": "scikit-learn digits (all 1797 samples, standardised per sample), not CIFAR-10",
+                         "net": "bias-free ReLU MLP, He-normal hidden layers, last layer N(0, 1/fan_in) or zero",
+                         "sgd": "batch 512, momentum 0, MSE 0.5 mean((f - y)^2), eta = c / lambda^H_0",
+                         "lambda0": "Lanczos on the whole training set",
+                         "sharpness": f"Lanczos on a fixed batch of {p.measure_size} samples, warm-started",
+                         "depths": list(p.deep_depths), "widths": list(p.deep_widths),
+                         "seeds": self.seeds(p.deep_seeds), "zero_last_layer": {
+                             "depths": list(p.zero_depths), "widths": list(p.zero_widths),
+                             "seeds": self.seeds(p.zero_seeds)},
+                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype}}

@@ -1,0 +1,42 @@
+"""E2 claims at the quick profile on one shared context: every claim passes and every negative control fails."""
+from __future__ import annotations
+
+import pytest
+
+from verify.early_training._context import Context
+from verify.registry import REGISTRY, claims_of
+
+E2_CLAIMS = [cid for cid in claims_of("early-training") if cid.startswith("E2-")]
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return Context.make("quick", seed=0)
+
+
+def test_the_e2_claims_are_registered():
+    assert set(E2_CLAIMS) == {"E2-ordering", "E2-c-loss-tends-to-2", "E2-zero-last-layer", "E2-c-max"}
+    assert all(REGISTRY[c].derivation == "E2" and REGISTRY[c].group == "deep" for c in E2_CLAIMS)
+
+
+@pytest.mark.parametrize("claim_id", E2_CLAIMS)
+def test_claim_passes_and_its_control_fails(ctx, claim_id):
+    claim = REGISTRY[claim_id]
+    good, bad = claim.check(ctx), claim.negative_control(ctx)
+    assert good.status == "passed", good.measured
+    assert bad.status == "failed", bad.measured
+    assert good.tolerance.justification and good.seeds
+
+
+def test_measured_rows_report_runs_and_monotonicity(ctx):
+    rows = REGISTRY["E2-ordering"].check(ctx).measured["rows"]
+    assert len(rows) == len(ctx.deep_setups())
+    for r in rows:
+        assert r["training_runs"] > 0 and r["lambda0"] > 0
+        assert all(r[f"{n}_flags"]["runs"] > 0 for n in ("c_loss", "c_sharp", "c_max"))
+
+
+def test_the_fit_of_c_loss_minus_2_has_a_positive_exponent(ctx):
+    v = REGISTRY["E2-c-loss-tends-to-2"].check(ctx)
+    assert v.predicted["limit"] == 2.0
+    assert v.measured["c_loss"]["exponent_interval"][0] > 0
