@@ -159,3 +159,45 @@ def test_unknown_claim_suggests_close_matches(capsys):
     assert main(["run", "D9-t-halff", "--quick"]) == 2
     err = capsys.readouterr().err
     assert "D9-t-half" in err and err.count("\n") == 1
+
+
+def test_version_flag_and_attribute(capsys):
+    import verify
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out.strip()
+    assert out == f"verify {verify.__version__}" and verify.__version__[0].isdigit()
+
+
+def test_run_defaults_to_its_own_folder_and_leaves_other_reports_alone(tmp_path, monkeypatch, capsys):
+    """'run' writes under runs/claims/, never into the folder of 'all' (runs/reports/) or the committed reports/."""
+    monkeypatch.chdir(tmp_path)
+    other = tmp_path / "runs" / "reports" / "multistage" / "quick-seed0"
+    other.mkdir(parents=True)
+    (other / "report.json").write_text("{}")
+    assert main(["run", "D1", "--quick", "--no-figures"]) == 0
+    assert (tmp_path / "runs" / "claims" / "multistage" / "quick-seed0" / "report.json").is_file()
+    assert (other / "report.json").read_text() == "{}" and sorted(p.name for p in other.iterdir()) == ["report.json"]
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_report_written_again_keeps_no_stale_figures(tmp_path, capsys):
+    out = tmp_path / "rep" / "multistage" / "quick-seed0" / "figures"
+    out.mkdir(parents=True)
+    (out / "old_figure.png").write_bytes(b"stale")
+    assert main(["run", "D1", "--quick", "--no-figures", "--out", str(tmp_path / "rep")]) == 0
+    assert not (out / "old_figure.png").exists()
+
+
+def test_json_summary_on_stdout_and_progress_on_stderr(tmp_path, capsys):
+    assert main(["run", "D1", "D2", "--quick", "--no-figures", "--json", "--out", str(tmp_path / "rep")]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)          # standard output is the JSON alone
+    assert summary["exit_status"] == 0 and summary["unexpected"] == []
+    (paper,) = summary["papers"]
+    assert paper["paper"] == "multistage" and paper["claims"] == {"D1-gradient-flow": "passed",
+                                                                  "D2-taylor-remainder": "passed"}
+    assert Path(paper["report"]["json"]).is_file()
+    assert "D1-gradient-flow" in captured.err and "{'" not in captured.err

@@ -6,8 +6,15 @@ entry points are importable from here for convenience
 :mod:`verify.multistage`.
 """
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version as _version
 
-__all__ = ["Config", "load_config", "predict"]
+try:
+    #: the installed distribution's version (``python -m verify --version``)
+    __version__ = _version("dynamics-verifier")
+except PackageNotFoundError:       # run from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = ["__version__", "Config", "load_config", "predict"]
 
 _LAZY = {"Config": "verify.multistage._config", "load_config": "verify.multistage._config",
          "predict": "verify.multistage._predict"}

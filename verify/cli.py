@@ -73,7 +73,9 @@ def _profile(args) -> str:
     return "quick" if args.quick else "full" if args.full else "default"
 
 
-def _run_and_report(ids: list[str], args) -> int:
+def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = True) -> int:
+    from tqdm import tqdm
+
     from .engines.twolayer import BACKENDS, DEVICES
     from .runner import run_claims
 
@@ -85,35 +87,63 @@ def _run_and_report(ids: list[str], args) -> int:
         raise InputError("--workers", args.workers, "must be at least 1", "use e.g. --workers 2")
     accepted = _resolve_claims(args.accept_failure) if args.accept_failure else []
     profile = _profile(args)
+    root = args.out or default_root
+    # with --json, standard output carries the JSON summary alone; the progress goes to standard error
+    say = sys.stderr if args.json else sys.stdout
     print(f"Running {len(ids)} claim{'s' if len(ids) != 1 else ''}, profile {profile}, seed {args.seed}, "
-          f"{args.workers} worker(s):")
+          f"{args.workers} worker{'s' if args.workers != 1 else ''}; reports under {root}/", file=say)
     start = time.perf_counter()
-    results = run_claims(ids, out_root=args.out, profile=profile, seed=args.seed, backend=args.backend,
-                         device=args.device, workers=args.workers, accept_failures=accepted,
-                         figures=not args.no_figures)
+    # an overall bar with the ETA on a terminal (tqdm stays silent where standard error is not one)
+    with tqdm(total=len(ids), unit="claim", file=sys.stderr, disable=None, leave=False,
+              bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} claims [{elapsed}<{remaining}]") as bar:
+        def progress(line: str) -> None:
+            bar.write(line, file=say)
+            bar.update(1)
+
+        results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
+                             device=args.device, workers=args.workers, accept_failures=accepted,
+                             figures=not args.no_figures, paper_figures=paper_figures, progress=progress)
+    elapsed = time.perf_counter() - start
     unexpected = []
-    print(f"\n({time.perf_counter() - start:.0f} s)")
+    print(f"\n({elapsed:.0f} s)", file=say)
+    summary = {"profile": profile, "seed": args.seed, "wall_time_s": round(elapsed, 3), "papers": []}
     for report, paths in results:
         counts = ", ".join(f"{n} {s}" for s, n in report["summary"].items())
-        print(f"{report['paper']['key']}: {counts}")
+        print(f"{report['paper']['key']}: {counts}", file=say)
         for c in report["claims"]:
             if c["status"] in ("failed", "inconclusive"):
                 known = " (accepted known failure)" if c["claim"] in accepted else ""
-                print(f"  {c['status']}: {c['claim']}{known}")
+                print(f"  {c['status']}: {c['claim']}{known}", file=say)
                 if c["claim"] not in accepted:
                     unexpected.append(c["claim"])
-        print(f"  report: {paths['md']}\n          {paths['html']}\n          {paths['json']}")
+        print(f"  report: {paths['md']}\n          {paths['html']}\n          {paths['json']}", file=say)
+        summary["papers"].append({
+            "paper": report["paper"]["key"], "summary": report["summary"],
+            "claims": {c["claim"]: c["status"] for c in report["claims"]},
+            "report": {k: paths[k] for k in ("json", "md", "html")}})
     if results:
-        print(f"index: {results[0][1]['index_md']}")
-    return 1 if unexpected else 0
+        print(f"index: {results[0][1]['index_md']}", file=say)
+        summary["index"] = results[0][1]["index_md"]
+    summary["unexpected"] = unexpected
+    summary["exit_status"] = 1 if unexpected else 0
+    if args.json:
+        from ._io import dumps
+
+        print(dumps(summary), end="")
+    return summary["exit_status"]
 
 
 def cmd_all(args) -> int:
-    return _run_and_report(claims_of(args.paper), args)
+    from .runner import REPORTS_ROOT
+
+    return _run_and_report(claims_of(args.paper), args, REPORTS_ROOT)
 
 
 def cmd_run(args) -> int:
-    return _run_and_report(_resolve_claims(args.claims), args)
+    from .runner import CLAIMS_ROOT
+
+    # some claims: their own figures, not the paper's figures from fresh simulations (those come with 'all')
+    return _run_and_report(_resolve_claims(args.claims), args, CLAIMS_ROOT, paper_figures=False)
 
 
 def cmd_report(args) -> int:
@@ -130,7 +160,10 @@ def _add_run_options(p) -> None:
     prof.add_argument("--full", action="store_true", help="paper-scale profile (larger widths, more seeds)")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument("--out", help="reports folder: each paper's report goes to OUT/<paper>/<profile>-seed<seed>/ "
-                                 "and the index to OUT/index.md (default: reports)")
+                                 "and the index to OUT/index.md (default: runs/reports for 'all', runs/claims for "
+                                 "'run'; the committed reports are made with --out reports)")
+    p.add_argument("--json", action="store_true",
+                   help="a machine-readable summary on standard output (the progress goes to standard error)")
     p.add_argument("--backend", default="auto", help="auto | numpy | torch")
     p.add_argument("--device", default="cpu", help="cpu | cuda")
     p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
@@ -146,6 +179,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     papers = load_papers(claims=False)
     command = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     parser = _Parser(prog="verify", description="Symbolic-numeric verifier of training-dynamics theorems.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("list", help="list the claims and the derivations of every paper")

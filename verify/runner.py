@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,13 @@ from .registry import REGISTRY, STATUSES, Status, load_papers
 from .report import SCHEMA, validate_report, write_report
 from .report.index import write_index
 
-__all__ = ["run_claims", "run_paper", "run_id", "groups_of", "REPORTS_ROOT"]
+__all__ = ["run_claims", "run_paper", "run_id", "groups_of", "REPORTS_ROOT", "CLAIMS_ROOT"]
 
-#: where reports go unless ``out_root`` says otherwise: ``reports/<paper>/<run-id>/``
-REPORTS_ROOT = Path("reports")
+#: where ``all`` writes reports unless ``out_root`` says otherwise: ``runs/reports/<paper>/<run-id>/`` (outside the
+#: committed ``reports/``, which ``python -m verify all --out reports`` regenerates)
+REPORTS_ROOT = Path("runs") / "reports"
+#: where ``run`` (some claims) writes its reports by default, so that it never overwrites a report of ``all``
+CLAIMS_ROOT = Path("runs") / "claims"
 
 
 def run_id(profile: str, seed: int) -> str:
@@ -133,7 +136,7 @@ class _PaperRun:
     """One paper's run: its jobs submitted to a shared executor, then its report assembled and written."""
 
     def __init__(self, paper_key: str, ids: list[str], *, profile: str, seed: int, backend: str, device: str,
-                 out_dir: Path, accept_failures, figures: bool, progress):
+                 out_dir: Path, accept_failures, figures: bool, progress, paper_figures: bool = True):
         self.paper = load_papers()[paper_key]
         wrong = [cid for cid in ids if REGISTRY[cid].paper != paper_key]
         if wrong:
@@ -142,7 +145,7 @@ class _PaperRun:
         self.backend, self.device, self.out_dir = backend, device, out_dir
         self.accept_failures, self.figures, self.progress = accept_failures, figures, progress
         self.staging = Path(tempfile.mkdtemp(prefix="verify-figures-"))
-        self.want_figures = figures and self.paper.figures is not None
+        self.want_figures = figures and paper_figures and self.paper.figures is not None
 
     def submit(self, pool) -> None:
         self.start = time.perf_counter()
@@ -160,7 +163,6 @@ class _PaperRun:
             for future in self.groups:
                 for verdict, seconds in future.result():
                     results[verdict["claim"]], timings[verdict["claim"]] = verdict, seconds
-                    self.progress(f"  {verdict['status']:<14} {verdict['claim']}")
             texts = self.texts.result()
             figure_list = self.figure_list.result() if self.want_figures else []
             claims = []
@@ -187,6 +189,8 @@ class _PaperRun:
             }
             report = jsonable(report)
             validate_report(report)                     # nothing is written for an invalid report
+            # the report lists its own figures: an older run's figures in this folder would be stale
+            shutil.rmtree(out_dir / "figures", ignore_errors=True)
             if self.figures:
                 (out_dir / "figures").mkdir(parents=True, exist_ok=True)
                 for f in (staging / "figures").iterdir() if (staging / "figures").is_dir() else ():
@@ -202,21 +206,33 @@ class _PaperRun:
 
 def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "default", seed: int = 0,
                 backend: str = "auto", device: str = "cpu", workers: int = 1, accept_failures=(),
-                figures: bool = True, progress=print) -> list[tuple[dict, dict]]:
+                figures: bool = True, paper_figures: bool = True, progress=print) -> list[tuple[dict, dict]]:
     """Run several papers' claims with one executor: every paper's jobs are submitted before any report is
-    assembled, so that the workers never wait for a paper to finish (``plan``: ``(paper, ids, out_dir)``)."""
+    assembled, so that the workers never wait for a paper to finish (``plan``: ``(paper, ids, out_dir)``).
+    ``paper_figures=False`` leaves out each paper's own figures from fresh simulations (the claims' figures
+    stay)."""
     runs = [_PaperRun(key, ids, profile=profile, seed=seed, backend=backend, device=device, out_dir=Path(out),
-                      accept_failures=accept_failures, figures=figures, progress=progress)
+                      accept_failures=accept_failures, figures=figures, progress=progress,
+                      paper_figures=paper_figures)
             for key, ids, out in plan]
+    def announce(future):
+        for verdict, seconds in future.result():
+            progress(f"  {verdict['status']:<14} {verdict['claim']:<32} {seconds:6.1f} s")
+
     try:
         if workers > 1:
             with ProcessPoolExecutor(workers) as pool:
                 for run in runs:
                     run.submit(pool)
+                for future in as_completed([f for run in runs for f in run.groups]):
+                    if future.exception() is None:
+                        announce(future)
                 return [run.finish(workers) for run in runs]
         out = []
         for run in runs:
             run.submit(_Now())
+            for future in run.groups:
+                announce(future)
             out.append(run.finish(workers))
         return out
     finally:
@@ -228,7 +244,7 @@ def run_paper(paper_key: str, ids: list[str], *, profile: str = "default", seed:
               device: str = "cpu", workers: int = 1, out_dir: str | Path | None = None, accept_failures=(),
               figures: bool = True, progress=print) -> tuple[dict, dict]:
     """Run the claims ``ids`` of one paper; return ``(report, paths)`` after writing them under ``out_dir``
-    (default ``reports/<paper>/<profile>-seed<seed>``)."""
+    (default ``runs/reports/<paper>/<profile>-seed<seed>``)."""
     out_dir = Path(out_dir) if out_dir else REPORTS_ROOT / paper_key / run_id(profile, seed)
     return _run_papers([(paper_key, ids, out_dir)], profile=profile, seed=seed, backend=backend, device=device,
                        workers=workers, accept_failures=accept_failures, figures=figures, progress=progress)[0]
@@ -236,7 +252,7 @@ def run_paper(paper_key: str, ids: list[str], *, profile: str = "default", seed:
 
 def run_claims(ids: list[str], *, out_root: str | Path | None = None, **options) -> list[tuple[dict, dict]]:
     """Run the claims ``ids`` (of any papers): one report per paper under ``out_root/<paper>/<run-id>/``
-    (default ``reports/``) and the index ``out_root/index.md`` and ``index.html``.  Returns
+    (default ``runs/reports/``) and the index ``out_root/index.md`` and ``index.html``.  Returns
     ``[(report, paths), ...]`` in the order of the papers; the papers share one pool of workers."""
     root = Path(out_root) if out_root else REPORTS_ROOT
     by_paper: dict[str, list[str]] = {}
