@@ -201,3 +201,49 @@ def test_json_summary_on_stdout_and_progress_on_stderr(tmp_path, capsys):
                                                                   "D2-taylor-remainder": "passed"}
     assert Path(paper["report"]["json"]).is_file()
     assert "D1-gradient-flow" in captured.err and "{'" not in captured.err
+
+
+OUTSIDE_REGIME = """[model]
+activation = "tanh"
+width = 10
+alpha = 0.55
+[data]
+dim = 2
+samples = 200
+[target]
+expr = "0.2*x0 + x1**2"
+[train]
+t_max = 20.0
+"""
+
+
+def test_config_checks_claims_on_a_researchers_configuration(tmp_path, capsys):
+    """--config: the claims run on the file's configuration (recorded in the report); those whose assumptions it
+    breaks (K0 not small here) are not-applicable with the reason; the rest are checked (D1 at d = 2)."""
+    path = write_config(tmp_path, OUTSIDE_REGIME)
+    code = main(["run", "D1", "D9-t-half", "--quick", "--no-figures", "--config", str(path),
+                 "--out", str(tmp_path / "rep")])
+    assert code == 0
+    report = json.loads((tmp_path / "rep" / "multistage" / "quick-seed0" / "report.json").read_text())
+    assert report["config"]["model"]["width"] == 10 and report["config"]["data"]["dim"] == 2
+    status = {c["claim"]: c for c in report["claims"]}
+    assert status["D1-gradient-flow"]["status"] == "passed"
+    assert status["D9-t-half"]["status"] == "not-applicable"
+    assert "K0" in status["D9-t-half"]["details"]["not_applicable"]
+
+
+def test_config_in_the_regime_leaves_the_claims_applicable(tmp_path, capsys):
+    """The negative control of the test above: inside the regime (the example configuration) D9 is checked."""
+    inside = OUTSIDE_REGIME.replace("width = 10", "width = 200").replace("alpha = 0.55", "alpha = 1.0")
+    code = main(["run", "D9-t-half", "--quick", "--no-figures", "--config", str(write_config(tmp_path, inside)),
+                 "--out", str(tmp_path / "rep")])
+    report = json.loads((tmp_path / "rep" / "multistage" / "quick-seed0" / "report.json").read_text())
+    assert report["claims"][0]["status"] != "not-applicable" and code in (0, 1)
+
+
+def test_config_for_a_paper_without_configuration_files_is_one_line(tmp_path, capsys):
+    path = write_config(tmp_path, EXAMPLE)
+    assert main(["all", "--paper", "early-training", "--quick", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "--config" in err and "early-training" in err and err.count("\n") == 1
+    assert main(["run", "D1", "--quick", "--config", str(tmp_path / "missing.toml")]) == 2

@@ -88,6 +88,7 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     accepted = _resolve_claims(args.accept_failure) if args.accept_failure else []
     profile = _profile(args)
     root = args.out or default_root
+    user_configs = _user_configs(ids, args.config) if args.config else None
     # with --json, standard output carries the JSON summary alone; the progress goes to standard error
     say = sys.stderr if args.json else sys.stdout
     print(f"Running {len(ids)} claim{'s' if len(ids) != 1 else ''}, profile {profile}, seed {args.seed}, "
@@ -102,7 +103,8 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
 
         results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
                              device=args.device, workers=args.workers, accept_failures=accepted,
-                             figures=not args.no_figures, paper_figures=paper_figures, progress=progress)
+                             figures=not args.no_figures, paper_figures=paper_figures, progress=progress,
+                             user_configs=user_configs)
     elapsed = time.perf_counter() - start
     unexpected = []
     print(f"\n({elapsed:.0f} s)", file=say)
@@ -133,10 +135,28 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     return summary["exit_status"]
 
 
+def _user_configs(ids: list[str], path: str) -> dict:
+    """``--config FILE`` read by each paper of the claims ``ids`` (one-line error where a paper takes none)."""
+    papers = load_papers()
+    out = {}
+    for key in dict.fromkeys(REGISTRY[cid].paper for cid in ids):
+        reader = papers[key].read_config
+        if reader is None:
+            takes = [k for k, p in papers.items() if p.read_config is not None]
+            raise InputError("--config", path, f"the {key} paper takes no configuration file",
+                             f"check the claims of {', '.join(takes)} on it (--paper {takes[0]})")
+        out[key] = reader(path)
+    return out
+
+
 def cmd_all(args) -> int:
     from .runner import REPORTS_ROOT
 
-    return _run_and_report(claims_of(args.paper), args, REPORTS_ROOT)
+    ids = claims_of(args.paper)
+    if args.config and not args.paper:        # a configuration file belongs to the papers that read one
+        papers = load_papers()
+        ids = [cid for cid in ids if papers[REGISTRY[cid].paper].read_config is not None]
+    return _run_and_report(ids, args, REPORTS_ROOT)
 
 
 def cmd_run(args) -> int:
@@ -164,6 +184,9 @@ def _add_run_options(p) -> None:
                                  "'run'; the committed reports are made with --out reports)")
     p.add_argument("--json", action="store_true",
                    help="a machine-readable summary on standard output (the progress goes to standard error)")
+    p.add_argument("--config", metavar="FILE",
+                   help="check the claims on a researcher's configuration (a TOML file as for 'multistage "
+                        "predict'); claims whose assumptions it breaks are reported not-applicable with the reason")
     p.add_argument("--backend", default="auto", help="auto | numpy | torch")
     p.add_argument("--device", default="cpu", help="cpu | cuda")
     p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),

@@ -133,6 +133,11 @@ class Paper:
         ``result_figures(verdicts, out_dir)``: figures drawn from the verdicts (list of dicts).
     add_tools : callable or None
         ``add_tools(subparsers)``: the paper's tools under ``python -m verify <paper> <tool>``.
+    read_config : callable or None
+        ``read_config(path)``: a researcher's configuration file read and validated (a JSON-ready dict, or
+        :class:`theory.InputError`); ``make_context(..., user=that dict)`` and ``config(profile, seed, user)``
+        then check the claims on it, and a context's ``not_applicable(claim_id)`` names the claims whose
+        assumptions it breaks.  None: the paper takes no configuration file.
     claim_modules : tuple of str
         Modules of the paper package that register its claims (imported by :func:`load_papers`).
     """
@@ -149,6 +154,7 @@ class Paper:
     result_figures: Callable | None = None
     add_tools: Callable | None = None
     claim_modules: tuple = ()
+    read_config: Callable | None = None
 
 
 REGISTRY: dict[str, Claim] = {}

@@ -48,6 +48,17 @@ def groups_of(ids: list[str]) -> list[list[str]]:
 def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     claim = REGISTRY[cid]
     start = time.perf_counter()
+    reason = ctx.not_applicable(cid) if hasattr(ctx, "not_applicable") else None
+    if reason:
+        verdict = {"claim": cid, "title": claim.title, "status": Status.NOT_APPLICABLE.value, "predicted": None,
+                   "measured": None, "tolerance": None, "seeds": [], "fits": {}, "figures": [],
+                   "details": {"not_applicable": reason},
+                   "negative_control": {"description": claim.control_description,
+                                        "status": Status.NOT_APPLICABLE.value, "predicted": None,
+                                        "measured": "not run: the claim does not apply"},
+                   "derivation": claim.derivation,
+                   "label": paper.heuristic_label if claim.heuristic else paper.label}
+        return verdict, time.perf_counter() - start
     try:
         verdict = claim.check(ctx).as_dict()
     except Exception as exc:  # noqa: BLE001 - every claim runs even after another fails
@@ -72,9 +83,10 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
 
 
 def _group(args) -> list:
-    ids, profile, seed, backend, device = args
+    ids, profile, seed, backend, device, user = args
     paper = load_papers()[REGISTRY[ids[0]].paper]
-    ctx = paper.make_context(profile, seed=seed, backend=backend, device=device)
+    extra = {"user": user} if user is not None else {}
+    ctx = paper.make_context(profile, seed=seed, backend=backend, device=device, **extra)
     return [_one(paper, ctx, cid) for cid in ids]
 
 
@@ -136,7 +148,8 @@ class _PaperRun:
     """One paper's run: its jobs submitted to a shared executor, then its report assembled and written."""
 
     def __init__(self, paper_key: str, ids: list[str], *, profile: str, seed: int, backend: str, device: str,
-                 out_dir: Path, accept_failures, figures: bool, progress, paper_figures: bool = True):
+                 out_dir: Path, accept_failures, figures: bool, progress, paper_figures: bool = True,
+                 user: dict | None = None):
         self.paper = load_papers()[paper_key]
         wrong = [cid for cid in ids if REGISTRY[cid].paper != paper_key]
         if wrong:
@@ -144,6 +157,7 @@ class _PaperRun:
         self.key, self.ids, self.profile, self.seed = paper_key, ids, profile, seed
         self.backend, self.device, self.out_dir = backend, device, out_dir
         self.accept_failures, self.figures, self.progress = accept_failures, figures, progress
+        self.user = user
         self.staging = Path(tempfile.mkdtemp(prefix="verify-figures-"))
         self.want_figures = figures and paper_figures and self.paper.figures is not None
 
@@ -151,7 +165,7 @@ class _PaperRun:
         self.start = time.perf_counter()
         keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
         fig_args = (self.key, self.profile, self.seed, self.backend, self.device, str(self.staging / "figures"))
-        self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device))
+        self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device, self.user))
                        for g in groups_of(self.ids)]
         self.texts = pool.submit(_derivation_texts, self.key, keys)
         self.figure_list = pool.submit(_figures, *fig_args) if self.want_figures else None
@@ -182,7 +196,8 @@ class _PaperRun:
                 "profile": profile,
                 "created": _git("log", "-1", "--format=%cI") or "1970-01-01T00:00:00+00:00", "seed": seed,
                 "wall_time_s": None, "git_revision": _git("rev-parse", "HEAD"), "backend": self.backend,
-                "device": self.device, "versions": _versions(), "config": paper.config(profile, seed),
+                "device": self.device, "versions": _versions(),
+                "config": paper.config(profile, seed) if self.user is None else paper.config(profile, seed, self.user),
                 "summary": {s: statuses.count(s) for s in STATUSES},
                 "known_failures": sorted(set(self.accept_failures) & set(self.ids)),
                 "claims": claims, "figures": figure_list,
@@ -206,14 +221,17 @@ class _PaperRun:
 
 def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "default", seed: int = 0,
                 backend: str = "auto", device: str = "cpu", workers: int = 1, accept_failures=(),
-                figures: bool = True, paper_figures: bool = True, progress=print) -> list[tuple[dict, dict]]:
+                figures: bool = True, paper_figures: bool = True, progress=print,
+                user_configs: dict | None = None) -> list[tuple[dict, dict]]:
     """Run several papers' claims with one executor: every paper's jobs are submitted before any report is
     assembled, so that the workers never wait for a paper to finish (``plan``: ``(paper, ids, out_dir)``).
     ``paper_figures=False`` leaves out each paper's own figures from fresh simulations (the claims' figures
-    stay)."""
+    stay).  ``user_configs`` maps a paper to a researcher's configuration (its ``read_config`` dict): that
+    paper's claims run on it, and its figures of the reference set-up are left out."""
     runs = [_PaperRun(key, ids, profile=profile, seed=seed, backend=backend, device=device, out_dir=Path(out),
                       accept_failures=accept_failures, figures=figures, progress=progress,
-                      paper_figures=paper_figures)
+                      paper_figures=paper_figures and key not in (user_configs or {}),
+                      user=(user_configs or {}).get(key))
             for key, ids, out in plan]
     def announce(future):
         for verdict, seconds in future.result():

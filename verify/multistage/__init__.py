@@ -26,10 +26,16 @@ def _make_context(profile: str, **kw):
     return Context.make(profile, **kw)
 
 
-def _config(profile: str, seed: int) -> dict:
+def _config(profile: str, seed: int, user: dict | None = None) -> dict:
     from ._context import Context
 
-    return Context.make(profile, seed=seed).config().as_dict()
+    return Context.make(profile, seed=seed, user=user).config().as_dict()
+
+
+def _read_config(path: str) -> dict:
+    from ._config import load_config
+
+    return load_config(path).as_dict()
 
 
 def _figures(profile: str, seed: int, backend: str, device: str, out: str) -> list:
@@ -55,7 +61,7 @@ PAPER = register_paper(Paper(
     label=f"check of our reconstruction of a result of {_theory.ARXIV}",
     heuristic_label=f"measurement of a heuristic claim ({_theory.ARXIV} argues it without proof)",
     make_context=_make_context, config=_config, derivation=_theory.derive, figures=_figures,
-    result_figures=_result_figures, add_tools=_add_tools, claim_modules=CLAIM_MODULES,
+    result_figures=_result_figures, add_tools=_add_tools, claim_modules=CLAIM_MODULES, read_config=_read_config,
 ))
 
 __all__ = ["KEY", "PAPER", "CLAIM_MODULES"]

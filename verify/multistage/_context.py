@@ -32,10 +32,20 @@ def claim(id: str, title: str, derivation: str, check, negative_control, control
                           group=group, heuristic=heuristic))
 
 
-def base_config(profile: Profile, seed: int, **over) -> Config:
-    raw = {k: dict(v) for k, v in BASE.items()}
-    raw["model"]["width"] = profile.width
-    raw["data"].update({"samples": profile.samples, "seed": seed})
+#: claims that rest on the small-initialisation regime of D6-D11 (K0 small, a tanh-like activation, z != 0): on a
+#: researcher's configuration outside it they are reported not-applicable with predict's reasons
+REGIME_DERIVATIONS = ("D6", "D7", "D8", "D9", "D10", "D11")
+
+
+def base_config(profile: Profile, seed: int, user: dict | None = None, **over) -> Config:
+    """The claims' base configuration: the reference set-up at the profile's width and sample size, or a
+    researcher's configuration (``user``, from ``--config``) as it is, with the initialisation seed ``seed``."""
+    if user is not None:
+        raw = {k: dict(v) for k, v in user.items()}
+    else:
+        raw = {k: dict(v) for k, v in BASE.items()}
+        raw["model"]["width"] = profile.width
+        raw["data"].update({"samples": profile.samples, "seed": seed})
     raw["train"]["seed"] = seed
     for table, values in over.items():
         raw.setdefault(table, {}).update(values)
@@ -49,6 +59,7 @@ class Context:
     backend: str = "auto"
     device: str = "cpu"
     rtol: float = 1e-8
+    user: dict | None = None
     notes: list = field(default_factory=list)
     _runs: dict = field(default_factory=dict)
 
@@ -57,7 +68,16 @@ class Context:
         return cls(PROFILES[profile], **kw)
 
     def config(self, **over) -> Config:
-        return base_config(self.profile, self.seed, **over)
+        return base_config(self.profile, self.seed, self.user, **over)
+
+    def not_applicable(self, claim_id: str) -> str | None:
+        """Why ``claim_id`` does not apply to a researcher's configuration (None: it applies, or no ``--config``)."""
+        from ..registry import REGISTRY
+
+        if self.user is None or REGISTRY[claim_id].derivation not in REGIME_DERIVATIONS:
+            return None
+        verdict = predict(self.config())["applicable"]
+        return None if verdict is True else f"outside the small-initialisation regime of D6-D11: {verdict}"
 
     def init_seeds(self, count: int | None = None) -> list[int]:
         """Initialisation seeds of the probabilistic claims: root seed + 1, + 2, ..."""

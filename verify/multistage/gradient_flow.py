@@ -18,7 +18,7 @@ TOL = Tolerance("central-difference", 1e-6,
 def _check(ctx, sign: float = 1.0) -> Verdict:
     config = ctx.config(model={"width": 20, "alpha": 0.6})
     data, act = config.dataset, config.activation
-    a, W = initial_parameters(20, 3, 0.6, ctx.seed)
+    a, W = initial_parameters(20, data.dim, 0.6, ctx.seed)
     a, W = 5 * a, 5 * W                   # away from the origin, so every term of the field matters
     da, dW = gradient_flow.vector_field(a, W, act, data.X, data.p, data.y)
     predicted = sign * pack(da, dW)
