@@ -215,3 +215,16 @@ def test_parser_refuses_complex_constants(text):
 def test_parser_refuses_sqrt_with_two_arguments():
     with pytest.raises(ExpressionError):
         parse_expression("sqrt(x0, 3)", VARS, "[target] expr")
+
+
+def test_the_readme_lists_exactly_the_parser_whitelist():
+    """The README's list of allowed functions is the parser's: a function added to one and not the other fails."""
+    import re
+    from pathlib import Path
+
+    from theory.expressions import FUNCTIONS
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    listed = re.search(r"and the functions `([^`]*)`", text.replace("\n", " "))
+    assert listed is not None
+    assert set(listed.group(1).split()) == set(FUNCTIONS)

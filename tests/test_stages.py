@@ -622,3 +622,22 @@ def test_negative_control_without_the_edge_rule_the_short_plateau_is_absorbed(mo
     assert stages[0].kind == "descent" and stages[0].start == t[0]
     with pytest.raises(AssertionError):
         assert [s.name for s in stages] == expected_names(2)
+
+
+def test_a_curve_with_a_non_finite_tail_ends_there_and_says_so(tmp_path):
+    path = tmp_path / "diverged.csv"
+    path.write_text("t,loss\n" + "".join(f"{k},{1 - 0.1 * k}\n" for k in range(6)) + "6,nan\n7,\n8,inf\n")
+    notes = []
+    t, loss = read_curve(path, notify=notes.append)
+    assert t.tolist() == [0, 1, 2, 3, 4, 5] and len(notes) == 1 and "line 8" in notes[0]
+    # a non-finite value inside the curve (finite values after it) is still an error naming its line
+    path.write_text("t,loss\n0,1\n1,nan\n2,0.8\n3,0.7\n4,0.6\n")
+    with pytest.raises(InputError, match="line 3"):
+        read_curve(path)
+
+
+def test_a_tab_separated_file_gets_a_hint_about_the_delimiter(tmp_path):
+    path = tmp_path / "tabs.csv"
+    path.write_text("t\tloss\n0\t1\n1\t0.9\n")
+    with pytest.raises(InputError, match="separated by commas"):
+        read_curve(path)

@@ -14,7 +14,7 @@ from ._derivation import Derivation
 from .activation import Activation, activation_from_spec
 from .errors import InputError, NotTanhLike, VerifierError
 
-__all__ = ["PAPERS", "paper", "derive", "Derivation", "Activation", "activation_from_spec", "InputError",
+__all__ = ["PAPERS", "paper", "derive", "derivation_names", "Derivation", "Activation", "activation_from_spec", "InputError",
            "NotTanhLike", "VerifierError"]
 
 #: paper key (as used on the command line and in reports) -> package under ``theory`` (and ``verify``).
@@ -31,6 +31,11 @@ def paper(key: str):
     if key not in PAPERS:
         raise KeyError(key)
     return import_module(f"{__name__}.{PAPERS[key]}")
+
+
+def derivation_names(paper_key: str) -> str:
+    """The derivations of a paper as a command line lists them: ``"D1 (gradient_flow), D2 (taylor), ..."``."""
+    return ", ".join(f"{k} ({name})" for k, name in paper(paper_key).DERIVATIONS.items())
 
 
 def derive(paper_key: str, key: str) -> Derivation:

@@ -124,6 +124,7 @@ import csv
 import json
 import math
 import re
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -682,19 +683,22 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     return stages
 
 
-def read_curve(path, column: str = "loss", time: str = "t") -> tuple[np.ndarray, np.ndarray]:
+def read_curve(path, column: str = "loss", time: str = "t", notify: Callable[[str], None] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Read ``(t, loss)`` from a CSV file with a header row (as ``python -m verify simulate`` writes).
 
     ``column`` names the loss column. ``time`` names the time column; ``"step"``, when the file has no column of
-    that name, means the row index ``0, 1, ..., N-1``. Blank lines are skipped; any other cell of the two columns
-    that is not a finite number (including an empty cell, which ``simulate`` writes for nan) is an
-    :class:`InputError` naming its line, as is a missing column (the message lists the available ones).
+    that name, means the row index ``0, 1, ..., N-1``. Blank lines are skipped. A loss that is not a finite number
+    from some row to the end (a run that diverged; ``simulate`` writes nan as an empty cell) ends the curve at the
+    last finite row, and ``notify`` is told so; any other cell of the two columns that is not a finite number is
+    an :class:`InputError` naming its line, as is a missing column (the message lists the available ones).
     """
-    t, loss, _ = _read(Path(path), column, time)
+    t, loss, _ = _read(Path(path), column, time, notify)
     return t, loss
 
 
-def _read(path: Path, column: str, time: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | None = None
+          ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """:func:`read_curve`, also returning the file line of each point."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -715,6 +719,10 @@ def _read(path: Path, column: str, time: str) -> tuple[np.ndarray, np.ndarray, l
     hint = ""
     if all(_is_number(c) for c in header):
         hint = " (the first row is numbers: the file needs a header row naming the columns)"
+    elif len(header) == 1 and ("\t" in header[0] or ";" in header[0]):
+        sep, char = ("tabs", "\\t") if "\t" in header[0] else ("semicolons", ";")
+        hint = (f" (the header is one cell holding {sep}: the columns must be separated by commas; convert the "
+                f"file, e.g. with tr '{char}' ',' < {path.name} > {path.stem}.comma.csv)")
     if column not in header:
         raise InputError("--column", column, f"no such column in {path}{hint}", f"choose one of: {listed}")
     if time not in header and time != "step":
@@ -723,22 +731,42 @@ def _read(path: Path, column: str, time: str) -> tuple[np.ndarray, np.ndarray, l
     if not data:
         raise InputError("FILE", str(path), "has a header but no data rows", "pass the whole loss curve")
 
-    def series(name: str) -> np.ndarray:
+    def cells(name: str) -> tuple[np.ndarray, list[str]]:
         j = header.index(name)
-        out = np.empty(len(data))
+        out, raw = np.empty(len(data)), []
         for k, (line, row) in enumerate(data):
             cell = row[j].strip() if j < len(row) else ""
+            raw.append(cell)
             try:
                 out[k] = float(cell)
             except ValueError:
                 out[k] = math.nan
-            if not math.isfinite(out[k]):
-                raise InputError(f"{path} line {line}, column {name!r}", cell, "not a finite number",
-                                 "fill in or delete that row (an empty cell is a nan written by simulate)")
-        return out
+        return out, raw
 
-    loss = series(column)
-    t = series(time) if time in header else np.arange(len(data), dtype=float)
+    def refuse(values: np.ndarray, raw: list[str], name: str) -> None:
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            k = int(bad[0])
+            raise InputError(f"{path} line {data[k][0]}, column {name!r}", raw[k], "not a finite number",
+                             "fill in or delete that row (an empty cell is a nan written by simulate)")
+
+    loss, raw_loss = cells(column)
+    finite = np.isfinite(loss)
+    keep = len(data)
+    if not finite.all() and finite.any():
+        first = int(np.argmin(finite))
+        if not finite[first:].any():            # non-finite from some row to the end: the run stopped there
+            keep = first
+            if notify is not None:
+                notify(f"note: the curve ends at line {data[first - 1][0]}: from line {data[first][0]} on, "
+                       f"column {column!r} is not a finite number ({len(data) - first} rows, a diverged run?)")
+    data, loss, raw_loss = data[:keep], loss[:keep], raw_loss[:keep]
+    refuse(loss, raw_loss, column)
+    if time in header:
+        t, raw_t = cells(time)
+        refuse(t, raw_t, time)
+    else:
+        t = np.arange(len(data), dtype=float)
     return t, loss, [line for line, _ in data]
 
 
@@ -796,7 +824,7 @@ def cmd_stages(args) -> int:
         options["penalty"] = _check_option("--penalty", args.penalty, lambda v: v > 0,
                                            f"pass a number > 0, e.g. --penalty {_PELT_PENALTY:g} (larger: fewer "
                                            "descents)")
-    t, loss, lines = _read(path, args.column, args.time)
+    t, loss, lines = _read(path, args.column, args.time, notify=lambda msg: print(msg, file=sys.stderr))
     try:
         stages = detect_stages(t, loss, **options)
     except InputError as exc:       # name the file line rather than the array index

@@ -16,6 +16,8 @@ import sys
 
 import sympy as sp
 
+import theory
+
 import theory.early_training as derivations
 from theory.bridge import numeric
 from theory.early_training import uv_model
@@ -162,7 +164,8 @@ def _cmd_critical_parsed(args) -> int:
 def add_tools(sub) -> None:
     """Add ``derive``, ``uv`` and ``critical-lr`` to the subparsers ``sub``."""
     p = sub.add_parser("derive", help="print the derived results of the early-training paper")
-    p.add_argument("names", nargs="*", metavar="NAME", help="E1 or a module name (default: all)")
+    p.add_argument("names", nargs="*", metavar="NAME", 
+                   help=f"one of {theory.derivation_names(derivations.KEY)}, by key or name (default: all)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import sympy as sp
 
+import theory
+
 import theory.multistage as derivations
 from theory.activation import activation_from_spec
 from theory.errors import InputError
@@ -160,7 +162,8 @@ def cmd_simulate(args) -> int:
 def add_tools(sub) -> None:
     """Add ``derive``, ``predict`` and ``simulate`` to the subparsers ``sub``."""
     p = sub.add_parser("derive", help="print the derived results D1-D11 of the multistage paper")
-    p.add_argument("names", nargs="*", metavar="NAME", help="D1..D11 or a module name (default: all)")
+    p.add_argument("names", nargs="*", metavar="NAME", 
+                   help=f"one of {theory.derivation_names(derivations.KEY)}, by key or name (default: all)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")

@@ -14,6 +14,8 @@ import math
 import numpy as np
 import sympy as sp
 
+import theory
+
 import theory.noisy_quadratic as derivations
 from theory.bridge import numeric
 from theory.errors import InputError
@@ -161,7 +163,8 @@ def _cmd_stationary_parsed(args) -> int:
 def add_tools(sub) -> None:
     """Add ``derive`` and ``stationary`` to the subparsers ``sub``."""
     p = sub.add_parser("derive", help="print the derived results of the noisy-quadratic model")
-    p.add_argument("names", nargs="*", metavar="NAME", help="Q1, Q2 or a module name (default: all)")
+    p.add_argument("names", nargs="*", metavar="NAME", 
+                   help=f"one of {theory.derivation_names(derivations.KEY)}, by key or name (default: all)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
