@@ -59,3 +59,13 @@ def test_bad_setup_names_the_field(kw):
     with pytest.raises(InputError) as err:
         SpectrumSetup(**{**dataclasses.asdict(TINY), **kw})
     assert next(iter(kw)) in str(err.value)
+
+
+@pytest.mark.parametrize("argv, field", [(["--params", "650"], "--params"), (["--checkpoint", "9999"], "--checkpoint"),
+                                         (["--k", "0"], "--k"), (["--seed", "x"], "--seed")])
+def test_cli_errors_are_one_line(capsys, argv, field):
+    from verify.cli import main
+
+    assert main(["noisy-quadratic", "spectrum", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and field in err[0]
