@@ -26,6 +26,7 @@ __all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "DERIVATIONS", "module", "derive"]
 DERIVATIONS = {
     "Q1": "quadratic",
     "Q2": "momentum",
+    "Q3": "spectrum",
 }
 
 

@@ -24,7 +24,7 @@ from theory.noisy_quadratic import momentum as q2
 from .._io import jsonable
 from ._simulate import chain_interval, simulate
 
-__all__ = ["add_tools", "stationary_summary"]
+__all__ = ["add_tools", "stationary_summary", "spectrum_summary"]
 
 #: the burn-in leaves the covariance this far from stationarity (relative), by the derived spectral radius
 BURN_IN_RESIDUAL = 1e-8
@@ -160,6 +160,56 @@ def _cmd_stationary_parsed(args) -> int:
     return cmd_stationary(args)
 
 
+def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 5, seed: int = 0) -> dict:
+    """Train Q3's network (depth 3, the width that gives ``params`` parameters) and compare Lanczos with eigh.
+
+    ``params`` must be ``64 w + w^2 + 10 w`` for a width ``w`` (656 for 8, 2352 for 24, 3392 for 32); training
+    runs ``100 w`` steps (at most 3000) with drops at 1/2 and 3/4; the checkpoint defaults to the end.
+    """
+    from ._spectrum import SpectrumSetup, train_and_measure
+
+    widths = {64 * w + w * w + 10 * w: w for w in range(1, 65)}
+    if params not in widths:
+        close = sorted(widths, key=lambda n: abs(n - params))[:2]
+        raise InputError("--params", params, "is not the size of a 64-w-w-10 network",
+                         f"use e.g. {close[0]} or {close[1]}")
+    w = widths[params]
+    steps = min(100 * w, 3000)
+    step = steps if checkpoint is None else checkpoint
+    if not 0 <= step <= steps:
+        raise InputError("--checkpoint", step, f"must be a step in 0..{steps}", f"use e.g. --checkpoint {steps}")
+    if not 1 <= k < params:
+        raise InputError("--k", k, f"must lie in 1..{params - 1}", "use e.g. --k 5")
+    if seed < 0:
+        raise InputError("--seed", seed, "must be a non-negative integer", "use e.g. --seed 0")
+    setup = SpectrumSetup(width=w, steps=steps, drops=(steps // 2, 3 * steps // 4), checkpoints=(step,), k=k)
+    c = train_and_measure(setup, seed).at(step)
+    dense_top = c.values[::-1][:k]
+    rel = max(float(np.max(np.abs(c.lanczos_top - dense_top))), abs(c.lanczos_bottom - float(c.values[0])))
+    return {"setup": setup.describe(), "seed": seed, "checkpoint": step, "loss": c.loss, "accuracy": c.accuracy,
+            "lanczos_top": c.lanczos_top.tolist(), "lanczos_top_residuals": c.lanczos_top_residuals.tolist(),
+            "lanczos_bottom": c.lanczos_bottom, "lanczos_bottom_residual": c.lanczos_bottom_residual,
+            "dense_top": dense_top.tolist(), "dense_bottom": float(c.values[0]),
+            "max_relative_difference": rel / abs(c.top)}
+
+
+def cmd_spectrum(args) -> int:
+    out = spectrum_summary(_number("--params", args.params, "656", int),
+                           None if args.checkpoint is None else _number("--checkpoint", args.checkpoint, "800", int),
+                           _number("--k", args.k, "5", int), _number("--seed", args.seed, "0", int))
+    if args.json:
+        print(json.dumps(jsonable(out), indent=2))
+        return 0
+    print(f"  {out['setup']['network']}, {out['setup']['parameters']} parameters, step {out['checkpoint']}, "
+          f"loss {out['loss']:.6g}, accuracy {out['accuracy']:.4f}")
+    for j, (a, r, d) in enumerate(zip(out["lanczos_top"], out["lanczos_top_residuals"], out["dense_top"])):
+        print(f"  top {j + 1:<3} lanczos {a:.12g}  residual {r:.2e}  dense {d:.12g}")
+    print(f"  bottom  lanczos {out['lanczos_bottom']:.12g}  residual {out['lanczos_bottom_residual']:.2e}  "
+          f"dense {out['dense_bottom']:.12g}")
+    print(f"  largest relative difference {out['max_relative_difference']:.3e}")
+    return 0
+
+
 def add_tools(sub) -> None:
     """Add ``derive`` and ``stationary`` to the subparsers ``sub``."""
     p = sub.add_parser("derive", help="print the derived results of the noisy-quadratic model")
@@ -181,3 +231,12 @@ def add_tools(sub) -> None:
     p.add_argument("--seed", default="0", help="noise seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=_cmd_stationary_parsed)
+
+    p = sub.add_parser("spectrum", help="train Q3's small GELU network on digits; Lanczos against the dense "
+                                        "Hessian spectrum")
+    p.add_argument("--params", default="656", help="parameters of the 64-w-w-10 network (656, 2352, 3392, ...)")
+    p.add_argument("--checkpoint", default=None, help="the training step measured (default: the last)")
+    p.add_argument("--k", default="5", help="top eigenvalues found by Lanczos (default 5)")
+    p.add_argument("--seed", default="0", help="seed of initialisation, batches and start vector (default 0)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=cmd_spectrum)

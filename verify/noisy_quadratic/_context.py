@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from theory.noisy_quadratic import KEY
 
 from ..registry import Claim, register
 from ._profiles import PROFILES, Profile
 from ._simulate import Run, simulate
+from ._spectrum import SpectrumRun, train_and_measure
 
 __all__ = ["Context", "claim"]
 
@@ -39,7 +42,8 @@ class Context:
     def make(cls, profile: str = "default", **kw) -> "Context":
         ctx = cls(PROFILES[profile], **kw)
         if ctx.device != "cpu":
-            ctx.notes.append(f"device {ctx.device!r}: the chains run in float64 NumPy on the CPU")
+            ctx.notes.append(f"device {ctx.device!r}: the chains run in float64 NumPy on the CPU (Q3's network "
+                             "uses the device)")
         return ctx
 
     def run(self, purpose: str, alpha, curvature, noise, momentum=0.0, **kw) -> Run:
@@ -48,6 +52,14 @@ class Context:
         if key not in self._runs:
             self._runs[key] = simulate(alpha, curvature, noise, momentum, seed=self.seed,
                                        spawn_key=STREAMS[purpose], **kw)
+        return self._runs[key]
+
+    def spectrum_run(self) -> SpectrumRun:
+        """Q3's network trained at the profile's set-up and measured at its checkpoints (cached)."""
+        key = ("spectrum", self.profile.spectrum)
+        if key not in self._runs:
+            seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["spectrum"]).generate_state(1)[0])
+            self._runs[key] = train_and_measure(self.profile.spectrum, seed, device=self.device)
         return self._runs[key]
 
     def config(self) -> dict:
@@ -59,4 +71,5 @@ class Context:
                 "streams": {k: list(v) for k, v in STREAMS.items()}, "profile": p.name, "seed": self.seed,
                 "chains": {"stationary": p.stationary_chains, "relaxation": p.relax_chains, "cut": p.cut_chains,
                            "momentum": p.momentum_chains, "region": p.region_chains, "rate": p.rate_chains},
-                "momentum_gammas": list(p.momentum_gammas), "momentum_fractions": list(p.momentum_fractions)}
+                "momentum_gammas": list(p.momentum_gammas), "momentum_fractions": list(p.momentum_fractions),
+                "spectrum": p.spectrum.describe()}

@@ -1,0 +1,212 @@
+"""Train a small GELU network on digits and measure its full Hessian spectrum at checkpoints (Q3).
+
+The network is a bias-free GELU MLP (:class:`verify.engines.deepnet.DeepNet`,
+64 inputs, ``depth`` weight layers of hidden ``width``, 10 outputs) trained by
+SGD with heavy-ball momentum, weight decay and learning-rate drops on the
+cross-entropy of scikit-learn's digits (1797 samples; not the talk's
+CIFAR-10).  At each checkpoint the loss Hessian on all 1797 samples is formed
+densely in float64 (:func:`verify.hessian.torch_dense_hessian`) and
+diagonalised (:func:`verify.hessian.full_spectrum`); Lanczos (``eigsh`` on
+exact Hessian-vector products, seeded start vector) gives the top ``k`` and
+the bottom eigenvalue with their residuals, to compare with the dense values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy.sparse.linalg import eigsh
+
+from theory.errors import InputError
+
+from ..engines.datasets import digits
+from ..engines.deepnet import DeepNet, SGDOptions, resolve_device, train
+from ..hessian import TorchHessian, as_operator, bottom_eigenpair, full_spectrum, torch_dense_hessian
+
+__all__ = ["SpectrumSetup", "Checkpoint", "SpectrumRun", "lanczos_top", "train_and_measure"]
+
+
+@dataclass(frozen=True)
+class SpectrumSetup:
+    """The network, its training and where the spectrum is measured.
+
+    ``drops`` are the steps at which the learning rate is multiplied by
+    ``drop_factor``; ``checkpoints`` the steps (0..``steps``) at which the
+    Hessian is measured; ``k`` the number of top eigenvalues Lanczos finds.
+    """
+
+    width: int = 24
+    depth: int = 3
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-3
+    batch_size: int = 32
+    steps: int = 800
+    drops: tuple = (400, 600)
+    drop_factor: float = 0.1
+    checkpoints: tuple = (400, 600, 800)
+    k: int = 5
+
+    def __post_init__(self):
+        for name in ("width", "depth", "batch_size", "steps", "k"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise InputError(name, value, "must be a positive integer", f"pass {name} >= 1")
+        if not self.lr > 0:
+            raise InputError("lr", self.lr, "must be > 0", "pass e.g. lr=0.1")
+        if not 0 <= self.momentum < 1:
+            raise InputError("momentum", self.momentum, "must lie in [0, 1)", "pass e.g. momentum=0.9")
+        if not 0 < self.drop_factor < 1:
+            raise InputError("drop_factor", self.drop_factor, "must lie in (0, 1)", "pass e.g. 0.1")
+        bad = [c for c in self.checkpoints if int(c) != c or not 0 <= c <= self.steps]
+        if bad or not self.checkpoints:
+            raise InputError("checkpoints", self.checkpoints, f"must be steps in 0..{self.steps}",
+                             f"pass e.g. --checkpoint {self.steps}")
+        if self.k >= self.size:
+            raise InputError("k", self.k, f"must be below the {self.size} parameters", "pass e.g. --k 5")
+
+    @property
+    def net(self) -> DeepNet:
+        return DeepNet(64, 10, self.depth, self.width, activation="gelu", notify=None)
+
+    @property
+    def size(self) -> int:
+        return self.net.size
+
+    @property
+    def options(self) -> SGDOptions:
+        return SGDOptions(batch_size=self.batch_size, momentum=self.momentum, weight_decay=self.weight_decay,
+                          drops=tuple((int(s), self.drop_factor) for s in self.drops), loss="cross_entropy")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of step ``step`` (after the drops in force)."""
+        return self.lr * self.options.factor_at(step)
+
+    def describe(self) -> dict:
+        net = self.net
+        return {"network": f"bias-free GELU MLP {' -> '.join(str(s[1]) for s in net.shapes)} -> 10",
+                "parameters": net.size, "data": digits().description, "loss": "cross-entropy (mean)",
+                "optimiser": "SGD, PyTorch heavy ball (no dampening)", "lr": self.lr, "momentum": self.momentum,
+                "weight_decay": self.weight_decay, "batch_size": self.batch_size, "steps": self.steps,
+                "drops": list(self.drops), "drop_factor": self.drop_factor, "checkpoints": list(self.checkpoints),
+                "hessian": "float64, cross-entropy on all 1797 samples, without the weight decay term",
+                "lanczos_k": self.k}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The measured spectrum after ``step`` steps: dense eigenvalues (ascending), Lanczos values and residuals.
+
+    ``lr`` is the learning rate of the step that led here (a checkpoint at a drop's step is the end of the
+    phase before it).
+    """
+
+    step: int
+    lr: float
+    loss: float
+    accuracy: float
+    values: np.ndarray                  # all eigenvalues of the dense Hessian, ascending
+    top_vectors: np.ndarray             # eigenvectors (columns) of the largest eigenvalues, largest first
+    bottom_vectors: np.ndarray          # eigenvectors of the smallest eigenvalues, smallest first
+    lanczos_top: np.ndarray             # Lanczos top-k, largest first
+    lanczos_top_residuals: np.ndarray
+    lanczos_top_converged: bool
+    lanczos_bottom: float
+    lanczos_bottom_residual: float
+    lanczos_bottom_converged: bool
+    products: int
+    last_layer: slice = field(default_factory=lambda: slice(0, 0))
+    last_layer_values: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def top(self) -> float:
+        return float(self.values[-1])
+
+
+@dataclass(frozen=True)
+class SpectrumRun:
+    """A training run and the checkpoints measured on it."""
+
+    setup: SpectrumSetup
+    seed: int
+    losses: np.ndarray
+    lrs: np.ndarray
+    checkpoints: tuple
+    device: str
+
+    def at(self, step: int) -> Checkpoint:
+        for c in self.checkpoints:
+            if c.step == step:
+                return c
+        raise InputError("--checkpoint", step, "was not measured",
+                         f"use one of {', '.join(str(c.step) for c in self.checkpoints)}")
+
+
+def lanczos_top(hessian, k: int, seed: int, tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray, bool, int]:
+    """The ``k`` largest eigenvalues (largest first) by ``eigsh`` with residuals ``|H v - lambda v|``.
+
+    The start vector is ``default_rng(SeedSequence(seed))``'s Gaussian; the
+    residuals are measured by ``k`` extra products.
+    """
+    op = as_operator(hessian)
+    n = op.shape[0]
+    start = np.random.default_rng(np.random.SeedSequence(seed)).standard_normal(n)
+    values, vectors = eigsh(op, k=k, which="LA", v0=start, tol=tol, ncv=min(n, max(2 * k + 1, 20)))
+    order = np.argsort(values)[::-1]
+    values, vectors = values[order], vectors[:, order]
+    residuals = np.array([np.linalg.norm(op.matvec(vectors[:, j]) - values[j] * vectors[:, j])
+                          for j in range(k)])
+    return values, residuals, True, op.products
+
+
+def _measure(setup: SpectrumSetup, theta: np.ndarray, data, seed: int, device: str, keep: int) -> dict:
+    net = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", dtype=torch.float64, device=device,
+                  notify=None)
+    loss_fn = net.flat_loss(data, "cross_entropy")
+    t = torch.as_tensor(theta, dtype=torch.float64, device=device)
+    H = torch_dense_hessian(loss_fn, t)
+    spec = full_spectrum(H)
+    hess = TorchHessian(loss_fn, t)
+    top, res, conv, products = lanczos_top(hess, setup.k, seed)
+    bottom = bottom_eigenpair(hess, seed=seed, tol=1e-12, ncv=40)
+    last = slice(setup.size - 10 * setup.width, setup.size)
+    return {"values": spec.values, "top_vectors": spec.vectors[:, ::-1][:, :keep],
+            "bottom_vectors": spec.vectors[:, :keep], "lanczos_top": top, "lanczos_top_residuals": res,
+            "lanczos_top_converged": conv, "lanczos_bottom": bottom.value,
+            "lanczos_bottom_residual": bottom.residual, "lanczos_bottom_converged": bottom.converged,
+            "products": products + bottom.products, "last_layer": last,
+            "last_layer_values": full_spectrum(H[last, last], vectors=False).values,
+            "loss": float(hess.loss)}
+
+
+def train_and_measure(setup: SpectrumSetup, seed: int = 0, device: str = "cpu", keep: int = 10) -> SpectrumRun:
+    """Train from ``SeedSequence(seed)`` (initialisation and batch order) and measure every checkpoint.
+
+    Training runs in float32; the parameters at each checkpoint are recorded
+    and measured in float64.  ``keep`` eigenvectors at each end are kept.
+    The Lanczos start vector is seeded from ``seed`` too (its own child).
+    """
+    device = resolve_device(device)
+    net = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", device=device, notify=None)
+    data32 = digits(device=device)
+    wanted = set(int(c) for c in setup.checkpoints)
+    saved = {}
+
+    def grab(step, params, loss):
+        if step in wanted:
+            saved[step] = net.flatten(params).detach().to("cpu", torch.float64).numpy().copy()
+
+    root = np.random.SeedSequence(seed)
+    train_seq, lanczos_seq = root.spawn(2)
+    result = train(net, net.init(train_seq), data32, setup.lr, setup.steps, setup.options, seed=train_seq,
+                   callback=grab)
+    data64 = digits(dtype=torch.float64, device=device)
+    lanczos_seed = int(lanczos_seq.generate_state(1)[0])
+    checkpoints = []
+    for step in sorted(saved):
+        m = _measure(setup, saved[step], data64, lanczos_seed, device, keep)
+        params = net.unflatten(torch.as_tensor(saved[step], dtype=torch.float32, device=device))
+        acc = float((net.forward(params, data32.x).argmax(1) == data32.labels).float().mean())
+        checkpoints.append(Checkpoint(step=step, lr=setup.lr_at(max(step - 1, 0)), accuracy=acc, **m))
+    return SpectrumRun(setup, seed, result.losses, result.lrs, tuple(checkpoints), device)
