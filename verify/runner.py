@@ -7,9 +7,11 @@ themselves.  ``report.json`` holds no clock readings (they go to
 """
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -82,12 +84,33 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     return verdict, time.perf_counter() - start
 
 
+def _limit_threads(threads: int | None):
+    """Cap the BLAS/OpenMP threads of this worker process (``None``: leave them).
+
+    Workers that each start one BLAS thread per core oversubscribe the machine: on two busy cores a 656 x 656
+    ``eigh`` took 5 s with two OpenBLAS threads per worker and 0.09 s with one.  The cap holds for BLAS libraries
+    already loaded (``threadpoolctl``), for torch if imported, and through ``OMP_NUM_THREADS`` for torch imported
+    later in the worker.
+    """
+    from contextlib import nullcontext
+
+    if threads is None:
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    return threadpool_limits(limits=threads)
+
+
 def _group(args) -> list:
-    ids, profile, seed, backend, device, user = args
-    paper = load_papers()[REGISTRY[ids[0]].paper]
-    extra = {"user": user} if user is not None else {}
-    ctx = paper.make_context(profile, seed=seed, backend=backend, device=device, **extra)
-    return [_one(paper, ctx, cid) for cid in ids]
+    ids, profile, seed, backend, device, user, threads = args
+    with _limit_threads(threads):
+        paper = load_papers()[REGISTRY[ids[0]].paper]
+        extra = {"user": user} if user is not None else {}
+        ctx = paper.make_context(profile, seed=seed, backend=backend, device=device, **extra)
+        return [_one(paper, ctx, cid) for cid in ids]
 
 
 def _derivation_texts(paper_key: str, keys) -> dict:
@@ -161,11 +184,12 @@ class _PaperRun:
         self.staging = Path(tempfile.mkdtemp(prefix="verify-figures-"))
         self.want_figures = figures and paper_figures and self.paper.figures is not None
 
-    def submit(self, pool) -> None:
+    def submit(self, pool, threads: int | None = None) -> None:
         self.start = time.perf_counter()
         keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
         fig_args = (self.key, self.profile, self.seed, self.backend, self.device, str(self.staging / "figures"))
-        self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device, self.user))
+        self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device, self.user,
+                                            threads))
                        for g in groups_of(self.ids)]
         self.texts = pool.submit(_derivation_texts, self.key, keys)
         self.figure_list = pool.submit(_figures, *fig_args) if self.want_figures else None
@@ -239,9 +263,11 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
 
     try:
         if workers > 1:
+            # each worker gets its share of the cores for BLAS and torch threads
+            threads = max(1, (os.cpu_count() or 1) // workers)
             with ProcessPoolExecutor(workers) as pool:
                 for run in runs:
-                    run.submit(pool)
+                    run.submit(pool, threads)
                 for future in as_completed([f for run in runs for f in run.groups]):
                     if future.exception() is None:
                         announce(future)
