@@ -169,13 +169,14 @@ def test_markdown_summary_math_and_figures():
     for row, (cid, status) in zip(rows, [("D9-descent-time", "passed"), ("H1-heuristic-width", "failed"),
                                          ("D6-plateau", "not-applicable")]):
         assert cid in row and f"| {status}" in row
-        assert row.count(" | ") == 5  # six cells: a '|' in a title is escaped
+        assert row.count(" | ") == 6  # seven cells: a '|' in a title is escaped
     assert "`rel_tol=0.05`" in rows[0] and "t_half: 3.14159" in rows[0]
     assert "Width scaling \\| heuristic" in rows[1]
+    assert "failed (known failure): the measurement is outside the tolerance" in rows[1]     # a claim that did not pass says why
     lines = md.splitlines()
     opens = [i for i, ln in enumerate(lines) if ln == "$$"]
     assert len(opens) == 4 and lines[opens[0] + 1].startswith("t_{1/2} = \\frac")
-    assert "![Loss descent](figures/descent.png)" in md
+    assert "![Figure 1. Loss descent](figures/descent.png)" in md
     assert "[SVG](figures/descent.svg)" in md
     assert "![figures/missing.png](figures/missing.png)" in md
     assert "Reconstruction of a result of arXiv:2410.20119" in md

@@ -4,16 +4,28 @@ A derivation module's docstring has numpydoc-style sections ``Statement``,
 ``Assumptions``, ``Derivation`` and ``References``; :func:`derivation_text`
 reads them so that statements are written once, in the module that derives
 them, and every report quotes that text.
+
+Symbol names such as ``E[f*^2]`` or ``z^T Sigma^-1 z`` are not LaTeX: SymPy's
+printer would split them at ``^`` and ``_`` into broken markup.  Each paper
+package gives its derivations a ``latex_names`` mapping (symbol name -> LaTeX);
+:func:`to_latex` uses it, with a safe ``\\text{...}`` fallback for any other
+such name, and :func:`to_mathml` prints presentation MathML (shown natively by
+browsers, offline) with such names as readable text (:func:`display_name`).
 """
 from __future__ import annotations
 
+import html
 import re
 import sys
+from html.entities import html5
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.core.function import AppliedUndef
+from sympy.printing.pretty.pretty_symbology import greek_unicode
 
-__all__ = ["Derivation", "derivation_text"]
+__all__ = ["Derivation", "derivation_text", "display_name", "to_latex", "to_mathml"]
 
 _SECTION = re.compile(r"^(\w[\w ]*)\n-{3,}\n", re.MULTILINE)
 
@@ -26,6 +38,115 @@ def derivation_text(module_name: str) -> dict[str, str]:
     for title, body in zip(parts[1::2], parts[2::2]):
         out[title.strip().lower()] = body.strip()
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# symbol names as LaTeX, MathML and plain text
+# --------------------------------------------------------------------------------------------
+
+#: a name SymPy's printers read correctly: letters (a Greek name is printed as the letter), digits, one subscript
+_SIMPLE_NAME = re.compile(r"[A-Za-z]+[0-9]*(_[A-Za-z0-9]+)?")
+_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+          "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
+          "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega")
+_GREEK_RE = re.compile(r"(?<![A-Za-z])(" + "|".join(_GREEK) + r")(?![A-Za-z])")
+_SUPERSCRIPTS = {"2": "\u00b2", "3": "\u00b3", "4": "\u2074", "-1": "\u207b\u00b9", "T": "\u1d40", "n": "\u207f"}
+_TEXT_RULES = ((re.compile(r"\^(-1|[234Tn])(?![A-Za-z0-9])"), lambda m: _SUPERSCRIPTS[m.group(1)]),
+               (re.compile(r"\\dot ([A-Za-z\u0370-\u03ff])"), lambda m: m.group(1) + "\u0307"),
+               (re.compile(r"->"), lambda m: "\u2192"), (re.compile(r">="), lambda m: "\u2265"),
+               (re.compile(r"<="), lambda m: "\u2264"), (re.compile(r"(?<![A-Za-z])oo(?![A-Za-z])"),
+                                                          lambda m: "\u221e"))
+
+
+def display_name(name: str) -> str:
+    """``name`` as readable plain text: Greek names as letters, small powers as superscripts, arrows.
+
+    ``display_name("E[lambda x^2]") == "E[\u03bb x\u00b2]"``; used for result labels and, inside MathML, for
+    symbol names SymPy cannot split into base, subscript and superscript.
+    """
+    text = _GREEK_RE.sub(lambda m: greek_unicode[m.group(1)], name)
+    for pattern, repl in _TEXT_RULES:
+        text = pattern.sub(repl, text)
+    return text
+
+
+_TEXT_ESCAPES = str.maketrans({"\\": "/", "{": "(", "}": ")", "$": "\\$", "&": "\\&", "#": "\\#",
+                               "%": "\\%", "_": "\\_", "^": "\\^{}", "~": "\\~{}"})
+
+
+def _latex_fallback(name: str) -> str:
+    """A name with no LaTeX given, as upright text that cannot unbalance the surrounding markup."""
+    return r"\text{" + display_name(name).translate(_TEXT_ESCAPES) + "}"
+
+
+def _symbols(expr) -> set:
+    if isinstance(expr, (list, tuple, set, frozenset)):
+        return set().union(*(_symbols(e) for e in expr)) if expr else set()
+    if isinstance(expr, dict):
+        return _symbols(list(expr.keys())) | _symbols(list(expr.values()))
+    return set(getattr(expr, "free_symbols", ()))
+
+
+def _symbol_names(expr, names: dict) -> dict:
+    """``{Symbol: LaTeX}`` for every symbol of ``expr`` whose name is mapped in ``names`` or is not simple."""
+    out = {}
+    for s in _symbols(expr):
+        if type(s) is not sp.Symbol and not isinstance(s, sp.Dummy):
+            continue                                   # Indexed and the like print themselves
+        if s.name in names:
+            out[s] = names[s.name]
+        elif not _SIMPLE_NAME.fullmatch(s.name):
+            out[s] = _latex_fallback(s.name)
+    return out
+
+
+def to_latex(expr, names: dict | None = None) -> str:
+    """LaTeX of ``expr`` with the symbol names of ``names`` (name -> LaTeX) and a safe form for other names."""
+    return sp.latex(expr, symbol_names=_symbol_names(expr, names or {}))
+
+
+class _MathML(MathMLPresentationPrinter):
+    """Presentation MathML in which a name SymPy cannot split is one identifier, shown as :func:`display_name`."""
+
+    def _print_Symbol(self, sym, style="plain"):
+        if _SIMPLE_NAME.fullmatch(sym.name):
+            return super()._print_Symbol(sym, style)
+        mi = self.dom.createElement("mi")
+        text = display_name(sym.name)
+        if len(text) > 1:
+            mi.setAttribute("mathvariant", "normal")
+        mi.appendChild(self.dom.createTextNode(html.escape(text, quote=False)))   # the writer does not escape
+        return mi
+
+    _print_Dummy = _print_Symbol
+
+    def _print_Function(self, e):
+        if not isinstance(e, AppliedUndef):
+            return super()._print_Function(e)
+        mrow = self.dom.createElement("mrow")      # an undefined function keeps its case: E(...), not e(...)
+        mrow.appendChild(self._print(sp.Symbol(type(e).__name__)))
+        mrow.appendChild(self._paren_comma_separated(*e.args))
+        return mrow
+
+
+_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+
+
+def to_mathml(expr) -> str:
+    """``<math display="block">`` presentation MathML of ``expr`` (a list or tuple of results: one row).
+
+    Named entities are written as numeric references, so the fragment is also well-formed XML.
+    """
+    if isinstance(expr, (list, tuple)):
+        expr = sp.Tuple(*expr)
+    if isinstance(expr, bool):
+        expr = sp.true if expr else sp.false
+    body = _MathML({"mat_delim": "["}).doprint(sp.sympify(expr))
+    body = _ENTITY.sub(lambda m: "".join(f"&#{ord(c)};" for c in html5[m.group(1) + ";"])
+                       if m.group(1) + ";" in html5 and m.group(1) not in ("amp", "lt", "gt", "quot") else m.group(0),
+                       body)
+    body = body.replace("<mo><</mo>", "<mo>&lt;</mo>").replace("<mo>></mo>", "<mo>&gt;</mo>")
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{body}</math>'
 
 
 @dataclass(frozen=True)
@@ -48,6 +169,8 @@ class Derivation:
         ``True`` only if the difference of the two sides simplified to zero.
     label : str
         What the result is, as reports print it (set by the paper package).
+    latex_names : dict
+        Symbol name -> LaTeX, for names that are not LaTeX (set by the paper package).
     """
 
     key: str
@@ -57,11 +180,17 @@ class Derivation:
     results: dict
     identities: dict = field(default_factory=dict)
     label: str = "reconstruction of a published result"
+    latex_names: dict = field(default_factory=dict)
+
+    def rendered(self) -> list[dict]:
+        """Every result as ``{"label", "latex", "mathml"}``: its label as plain text, its LaTeX and MathML."""
+        return [{"label": display_name(label), "latex": to_latex(value, self.latex_names),
+                 "mathml": to_mathml(value)} for label, value in self.results.items()]
 
     def latex(self) -> str:
         lines = [f"### {self.key}. {self.title}", "", self.text.get("statement", ""), ""]
         for label, value in self.results.items():
-            lines.append(f"- {label}: $${sp.latex(value)}$$")
+            lines.append(f"- {display_name(label)}: $${to_latex(value, self.latex_names)}$$")
         for label, ok in self.identities.items():
             lines.append(f"- identity {label}: {'verified (difference simplifies to 0)' if ok else 'NOT verified'}")
         return "\n".join(lines)
@@ -76,7 +205,7 @@ class Derivation:
             "assumptions": self.text.get("assumptions", ""),
             "derivation": self.text.get("derivation", ""),
             "references": self.text.get("references", ""),
-            "results": {k: {"sympy": str(v), "latex": sp.latex(v)}
+            "results": {k: {"sympy": str(v), "latex": to_latex(v, self.latex_names)}
                         for k, v in self.results.items()},
             "identities": dict(self.identities),
         }

@@ -20,7 +20,7 @@ import theory
 
 from ._io import jsonable
 
-__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "Claim", "Paper", "Context",
+__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "key_number", "Claim", "Paper", "Context",
            "REGISTRY", "PAPER_REGISTRY", "register", "register_paper", "load_papers", "claims_of"]
 
 
@@ -56,6 +56,17 @@ class Tolerance:
 
 @dataclass
 class Verdict:
+    """What a claim's check found.
+
+    ``key`` is the one number a reader looks at first, shown in the report's
+    summary table: ``{"quantity": str, "measured": float, "predicted": float
+    or None, "margin": float or None, "why": str or None}``, where ``margin``
+    is the used fraction of the tolerance (e.g. ``|error| / tolerance``; below
+    1 passes) and ``why`` says in one sentence why a claim failed or was
+    inconclusive.  :func:`key_number` builds it.  The full ``predicted`` and
+    ``measured`` dicts stay in the claim's section and in the JSON.
+    """
+
     claim: str
     title: str
     status: Status
@@ -67,6 +78,7 @@ class Verdict:
     details: dict = field(default_factory=dict)
     label: str = "check of a reconstructed theorem"
     figures: list = field(default_factory=list)
+    key: dict | None = None
 
     def __post_init__(self):
         try:
@@ -79,6 +91,16 @@ class Verdict:
         out["status"] = self.status.value
         out["tolerance"] = None if self.tolerance is None else asdict(self.tolerance)
         return jsonable(out)
+
+
+def key_number(quantity: str, measured, predicted=None, margin=None, why: str | None = None) -> dict:
+    """The ``key`` of a :class:`Verdict`: the headline quantity, its measured and predicted values, the used
+    fraction of the tolerance (``margin``, below 1 passes) and, for a claim that did not pass, why."""
+    def num(x):
+        return None if x is None else float(x)
+
+    return {"quantity": quantity, "measured": num(measured), "predicted": num(predicted), "margin": num(margin),
+            "why": why}
 
 
 class Context(Protocol):

@@ -119,8 +119,9 @@ def _derivation_texts(paper_key: str, keys) -> dict:
     for key in keys:
         d = paper.derivation(key)
         plain = {k: v.replace("``", "") for k, v in d.text.items()}     # reST literals read as plain text
+        rendered = d.rendered()
         out[key] = {"statement": plain.get("statement", ""), "assumptions": plain.get("assumptions", ""),
-                    "latex": [sp.latex(v) for v in d.results.values()], "identities": d.identities}
+                    "latex": [r["latex"] for r in rendered], "results": rendered, "identities": d.identities}
     return out
 
 
@@ -208,7 +209,7 @@ class _PaperRun:
                 v = results[cid]
                 text = texts[v["derivation"]]
                 v.update({"statement": text["statement"], "assumptions": text["assumptions"],
-                          "latex": text["latex"]})
+                          "latex": text["latex"], "results": text["results"]})
                 v.setdefault("details", {})["derivation_identities_verified"] = all(text["identities"].values())
                 claims.append(v)
             if self.figures and paper.result_figures is not None:

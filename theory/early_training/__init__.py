@@ -19,7 +19,22 @@ TITLE = "Phase diagram of early training dynamics in deep neural networks (Kalra
 #: how every result of this package is labelled in reports
 LABEL = f"reconstruction of a result of {ARXIV}"
 
-__all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "DERIVATIONS", "module", "derive"]
+__all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "LATEX_NAMES", "DERIVATIONS", "module", "derive"]
+
+#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory._derivation)
+LATEX_NAMES = {
+    "(lambda' - lambda)/eta": r"\frac{\lambda' - \lambda}{\eta}",
+    "c_loss": r"c_{\mathrm{loss}}",
+    "f'": r"f'",
+    "f_1/f_0": r"\frac{f_{1}}{f_{0}}",
+    "f_1/f_0 (w -> oo)": r"\lim_{w \to \infty} \frac{f_{1}}{f_{0}}",
+    "lambda'": r"\lambda'",
+    "lambda_1 - lambda_0": r"\lambda_{1} - \lambda_{0}",
+    "lambda_EoS": r"\lambda_{\mathrm{EoS}}",
+    "lambda_EoS(gamma=0)": r"\lambda_{\mathrm{EoS}}\big|_{\gamma = 0}",
+    "p(z)": r"p(z)",
+    "theta'/theta": r"\frac{\theta'}{\theta}",
+}
 
 #: key -> module name.
 DERIVATIONS = {
@@ -37,5 +52,5 @@ def module(key: str):
 
 
 def derive(key: str, *args) -> Derivation:
-    """Run one derivation by key or module name, labelled with this paper."""
-    return replace(module(key).derive(*args), label=LABEL)
+    """Run one derivation by key or module name, labelled with this paper and given its LaTeX names."""
+    return replace(module(key).derive(*args), label=LABEL, latex_names=LATEX_NAMES)

@@ -17,7 +17,67 @@ TITLE = "On Multi-Stage Loss Dynamics in Neural Networks (Chen, Luo, Wang)"
 #: how every result of this package is labelled in reports
 LABEL = f"reconstruction of a result of {ARXIV}"
 
-__all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "DERIVATIONS", "module", "derive"]
+__all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "LATEX_NAMES", "DERIVATIONS", "module", "derive"]
+
+#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory._derivation)
+LATEX_NAMES = {
+    "(I + eta A)^n": r"\left(I + \eta A\right)^{n}",
+    "-d log W2rel/dt": r"-\frac{d \log W_{2}^{\mathrm{rel}}}{dt}",
+    "E K_0": r"\mathbb{E}\, K_{0}",
+    "E T_d": r"\mathbb{E}\, T_{d}",
+    "E T_p": r"\mathbb{E}\, T_{p}",
+    "E log K_0": r"\mathbb{E} \log K_{0}",
+    "E[(f - f*) x]": r"\mathbb{E}\left[(f - f^{*})\, x\right]",
+    "E[f* s^3]": r"\mathbb{E}\left[f^{*} s^{3}\right]",
+    "E[f*^2]": r"\mathbb{E}\left[{f^{*}}^{2}\right]",
+    "E[r s^3]": r"\mathbb{E}\left[r\, s^{3}\right]",
+    "E[r sigma(s)]": r"\mathbb{E}\left[r\, \sigma(s)\right]",
+    "E[s^4]": r"\mathbb{E}\left[s^{4}\right]",
+    "E[s^6]": r"\mathbb{E}\left[s^{6}\right]",
+    "E[|f*||x|]": r"\mathbb{E}\left[|f^{*}|\, |x|\right]",
+    "E[|f*||x|^3]": r"\mathbb{E}\left[|f^{*}|\, |x|^{3}\right]",
+    "E|x|^2": r"\mathbb{E}\, |x|^{2}",
+    "F*": r"F^{*}",
+    "K_(n+1)": r"K_{n+1}",
+    "K_eq": r"K_{\mathrm{eq}}",
+    "P_+": r"P_{+}",
+    "P_-": r"P_{-}",
+    "R^*": r"R^{*}",
+    "R_eq": r"R_{\mathrm{eq}}",
+    "Sigma beta - z": r"\Sigma \beta - z",
+    "spec(A)": r"\operatorname{spec}(A)",
+    "Var a_k(t) / s^2": r"\frac{\operatorname{Var} a_{k}(t)}{s^{2}}",
+    "\\dot a_k": r"\dot{a}_{k}",
+    "\\dot beta": r"\dot{\beta}",
+    "\\dot q_k": r"\dot{q}_{k}",
+    "\\dot w_k": r"\dot{w}_{k}",
+    "beta . z": r"\beta \cdot z",
+    "beta beta^T": r"\beta \beta^{T}",
+    "d/dt (a_k^2 - |w_k|^2)": r"\frac{d}{dt}\left(a_{k}^{2} - |w_{k}|^{2}\right)",
+    "dK_(n+1)/dK_n at K = 1": r"\left.\frac{dK_{n+1}}{dK_{n}}\right|_{K = 1}",
+    "dT_d/dalpha": r"\frac{dT_{d}}{d\alpha}",
+    "dT_d/dlog m": r"\frac{dT_{d}}{d \log m}",
+    "e^{tA}": r"e^{tA}",
+    "f^*": r"f^{*}",
+    "q_max": r"q_{\max}",
+    "q_max(0)": r"q_{\max}(0)",
+    "q_max(t)": r"q_{\max}(t)",
+    "r_GD": r"r_{\mathrm{GD}}",
+    "sigma'''(0)": r"\sigma'''(0)",
+    "sigma(s) - s sigma'(s)": r"\sigma(s) - s\, \sigma'(s)",
+    "sum_k u_k(0)^2": r"\sum_{k} u_{k}(0)^{2}",
+    "t_half": r"t_{1/2}",
+    "u_k(t)": r"u_{k}(t)",
+    "v_+": r"v_{+}",
+    "v_k(t)": r"v_{k}(t)",
+    "x^T Sigma^-1 z": r"x^{T} \Sigma^{-1} z",
+    "z^T Sigma^-1 z": r"z^{T} \Sigma^{-1} z",
+    "|N_k|": r"|N_{k}|",
+    "|R(t) - R(0)|": r"|R(t) - R(0)|",
+    "|beta|": r"|\beta|",
+    "|q_k|": r"|q_{k}|",
+    "|z|": r"|z|",
+}
 
 #: key -> module name.
 DERIVATIONS = {
@@ -44,5 +104,5 @@ def module(key: str):
 
 
 def derive(key: str, *args) -> Derivation:
-    """Run one derivation by key or module name, labelled with this paper."""
-    return replace(module(key).derive(*args), label=LABEL)
+    """Run one derivation by key or module name, labelled with this paper and given its LaTeX names."""
+    return replace(module(key).derive(*args), label=LABEL, latex_names=LATEX_NAMES)

@@ -93,7 +93,7 @@ def derive() -> Derivation:
     zsym = sp.Matrix(sp.symbols("z1:4", real=True))
     qmax = sp.Symbol("q_max", positive=True)
     results = {
-        "A": sp.Eq(sp.Symbol("A"), A_matrix(zsym)),
+        "A": sp.Eq(sp.Symbol("A"), A_matrix(zsym), evaluate=False),
         "split": sp.Eq(sp.Symbol("\\dot q_k"), sp.Symbol("A") * sp.Symbol("q_k") + sp.Symbol("N_k")),
         "C_1": sp.Eq(C_1, sp.Max(2 * C_L * M_fx3 / 3, C_0**2 * M_x2)),
         "bound": sp.Le(sp.Symbol("|N_k|"), C_1 * (m * qmax**2 + qmax**2) * sp.Symbol("|q_k|")),

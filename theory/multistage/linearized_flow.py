@@ -87,9 +87,9 @@ def derive() -> Derivation:
     }
     lam = sp.Symbol("lambda")
     results = {
-        "eigenvalues": sp.Eq(sp.Symbol("spec(A)"), sp.FiniteSet(r, -r, 0)),
+        "eigenvalues": sp.Eq(sp.Symbol("spec(A)"), sp.FiniteSet(r, -r, 0), evaluate=False),
         "characteristic polynomial": sp.Eq(sp.factor((A - lam * sp.eye(4)).det()), 0),
-        "growing eigenvector": sp.Eq(sp.Symbol("v_+"), v_grow),
+        "growing eigenvector": sp.Eq(sp.Symbol("v_+"), v_grow, evaluate=False),
         "exp(tA)": sp.Eq(sp.Symbol("e^{tA}"), sp.cosh(sp.Symbol("|z|") * t) * sp.Symbol("P")
                          + sp.sinh(sp.Symbol("|z|") * t) * sp.Symbol("A") / sp.Symbol("|z|") + sp.Symbol("P_0")),
         "GD map": sp.Eq(sp.Symbol("(I + eta A)^n"), (1 + eta * sp.Symbol("|z|")) ** n * sp.Symbol("P_+")

@@ -20,7 +20,22 @@ TITLE = "Neural Network Training Dynamics: Towards Making Sense of a Confusing M
 #: how every result of this package is labelled in reports
 LABEL = "derivation of a model used in a talk (an empirical work)"
 
-__all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "DERIVATIONS", "module", "derive"]
+__all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "LATEX_NAMES", "DERIVATIONS", "module", "derive"]
+
+#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory._derivation)
+LATEX_NAMES = {
+    "E x_n": r"\mathbb{E}\, x_{n}",
+    "E[lambda x^2]": r"\mathbb{E}\left[\lambda x^{2}\right]",
+    "E[lambda x^2]_approx": r"\mathbb{E}\left[\lambda x^{2}\right]_{\mathrm{approx}}",
+    "E[lambda x^2]_k": r"\mathbb{E}\left[\lambda x^{2}\right]_{k}",
+    "E[sum lambda_i x_i^2]": r"\mathbb{E}\left[\sum_{i} \lambda_{i} x_{i}^{2}\right]",
+    "Var x": r"\operatorname{Var} x",
+    "Var x_n": r"\operatorname{Var} x_{n}",
+    "approx/exact - 1": r"\frac{\mathrm{approx}}{\mathrm{exact}} - 1",
+    "c_pole": r"c_{\mathrm{pole}}",
+    "p(z)": r"p(z)",
+    "x'": r"x'",
+}
 
 #: key -> module name.
 DERIVATIONS = {
@@ -39,5 +54,5 @@ def module(key: str):
 
 
 def derive(key: str, *args) -> Derivation:
-    """Run one derivation by key or module name, labelled with this paper."""
-    return replace(module(key).derive(*args), label=LABEL)
+    """Run one derivation by key or module name, labelled with this paper and given its LaTeX names."""
+    return replace(module(key).derive(*args), label=LABEL, latex_names=LATEX_NAMES)

@@ -3,8 +3,8 @@
 Gradient descent runs on ``u, v`` in float64 (the measurement); the derived
 map of :mod:`theory.early_training.uv_model` is iterated on ``(f, lambda)``
 through :func:`theory.bridge.numeric` (the prediction).  The critical
-constants follow the rules of the authors' public code, as THEORY.md E2
-states them, over the first ``steps`` (10) steps with ``eta = c / lambda_0``:
+constants follow the rules of the authors' public code over the first
+``steps`` (10) steps with ``eta = c / lambda_0``:
 
 * ``c_loss``: smallest ``c`` at which the loss exceeds its initial value at
   some step ``1..steps``;

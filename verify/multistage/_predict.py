@@ -191,7 +191,7 @@ def predict(config: Config) -> dict:
             times_from = "not predicted: gradient descent with non-whitened inputs"
             why["t_half"] = why["T_d"] = "D9's GD map is derived for whitened inputs; set whiten = true"
     elif white:
-        # t_half stays D9's: the shift moves it by O(K_eq - 1) only (THEORY.md D10: within 0.24 %)
+        # t_half stays D9's: the shift moves it by O(K_eq - 1) only (reference runs: within 0.24 %)
         t_half = float(_f(descent_time.t_half, K0, r)(k0, growth_rate))
         T_d = float(_f(critical_point.T_d_shifted, K0, delta, critical_point.K_eq_sym, z_norm)(k0, dlt, K_eq, zn))
         T_d_unshifted = float(_f(descent_time.T_d, K0, delta, r)(k0, dlt, growth_rate))

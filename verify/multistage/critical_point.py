@@ -14,7 +14,7 @@ from ._context import claim
 
 TOL = Tolerance("loss-absolute", 1e-3,
                 "R* neglects O(1/m) corrections from the cubic terms of sigma (1e-3 at m = 1000) and the "
-                "plateau is entered at K = 1 - delta, |z|^2 delta^2 / 2 = 3.5e-5 above R*; THEORY.md measured 1e-4")
+                "plateau is entered at K = 1 - delta, |z|^2 delta^2 / 2 = 3.5e-5 above R*; reference runs measured 1e-4")
 
 
 def _check(ctx, r_star=critical_point.R_star, r_of_k=critical_point.R_of_K) -> Verdict:
@@ -55,7 +55,7 @@ SHIFT = Tolerance("plateau-shift-relative", 0.05,
                   "orthogonal components and imbalance (second order in a_k - w_k . zhat) change it by O(1/m) "
                   "relative, about 1 % at m = 400; the plateau K is read where K has relaxed to within "
                   "e^-10 of its gap at T_d; 5 % leaves room for both and still separates kappa from 1.5 kappa "
-                  "(THEORY.md D10: m (K_eq - 1) = 2.8 to 3.3 on the reference runs)")
+                  "(reference runs measured m (K_eq - 1) = 2.8 to 3.3)")
 #: the plateau K is read on [T_d, T_d + RELAX / (2|z|)]: the approach to K_eq is at rate 2|z| (the slope of the
 #: carrying-capacity law at K_eq), so the gap at T_d (delta + K_eq - 1) has shrunk by e^-RELAX there
 RELAX = 10.0

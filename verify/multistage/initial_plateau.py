@@ -43,7 +43,7 @@ def _check(ctx, slope_expr=initial_plateau.loss_slope) -> Verdict:
     slope_status = judge(fit, [None, fit["band"][1]])
     details = {"alpha": alpha, "rule": "passed when every sup |R - R(0)| is within the bound and the fitted slope "
                                        "is at most 1 - 2 alpha_1 + 0.2 (the change vanishes at least as fast as "
-                                       "the bound); THEORY.md's two-sided 'about 1 - 2 alpha_1' is reported in fits"}
+                                       "the bound); the two-sided 'slope about 1 - 2 alpha_1' is reported in fits"}
     return Verdict("D6-initial-plateau", "The loss barely moves on [0, T_p]; the change scales like m^(1 - 2 alpha_1)",
                    "inconclusive" if len(widths) < 3 else ("failed" if not within else slope_status),
                    predicted={"slope": predicted, "expression": str(slope_expr), "bound_at_exit": bounds, "alpha_1": a1},

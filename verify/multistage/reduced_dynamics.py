@@ -13,7 +13,7 @@ from ._context import claim
 
 TOL = Tolerance("K-absolute", 0.01,
                 "the logistic law neglects the decaying modes (O(K0)) and the cubic terms of sigma "
-                "(O(1/m) relative); 0.01 in K is ten times THEORY.md's prototype agreement")
+                "(O(1/m) relative); 0.01 in K is ten times the agreement of reference runs of the prototype")
 
 
 def logistic(times, k0, rate_z):

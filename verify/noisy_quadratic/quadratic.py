@@ -9,7 +9,7 @@ from scipy import stats
 from theory.bridge import numeric
 from theory.noisy_quadratic import quadratic as theory
 
-from ..registry import Status, Tolerance, Verdict
+from ..registry import Status, Tolerance, Verdict, key_number
 from ._context import claim
 from ._mc import z_tolerance
 from ._simulate import chain_interval
@@ -94,6 +94,9 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS) -> Verdict:
                    "sigma^2 / (1 - alpha lambda); a spectrum's floor is the sum",
                    Status.PASSED if worst <= tol.value else Status.FAILED,
                    predicted={"loss": str(loss)}, measured={"max_abs_z": worst, **data}, tolerance=tol,
+                   key=key_number("largest |z| of a simulated floor against the derived one", worst, 0.0,
+                                  worst / tol.value, None if worst <= tol.value else
+                                  f"a simulated floor is {worst:.3g} standard errors from the derived one"),
                    seeds=[ctx.seed], details={"curvature": FLOOR_CURVATURE, "noise": FLOOR_NOISE, "x0": 0.0,
                                               "chains": ctx.profile.stationary_chains,
                                               "burn_in_rule": f"variance within {BURN_IN_RESIDUAL} of its floor "
@@ -204,6 +207,9 @@ def check_cut(ctx, transient=theory.CUT_LOSS_TRANSIENT) -> Verdict:
                    Status.PASSED if worst <= tol.value else Status.FAILED,
                    predicted={"transient": str(transient), "new floor": str(theory.CUT_LOSS)},
                    measured={"max_abs_z": worst, **m}, tolerance=tol, seeds=[ctx.seed],
+                   key=key_number("largest |z| of the measured curve after the cut", worst, 0.0, worst / tol.value,
+                                  None if worst <= tol.value else
+                                  f"the curve after the cut is {worst:.3g} standard errors from the derived one"),
                    details={"alpha_lambda_before": CUT_ALPHA_LAMBDA, "cut_factor": CUT_FACTOR, "cut_step": CUT_STEP,
                             "curvature": 1.0, "noise": 1.0, "chains": ctx.profile.cut_chains,
                             "floor_windows": "old: steps cut/2 .. cut; new: from cut + "

@@ -1,19 +1,22 @@
 """Render a run's ``report.json`` as Markdown and as one self-contained HTML file.
 
 A run of the verifier leaves ``reports/<paper>/<run-id>/report.json`` (schema
-``verify-report/2``) and its figures under ``reports/<paper>/<run-id>/figures/``.
+``verify-report/3``; reports of schema ``verify-report/2`` are still read) and its figures under ``reports/<paper>/<run-id>/figures/``.
 Everything here works from that JSON alone, never from live objects, so a
 report can be re-rendered (``python -m verify report DIR``) and read without
 running anything:
 
 ``report.md``
-    renders on GitHub: a summary table, one section per claim (statement,
-    derived results as ``$$`` display math, prediction against measurement,
-    tolerance, fits, seeds, negative control, figures), every figure, the
+    renders on GitHub: a summary table (each claim's key number, prediction,
+    used fraction of its tolerance, status and, for a claim that did not
+    pass, why), one section per claim (statement, derived results as ``$$``
+    display math, prediction against measurement, tolerance, fits, seeds,
+    negative control, figures), every figure numbered and captioned, the
     versions and how to regenerate.
 ``report.html``
     one file readable offline: inline CSS, every PNG embedded as a base64
-    data URI, LaTeX shown as code (no MathJax), no external resources.
+    data URI, derived results as MathML (rendered by the browser: no
+    JavaScript, no network), no external resources.
 
 Rendering is deterministic: the same JSON gives the same bytes.
 """
@@ -39,7 +42,9 @@ from ..registry import STATUSES
 __all__ = ["SCHEMA", "STATUSES", "PROFILES", "validate_report", "render_markdown", "render_html",
            "write_report", "rerender"]
 
-SCHEMA = "verify-report/2"
+SCHEMA = "verify-report/3"
+#: schemas this renderer reads: 3 adds a claim's ``key`` (summary number) and ``results`` (label, LaTeX, MathML)
+SCHEMAS = ("verify-report/2", SCHEMA)
 VERSION_KEYS = ("python", "numpy", "scipy", "sympy", "matplotlib", "torch")
 
 _SHORT = 48          # characters of a value in the summary table
@@ -123,7 +128,8 @@ def _check_pair(obj: dict, key: str, path: str) -> None:
 
 
 def validate_report(report: dict) -> None:
-    """Check ``report`` against schema ``verify-report/2``.
+    """Check ``report`` against schema ``verify-report/3`` (or ``verify-report/2``, which lacks ``key`` and
+    ``results``).
 
     Raises
     ------
@@ -135,8 +141,8 @@ def validate_report(report: dict) -> None:
     if not isinstance(report, dict):
         raise InputError("report", _tname(report), "is not a JSON object", "give the object of report.json")
     schema = _check(report, "schema", "any", "")
-    if schema != SCHEMA:
-        raise InputError("schema", schema, f"is not {SCHEMA!r}",
+    if schema not in SCHEMAS:
+        raise InputError("schema", schema, f"is not one of {', '.join(map(repr, SCHEMAS))}",
                          f"render with the renderer of that schema, or regenerate the report ({SCHEMA})")
     run_id = _check(report, "run_id", "string", "")
     if not run_id.strip():
@@ -213,6 +219,22 @@ def validate_report(report: dict) -> None:
         latex = _check(claim, "latex", "array", path, required=False)
         if latex is not None:
             _check_items(latex, "string", f"{path}.latex")
+        results = _check(claim, "results", "array", path, required=False)
+        for j, res in enumerate(results or ()):
+            rpath = f"{path}.results[{j}]"
+            if not isinstance(res, dict):
+                raise InputError(rpath, res, f"has type {_tname(res)}, expected object",
+                                 "write each derived result as an object with label, latex and mathml")
+            _check(res, "label", "string", rpath)
+            _check(res, "latex", "string", rpath)
+            _check(res, "mathml", "string", rpath, required=False)
+        key = _check(claim, "key", "object or null", path, required=False)
+        if key is not None:
+            kpath = f"{path}.key"
+            _check(key, "quantity", "string", kpath)
+            for name in ("measured", "predicted", "margin"):
+                _check(key, name, "number or null", kpath, required=False)
+            _check(key, "why", "string or null", kpath, required=False)
         _check(claim, "details", "object", path, required=False)
         _check(claim, "wall_time_s", "number or null", path, required=False)
         control = _check(claim, "negative_control", "object or null", path, required=False)
@@ -471,6 +493,14 @@ class Math:
 
 
 @dataclass(frozen=True)
+class Formula:
+    """A derived result: its label (plain text), LaTeX (Markdown) and MathML (HTML; None: show the LaTeX)."""
+    label: str
+    tex: str
+    mathml: str | None
+
+
+@dataclass(frozen=True)
 class Table:
     head: tuple | None        # column titles, or None for a key-value table
     rows: tuple               # rows of cells; each cell a tuple of inline parts
@@ -536,7 +566,10 @@ def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, known: set) -
     for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
         if claim.get(key):
             B += [Heading(3, (heading,)), Text(claim[key])]
-    if claim.get("latex"):
+    if claim.get("results"):
+        B.append(Heading(3, ("Derived results",)))
+        B += [Formula(r["label"], r["latex"], r.get("mathml")) for r in claim["results"]]
+    elif claim.get("latex"):
         B.append(Heading(3, ("Derived results",)))
         B += [Math(tex) for tex in claim["latex"]]
     B.append(Heading(3, ("Prediction and measurement",)))
@@ -574,13 +607,52 @@ def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, known: set) -
             hit = figs_by_path.get(path)
             if hit is not None:
                 j, fig = hit
-                items.append((Link((fig["title"],), "#" + _figure_anchor(j, fig)), f" ({path})"))
+                items.append((Link((f"Figure {j + 1}", ": " + " ".join(fig["title"].split())),
+                                   "#" + _figure_anchor(j, fig)), f" ({path})"))
             elif path.lower().endswith(".png"):
                 items.append(Image(path, path))
             else:
                 items.append((Link((path,), path),))
         B.append(Bullets(tuple(items)))
     return Section(anchors[claim["claim"]], claim["status"], tuple(B))
+
+
+def _why(claim: dict) -> str | None:
+    """One sentence on why a claim did not pass: its own, else one read from the report."""
+    if claim["status"] in ("passed", "not-applicable"):
+        return None
+    key, details = claim.get("key") or {}, claim.get("details") or {}
+    if key.get("why"):
+        return " ".join(key["why"].split())
+    if isinstance(details.get("error"), str):
+        return "the check raised " + " ".join(details["error"].split())[:160]
+    if isinstance(details.get("negative_control"), str):
+        return " ".join(details["negative_control"].split())
+    tol = claim["tolerance"]
+    if claim["status"] == "failed":
+        return ("the measurement is outside the tolerance" + (f" {tol['name']}" if tol else "")
+                + "; see the claim's section")
+    return "the measurement could not decide the claim; see the claim's section"
+
+
+def _summary_cells(claim: dict, known: bool) -> tuple:
+    """The key quantity, measured, predicted, margin and status cells of a claim's summary row."""
+    key = claim.get("key")
+    status = [StatusTag(claim["status"], " (known failure)" if known else "")]
+    why = _why(claim)
+    if why:
+        status.append(": " + why)
+    if key is None:                                  # a claim without a key number: its short values
+        tol = claim["tolerance"]
+        return (("(no key number)",), (Code(_short(claim["measured"])),), (Code(_short(claim["predicted"])),),
+                ((Code(_tolerance_short(tol)),) if tol else ("\u2014",)), tuple(status))
+    fmt = {"measured": lambda v: _num(float(v)), "predicted": lambda v: _num(float(v)),
+           "margin": lambda v: format(float(v), ".3g")}
+    cells = [(" ".join(key["quantity"].split()),)]
+    for name in ("measured", "predicted", "margin"):
+        v = key.get(name)
+        cells.append((Code(fmt[name](v)),) if v is not None else ("\u2014",))
+    return (*cells, tuple(status))
 
 
 def _join(parts: list, sep: str) -> list:
@@ -619,18 +691,19 @@ def build_sections(report: dict) -> list:
         B.append(Para(("Known failures (expected, documented): ",
                        *_join([Code(c) for c in report["known_failures"]], ", "), ".")))
     B.append(Heading(2, ("Summary",)))
+    B.append(Para(("Each claim's key quantity: measured, predicted, and the ", Em(("margin",)), ", the fraction "
+                   "of the tolerance the difference uses (below 1 passes). A claim that did not pass says why.",),
+                  "meta"))
     rows = []
     for claim in report["claims"]:
         rows.append(((Link((Code(claim["claim"]),), "#" + anchors[claim["claim"]]),),
-                     (" ".join(claim["title"].split()),),
-                     (StatusTag(claim["status"], " (known failure)" if claim["claim"] in known else ""),),
-                     (Code(_short(claim["predicted"])),), (Code(_short(claim["measured"])),),
-                     (Code(_tolerance_short(claim["tolerance"])),)))
-    B.append(Table(("claim", "title", "status", "predicted", "measured", "tolerance"), tuple(rows)))
+                     (" ".join(claim["title"].split()),), *_summary_cells(claim, claim["claim"] in known)))
+    B.append(Table(("claim", "title", "key quantity", "measured", "predicted", "margin", "status"), tuple(rows)))
     B += [_claim_section(claim, anchors, figs_by_path, known) for claim in report["claims"]]
     if report["figures"]:
         B.append(Heading(2, ("Figures",)))
-        B += [Figure(_figure_anchor(j, f), f["title"], f["png"], f.get("svg"), f["caption"], f["name"])
+        B += [Figure(_figure_anchor(j, f), f"Figure {j + 1}. " + " ".join(f["title"].split()), f["png"],
+                     f.get("svg"), f["caption"], f["name"])
               for j, f in enumerate(report["figures"])]
     B.append(Heading(2, ("Run",)))
     B.append(Table(None, tuple(((name,), (value,)) for name, value in _run_rows(report))))
@@ -762,6 +835,8 @@ def _md_block(b) -> list[str]:
         return [_md_fence(b.text, "text")]
     if isinstance(b, Math):
         return ["$$\n" + "\n".join(ln for ln in b.tex.strip().splitlines() if ln.strip()) + "\n$$"]
+    if isinstance(b, Formula):
+        return ([f"*{_md(b.label)}*"] if b.label.strip() else []) + _md_block(Math(b.tex))
     if isinstance(b, Table):
         head = b.head if b.head is not None else ("item", "value")
         lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
@@ -823,6 +898,9 @@ pre { background: var(--bg-code); padding: 10px 12px; border-radius: 6px; overfl
       white-space: pre-wrap; word-break: break-word; }
 pre code { background: none; padding: 0; }
 pre.latex { border-left: 3px solid #8250df; }
+.formula { margin: .5em 0 1em; overflow-x: auto; }
+.formula-label { color: var(--muted); margin: 0; font-style: italic; }
+math[display="block"] { font-size: 1.1em; margin: .2em 0; }
 table { border-collapse: collapse; margin: .6em 0; display: block; overflow-x: auto; }
 th, td { border: 1px solid var(--line); padding: 4px 9px; text-align: left; vertical-align: top; }
 th { background: var(--bg-code); }
@@ -873,6 +951,28 @@ def _html_text(text: str) -> str:
     for kind, body in _blocks(text):
         out.append(f"<p>{_e(body)}</p>" if kind == "para" else f'<pre class="formula">{_e(body)}</pre>')
     return "\n".join(out)
+
+
+_MATHML_TAGS = frozenset("math mrow mi mn mo ms mtext mspace msub msup msubsup mfrac msqrt mroot mfenced mtable mtr "
+                         "mtd munder mover munderover mstyle mpadded mphantom menclose semantics annotation".split())
+_MATHML_ATTRS = frozenset("xmlns display mathvariant open close separators columnalign linethickness stretchy "
+                          "fence separator form lspace rspace accent accentunder notation encoding".split())
+
+
+def _safe_mathml(text: str) -> str | None:
+    """``text`` when it is well-formed MathML made only of presentation elements and harmless attributes
+    (so a report.json cannot put markup or scripts into the page), else None (the LaTeX is shown instead)."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return None
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag not in _MATHML_TAGS or any(a.rsplit("}", 1)[-1] not in _MATHML_ATTRS for a in el.attrib):
+            return None
+    return text if root.tag.rsplit("}", 1)[-1] == "math" else None
 
 
 def _png_data_uri(base_dir: Path, rel: str) -> tuple[str | None, str | None]:
@@ -934,6 +1034,11 @@ def _html_block(b, base_dir: Path) -> list[str]:
         return [f"<pre><code>{_e(b.text)}</code></pre>"]
     if isinstance(b, Math):
         return [f'<pre class="latex"><code>{_e(b.tex.strip())}</code></pre>']
+    if isinstance(b, Formula):
+        label = f'<p class="formula-label">{_e(b.label)}</p>' if b.label.strip() else ""
+        mathml = _safe_mathml(b.mathml) if b.mathml else None
+        shown = mathml if mathml else f'<pre class="latex"><code>{_e(b.tex.strip())}</code></pre>'
+        return [f'<div class="formula">{label}{shown}</div>']
     if isinstance(b, Table):
         out = ["<table>"]
         if b.head is not None:
