@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -237,9 +238,12 @@ class _PaperRun:
                     shutil.move(str(f), out_dir / "figures" / f.name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        paths = write_report(report, out_dir)           # the figures are in place, so the HTML embeds them
-        timing = {"wall_time_s": time.perf_counter() - self.start, "per_claim_s": timings, "workers": workers}
+        # the run record: what differs between two runs of the same seed and revision (kept out of report.json)
+        timing = {"run_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "git_dirty": _git_dirty(), "wall_time_s": time.perf_counter() - self.start,
+                  "per_claim_s": timings, "workers": workers}
         atomic_write(out_dir / "timing.json", dumps(timing))
+        paths = write_report(report, out_dir, run=timing)   # the figures are in place, so the HTML embeds them
         paths["timing"] = str(out_dir / "timing.json")
         return report, paths
 
@@ -283,6 +287,14 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
     finally:
         for run in runs:
             shutil.rmtree(run.staging, ignore_errors=True)
+
+
+def _git_dirty() -> bool | None:
+    """Whether the tracked files differ from the revision (None where git is not available)."""
+    out = _git("status", "--porcelain", "--untracked-files=no")
+    if out is None:
+        return False if _git("rev-parse", "HEAD") is not None else None
+    return bool(out)
 
 
 def run_paper(paper_key: str, ids: list[str], *, profile: str = "default", seed: int = 0, backend: str = "auto",

@@ -35,6 +35,9 @@ LATEX_NAMES = {
     "c_pole": r"c_{\mathrm{pole}}",
     "p(z)": r"p(z)",
     "x'": r"x'",
+    "h_max_loss": r"h_{\max}^{\mathrm{loss}}",
+    "m(q)": r"m(q)",
+    "lambda_100/lambda_1": r"\frac{\lambda_{100}}{\lambda_{1}}",
 }
 
 #: key -> module name.

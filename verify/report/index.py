@@ -24,8 +24,12 @@ def collect_runs(root: str | Path) -> dict[str, list[dict]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             paper = data["paper"]
+            try:    # the run's date from its run record, else the revision's date
+                when = json.loads((path.parent / "timing.json").read_text(encoding="utf-8"))["run_date"]
+            except (OSError, ValueError, KeyError, TypeError):
+                when = data["created"]
             run = {"path": path.parent.relative_to(root).as_posix(), "run_id": data["run_id"],
-                   "profile": data["profile"], "created": data["created"], "summary": data["summary"],
+                   "profile": data["profile"], "created": str(when), "summary": data["summary"],
                    "title": paper["title"], "arxiv": paper["arxiv"]}
         except (OSError, ValueError, KeyError, TypeError):
             continue                      # not a report of this schema: not listed
@@ -46,7 +50,7 @@ def render_index_markdown(papers: dict) -> str:
         lines.append("No reports yet: run `python -m verify all`.")
     for key, runs in papers.items():
         lines += [f"## {runs[0]['title']} ({runs[0]['arxiv']}; `{key}`)", "",
-                  "| run | profile | created | claims |", "| --- | --- | --- | --- |"]
+                  "| run | profile | run date | claims |", "| --- | --- | --- | --- |"]
         for i, r in enumerate(runs):
             latest = " (latest)" if i == 0 else ""
             lines.append(f"| [{r['run_id']}]({r['path']}/report.md){latest} | {r['profile']} | {r['created']} | "
@@ -66,7 +70,7 @@ def render_index_html(papers: dict) -> str:
         out.append("<p>No reports yet: run <code>python -m verify all</code>.</p>")
     for key, runs in papers.items():
         out.append(f"<h2>{e(runs[0]['title'])} ({e(runs[0]['arxiv'])}; <code>{e(key)}</code>)</h2>")
-        out.append("<table><thead><tr><th>run</th><th>profile</th><th>created</th><th>claims</th></tr></thead><tbody>")
+        out.append("<table><thead><tr><th>run</th><th>profile</th><th>run date</th><th>claims</th></tr></thead><tbody>")
         for i, r in enumerate(runs):
             latest = " (latest)" if i == 0 else ""
             out.append(f'<tr><td><a href="{e(r["path"])}/report.html">{e(r["run_id"])}</a>{latest}</td>'

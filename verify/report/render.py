@@ -348,12 +348,21 @@ def _short(v, limit: int = _SHORT) -> str:
     return s if len(s) <= limit else s[: limit - 1].rstrip() + "\u2026"
 
 
-def _run_rows(report: dict) -> list[tuple[str, str]]:
-    """The (item, value) rows of the Run table, shared by the Markdown and the HTML."""
-    rows = [("run id", report["run_id"]), ("profile", report["profile"]), ("created", report["created"]),
+def _revision(report: dict, run: dict | None) -> str:
+    rev = report["git_revision"] or "unknown"
+    return rev + (" (with uncommitted changes)" if run and run.get("git_dirty") else "")
+
+
+def _run_rows(report: dict, run: dict | None = None) -> list[tuple[str, str]]:
+    """The (item, value) rows of the Run table, shared by the Markdown and the HTML.  ``run`` is the run record
+    (``timing.json``: the run's date, wall time and whether the tree had uncommitted changes), kept out of
+    report.json so that the same seed gives the same JSON."""
+    run = run or {}
+    rows = [("run id", report["run_id"]), ("profile", report["profile"]),
+            ("run date", run.get("run_date") or "not recorded"), ("revision date", report["created"]),
             ("seed", str(report["seed"])), ("backend", report["backend"]), ("device", report["device"]),
-            ("git revision", report["git_revision"] or "unknown"),
-            ("wall time", _duration(report["wall_time_s"]))]
+            ("git revision", _revision(report, run)),
+            ("wall time", _duration(run.get("wall_time_s", report["wall_time_s"])))]
     return rows + [(name, report["versions"][name] or "not installed") for name in report["versions"]]
 
 
@@ -664,23 +673,27 @@ def _join(parts: list, sep: str) -> list:
     return out
 
 
-def report_title(report: dict) -> str:
-    return f"Verification report {report['run_id']} ({report['profile']} profile, {_date(report['created'])})"
+def report_title(report: dict, run: dict | None = None) -> str:
+    when = (run or {}).get("run_date") or report["created"]
+    return f"Verification report {report['run_id']} ({report['profile']} profile, {_date(when)})"
 
 
-def build_sections(report: dict) -> list:
-    """The report as a list of blocks, the one model both renderers walk."""
+def build_sections(report: dict, run: dict | None = None) -> list:
+    """The report as a list of blocks, the one model both renderers walk (``run``: the run record, see
+    :func:`_run_rows`)."""
     anchors = _anchors(report)
     figs_by_path = _figures_by_path(report)
     known = set(report["known_failures"])
     summary = report["summary"]
     paper = report["paper"]
-    B: list = [Heading(1, (report_title(report),))]
+    B: list = [Heading(1, (report_title(report, run),))]
     B.append(Para(("Paper: " + paper["title"] + ", " + paper["arxiv"] + " (key ", Code(paper["key"]), ")."),
                   "paper"))
+    when = f"run on {run['run_date']}" if run and run.get("run_date") else f"revision of {report['created']}"
     B.append(Para(("Run ", Code(report["run_id"]), ", profile ", Code(report["profile"]),
-                   f", created {report['created']}, seed {report['seed']}, backend ", Code(report["backend"]),
-                   " on ", Code(report["device"]), f", wall time {_duration(report['wall_time_s'])}."), "meta"))
+                   f", {when}, revision {_revision(report, run)}, seed {report['seed']}, backend ",
+                   Code(report["backend"]), " on ", Code(report["device"]),
+                   f", wall time {_duration((run or {}).get('wall_time_s', report['wall_time_s']))}."), "meta"))
     counts = [part for i, s in enumerate(STATUSES) for part in ((", " if i else "") + f"{summary[s]} ", StatusTag(s))]
     n = len(report["claims"])
     B.append(Para((Strong((f"{n} claim{'s' if n != 1 else ''}:",)), " ", *counts, ".")))
@@ -706,7 +719,7 @@ def build_sections(report: dict) -> list:
                      f.get("svg"), f["caption"], f["name"])
               for j, f in enumerate(report["figures"])]
     B.append(Heading(2, ("Run",)))
-    B.append(Table(None, tuple(((name,), (value,)) for name, value in _run_rows(report))))
+    B.append(Table(None, tuple(((name,), (value,)) for name, value in _run_rows(report, run))))
     B.append(Details("Configuration", (Pre(_pretty(report["config"])),)))
     B.append(Heading(2, ("Regenerate",)))
     key, rid = paper["key"], report["run_id"]
@@ -872,10 +885,10 @@ def _md_block(b) -> list[str]:
     raise TypeError(f"no Markdown for block {b!r}")
 
 
-def render_markdown(report: dict) -> str:
-    """The report as GitHub Markdown (validates ``report`` first)."""
+def render_markdown(report: dict, run: dict | None = None) -> str:
+    """The report as GitHub Markdown (validates ``report`` first; ``run``: the run record of timing.json)."""
     validate_report(report)
-    paragraphs = [p for block in build_sections(report) for p in _md_block(block)]
+    paragraphs = [p for block in build_sections(report, run) for p in _md_block(block)]
     return "\n\n".join(paragraphs).rstrip("\n") + "\n"
 
 
@@ -1073,7 +1086,7 @@ def _html_block(b, base_dir: Path) -> list[str]:
     raise TypeError(f"no HTML for block {b!r}")
 
 
-def render_html(report: dict, base_dir) -> str:
+def render_html(report: dict, base_dir, run: dict | None = None) -> str:
     """The report as one self-contained HTML page (validates ``report`` first).
 
     PNG figures are read from ``base_dir / path`` and embedded as base64 data
@@ -1083,8 +1096,9 @@ def render_html(report: dict, base_dir) -> str:
     base_dir = Path(base_dir)
     head = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_e(report_title(report))}</title>", f"<style>\n{_CSS}\n</style>", "</head>", "<body>", "<main>"]
-    body = [ln for block in build_sections(report) for ln in _html_block(block, base_dir)]
+            f"<title>{_e(report_title(report, run))}</title>", f"<style>\n{_CSS}\n</style>", "</head>", "<body>",
+            "<main>"]
+    body = [ln for block in build_sections(report, run) for ln in _html_block(block, base_dir)]
     return "\n".join(head + body + ["</main>", "</body>", "</html>"]) + "\n"
 
 
@@ -1092,11 +1106,20 @@ def render_html(report: dict, base_dir) -> str:
 # files
 # --------------------------------------------------------------------------------------------
 
-def _render_all(report: dict, out_dir: Path) -> tuple[bytes, bytes]:
-    return (render_markdown(report).encode("utf-8"), render_html(report, out_dir).encode("utf-8"))
+def _render_all(report: dict, out_dir: Path, run: dict | None = None) -> tuple[bytes, bytes]:
+    return (render_markdown(report, run).encode("utf-8"), render_html(report, out_dir, run).encode("utf-8"))
 
 
-def write_report(report: dict, out_dir) -> dict:
+def _run_record(out_dir: Path) -> dict | None:
+    """The run record (``timing.json``) beside a report, if any and readable."""
+    try:
+        record = json.loads((Path(out_dir) / "timing.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def write_report(report: dict, out_dir, run: dict | None = None) -> dict:
     """Validate ``report`` and write ``report.json``, ``report.md`` and ``report.html`` into ``out_dir``.
 
     The JSON is normalised first (tuples to lists, NumPy values to Python,
@@ -1111,7 +1134,7 @@ def write_report(report: dict, out_dir) -> dict:
     validate_report(data)
     text = dumps(data)
     data = json.loads(text)  # render exactly what is written
-    md, page = _render_all(data, out_dir)
+    md, page = _render_all(data, out_dir, run)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "html": out_dir / "report.html"}
     atomic_write(paths["json"], text.encode("utf-8"))
@@ -1148,7 +1171,7 @@ def rerender(out_dir) -> dict:
         validate_report(data)
     except InputError as exc:
         raise InputError(f"{path}: {exc.field}", exc.value, exc.problem, exc.fix) from None
-    md, page = _render_all(data, out_dir)
+    md, page = _render_all(data, out_dir, _run_record(out_dir))
     paths = {"md": out_dir / "report.md", "html": out_dir / "report.html"}
     atomic_write(paths["md"], md)
     atomic_write(paths["html"], page)
