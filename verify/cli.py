@@ -17,6 +17,7 @@ import difflib
 import os
 import sys
 import time
+from pathlib import Path
 
 from theory.errors import InputError, VerifierError
 
@@ -87,12 +88,14 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
         raise InputError("--workers", args.workers, "must be at least 1", "use e.g. --workers 2")
     accepted = _resolve_claims(args.accept_failure) if args.accept_failure else []
     profile = _profile(args)
-    root = args.out or default_root
+    root = Path(args.out or default_root)
     user_configs = _user_configs(ids, args.config) if args.config else None
-    # with --json, standard output carries the JSON summary alone; the progress goes to standard error
     say = sys.stderr if args.json else sys.stdout
+    workers = _cap_workers(args.workers, ids, say)
+    lock = _lock_output(root)       # checked before any work: a folder we cannot write, or another run in it
+    # with --json, standard output carries the JSON summary alone; the progress goes to standard error
     print(f"Running {len(ids)} claim{'s' if len(ids) != 1 else ''}, profile {profile}, seed {args.seed}, "
-          f"{args.workers} worker{'s' if args.workers != 1 else ''}; reports under {root}/", file=say)
+          f"{workers} worker{'s' if workers != 1 else ''}; reports under {root}/", file=say)
     start = time.perf_counter()
     # an overall bar with the ETA on a terminal (tqdm stays silent where standard error is not one)
     with tqdm(total=len(ids), unit="claim", file=sys.stderr, disable=None, leave=False,
@@ -101,10 +104,11 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
             bar.write(line, file=say)
             bar.update(1)
 
-        results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
-                             device=args.device, workers=args.workers, accept_failures=accepted,
-                             figures=not args.no_figures, paper_figures=paper_figures, progress=progress,
-                             user_configs=user_configs)
+        with lock:
+            results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
+                                 device=args.device, workers=workers, accept_failures=accepted,
+                                 figures=not args.no_figures, paper_figures=paper_figures, progress=progress,
+                                 user_configs=user_configs)
     elapsed = time.perf_counter() - start
     unexpected = []
     print(f"\n({elapsed:.0f} s)", file=say)
@@ -133,6 +137,60 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
 
         print(dumps(summary), end="")
     return summary["exit_status"]
+
+
+def _cap_workers(asked: int, ids: list[str], say) -> int:
+    """``--workers`` capped at the cores and at the independent jobs (run groups, and per paper its derivations
+    and figures); a cap is said."""
+    from .runner import groups_of
+
+    papers = {REGISTRY[cid].paper for cid in ids}
+    jobs = len(groups_of(ids)) + 2 * len(papers)
+    cores = os.cpu_count() or 1
+    workers = max(1, min(asked, cores, jobs))
+    if workers < asked:
+        why = "the cores" if workers == cores else "the independent jobs"
+        print(f"note: --workers {asked} capped at {workers} ({why}: {cores} cores, {jobs} jobs)", file=say)
+    return workers
+
+
+def _lock_output(root: Path):
+    """A lock on the output folder (``filelock``): a second run writing there stops at once with one line; a
+    folder that cannot be created or written is refused before any work."""
+    from filelock import FileLock
+
+    if root.exists() and not root.is_dir():
+        raise InputError("--out", str(root), "is a file, not a folder", "give a folder (it is created if absent)")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".verify-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError("--out", str(root), f"cannot be written ({exc.strerror or exc})",
+                         "choose a folder you can write to") from None
+    return _Exclusive(FileLock(str(root / ".verify.lock")), root)
+
+
+class _Exclusive:
+    """Hold a file lock without waiting: busy means another run is writing to the same folder."""
+
+    def __init__(self, lock, root: Path):
+        self.lock, self.root = lock, root
+
+    def __enter__(self):
+        from filelock import Timeout
+
+        try:
+            self.lock.acquire(timeout=0)
+        except Timeout:
+            raise InputError("--out", str(self.root), "another verify run is writing reports there",
+                             "wait for it to finish, or give this run another --out") from None
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+        return False
 
 
 def _user_configs(ids: list[str], path: str) -> dict:
@@ -240,8 +298,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: stop the way an interrupt stops, with exit status 143."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
     argv = sys.argv[1:] if argv is None else list(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
@@ -252,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:           # e.g. '... --json | head': the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

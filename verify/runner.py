@@ -183,11 +183,12 @@ class _PaperRun:
         self.backend, self.device, self.out_dir = backend, device, out_dir
         self.accept_failures, self.figures, self.progress = accept_failures, figures, progress
         self.user = user
-        self.staging = Path(tempfile.mkdtemp(prefix="verify-figures-"))
+        self.staging = None          # the temporary figure folder, made when the jobs are submitted
         self.want_figures = figures and paper_figures and self.paper.figures is not None
 
     def submit(self, pool, threads: int | None = None) -> None:
         self.start = time.perf_counter()
+        self.staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
         keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
         fig_args = (self.key, self.profile, self.seed, self.backend, self.device, str(self.staging / "figures"))
         self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device, self.user,
@@ -262,6 +263,8 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
                       paper_figures=paper_figures and key not in (user_configs or {}),
                       user=(user_configs or {}).get(key))
             for key, ids, out in plan]
+    _sweep_stale_staging()
+
     def announce(future):
         for verdict, seconds in future.result():
             progress(f"  {verdict['status']:<14} {verdict['claim']:<32} {seconds:6.1f} s")
@@ -270,13 +273,19 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
         if workers > 1:
             # each worker gets its share of the cores for BLAS and torch threads
             threads = max(1, (os.cpu_count() or 1) // workers)
-            with ProcessPoolExecutor(workers) as pool:
+            pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
+            try:
                 for run in runs:
                     run.submit(pool, threads)
                 for future in as_completed([f for run in runs for f in run.groups]):
                     if future.exception() is None:
                         announce(future)
-                return [run.finish(workers) for run in runs]
+                out = [run.finish(workers) for run in runs]
+            except BaseException:
+                _stop(pool)         # interrupted or failed: the workers go now, not after their current job
+                raise
+            pool.shutdown()
+            return out
         out = []
         for run in runs:
             run.submit(_Now())
@@ -286,7 +295,58 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
         return out
     finally:
         for run in runs:
-            shutil.rmtree(run.staging, ignore_errors=True)
+            if run.staging is not None:
+                shutil.rmtree(run.staging, ignore_errors=True)
+
+
+def _worker_init(parent: int) -> None:
+    """Start of a worker process: SIGINT is the parent's to handle (one Ctrl-C, one clean stop, no traceback from
+    every worker), SIGTERM kills, and a watchdog ends the worker when its parent is gone (even after SIGKILL)."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _stop(pool) -> None:
+    """Terminate the pool's worker processes at once and drop its queued jobs."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)       # a second Ctrl-C during the clean-up changes nothing
+    processes = list(getattr(pool, "_processes", {}).values())   # no public API terminates the workers
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:       # gone before the temporary folders are removed (a worker could still write)
+        process.join(timeout=5)
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+_STAGING = "verify-figures-"
+
+
+def _sweep_stale_staging() -> None:
+    """Remove the temporary figure folders of runs whose process is gone (killed with SIGKILL, say)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_STAGING}*-*"):
+        pid = path.name[len(_STAGING):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:             # another user's process: not ours to judge
+            continue
 
 
 def _git_dirty() -> bool | None:
