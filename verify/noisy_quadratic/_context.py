@@ -10,7 +10,7 @@ from theory.noisy_quadratic import KEY
 from ..registry import Claim, register
 from ._profiles import PROFILES, Profile
 from ._simulate import Run, simulate
-from ._spectrum import SpectrumRun, train_and_measure
+from ._spectrum import SharpnessTrace, SpectrumRun, sharpness_trace, train_and_measure
 
 __all__ = ["Context", "claim"]
 
@@ -24,7 +24,7 @@ def claim(id: str, title: str, derivation: str, check, negative_control, control
 
 #: spawn keys of the simulations (one noise stream per purpose, all from the root seed)
 STREAMS = {"stationary": (1,), "relaxation": (2,), "cut": (3,), "momentum": (4,), "region": (5,), "rate": (6,),
-           "spectrum": (7,)}
+           "spectrum": (7,), "edge": (8,)}
 
 
 @dataclass
@@ -62,6 +62,14 @@ class Context:
             self._runs[key] = train_and_measure(self.profile.spectrum, seed, device=self.device)
         return self._runs[key]
 
+    def edge_trace(self) -> SharpnessTrace:
+        """Q3's edge-of-stability run: the profile's ``edge`` set-up, top eigenvalue every ``edge_every`` steps."""
+        key = ("edge", self.profile.edge, self.profile.edge_every)
+        if key not in self._runs:
+            seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["edge"]).generate_state(1)[0])
+            self._runs[key] = sharpness_trace(self.profile.edge, seed, self.profile.edge_every, device=self.device)
+        return self._runs[key]
+
     def config(self) -> dict:
         """The configuration recorded in the report."""
         p = self.profile
@@ -72,4 +80,4 @@ class Context:
                 "chains": {"stationary": p.stationary_chains, "relaxation": p.relax_chains, "cut": p.cut_chains,
                            "momentum": p.momentum_chains, "region": p.region_chains, "rate": p.rate_chains},
                 "momentum_gammas": list(p.momentum_gammas), "momentum_fractions": list(p.momentum_fractions),
-                "spectrum": p.spectrum.describe()}
+                "spectrum": p.spectrum.describe(), "edge": {**p.edge.describe(), "every": p.edge_every}}

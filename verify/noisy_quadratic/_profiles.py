@@ -18,7 +18,9 @@ class Profile:
     ``relax_batches`` batches, steps); ``cut_*``: the learning-rate cut (chains, steps before and after the
     cut); ``momentum_*``: Q2's floors over ``momentum_gammas`` x ``momentum_fractions`` (of the derived
     stability bound); ``region_*``: the stability-region runs; ``rate_*``: Q2's relaxation runs;
-    ``spectrum``: Q3's network, training and checkpoints.
+    ``spectrum``: Q3's network, training and checkpoints; ``edge``: the edge-of-stability run (full-batch
+    heavy ball on all 1797 digits, so that the sharpness can reach the threshold before each drop; measured
+    every ``edge_every`` steps).
     """
 
     name: str
@@ -36,6 +38,9 @@ class Profile:
     region_steps: int
     rate_chains: int
     spectrum: SpectrumSetup = SpectrumSetup()
+    edge: SpectrumSetup = SpectrumSetup(width=8, lr=0.2, batch_size=1797, steps=300, drops=(100, 200),
+                                        checkpoints=(300,))
+    edge_every: int = 25
 
     def __post_init__(self):
         for name in ("stationary_chains", "stationary_steps", "relax_chains", "cut_chains", "cut_steps",
@@ -57,18 +62,23 @@ PROFILES = {
                      cut_chains=8192, cut_steps=300, momentum_chains=1024, momentum_steps=3000,
                      momentum_gammas=(0.0, 0.5, 0.9, 0.99), momentum_fractions=(0.01, 0.1, 0.5, 0.9),
                      region_chains=128, region_steps=1500, rate_chains=1024,
-                     spectrum=SpectrumSetup(width=8, steps=200, drops=(100, 150), checkpoints=(100, 200))),
+                     spectrum=SpectrumSetup(width=8, steps=200, drops=(100, 150), checkpoints=(100, 200)),
+                     edge_every=50),
     "default": Profile("default", stationary_chains=8192, stationary_steps=4000, relax_chains=131072,
                        relax_batches=16, cut_chains=32768, cut_steps=400, momentum_chains=4096,
                        momentum_steps=6000, momentum_gammas=(0.0, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99),
                        momentum_fractions=(0.01, 0.1, 0.3, 0.5, 0.9), region_chains=256, region_steps=2000,
                        rate_chains=4096, spectrum=SpectrumSetup(width=24, steps=800, drops=(400, 600),
-                                                                checkpoints=(400, 600, 800))),
+                                                                checkpoints=(400, 600, 800)),
+                       edge=SpectrumSetup(width=16, lr=0.2, batch_size=1797, steps=600, drops=(200, 400),
+                                          checkpoints=(600,)), edge_every=25),
     "full": Profile("full", stationary_chains=32768, stationary_steps=8000, relax_chains=524288,
                     relax_batches=32, cut_chains=131072, cut_steps=500, momentum_chains=16384,
                     momentum_steps=10000, momentum_gammas=(0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99),
                     momentum_fractions=(0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.7, 0.9), region_chains=512,
                     region_steps=3000, rate_chains=16384,
                     spectrum=SpectrumSetup(width=32, steps=3000, drops=(1500, 2250),
-                                           checkpoints=(1500, 2250, 3000))),
+                                           checkpoints=(1500, 2250, 3000)),
+                    edge=SpectrumSetup(width=24, lr=0.2, batch_size=1797, steps=1500, drops=(500, 1000),
+                                       checkpoints=(1500,)), edge_every=25),
 }

@@ -24,7 +24,8 @@ from ..engines.datasets import digits
 from ..engines.deepnet import DeepNet, SGDOptions, resolve_device, train
 from ..hessian import TorchHessian, as_operator, bottom_eigenpair, full_spectrum, torch_dense_hessian
 
-__all__ = ["SpectrumSetup", "Checkpoint", "SpectrumRun", "lanczos_top", "train_and_measure"]
+__all__ = ["SpectrumSetup", "Checkpoint", "SpectrumRun", "SharpnessTrace", "lanczos_top", "train_and_measure",
+           "sharpness_trace"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class Checkpoint:
     products: int
     last_layer: slice = field(default_factory=lambda: slice(0, 0))
     last_layer_values: np.ndarray = field(default_factory=lambda: np.empty(0))
+    theta: np.ndarray = field(default_factory=lambda: np.empty(0))       # the parameters (float64)
 
     @property
     def top(self) -> float:
@@ -208,5 +210,61 @@ def train_and_measure(setup: SpectrumSetup, seed: int = 0, device: str = "cpu", 
         m = _measure(setup, saved[step], data64, lanczos_seed, device, keep)
         params = net.unflatten(torch.as_tensor(saved[step], dtype=torch.float32, device=device))
         acc = float((net.forward(params, data32.x).argmax(1) == data32.labels).float().mean())
-        checkpoints.append(Checkpoint(step=step, lr=setup.lr_at(max(step - 1, 0)), accuracy=acc, **m))
+        checkpoints.append(Checkpoint(step=step, lr=setup.lr_at(max(step - 1, 0)), accuracy=acc, theta=saved[step],
+                                      **m))
     return SpectrumRun(setup, seed, result.losses, result.lrs, tuple(checkpoints), device)
+
+
+@dataclass(frozen=True)
+class SharpnessTrace:
+    """The top Hessian eigenvalue (Lanczos, float64, all samples) every ``every`` steps of one training run.
+
+    ``steps``, ``lambda_max``, ``residuals`` and ``lrs`` (the learning rate of the step that led to each measured
+    step) are aligned; ``losses`` is the full training loss after every step.
+    """
+
+    setup: SpectrumSetup
+    seed: int
+    every: int
+    steps: np.ndarray
+    lambda_max: np.ndarray
+    residuals: np.ndarray
+    lrs: np.ndarray
+    losses: np.ndarray
+    products: int
+    device: str
+
+
+def sharpness_trace(setup: SpectrumSetup, seed: int = 0, every: int = 25, device: str = "cpu") -> SharpnessTrace:
+    """Train as :func:`train_and_measure` does and measure the top eigenvalue every ``every`` steps.
+
+    Lanczos (``eigsh`` 'LA', seeded start vector, tolerance 1e-8) on exact
+    float64 Hessian-vector products of the loss without the weight decay.
+    """
+    if int(every) != every or every < 1:
+        raise InputError("every", every, "must be a positive integer", "pass e.g. every=25")
+    device = resolve_device(device)
+    net = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", device=device, notify=None)
+    data32 = digits(device=device)
+    saved = {}
+
+    def grab(step, params, loss):
+        if step % every == 0:
+            saved[step] = net.flatten(params).detach().to("cpu", torch.float64).clone()
+
+    train_seq, lanczos_seq = np.random.SeedSequence(seed).spawn(2)
+    result = train(net, net.init(train_seq), data32, setup.lr, setup.steps, setup.options, seed=train_seq,
+                   callback=grab)
+    net64 = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", dtype=torch.float64, device=device,
+                    notify=None)
+    loss_fn = net64.flat_loss(digits(dtype=torch.float64, device=device), "cross_entropy")
+    lanczos_seed = int(lanczos_seq.generate_state(1)[0])
+    steps, tops, res, products = sorted(saved), [], [], 0
+    for step in steps:
+        values, residuals, _, count = lanczos_top(TorchHessian(loss_fn, saved[step].to(device)), 1, lanczos_seed,
+                                                  tol=1e-8)
+        tops.append(float(values[0]))
+        res.append(float(residuals[0]))
+        products += count
+    return SharpnessTrace(setup, seed, int(every), np.array(steps), np.array(tops), np.array(res),
+                          np.array([setup.lr_at(max(s - 1, 0)) for s in steps]), result.losses, products, device)
