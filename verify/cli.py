@@ -88,6 +88,10 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
         raise InputError("--workers", args.workers, "must be at least 1", "use e.g. --workers 2")
     accepted = _resolve_claims(args.accept_failure) if args.accept_failure else []
     profile = _profile(args)
+    if args.no_cache:               # the workers inherit the environment
+        os.environ["VERIFY_NO_CACHE"] = "1"
+    if args.cache:
+        os.environ["VERIFY_CACHE_DIR"] = str(Path(args.cache).resolve())
     root = Path(args.out or default_root)
     user_configs = _user_configs(ids, args.config) if args.config else None
     say = sys.stderr if args.json else sys.stdout
@@ -224,6 +228,23 @@ def cmd_run(args) -> int:
     return _run_and_report(_resolve_claims(args.claims), args, CLAIMS_ROOT, paper_figures=False)
 
 
+def cmd_cache(args) -> int:
+    from . import cache
+
+    if args.cache:
+        os.environ["VERIFY_CACHE_DIR"] = str(Path(args.cache).resolve())
+    if args.action == "clear":
+        print(f"removed {cache.clear()} entries from {cache.root()}")
+        return 0
+    entries = cache.info()
+    print(f"cache {cache.root()} ({'on' if cache.enabled() else 'off: VERIFY_NO_CACHE is set'})")
+    for ns, d in entries.items():
+        print(f"  {ns:<20} {d['entries']:>6} entries {d['bytes'] / 1e6:10.2f} MB")
+    if not entries:
+        print("  (empty)")
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import rerender
 
@@ -242,6 +263,9 @@ def _add_run_options(p) -> None:
                                  "'run'; the committed reports are made with --out reports)")
     p.add_argument("--json", action="store_true",
                    help="a machine-readable summary on standard output (the progress goes to standard error)")
+    p.add_argument("--cache", metavar="DIR", help="the content-addressed cache folder (default "
+                                                  "$VERIFY_CACHE_DIR or ~/.cache/dynamics-verifier)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--config", metavar="FILE",
                    help="check the claims on a researcher's configuration (a TOML file as for 'multistage "
                         "predict'); claims whose assumptions it breaks are reported not-applicable with the reason")
@@ -278,6 +302,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("claims", nargs="+", metavar="CLAIM")
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("cache", help="the content-addressed cache of derivations and runs: info or clear")
+    p.add_argument("action", choices=["info", "clear"])
+    p.add_argument("--cache", metavar="DIR", help="the cache folder (default $VERIFY_CACHE_DIR or "
+                                                  "~/.cache/dynamics-verifier)")
+    p.set_defaults(func=cmd_cache)
 
     p = sub.add_parser("report", help="render report.md and report.html again from DIR/report.json")
     p.add_argument("dir", metavar="DIR")

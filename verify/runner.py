@@ -115,14 +115,25 @@ def _group(args) -> list:
 
 
 def _derivation_texts(paper_key: str, keys) -> dict:
+    """Statement, assumptions, rendered results and identities of each derivation, from the content-addressed
+    cache when the theory code is unchanged (some derivations take seconds of SymPy)."""
+    from . import cache
+
     paper = load_papers()[paper_key]
     out = {}
     for key in keys:
+        address = {"paper": paper_key, "derivation": key, "code": cache.code_version("theory")}
+        hit = cache.get("derivation-texts", address)
+        if hit is not None:
+            out[key] = hit
+            continue
         d = paper.derivation(key)
         plain = {k: v.replace("``", "") for k, v in d.text.items()}     # reST literals read as plain text
         rendered = d.rendered()
         out[key] = {"statement": plain.get("statement", ""), "assumptions": plain.get("assumptions", ""),
-                    "latex": [r["latex"] for r in rendered], "results": rendered, "identities": d.identities}
+                    "latex": [r["latex"] for r in rendered], "results": rendered,
+                    "identities": {k: bool(v) for k, v in d.identities.items()}}
+        cache.put("derivation-texts", address, out[key])
     return out
 
 

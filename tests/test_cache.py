@@ -1,0 +1,69 @@
+"""The content-addressed cache: addresses, misses, corruption, the switch, clearing, and reports unchanged by it."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from verify import cache
+from verify.cli import main
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERIFY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("VERIFY_NO_CACHE", raising=False)
+    return tmp_path / "cache"
+
+
+def test_put_then_get_and_any_key_change_misses(store):
+    key = {"paper": "p", "derivation": "D1", "code": "abc"}
+    assert cache.get("ns", key) is None
+    cache.put("ns", key, {"x": [1, 2.5, None]})
+    assert cache.get("ns", key) == {"x": [1, 2.5, None]}
+    assert cache.get("ns", {**key, "code": "abd"}) is None
+    assert cache.get("other", key) is None
+
+
+def test_a_corrupt_entry_is_a_miss_and_the_switch_turns_it_off(store, monkeypatch):
+    key = {"k": 1}
+    cache.put("ns", key, 42)
+    (path,) = list(store.rglob("*.json"))
+    path.write_text("{not json")
+    assert cache.get("ns", key) is None
+    cache.put("ns", key, 42)
+    monkeypatch.setenv("VERIFY_NO_CACHE", "1")
+    assert cache.get("ns", key) is None
+    cache.put("ns", {"k": 2}, 1)                 # not written while off
+    monkeypatch.delenv("VERIFY_NO_CACHE")
+    assert cache.get("ns", {"k": 2}) is None and cache.get("ns", key) == 42
+
+
+def test_code_version_follows_the_sources(tmp_path, monkeypatch):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache, "_PACKAGES_ROOT", tmp_path)
+    cache.code_version.cache_clear()
+    first = cache.code_version("pkg")
+    (pkg / "a.py").write_text("x = 2\n")
+    cache.code_version.cache_clear()
+    assert cache.code_version("pkg") != first
+    cache.code_version.cache_clear()
+
+
+def test_clear_removes_every_entry(store, capsys):
+    cache.put("ns", {"k": 1}, 1)
+    cache.put("ns2", {"k": 1}, 1)
+    assert cache.info() and main(["cache", "clear"]) == 0
+    assert cache.info() == {} and "removed 2" in capsys.readouterr().out
+
+
+def test_a_warm_run_gives_the_same_report(store, tmp_path, capsys):
+    args = ["run", "D1", "D2", "--quick", "--no-figures", "--workers", "1"]
+    assert main(args + ["--out", str(tmp_path / "cold")]) == 0
+    assert cache.info()["derivation-texts"]["entries"] == 2
+    assert main(args + ["--out", str(tmp_path / "warm")]) == 0
+    cold = (tmp_path / "cold" / "multistage" / "quick-seed0" / "report.json").read_bytes()
+    warm = (tmp_path / "warm" / "multistage" / "quick-seed0" / "report.json").read_bytes()
+    assert json.loads(cold) == json.loads(warm) and cold == warm
