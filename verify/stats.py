@@ -6,9 +6,10 @@ import math
 import numpy as np
 from scipy import stats
 
-from .registry import Status
+from .registry import Status, key_number
 
-__all__ = ["wilson_interval", "fraction_status", "judge", "fit_slope"]
+__all__ = ["wilson_interval", "fraction_status", "judge", "fit_slope", "fraction_margin", "fraction_key",
+           "band_margin"]
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -54,3 +55,33 @@ def fit_slope(x, y, confidence: float = 0.95) -> dict:
     return {"slope": float(res.slope), "intercept": float(res.intercept), "stderr": float(res.stderr),
             "interval": [float(res.slope - half), float(res.slope + half)], "confidence": confidence,
             "points": len(x)}
+
+
+def fraction_margin(interval) -> float:
+    """The used fraction of a claim judged by :func:`fraction_status`: ``(1 - lo) / (1 - 1/2)`` with ``lo`` the
+    lower end of the Wilson interval, below 1 exactly when ``lo`` is above 1/2 (the claim passes)."""
+    return (1.0 - float(interval[0])) / 0.5
+
+
+def fraction_key(criterion: str, successes: int, trials: int, interval, status, worst: str | None = None) -> dict:
+    """The key number of a claim judged by :func:`fraction_status`: the fraction of seeds meeting ``criterion``
+    (e.g. ``"|R - R*| <= 0.001"``), the margin of :func:`fraction_margin` and, when the claim did not pass,
+    why (``worst``, e.g. ``"the worst seed is 0.02 from R*"``, appended)."""
+    lo, hi = (float(x) for x in interval)
+    why = None
+    if Status(status) is Status.FAILED:
+        why = (f"only {successes} of {trials} seeds have {criterion}: the 95 % Wilson interval "
+               f"[{lo:.2f}, {hi:.2f}] lies below 1/2")
+    elif Status(status) is Status.INCONCLUSIVE:
+        why = (f"{successes} of {trials} seeds have {criterion}: the 95 % Wilson interval [{lo:.2f}, {hi:.2f}] "
+               "straddles 1/2, too few seeds to decide")
+    if why and worst:
+        why += "; " + worst
+    return key_number(f"fraction of seeds with {criterion}", successes / trials if trials else None, None,
+                      fraction_margin(interval), why)
+
+
+def band_margin(value: float, band) -> float:
+    """``|value - centre| / half-width`` of a two-sided band ``[lo, hi]``: below 1 inside the band."""
+    lo, hi = float(band[0]), float(band[1])
+    return abs(float(value) - (lo + hi) / 2) / ((hi - lo) / 2)

@@ -15,9 +15,10 @@ F = importlib.import_module("verify.multistage._figures")
 KEYS = {"name", "title", "caption", "png", "svg"}
 
 
-def check_written(fig: dict, out, number: int) -> None:
+def check_written(fig: dict, out) -> None:
     assert KEYS <= set(fig), fig.keys()
-    assert fig["title"].startswith(f"Figure {number}: "), fig["title"]
+    # the report numbers the figures in the order it lists them; a number in the title would be shown twice
+    assert fig["title"].strip() and not fig["title"].lower().startswith("figure"), fig["title"]
     assert fig["caption"].strip()
     for ext in ("png", "svg"):
         assert fig[ext] == f"figures/{fig['name']}.{ext}"
@@ -34,7 +35,7 @@ def figure1(tmp_path_factory):
 
 def test_figure1_is_written_with_its_caption(figure1):
     fig, out = figure1
-    check_written(fig, out, 1)
+    check_written(fig, out)
     assert fig["name"] == "figure1"
 
 
@@ -56,11 +57,10 @@ def tiny_context():
     return Context(replace(PROFILES["quick"], width=60, samples=60))
 
 
-@pytest.mark.parametrize("name, number", [("figure_targets", 4), ("figure_logistic", 5),
-                                          ("figure_linear_deviation", 6)])
-def test_simulated_figures_are_written(tiny_context, tmp_path, name, number):
+@pytest.mark.parametrize("name", ["figure_targets", "figure_logistic", "figure_linear_deviation"])
+def test_simulated_figures_are_written(tiny_context, tmp_path, name):
     fig = getattr(F, name)(tiny_context, tmp_path)
-    check_written(fig, tmp_path, number)
+    check_written(fig, tmp_path)
 
 
 def d9(key: str, values: list) -> dict:
@@ -82,13 +82,13 @@ def test_figure2_is_drawn_from_the_d9_verdicts(tmp_path):
     verdicts = {"D9-slope-alpha": d9("alphas", [0.75, 1.0, 1.25]),
                 "D9-slope-log-m": d9("widths", [125, 250, 500, 1000])}
     fig = F.figure_descent_time(verdicts, tmp_path)
-    check_written(fig, tmp_path, 2)
+    check_written(fig, tmp_path)
 
 
 def test_figure3_is_drawn_from_the_d11_verdict(tmp_path):
     verdicts = {F.D11: d11([50, 50, 100, 100, 200, 200, 400, 400], [30, 40, 45, 55, 60, 90, 130, 128])}
     fig = F.figure_secondary_plateau(verdicts, tmp_path)
-    check_written(fig, tmp_path, 3)
+    check_written(fig, tmp_path)
     assert "800" in fig["caption"]                 # the censored run is named, not drawn
     assert [f["name"] for f in F.result_figures(verdicts, tmp_path)] == ["figure3"]
 

@@ -9,8 +9,8 @@ import sympy as sp
 from theory.bridge import numeric
 from theory.early_training import uv_model as theory
 
-from ..registry import Status, Tolerance, Verdict
-from ..stats import fit_slope, judge
+from ..registry import Status, Tolerance, Verdict, key_number
+from ..stats import band_margin, fit_slope, judge
 from ._context import claim
 from ._uv import REGIMES, classify, map_step
 
@@ -98,6 +98,11 @@ def check_map(ctx, f_next=theory.F_NEXT, lam_next=theory.LAM_NEXT) -> Verdict:
     return Verdict("E1-uv-map", "The derived (f, lambda) map equals gradient descent on u, v",
                    Status.PASSED if worst <= MAP_TOL.value else Status.FAILED,
                    predicted={"f'": str(f_next), "lambda'": str(lam_next)}, measured=measured, tolerance=MAP_TOL,
+                   # margin: the largest one-step error (relative to the round-off scale) over the tolerance
+                   key=key_number("largest one-step error of the map against GD (relative)", worst, 0.0,
+                                  worst / MAP_TOL.value, None if worst <= MAP_TOL.value else
+                                  f"one step of the derived map differs from GD by {worst:.3g} of the round-off "
+                                  f"scale, above {MAP_TOL.value:g}"),
                    seeds=ctx.seeds(p.map_seeds),
                    details={"widths": list(p.map_widths), "c": list(p.map_cs), "y": list(p.map_targets),
                             "comparison": "from each GD state (f_t, lambda_t) one step of the map against GD's "
@@ -141,8 +146,15 @@ def check_regimes(ctx, multiplier_wide=theory.MULTIPLIER_WIDE_Y0, sharpness_chan
                          "final_lambda_over_initial": float(traj.lam[-1] / traj.lam[0]),
                          "final_eta_lambda": float(traj.eta * traj.lam[-1])})
     fraction = agree / len(rows)
+    wrong = [r for r in rows if r["measured"] != r["expected"]]
+    # margin: the number of disagreeing runs over (allowed + 1) = 1 (every run must agree): below 1 exactly when
+    # the claim passes
+    key = key_number(f"fraction of runs in their derived regime (of {len(rows)})", fraction, 1.0, float(len(wrong)),
+                     None if not wrong else
+                     f"{len(wrong)} run(s) leave their derived regime, e.g. c = {wrong[0]['c']:.3g}: expected "
+                     f"{wrong[0]['expected']}, measured {wrong[0]['measured']}")
     return Verdict("E1-uv-regimes", "Wide uv model: monotone for c < 2, catapult for 2 < c < 4, divergence above",
-                   Status.PASSED if fraction >= REGIME_TOL.value else Status.FAILED,
+                   Status.PASSED if fraction >= REGIME_TOL.value else Status.FAILED, key=key,
                    predicted={"c_loss_wide": b_loss, "c_max_wide": b_max, "regimes": list(REGIMES)},
                    measured={"agreeing_fraction": fraction, "runs": rows}, tolerance=REGIME_TOL,
                    seeds=ctx.seeds(p.regime_seeds),
@@ -195,8 +207,21 @@ def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> Verdict:
                                  "max_abs_residual_times_w2": float(res.max() * width**2),
                                  "mean_c_loss_minus_2": float(np.mean([q["c_loss"] - 2 for q in rows]))}
     exact_gap = max(abs(q["c_loss"] - q["exact_step1_root"]) for q in points if q["c_loss"] is not None)
+    # margin: |exponent - 2| / 0.2, the distance from the band's centre over its half-width
+    centre = sum(RESIDUAL_ORDER_BAND) / 2
+    why = {Status.PASSED: None,
+           Status.INCONCLUSIVE: (f"only {len(usable)} points have delta >= {DELTA_MIN:g} and a nonzero residual: a "
+                                 "slope needs at least 3") if fit is None else
+                                (f"the fitted exponent {fit['slope']:.3g} is outside {list(RESIDUAL_ORDER_BAND)} but "
+                                 "its confidence interval reaches into it"),
+           Status.FAILED: None if fit is None else
+                          f"the residual of the prediction scales like delta^{fit['slope']:.3g}, not delta^2 "
+                          f"(band {RESIDUAL_ORDER_BAND[0]:g} to {RESIDUAL_ORDER_BAND[1]:g})"}[Status(status)]
+    key = key_number("fitted exponent of |c_loss - prediction| in delta", None if fit is None else fit["slope"],
+                     centre, None if fit is None else band_margin(fit["slope"], RESIDUAL_ORDER_BAND), why)
     return Verdict("E1-c-loss-finite-width",
                    "Finite-width uv model: the 10-step c_loss is 2 + 4 f_0^2 / (w lambda_0^2) + O(1/w^2)", status,
+                   key=key,
                    predicted={"c_loss": str(prediction), "residual_exponent_band": list(RESIDUAL_ORDER_BAND)},
                    measured={"residual_exponent": None if fit is None else fit["slope"], "per_width": per_width,
                              "max_abs_c_loss_minus_exact_step1_root": exact_gap,

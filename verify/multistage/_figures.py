@@ -147,7 +147,7 @@ def figure_multistage(ctx, out: Path) -> dict:
                  f"gradient flow, init seed {config.train.seed}", fontsize=10)
     fig.tight_layout()
     names = ", ".join(s.name for s in stages)
-    return {"name": "figure1", "title": "Figure 1: the stages of the loss, the weight norms and W2rel",
+    return {"name": "figure1", "title": "The stages of the loss, the weight norms and W2rel",
             "caption": f"m = {config.model.width}, drawn to t = {horizon:.4g} (1.5 x the escape time it measures, or "
                        "the end of a run that goes at least 1.25 x past it). "
                        "(a) The loss on a logarithmic axis with the stages found by verify.stages shaded "
@@ -195,7 +195,7 @@ def figure_descent_time(verdicts: dict, out: Path) -> dict | None:
                      fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    return {"name": "figure2", "title": "Figure 2: descent time against alpha and against m",
+    return {"name": "figure2", "title": "Descent time against alpha and against m",
             "caption": "Mean simulated T_d (the time K reaches 1 - delta) over the seeds of the D9 claims, and "
                        "the predicted expectation over the initialisation (digamma form of D9); the slopes are "
                        "those of D9-slope-alpha (dT_d/d alpha) and D9-slope-log-m (dT_d/d log m).",
@@ -254,7 +254,7 @@ def figure_secondary_plateau(verdicts: dict, out: Path) -> dict | None:
     drop = tol.get("value", _escape_drop())
     cens = (f" {len(censored)} run(s) had not left the plateau by the horizon and are not drawn "
             f"(widths {', '.join(str(c.get('width')) for c in censored)})." if censored else "")
-    return {"name": "figure3", "title": "Figure 3: length of the secondary plateau against m (D11)",
+    return {"name": "figure3", "title": "Length of the secondary plateau against m (D11)",
             "caption": "The time from T_d until the loss is "
                        f"{drop:.0%} below its plateau level, for every width and seed the D11 claim ran "
                        "(its measured values), and the least-squares line of log length on log m with the "
@@ -278,7 +278,7 @@ def figure_targets(ctx, out: Path) -> dict:
     fig.suptitle(f"tanh, m = {config.model.width}, alpha = {config.model.alpha}, gradient flow, "
                  f"init seed {config.train.seed}", fontsize=10)
     fig.tight_layout()
-    return {"name": "figure4", "title": "Figure 4: weight-norm ratio and W2rel for several targets",
+    return {"name": "figure4", "title": "Weight-norm ratio and W2rel for several targets",
             "caption": "The same network and initialisation trained on three targets: the ratio |a| / |W|_F "
                        "of the weight norms (1 for a balanced network) and the relative Wasserstein distance "
                        "between the distributions of |a_k| and |w_k|.", **save_figure(fig, out, "figure4")}
@@ -300,7 +300,7 @@ def figure_logistic(ctx, out: Path) -> dict:
     fig.suptitle(f"tanh, m = {config.model.width}, alpha = {config.model.alpha}, gradient flow, "
                  f"init seed {config.train.seed}", fontsize=10)
     fig.tight_layout()
-    return {"name": "logistic", "title": "Figure 5: K(t) against the logistic prediction",
+    return {"name": "logistic", "title": "K(t) against the logistic prediction",
             "caption": "K = beta . z / z^T Sigma^-1 z from the simulation and K0 e^{2|z|t}/(1 - K0 + K0 e^{2|z|t}) "
                        "with the per-seed K0 (D8), and their difference.", **save_figure(fig, out, "logistic")}
 
@@ -349,7 +349,7 @@ def figure_linear_deviation(ctx, out: Path) -> dict:
            title=f"deviation from the linearized flow (D3-D5), m = {m}, up to t_half")
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    return {"name": "linear_deviation", "title": "Figure 6: linearized-flow deviation against its bound",
+    return {"name": "linear_deviation", "title": "Linearized-flow deviation against its bound",
             "caption": "Relative distance between the simulated neurons and exp(tA) q(0), and the Gronwall bound "
                        "built from D3's C_1 with eps = C_1 (m + 1) q_max^2, up to t_half. The bound is drawn up "
                        f"to a relative deviation of {ceiling:g} (1 is marked by the dash-dotted line: above it "

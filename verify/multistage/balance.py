@@ -15,8 +15,8 @@ from theory.bridge import numeric
 from theory.multistage import balance, initial_plateau
 from theory.multistage.symbols import alpha, alpha_1, m, z_norm
 
-from ..registry import Status, Tolerance, Verdict
-from ..stats import fit_slope, fraction_status, judge
+from ..registry import Status, Tolerance, Verdict, key_number
+from ..stats import band_margin, fit_slope, fraction_key, fraction_status, judge
 from ._context import claim
 
 K_LINEAR = 0.02      # the plateau window ends when K reaches 2 %: the linear regime
@@ -78,7 +78,13 @@ def _linear_law_check(ctx, rate_factor: float = 1.0) -> Verdict:
                    tolerance=LINEAR_GAP, seeds=[config.train.seed], fits=fits,
                    details={"window_t": [float(t[0]), float(t[-1])], "window_tau": [float(zn * t[0]), float(zn * t[-1])],
                             "width": config.model.width, "dim": config.dataset.dim,
-                            "log_slope_in_tau": {k: f["slope"] / zn for k, f in fits.items()}})
+                            "log_slope_in_tau": {k: f["slope"] / zn for k, f in fits.items()}},
+                   # margin: the largest |gap(t)| / (1 x K(t)) on the window (the rule is pointwise, bound 1)
+                   key=key_number("max |W2rel gap| / K on the plateau", float(np.max(ratio)), None,
+                                  float(np.max(ratio)),
+                                  None if status is Status.PASSED else
+                                  f"W2rel of the flow leaves exp(tA) q(0) by {np.max(ratio):.3g} times the "
+                                  f"feedback order K at t = {t[int(np.argmax(ratio))]:.3g}"))
 
 
 # ---------------------------------------------------------------------------
@@ -147,7 +153,10 @@ def _population_check(ctx, r_power: int = 1) -> Verdict:
                             "comparison_taus": list(grid),
                             "mc_quantiles_of_statistic": {f"q{q:g}": float(np.quantile(mc_stat, q)) for q in (0.5, 0.95, 0.99)},
                             "C_note": "C is measured (weighted least squares of E W2rel^2 - F_d^2 on e^{-2 tau}/m over "
-                                      "Monte Carlo draws of the exact linear law), not derived"})
+                                      "Monte Carlo draws of the exact linear law), not derived"},
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   key=fraction_key(f"max |W2rel - law| / N <= {spread.value:.3g}", ok, len(seeds), (lo, hi), status,
+                                    "worst seed: " + format(max(r["max_deviation_over_N"] for r in per_seed), ".3g")))
 
 
 # ---------------------------------------------------------------------------
@@ -170,7 +179,9 @@ def _rate_check(ctx, rate=None) -> Verdict:
     title = "W2rel decays at the asymptotic rate 3|z|/2 once |z| t >~ 3"
     if config.dataset.dim < 2:
         return Verdict("D7-w2rel-asymptotic-rate", title, Status.NOT_APPLICABLE, {"rate": claimed}, None,
-                       tolerance=RATE_TOL, details={"reason": "d = 1: F_1 = 0, W2rel is sampling noise only"})
+                       tolerance=RATE_TOL, details={"reason": "d = 1: F_1 = 0, W2rel is sampling noise only"},
+                       key=key_number("fitted log-slope of W2rel on tau in [3, 5]", None, -claimed, None,
+                                      "d = 1: F_1 = 0, so W2rel is sampling noise only"))
     traj, obs, kernel, meas, pred = ctx.run(config, grid=201, rtol=WIDE_RTOL)
     t = traj.t
     sel = (zn * t >= TAU_ASYMPTOTIC[0]) & (zn * t <= TAU_ASYMPTOTIC[1])
@@ -179,14 +190,26 @@ def _rate_check(ctx, rate=None) -> Verdict:
         return Verdict("D7-w2rel-asymptotic-rate", title, Status.NOT_APPLICABLE, {"rate": claimed}, {"K_max": K_max},
                        tolerance=RATE_TOL, seeds=[config.train.seed],
                        details={"reason": f"K reaches {K_LINEAR} before tau = {TAU_ASYMPTOTIC[1]}: the linear regime "
-                                          "ends before the asymptotic regime of F_d"})
+                                          "ends before the asymptotic regime of F_d"},
+                       key=key_number("fitted log-slope of W2rel on tau in [3, 5]", None, -claimed, None,
+                                      f"K reaches {K_LINEAR} before tau = {TAU_ASYMPTOTIC[1]}: the linear regime ends "
+                                      "before the asymptotic regime of F_d"))
     fit = fit_slope(t[sel], np.log(obs["W2rel"][sel]))
     band = sorted([-claimed * (1 - RATE_TOL.value), -claimed * (1 + RATE_TOL.value)])
     taus = zn * t[sel]
     F = balance.population_w2rel(balance.r_of_tau(taus), config.dataset.dim)
     law_slope = fit_slope(t[sel], np.log(np.sqrt(F**2 + FINITE_M_C**2 * np.exp(-2 * taus) / config.model.width)))
     fit.update({"predicted": -claimed, "band": band})
-    return Verdict("D7-w2rel-asymptotic-rate", title, judge(fit, band),
+    status = judge(fit, band)
+    # margin: |slope / (-rate) - 1| / 10 %, the distance from the derived log-slope over the band's half-width
+    margin = band_margin(fit["slope"], band)
+    why = {Status.PASSED: None,
+           Status.FAILED: f"the fitted log-slope {fit['slope']:.4g} is {abs(fit['slope'] / -claimed - 1):.1%} from "
+                          f"the derived {-claimed:.4g}, and its confidence interval lies outside the 10 % band",
+           Status.INCONCLUSIVE: f"the fitted log-slope {fit['slope']:.4g} is outside the 10 % band around "
+                                f"{-claimed:.4g} but its confidence interval reaches into it"}[status]
+    return Verdict("D7-w2rel-asymptotic-rate", title, status,
+                   key=key_number("fitted log-slope of W2rel on tau in [3, 5]", fit["slope"], -claimed, margin, why),
                    predicted={"log-slope": -claimed, "asymptotic rate": "3|z|/2"},
                    measured={"log-slope": fit["slope"], "relative_gap": fit["slope"] / -claimed - 1, "K_max": K_max},
                    tolerance=RATE_TOL, seeds=[config.train.seed], fits={"log W2rel vs t, tau in [3, 5]": fit},
@@ -218,6 +241,14 @@ def similar_width(profile_width: int, d: int, zn: float, threshold: float = SIMI
     return p
 
 
+def _worst_text(values, name: str) -> str:
+    """'worst seed: <name> = v' over the measured values (a seed without a value: 'n seeds unmeasured')."""
+    known = [v for v in values if v is not None]
+    text = f"worst seed: {name} = {max(known):.3g}" if known else ""
+    missing = len(values) - len(known)
+    return text + (("; " if text else "") + f"{missing} seed{'s' if missing != 1 else ''} unmeasured" if missing else "")
+
+
 def _similar_check(ctx, threshold: float = SIMILAR.value) -> Verdict:
     base = ctx.config(model={"alpha": SIMILAR_ALPHA})
     choice = similar_width(ctx.profile.width, base.dataset.dim, base.dataset.z_norm)
@@ -240,6 +271,9 @@ def _similar_check(ctx, threshold: float = SIMILAR.value) -> Verdict:
                                       "law_at_T_p": choice},
                    measured={"max_W2rel_per_seed": worst, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},
                    tolerance=SIMILAR, seeds=seeds,
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   key=fraction_key(f"max W2rel on [T_p, T_d] <= {threshold:g}", ok, len(seeds), (lo, hi), status,
+                                    _worst_text(worst, "max W2rel")),
                    details={"width": choice["width"], "alpha": SIMILAR_ALPHA,
                             "why_this_width": f"the smallest profile width x 2^j at which the law sqrt(F_d^2 + "
                                               f"{FINITE_M_C}^2 e^(-2 tau)/m) plus two finite-m amplitudes, at the "

@@ -9,7 +9,7 @@ from theory.bridge import numeric
 from theory.multistage.symbols import E_f2, m, z_norm, z_Sinv_z
 
 from ..registry import Tolerance, Verdict
-from ..stats import fraction_status
+from ..stats import fraction_key, fraction_status
 from ._context import claim
 
 TOL = Tolerance("loss-absolute", 1e-3,
@@ -39,7 +39,11 @@ def _check(ctx, r_star=critical_point.R_star, r_of_k=critical_point.R_of_K) -> V
     return Verdict("D10-plateau-loss", "The secondary plateau is at R*; R(t) = R(K(t)) along the descent", status,
                    predicted={"R*": str(r_star), "R(K)": str(r_of_k)},
                    measured={"|plateau_loss - R*| per seed": gaps, "max |R - R(K)| per seed": along,
-                             "fraction_within": ok / len(seeds), "wilson_95": [lo, hi]}, tolerance=TOL, seeds=seeds)
+                             "fraction_within": ok / len(seeds), "wilson_95": [lo, hi]}, tolerance=TOL, seeds=seeds,
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   key=fraction_key(f"|plateau loss - R*| and max |R - R(K)| <= {TOL.value:g}", ok, len(seeds),
+                                    (lo, hi), status, f"worst seed: |plateau loss - R*| = {max(gaps):.3g}, "
+                                                      f"max |R - R(K)| = {max(along):.3g}"))
 
 
 claim("D10-plateau-loss", "The secondary plateau is at R*; R(t) = R(K(t)) along the descent", "D10", _check,
@@ -91,7 +95,11 @@ def _shift(ctx, kappa_expr=critical_point.kappa) -> Verdict:
     return Verdict("D10-plateau-shift", "The plateau sits at K_eq = 1 + kappa/m, kappa from the cubic term of sigma",
                    status, predicted={"kappa": str(kappa_expr)},
                    measured={"per_seed": rows, "fraction_within": ok / len(seeds), "wilson_95": [lo, hi]},
-                   tolerance=SHIFT, seeds=seeds)
+                   tolerance=SHIFT, seeds=seeds,
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   key=fraction_key(f"|kappa measured / kappa derived - 1| <= {SHIFT.value:g}", ok, len(seeds),
+                                    (lo, hi), status,
+                                    f"worst seed: relative error {max(r['relative_error'] for r in rows):.3g}"))
 
 
 claim("D10-plateau-shift", "The plateau sits at K_eq = 1 + kappa/m, kappa from the cubic term of sigma", "D10",

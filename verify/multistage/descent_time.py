@@ -8,8 +8,8 @@ from theory.multistage import critical_point, descent_time
 from theory.bridge import numeric
 from theory.multistage.symbols import K0, alpha, delta, eta, m, z_norm
 
-from ..registry import Tolerance, Verdict
-from ..stats import fit_slope, fraction_status
+from ..registry import Tolerance, Verdict, key_number
+from ..stats import band_margin, fit_slope, fraction_key, fraction_status
 from ._context import claim
 
 T_HALF = Tolerance("t_half-relative", 5e-3,
@@ -49,7 +49,10 @@ def _t_half(ctx, rate_expr=descent_time.rate_flow) -> Verdict:
     return Verdict("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", status,
                    predicted={"t_half": str(descent_time.t_half), "rate": str(rate_expr)},
                    measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds),
-                             "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds)
+                             "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds,
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   key=fraction_key(f"|t_half / derived - 1| <= {T_HALF.value:g}", ok, len(seeds), (lo, hi), status,
+                                    f"worst seed: relative error {max(errs):.3g}"))
 
 
 def _mean_T_d(ctx, **over):
@@ -73,6 +76,18 @@ def _mc_slope_se(x, widths, zn, seeds) -> float:
     w = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
     var = polygamma(1, np.asarray(widths, float) / 2) / (2 * zn) ** 2 / seeds
     return float(np.sqrt(np.sum(w**2 * var)))
+
+
+def _slope_key(fit, what: str) -> dict:
+    """The key number of a slope claim: the fitted slope, the derived one, margin = |slope - derived| / the
+    band's half-width (model error plus twice the Monte Carlo error), none with fewer than 3 points."""
+    if fit["points"] < 3:
+        return key_number(what, fit["slope"], fit["predicted"], None,
+                          f"only {fit['points']} sweep points: a slope needs at least 3")
+    margin = band_margin(fit["slope"], fit["band"])
+    return key_number(what, fit["slope"], fit["predicted"], margin, None if margin <= 1 else
+                      f"the fitted slope {fit['slope']:.4g} is outside the band [{fit['band'][0]:.4g}, "
+                      f"{fit['band'][1]:.4g}] around the derived {fit['predicted']:.4g}")
 
 
 def _point_in_band(fit) -> str:
@@ -131,7 +146,8 @@ def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA) -> Verdict:
     return Verdict("D9-slope-alpha", "dT_d/d alpha = log m / |z|", _point_in_band(fit),
                    predicted={"slope": predicted, "expression": str(slope_expr)},
                    measured={"alphas": list(alphas), "mean_T_d": Td, "slope": fit["slope"]},
-                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs alpha": fit})
+                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs alpha": fit},
+                   key=_slope_key(fit, "fitted slope dT_d / d alpha"))
 
 
 def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M) -> Verdict:
@@ -144,7 +160,8 @@ def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M) -> Verdict:
     return Verdict("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", _point_in_band(fit),
                    predicted={"slope": predicted, "expression": str(slope_expr), "alpha": a},
                    measured={"widths": list(widths), "mean_T_d": Td, "slope": fit["slope"]},
-                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit})
+                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit},
+                   key=_slope_key(fit, "fitted slope dT_d / d log m"))
 
 
 def _map_times(map_expr):
@@ -199,6 +216,10 @@ def _gd(ctx, times=None, what: str = str(GD_MAP)) -> Verdict:
                    predicted={"times_from": what, "eta_z": GD_LR * zn},
                    measured={"per_seed (predicted, measured)": rows, "fraction_within": ok / len(seeds),
                              "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds,
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   key=fraction_key(f"|t_half under GD / map - 1| <= {T_HALF.value:g}", ok, len(seeds), (lo, hi),
+                                    status, "worst seed: relative error "
+                                            f"{max(r['relative_error_t_half'] for r in rows):.3g}"),
                    details={"eta": GD_LR, "eta_z": GD_LR * zn,
                             "rule": "passed when t_half is within the tolerance on most seeds; T_d is reported with "
                                     "the map's resolution but not judged (that allowance was formulated after "

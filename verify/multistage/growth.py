@@ -9,7 +9,7 @@ from theory.multistage.symbols import eps as eps_sym
 from theory.multistage.symbols import q0, z_norm
 from theory.multistage.symbols import t as t_sym
 
-from ..registry import Tolerance, Verdict
+from ..registry import Tolerance, Verdict, key_number
 from ._context import claim
 
 TOL = Tolerance("bound-ratio", 1.0, "the bound holds when q_max(t) / bound(t) <= 1 at every recorded time")
@@ -31,7 +31,11 @@ def _check(ctx, bound_expr=growth.bound_expr) -> Verdict:
                    predicted={"bound": str(bound_expr), "rate": pred["z_norm"] + eps, "eps": eps},
                    measured={"max_ratio": ratio, "window": [0.0, float(window)], "q_max_growth": float(q[-1] / q[0])},
                    tolerance=TOL, seeds=[config.train.seed],
-                   details={"window": "until q_max reaches m^(-alpha_1) (the measured T_p)"})
+                   details={"window": "until q_max reaches m^(-alpha_1) (the measured T_p)"},
+                   # margin: the largest q_max / bound, the tolerance being 1 (the bound itself)
+                   key=key_number("max q_max(t) / bound(t)", ratio, None, ratio / TOL.value,
+                                  None if ratio <= TOL.value else
+                                  f"q_max exceeds the growth bound by a factor {ratio:.3g}"))
 
 
 claim("D5-growth-lemma", "Growth lemma: q_max(t) <= q_max(0) e^{(|z| + eps) t}", "D5", _check,

@@ -5,7 +5,7 @@ import numpy as np
 
 from theory.multistage import higher_order
 
-from ..registry import Tolerance, Verdict
+from ..registry import Tolerance, Verdict, key_number
 from ._context import claim
 
 TOL = Tolerance("bound-ratio", 1.0, "a bound holds when max_k |N_k| / bound_k <= 1 at every recorded time")
@@ -39,7 +39,11 @@ def _check(ctx, feedback: bool = True) -> Verdict:
                    "passed" if worst <= TOL.value else "failed",
                    predicted={"C_1": C1, "bound": "C_1 (m q_max^2 + q_max^2) |q_k|" if feedback else "C_1 q_max^2 |q_k|"},
                    measured={"max_ratio": worst, "at_time": at, "window": [0.0, float(T)]}, tolerance=TOL,
-                   seeds=[config.train.seed])
+                   seeds=[config.train.seed],
+                   # margin: the largest |N_k| / bound_k, the tolerance being 1 (the bound itself)
+                   key=key_number("max |N_k| / bound_k", worst, None, worst / TOL.value,
+                                  None if worst <= TOL.value else
+                                  f"a higher-order term exceeds its bound by a factor {worst:.3g} at t = {at:.3g}"))
 
 
 claim("D3-higher-order-bound", "|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| along the flow", "D3", _check,

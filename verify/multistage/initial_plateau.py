@@ -8,7 +8,7 @@ from theory.multistage import initial_plateau
 from theory.multistage.symbols import alpha as alpha_sym
 from theory.multistage.symbols import alpha_1
 
-from ..registry import Tolerance, Verdict
+from ..registry import Status, Tolerance, Verdict, key_number
 from ..stats import fit_slope, judge
 from ._context import claim
 
@@ -44,8 +44,23 @@ def _check(ctx, slope_expr=initial_plateau.loss_slope) -> Verdict:
     details = {"alpha": alpha, "rule": "passed when every sup |R - R(0)| is within the bound and the fitted slope "
                                        "is at most 1 - 2 alpha_1 + 0.2 (the change vanishes at least as fast as "
                                        "the bound); the two-sided 'slope about 1 - 2 alpha_1' is reported in fits"}
+    status = Status.INCONCLUSIVE if len(widths) < 3 else (Status.FAILED if not within else Status(slope_status))
+    # margin: the larger of max sup|R - R(0)| / bound (the bound) and (slope - derived)^+ / 0.2 (the one-sided
+    # band); both at most 1 exactly when the claim passes
+    bound_ratio = max((s / b for s, b in zip(sups, bounds)), default=None)
+    slope_margin = max(fit["slope"] - predicted, 0.0) / BAND.value
+    why = {Status.PASSED: None,
+           Status.INCONCLUSIVE: (f"T_p was reached at only {len(widths)} widths: a slope needs at least 3"
+                                 if len(widths) < 3 else
+                                 f"the fitted exponent {fit['slope']:.3g} is above {fit['band'][1]:.3g} but its "
+                                 "confidence interval reaches below"),
+           Status.FAILED: (f"the loss change exceeds the bound by a factor {bound_ratio:.3g}" if not within else
+                           f"the fitted exponent {fit['slope']:.3g} is above the derived {predicted:.3g} + "
+                           f"{BAND.value:g}: the change vanishes more slowly than the bound")}[status]
+    key = key_number("fitted exponent of sup |R - R(0)| in m", fit["slope"], predicted,
+                     None if len(widths) < 3 else max(bound_ratio, slope_margin), why)
     return Verdict("D6-initial-plateau", "The loss barely moves on [0, T_p]; the change scales like m^(1 - 2 alpha_1)",
-                   "inconclusive" if len(widths) < 3 else ("failed" if not within else slope_status),
+                   status, key=key,
                    predicted={"slope": predicted, "expression": str(slope_expr), "bound_at_exit": bounds, "alpha_1": a1},
                    measured={"widths": widths, "sup_loss_change": sups, "T_p": tps, "all_within_bound": within},
                    tolerance=BAND, seeds=[config.train.seed], fits={"log sup|R - R(0)| vs log m": fit},

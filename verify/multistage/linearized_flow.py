@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._observables import linear_map
-from ..registry import Tolerance, Verdict
-from ..stats import fit_slope, judge
+from ..registry import Tolerance, Verdict, key_number
+from ..stats import band_margin, fit_slope, judge
 from ._context import claim
 
 BAND = Tolerance("exponent-band", 0.2,
@@ -40,7 +40,17 @@ def _check(ctx, rate_factor: float = 1.0) -> Verdict:
         verdict = judge(fit, fit["band"])
         if verdict != "passed":
             status = verdict if status == "passed" or verdict == "failed" else status
+    # margin: |exponent - 2| / 0.2 for the worse of flow and GD (each judged against the band)
+    worst_name, worst = max(fits.items(), key=lambda kv: band_margin(kv[1]["slope"], kv[1]["band"]))
+    margin = band_margin(worst["slope"], worst["band"])
+    method = worst_name.split(":")[0]
+    why = None if status == "passed" else (
+        f"the {method} deviation's fitted exponent {worst['slope']:.3g} is outside [1.8, 2.2]"
+        + ("" if status == "failed" else ", but its confidence interval reaches into it"))
+    key = key_number(f"fitted exponent of the deviation in q_max(0) ({method}, the worse of flow and GD)",
+                     worst["slope"], 2.0, margin, why)
     return Verdict("D4-linearized-flow", "Small-init dynamics follow exp(tA) (flow) and (I + eta A)^n (GD)", status,
+                   key=key,
                    predicted={"exponent": 2.0, "map": {"flow": "exp(tA)", "gd": "(I + eta A)^n, eta = 0.05"}},
                    measured=measured, tolerance=BAND, seeds=[ctx.seed], fits=fits,
                    details={"t": T_CHECK, "alphas": list(ALPHAS)})

@@ -8,7 +8,7 @@ from theory.bridge import numeric
 from theory.multistage.symbols import K0, t, z_norm
 
 from ..registry import Tolerance, Verdict
-from ..stats import fraction_status
+from ..stats import fraction_key, fraction_status
 from ._context import claim
 
 TOL = Tolerance("K-absolute", 0.01,
@@ -35,7 +35,10 @@ def _check(ctx, factor: float = 1.0) -> Verdict:
     return Verdict("D8-logistic-K", "K(t) follows the logistic law K0 e^{2|z|t} / (1 - K0 + K0 e^{2|z|t})", status,
                    predicted={"rate": f"{2 * factor:g} |z|"},
                    measured={"max_abs_deviation_per_seed": devs, "fraction_within": ok / len(seeds),
-                             "wilson_95": [lo, hi]}, tolerance=TOL, seeds=seeds)
+                             "wilson_95": [lo, hi]}, tolerance=TOL, seeds=seeds,
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   key=fraction_key(f"max |K - logistic| <= {TOL.value:g} up to T_d", ok, len(seeds), (lo, hi),
+                                    status, f"worst seed: max |K - logistic| = {max(devs):.3g}"))
 
 
 claim("D8-logistic-K", "K(t) follows the logistic law K0 e^{2|z|t} / (1 - K0 + K0 e^{2|z|t})", "D8", _check,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import Tolerance, Verdict
+from ..registry import Tolerance, Verdict, key_number
 from ..stats import fit_slope
 from ._context import claim
 
@@ -61,7 +61,9 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
     if len(set(widths)) < 2:
         return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", "inconclusive",
                        predicted={"sign of d log(duration)/d log m": expected_sign}, measured={"widths": widths},
-                       tolerance=ESCAPE, details=details, label="measurement of a heuristic claim")
+                       tolerance=ESCAPE, details=details, label="measurement of a heuristic claim",
+                       key=key_number("fitted exponent of the plateau duration in m", None, None, None,
+                                      f"the escape was seen at {len(set(widths))} width(s): a slope needs at least 2"))
     fit = fit_slope(np.log(widths), np.log(durations))
     lo, hi = fit["interval"]
     fit.update({"predicted": 0.0, "predicted_sign": "positive" if expected_sign > 0 else "negative",
@@ -72,7 +74,20 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
         status = "passed" if hi < 0 else ("failed" if lo > 0 else "inconclusive")
     if censored and status == "failed":
         status = "inconclusive"
+    # margin (a sign rule): the confidence half-width over the slope's distance from 0 in the claimed direction,
+    # below 1 exactly when the interval excludes 0 on that side; none when the slope has the other sign
+    half = (hi - lo) / 2
+    signed = expected_sign * fit["slope"]
+    margin = half / signed if signed > 0 else None
+    sign_word = "positive" if expected_sign > 0 else "negative"
+    why = {"passed": None,
+           "failed": f"the fitted exponent {fit['slope']:.3g} and its whole confidence interval are not {sign_word}",
+           "inconclusive": (f"the confidence interval [{lo:.3g}, {hi:.3g}] of the exponent contains 0" if lo <= 0 <= hi
+                            else f"the exponent's interval [{lo:.3g}, {hi:.3g}] is not {sign_word}, but "
+                                 f"{len(censored)} run(s) never left the plateau, so the data are censored")}[status]
     return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", status,
+                   key=key_number(f"fitted exponent of the plateau duration in m (claimed {sign_word})",
+                                  fit["slope"], None, margin, why),
                    predicted={"sign of d log(duration)/d log m": expected_sign},
                    measured={"widths": widths, "durations": durations, "exponent": fit["slope"]},
                    tolerance=ESCAPE, seeds=ctx.init_seeds(ctx.profile.heuristic_seeds),

@@ -6,7 +6,7 @@ import mpmath
 from theory.activation import S, activation_from_spec
 from theory.bridge import numeric
 
-from ..registry import Tolerance, Verdict
+from ..registry import Tolerance, Verdict, key_number
 from ._context import claim
 
 TOL = Tolerance("bound-ratio", 1.0,
@@ -30,7 +30,11 @@ def _check(ctx, scale: float = 1.0) -> Verdict:
             worst = max(worst, float(r0), float(r1))
     return Verdict("D2-taylor-remainder", "Taylor remainder bounds hold for tanh, sin, erf",
                    "passed" if worst <= TOL.value else "failed", predicted, measured, TOL,
-                   details={"s_range": "|s| in [1e-12, 10^1.5], both signs, 50 digits", "worst_ratio": worst})
+                   details={"s_range": "|s| in [1e-12, 10^1.5], both signs, 50 digits", "worst_ratio": worst},
+                   # margin: the largest remainder / bound over the activations, the tolerance being 1
+                   key=key_number("max remainder / Lagrange bound", worst, None, worst / TOL.value,
+                                  None if worst <= TOL.value else
+                                  f"a Taylor remainder exceeds its bound by a factor {worst:.3g}"))
 
 
 claim("D2-taylor-remainder", "Taylor remainder bounds hold for tanh, sin, erf", "D2", _check,

@@ -150,8 +150,15 @@ def check_relaxation(ctx, factor=theory.VARIANCE_FACTOR) -> Verdict:
         half = t * f["stderr"] + RELAX_BIAS.value * abs(pred)
         f.update({"predicted": pred, "allowed": half, "inside": abs(f["slope"] - pred) <= half})
         ok &= f["inside"]
+    # margin: |fitted - derived log-rate| / the allowed half-width (t interval + 1 % bias) at the worst alpha lambda
+    worst = max(fits, key=lambda f: abs(f["slope"] - f["predicted"]) / f["allowed"])
+    margin = abs(worst["slope"] - worst["predicted"]) / worst["allowed"]
+    key = key_number(f"fitted log-rate per step at alpha lambda = {worst['alpha_lambda']:g} (the worst of "
+                     f"{len(fits)})", worst["slope"], worst["predicted"], margin, None if ok else
+                     f"at alpha lambda = {worst['alpha_lambda']:g} the fitted log-rate {worst['slope']:.4g} is "
+                     f"{margin:.3g} allowed half-widths from the derived {worst['predicted']:.4g}")
     return Verdict("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lambda)^(2n)",
-                   Status.PASSED if ok else Status.FAILED,
+                   Status.PASSED if ok else Status.FAILED, key=key,
                    predicted={"variance factor per step": str(factor)}, measured={"fits": fits},
                    tolerance=RELAX_BIAS, seeds=[ctx.seed],
                    details={"x0": 0.0, "curvature": 1.0, "noise": 1.0, "steps": RELAX_STEPS,
