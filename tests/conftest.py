@@ -26,6 +26,10 @@ try:  # the package is normally installed (``pip install -e .``); fall back to t
 except ImportError:  # pragma: no cover - only without an installed package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+# The content-addressed cache stays off in the tests (its own tests switch it on in a temporary folder): a test
+# that patches code in-process would otherwise read results cached under the unpatched code's address.
+os.environ["VERIFY_NO_CACHE"] = "1"
+
 settings.register_profile("dev", max_examples=25)
 settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])

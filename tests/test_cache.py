@@ -67,3 +67,24 @@ def test_a_warm_run_gives_the_same_report(store, tmp_path, capsys):
     cold = (tmp_path / "cold" / "multistage" / "quick-seed0" / "report.json").read_bytes()
     warm = (tmp_path / "warm" / "multistage" / "quick-seed0" / "report.json").read_bytes()
     assert json.loads(cold) == json.loads(warm) and cold == warm
+
+
+def test_an_interrupted_run_resumes_from_the_finished_groups(store, tmp_path, capsys, monkeypatch):
+    """A run group that finished is not run again: the second run takes its verdicts from the cache (here the
+    check is made to raise if it were called) and writes the same report.json."""
+    from verify.registry import REGISTRY, load_papers
+
+    load_papers()
+    args = ["run", "D1", "--quick", "--no-figures", "--workers", "1"]
+    assert main(args + ["--out", str(tmp_path / "first")]) == 0
+    claim = REGISTRY["D1-gradient-flow"]
+
+    def boom(ctx):
+        raise AssertionError("run again although cached")
+
+    monkeypatch.setitem(REGISTRY, "D1-gradient-flow", type(claim)(**{**claim.__dict__, "check": boom}))
+    assert main(args + ["--out", str(tmp_path / "again")]) == 0
+    assert "from the cache" in capsys.readouterr().out
+    first = (tmp_path / "first" / "multistage" / "quick-seed0" / "report.json").read_bytes()
+    again = (tmp_path / "again" / "multistage" / "quick-seed0" / "report.json").read_bytes()
+    assert first == again

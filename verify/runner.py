@@ -71,7 +71,8 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     try:
         control = claim.negative_control(ctx).as_dict()
         control_out = {"description": claim.control_description, "status": control["status"],
-                       "predicted": control["predicted"], "measured": control["measured"]}
+                       "predicted": control["predicted"], "measured": control["measured"],
+                       "key": control.get("key")}
     except Exception as exc:  # noqa: BLE001
         control_out = {"description": claim.control_description, "status": Status.INCONCLUSIVE.value,
                        "predicted": None, "measured": f"{type(exc).__name__}: {exc}"}
@@ -105,13 +106,34 @@ def _limit_threads(threads: int | None):
     return threadpool_limits(limits=threads)
 
 
+def _run_key(kind: str, **inputs) -> dict:
+    """The cache address of a run's results: what was run, on what, and the version of all the code."""
+    from . import cache
+
+    return {"kind": kind, **inputs, "code": cache.code_version("theory", "verify")}
+
+
 def _group(args) -> list:
+    """One run group in a worker: its verdicts, from the content-addressed cache when this exact run (claims,
+    profile, seed, backend, device, configuration, code) finished before, so that an interrupted run resumes
+    where it stopped and a repeated one is quick."""
+    from . import cache
+
     ids, profile, seed, backend, device, user, threads = args
+    key = _run_key("claims", claims=list(ids), profile=profile, seed=seed, backend=backend, device=device,
+                   user=user)
+    hit = cache.get("runs", key)
+    if hit is not None:
+        return [(verdict, seconds, True) for verdict, seconds in hit]
     with _limit_threads(threads):
         paper = load_papers()[REGISTRY[ids[0]].paper]
         extra = {"user": user} if user is not None else {}
         ctx = paper.make_context(profile, seed=seed, backend=backend, device=device, **extra)
-        return [_one(paper, ctx, cid) for cid in ids]
+        out = [_one(paper, ctx, cid) for cid in ids]
+    out = jsonable(out)
+    if not any(v["status"] == Status.INCONCLUSIVE.value and "error" in v.get("details", {}) for v, _ in out):
+        cache.put("runs", key, out)             # a run that raised is not kept: it may be a passing fault
+    return [(verdict, seconds, False) for verdict, seconds in out]
 
 
 def _derivation_texts(paper_key: str, keys) -> dict:
@@ -137,8 +159,24 @@ def _derivation_texts(paper_key: str, keys) -> dict:
     return out
 
 
-def _figures(paper_key: str, *args) -> list:
-    return load_papers()[paper_key].figures(*args)
+def _figures(paper_key: str, profile, seed, backend, device, out) -> list:
+    """The paper's figures from fresh simulations, or their files from the cache (same run, same code)."""
+    import base64
+
+    from . import cache
+
+    key = _run_key("figures", paper=paper_key, profile=profile, seed=seed, backend=backend, device=device)
+    hit = cache.get("runs", key)
+    out = Path(out)
+    if hit is not None:
+        for name, data in hit["files"].items():
+            atomic_write(out / name, base64.b64decode(data))
+        return hit["figures"]
+    figures = load_papers()[paper_key].figures(profile, seed, backend, device, str(out))
+    files = {p.relative_to(out).as_posix(): base64.b64encode(p.read_bytes()).decode("ascii")
+             for p in sorted(out.rglob("*")) if p.is_file()} if out.is_dir() else {}
+    cache.put("runs", key, {"figures": jsonable(figures), "files": files})
+    return figures
 
 
 def _versions() -> dict:
@@ -212,9 +250,12 @@ class _PaperRun:
         paper, profile, seed, out_dir, staging = self.paper, self.profile, self.seed, self.out_dir, self.staging
         results, timings = {}, {}
         try:
+            cached = []
             for future in self.groups:
-                for verdict, seconds in future.result():
+                for verdict, seconds, from_cache in future.result():
                     results[verdict["claim"]], timings[verdict["claim"]] = verdict, seconds
+                    if from_cache:
+                        cached.append(verdict["claim"])
             texts = self.texts.result()
             figure_list = self.figure_list.result() if self.want_figures else []
             claims = []
@@ -253,7 +294,7 @@ class _PaperRun:
         # the run record: what differs between two runs of the same seed and revision (kept out of report.json)
         timing = {"run_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "git_dirty": _git_dirty(), "wall_time_s": time.perf_counter() - self.start,
-                  "per_claim_s": timings, "workers": workers}
+                  "per_claim_s": timings, "from_cache": cached, "workers": workers}
         atomic_write(out_dir / "timing.json", dumps(timing))
         paths = write_report(report, out_dir, run=timing)   # the figures are in place, so the HTML embeds them
         paths["timing"] = str(out_dir / "timing.json")
@@ -277,8 +318,9 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
     _sweep_stale_staging()
 
     def announce(future):
-        for verdict, seconds in future.result():
-            progress(f"  {verdict['status']:<14} {verdict['claim']:<32} {seconds:6.1f} s")
+        for verdict, seconds, from_cache in future.result():
+            progress(f"  {verdict['status']:<14} {verdict['claim']:<32} {seconds:6.1f} s"
+                     + (" (from the cache)" if from_cache else ""))
 
     try:
         if workers > 1:
