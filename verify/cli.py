@@ -95,7 +95,9 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     root = Path(args.out or default_root)
     user_configs = _user_configs(ids, args.config) if args.config else None
     say = sys.stderr if args.json else sys.stdout
-    workers = _cap_workers(args.workers, ids, say)
+    # a remote cluster has its own workers; locally (a pool or --scheduler local) they are capped at the cores
+    remote = args.scheduler is not None and args.scheduler != "local"
+    workers = args.workers if remote else _cap_workers(args.workers, ids, say)
     lock = _lock_output(root)       # checked before any work: a folder we cannot write, or another run in it
     # with --json, standard output carries the JSON summary alone; the progress goes to standard error
     print(f"Running {len(ids)} claim{'s' if len(ids) != 1 else ''}, profile {profile}, seed {args.seed}, "
@@ -112,7 +114,7 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
             results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
                                  device=args.device, workers=workers, accept_failures=accepted,
                                  figures=not args.no_figures, paper_figures=paper_figures, progress=progress,
-                                 user_configs=user_configs)
+                                 user_configs=user_configs, scheduler=args.scheduler)
     elapsed = time.perf_counter() - start
     unexpected = []
     print(f"\n({elapsed:.0f} s)", file=say)
@@ -263,6 +265,9 @@ def _add_run_options(p) -> None:
                                  "'run'; the committed reports are made with --out reports)")
     p.add_argument("--json", action="store_true",
                    help="a machine-readable summary on standard output (the progress goes to standard error)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the jobs on a dask.distributed cluster: its scheduler's address (tcp://host:8786), "
+                        "or 'local' for a LocalCluster of --workers processes (default: a local process pool)")
     p.add_argument("--cache", metavar="DIR", help="the content-addressed cache folder (default "
                                                   "$VERIFY_CACHE_DIR or ~/.cache/dynamics-verifier)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -305,6 +310,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("cache", help="the content-addressed cache of derivations and runs: info or clear")
     p.add_argument("action", choices=["info", "clear"])
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the jobs on a dask.distributed cluster: its scheduler's address (tcp://host:8786), "
+                        "or 'local' for a LocalCluster of --workers processes (default: a local process pool)")
     p.add_argument("--cache", metavar="DIR", help="the cache folder (default $VERIFY_CACHE_DIR or "
                                                   "~/.cache/dynamics-verifier)")
     p.set_defaults(func=cmd_cache)

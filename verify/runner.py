@@ -159,24 +159,31 @@ def _derivation_texts(paper_key: str, keys) -> dict:
     return out
 
 
-def _figures(paper_key: str, profile, seed, backend, device, out) -> list:
-    """The paper's figures from fresh simulations, or their files from the cache (same run, same code)."""
+def _figures(paper_key: str, profile, seed, backend, device) -> dict:
+    """The paper's figures from fresh simulations: ``{"figures": [...], "files": {name: base64}}``.
+
+    The job draws into a temporary folder of its own and returns the files' bytes, so that it can run in any
+    worker (a process here or a Dask worker on another machine); the parent writes them.  From the cache when
+    the same run finished before with the same code."""
     import base64
 
     from . import cache
 
     key = _run_key("figures", paper=paper_key, profile=profile, seed=seed, backend=backend, device=device)
     hit = cache.get("runs", key)
-    out = Path(out)
     if hit is not None:
-        for name, data in hit["files"].items():
-            atomic_write(out / name, base64.b64decode(data))
-        return hit["figures"]
-    figures = load_papers()[paper_key].figures(profile, seed, backend, device, str(out))
-    files = {p.relative_to(out).as_posix(): base64.b64encode(p.read_bytes()).decode("ascii")
-             for p in sorted(out.rglob("*")) if p.is_file()} if out.is_dir() else {}
-    cache.put("runs", key, {"figures": jsonable(figures), "files": files})
-    return figures
+        return hit
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
+    try:
+        out = tmp / "figures"
+        figures = load_papers()[paper_key].figures(profile, seed, backend, device, str(out))
+        files = {p.relative_to(out).as_posix(): base64.b64encode(p.read_bytes()).decode("ascii")
+                 for p in sorted(out.rglob("*")) if p.is_file()} if out.is_dir() else {}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    value = {"figures": jsonable(figures), "files": files}
+    cache.put("runs", key, value)
+    return value
 
 
 def _versions() -> dict:
@@ -239,7 +246,7 @@ class _PaperRun:
         self.start = time.perf_counter()
         self.staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
         keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
-        fig_args = (self.key, self.profile, self.seed, self.backend, self.device, str(self.staging / "figures"))
+        fig_args = (self.key, self.profile, self.seed, self.backend, self.device)
         self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device, self.user,
                                             threads))
                        for g in groups_of(self.ids)]
@@ -257,7 +264,14 @@ class _PaperRun:
                     if from_cache:
                         cached.append(verdict["claim"])
             texts = self.texts.result()
-            figure_list = self.figure_list.result() if self.want_figures else []
+            figure_list = []
+            if self.want_figures:
+                import base64
+
+                drawn = self.figure_list.result()
+                for name, data in drawn["files"].items():
+                    atomic_write(staging / "figures" / name, base64.b64decode(data))
+                figure_list = drawn["figures"]
             claims = []
             for cid in self.ids:
                 v = results[cid]
@@ -304,12 +318,14 @@ class _PaperRun:
 def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "default", seed: int = 0,
                 backend: str = "auto", device: str = "cpu", workers: int = 1, accept_failures=(),
                 figures: bool = True, paper_figures: bool = True, progress=print,
-                user_configs: dict | None = None) -> list[tuple[dict, dict]]:
+                user_configs: dict | None = None, scheduler: str | None = None) -> list[tuple[dict, dict]]:
     """Run several papers' claims with one executor: every paper's jobs are submitted before any report is
     assembled, so that the workers never wait for a paper to finish (``plan``: ``(paper, ids, out_dir)``).
     ``paper_figures=False`` leaves out each paper's own figures from fresh simulations (the claims' figures
     stay).  ``user_configs`` maps a paper to a researcher's configuration (its ``read_config`` dict): that
-    paper's claims run on it, and its figures of the reference set-up are left out."""
+    paper's claims run on it, and its figures of the reference set-up are left out.  ``scheduler`` sends the
+    jobs to a ``dask.distributed`` cluster instead of the local process pool: an address
+    (``tcp://host:8786``), or ``"local"`` for a ``LocalCluster`` of ``workers`` processes."""
     runs = [_PaperRun(key, ids, profile=profile, seed=seed, backend=backend, device=device, out_dir=Path(out),
                       accept_failures=accept_failures, figures=figures, progress=progress,
                       paper_figures=paper_figures and key not in (user_configs or {}),
@@ -323,6 +339,8 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
                      + (" (from the cache)" if from_cache else ""))
 
     try:
+        if scheduler is not None:
+            return _run_on_dask(runs, scheduler, workers, announce)
         if workers > 1:
             # each worker gets its share of the cores for BLAS and torch threads
             threads = max(1, (os.cpu_count() or 1) // workers)
@@ -350,6 +368,55 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
         for run in runs:
             if run.staging is not None:
                 shutil.rmtree(run.staging, ignore_errors=True)
+
+
+class _DaskPool:
+    """The executor interface the paper runs use (``submit``), on a ``dask.distributed`` client."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False)
+
+
+def _run_on_dask(runs: list, scheduler: str, workers: int, announce) -> list:
+    """Run every paper's jobs on a Dask cluster (imported only here: the local default never imports Dask)."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    except ImportError:
+        from theory.errors import InputError
+
+        raise InputError("--scheduler", scheduler, "needs dask.distributed, which is not installed",
+                         "pip install 'dynamics-verifier[dask]' (or distributed), or leave --scheduler out") from None
+    cluster = None
+    try:
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout=30)
+    except (OSError, TimeoutError) as exc:
+        from theory.errors import InputError
+
+        if cluster is not None:
+            cluster.close()
+        raise InputError("--scheduler", scheduler, f"cannot be reached ({exc})",
+                         "give the address of a running 'dask scheduler' (tcp://host:8786) or 'local'") from None
+    try:
+        threads = max(1, (os.cpu_count() or 1) // workers) if scheduler == "local" else None
+        pool = _DaskPool(client)
+        for run in runs:
+            run.submit(pool, threads)
+        for future in dask_completed([f for run in runs for f in run.groups]):
+            if future.exception() is None:
+                announce(future)
+        return [run.finish(workers) for run in runs]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _worker_init(parent: int) -> None:
