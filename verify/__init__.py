@@ -14,10 +14,15 @@ try:
 except PackageNotFoundError:       # run from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "Config", "load_config", "predict"]
+__all__ = ["__version__", "Config", "load_config", "predict", "simulate", "measure", "run_claims", "detect_stages",
+           "read_curve", "uv_summary", "stationary_summary"]
 
+#: the Python entry points (documented in the README's "Python API"), imported on first use
 _LAZY = {"Config": "verify.multistage._config", "load_config": "verify.multistage._config",
-         "predict": "verify.multistage._predict"}
+         "predict": "verify.multistage._predict", "simulate": "verify.multistage._simulate",
+         "measure": "verify.multistage._simulate", "run_claims": "verify.runner",
+         "detect_stages": "verify.stages", "read_curve": "verify.stages",
+         "uv_summary": "verify.early_training._cli", "stationary_summary": "verify.noisy_quadratic._cli"}
 
 
 def __getattr__(name):

@@ -492,6 +492,12 @@ def run_claims(ids: list[str], *, out_root: str | Path | None = None, **options)
     (default ``runs/reports/``) and the index ``out_root/index.md`` and ``index.html``.  Returns
     ``[(report, paths), ...]`` in the order of the papers; the papers share one pool of workers."""
     root = Path(out_root) if out_root else REPORTS_ROOT
+    load_papers()                   # the claims register when their papers load
+    unknown = [cid for cid in ids if cid not in REGISTRY]
+    if unknown:
+        from theory.errors import InputError
+
+        raise InputError("ids", unknown, "no such claims", "see 'python -m verify list' for the claim ids")
     by_paper: dict[str, list[str]] = {}
     for cid in ids:
         by_paper.setdefault(REGISTRY[cid].paper, []).append(cid)
