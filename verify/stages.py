@@ -648,12 +648,19 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
                 peak = float(r_k[a:b + 1].max())
         i = a + int(np.argmax(r_k[a:b + 1]))
         thr = rate_fraction * float(r_k[i])
-        # at the ends of the curve the rate is the slope of a line fit, far noisier than inside: a descent reaches
-        # an end only where its rate there is significantly above the threshold (else the end is a plateau)
-        level = thr
-        if nu > _PELT_NOISE and (lo == 0 or hi == m - 1):
+        fa, fb, left_cross, right_cross, _ = _grow(r_k[lo:hi + 1], i - lo, thr, _CLIMB * float(r_k[i]))
+        # at the ends of the curve the rate is the slope of a line fit, far noisier than inside: a descent that
+        # grew to an end of a noisy curve reaches it only where its rate is significantly above the threshold
+        # there (else the end is a plateau the noise hid); that side is grown again against the raised level
+        at_start = fa == 0 and lo == 0 and not left_cross
+        at_end = fb == hi - lo and hi == m - 1 and not right_cross
+        if nu > _PELT_NOISE and (at_start or at_end):
             level = thr + _EDGE_SIGNIFICANCE * _edge_rate_excess(t, nu, s_k, h)[lo:hi + 1]
-        fa, fb, left_cross, right_cross, _ = _grow(r_k[lo:hi + 1], i - lo, level, _CLIMB * float(r_k[i]))
+            ga, gb, g_left, g_right, _ = _grow(r_k[lo:hi + 1], i - lo, level, _CLIMB * float(r_k[i]))
+            if at_start:
+                fa, left_cross = ga, g_left
+            if at_end:
+                fb, right_cross = gb, g_right
         fa, fb = fa + lo, fb + lo
         start, end = _edges(r_k, tg, fa, fb, lo, hi, thr)
         # undo the widening by the smoothing itself (exact for a Gaussian-shaped rate pulse)
@@ -735,8 +742,9 @@ def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | No
         j = header.index(name)
         out, raw = np.empty(len(data)), []
         for k, (line, row) in enumerate(data):
-            cell = row[j].strip() if j < len(row) else ""
+            cell = row[j].strip() if j < len(row) else None      # None: the row has no such cell at all
             raw.append(cell)
+            cell = cell or ""
             try:
                 out[k] = float(cell)
             except ValueError:
@@ -747,15 +755,19 @@ def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | No
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             k = int(bad[0])
-            raise InputError(f"{path} line {data[k][0]}, column {name!r}", raw[k], "not a finite number",
+            raise InputError(f"{path} line {data[k][0]}, column {name!r}", raw[k] if raw[k] is not None else "",
+                             "not a finite number",
                              "fill in or delete that row (an empty cell is a nan written by simulate)")
 
     loss, raw_loss = cells(column)
     finite = np.isfinite(loss)
+    # a missing value (an empty cell, nan, inf) from some row to the end, with at least two points before it: a
+    # run that stopped there (text that is not a number, or a row without the cell, stays an error)
+    missing = np.array([c is not None and (c == "" or not math.isfinite(_as_float(c))) for c in raw_loss])
     keep = len(data)
-    if not finite.all() and finite.any():
+    if not finite.all():
         first = int(np.argmin(finite))
-        if not finite[first:].any():            # non-finite from some row to the end: the run stopped there
+        if first >= 2 and missing[first:].all():
             keep = first
             if notify is not None:
                 notify(f"note: the curve ends at line {data[first - 1][0]}: from line {data[first][0]} on, "
@@ -768,6 +780,14 @@ def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | No
     else:
         t = np.arange(len(data), dtype=float)
     return t, loss, [line for line, _ in data]
+
+
+def _as_float(cell: str) -> float:
+    """The cell as a float; 0.0 (finite) for text that is not a number, which is then reported as it is."""
+    try:
+        return float(cell)
+    except ValueError:
+        return 0.0
 
 
 def _is_number(cell: str) -> bool:
