@@ -103,6 +103,24 @@ class Context:
             self._deep[key] = self.problem(setup).constant(name, p.sharp_search if name == "c_sharp" else p.search)
         return self._deep[key]
 
+    def eos_setups(self) -> list:
+        """The edge-of-stability runs of the profile (one per seed)."""
+        from ._eos import EoSSetup
+
+        p = self.profile
+        dev = "cpu" if self.device == "auto" else self.device
+        return [EoSSetup(p.eos_depth, p.eos_width, s, c=p.eos_c, steps=p.eos_steps, every=p.eos_every,
+                         dtype=p.dtype, device=dev) for s in self.seeds(p.eos_seeds)]
+
+    def eos_run(self, es):
+        """The :class:`~verify.early_training._eos.EoSRun` of ``es`` (cached)."""
+        from ._eos import sharpness_run
+
+        key = ("eos", es)
+        if key not in self._deep:
+            self._deep[key] = sharpness_run(es, problem=self.problem(es.setup()))
+        return self._deep[key]
+
     def config(self) -> dict:
         """The configuration recorded in the report."""
         p = self.profile
@@ -122,4 +140,7 @@ class Context:
                          "seeds": self.seeds(p.deep_seeds), "zero_last_layer": {
                              "depths": list(p.zero_depths), "widths": list(p.zero_widths),
                              "seeds": self.seeds(p.zero_seeds)},
-                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype}}
+                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype},
+                "edge_of_stability": {"depth": p.eos_depth, "width": p.eos_width, "c": p.eos_c,
+                                      "steps": p.eos_steps, "every": p.eos_every, "seeds": self.seeds(p.eos_seeds),
+                                      "run": "full-batch GD, momentum 0, MSE, last layer zero, digits"}}

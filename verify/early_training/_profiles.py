@@ -48,6 +48,12 @@ class Profile:
     search: Search = Search()
     sharp_search: Search = Search()
     dtype: str = "float32"
+    eos_depth: int = 3
+    eos_width: int = 64
+    eos_c: float = 1.8
+    eos_steps: int = 300
+    eos_every: int = 5
+    eos_seeds: int = 1
 
     def __post_init__(self):
         if max(self.map_widths) > MAP_MAX_WIDTH:
@@ -60,7 +66,7 @@ class Profile:
             raise InputError("deep_depths", (self.deep_depths, self.deep_widths), "give fewer than two values of d/w",
                              "give two or more depths or widths: the E2 fit needs a sweep in d/w")
         for name in ("map_seeds", "regime_seeds", "closs_seeds", "map_steps", "regime_steps", "steps",
-                     "deep_seeds", "zero_seeds", "measure_size"):
+                     "deep_seeds", "zero_seeds", "measure_size", "eos_steps", "eos_every", "eos_seeds"):
             if getattr(self, name) < 1:
                 raise InputError(name, getattr(self, name), "must be at least 1", "use a positive count")
 
