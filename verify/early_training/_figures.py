@@ -167,6 +167,8 @@ def _regime_cs(row: dict, limit: float) -> dict:
 
 def figure_regime_runs(verdicts: dict, out: Path) -> dict | None:
     """Figure 4: loss and sharpness ratio against the step, one c per region, for the set-up of largest d/w."""
+    from threadpoolctl import threadpool_limits
+
     from ._critical import Problem, Setup
 
     rows = _constant_rows(verdicts)
@@ -182,11 +184,15 @@ def figure_regime_runs(verdicts: dict, out: Path) -> dict | None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     colours = dict(PHASE_REGIONS)
     for region, cv in _regime_cs(row, limit).items():
-        run = prob.run(cv)
-        n = len(run.sharpness)
+        # the diverging run: its sharpness only until it first exceeds lambda_0 (Lanczos on exploding weights is
+        # slow and says nothing more); its loss from the loss-only run, until the divergence rule stops it
+        diverging = region == "divergence"
+        with threadpool_limits(1, user_api="blas"):
+            run = prob.run(cv, stop_on_event=diverging)
+        losses = prob.loss_runs([cv])[0].losses if diverging else run.losses
         label = f"c = {cv:.3g} ({region})"
-        axes[0].semilogy(np.arange(len(run.losses)), run.losses, "-o", ms=3, color=colours[region], label=label)
-        axes[1].plot(np.arange(n), run.sharpness, "-o", ms=3, color=colours[region], label=label)
+        axes[0].semilogy(np.arange(len(losses)), losses, "-o", ms=3, color=colours[region], label=label)
+        axes[1].plot(np.arange(len(run.sharpness)), run.sharpness, "-o", ms=3, color=colours[region], label=label)
     axes[0].axhline(run.losses[0], color="grey", ls=":", lw=1, label="initial loss")
     axes[1].axhline(1.0, color="grey", ls=":", lw=1, label="lambda_t = lambda_0")
     axes[0].set(xlabel="SGD step t", ylabel="training loss (full set, log scale)", title="(a) loss")
@@ -201,8 +207,8 @@ def figure_regime_runs(verdicts: dict, out: Path) -> dict | None:
                        f"largest d/w ({row['d_over_w']:.3g}) at one c in each region its measured constants bound; "
                        "the sharpness ratio on the fixed measurement batch (Lanczos, warm-started).  Below 2 the "
                        "loss falls; between 2 and c_loss it falls while the sharpness drops; between c_loss and "
-                       "c_max the loss rises and the sharpness falls (catapult); above c_max the run diverges (drawn "
-                       "until the divergence rule stops it).  A region thinner than 2^0.2 is left out.",
+                       "c_max the loss rises and the sharpness falls (catapult); above c_max the run diverges (its loss "
+                       "drawn until the divergence rule stops it, its sharpness until it first exceeds lambda_0).  A region thinner than 2^0.2 is left out.",
             **save_figure(fig, out, "phase_runs")}
 
 
