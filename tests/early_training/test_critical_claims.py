@@ -15,8 +15,10 @@ def ctx():
 
 
 def test_the_e2_claims_are_registered():
-    assert set(E2_CLAIMS) == {"E2-ordering", "E2-c-loss-tends-to-2", "E2-zero-last-layer", "E2-c-max"}
-    assert all(REGISTRY[c].derivation == "E2" and REGISTRY[c].group == "deep" for c in E2_CLAIMS)
+    assert set(E2_CLAIMS) == {"E2-ordering", "E2-c-loss-tends-to-2", "E2-zero-last-layer", "E2-c-max",
+                              "E2-edge-of-stability"}
+    assert all(REGISTRY[c].derivation == "E2" for c in E2_CLAIMS)
+    assert {REGISTRY[c].group for c in E2_CLAIMS} == {"deep", "eos"}
 
 
 @pytest.mark.parametrize("claim_id", E2_CLAIMS)

@@ -1,6 +1,7 @@
 """What every early-training claim check receives: the profile, the root seed, notes and a run cache."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from theory.early_training import KEY
@@ -31,6 +32,8 @@ class Context:
     _inits: dict = field(default_factory=dict)
     _runs: dict = field(default_factory=dict)
     _deep: dict = field(default_factory=dict)
+    #: wall seconds per (set-up, "lambda0" | constant name), for the profiles' cost estimates
+    seconds: dict = field(default_factory=dict)
 
     @classmethod
     def make(cls, profile: str = "default", **kw) -> "Context":
@@ -88,7 +91,14 @@ class Context:
                 # the runner parallelises over worker processes: one PyTorch thread each, or they oversubscribe
                 # the cores (measured: 263 s instead of about 25 s for the quick profile on 2 shared cores)
                 torch.set_num_threads(1)
+                # and one BLAS thread for ARPACK's vector work in eigsh (scikit-learn's threadpoolctl): with
+                # OpenBLAS's default threads a c_sharp search at depth 4, width 64 took 26 s instead of 13 s
+                from threadpoolctl import threadpool_limits
+
+                threadpool_limits(1, user_api="blas")
+            start = time.perf_counter()
             self._deep[setup] = Problem(setup, notify=self._notice)
+            self.seconds[(setup, "lambda0")] = time.perf_counter() - start
         return self._deep[setup]
 
     def _notice(self, text: str) -> None:
@@ -100,7 +110,28 @@ class Context:
         key = ("constant", setup, name)
         if key not in self._deep:
             p = self.profile
-            self._deep[key] = self.problem(setup).constant(name, p.sharp_search if name == "c_sharp" else p.search)
+            prob = self.problem(setup)
+            start = time.perf_counter()
+            self._deep[key] = prob.constant(name, p.sharp_search if name == "c_sharp" else p.search)
+            self.seconds[(setup, name)] = time.perf_counter() - start
+        return self._deep[key]
+
+    def eos_setups(self) -> list:
+        """The edge-of-stability runs of the profile (one per seed)."""
+        from ._eos import EoSSetup
+
+        p = self.profile
+        dev = "cpu" if self.device == "auto" else self.device
+        return [EoSSetup(p.eos_depth, p.eos_width, s, c=p.eos_c, steps=p.eos_steps, every=p.eos_every,
+                         dtype=p.dtype, device=dev) for s in self.seeds(p.eos_seeds)]
+
+    def eos_run(self, es):
+        """The :class:`~verify.early_training._eos.EoSRun` of ``es`` (cached)."""
+        from ._eos import sharpness_run
+
+        key = ("eos", es)
+        if key not in self._deep:
+            self._deep[key] = sharpness_run(es, problem=self.problem(es.setup()))
         return self._deep[key]
 
     def config(self) -> dict:
@@ -122,4 +153,7 @@ class Context:
                          "seeds": self.seeds(p.deep_seeds), "zero_last_layer": {
                              "depths": list(p.zero_depths), "widths": list(p.zero_widths),
                              "seeds": self.seeds(p.zero_seeds)},
-                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype}}
+                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype},
+                "edge_of_stability": {"depth": p.eos_depth, "width": p.eos_width, "c": p.eos_c,
+                                      "steps": p.eos_steps, "every": p.eos_every, "seeds": self.seeds(p.eos_seeds),
+                                      "run": "full-batch GD, momentum 0, MSE, last layer zero, digits"}}

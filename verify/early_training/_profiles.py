@@ -1,4 +1,30 @@
-"""How much work each early-training claim does at each run profile."""
+"""How much work each early-training claim does at each run profile.
+
+Costs (``python -m verify all --paper early-training --workers 2``, two cores
+shared with other jobs, load average 3.5-6, 2026-11-29).  The E2 claims of
+one profile share one worker (group ``deep``); the edge-of-stability run has
+its own (group ``eos``), so the paper's wall time is about that of the deep
+group.
+
+* quick: 76 s wall (E2-ordering, which computes every deep constant, 48 s;
+  E2-edge-of-stability 30 s beside it; about 55 s of CPU in all).  On a
+  quiet machine the deep group took about 25 s.
+* default: the earlier default (widths 64-512, depths 4 and 8, two seeds,
+  zero-last-layer widths 128 and 512) had not finished its deep group after
+  more than 15 minutes and was stopped; it is cut to widths 64, 128, 256,
+  depths 4 and 8, one seed, zero-last-layer width 256: 913 s wall, all
+  passing, measured under a load average of 5-7 (E2-ordering 678 s, which
+  holds the deep constants; E2-zero-last-layer 149 s; the 500-step
+  edge-of-stability runs 127 s beside them).  Still above a few minutes on
+  a loaded machine: dropping width 256 at depth 4 is the next cut.
+* full (not run): depth 8, widths 256-2048, three seeds.  Estimated from the
+  measured cost of c_loss and c_sharp at depth 4, width 256 (33 s on one
+  thread, bench_critical_lr.py), scaled by the parameter count (depth 8
+  about 2.3 x, each doubling of the width about 4 x): about 75 s, 5 min,
+  20 min and 80 min per seed for widths 256, 512, 1024, 2048, so about
+  5.3 h for the three seeds plus about 15 min for the zero-last-layer
+  set-ups, in one worker -- hours, not minutes.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,6 +74,12 @@ class Profile:
     search: Search = Search()
     sharp_search: Search = Search()
     dtype: str = "float32"
+    eos_depth: int = 3
+    eos_width: int = 64
+    eos_c: float = 1.8
+    eos_steps: int = 300
+    eos_every: int = 5
+    eos_seeds: int = 1
 
     def __post_init__(self):
         if max(self.map_widths) > MAP_MAX_WIDTH:
@@ -60,7 +92,7 @@ class Profile:
             raise InputError("deep_depths", (self.deep_depths, self.deep_widths), "give fewer than two values of d/w",
                              "give two or more depths or widths: the E2 fit needs a sweep in d/w")
         for name in ("map_seeds", "regime_seeds", "closs_seeds", "map_steps", "regime_steps", "steps",
-                     "deep_seeds", "zero_seeds", "measure_size"):
+                     "deep_seeds", "zero_seeds", "measure_size", "eos_steps", "eos_every", "eos_seeds"):
             if getattr(self, name) < 1:
                 raise InputError(name, getattr(self, name), "must be at least 1", "use a positive count")
 
@@ -71,12 +103,12 @@ PROFILES = {
                      closs_widths=(64, 256, 1024, 4096), closs_seeds=4,
                      deep_depths=(2, 4), deep_widths=(16, 64), deep_seeds=2, zero_depths=(2,), zero_widths=(128, 256),
                      zero_seeds=1, measure_size=128, search=Search(coarse_step=1.0, resolution=0.05, per_pass=3),
-                     sharp_search=Search(coarse_step=1.0, resolution=0.1, per_pass=1)),
+                     sharp_search=Search(coarse_step=1.0, resolution=0.1, per_pass=1), eos_steps=200, eos_every=10),
     "default": Profile("default", map_widths=(2, 8, 64, 512, 4096), map_seeds=4, map_cs=(0.5, 1.0, 1.9, 2.5, 3.0, 4.5),
                        map_targets=(0.0, 0.7, -1.5), map_steps=10, regime_width=4096, regime_seeds=4,
                        regime_steps=400, closs_widths=(64, 128, 256, 512, 1024, 2048, 4096), closs_seeds=8,
-                       deep_depths=(4, 8), deep_widths=(64, 128, 256, 512), deep_seeds=2, zero_depths=(4, 8),
-                       zero_widths=(128, 512), zero_seeds=1, measure_size=512,
+                       deep_depths=(4, 8), deep_widths=(64, 128, 256), deep_seeds=1, zero_depths=(4, 8),
+                       zero_widths=(256,), zero_seeds=1, measure_size=512, eos_steps=500, eos_seeds=2,
                        search=Search(coarse_step=0.5, resolution=0.02, per_pass=1),
                        sharp_search=Search(coarse_step=0.5, resolution=0.05, per_pass=1)),
     "full": Profile("full", map_widths=(1, 2, 8, 64, 512, 4096), map_seeds=8,
@@ -84,7 +116,7 @@ PROFILES = {
                     map_steps=10, regime_width=16384, regime_seeds=8, regime_steps=600,
                     closs_widths=(32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384), closs_seeds=16,
                     deep_depths=(8,), deep_widths=(256, 512, 1024, 2048), deep_seeds=3, zero_depths=(8,),
-                    zero_widths=(256, 1024), zero_seeds=2, measure_size=512,
+                    zero_widths=(256, 1024), zero_seeds=2, measure_size=512, eos_steps=600, eos_seeds=3,
                     search=Search(coarse_step=0.5, resolution=0.01, per_pass=1),
                     sharp_search=Search(coarse_step=0.5, resolution=0.02, per_pass=1)),
 }
