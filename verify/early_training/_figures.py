@@ -187,13 +187,17 @@ def figure_regime_runs(verdicts: dict, out: Path) -> dict | None:
         # the diverging run: its sharpness only until it first exceeds lambda_0 (Lanczos on exploding weights is
         # slow and says nothing more); its loss from the loss-only run, until the divergence rule stops it
         diverging = region == "divergence"
-        with threadpool_limits(1, user_api="blas"):
-            run = prob.run(cv, stop_on_event=diverging)
-        losses = prob.loss_runs([cv])[0].losses if diverging else run.losses
         label = f"c = {cv:.3g} ({region})"
+        if diverging:       # the loss only: Lanczos on exploding weights is slow and says nothing more
+            losses = prob.loss_runs([cv])[0].losses
+        else:
+            with threadpool_limits(1, user_api="blas"):
+                run = prob.run(cv)
+            losses, initial = run.losses, run.losses[0]
+            axes[1].plot(np.arange(len(run.sharpness)), run.sharpness, "-o", ms=3, color=colours[region],
+                         label=label)
         axes[0].semilogy(np.arange(len(losses)), losses, "-o", ms=3, color=colours[region], label=label)
-        axes[1].plot(np.arange(len(run.sharpness)), run.sharpness, "-o", ms=3, color=colours[region], label=label)
-    axes[0].axhline(run.losses[0], color="grey", ls=":", lw=1, label="initial loss")
+    axes[0].axhline(initial, color="grey", ls=":", lw=1, label="initial loss")
     axes[1].axhline(1.0, color="grey", ls=":", lw=1, label="lambda_t = lambda_0")
     axes[0].set(xlabel="SGD step t", ylabel="training loss (full set, log scale)", title="(a) loss")
     axes[1].set(xlabel="SGD step t", ylabel="lambda^H_t / lambda^H_0 (measurement batch)", yscale="log",
@@ -208,7 +212,7 @@ def figure_regime_runs(verdicts: dict, out: Path) -> dict | None:
                        "the sharpness ratio on the fixed measurement batch (Lanczos, warm-started).  Below 2 the "
                        "loss falls; between 2 and c_loss it falls while the sharpness drops; between c_loss and "
                        "c_max the loss rises and the sharpness falls (catapult); above c_max the run diverges (its loss "
-                       "drawn until the divergence rule stops it, its sharpness until it first exceeds lambda_0).  A region thinner than 2^0.2 is left out.",
+                       "drawn until the divergence rule stops it; no sharpness).  A region thinner than 2^0.2 is left out.",
             **save_figure(fig, out, "phase_runs")}
 
 
