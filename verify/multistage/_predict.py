@@ -40,7 +40,17 @@ _MAX_MAP_STEPS = 10_000_000
 
 
 def _f(expr, *args):
-    return numeric(expr, args)
+    """The lambdified ``expr``, called on float64 scalars: a division by zero or an overflow gives ``inf`` or
+    ``nan`` (replaced by ``None`` with a reason in the output) instead of raising."""
+    fn = numeric(expr, args)
+
+    def call(*values):
+        with np.errstate(all="ignore"):
+            try:
+                return fn(*(np.float64(v) if isinstance(v, (int, float)) else v for v in values))
+            except (ArithmeticError, ValueError):
+                return np.nan
+    return call
 
 
 def reduced_flow_times(Sigma: np.ndarray, z: np.ndarray, beta0: np.ndarray, levels: list[float],
