@@ -6,7 +6,7 @@ naming the field to lower, the estimate, the limit and how to raise it:
 
 * memory: ``VERIFY_MEMORY_GB`` (default: 80 % of the machine's physical
   memory, from ``os.sysconf``; 8 GiB where that is unknown);
-* time: ``VERIFY_TIME_LIMIT_H`` (default 24 hours), for work whose cost is
+* time: ``VERIFY_TIME_LIMIT_H`` (default 2 hours), for work whose cost is
   known in advance (gradient-descent steps, recordings); estimates assume
   :data:`FLOPS` floating-point operations per second.
 """
@@ -25,7 +25,7 @@ __all__ = ["memory_limit_bytes", "time_limit_seconds", "check_memory", "check_ti
 FLOPS = 1e9
 _MEMORY_FRACTION = 0.8
 _FALLBACK_BYTES = 8 * 2**30
-_DEFAULT_HOURS = 24.0
+_DEFAULT_HOURS = 2.0
 
 
 def _env_number(name: str) -> float | None:
@@ -80,11 +80,11 @@ def describe_bytes(n: float) -> str:
 
 def describe_seconds(s: float) -> str:
     if not math.isfinite(s) or s > 3.15e9:
-        return "more than a century"
+        return "over a century"
     for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
         if s >= size:
-            return f"{s / size:.3g} {unit}"
-    return f"{s:.3g} s"
+            return f"about {s / size:.3g} {unit}"
+    return f"about {s:.3g} s"
 
 
 def check_memory(need_bytes: float, field: str, value: object, what: str, fix: str) -> None:
@@ -104,7 +104,7 @@ def check_time(flops: float, field: str, value: object, what: str, fix: str) -> 
     seconds = flops / FLOPS
     limit, source = time_limit_seconds()
     if not seconds <= limit:
-        raise InputError(field, value, f"{what}: about {describe_seconds(seconds)}, more than the time "
+        raise InputError(field, value, f"{what}: {describe_seconds(seconds)}, more than the time "
                          f"limit {describe_seconds(limit)} ({source})",
                          f"{fix}, or raise the limit with VERIFY_TIME_LIMIT_H=<hours>")
     return seconds
