@@ -70,8 +70,8 @@ class ModelConfig:
         if not log10_scale2 >= math.log10(_SMALLEST_SCALE_SQUARED):
             largest = -math.log10(_SMALLEST_SCALE_SQUARED) / (2 * math.log10(self.width))
             raise InputError("[model] alpha", self.alpha,
-                             f"the initial variance m^(-2 alpha) = 10^{log10_scale2:.4g} is so small that its square underflows "
-                             f"double precision at width {self.width}", f"set alpha below {largest:.4g}")
+                             f"the initial variance m^(-2 alpha) = 10^{log10_scale2:.4g} is so small that its "
+                             f"square underflows double precision at width {self.width}", f"set alpha below {largest:.4g}")
         self.activation_object.require_tanh_like("[model] activation")
 
     @cached_property
@@ -106,8 +106,9 @@ class DataConfig:
         if self.quadrature is not None and self.samples is not None:
             raise InputError("[data] samples", self.samples, "quadrature and samples are both set",
                              "keep only one of them")
-        if self.seed < 0 or self.seed >= 2**128:
-            raise InputError("[data] seed", self.seed, "must lie in [0, 2^128)", "use e.g. seed = 0")
+        if not 0 <= self.seed < 2**63:
+            raise InputError("[data] seed", self.seed, "must lie in [0, 2^63) (a TOML integer is 64-bit)",
+                             "use e.g. seed = 0")
         if self.quadrature is not None and self.quadrature < 2:
             raise InputError("[data] quadrature", self.quadrature,
                              "one node per dimension puts every input at 0 (the input covariance is singular)",
@@ -151,8 +152,9 @@ class TrainConfig:
             raise InputError("[train] lr", self.lr, "the step must be positive", "set lr = 0.01")
         if self.t_max <= 0:
             raise InputError("[train] t_max", self.t_max, "must be positive", "set t_max = 60.0")
-        if self.seed < 0 or self.seed >= 2**128:
-            raise InputError("[train] seed", self.seed, "must lie in [0, 2^128)", "use e.g. seed = 1")
+        if not 0 <= self.seed < 2**63:
+            raise InputError("[train] seed", self.seed, "must lie in [0, 2^63) (a TOML integer is 64-bit)",
+                             "use e.g. seed = 1")
         if self.method == "gd" and self.lr > self.t_max:
             raise InputError("[train] lr", self.lr, f"a step larger than t_max = {self.t_max} takes no step",
                              f"set lr below t_max (e.g. lr = {min(0.01, self.t_max / 100):g}) or raise t_max")
