@@ -71,7 +71,8 @@ class ModelConfig:
             largest = -math.log10(_SMALLEST_SCALE_SQUARED) / (2 * math.log10(self.width))
             raise InputError("[model] alpha", self.alpha,
                              f"the initial variance m^(-2 alpha) = 10^{log10_scale2:.4g} is so small that its "
-                             f"square underflows double precision at width {self.width}", f"set alpha below {largest:.4g}")
+                             f"square underflows double precision at width {self.width}",
+                             f"set alpha below {largest:.4g}")
         self.activation_object.require_tanh_like("[model] activation")
 
     @cached_property
