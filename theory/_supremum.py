@@ -462,11 +462,17 @@ def _branch_and_bound(boxes: _Boxes, a0, b0, lower, rtol, deadline, max_boxes):
     edges = [a0 + (b0 - a0) * mpmath.mpf(i) / _INITIAL_CELLS for i in range(_INITIAL_CELLS + 1)]
     edges[-1] = b0
     tick = 0
-    for a, b in zip(edges, edges[1:]):
+    for i, (a, b) in enumerate(zip(edges, edges[1:])):
+        if i and time.monotonic() > deadline:
+            # out of time before the first cover: the rest is one box (a true, if loose, upper bound)
+            _clock_hit()
+            b = b0
         ub, lb = boxes.bounds(a, b)
         lower = max(lower, lb)
         heap.append((-ub, tick, a, b))
         tick += 1
+        if b == b0:
+            break
     heapq.heapify(heap)
     exhausted = False
     while heap:

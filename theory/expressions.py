@@ -39,6 +39,10 @@ _BINARY = {
 _MAX_LENGTH = 2000
 _MAX_EXPONENT = 64
 _MAX_BITS = 4096
+#: deepest nesting of operations and calls accepted (200 nested calls overflow SymPy's recursive printers)
+MAX_DEPTH = 40
+#: magnitude above which a number is refused: it would overflow to infinity in double precision
+_FLOAT_MAX = 1.7e308
 #: number of arguments: an int, or (minimum,) for variadic functions
 _ARITY = {"Max": (2,), "Min": (2,)}
 
@@ -75,6 +79,10 @@ def parse_expression(text: object, variables: Iterable[sp.Symbol], field: str) -
         raise ExpressionError(field, text, f"not valid expression syntax ({exc.msg})", fix) from None
     except (RecursionError, MemoryError):
         raise ExpressionError(field, text[:40] + "...", "is nested too deeply", fix) from None
+    depth = _depth(tree)
+    if depth > MAX_DEPTH:
+        raise ExpressionError(field, text[:40] + "...", f"is nested {depth} levels deep, more than {MAX_DEPTH}",
+                              fix + f" with at most {MAX_DEPTH} nested operations")
 
     def build(node: ast.AST) -> sp.Expr:
         if isinstance(node, ast.Expression):
@@ -124,7 +132,44 @@ def parse_expression(text: object, variables: Iterable[sp.Symbol], field: str) -
         raise ExpressionError(field, text, "does not define a finite expression", fix)
     if expr.has(sp.I) or any(a.is_real is False for a in expr.atoms(sp.Number, sp.NumberSymbol)):
         raise ExpressionError(field, text, "has a non-real constant", fix)
+    for sub in sp.preorder_traversal(expr):
+        if sub.is_number and not sub.is_Atom:
+            if sub.is_real is False:
+                raise ExpressionError(field, text, f"has a non-real constant ({sub} is complex)", fix)
+            if sub.is_Pow or sub.is_Function:
+                _check_magnitude(sub, field, text, fix)
+    for number in expr.atoms(sp.Number):
+        _check_magnitude(number, field, text, fix)
     return expr
+
+
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth of the operations and calls in ``tree``, walked without recursion.
+
+    A chain of sums (``a + b - c + ...``) or of products counts as one level: SymPy flattens it.
+    """
+    family = {ast.Add: "+", ast.Sub: "+", ast.Mult: "*", ast.Div: "*"}
+    deepest, stack = 0, [(tree, 0, None)]
+    while stack:
+        node, level, parent = stack.pop()
+        kind = family.get(type(node.op), type(node.op)) if isinstance(node, ast.BinOp) else None
+        if isinstance(node, (ast.Call, ast.UnaryOp)) or (isinstance(node, ast.BinOp) and kind != parent):
+            level += 1
+        deepest = max(deepest, level)
+        stack.extend((child, level, kind) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _check_magnitude(number: sp.Expr, field: str, text: str, fix: str) -> None:
+    """Refuse a constant whose magnitude overflows a double (it would become infinity in every computation)."""
+    try:
+        size = abs(float(number))
+    except (OverflowError, TypeError, ValueError):
+        size = math.inf
+    if not size <= _FLOAT_MAX:
+        shown = str(number) if len(str(number)) <= 40 else str(number)[:37] + "..."
+        raise ExpressionError(field, text[:60], f"the constant {shown} exceeds the double-precision range "
+                              f"(about {_FLOAT_MAX:.3g})", fix)
 
 
 def _too_large(base: sp.Expr, exponent: sp.Expr) -> bool:

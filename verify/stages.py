@@ -203,6 +203,13 @@ def _short(values) -> object:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: accepted span of the times: the bandwidth rules square and cube ratios of it, which overflow beyond
+_MIN_SPAN, _MAX_SPAN = 1e-60, 1e60
+#: largest curve file read, in rows and bytes (a recorded curve has hundreds to tens of thousands of rows)
+MAX_ROWS = 1_000_000
+MAX_FILE_BYTES = 256 * 2**20
+
+
 def _validate(t, loss) -> tuple[np.ndarray, np.ndarray]:
     t = _as_series(t, "t")
     loss = _as_series(loss, "loss")
@@ -218,6 +225,11 @@ def _validate(t, loss) -> tuple[np.ndarray, np.ndarray]:
         i = int(bad[0]) + 1
         raise InputError(f"t[{i}]", float(t[i]), f"time does not increase (the time before it is {float(t[i - 1])!r})",
                          "sort the curve by time and drop repeated times")
+    span = float(t[-1] - t[0])
+    if not _MIN_SPAN <= span <= _MAX_SPAN:
+        raise InputError("t", f"{float(t[0])!r} .. {float(t[-1])!r}", f"the times span {span!r}; the detection's "
+                         f"smoothing scales need a span between {_MIN_SPAN:g} and {_MAX_SPAN:g}",
+                         "rescale the time column (e.g. to steps or seconds)")
     bad = np.flatnonzero(loss <= 0)
     if bad.size:
         i = int(bad[0])
@@ -708,8 +720,21 @@ def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | No
           ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """:func:`read_curve`, also returning the file line of each point."""
     try:
+        info = path.stat()
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise InputError("FILE", str(path), "not a regular file (a device, pipe or socket)", "pass a CSV file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise InputError("FILE", str(path), f"{info.st_size / 2**20:.0f} MiB, more than the "
+                             f"{MAX_FILE_BYTES // 2**20} MiB a loss curve is read up to",
+                             f"thin the curve (e.g. every 10th row) to under {MAX_ROWS} rows")
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = [(i, row) for i, row in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in row)]
+            rows = []
+            for i, row in enumerate(csv.reader(fh), start=1):
+                if any(c.strip() for c in row):
+                    rows.append((i, row))
+                    if len(rows) > MAX_ROWS + 1:
+                        raise InputError("FILE", str(path), f"more than {MAX_ROWS} rows",
+                                         f"thin the curve (e.g. every 10th row) to under {MAX_ROWS} rows")
     except FileNotFoundError:
         raise InputError("FILE", str(path), "no such file", "pass the path of a CSV file") from None
     except IsADirectoryError:

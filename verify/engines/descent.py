@@ -20,12 +20,16 @@ class DescentOptions:
     batch: int | None = None        # None: full batch; otherwise SGD with this many points a step
     grid: int = 601
     loss_ceiling: float = 1e8
+    #: a run diverges when its (full-batch) loss exceeds this multiple of the initial loss
+    divergence_factor: float = 10.0
 
     def __post_init__(self):
         if not self.lr > 0:
             raise InputError("[train] lr", self.lr, "the step must be positive", "set lr = 0.01")
         if self.batch is not None and self.batch < 1:
             raise InputError("--batch", self.batch, "must be at least 1", "omit it for full-batch descent")
+        if not self.divergence_factor > 1:
+            raise InputError("divergence_factor", self.divergence_factor, "must exceed 1", "use e.g. 10")
 
 
 def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event] = (),
@@ -39,6 +43,9 @@ def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event]
     ``O(eta^2)`` error on top of the ``O(eta)`` difference from the flow).
     With ``batch`` set, each step uses ``batch`` points drawn with replacement
     with probabilities ``p`` from ``rng``.
+
+    The run is reported ``diverged`` (with its time) when the loss or the gradient is not finite, the loss is
+    above ``loss_ceiling``, or the full-batch loss exceeds ``divergence_factor`` times the initial loss.
     """
     eta = options.lr
     steps = int(np.floor(t_max / eta + 1e-9))
@@ -50,6 +57,7 @@ def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event]
     cheap = [ev for ev in events if not ev.costly]
     status, message, diverged = "completed", "reached t_max", None
     ri, n = 0, 0
+    ceiling = options.loss_ceiling
     old = [ev.fn(0.0, theta) for ev in cheap]
     full = kernel
     probabilities = None if options.batch is None else np.asarray(
@@ -65,11 +73,16 @@ def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event]
                 loss_b, field = full.on_rows(idx).loss_and_field(theta)
                 if not np.isfinite(loss_b) or loss_b > options.loss_ceiling:
                     loss = loss_b
-            if (np.isfinite(loss) and loss > options.loss_ceiling) or (options.batch is None and not np.isfinite(loss)) \
+            if n == 0 and np.isfinite(loss) and loss > 0:
+                ceiling = min(options.loss_ceiling, options.divergence_factor * loss)
+            if (np.isfinite(loss) and loss > ceiling) or (options.batch is None and not np.isfinite(loss)) \
                     or not np.all(np.isfinite(field)):
                 status, diverged = "diverged", t
-                message = f"diverged at t = {t:g}: loss {loss:.3g}" if np.isfinite(loss) else \
-                    f"diverged at t = {t:g}: loss is not finite"
+                message = (f"diverged at t = {t:g}: loss is not finite" if not np.isfinite(loss) else
+                           f"diverged at t = {t:g}: the gradient is not finite" if loss <= ceiling else
+                           f"diverged at t = {t:g}: loss {loss:.3g} above {ceiling:.3g} ("
+                           + (f"{options.divergence_factor:g} times the initial loss)"
+                              if ceiling < options.loss_ceiling else "the ceiling)"))
                 break
             if ri < len(record_at) and record_at[ri] == n:
                 times.append(t)

@@ -41,6 +41,8 @@ class FlowOptions:
     atol_scale: float = 1e-3
     grid: int = 601
     loss_ceiling: float = 1e8
+    #: the flow diverges when its loss exceeds this multiple of the initial loss (the flow never raises it)
+    divergence_factor: float = 10.0
 
     def __post_init__(self):
         if self.solver not in SOLVERS:
@@ -53,15 +55,21 @@ class FlowOptions:
 
 def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, events: list[Event] = (),
                    options: FlowOptions = FlowOptions(), progress: Progress | None = None) -> Trajectory:
-    """Integrate ``theta' = -grad R(theta)`` from 0 to ``t_max``."""
+    """Integrate ``theta' = -grad R(theta)`` from 0 to ``t_max``.
+
+    The run is reported ``diverged`` when the loss or the field is not finite, or the loss exceeds
+    ``loss_ceiling`` or ``divergence_factor`` times the initial loss (the exact flow never raises its loss).
+    """
     grid = np.linspace(0.0, t_max, options.grid)
-    ceiling = options.loss_ceiling
+    ceiling = [options.loss_ceiling]
 
     def fun(t, theta):
         loss, field = kernel.loss_and_field(theta)
-        if not np.isfinite(loss) or loss > ceiling or not np.all(np.isfinite(field)):
+        if not np.isfinite(loss) or loss > ceiling[0] or not np.all(np.isfinite(field)):
             raise Diverged(t, "loss is not finite" if not np.isfinite(loss) else
-                           f"loss {loss:.3g} above the ceiling {ceiling:g}" if loss > ceiling
+                           f"loss {loss:.3g} above {ceiling[0]:.3g}" + (
+                               f" ({options.divergence_factor:g} times the initial loss)"
+                               if ceiling[0] < options.loss_ceiling else " (the ceiling)") if loss > ceiling[0]
                            else "the gradient is not finite")
         return field
 
@@ -71,6 +79,9 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
     hits = {ev.name: [] for ev in events}
     status, message, diverged = "completed", "", None
     try:
+        loss0 = kernel.loss(np.asarray(theta0, dtype=float))
+        if np.isfinite(loss0) and loss0 > 0:
+            ceiling[0] = min(options.loss_ceiling, options.divergence_factor * loss0)
         fun(0.0, theta0)
         solver = SOLVERS[options.solver](fun, 0.0, np.array(theta0, dtype=float), t_max, rtol=options.rtol,
                                          atol=options.rtol * options.atol_scale * scale)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -75,13 +77,78 @@ def _format_prediction(p: dict) -> str:
     return "\n".join(lines)
 
 
+def _write_stdout(text: str) -> None:
+    """Print ``text`` and flush; a full or failing standard output is a one-line error, not a traceback."""
+    try:
+        print(text, end="" if text.endswith("\n") else "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        try:        # the buffered text would fail again at exit: send it nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        raise InputError("standard output", getattr(sys.stdout, "name", "stdout"),
+                         f"cannot be written ({exc.strerror or exc})",
+                         "free space on its disk or redirect the output elsewhere") from None
+
+
 def cmd_predict(args) -> int:
     from ._predict import predict
 
     config = load_config(args.config)
     p = predict(config)
-    print(json.dumps(p, indent=2) if args.json else _format_prediction(p))
+    _write_stdout(dumps(p) if args.json else _format_prediction(p))
     return 0
+
+
+def _check_levels(option: str, values, low: float, high: float, fix: str) -> tuple:
+    """Finite levels inside ``(low, high)``, or an :class:`InputError` naming the first bad one."""
+    for v in values:
+        if not (math.isfinite(v) and low < v < high):
+            raise InputError(option, v, f"each level must be a finite number in ({low:g}, {high:g})", fix)
+    return tuple(values)
+
+
+def _check_simulate_options(args, config) -> None:
+    """Refuse bad options before any work: levels, threads, grid, batch, device and the output folder."""
+    from ..engines import FlowOptions
+
+    FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)
+    _check_levels("--k-levels", args.k_levels, 0.0, math.inf, "give levels of K such as --k-levels 0.1 0.9")
+    _check_levels("--loss-levels", args.loss_levels, 0.0, math.inf, "give positive losses such as --loss-levels 0.01")
+    if args.threads < 1:
+        raise InputError("--threads", args.threads, "must be at least 1", "use e.g. --threads 1")
+    if args.batch is not None and args.batch < 1:
+        raise InputError("--batch", args.batch, "must be at least 1", "omit it for full-batch descent")
+    seconds = config.check_resources(simulate=True, grid=args.grid, batch=args.batch)
+    if seconds > 60:
+        from ..resources import describe_seconds
+        print(f"note: this run is estimated to take {describe_seconds(seconds)} (from the configuration)",
+              file=sys.stderr)
+
+
+def _prepare_out(out_dir: Path) -> None:
+    """Check, before the simulation starts, that ``out_dir`` is (or can be made) a writable folder."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("--out", str(out_dir), "exists and is not a folder", "give a folder path for --out")
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError("--out", str(out_dir), f"{existing} is not a folder", "give a folder path for --out")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError("--out", str(out_dir), f"{existing} is not writable (read-only disk or no permission)",
+                         "give a writable folder for --out")
+    if existing == out_dir:
+        import tempfile
+        try:
+            with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".write-check-"):
+                pass
+        except OSError as exc:
+            raise InputError("--out", str(out_dir), f"cannot be written ({exc.strerror or exc})",
+                             "give a writable folder for --out") from None
 
 
 def _prefetch_plotting() -> None:
@@ -117,10 +184,11 @@ def cmd_simulate(args) -> int:
     from ._simulate import measure, simulate
 
     config = load_config(args.config)
-    FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)   # validate before any work
-    _prefetch_plotting()
+    _check_simulate_options(args, config)
     out_dir = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-seed{config.train.seed}"
-    note = print if not args.json else (lambda msg: print(msg, file=sys.stderr))
+    _prepare_out(out_dir)
+    _prefetch_plotting()
+    note = lambda msg: print(msg, file=sys.stderr)    # noqa: E731 - notices (e.g. a CUDA fallback) on stderr
     traj, obs, kernel = simulate(config, backend=args.backend, device=args.device, solver=args.solver,
                                  rtol=args.rtol, grid=args.grid, batch=args.batch, progress=args.progress,
                                  K_levels=args.k_levels, loss_levels=args.loss_levels,
@@ -142,7 +210,7 @@ def cmd_simulate(args) -> int:
         files["summary"] = str(out_dir / "summary.json")
     summary["files"] = files
     if args.json:
-        print(dumps(summary), end="")
+        _write_stdout(dumps(summary))
     else:
         for key in ("status", "z_norm", "K0", "t_half", "T_d", "T_p", "initial_loss", "plateau_loss", "final_loss",
                     "diverged", "files"):

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from theory.activation import Activation, activation_from_spec
-from theory.multistage.data import DataSet, input_symbols, make_data
+from theory.multistage.data import MAX_QUADRATURE_NODES, DataSet, input_symbols, make_data
 from theory.errors import InputError
 from theory.expressions import parse_expression
+
+from .. import resources
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,6 +30,13 @@ __all__ = ["Config", "ModelConfig", "DataConfig", "TargetConfig", "TrainConfig",
            "load_config", "config_from_dict", "METHODS"]
 
 METHODS = ("flow", "gd")
+#: largest input dimension (one SymPy symbol per coordinate is built for the target)
+MAX_DIM = 10_000
+#: largest configuration file read (a configuration is a few hundred bytes)
+MAX_FILE_BYTES = 1 << 20
+#: smallest m^(-2 alpha) accepted: the fourth powers of the initial parameters (D10's rho) must stay normal
+#: doubles (above about 2.2e-308)
+_SMALLEST_SCALE_SQUARED = 1e-145
 
 
 def _check_type(table: str, key: str, value, kind):
@@ -55,6 +66,13 @@ class ModelConfig:
             raise InputError("[model] alpha", self.alpha,
                              "alpha <= 1/2 is outside the condensed regime the theory covers",
                              "set alpha > 0.5 (e.g. 1.0)")
+        log10_scale2 = -2 * float(self.alpha) * math.log10(self.width)
+        if not log10_scale2 >= math.log10(_SMALLEST_SCALE_SQUARED):
+            largest = -math.log10(_SMALLEST_SCALE_SQUARED) / (2 * math.log10(self.width))
+            raise InputError("[model] alpha", self.alpha,
+                             f"the initial variance m^(-2 alpha) = 10^{log10_scale2:.4g} is so small that its "
+                             f"square underflows double precision at width {self.width}",
+                             f"set alpha below {largest:.4g}")
         self.activation_object.require_tanh_like("[model] activation")
 
     @cached_property
@@ -76,6 +94,9 @@ class DataConfig:
         _check_type("data", "seed", self.seed, int)
         if self.dim < 1:
             raise InputError("[data] dim", self.dim, "must be at least 1", "set dim = 1 or more")
+        if self.dim > MAX_DIM:
+            raise InputError("[data] dim", self.dim, f"more than {MAX_DIM} input dimensions",
+                             f"set dim = {MAX_DIM} or less")
         for key in ("quadrature", "samples"):
             value = getattr(self, key)
             if value is not None:
@@ -86,8 +107,21 @@ class DataConfig:
         if self.quadrature is not None and self.samples is not None:
             raise InputError("[data] samples", self.samples, "quadrature and samples are both set",
                              "keep only one of them")
-        if self.seed < 0:
-            raise InputError("[data] seed", self.seed, "must be non-negative", "use e.g. seed = 0")
+        if not 0 <= self.seed < 2**63:
+            raise InputError("[data] seed", self.seed, "must lie in [0, 2^63) (a TOML integer is 64-bit)",
+                             "use e.g. seed = 0")
+        if self.quadrature is not None and self.quadrature < 2:
+            raise InputError("[data] quadrature", self.quadrature,
+                             "one node per dimension puts every input at 0 (the input covariance is singular)",
+                             "use e.g. quadrature = 12")
+        q = self.rule.get("quadrature")
+        if q is not None and self.dim * math.log(q) > math.log(MAX_QUADRATURE_NODES):
+            raise InputError("[data] quadrature", q, f"{q}^{self.dim} nodes exceed {MAX_QUADRATURE_NODES}",
+                             "lower quadrature or use samples = N for high dimensions")
+        if self.samples is not None and self.samples <= self.dim:
+            raise InputError("[data] samples", self.samples,
+                             f"{self.samples} points in {self.dim} dimensions give a singular input covariance",
+                             f"use more than dim = {self.dim} samples (e.g. samples = {max(300, 10 * self.dim)})")
 
     @property
     def rule(self) -> dict:
@@ -119,8 +153,12 @@ class TrainConfig:
             raise InputError("[train] lr", self.lr, "the step must be positive", "set lr = 0.01")
         if self.t_max <= 0:
             raise InputError("[train] t_max", self.t_max, "must be positive", "set t_max = 60.0")
-        if self.seed < 0:
-            raise InputError("[train] seed", self.seed, "must be non-negative", "use e.g. seed = 1")
+        if not 0 <= self.seed < 2**63:
+            raise InputError("[train] seed", self.seed, "must lie in [0, 2^63) (a TOML integer is 64-bit)",
+                             "use e.g. seed = 1")
+        if self.method == "gd" and self.lr > self.t_max:
+            raise InputError("[train] lr", self.lr, f"a step larger than t_max = {self.t_max} takes no step",
+                             f"set lr below t_max (e.g. lr = {min(0.01, self.t_max / 100):g}) or raise t_max")
 
 
 @dataclass(frozen=True)
@@ -132,6 +170,9 @@ class AnalysisConfig:
         _check_type("analysis", "delta", self.delta, (int, float))
         if not 0 < self.delta < 1:
             raise InputError("[analysis] delta", self.delta, "must lie in (0, 1)", "set delta = 0.01")
+        if not 1 - self.delta < 1 or self.delta < 1e-12:
+            raise InputError("[analysis] delta", self.delta, "below 1e-12 the level 1 - delta is lost to rounding",
+                             "set delta = 0.01 (at least 1e-12)")
         if self.alpha_1 is not None:
             _check_type("analysis", "alpha_1", self.alpha_1, (int, float))
 
@@ -152,7 +193,50 @@ class Config:
         if not 0.5 < a1 < self.model.alpha:
             raise InputError("[analysis] alpha_1", a1, f"must lie in (1/2, alpha) = (0.5, {self.model.alpha})",
                              "remove alpha_1 to use (alpha + 1/2)/2")
+        self.check_resources()
         _ = self.target_expr  # parse now so errors surface at load time
+
+    @property
+    def points(self) -> int:
+        """Number of input points: quadrature nodes or samples."""
+        rule = self.data.rule
+        return rule["quadrature"] ** self.data.dim if "quadrature" in rule else rule["samples"]
+
+    def check_resources(self, *, simulate: bool = False, grid: int = 0, batch: int | None = None) -> float:
+        """Refuse (one-line :class:`InputError`) what would not fit in memory or time; return the seconds.
+
+        ``predict`` holds the ``n x m`` matrices of pre-activations and activations (three, with a temporary);
+        ``simulate`` adds ``grid`` recordings of the ``m (d + 1)`` parameters and two ``grid x m`` observables,
+        one loss evaluation per recording, and under gradient descent ``t_max / lr`` steps over ``batch`` (or
+        all ``n``) points.  Times assume :data:`verify.resources.FLOPS`.
+        """
+        n, m, d = self.points, self.model.width, self.data.dim
+        matrix = 3 * 8.0 * n * m
+        data = 8.0 * n * (d + 4)
+        resources.check_memory(matrix + data, "[model] width" if m > n else "[data] " + next(iter(self.data.rule)),
+                               m if m > n else next(iter(self.data.rule.values())),
+                               f"the {n} x {m} activation matrices (n points x width)",
+                               "lower the width or the number of points")
+        per_eval = 2.0 * n * m * (2 * d + 10)
+        seconds = resources.check_time(per_eval, "[model] width", m, "one evaluation of the loss and its gradient",
+                                       "lower the width or the number of points")
+        if not simulate:
+            return seconds
+        record = 8.0 * grid * m * (d + 3)
+        resources.check_memory(matrix + data + record, "--grid", grid,
+                               f"{grid} recordings of {m} neurons in {d} dimensions", "lower --grid")
+        work = (grid + 1) * per_eval
+        if self.train.method == "gd" or batch is not None:
+            steps = math.floor(self.train.t_max / self.train.lr)
+            rows = n if batch is None else batch
+            work += (steps + 1) * 2.0 * rows * m * (2 * d + 10)
+            field, value, fix = (("[train] lr", self.train.lr, "raise lr or lower t_max") if batch is None else
+                                 ("--batch", batch, "lower --batch, raise lr or lower t_max"))
+            resources.check_memory(matrix + data + record + 4 * 8.0 * rows * m, field, value,
+                                   f"a step over {rows} points", fix)
+            return resources.check_time(work, field, value, f"{steps:.3g} steps over {rows} points of width {m}",
+                                        fix)
+        return resources.check_time(work, "--grid", grid, f"{grid} recordings", "lower --grid")
 
     @property
     def alpha_1(self) -> float:
@@ -169,8 +253,15 @@ class Config:
 
     @cached_property
     def dataset(self) -> DataSet:
-        return make_data(self.data.dim, self.target_expr, whiten=self.data.whiten, seed=self.data.seed,
-                         **self.data.rule)
+        try:
+            return make_data(self.data.dim, self.target_expr, whiten=self.data.whiten, seed=self.data.seed,
+                             **self.data.rule)
+        except np.linalg.LinAlgError as exc:
+            raise InputError("[data]", self.data.rule, f"the input covariance is singular ({exc})",
+                             "use more samples or quadrature nodes") from None
+        except (ArithmeticError, TypeError) as exc:
+            raise InputError("[target] expr", self.target.expr, f"cannot be evaluated in double precision "
+                             f"({type(exc).__name__}: {exc})", "use smaller constants") from None
 
     def as_dict(self) -> dict:
         out = {}
@@ -216,7 +307,17 @@ def load_config(path: str | Path) -> Config:
     if not p.is_file():
         raise InputError("--config", str(path), "no such file", "give the path of a TOML configuration file")
     try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError("--config", str(path), f"{size} bytes, more than {MAX_FILE_BYTES} for a configuration",
+                             "give the path of a TOML configuration file")
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError("--config", str(path), f"not valid TOML ({exc})", "fix the TOML syntax there") from None
+    except RecursionError:
+        raise InputError("--config", str(path), "nested too deeply (arrays or tables within each other)",
+                         "write a flat configuration") from None
+    except OSError as exc:
+        raise InputError("--config", str(path), f"cannot be read ({exc.strerror or exc})",
+                         "give a readable TOML file") from None
     return config_from_dict(raw, source=str(p))

@@ -37,10 +37,22 @@ _SIGMA_IS_IDENTITY = 1e-10
 K0_SMALL = 0.1
 #: the GD map is iterated at most this many steps (t_half needs about log(1/K0) / (2 log(1 + eta|z|)))
 _MAX_MAP_STEPS = 10_000_000
+#: predict iterates the map only when it needs fewer steps than this (about 1 s of Python)
+_PREDICT_MAP_STEPS = 1_000_000
 
 
 def _f(expr, *args):
-    return numeric(expr, args)
+    """The lambdified ``expr``, called on float64 scalars: a division by zero or an overflow gives ``inf`` or
+    ``nan`` (replaced by ``None`` with a reason in the output) instead of raising."""
+    fn = numeric(expr, args)
+
+    def call(*values):
+        with np.errstate(all="ignore"):
+            try:
+                return fn(*(np.float64(v) if isinstance(v, (int, float)) else v for v in values))
+            except (ArithmeticError, ValueError):
+                return np.nan
+    return call
 
 
 def reduced_flow_times(Sigma: np.ndarray, z: np.ndarray, beta0: np.ndarray, levels: list[float],
@@ -182,8 +194,17 @@ def predict(config: Config) -> dict:
     T_d_unshifted = None
     if method == "gd":
         if white:
-            t_half, T_d = gd_map_times(k0, lr, zn, [0.5, 1 - dlt], K_eq)
-            T_d_unshifted = gd_map_times(k0, lr, zn, [1 - dlt])[0]
+            # steps the map needs: about log(1/K0) / (2 log(1 + eta|z|)) to K = 1/2, log(1/delta) more to 1 - delta
+            with np.errstate(all="ignore"):
+                needed = (np.log(1 / max(k0, 1e-300)) + np.log(1 / dlt)) / (2 * np.log1p(lr * zn))
+            if not needed <= _PREDICT_MAP_STEPS:
+                t_half = T_d = T_d_unshifted = None
+                why["t_half"] = why["T_d"] = (
+                    f"D9's GD map would need about {needed:.3g} steps (more than {_PREDICT_MAP_STEPS:.0e}) at "
+                    f"lr = {lr:g}: this small a step is the gradient-flow limit; use method = flow")
+            else:
+                t_half, T_d = gd_map_times(k0, lr, zn, [0.5, 1 - dlt], K_eq)
+                T_d_unshifted = gd_map_times(k0, lr, zn, [1 - dlt])[0]
             times_from = ("D9's GD map with D10's fixed point, K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2, "
                           "iterated from K0 (steps times eta, linear interpolation in K)")
         else:
