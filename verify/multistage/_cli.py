@@ -178,7 +178,6 @@ def _prefetch_plotting() -> None:
 
 
 def cmd_simulate(args) -> int:
-    from ..engines import FlowOptions
     from ..report.figures import loss_figure
     from ._predict import predict
     from ._simulate import measure, simulate
