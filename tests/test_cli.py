@@ -247,3 +247,10 @@ def test_config_for_a_paper_without_configuration_files_is_one_line(tmp_path, ca
     err = capsys.readouterr().err
     assert "--config" in err and "early-training" in err and err.count("\n") == 1
     assert main(["run", "D1", "--quick", "--config", str(tmp_path / "missing.toml")]) == 2
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**70)])
+def test_a_seed_out_of_range_is_one_line_naming_seed(seed, tmp_path, capsys):
+    assert main(["run", "D1", "--quick", "--seed", seed, "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert "--seed" in err and err.count("\n") == 1 and not (tmp_path / "rep").exists()

@@ -86,6 +86,8 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
         raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
     if args.workers < 1:
         raise InputError("--workers", args.workers, "must be at least 1", "use e.g. --workers 2")
+    if not 0 <= args.seed < 2**63:
+        raise InputError("--seed", args.seed, "out of range", "use a seed from 0 to 2^63 - 1, e.g. --seed 0")
     accepted = _resolve_claims(args.accept_failure) if args.accept_failure else []
     profile = _profile(args)
     if args.no_cache:               # the workers inherit the environment
