@@ -31,6 +31,12 @@ def _config(profile: str, seed: int) -> dict:
     return Context.make(profile, seed=seed).config()
 
 
+def _figures(profile: str, seed: int, backend: str, device: str, out: str) -> list:
+    from ._figures import simulated_figures
+
+    return simulated_figures(profile, seed, backend, device, out)
+
+
 def _result_figures(verdicts: dict, out) -> list:
     from ._figures import result_figures
 
@@ -47,7 +53,7 @@ PAPER = register_paper(Paper(
     key=KEY, title=_theory.TITLE, arxiv=_theory.ARXIV,
     label="check of our derivation of a model from a talk (an empirical work)",
     heuristic_label="measurement of a statement of a talk (measured, not derived)",
-    make_context=_make_context, config=_config, derivation=_theory.derive, figures=None,
+    make_context=_make_context, config=_config, derivation=_theory.derive, figures=_figures,
     result_figures=_result_figures, add_tools=_add_tools, claim_modules=CLAIM_MODULES,
 ))
 

@@ -11,7 +11,8 @@ from theory.noisy_quadratic import quadratic as q1
 
 from ..report.figures import pyplot, save_figure
 
-__all__ = ["figure_floor_vs_lr", "figure_floor_vs_momentum", "figure_cliff", "result_figures"]
+__all__ = ["figure_floor_vs_lr", "figure_floor_vs_momentum", "figure_cliff", "result_figures", "figure_spectra",
+           "figure_concentration", "figure_training", "simulated_figures"]
 
 
 def _measured(verdicts, cid):
@@ -103,3 +104,74 @@ def result_figures(verdicts: dict, out) -> list:
     figs = (figure_floor_vs_lr(verdicts, Path(out)), figure_floor_vs_momentum(verdicts, Path(out)),
             figure_cliff(verdicts, Path(out)))
     return [f for f in figs if f]
+
+
+# ---- Q3: figures of the trained network (drawn from a fresh run of the profile's set-up) -----------------------
+
+def _setup_text(setup) -> str:
+    d = setup.describe()
+    return (f"{d['network']} ({d['parameters']} parameters), {d['loss']}, {d['optimiser']}, lr {d['lr']}, momentum "
+            f"{d['momentum']}, weight decay {d['weight_decay']}, batch {d['batch_size']}, {d['steps']} steps, drops "
+            f"x{d['drop_factor']} at {', '.join(map(str, d['drops']))}; {d['data']}")
+
+
+def figure_spectra(run, out: Path) -> dict:
+    """Q3: the positive Hessian spectrum against its rank on log-log axes, one curve per checkpoint."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for cp in run.checkpoints:
+        pos = np.sort(cp.values[cp.values > 0])[::-1]
+        ax.loglog(np.arange(1, pos.size + 1), pos, "-", lw=1.2, label=f"step {cp.step} (lr {cp.lr:.3g})")
+    ax.set(xlabel="rank i", ylabel="eigenvalue lambda_i (positive part)",
+           title="Hessian spectrum at the checkpoints (dense, float64, all digits)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return {"name": "nq_spectra", "title": "Q3: the positive Hessian spectrum per checkpoint",
+            "caption": f"{_setup_text(run.setup)}; eigenvalues by eigh of the dense Hessian; the negative part is "
+                       "counted in Q3-negative-eigenvalues.", **save_figure(fig, out, "nq_spectra")}
+
+
+def figure_concentration(run, out: Path, seed: int = 0) -> dict:
+    """Q3: cumulative sorted squared components of the top eigenvector at each checkpoint, and of a Gaussian."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for cp in run.checkpoints:
+        v = cp.top_vectors[:, 0]
+        mass = np.cumsum(np.sort(v * v)[::-1]) / float(v @ v)
+        ax.plot(np.arange(1, v.size + 1) / v.size, mass, "-", lw=1.2, label=f"top eigenvector, step {cp.step}")
+    g = np.random.default_rng(np.random.SeedSequence(seed)).standard_normal(run.checkpoints[0].top_vectors.shape[0])
+    ax.plot(np.arange(1, g.size + 1) / g.size, np.cumsum(np.sort(g * g)[::-1]) / float(g @ g), "k--", lw=1,
+            label="Gaussian random vector (seeded)")
+    ax.set(xlabel="fraction of coordinates (largest first)", ylabel="cumulative fraction of squared mass",
+           title="Concentration of the top eigenvector")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return {"name": "nq_concentration", "title": "Q3: concentration of the top Hessian eigenvector",
+            "caption": "Sorted squared components, accumulated; a concentrated vector rises steeply (the claim "
+                       "Q3-eigenvector-concentration compares the mass in the largest 5 % of coordinates).",
+            **save_figure(fig, out, "nq_concentration")}
+
+
+def figure_training(run, out: Path) -> dict:
+    """Q3: the full training loss against the step with the learning-rate drops and checkpoints marked."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.semilogy(np.arange(len(run.losses)), run.losses, color="black", lw=1.2, label="training loss (all digits)")
+    for k, step in enumerate(run.setup.drops):
+        ax.axvline(step, color="tab:red", ls="--", lw=1, label="learning-rate drop" if k == 0 else None)
+    for k, cp in enumerate(run.checkpoints):
+        ax.axvline(cp.step, color="tab:blue", ls=":", lw=1, label="checkpoint" if k == 0 else None)
+    ax.set(xlabel="SGD step", ylabel="cross-entropy loss (log scale)", title="Training of the small GELU network")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return {"name": "nq_training", "title": "Q3: training loss with the learning-rate drops",
+            "caption": _setup_text(run.setup), **save_figure(fig, out, "nq_training")}
+
+
+def simulated_figures(profile: str, seed: int, backend: str, device: str, out: str) -> list:
+    """The Q3 figures from a run of the profile's spectrum set-up (the same run the Q3 claims measure)."""
+    from ._context import Context
+
+    run = Context.make(profile, seed=seed, device=device).spectrum_run()
+    out = Path(out)
+    return [figure_training(run, out), figure_spectra(run, out), figure_concentration(run, out, seed)]
