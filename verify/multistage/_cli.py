@@ -6,14 +6,11 @@ paper's tools, at the top level (``python -m verify predict ...``).
 from __future__ import annotations
 
 import argparse
-import difflib
-import json
 import math
 import os
 import sys
 from pathlib import Path
 
-import sympy as sp
 
 import theory
 
@@ -21,6 +18,7 @@ import theory.multistage as derivations
 from theory.activation import activation_from_spec
 from theory.errors import InputError
 
+from .._derive_tool import resolve, show
 from .._io import atomic_write, dumps
 from ._config import load_config
 
@@ -30,40 +28,11 @@ DEFAULT_CONFIG = Path(__file__).with_name("configs") / "multistage.toml"
 _TAKES_ACTIVATION = {"D2", "D7", "D11"}
 
 
-def _resolve_derivations(names: list[str]) -> list[str]:
-    if not names:
-        return list(derivations.DERIVATIONS)
-    by_name = {v: k for k, v in derivations.DERIVATIONS.items()}
-    keys = []
-    for raw in names:
-        key = raw.upper() if raw.upper() in derivations.DERIVATIONS else by_name.get(raw.lower())
-        if key is None:
-            choices = list(derivations.DERIVATIONS) + list(by_name)
-            close = difflib.get_close_matches(raw, choices, n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise InputError("NAME", raw, "no such derivation", f"{hint}choose from {', '.join(choices)}")
-        keys.append(key)
-    return keys
-
-
 def cmd_derive(args) -> int:
-    keys = _resolve_derivations(args.names)
+    keys = resolve(derivations, args.names)
     activation = activation_from_spec(args.activation, "--activation").require_tanh_like("--activation")
     results = [derivations.derive(k, activation) if k in _TAKES_ACTIVATION else derivations.derive(k) for k in keys]
-    if args.json:
-        print(json.dumps([r.as_json() for r in results], indent=2))
-    elif args.latex:
-        print("\n\n".join(r.latex() for r in results))
-    else:
-        for r in results:
-            print(f"{r.key}. {r.title}  [{r.name}]")
-            print("  " + r.text.get("statement", "").replace("\n", "\n  "))
-            for label, value in r.results.items():
-                print(f"  * {label}: {sp.sstr(value)}")
-            for label, ok in r.identities.items():
-                print(f"  {'ok ' if ok else 'FAIL'} {label}")
-            print()
-    return 0 if all(all(r.identities.values()) for r in results) else 1
+    return show(results, args)
 
 
 def _format_prediction(p: dict) -> str:

@@ -7,12 +7,10 @@ the parameters are stable and the relaxation rate (spectral radius).
 """
 from __future__ import annotations
 
-import difflib
 import json
 import math
 
 import numpy as np
-import sympy as sp
 
 import theory
 
@@ -21,6 +19,7 @@ from theory.bridge import numeric
 from theory.errors import InputError
 from theory.noisy_quadratic import momentum as q2
 
+from .._derive_tool import resolve, show
 from .._io import jsonable
 from ._simulate import chain_interval, simulate
 
@@ -31,38 +30,9 @@ BURN_IN_RESIDUAL = 1e-8
 _ARGS = (q2.alpha, q2.lam, q2.sigma, q2.gamma)
 
 
-def _resolve(names: list[str]) -> list[str]:
-    if not names:
-        return list(derivations.DERIVATIONS)
-    by_name = {v: k for k, v in derivations.DERIVATIONS.items()}
-    keys = []
-    for raw in names:
-        key = raw.upper() if raw.upper() in derivations.DERIVATIONS else by_name.get(raw.lower())
-        if key is None:
-            choices = list(derivations.DERIVATIONS) + list(by_name)
-            close = difflib.get_close_matches(raw, choices, n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise InputError("NAME", raw, "no such derivation", f"{hint}choose from {', '.join(choices)}")
-        keys.append(key)
-    return keys
-
-
 def cmd_derive(args) -> int:
-    results = [derivations.derive(k) for k in _resolve(args.names)]
-    if args.json:
-        print(json.dumps([r.as_json() for r in results], indent=2))
-    elif args.latex:
-        print("\n\n".join(r.latex() for r in results))
-    else:
-        for r in results:
-            print(f"{r.key}. {r.title}  [{r.name}]")
-            print("  " + r.text.get("statement", "").replace("\n", "\n  "))
-            for label, value in r.results.items():
-                print(f"  * {label}: {sp.sstr(value)}")
-            for label, ok in r.identities.items():
-                print(f"  {'ok ' if ok else 'FAIL'} {label}")
-            print()
-    return 0 if all(all(r.identities.values()) for r in results) else 1
+    results = [derivations.derive(k) for k in resolve(derivations, args.names)]
+    return show(results, args)
 
 
 def stationary_summary(lr: float, curvature: float, noise: float, momentum: float | None = None,

@@ -1,0 +1,49 @@
+"""The ``derive`` tool every paper offers: derivation names resolved, results printed (plain, LaTeX or JSON).
+
+Shared code: it receives the paper's theory package (with ``DERIVATIONS``) and never imports a paper.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+
+import sympy as sp
+
+from theory.errors import InputError
+
+__all__ = ["resolve", "show"]
+
+
+def resolve(package, names: list[str]) -> list[str]:
+    """Derivation keys of ``package`` for ``names`` (keys or module names, any case; all when empty)."""
+    if not names:
+        return list(package.DERIVATIONS)
+    by_name = {v: k for k, v in package.DERIVATIONS.items()}
+    keys = []
+    for raw in names:
+        key = raw.upper() if raw.upper() in package.DERIVATIONS else by_name.get(raw.lower())
+        if key is None:
+            choices = list(package.DERIVATIONS) + list(by_name)
+            close = difflib.get_close_matches(raw, choices, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise InputError("NAME", raw, "no such derivation", f"{hint}choose from {', '.join(choices)}")
+        keys.append(key)
+    return keys
+
+
+def show(results: list, args) -> int:
+    """Print derivation records as ``--json``, ``--latex`` or plain text; 0 when every identity verified."""
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2))
+    elif args.latex:
+        print("\n\n".join(r.latex() for r in results))
+    else:
+        for r in results:
+            print(f"{r.key}. {r.title}  [{r.name}]")
+            print("  " + r.text.get("statement", "").replace("\n", "\n  "))
+            for label, value in r.results.items():
+                print(f"  * {label}: {sp.sstr(value)}")
+            for label, ok in r.identities.items():
+                print(f"  {'ok ' if ok else 'FAIL'} {label}")
+            print()
+    return 0 if all(all(r.identities.values()) for r in results) else 1
