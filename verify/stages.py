@@ -788,7 +788,7 @@ def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | No
     finite = np.isfinite(loss)
     # a missing value (an empty cell, nan, inf) from some row to the end, with at least two points before it: a
     # run that stopped there (text that is not a number, or a row without the cell, stays an error)
-    missing = np.array([c is not None and (c == "" or not math.isfinite(_as_float(c))) for c in raw_loss])
+    missing = ~finite & np.array([c is not None and (c == "" or _is_number(c)) for c in raw_loss])
     keep = len(data)
     if not finite.all():
         first = int(np.argmin(finite))
@@ -805,14 +805,6 @@ def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | No
     else:
         t = np.arange(len(data), dtype=float)
     return t, loss, [line for line, _ in data]
-
-
-def _as_float(cell: str) -> float:
-    """The cell as a float; 0.0 (finite) for text that is not a number, which is then reported as it is."""
-    try:
-        return float(cell)
-    except ValueError:
-        return 0.0
 
 
 def _is_number(cell: str) -> bool:
