@@ -10,6 +10,7 @@ with :func:`scipy.optimize.brentq` on it, as ``solve_ivp`` does.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,10 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
 
     The run is reported ``diverged`` when the loss or the field is not finite, or the loss exceeds
     ``loss_ceiling`` or ``divergence_factor`` times the initial loss (the exact flow never raises its loss).
+
+    The losses at the recording times are evaluated while the integration goes on, in a second thread on a
+    copy of the kernel with its own work arrays (``kernel.concurrent_copy()``, where the kernel has one and
+    its evaluations release the GIL): the same numbers as evaluating them afterwards, on a second core.
     """
     grid = np.linspace(0.0, t_max, options.grid)
     ceiling = [options.loss_ceiling]
@@ -76,6 +81,9 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
     start = time.perf_counter()
     evals0 = kernel.evaluations
     times, states = [0.0], [np.array(theta0, dtype=float)]
+    twin = kernel.concurrent_copy() if hasattr(kernel, "concurrent_copy") else None
+    side = ThreadPoolExecutor(1, thread_name_prefix="recorded-losses") if twin is not None else None
+    losses = [side.submit(twin.loss, states[0])] if side is not None else []
     hits = {ev.name: [] for ev in events}
     status, message, diverged = "completed", "", None
     try:
@@ -97,6 +105,8 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
             while gi < len(grid) and grid[gi] <= t_new:
                 times.append(grid[gi])
                 states.append(dense(grid[gi]))
+                if side is not None:
+                    losses.append(side.submit(twin.loss, states[-1]))
                 gi += 1
             new_values = [ev.fn(t_new, solver.y) for ev in events]
             for ev, g0, g1 in zip(events, old_values, new_values):
@@ -119,7 +129,11 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
         if progress:
             progress.close()
     theta = np.array(states)
-    loss = np.array([kernel.loss(th) for th in theta])
+    if side is not None:
+        side.shutdown(wait=True)
+        loss = np.array([f.result() for f in losses])
+    else:
+        loss = np.array([kernel.loss(th) for th in theta])
     info = {"integrator": "flow", "solver": options.solver, "rtol": options.rtol,
             "atol": options.rtol * options.atol_scale * scale, "field_evaluations": kernel.evaluations - evals0,
             "wall_time_s": time.perf_counter() - start, "backend": kernel.name, "device": kernel.device,

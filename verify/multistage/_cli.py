@@ -120,12 +120,13 @@ def _prepare_out(out_dir: Path) -> None:
                              "give a writable folder for --out") from None
 
 
-def _prefetch_plotting() -> None:
-    """Import the plotting modules in a background thread while the trajectory is integrated.
+def _prefetch() -> None:
+    """Import what the steps after the integration need in a background thread while the trajectory is
+    integrated: the plotting modules, the stage detector's smoothing filters and the predictions' module.
 
     The integration spends most of its time in compiled code that releases the GIL, so on a machine with two
-    cores the import (about 0.5 s) is hidden; the figure code later finds the modules imported (or waits for
-    the import lock).  Nothing else runs in that thread.
+    cores these imports (about 0.9 s) are hidden; the code after the integration finds the modules imported
+    (or waits for the import lock).  Nothing else runs in that thread.
     """
     import threading
     from importlib import import_module
@@ -134,9 +135,10 @@ def _prefetch_plotting() -> None:
 
     def load():
         try:
-            for name in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
+            for name in ("matplotlib.figure", "matplotlib.backends.backend_agg", "scipy.ndimage",
+                         "verify.multistage._predict"):
                 import_module(name)
-        except Exception:      # the figure code imports again in the main thread and reports the error there
+        except Exception:      # the code that needs a module imports it again in the main thread and reports there
             pass
         finally:
             sys.setswitchinterval(interval)
@@ -148,14 +150,13 @@ def _prefetch_plotting() -> None:
 
 def cmd_simulate(args) -> int:
     from ..report.figures import loss_figure
-    from ._predict import predict
     from ._simulate import measure, simulate
 
     config = load_config(args.config)
     _check_simulate_options(args, config)
     out_dir = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-seed{config.train.seed}"
     _prepare_out(out_dir)
-    _prefetch_plotting()
+    _prefetch()
     note = lambda msg: print(msg, file=sys.stderr)    # noqa: E731 - notices (e.g. a CUDA fallback) on stderr
     traj, obs, kernel = simulate(config, backend=args.backend, device=args.device, solver=args.solver,
                                  rtol=args.rtol, grid=args.grid, batch=args.batch, progress=args.progress,
@@ -167,6 +168,8 @@ def cmd_simulate(args) -> int:
     files = {}
     if len(traj.t):
         files = traj.save(out_dir, "trajectory", {k: v for k, v in obs.items() if k != "loss"})
+        from ._predict import predict      # imported by the prefetch thread during the integration
+
         prediction = predict(config)
         files["png"] = loss_figure(traj.t, traj.loss, summary["stages"], out_dir / "loss.png",
                                    plateau_level=prediction["plateau_loss"],

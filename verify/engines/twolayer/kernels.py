@@ -141,6 +141,7 @@ class NumpyKernel:
         self._square_only = self._poly is not None and len(self._poly) == 3 and self._poly[1] == 0
         self.threads = max(1, int(threads))
         self._pool = None
+        self._serial = False
         self.evaluations = 0
         usable, why = fused_status(activation, self.d)
         if fused and not usable:
@@ -181,6 +182,17 @@ class NumpyKernel:
         sub._allocate(sub.n)
         return sub
 
+    def concurrent_copy(self) -> "NumpyKernel":
+        """The same kernel with work arrays of its own, so that it can evaluate in another thread while this
+        one runs.  It splits the rows as this kernel does (the same sums in the same order, so the same
+        numbers) but runs its parts one after the other; its evaluations are not counted in ``evaluations``."""
+        import copy
+
+        twin = copy.copy(self)
+        twin._pool, twin._serial = None, True
+        twin._allocate(self._blocks[0].stop - self._blocks[0].start if self.variant == "numpy" else 0)
+        return twin
+
     def _activate(self, B: np.ndarray) -> None:
         if self._ufunc is not None:
             self._ufunc(B, out=B)
@@ -218,7 +230,7 @@ class NumpyKernel:
         return loss, grad_a, grad_w
 
     def _map(self, fn, items):
-        if self.threads > 1 and len(items) > 1:
+        if self.threads > 1 and len(items) > 1 and not self._serial:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
                 self._pool = ThreadPoolExecutor(self.threads)
