@@ -5,6 +5,8 @@ compared with come from ``theory/`` through the lambdify bridge.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from theory.multistage import balance, higher_order, linearized_flow
@@ -47,9 +49,6 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
     """
     m, d = traj.width, traj.dim
     z = data.z
-    zn = np.linalg.norm(z)
-    zhat = z / zn if zn > 0 else np.zeros_like(z)
-    zSz = data.moments["z_Sinv_z"]
     A = np.zeros((d + 1, d + 1))
     A[0, 1:] = z
     A[1:, 0] = z
@@ -61,6 +60,29 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
     remainder_at = set(np.unique(np.linspace(0, T - 1, min(T, remainder_points)).round().astype(int)).tolist())
     a0, W0 = traj.split(traj.theta[0])
     Q0 = np.column_stack([a0, W0])
+    # the remainder's field evaluations run in a second thread on a copy of the kernel (same numbers) while
+    # this loop computes the rest
+    twin = kernel.concurrent_copy() if remainder and hasattr(kernel, "concurrent_copy") else None
+    side = ThreadPoolExecutor(1, thread_name_prefix="remainder-fields") if twin is not None else None
+    fields = {i: side.submit(twin.field, traj.theta[i]) for i in sorted(remainder_at)} if side else {}
+    try:
+        _record(out, traj, kernel, fields, data, A, Q0, method=method, lr=lr, C1=C1, remainder=remainder,
+                remainder_at=remainder_at)
+    finally:
+        if side is not None:
+            side.shutdown(wait=True, cancel_futures=True)
+    out["loss"] = traj.loss
+    return out
+
+
+def _record(out: dict, traj: Trajectory, kernel, fields: dict, data: DataSet, A: np.ndarray, Q0: np.ndarray, *,
+            method: str, lr: float, C1: float, remainder: bool, remainder_at: set) -> None:
+    """Fill ``out`` recording by recording (``fields``: the remainder's fields computed in advance, by index)."""
+    m, d = traj.width, traj.dim
+    z = data.z
+    zn = np.linalg.norm(z)
+    zhat = z / zn if zn > 0 else np.zeros_like(z)
+    zSz = data.moments["z_Sinv_z"]
     for i, (t, th) in enumerate(zip(traj.t, traj.theta)):
         a, W = traj.split(th)
         Q = np.column_stack([a, W])                       # rows q_k = (a_k, w_k)
@@ -86,12 +108,10 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
         if not remainder or i not in remainder_at:
             out["remainder_ratio"][i] = np.nan
             continue
-        field = kernel.field(th)
+        field = fields[i].result() if i in fields else kernel.field(th)
         da, dW = field[:m], field[m:].reshape(m, d)
         N = np.column_stack([da, dW]) - Q @ A.T
         bound = higher_order.remainder_bound(C1, m, Q)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.linalg.norm(N, axis=1) / bound
         out["remainder_ratio"][i] = np.nanmax(ratio) if np.isfinite(C1) else np.nan
-    out["loss"] = traj.loss
-    return out
