@@ -60,7 +60,8 @@ def test_moderate_K0_is_flagged_with_its_error_estimate():
 
 def test_small_K0_is_applicable():
     p = predict(config_from_dict(_raw()))
-    assert p["K0"] < K0_SMALL and p["applicable"] is True and p["reasons"] == {}
+    assert p["K0"] < K0_SMALL and p["applicable"] is True
+    assert set(p["reasons"]) == {"seeds.data", "data.seed"}       # quadrature data: no data seed, nothing else
 
 
 @pytest.mark.parametrize("eta_z, applicable", [(0.9, True), (1.0, False), (1.5, False)])

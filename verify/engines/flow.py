@@ -19,6 +19,7 @@ from scipy.optimize import brentq
 
 from theory.errors import InputError
 
+from .._interrupt import HeldInterrupt
 from .events import Event, Progress
 from .trajectory import Diverged, Trajectory
 
@@ -129,11 +130,14 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
         if progress:
             progress.close()
     theta = np.array(states)
-    if side is not None:
-        side.shutdown(wait=True)
-        loss = np.array([f.result() for f in losses])
-    else:
-        loss = np.array([kernel.loss(th) for th in theta])
+    with HeldInterrupt() as held:       # the losses of the states: a Ctrl-C here must not lose the trajectory
+        if side is not None:
+            side.shutdown(wait=True)
+            loss = np.array([f.result() for f in losses])
+        else:
+            loss = np.array([kernel.loss(th) for th in theta])
+    if held.caught and status == "completed":
+        status, message = "interrupted", "interrupted by the user as the integration finished (at t_max)"
     info = {"integrator": "flow", "solver": options.solver, "rtol": options.rtol,
             "atol": options.rtol * options.atol_scale * scale, "field_evaluations": kernel.evaluations - evals0,
             "wall_time_s": time.perf_counter() - start, "backend": kernel.name, "device": kernel.device,

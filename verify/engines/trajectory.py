@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,30 +64,59 @@ class Trajectory:
         hits = self.events.get(name, [])
         return float(hits[0][0]) if hits else None
 
-    def save(self, directory: str | Path, stem: str, observables: dict | None = None) -> dict:
-        """Write ``stem.npz`` (everything) and ``stem.csv`` (scalar series); return their paths.
+    def save(self, directory: str | Path, stem: str, observables: dict | None = None,
+             missing: dict | None = None) -> dict:
+        """Write ``stem.npz`` (everything), ``stem.csv`` (scalar series) and ``stem.columns.json`` (the CSV's
+        columns and what its empty cells mean); return their paths (keys ``npz``, ``csv``, ``columns``).
 
-        Files are written to a temporary name first and renamed, so an
-        interrupted write never leaves a half file behind.
+        ``missing`` maps an observable's name to what NaN means in it (``"linear_deviation": "Q_lin
+        overflows here"``).  Each file says, per series that holds a value that is not a finite number, how
+        many it holds and what they mean (a series without an entry in ``missing`` gets a generic
+        sentence): the NPZ in its entry ``missing`` (a JSON object keyed by the NPZ's array names, stored as
+        a string: ``json.loads(str(npz["missing"]))``), the CSV, whose cell is then empty, in
+        ``stem.columns.json`` (keyed by column).  Files are written to a temporary name first and renamed,
+        so an interrupted write never leaves a half file behind.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         obs = observables or {}
+        missing = missing or {}
         arrays = {"t": self.t, "theta": self.theta, "loss": self.loss}
         arrays.update({f"obs_{k}": np.asarray(v) for k, v in obs.items()})
         for name, hits in self.events.items():
             arrays[f"event_{name}"] = np.array([h[0] for h in hits], dtype=float)
-        paths = {"npz": directory / f"{stem}.npz", "csv": directory / f"{stem}.csv"}
+        series_of = {f"obs_{k}": k for k in obs}           # the NPZ's array name -> the observable's name
+        gaps = {key: _gap(value, missing.get(series_of.get(key, key))) for key, value in arrays.items()}
+        paths = {"npz": directory / f"{stem}.npz", "csv": directory / f"{stem}.csv",
+                 "columns": directory / f"{stem}.columns.json"}
         buf = io.BytesIO()
-        np.savez(buf, **arrays)   # uncompressed: float64 states barely compress, and compressing cost 1.5 s
+        # uncompressed: float64 states barely compress, and compressing cost 1.5 s
+        np.savez(buf, **arrays, missing=np.array(json.dumps({k: g for k, g in gaps.items() if g})))
         atomic_write(paths["npz"], buf.getvalue())
         scalars = {k: np.asarray(v) for k, v in obs.items() if np.ndim(v) == 1 and len(v) == len(self.t)}
         text = io.StringIO()
         writer = csv.writer(text)
         columns = ["t", "loss"] + [k for k in scalars if k != "loss"]
         writer.writerow(columns)
-        series = [self.t, self.loss] + [scalars[k] for k in columns[2:]]
-        for row in zip(*series):
+        values = [self.t, self.loss] + [scalars[k] for k in columns[2:]]
+        for row in zip(*values):
             writer.writerow([repr(float(x)) if np.isfinite(x) else "" for x in row])
         atomic_write(paths["csv"], text.getvalue().encode())
+        column_gaps = {c: _gap(v, missing.get(c)) for c, v in zip(columns, values)}
+        atomic_write(paths["columns"], json.dumps({
+            "file": paths["csv"].name, "columns": columns,
+            "empty_cell": "a value that is not a finite number (NaN: not defined or not evaluated there; see "
+                          "missing for what it means in each column)",
+            "missing": {c: g for c, g in column_gaps.items() if g}}, indent=2) + "\n")
         return {k: str(v) for k, v in paths.items()}
+
+
+#: what a value that is not a finite number means in a series without its own entry in ``missing``
+GENERIC_MISSING = "not a finite number: the state or the quantity overflowed there"
+
+
+def _gap(values, means: str | None) -> dict | None:
+    """``{"count": n, "means": ...}`` for a series holding ``n`` values that are not finite numbers, else None."""
+    values = np.asarray(values, dtype=float)
+    count = int(values.size - np.count_nonzero(np.isfinite(values)))
+    return {"count": count, "means": means or GENERIC_MISSING} if count else None

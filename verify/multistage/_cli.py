@@ -19,6 +19,7 @@ from theory.activation import activation_from_spec
 from theory.errors import InputError
 
 from .._derive_tool import resolve, show
+from .._interrupt import HeldInterrupt
 from .._io import atomic_write, dumps
 from ._config import load_config
 
@@ -148,9 +149,17 @@ def _prefetch() -> None:
     threading.Thread(target=load, name="prefetch-plotting", daemon=True).start()
 
 
+#: the files of a simulation, in the order they are written
+_SIMULATE_FILES = ("npz", "csv", "columns", "png", "summary")
+
+
 def cmd_simulate(args) -> int:
-    from ..report.figures import loss_figure
-    from ._simulate import measure, simulate
+    """Integrate, then measure and write the files.  A Ctrl-C during the integration keeps the states so far
+    (status ``interrupted``); one after it keeps the finished trajectory: the trajectory files and
+    ``summary.json`` are still written (whole: Ctrl-C is held back while they are), the figure is skipped, and
+    the summary says where the run was stopped (``interrupted``, ``complete``) and why a file is missing
+    (``files.<kind>`` null, with ``reasons["files.<kind>"]``).  Exit status 130 after any Ctrl-C."""
+    from ._simulate import integrate, measure, missing, observe
 
     config = load_config(args.config)
     _check_simulate_options(args, config)
@@ -158,33 +167,64 @@ def cmd_simulate(args) -> int:
     _prepare_out(out_dir)
     _prefetch()
     note = lambda msg: print(msg, file=sys.stderr)    # noqa: E731 - notices (e.g. a CUDA fallback) on stderr
-    traj, obs, kernel = simulate(config, backend=args.backend, device=args.device, solver=args.solver,
-                                 rtol=args.rtol, grid=args.grid, batch=args.batch, progress=args.progress,
-                                 K_levels=args.k_levels, loss_levels=args.loss_levels,
-                                 notify=note, threads=args.threads)
-    summary = measure(config, traj, obs, kernel)
+    traj, kernel = integrate(config, backend=args.backend, device=args.device, solver=args.solver, rtol=args.rtol,
+                             grid=args.grid, batch=args.batch, progress=args.progress, K_levels=args.k_levels,
+                             loss_levels=args.loss_levels, notify=note, threads=args.threads)
+    stops = [f"during the integration ({traj.message})"] if traj.status == "interrupted" else []
+    files, not_written = {}, {}
+    obs = {}
+    try:
+        obs = observe(config, traj, kernel)
+    except KeyboardInterrupt:
+        stops.append("after the integration, while the observables were computed (the files hold none)")
+    with HeldInterrupt() as held:
+        summary = measure(config, traj, obs, kernel)
+        if len(traj.t):
+            files.update(traj.save(out_dir, "trajectory", {k: v for k, v in obs.items() if k != "loss"},
+                                   missing=missing(config)))
+    if held.caught:
+        stops.append("after the integration, while the trajectory files were written")
+    if not len(traj.t):
+        not_written.update(dict.fromkeys(("npz", "csv", "columns", "png"), "the trajectory holds no recorded state"))
+    elif stops and not stops[0].startswith("during"):
+        not_written["png"] = f"not drawn: Ctrl-C arrived {stops[0]}"
+    else:
+        try:
+            from ..report.figures import loss_figure
+            from ._predict import predict      # imported by the prefetch thread during the integration
+
+            plateau = predict(config)["plateau_loss"]
+            files["png"] = loss_figure(traj.t, traj.loss, summary["stages"], out_dir / "loss.png",
+                                       plateau_level=plateau,
+                                       marks={"T_p (theory)": summary["T_p"]["value"],
+                                              "T_d (theory)": summary["T_d"]["value"]},
+                                       title=f"{config.activation.name}, m = {config.model.width}, "
+                                             f"alpha = {config.model.alpha}, {traj.info['integrator']}")
+        except KeyboardInterrupt:
+            stops.append("after the integration, while loss.png was drawn")
+            not_written["png"] = f"not drawn: Ctrl-C arrived {stops[-1]}"
     summary["seeds"] = {"data": config.data.seed if config.dataset.kind == "sample" else None,
                         "init": config.train.seed}
-    files = {}
-    if len(traj.t):
-        files = traj.save(out_dir, "trajectory", {k: v for k, v in obs.items() if k != "loss"})
-        from ._predict import predict      # imported by the prefetch thread during the integration
-
-        prediction = predict(config)
-        files["png"] = loss_figure(traj.t, traj.loss, summary["stages"], out_dir / "loss.png",
-                                   plateau_level=prediction["plateau_loss"],
-                                   marks={"T_p (theory)": summary["T_p"]["value"],
-                                          "T_d (theory)": summary["T_d"]["value"]},
-                                   title=f"{config.activation.name}, m = {config.model.width}, "
-                                         f"alpha = {config.model.alpha}, {traj.info['integrator']}")
+    if summary["seeds"]["data"] is None:
+        summary["reasons"]["seeds.data"] = (f"{config.dataset.kind} data: the inputs are not drawn at random, so "
+                                            "there is no data seed")
+    summary["interrupted"] = stops[0] if stops else None
+    summary["complete"] = not stops
+    if not stops:
+        summary["reasons"]["interrupted"] = "the run was not interrupted"
+    summary["files"] = {kind: files.get(kind) for kind in _SIMULATE_FILES}
+    summary["files"]["summary"] = str(out_dir / "summary.json")
+    for kind, why in not_written.items():
+        summary["reasons"][f"files.{kind}"] = why
+    with HeldInterrupt() as held:
         atomic_write(out_dir / "summary.json", dumps(summary))
-        files["summary"] = str(out_dir / "summary.json")
-    summary["files"] = files
+    if held.caught and not stops:
+        stops.append("after the integration, while summary.json was written")
     if args.json:
         _write_stdout(dumps(summary))
     else:
         for key in ("status", "z_norm", "K0", "t_half", "T_d", "T_p", "initial_loss", "plateau_loss", "final_loss",
-                    "diverged", "files"):
+                    "diverged", "interrupted", "files"):
             print(f"  {key:<14} {summary[key]}")
         print("  stages         detected (start - end)          theory (start - end)")
         theory = summary.get("stages_theory", {})
@@ -193,7 +233,9 @@ def cmd_simulate(args) -> int:
             show = (lambda b: f"{b[0]:>10.4g} - {b[1]:<10.4g}" if b else f"{'-':>10}   {'':<10}")
             print(f"    {name:<18} {show(found)}      {show(pred)}")
         print(f"  T_p (theory)   {summary['T_p']['value']}   T_d (theory) {summary['T_d']['value']}")
-    if traj.status == "interrupted":
+        for path, why in summary["reasons"].items():
+            print(f"  null: {path:<18} {why}")
+    if stops:
         return 130
     return 1 if traj.status == "failed" else 0
 

@@ -15,7 +15,7 @@ from theory.multistage.data import DataSet
 from ..engines.events import k_of_theta
 from ..engines.trajectory import Trajectory
 
-__all__ = ["observables", "linear_map"]
+__all__ = ["observables", "linear_map", "missing_meanings"]
 
 
 def linear_map(t: float, z: np.ndarray, method: str, lr: float) -> np.ndarray:
@@ -27,6 +27,25 @@ def linear_map(t: float, z: np.ndarray, method: str, lr: float) -> np.ndarray:
     A[0, 1:] = z
     A[1:, 0] = z
     return np.linalg.matrix_power(np.eye(d + 1) + lr * A, int(round(t / lr)))
+
+
+def missing_meanings(*, C1: float, remainder: bool = True, remainder_points: int = 101) -> dict:
+    """What NaN means in each series of :func:`observables` that can hold it (for the trajectory files)."""
+    if not remainder:
+        rest = "not evaluated in this run (remainder = False)"
+    elif not np.isfinite(C1):
+        rest = "not defined: D3's bound is infinite for this activation (C_1 = inf)"
+    else:
+        rest = (f"evaluated at {remainder_points} evenly spaced recordings only (one field evaluation each): NaN "
+                "at the recordings between them, and where D3's bound is not finite")
+    return {
+        "K": "not defined: z^T Sigma^-1 z = 0 (z = 0), so K = beta.z / z^T Sigma^-1 z has no denominator",
+        "linear_deviation": "not defined: Q_lin = exp(tA) q(0) (the GD map's power under gradient descent) "
+                            "overflows there, far past the linear stage",
+        "remainder_ratio": rest,
+        "norm_ratio": "not defined: |W|_F = 0",
+        "alignment_mean": "not defined: every q_k = 0",
+    }
 
 
 def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: str = "flow",

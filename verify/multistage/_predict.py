@@ -11,8 +11,10 @@ carrying capacity ``K_eq = 1 + kappa/m``.
 Regime flags: ``applicable`` is ``True`` or a string naming every assumption
 that fails (``z = 0``; ``eta |z| >= 1`` under gradient descent; ``K0`` not
 small; ``sup |sigma'''|`` infinite).  A prediction that would be NaN or
-infinite is ``None``, and ``reasons[key]`` says why; the output never holds
-NaN or infinities.
+infinite is ``None``, and ``reasons[path]`` says why (``path``: the dotted
+path of the ``None``, e.g. ``t_half`` or ``T_d.value``; the ``config`` echo
+is the input as read, where ``None`` means "not given"); the output never
+holds NaN or infinities.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from theory.bridge import numeric
 from theory.multistage.symbols import C_0, K0, M_fx1, M_x2, alpha, alpha_1, delta, eta, m, q0, z_norm
 from theory.multistage.symbols import E_f2 as E_f2_sym, z_Sinv_z as z_Sinv_z_sym
 
+from .._io import finite_or_none
 from ._config import Config
 from ._initialisation import growing_mode, initial_parameters
 
@@ -105,14 +108,7 @@ def gd_map_times(k0: float, lr: float, zn: float, levels: list[float], K_eq: flo
 
 def _finite_or_none(value, path: str, reasons: dict):
     """``value`` with every non-finite float replaced by ``None`` and the replacement recorded in ``reasons``."""
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v, f"{path}.{k}" if path else k, reasons) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v, f"{path}[{i}]", reasons) for i, v in enumerate(value)]
-    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
-        reasons.setdefault(path, f"the formula gives {float(value)!r} here (outside its assumptions)")
-        return None
-    return value
+    return finite_or_none(value, reasons, "the formula gives {value!r} here (outside its assumptions)", path)
 
 
 def predict(config: Config) -> dict:
@@ -142,6 +138,9 @@ def predict(config: Config) -> dict:
         "reasons": {},
     }
     why = out["reasons"]
+    if data.kind != "sample":
+        why["seeds.data"] = why["data.seed"] = (f"{data.kind} data: the inputs are not drawn at random, so there "
+                                                "is no data seed")
     reasons, stop = [], []
     if not np.isfinite(float(act.C_L.upper)):
         reasons.append(f"sup |sigma'''| is infinite for sigma = {act.expr}: not tanh-like in the sense the "
@@ -199,7 +198,7 @@ def predict(config: Config) -> dict:
                 needed = (np.log(1 / max(k0, 1e-300)) + np.log(1 / dlt)) / (2 * np.log1p(lr * zn))
             if not needed <= _PREDICT_MAP_STEPS:
                 t_half = T_d = T_d_unshifted = None
-                why["t_half"] = why["T_d"] = (
+                why["t_half"] = why["T_d.value"] = why["T_d.without_shift"] = (
                     f"D9's GD map would need about {needed:.3g} steps (more than {_PREDICT_MAP_STEPS:.0e}) at "
                     f"lr = {lr:g}: this small a step is the gradient-flow limit; use method = flow")
             else:
@@ -210,7 +209,8 @@ def predict(config: Config) -> dict:
         else:
             t_half = T_d = None
             times_from = "not predicted: gradient descent with non-whitened inputs"
-            why["t_half"] = why["T_d"] = "D9's GD map is derived for whitened inputs; set whiten = true"
+            why["t_half"] = why["T_d.value"] = why["T_d.without_shift"] = (
+                "D9's GD map is derived for whitened inputs; set whiten = true")
     elif white:
         # t_half stays D9's: the shift moves it by O(K_eq - 1) only (reference runs: within 0.24 %)
         t_half = float(_f(descent_time.t_half, K0, r)(k0, growth_rate))
@@ -226,8 +226,12 @@ def predict(config: Config) -> dict:
         t_half = None
     if t_half is None and "t_half" not in why:
         why["t_half"] = "K does not reach 1/2 in the predicted dynamics"
-    if T_d is None and "T_d" not in why:
-        why["T_d"] = "K does not reach 1 - delta in the predicted dynamics"
+    if T_d is None and "T_d.value" not in why:
+        why["T_d.value"] = "K does not reach 1 - delta in the predicted dynamics"
+    if T_d_unshifted is None and "T_d.without_shift" not in why:
+        why["T_d.without_shift"] = ("D10's shift is derived for whitened inputs only, so there is no unshifted "
+                                    "value to set beside T_d" if not white else
+                                    "K does not reach 1 - delta under D9's map without the shift")
     qmax0 = float(np.max(np.sqrt(a**2 + np.sum(W**2, axis=1))))
     T_p = float(_f(initial_plateau.T_p, m, alpha_1, q0, z_norm)(width, a1, qmax0, zn))
     T_p_applicable = True
@@ -235,6 +239,7 @@ def predict(config: Config) -> dict:
         T_p_applicable = (f"q_max(0) = {qmax0:.3g} is already above m^-alpha_1 = {width ** -a1:.3g}: there is no "
                           "initial plateau to predict at this width (D6 needs q_max(0) < m^-alpha_1)")
         T_p = None
+        why["T_p.value"] = T_p_applicable
     out.update({
         "growth_rate": growth_rate,
         "growth_rate_definition": "2 log(1 + eta |z|) / eta" if method == "gd" else "2 |z|",

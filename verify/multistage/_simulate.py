@@ -23,15 +23,16 @@ import numpy as np
 
 from theory.multistage import higher_order
 
+from .._io import finite_or_none, null_paths
 from ..engines import DescentOptions, FlowOptions, Trajectory, integrate_flow, run_descent
 from ..engines.events import Progress, make_events
 from ..engines.twolayer import pack, select_kernel
 from ..stages import detect_stages
 from ._config import Config
 from ._initialisation import growing_mode, initial_parameters
-from ._observables import observables
+from ._observables import missing_meanings, observables
 
-__all__ = ["simulate", "measure", "stage_bounds"]
+__all__ = ["simulate", "integrate", "observe", "missing", "measure", "stage_bounds"]
 
 
 def _first_crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
@@ -66,6 +67,17 @@ def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solv
              progress: bool | None = None, notify=print, threads: int = 1,
              remainder: bool = True) -> tuple[Trajectory, dict, object]:
     """Run the configuration's trajectory; return ``(trajectory, observables, kernel)``."""
+    traj, kernel = integrate(config, backend=backend, device=device, solver=solver, rtol=rtol, grid=grid,
+                             batch=batch, K_levels=K_levels, loss_levels=loss_levels, progress=progress,
+                             notify=notify, threads=threads)
+    return traj, observe(config, traj, kernel, remainder=remainder), kernel
+
+
+def integrate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
+              rtol: float = 1e-8, grid: int = 601, batch: int | None = None, K_levels=(), loss_levels=(),
+              progress: bool | None = None, notify=print, threads: int = 1) -> tuple[Trajectory, object]:
+    """The first half of :func:`simulate`: the trajectory and the kernel, without the observables (a Ctrl-C
+    here ends the run early with status ``interrupted``)."""
     data = config.dataset
     m, d = config.model.width, data.dim
     kernel, _ = select_kernel(config.activation, data.X, data.p, data.y, m, backend, device, threads=threads,
@@ -86,16 +98,47 @@ def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solv
         traj = run_descent(kernel, theta0, config.train.t_max, events=events,
                            options=DescentOptions(lr=config.train.lr, batch=batch, grid=grid), rng=rng,
                            progress=bar)
-    C1 = higher_order.constant_C1(config.activation.C_L.upper, config.activation.C0.upper, data.moments)
-    obs = observables(traj, kernel, data, C1=C1, method="flow" if traj.info["integrator"] == "flow" else "gd",
-                      lr=config.train.lr, remainder=remainder) if len(traj.t) else {}
-    return traj, obs, kernel
+    return traj, kernel
+
+
+def _C1(config: Config) -> float:
+    return higher_order.constant_C1(config.activation.C_L.upper, config.activation.C0.upper,
+                                    config.dataset.moments)
+
+
+def observe(config: Config, traj: Trajectory, kernel, *, remainder: bool = True) -> dict:
+    """The second half of :func:`simulate`: the observables along ``traj`` (``{}`` for an empty one)."""
+    if not len(traj.t):
+        return {}
+    return observables(traj, kernel, config.dataset, C1=_C1(config),
+                       method="flow" if traj.info["integrator"] == "flow" else "gd", lr=config.train.lr,
+                       remainder=remainder)
+
+
+def missing(config: Config, *, remainder: bool = True) -> dict:
+    """What NaN means in each observable of :func:`observe` (for :meth:`Trajectory.save`)."""
+    return missing_meanings(C1=_C1(config), remainder=remainder)
+
+
+def _end_of_run(traj: Trajectory) -> str:
+    """How the run ended, for a reason: ``"before t_max = 60"`` or ``"before the run stopped (interrupted) at
+    t = 3.2"``."""
+    end = float(traj.t[-1]) if len(traj.t) else 0.0
+    if traj.status == "completed":
+        return f"before t_max = {end:g}"
+    return f"before the run stopped ({traj.status}) at t = {end:g}"
 
 
 def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
-    """The measured summary (JSON-ready)."""
+    """The measured summary (JSON-ready).
+
+    A quantity that was not measured is ``None``, and ``reasons[path]`` says why (``path``: its dotted path,
+    e.g. ``t_half`` or ``T_d.value``); a number that is not finite (the loss of a diverging run) is ``None``
+    with a reason too, so the summary never holds NaN or infinities.
+    """
     data = config.dataset
     delta = config.analysis.delta
+    why = {}
     t_half = traj.first_event("K=0.5")
     td_hits = traj.events.get(f"K={1 - delta:g}", [])
     T_d = float(td_hits[0][0]) if td_hits else None
@@ -109,13 +152,29 @@ def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
     if not data.z_is_zero:
         u = growing_mode(a0, W0, data.z)
         k0 = float(np.sum(u**2) / 2 * data.z_norm / data.moments["z_Sinv_z"])
-    return {
+    T_p = stages["initial plateau"][1] if "descent" in stages else None
+    ended = _end_of_run(traj)
+    if data.z_is_zero:
+        no_k = (f"z = 0 (|z| = {data.z_norm:.3g}): K = beta.z / z^T Sigma^-1 z is undefined, so no level of K is "
+                "tracked")
+        why["K0"] = f"z = 0 (|z| = {data.z_norm:.3g}): there is no growing linear mode whose share K0 would be"
+        why["t_half"] = why["T_d.value"] = no_k
+    else:
+        why["t_half"] = f"K never reached 1/2 {ended}"
+        why["T_d.value"] = f"K never reached 1 - delta = {1 - delta:g} {ended}"
+    why["plateau_loss"] = f"the loss at T_d, and T_d was not measured: {why['T_d.value']}"
+    if "q_max" not in obs:
+        why["T_p.value"] = "the observables (q_max among them) were not computed: the run was interrupted first"
+    else:
+        why["T_p.value"] = f"q_max never reached m^(-alpha_1) = {config.model.width ** -config.alpha_1:.3g} {ended}"
+    for key in ("initial_loss", "final_loss"):
+        why[key] = "the trajectory holds no recorded state"
+    summary = {
         "z_norm": data.z_norm,
         "K0": k0,
         "t_half": t_half,
         "T_d": {"value": T_d, "delta": delta},
-        "T_p": {"value": stages["initial plateau"][1] if "descent" in stages else None,
-                "alpha_1": config.alpha_1},
+        "T_p": {"value": T_p, "alpha_1": config.alpha_1},
         "initial_loss": float(traj.loss[0]) if len(traj.loss) else None,
         "plateau_loss": plateau_loss,
         "final_loss": float(traj.loss[-1]) if len(traj.loss) else None,
@@ -127,3 +186,10 @@ def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
         "events": {name: [float(h[0]) for h in hits] for name, hits in traj.events.items()},
         "run": traj.info,
     }
+    reasons = {}
+    summary = finite_or_none(summary, reasons, "not a finite number ({value!r}): the run overflowed there")
+    for path in null_paths(summary):
+        if path not in reasons and path in why:
+            reasons[path] = why[path]
+    summary["reasons"] = reasons
+    return summary
