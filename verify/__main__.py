@@ -1,7 +1,11 @@
 import gc
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:           # Ctrl-C while the command line's modules load: no traceback
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
 
 code = main()
 # Everything still alive is about to be dropped with the process: moving it out of the collector's reach

@@ -353,9 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
     try:
+        # building the parser imports the papers' tool modules: a Ctrl-C there is an interrupt like any other
+        args = build_parser(argv).parse_args(argv)
         return args.func(args)
     except VerifierError as exc:
         print(f"error: {exc}", file=sys.stderr)

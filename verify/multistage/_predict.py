@@ -138,9 +138,15 @@ def predict(config: Config) -> dict:
         "reasons": {},
     }
     why = out["reasons"]
+    if data.kind != "sample" and data.quadrature_error is None:
+        why["data.quadrature_error"] = ("not estimated: the rule with twice the nodes per dimension, to which it "
+                                        "is compared, would be too large")
     if data.kind != "sample":
         why["seeds.data"] = why["data.seed"] = (f"{data.kind} data: the inputs are not drawn at random, so there "
                                                 "is no data seed")
+    else:
+        why["data.quadrature_error"] = ("sampled data: the quadrature error is that of Gauss-Hermite nodes "
+                                        "(quadrature = N); samples carry a Monte Carlo error instead")
     reasons, stop = [], []
     if not np.isfinite(float(act.C_L.upper)):
         reasons.append(f"sup |sigma'''| is infinite for sigma = {act.expr}: not tanh-like in the sense the "
