@@ -1,6 +1,7 @@
 """The runner under faults: workers capped, one writer per output folder, clean stops on SIGTERM and SIGINT."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -87,3 +88,65 @@ def test_a_signal_stops_every_worker_within_seconds(tmp_path, sig, code):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _groups_cached(cache_dir: Path) -> int:
+    return len(list((cache_dir / "runs").rglob("*.json"))) if (cache_dir / "runs").is_dir() else 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="process groups and SIGKILL")
+def test_a_killed_run_resumes_from_its_cache_and_writes_the_same_report(tmp_path):
+    """SIGKILL to the whole process group of a run once two of its six run groups are cached; the same command
+    again (same options, same --cache) takes those groups from the cache, runs the rest, and writes a report.json
+    byte-identical to that of a run never interrupted (with a cache of its own)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VERIFY_NO_CACHE", "VERIFY_CACHE_DIR")}
+
+    def command(cache_dir: Path, out: Path) -> list[str]:
+        return [sys.executable, "-m", "verify", "run", "Q1", "Q2", "--quick", "--no-figures", "--workers", "1",
+                "--cache", str(cache_dir), "--out", str(out)]
+
+    report = Path("noisy-quadratic") / "quick-seed0"
+    reference = subprocess.run(command(tmp_path / "cache-ref", tmp_path / "ref"), cwd=REPO, env=env,
+                               capture_output=True, text=True, timeout=600)
+    assert reference.returncode == 0, reference.stderr
+    cache_dir, out = tmp_path / "cache", tmp_path / "out"
+    proc = subprocess.Popen(command(cache_dir, out), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while _groups_cached(cache_dir) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it was killed"
+    assert not (out / report / "report.json").exists()
+    cached = _groups_cached(cache_dir)
+    assert 2 <= cached < 6
+    again = subprocess.run(command(cache_dir, out), cwd=REPO, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("(from the cache)") >= cached
+    timing = json.loads((out / report / "timing.json").read_text())
+    assert len(timing["from_cache"]) >= cached and len(timing["from_cache"]) < len(timing["per_claim_s"])
+    assert (out / report / "report.json").read_bytes() == (tmp_path / "ref" / report / "report.json").read_bytes()
+
+
+@pytest.mark.parametrize("module", ["theory.errors", "verify.registry", "verify.multistage._cli"])
+def test_ctrl_c_while_the_command_line_loads_is_one_line(module):
+    """A KeyboardInterrupt raised by an import on the way to the command line (where a Ctrl-C in the first
+    second lands): 'interrupted', exit 130, no traceback."""
+    inject = ("import runpy, sys\n"
+              "class Interrupt:\n"
+              "    def find_spec(self, fullname, path, target=None):\n"
+              f"        if fullname == {module!r}:\n"
+              "            raise KeyboardInterrupt\n"
+              "sys.meta_path.insert(0, Interrupt())\n"
+              "sys.argv = ['verify', 'predict', '--help']\n"
+              "runpy.run_module('verify', run_name='__main__', alter_sys=True)\n")
+    result = subprocess.run([sys.executable, "-c", inject], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "interrupted\n"
