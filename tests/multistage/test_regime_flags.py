@@ -61,7 +61,10 @@ def test_moderate_K0_is_flagged_with_its_error_estimate():
 def test_small_K0_is_applicable():
     p = predict(config_from_dict(_raw()))
     assert p["K0"] < K0_SMALL and p["applicable"] is True
-    assert set(p["reasons"]) == {"seeds.data", "data.seed"}       # quadrature data: no data seed, nothing else
+    # reasons only for nulls outside the K dynamics (the quadrature's data seed; T_p where q_max(0) is above
+    # m^-alpha_1 at this width)
+    assert not {"K0", "growth_rate", "t_half", "T_d", "T_d.value"} & set(p["reasons"]), p["reasons"]
+    assert {"seeds.data", "data.seed"} <= set(p["reasons"])
 
 
 @pytest.mark.parametrize("eta_z, applicable", [(0.9, True), (1.0, False), (1.5, False)])

@@ -217,3 +217,11 @@ def test_ctrl_c_once_the_trajectory_is_saved_exits_130_with_a_summary(tmp_path):
             assert len(saved["t"]) == 301
         return
     pytest.fail("the run always finished before the signal arrived")
+
+
+def test_the_readme_names_every_file_simulate_writes(capsys, tmp_path):
+    readme = (REPO / "README.md").read_text()
+    code, summary, _ = _simulate(capsys, tmp_path, SMALL)
+    names = [Path(path).name for path in summary["files"].values()]
+    assert len(names) == len(FILES) and all(f"`{name}`" in readme for name in names)
+    assert 'npz["missing"]' in readme and "`reasons`" in readme
