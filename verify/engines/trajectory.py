@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write
+from .._io import atomic_write, dumps
 
-__all__ = ["Trajectory", "Diverged"]
+__all__ = ["Trajectory", "Diverged", "GENERIC_MISSING"]
 
 
 class Diverged(Exception):
@@ -91,7 +90,7 @@ class Trajectory:
                  "columns": directory / f"{stem}.columns.json"}
         buf = io.BytesIO()
         # uncompressed: float64 states barely compress, and compressing cost 1.5 s
-        np.savez(buf, **arrays, missing=np.array(json.dumps({k: g for k, g in gaps.items() if g})))
+        np.savez(buf, **arrays, missing=np.array(dumps({k: g for k, g in gaps.items() if g}, indent=None).strip()))
         atomic_write(paths["npz"], buf.getvalue())
         scalars = {k: np.asarray(v) for k, v in obs.items() if np.ndim(v) == 1 and len(v) == len(self.t)}
         text = io.StringIO()
@@ -103,11 +102,11 @@ class Trajectory:
             writer.writerow([repr(float(x)) if np.isfinite(x) else "" for x in row])
         atomic_write(paths["csv"], text.getvalue().encode())
         column_gaps = {c: _gap(v, missing.get(c)) for c, v in zip(columns, values)}
-        atomic_write(paths["columns"], json.dumps({
+        atomic_write(paths["columns"], dumps({
             "file": paths["csv"].name, "columns": columns,
             "empty_cell": "a value that is not a finite number (NaN: not defined or not evaluated there; see "
                           "missing for what it means in each column)",
-            "missing": {c: g for c, g in column_gaps.items() if g}}, indent=2) + "\n")
+            "missing": {c: g for c, g in column_gaps.items() if g}}))
         return {k: str(v) for k, v in paths.items()}
 
 

@@ -15,7 +15,9 @@ Measured quantities (the same names as the predictions):
   an escape from the secondary plateau is a stage of its own);
 * ``stages_theory``: the theory's stage bounds beside them (:func:`stage_bounds`):
   initial plateau ``[0, T_p]``, descent ``[T_p, T_d]``, secondary plateau from
-  ``T_d`` to the end.
+  ``T_d`` to the end;
+* ``reasons``: for each quantity that is ``None`` (not reached before the
+  run ended, undefined for ``z = 0``, not finite), its dotted path and why.
 """
 from __future__ import annotations
 
