@@ -205,3 +205,41 @@ def test_verdict_figures_are_cached_like_the_papers_figures(tmp_path, monkeypatc
     assert list((tmp_path / "runs").rglob("*.json"))                 # stored
     assert _verdict_figures(claims) == first
     assert _verdict_figures(OTHERS) == {"figures": [], "files": {}}
+
+
+def _numbers():
+    from hypothesis import strategies as st
+
+    return st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
+                     st.sampled_from([0.0, -0.0, 1e-300, 1e300]))
+
+
+def _verdicts():
+    from hypothesis import strategies as st
+
+    num = _numbers()
+    text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60)   # $ \\ ^ _ included
+    pair = st.one_of(st.none(), st.lists(num, min_size=2, max_size=2), st.lists(num, max_size=3))
+    key = st.one_of(st.none(), st.fixed_dictionaries(
+        {"quantity": text, "measured": num, "predicted": num, "margin": num,
+         "why": st.one_of(st.none(), text)},
+        optional={"interval": pair, "band": pair}))
+    fit = st.fixed_dictionaries({}, optional={"slope": num, "interval": pair, "band": pair, "predicted": num})
+    tolerance = st.one_of(st.none(), st.fixed_dictionaries({"name": text, "value": num, "justification": text}))
+    return st.builds(lambda status, key, fits, tol: verdict("P-prop", status, key, fits, tol),
+                     st.sampled_from(["failed", "inconclusive"]), key,
+                     st.dictionaries(text, fit, max_size=3), tolerance)
+
+
+def test_any_verdict_draws_and_every_panel_is_labelled():
+    """Whatever numbers (or None, NaN, infinities, malformed pairs) a verdict holds, its figure is drawn."""
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_verdicts())
+    def draws(claim):
+        fig = draw_verdict(claim)
+        assert figure_bytes(fig, "png").startswith(b"\x89PNG")
+        assert all(ax.get_xlabel().strip() and ax.get_ylabel().strip() for ax in fig.axes)
+
+    draws()

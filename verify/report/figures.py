@@ -118,15 +118,22 @@ def loss_figure(t: np.ndarray, loss: np.ndarray, stages: dict, path: str | Path,
 VERDICT_FIGURE_STATUSES = ("failed", "inconclusive")
 _MAX_FITS = 8            # fits drawn in a verdict figure (the others are named in the caption)
 _LOG_SPAN = 1e3          # positive values spanning more than this factor are drawn on a log axis
+#: magnitudes beyond which a value is named instead of drawn (axis limits and ticks overflow near 1e308), and
+#: the range of a log axis (matplotlib's log tick labels overflow on spans of hundreds of decades)
+_DRAWABLE, _LOG_FLOOR, _LOG_CEIL = 1e300, 1e-100, 1e100
 _COLOURS = {"measured": "black", "predicted": "tab:blue", "band": "tab:green", "over": "tab:red"}
 
 
 def _finite(x) -> float | None:
-    """``x`` as a float when it is a finite real number (not a bool), else None."""
+    """``x`` as a float when it is a finite real number (not a bool) that can be drawn (``|x| <= 1e300``),
+    else None."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
-    x = float(x)
-    return x if math.isfinite(x) else None
+    try:
+        x = float(x)
+    except OverflowError:           # an integer beyond the floats
+        return None
+    return x if math.isfinite(x) and abs(x) <= _DRAWABLE else None
 
 
 def _show(x, digits: int = 4) -> str:
@@ -149,10 +156,10 @@ def _pair(value) -> tuple | None:
     lo, hi = value
     if any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in (lo, hi)):
         return None
-    lo, hi = (None if v is None or (isinstance(v, float) and math.isinf(v)) else v for v in (lo, hi))
-    if any(v is not None and math.isnan(v) for v in (lo, hi)):
+    if any(v is not None and isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
         return None
-    return (None if lo is None else float(lo), None if hi is None else float(hi))
+    # an infinite end (or one too large to draw) is an open end
+    return tuple(None if v is None or _finite(v) is None else float(v) for v in (lo, hi))
 
 
 def _show_pair(pair) -> str:
@@ -165,7 +172,9 @@ def _slug(text: str) -> str:
 
 
 def _wrap(text: str, width: int = 70) -> str:
-    return "\n".join(textwrap.wrap(" ".join(str(text).split()), width)) or " "
+    """``text`` on lines of at most ``width`` characters, its dollar signs escaped (matplotlib would read the text
+    between two of them as mathematics)."""
+    return "\n".join(textwrap.wrap(" ".join(str(text).split()), width)).replace("$", r"\$") or " "
 
 
 def _limits(values: list[float], log: bool) -> tuple[float, float]:
@@ -180,7 +189,8 @@ def _limits(values: list[float], log: bool) -> tuple[float, float]:
 
 
 def _use_log(values: list[float]) -> bool:
-    return bool(values) and min(values) > 0 and max(values) / min(values) > _LOG_SPAN
+    return bool(values) and min(values) > _LOG_FLOOR and max(values) < _LOG_CEIL \
+        and max(values) / min(values) > _LOG_SPAN
 
 
 def _draw_band(ax, band, lim, y0, y1, label):
@@ -245,7 +255,7 @@ def _key_panel(ax, key: dict) -> None:
     ax.set_ylim(-0.8, 1.8)
     rows = ([0] if p is not None or predicted is not None else []) + [1]
     ax.set_yticks(rows, ["predicted", "measured"][-len(rows):])
-    ax.set_xlabel(_wrap(key.get("quantity") or "key quantity"))
+    ax.set_xlabel(_wrap(key.get("quantity") or "").strip() or "key quantity (unnamed)")
     ax.set_ylabel("key quantity")
     _off_axis_notes(ax, notes)
     _legend(ax)
@@ -306,6 +316,12 @@ def _margin_panel(ax, margin, tolerance: dict | None) -> None:
     """The used fraction of the tolerance as a bar against 1, the most a passing claim uses (log axis when the
     two are more than a factor 10 apart; an infinite margin runs to the axis' end)."""
     value = _finite(margin)
+    notes = []
+    if value is not None and value > _LOG_CEIL:          # drawn at the end of the axis, and named
+        notes.append(f"margin {_show(value)} runs off the axis")
+        value = _LOG_CEIL
+    elif value is not None and 0 < value < _LOG_FLOOR:
+        value = _LOG_FLOOR
     infinite = _finite(margin) is None and isinstance(margin, (int, float)) and not isinstance(margin, bool) \
         and margin == math.inf
     log = value is not None and value > 0 and max(value, 1.0) / min(value, 1.0) > 10
@@ -317,9 +333,11 @@ def _margin_panel(ax, margin, tolerance: dict | None) -> None:
     if end is not None:
         base = lim[0] if log else 0.0
         colour = _COLOURS["band"] if value is not None and value < 1 else _COLOURS["over"]
-        ax.barh([0], [end - base], left=base, height=0.5, color=colour, alpha=0.7, label=f"margin {_show(margin, 3)}")
+        ax.barh([0], [end - base], left=base, height=0.5, color=colour, alpha=0.7,
+                label=_wrap(f"margin {_show(margin, 3)}"))
     else:
-        _off_axis_notes(ax, [f"margin is {_show(margin)} (not drawn)"])
+        notes.append(f"margin is {_show(margin)} (not drawn)")
+    _off_axis_notes(ax, notes)
     ax.axvline(1.0, color="black", ls="--", lw=1, label="1: the most a passing claim uses")
     if log:
         ax.set_xscale("log")
