@@ -93,14 +93,24 @@ class Verdict:
         return jsonable(out)
 
 
-def key_number(quantity: str, measured, predicted=None, margin=None, why: str | None = None) -> dict:
+def key_number(quantity: str, measured, predicted=None, margin=None, why: str | None = None, *,
+               interval=None, band=None) -> dict:
     """The ``key`` of a :class:`Verdict`: the headline quantity, its measured and predicted values, the used
-    fraction of the tolerance (``margin``, below 1 passes) and, for a claim that did not pass, why."""
+    fraction of the tolerance (``margin``, below 1 passes) and, for a claim that did not pass, why.
+
+    ``interval`` (the measured value's confidence interval) and ``band`` (the values of the quantity the
+    tolerance accepts) are pairs ``[lo, hi]``, None for an open end; given, they are drawn in the figure a
+    report makes for a claim that did not pass, and kept out of the key otherwise."""
     def num(x):
         return None if x is None else float(x)
 
-    return {"quantity": quantity, "measured": num(measured), "predicted": num(predicted), "margin": num(margin),
-            "why": why}
+    out = {"quantity": quantity, "measured": num(measured), "predicted": num(predicted), "margin": num(margin),
+           "why": why}
+    for name, pair in (("interval", interval), ("band", band)):
+        if pair is not None:
+            lo, hi = pair
+            out[name] = [num(lo), num(hi)]
+    return out
 
 
 class Context(Protocol):

@@ -213,6 +213,34 @@ def _figures(paper_key: str, profile, seed, backend, device) -> dict:
     return value
 
 
+def _verdict_figures(claims: list[dict]) -> dict:
+    """The figure of every claim that did not pass, drawn from its verdict alone (:func:`verify.report.figures.
+    verdict_figure`): ``{"figures": [...], "files": {name: base64}}``, like :func:`_figures`, drawn into a
+    temporary folder and returned as bytes; from the cache when the same verdicts were drawn with the same code."""
+    import base64
+
+    from . import cache
+    from .report.figures import VERDICT_FIGURE_STATUSES, verdict_figure_input, verdict_figures
+
+    inputs = [verdict_figure_input(c) for c in claims if c.get("status") in VERDICT_FIGURE_STATUSES]
+    if not inputs:
+        return {"figures": [], "files": {}}
+    key = _run_key("verdict-figures", verdicts=jsonable(inputs))
+    hit = cache.get("runs", key)
+    if hit is not None:
+        return hit
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
+    try:
+        figures = verdict_figures(inputs, tmp)
+        files = {p.name: base64.b64encode(p.read_bytes()).decode("ascii") for p in sorted(tmp.iterdir())
+                 if p.is_file()}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    value = {"figures": jsonable(figures), "files": files}
+    cache.put("runs", key, value)
+    return value
+
+
 def _versions() -> dict:
     import matplotlib
     import scipy
@@ -310,6 +338,17 @@ class _PaperRun:
             if self.figures and paper.result_figures is not None:
                 with _single_threaded():    # small figure runs: threads only contend (60 s against 1.4 s seen)
                     figure_list[1:1] = paper.result_figures(results, staging / "figures")
+            if self.figures:
+                # every claim that did not pass gets a figure of its verdict, shown in its section
+                import base64
+
+                with _single_threaded():
+                    drawn = _verdict_figures(claims)
+                for name, data in drawn["files"].items():
+                    atomic_write(staging / "figures" / name, base64.b64decode(data))
+                for fig in drawn["figures"]:
+                    results[fig["claim"]].setdefault("figures", []).append(fig["png"])
+                figure_list += drawn["figures"]
             statuses = [c["status"] for c in claims]
             report = {
                 "schema": SCHEMA, "run_id": run_id(profile, seed),

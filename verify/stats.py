@@ -66,7 +66,8 @@ def fraction_margin(interval) -> float:
 def fraction_key(criterion: str, successes: int, trials: int, interval, status, worst: str | None = None) -> dict:
     """The key number of a claim judged by :func:`fraction_status`: the fraction of seeds meeting ``criterion``
     (e.g. ``"|R - R*| <= 0.001"``), the margin of :func:`fraction_margin` and, when the claim did not pass,
-    why (``worst``, e.g. ``"the worst seed is 0.02 from R*"``, appended)."""
+    why (``worst``, e.g. ``"the worst seed is 0.02 from R*"``, appended).  The key's ``interval`` is the Wilson
+    interval and its ``band`` ``[1/2, 1]``: the claim passes when the whole interval lies in the band."""
     lo, hi = (float(x) for x in interval)
     why = None
     if Status(status) is Status.FAILED:
@@ -78,7 +79,7 @@ def fraction_key(criterion: str, successes: int, trials: int, interval, status, 
     if why and worst:
         why += "; " + worst
     return key_number(f"fraction of seeds with {criterion}", successes / trials if trials else None, None,
-                      fraction_margin(interval), why)
+                      fraction_margin(interval), why, interval=[lo, hi], band=[0.5, 1.0])
 
 
 def band_margin(value: float, band) -> float:

@@ -23,9 +23,80 @@ from theory.errors import InputError
 
 from .._derive_tool import resolve, show
 from .._io import jsonable
+from .._toolconfig import merge, read_table
 from ._uv import BRACKET, critical_constants, initialise
 
-__all__ = ["add_tools", "uv_summary", "cmd_critical"]
+__all__ = ["add_tools", "uv_summary", "cmd_critical", "read_tool_config", "SETTINGS", "EXAMPLE"]
+
+#: the example settings file, one table per tool (``python -m verify early-training <tool> --config FILE``)
+EXAMPLE = "verify/early_training/configs/early-training.toml"
+#: each tool's settings: the command-line options without dashes (``zero_last_layer`` for ``--zero-last-layer``),
+#: the keys of its table in a settings file
+SETTINGS = {"uv": {"width": int, "target": float, "seed": int, "steps": int},
+            "critical-lr": {"depth": int, "width": int, "seed": int, "zero_last_layer": bool, "data": str,
+                            "device": str, "steps": int}}
+DEFAULTS = {"uv": {"target": 0.0, "seed": 0, "steps": 10},
+            "critical-lr": {"seed": 0, "zero_last_layer": False, "data": "digits", "device": "cpu", "steps": 10}}
+REQUIRED = {"uv": ("width",), "critical-lr": ("depth", "width")}
+#: the smallest value of each integer setting, and an example of each setting
+_LOW = {"width": 1, "depth": 1, "seed": 0, "steps": 1}
+_EXAMPLES = {"uv": {"width": "1024", "target": "0", "seed": "0", "steps": "10"},
+             "critical-lr": {"depth": "4", "width": "256", "seed": "0", "zero_last_layer": "true", "data": "digits",
+                             "device": "cpu", "steps": "10"}}
+DEVICES = ("cpu", "cuda")
+
+
+def _option(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _check_settings(tool: str, values: dict, field=_option) -> None:
+    """Check the settings of ``tool`` present in ``values``; ``field(key)`` names one in an error (``--width``,
+    or ``[uv] width`` for a settings file)."""
+    def bad(key, problem, fix=None):
+        name = field(key)
+        example = _EXAMPLES[tool][key]
+        raise InputError(name, values[key], problem, fix or (f"use e.g. {_option(key)} {example}"
+                                                             if name.startswith("--") else f"set {key} = {example}"))
+
+    for key, low in _LOW.items():
+        if key in values and values[key] < low:
+            bad(key, "must be a positive integer" if low else "must be a non-negative integer")
+    if "target" in values and not math.isfinite(values["target"]):
+        bad("target", "must be finite")
+    if "device" in values and values["device"] not in DEVICES:
+        bad("device", "unknown device", f"use one of {', '.join(DEVICES)}")
+    if "data" in values:
+        from ._critical import DATASETS
+
+        if values["data"] not in DATASETS:
+            bad("data", "unknown data set", f"use one of {', '.join(DATASETS)}")
+
+
+def read_tool_config(path, tool: str) -> dict:
+    """The table ``[tool]`` (``uv`` or ``critical-lr``) of a TOML settings file, checked (errors name
+    ``[tool] key``); keys it leaves out are absent (the command line or the defaults give them)."""
+    if tool not in SETTINGS:
+        raise InputError("tool", tool, "has no settings file", f"use one of {', '.join(SETTINGS)}")
+    values = read_table(path, tool, SETTINGS[tool], tuple(SETTINGS), EXAMPLE)
+    _check_settings(tool, values, lambda key: f"[{tool}] {key}")
+    return values
+
+
+def _settings(tool: str, args, options: dict) -> None:
+    """Fill ``args`` from the command line's ``options`` (None where not given), over the [tool] table of
+    ``--config``, over the defaults; a required setting given nowhere is an error."""
+    from_file = read_tool_config(args.config, tool) if args.config else {}
+    settings = merge(options, from_file, DEFAULTS[tool])
+    for key in REQUIRED[tool]:
+        if settings.get(key) is None:
+            example = _EXAMPLES[tool][key]
+            raise InputError(_option(key), None, "is required",
+                             f"give {_option(key)} {example}, or {key} = {example} in the [{tool}] table of "
+                             f"--config (see {EXAMPLE})")
+    _check_settings(tool, settings)
+    for key, value in settings.items():
+        setattr(args, key, value)
 
 
 def cmd_derive(args) -> int:
@@ -87,8 +158,8 @@ def cmd_critical(args) -> int:
 
     if args.data not in DATASETS:
         raise InputError("--data", args.data, "unknown data set", f"use one of {', '.join(DATASETS)}")
-    if args.device not in ("cpu", "cuda"):
-        raise InputError("--device", args.device, "unknown device", "use cpu or cuda")
+    if args.device not in DEVICES:
+        raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
     setup = Setup(args.depth, args.width, args.seed, data=args.data, zero_last_layer=args.zero_last_layer,
                   device=args.device, steps=args.steps)
     notify = (lambda text: print(text, file=sys.stderr))
@@ -120,14 +191,14 @@ def cmd_critical(args) -> int:
 
 
 def _cmd_critical_parsed(args) -> int:
-    args.depth = _parse_int("--depth", args.depth, "4")
-    args.width = _parse_int("--width", args.width, "256")
-    args.seed = _parse_int("--seed", args.seed, "0")
-    args.steps = _parse_int("--steps", args.steps, "10")
-    for name, low, example in (("depth", 1, "4"), ("width", 1, "256"), ("seed", 0, "0"), ("steps", 1, "10")):
-        if getattr(args, name) < low:
-            raise InputError(f"--{name}", getattr(args, name), f"must be an integer >= {low}",
-                             f"use e.g. --{name} {example}")
+    """Parse the options here, so that a bad value is one InputError line (exit 2) naming its option; the
+    [critical-lr] table of ``--config FILE`` fills the options not given."""
+    options = {key: None if getattr(args, key) is None else _parse_int(f"--{key}", getattr(args, key),
+                                                                      _EXAMPLES["critical-lr"][key])
+               for key in ("depth", "width", "seed", "steps")}
+    options.update({"data": args.data, "device": args.device, "zero_last_layer": True if args.zero_last_layer
+                    else None})
+    _settings("critical-lr", args, options)
     return cmd_critical(args)
 
 
@@ -141,22 +212,30 @@ def add_tools(sub) -> None:
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=cmd_derive)
 
+    config_help = ("a TOML file whose [{}] table gives any of the settings below (options given here override "
+                   f"it); example: {EXAMPLE}")
     p = sub.add_parser("uv", help="critical constants c_loss, c_sharp, c_max of one uv-model initialisation")
-    p.add_argument("--width", type=str, required=True, help="w, the length of u and v (a positive integer)")
-    p.add_argument("--target", type=str, default="0", help="the target y (default 0)")
-    p.add_argument("--seed", type=str, default="0", help="initialisation seed (default 0)")
-    p.add_argument("--steps", type=str, default="10", help="steps of the event rules (default 10, the authors')")
+    p.add_argument("--config", metavar="FILE", default=None, help=config_help.format("uv"))
+    p.add_argument("--width", type=str, default=None,
+                   help="w, the length of u and v (a positive integer; required, here or in --config)")
+    p.add_argument("--target", type=str, default=None, help="the target y (default 0)")
+    p.add_argument("--seed", type=str, default=None, help="initialisation seed (default 0)")
+    p.add_argument("--steps", type=str, default=None, help="steps of the event rules (default 10, the authors')")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=_cmd_uv_parsed)
 
     p = sub.add_parser("critical-lr", help="10-step c_loss, c_sharp, c_max of one deep ReLU net (E2)")
-    p.add_argument("--depth", type=str, required=True, help="weight layers (a positive integer)")
-    p.add_argument("--width", type=str, required=True, help="hidden width (a positive integer)")
-    p.add_argument("--seed", type=str, default="0", help="initialisation and batch-order seed (default 0)")
-    p.add_argument("--zero-last-layer", action="store_true", help="initialise the last layer to zero")
-    p.add_argument("--data", type=str, default="digits", help="digits (default) or synthetic")
-    p.add_argument("--device", type=str, default="cpu", help="cpu (default) or cuda (falls back to cpu)")
-    p.add_argument("--steps", type=str, default="10", help="steps of the event rules (default 10)")
+    p.add_argument("--config", metavar="FILE", default=None, help=config_help.format("critical-lr"))
+    p.add_argument("--depth", type=str, default=None,
+                   help="weight layers (a positive integer; required, here or in --config)")
+    p.add_argument("--width", type=str, default=None,
+                   help="hidden width (a positive integer; required, here or in --config)")
+    p.add_argument("--seed", type=str, default=None, help="initialisation and batch-order seed (default 0)")
+    p.add_argument("--zero-last-layer", action="store_true",
+                   help="initialise the last layer to zero (or zero_last_layer = true in --config)")
+    p.add_argument("--data", type=str, default=None, help="digits (default) or synthetic")
+    p.add_argument("--device", type=str, default=None, help="cpu (default) or cuda (falls back to cpu)")
+    p.add_argument("--steps", type=str, default=None, help="steps of the event rules (default 10)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=_cmd_critical_parsed)
 
@@ -169,20 +248,14 @@ def _parse_int(name: str, text: str, example: str) -> int:
 
 
 def _cmd_uv_parsed(args) -> int:
-    """Parse the options here, so that a bad value is one InputError line (exit 2) naming its option."""
-    args.width = _parse_int("--width", args.width, "1024")
-    args.seed = _parse_int("--seed", args.seed, "0")
-    args.steps = _parse_int("--steps", args.steps, "10")
+    """Parse the options here, so that a bad value is one InputError line (exit 2) naming its option; the [uv]
+    table of ``--config FILE`` fills the options not given."""
+    options = {key: None if getattr(args, key) is None else _parse_int(f"--{key}", getattr(args, key),
+                                                                      _EXAMPLES["uv"][key])
+               for key in ("width", "seed", "steps")}
     try:
-        args.target = float(args.target)
+        options["target"] = None if args.target is None else float(args.target)
     except ValueError:
         raise InputError("--target", args.target, "is not a number", "use e.g. --target 0.5") from None
-    if args.width < 1:
-        raise InputError("--width", args.width, "must be a positive integer", "use e.g. --width 1024")
-    if args.seed < 0:
-        raise InputError("--seed", args.seed, "must be a non-negative integer", "use e.g. --seed 0")
-    if args.steps < 1:
-        raise InputError("--steps", args.steps, "must be a positive integer", "use e.g. --steps 10")
-    if not math.isfinite(args.target):
-        raise InputError("--target", args.target, "must be finite", "use e.g. --target 0.5")
+    _settings("uv", args, options)
     return cmd_uv(args)

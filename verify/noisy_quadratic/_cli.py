@@ -21,9 +21,11 @@ from theory.noisy_quadratic import momentum as q2
 
 from .._derive_tool import resolve, show
 from .._io import jsonable
+from .._toolconfig import merge, read_table
 from ._simulate import chain_interval, simulate
 
-__all__ = ["add_tools", "stationary_summary", "spectrum_summary"]
+__all__ = ["add_tools", "stationary_summary", "spectrum_summary", "read_stationary_config", "STATIONARY_SETTINGS",
+           "STATIONARY_EXAMPLE"]
 
 #: the burn-in leaves the covariance this far from stationarity (relative), by the derived spectral radius
 BURN_IN_RESIDUAL = 1e-8
@@ -35,26 +37,61 @@ def cmd_derive(args) -> int:
     return show(results, args)
 
 
+#: the settings of ``stationary`` (the command-line options without dashes, the keys of its [stationary] table)
+STATIONARY_SETTINGS = {"lr": float, "curvature": float, "noise": float, "momentum": float, "chains": int,
+                       "steps": int, "seed": int}
+STATIONARY_DEFAULTS = {"momentum": None, "chains": 2048, "steps": 4000, "seed": 0}
+STATIONARY_REQUIRED = ("lr", "curvature", "noise")
+#: the example settings file (``python -m verify noisy-quadratic stationary --config FILE``)
+STATIONARY_EXAMPLE = "verify/noisy_quadratic/configs/stationary.toml"
+_EXAMPLES = {"lr": "0.1", "curvature": "1", "noise": "1", "momentum": "0.9", "chains": "2048", "steps": "4000",
+             "seed": "0"}
+
+
+def _option(key: str) -> str:
+    return f"--{key}"
+
+
+def _check_stationary(values: dict, field=_option) -> None:
+    """Check the settings present in ``values``; ``field(key)`` names one in an error (``--lr``, or
+    ``[stationary] lr`` for a settings file)."""
+    def bad(key, problem):
+        name = field(key)
+        fix = f"use e.g. --{key} {_EXAMPLES[key]}" if name.startswith("--") else f"set {key} = {_EXAMPLES[key]}"
+        raise InputError(name, values[key], problem, fix)
+
+    for key in ("lr", "curvature"):
+        if key in values and not (math.isfinite(values[key]) and values[key] > 0):
+            bad(key, "must be a positive finite number")
+    if "noise" in values and not (math.isfinite(values["noise"]) and values["noise"] >= 0):
+        bad("noise", "must be a non-negative finite number")
+    momentum = values.get("momentum")
+    if momentum is not None and not (math.isfinite(momentum) and 0 <= momentum < 1):
+        bad("momentum", "must lie in [0, 1)")
+    if "chains" in values and values["chains"] < 2:
+        bad("chains", "must be at least 2 (the interval needs two chains)")
+    if "steps" in values and values["steps"] < 1:
+        bad("steps", "must be a positive integer")
+    if "seed" in values and values["seed"] < 0:
+        bad("seed", "must be a non-negative integer")
+
+
+def read_stationary_config(path) -> dict:
+    """The [stationary] table of a TOML settings file, checked (errors name ``[stationary] <key>``); keys it
+    leaves out are absent (the command line or the defaults give them)."""
+    values = read_table(path, "stationary", STATIONARY_SETTINGS, ("stationary",), STATIONARY_EXAMPLE)
+    _check_stationary(values, lambda key: f"[stationary] {key}")
+    return values
+
+
 def stationary_summary(lr: float, curvature: float, noise: float, momentum: float | None = None,
                        chains: int = 2048, steps: int = 4000, seed: int = 0) -> dict:
     """The derived floor (and approximation), a simulated floor with its 95 % interval, stability, relaxation.
 
     Unstable parameters are reported (``stable: False`` with the region) and not simulated.
     """
-    for name, value in (("--lr", lr), ("--curvature", curvature)):
-        if not (math.isfinite(value) and value > 0):
-            raise InputError(name, value, "must be a positive finite number", f"use e.g. {name} 0.1")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise InputError("--noise", noise, "must be a non-negative finite number", "use e.g. --noise 1")
-    if momentum is not None and not (math.isfinite(momentum) and 0 <= momentum < 1):
-        raise InputError("--momentum", momentum, "must lie in [0, 1)", "use e.g. --momentum 0.9")
-    if chains < 2:
-        raise InputError("--chains", chains, "must be at least 2 (the interval needs two chains)",
-                         "use e.g. --chains 2048")
-    if steps < 1:
-        raise InputError("--steps", steps, "must be a positive integer", "use e.g. --steps 4000")
-    if seed < 0:
-        raise InputError("--seed", seed, "must be a non-negative integer", "use e.g. --seed 0")
+    _check_stationary({"lr": lr, "curvature": curvature, "noise": noise, "momentum": momentum, "chains": chains,
+                       "steps": steps, "seed": seed})
     gamma = 0.0 if momentum is None else momentum
     c = lr * curvature
     upper = float(numeric(q2.STABLE_UPPER, (q2.gamma,))(gamma))
@@ -119,14 +156,20 @@ def _number(name: str, text: str, example: str, kind=float):
 
 
 def _cmd_stationary_parsed(args) -> int:
-    """Parse here, so that a bad value is one InputError line (exit 2) naming its option."""
-    args.lr = _number("--lr", args.lr, "0.1")
-    args.curvature = _number("--curvature", args.curvature, "1")
-    args.noise = _number("--noise", args.noise, "1")
-    args.momentum = None if args.momentum is None else _number("--momentum", args.momentum, "0.9")
-    args.chains = _number("--chains", args.chains, "2048", int)
-    args.steps = _number("--steps", args.steps, "4000", int)
-    args.seed = _number("--seed", args.seed, "0", int)
+    """Parse here, so that a bad value is one InputError line (exit 2) naming its option; the settings of
+    ``--config FILE`` (its [stationary] table) fill the options not given on the command line."""
+    options = {key: None if getattr(args, key) is None else
+               _number(f"--{key}", getattr(args, key), _EXAMPLES[key], kind)
+               for key, kind in STATIONARY_SETTINGS.items()}
+    from_file = read_stationary_config(args.config) if args.config else {}
+    settings = merge(options, from_file, STATIONARY_DEFAULTS)
+    for key in STATIONARY_REQUIRED:
+        if settings.get(key) is None:
+            raise InputError(f"--{key}", None, "is required",
+                             f"give --{key} {_EXAMPLES[key]}, or {key} = {_EXAMPLES[key]} in the [stationary] "
+                             f"table of --config (see {STATIONARY_EXAMPLE})")
+    for key, value in settings.items():
+        setattr(args, key, value)
     return cmd_stationary(args)
 
 
@@ -192,13 +235,18 @@ def add_tools(sub) -> None:
 
     p = sub.add_parser("stationary", help="stationary loss of GD / heavy ball on the noisy quadratic: derived, "
                                           "approximation, simulated")
-    p.add_argument("--lr", required=True, help="the step alpha (> 0)")
-    p.add_argument("--curvature", required=True, help="lambda in f = lambda (x + eps)^2 (> 0)")
-    p.add_argument("--noise", required=True, help="sigma, the standard deviation of eps (>= 0)")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help=f"a TOML file whose [stationary] table gives any of the settings below (options given "
+                        f"here override it); example: {STATIONARY_EXAMPLE}")
+    p.add_argument("--lr", default=None, help="the step alpha (> 0; required, here or in --config)")
+    p.add_argument("--curvature", default=None,
+                   help="lambda in f = lambda (x + eps)^2 (> 0; required, here or in --config)")
+    p.add_argument("--noise", default=None,
+                   help="sigma, the standard deviation of eps (>= 0; required, here or in --config)")
     p.add_argument("--momentum", default=None, help="gamma in [0, 1) (heavy ball as in PyTorch); omit for GD")
-    p.add_argument("--chains", default="2048", help="independent chains simulated (default 2048)")
-    p.add_argument("--steps", default="4000", help="steps averaged after the burn-in (default 4000)")
-    p.add_argument("--seed", default="0", help="noise seed (default 0)")
+    p.add_argument("--chains", default=None, help="independent chains simulated (default 2048)")
+    p.add_argument("--steps", default=None, help="steps averaged after the burn-in (default 4000)")
+    p.add_argument("--seed", default=None, help="noise seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=_cmd_stationary_parsed)
 

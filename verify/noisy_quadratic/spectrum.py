@@ -301,7 +301,8 @@ def check_edge(ctx, expr=None) -> Verdict:
                             "why_full_batch": "with mini-batches of 32-64 the top eigenvalue stayed at 0.1-0.3 of "
                                               "the threshold in reference runs (the gradient noise keeps it low)"},
                    key=key_number("top eigenvalue / threshold at the end of the phase farthest from 1",
-                                  worst["ratio"], 1.0, dev / EDGE_TOL.value, why))
+                                  worst["ratio"], 1.0, dev / EDGE_TOL.value, why,
+                                  band=[1 - EDGE_TOL.value, 1 + EDGE_TOL.value]))
 
 
 claim("Q3-edge-of-stability", "After each learning-rate drop the top eigenvalue is at the heavy-ball threshold "
@@ -356,7 +357,7 @@ def check_batch_quadratics(ctx, degree: int = 2) -> Verdict:
                    measured={"worst_median_r_squared": worst, "checkpoints": rows}, tolerance=FIT_TOL,
                    seeds=[ctx.seed], details=_details(run),
                    key=key_number("worst median R^2 of the per-batch fits", worst, FIT_R2,
-                                  (1 - worst) / (1 - FIT_R2), why))
+                                  (1 - worst) / (1 - FIT_R2), why, band=[FIT_R2, 1.0]))
 
 
 claim("Q3-batch-quadratics", "Per-batch losses along top Hessian eigenvectors are close to quadratics (minima "
@@ -421,7 +422,8 @@ def check_loss_drop(ctx, cut: float | None = None) -> Verdict:
                    predicted={"floor": "exact heavy-ball floor (Q2) per direction, lambda = h / 2, sigma = sd of "
                                        "the per-batch minima", "cut_factor": factor},
                    measured={"drops": rows}, tolerance=DROP_TOL, seeds=[ctx.seed], details=_details(run),
-                   key=key_number("measured / predicted loss drop", worst, 1.0, margin, why))
+                   key=key_number("measured / predicted loss drop", worst, 1.0, margin, why,
+                                  band=[1 / DROP_TOL.value, DROP_TOL.value]))
 
 
 claim("Q3-loss-drop", "The loss drop at a learning-rate cut matches Q1's quadratic prediction from measured "

@@ -235,6 +235,8 @@ def validate_report(report: dict) -> None:
             for name in ("measured", "predicted", "margin"):
                 _check(key, name, "number or null", kpath, required=False)
             _check(key, "why", "string or null", kpath, required=False)
+            _check_pair(key, "interval", kpath)
+            _check_pair(key, "band", kpath)
         _check(claim, "details", "object", path, required=False)
         _check(claim, "wall_time_s", "number or null", path, required=False)
         control = _check(claim, "negative_control", "object or null", path, required=False)
@@ -261,6 +263,7 @@ def validate_report(report: dict) -> None:
         svg = _check(fig, "svg", "string or null", path, required=False)
         if svg is not None:
             _check_relpath(svg, f"{path}.svg")
+        _check(fig, "claim", "string or null", path, required=False)
 
 
 def _parse_created(text: str):
@@ -552,6 +555,7 @@ class Figure:
     svg: str | None
     caption: str
     name: str
+    level: int = 3            # of its title: 3 in the Figures section, 4 inside a claim's section
 
 
 @dataclass(frozen=True)
@@ -562,7 +566,24 @@ class Section:
     body: tuple
 
 
-def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, known: set) -> Section:
+def _figure_block(j: int, fig: dict, level: int = 3) -> "Figure":
+    return Figure(_figure_anchor(j, fig), f"Figure {j + 1}. " + " ".join(fig["title"].split()), fig["png"],
+                  fig.get("svg"), fig["caption"], fig["name"], level)
+
+
+def _placed_figures(report: dict) -> dict[str, list[tuple[int, dict]]]:
+    """Claim id -> ``(index, figure)`` of the report's figures shown in that claim's section (a figure whose ``claim``
+    names a claim of the report: the figure of a verdict that did not pass); the others go to the Figures
+    section."""
+    ids = {c["claim"] for c in report["claims"]}
+    out: dict[str, list[tuple[int, dict]]] = {}
+    for j, fig in enumerate(report["figures"]):
+        if fig.get("claim") in ids:
+            out.setdefault(fig["claim"], []).append((j, fig))
+    return out
+
+
+def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, known: set, placed=()) -> Section:
     B = []
     B.append(Heading(2, (Code(claim["claim"]), ": " + " ".join(claim["title"].split()))))
     meta = [StatusTag(claim["status"])]
@@ -609,10 +630,14 @@ def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, known: set) -
         B.append(Fields(tuple(items)))
     if claim.get("details"):
         B.append(Details("Details", (Pre(_pretty(claim["details"])),)))
-    if claim["figures"]:
+    shown = {path for _, fig in placed for path in (fig["png"], fig.get("svg"))}
+    listed = [path for path in claim["figures"] if path not in shown]
+    if placed or listed:
         B.append(Heading(3, ("Figures",)))
+    B += [_figure_block(j, fig, 4) for j, fig in placed]
+    if listed:
         items = []
-        for path in claim["figures"]:
+        for path in listed:
             hit = figs_by_path.get(path)
             if hit is not None:
                 j, fig = hit
@@ -712,12 +737,17 @@ def build_sections(report: dict, run: dict | None = None) -> list:
         rows.append(((Link((Code(claim["claim"]),), "#" + anchors[claim["claim"]]),),
                      (" ".join(claim["title"].split()),), *_summary_cells(claim, claim["claim"] in known)))
     B.append(Table(("claim", "title", "key quantity", "measured", "predicted", "margin", "status"), tuple(rows)))
-    B += [_claim_section(claim, anchors, figs_by_path, known) for claim in report["claims"]]
+    placed = _placed_figures(report)
+    B += [_claim_section(claim, anchors, figs_by_path, known, placed.get(claim["claim"], ()))
+          for claim in report["claims"]]
     if report["figures"]:
         B.append(Heading(2, ("Figures",)))
-        B += [Figure(_figure_anchor(j, f), f"Figure {j + 1}. " + " ".join(f["title"].split()), f["png"],
-                     f.get("svg"), f["caption"], f["name"])
-              for j, f in enumerate(report["figures"])]
+        in_sections = sorted(j for figs in placed.values() for j, _ in figs)
+        if in_sections:
+            links = [Link((f"Figure {j + 1}",), "#" + _figure_anchor(j, report["figures"][j])) for j in in_sections]
+            B.append(Para(("The figure of each claim that did not pass is in that claim's section: ",
+                           *_join(links, ", "), ".")))
+        B += [_figure_block(j, f) for j, f in enumerate(report["figures"]) if j not in in_sections]
     B.append(Heading(2, ("Run",)))
     B.append(Table(None, tuple(((name,), (value,)) for name, value in _run_rows(report, run))))
     B.append(Details("Configuration", (Pre(_pretty(report["config"])),)))
@@ -875,7 +905,7 @@ def _md_block(b) -> list[str]:
         return [f"<details><summary>{_e(b.summary)}</summary>"] + [p for x in b.body for p in _md_block(x)] \
             + ["</details>"]
     if isinstance(b, Figure):
-        out = [f'<a id="{b.anchor}"></a>', f"### {_md_cell(b.title)}",
+        out = [f'<a id="{b.anchor}"></a>', f"{'#' * b.level} {_md_cell(b.title)}",
                f"![{_md_cell(b.title)}]({_md_link_target(b.png)})"]
         out += _md_text_blocks(b.caption) if b.caption else []
         links = [f"[PNG]({_md_link_target(b.png)})"] + ([f"[SVG]({_md_link_target(b.svg)})"] if b.svg else [])
@@ -1078,7 +1108,7 @@ def _html_block(b, base_dir: Path) -> list[str]:
         if b.svg:
             caption += (f' <span class="muted">(vector version: <a href="{_e(quote(b.svg, safe="/-_.~"))}">'
                         f'{_e(b.svg)}</a>, next to this file)</span>')
-        return [f'<figure id="{b.anchor}">', f"<h3>{_e(b.title)}</h3>", _html_figure(base_dir, b.png, b.title),
+        return [f'<figure id="{b.anchor}">', f"<h{b.level}>{_e(b.title)}</h{b.level}>", _html_figure(base_dir, b.png, b.title),
                 f"<figcaption>{caption}</figcaption>", "</figure>"]
     if isinstance(b, Section):
         return [f'<section class="claim {_e(b.status)}" id="{b.anchor}">'] + [
