@@ -53,8 +53,8 @@ DENSE_ROUTES = ("folded", "jacrev")
 DEFAULT_DENSE_ROUTE = "folded"
 
 #: Unit vectors per vmapped batch of :func:`torch_dense_hessian`. On the Q3 network (1797 samples, width 32)
-#: 8-16 columns per batch were the fastest (the batched activations stay in the caches); 256 made the old
-#: ``jacrev`` route 3.4 times slower than 64.
+#: 8-16 columns per batch were the fastest (the batched activations stay in the caches); at 256 the
+#: ``jacrev`` route took about twice as long per column as at 64.
 DENSE_CHUNK = 16
 
 #: Fused kernels that recompute the derivative of an activation or a loss from its input in one call; decomposed
