@@ -20,16 +20,18 @@ Hessian of the project's route):
     summed over the chunks. Timed on ``--baseline-columns`` evenly spaced
     columns and scaled linearly to all columns (said in the output);
 (b) the project's route, :func:`verify.hessian.torch_dense_hessian` as the
-    Q3 code calls it (default route ``folded``: constant-folded
-    forward-over-reverse products vmapped over chunks of unit vectors),
-    full Hessian, set-up included;
+    Q3 code calls it (default route ``jacrev``: ``jacrev`` of ``grad``
+    vmapped over chunks of 16 unit vectors), full Hessian, set-up included;
+    the opt-in route ``folded`` (constant-folded forward-over-reverse
+    products) is timed beside it;
 (c) the floor: parameters x the median time of one product by the default
     HVP route (:class:`verify.hessian.TorchHessian`, graph built once).
 
 Targets: (b) at least 2x faster than (a) and within 1.5x of (c). Then where
-the time of (b) goes: the one-off trace and folding, and the time per column
-against the vmap batch (chunk) size, with the previous ``jacrev`` route at
-chunks 16, 64 and 256 for comparison (on a column subset).
+the time of (b) goes: the time per column against the vmap batch (chunk)
+size for both routes (``jacrev`` at chunks 16, 64 and 256, 256 being the
+earlier default), and the ``folded`` route's one-off trace and folding (on a
+column subset).
 
 ``--lanczos-vs-power``: the top ``k = 10`` eigenvalues against the dense
 ``eigh`` values of the same Hessian, by SciPy's ``eigsh`` (Lanczos, the Q3
@@ -104,7 +106,8 @@ def dense_part(net: DeepNet, theta: torch.Tensor, data, args) -> tuple[dict, np.
     hvp_setup = time.perf_counter() - start
     for _ in range(3):
         hess.hvp(v)
-    hvp_times, baseline_times, dense_times, baseline_cols = [], [], [], []
+    hvp_times, baseline_times, dense_times, other_times, baseline_cols = [], [], [], [], []
+    routes_diff = 0.0
     H = None
     for r in range(args.rounds):
         for _ in range(args.hvp_samples):
@@ -117,7 +120,13 @@ def dense_part(net: DeepNet, theta: torch.Tensor, data, args) -> tuple[dict, np.
         start = time.perf_counter()
         H = torch_dense_hessian(loss, theta)
         dense_times.append(time.perf_counter() - start)
-        print(f"  round {r + 1}: dense {dense_times[-1]:.1f} s; baseline {len(shares[r])} columns "
+        other = "folded" if DEFAULT_DENSE_ROUTE == "jacrev" else "jacrev"
+        start = time.perf_counter()
+        H_other = torch_dense_hessian(loss, theta, route=other)
+        other_times.append(time.perf_counter() - start)
+        routes_diff = max(routes_diff, float(np.abs(H - H_other).max() / np.abs(H).max()))
+        print(f"  round {r + 1}: dense {dense_times[-1]:.1f} s (route {other}: {other_times[-1]:.1f} s); "
+              f"baseline {len(shares[r])} columns "
               f"{baseline_times[-1][0]:.1f} s; HVP median so far {1e3 * statistics.median(hvp_times):.2f} ms",
               flush=True)
     base_cols = np.hstack(baseline_cols)
@@ -160,6 +169,8 @@ def dense_part(net: DeepNet, theta: torch.Tensor, data, args) -> tuple[dict, np.
            "dense_route": DEFAULT_DENSE_ROUTE, "dense_chunk": DENSE_CHUNK, "hvp_route": DEFAULT_ROUTE,
            "a_baseline_s": a, "a_per_column_ms": 1e3 * per_column, "a_columns_timed": int(len(columns)),
            "a_data_chunk": DATA_CHUNK, "b_dense_s": b, "b_dense_all_s": dense_times, "c_floor_s": c,
+           "other_route": other, "other_route_s": statistics.median(other_times), "other_route_all_s": other_times,
+           "max_abs_diff_routes_relative": routes_diff,
            "hvp_ms": loop_ms, "hvp_setup_ms": 1e3 * hvp_setup, "a_over_b": a / b, "b_over_c": b / c,
            "max_abs_diff_b_vs_a_relative": diff, "trace_and_fold_s": trace_s,
            "ms_per_column_by_chunk": scan_ms, "scan_columns": scan_cols,
@@ -167,7 +178,8 @@ def dense_part(net: DeepNet, theta: torch.Tensor, data, args) -> tuple[dict, np.
     print(f"(a) baseline vhp per unit vector and per {DATA_CHUNK}-sample chunk: {1e3 * per_column:.1f} ms per "
           f"column, timed on {len(columns)} of {n} columns and scaled linearly: {a:.1f} s")
     print(f"(b) torch_dense_hessian (route {DEFAULT_DENSE_ROUTE}, chunk {DENSE_CHUNK}), full: {b:.1f} s "
-          f"(rounds: {', '.join(f'{t:.1f}' for t in dense_times)} s)")
+          f"(rounds: {', '.join(f'{t:.1f}' for t in dense_times)} s); route {other}: "
+          f"{statistics.median(other_times):.1f} s; the two differ by {routes_diff:.1e} of max |H|")
     print(f"(c) floor {n} x one HVP ({DEFAULT_ROUTE}, median of {len(hvp_times)}: {loop_ms:.2f} ms): {c:.1f} s")
     print(f"(a)/(b) = {a / b:.1f}x (target >= {SPEEDUP_TARGET}: {'met' if a / b >= SPEEDUP_TARGET else 'NOT met'}); "
           f"(b)/(c) = {b / c:.2f} (target <= {FLOOR_TARGET}: {'met' if b / c <= FLOOR_TARGET else 'NOT met'})")
@@ -237,7 +249,7 @@ def lanczos_vs_power(net: DeepNet, theta: torch.Tensor, data, H: np.ndarray, arg
     budgets = (100, 200, 400, 800, 1600, 3200, 6400, 12800)
     within = {method: {b: min((e for m, _, p, e in rows if m == method and p <= b), default=None) for b in budgets}
               for method in ("lanczos", "power")}
-    print(f"best max relative error within a product budget (over the runs above):")
+    print("best max relative error within a product budget (over the runs above):")
     print("budget   " + "".join(f"{b:>10d}" for b in budgets))
     for method in ("lanczos", "power"):
         print(f"{method:8s} " + "".join(f"{within[method][b]:10.1e}" if within[method][b] is not None

@@ -33,14 +33,14 @@ def _mlp(activation: str, loss: str, seed: int):
 
 def test_folded_route_matches_jacrev_and_products():
     loss_fn, theta = _mlp("gelu", "cross_entropy", seed=11)
-    folded = torch_dense_hessian(loss_fn, theta, chunk_size=7)
+    folded = torch_dense_hessian(loss_fn, theta, chunk_size=7, route="folded")
     jacrev = torch_dense_hessian(loss_fn, theta, route="jacrev")
     products = dense_from_operator(TorchHessian(loss_fn, theta))
     scale = np.abs(products).max()
     assert np.abs(folded - jacrev).max() <= ROUTE_RTOL * scale
     assert np.abs(folded - products).max() <= ROUTE_RTOL * scale
     # all columns in one vmapped batch give the same matrix
-    assert np.abs(torch_dense_hessian(loss_fn, theta, chunk_size=None) - folded).max() <= ROUTE_RTOL * scale
+    assert np.abs(torch_dense_hessian(loss_fn, theta, chunk_size=None, route="folded") - folded).max() <= ROUTE_RTOL * scale
     # negative control: one entry pair off by 1e-9 of the scale is seen
     wrong = folded.copy()
     wrong[2, 5] += 1e-9 * scale
@@ -51,7 +51,7 @@ def test_folded_route_matches_jacrev_and_products():
 def test_folded_route_with_relu_and_mse():
     """ReLU's derivative kernel (threshold_backward) and the MSE are folded too."""
     loss_fn, theta = _mlp("relu", "mse", seed=14)
-    folded = torch_dense_hessian(loss_fn, theta, chunk_size=32)
+    folded = torch_dense_hessian(loss_fn, theta, chunk_size=32, route="folded")
     products = dense_from_operator(TorchHessian(loss_fn, theta))
     scale = np.abs(products).max()
     assert np.abs(folded - products).max() <= ROUTE_RTOL * scale
@@ -75,10 +75,12 @@ def test_folded_route_on_closed_forms():
     A = (A + A.T) / 2
     At = torch.as_tensor(A)
     theta = torch.as_tensor(rng.standard_normal(12))
-    H = torch_dense_hessian(lambda t: 0.5 * t @ At @ t, theta, chunk_size=5)
-    assert np.abs(H - A).max() < 1e3 * EPS * np.abs(A).max()
+    for route in DENSE_ROUTES:
+        H = torch_dense_hessian(lambda t: 0.5 * t @ At @ t, theta, chunk_size=5, route=route)
+        assert np.abs(H - A).max() < 1e3 * EPS * np.abs(A).max()
     b = torch.as_tensor(rng.standard_normal(12))
-    assert np.abs(torch_dense_hessian(lambda t: b @ t, theta)).max() == 0      # affine loss: H = 0
+    for route in DENSE_ROUTES:
+        assert np.abs(torch_dense_hessian(lambda t: b @ t, theta, route=route)).max() == 0   # affine: H = 0
 
 
 def test_dense_route_options_are_checked():

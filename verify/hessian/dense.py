@@ -6,28 +6,30 @@ says how much memory it would take.
 
 :func:`torch_dense_hessian` has two exact routes (:data:`DENSE_ROUTES`):
 
-``folded`` (the default)
+``jacrev`` (the default)
+    ``torch.func.jacrev(torch.func.grad(loss), chunk_size=...)``: reverse
+    over reverse, vmapped over ``chunk_size`` rows; each product recomputes
+    the activations' derivatives.
+``folded`` (opt in)
     the forward-over-reverse product ``v -> jvp(grad(loss), theta, v)`` is
     traced once at ``theta`` into an FX graph of ATen operations
     (``make_fx``, with the fused derivative kernels of activations and
     losses such as ``gelu_backward`` decomposed into elementary operations,
-    :data:`_UNFUSED`), and every
-    operation that does not depend on ``v`` (the forward pass, the
-    activations' first and second derivatives, the softmax) is evaluated
-    once and stored (``torch.fx.experimental.const_fold``). What is left per
-    product is the part linear in ``v``: matrix products and elementwise
-    products with stored tensors. It is applied by ``torch.func.vmap`` to
-    ``chunk_size`` unit vectors at a time.
-``jacrev``
-    ``torch.func.jacrev(torch.func.grad(loss), chunk_size=...)``: reverse
-    over reverse, vmapped over ``chunk_size`` rows; each product recomputes
-    the activations' derivatives.
+    :data:`_UNFUSED`), and every operation that does not depend on ``v``
+    (the forward pass, the activations' first and second derivatives, the
+    softmax) is evaluated once and stored
+    (``torch.fx.experimental.const_fold``). What is left per product is the
+    part linear in ``v``. About 1.5 times faster per column on the Q3
+    network, but it rests on PyTorch's tracing internals (``torch._decomp``,
+    ``torch.fx.experimental``), which may change between releases and which
+    crashed the interpreter on some losses with the full decomposition table:
+    hence not the default.
 
-Measured with ``benchmarks/bench_hessian.py --dense`` (GELU MLP 64-32-32-10,
-3392 parameters, cross-entropy on all 1797 digits, float64, one thread,
-AMD EPYC with 2 cores shared with other jobs): see ``benchmarks/README.md``.
-The chunk size bounds memory (``chunk_size`` times the activations of the
-data) and decides whether the batched products stay in cache.
+Measured with ``benchmarks/bench_dense_hessian.py --dense`` (GELU MLP 64-32-32-10,
+3392 parameters, cross-entropy on all 1797 digits, float64, one thread): see
+``benchmarks/README.md``. The chunk size bounds memory (``chunk_size`` times
+the activations of the data) and decides whether the batched products stay in
+cache (16 columns per batch were about twice as fast per column as 256).
 """
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ __all__ = ["DENSE_LIMIT", "DENSE_ROUTES", "DEFAULT_DENSE_ROUTE", "DENSE_CHUNK", 
 DENSE_LIMIT = 8000
 
 DENSE_ROUTES = ("folded", "jacrev")
-DEFAULT_DENSE_ROUTE = "folded"
+DEFAULT_DENSE_ROUTE = "jacrev"
 
 #: Unit vectors per vmapped batch of :func:`torch_dense_hessian`. On the Q3 network (1797 samples, width 32)
 #: 8-16 columns per batch were the fastest (the batched activations stay in the caches); at 256 the
@@ -124,8 +126,9 @@ def torch_dense_hessian(loss_fn: Callable[[torch.Tensor], torch.Tensor], theta: 
 
     Computed in the dtype of ``theta``, ``chunk_size`` columns at a time
     (``None``: all at once) by the ``route`` of :data:`DENSE_ROUTES`:
-    ``"folded"`` (:func:`folded_hvp` vmapped over unit vectors) or
-    ``"jacrev"`` (``jacrev`` of ``grad``).
+    ``"jacrev"`` (``jacrev`` of ``grad``, the default) or ``"folded"``
+    (:func:`folded_hvp` vmapped over unit vectors; faster, built on PyTorch's
+    tracing internals).
     """
     if route not in DENSE_ROUTES:
         raise InputError("route", route, "unknown dense Hessian route", f"use one of {', '.join(DENSE_ROUTES)}")
