@@ -157,6 +157,7 @@ _PELT_PENALTY = 1.0     # default penalty per change point, in units of sigma_b^
 _PELT_NOISE = 1e-4      # PELT runs only on curves noisier than this (in log loss): a solver's curve (about 1e-8)
                         # is segmented by the rate finder alone, and skips ruptures' import (about 1 s)
 _DRIFT = 10.0           # a PELT descent falls at least this many times faster than the typical segment
+_RETRY_SCALE = 0.7      # a side that does not cross its threshold is located again at scales smaller by this factor
 _PELT_FLANK = 0.25      # a descent takes in neighbouring segments whose rate is at least this fraction of its peak
 
 
@@ -690,21 +691,9 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
                 r_find = -np.gradient(y_find, h)
                 s_find = s_cautious
 
-    # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
-    intervals: list[tuple[float, float]] = []
-    for k, (a, b, peak) in enumerate(coarse):
-        lo = 0 if k == 0 else (coarse[k - 1][1] + a + 1) // 2
-        hi = m - 1 if k == len(coarse) - 1 else (b + coarse[k + 1][0] + 1) // 2 - 1
-        s_k, y_k, r_k = s_find, y_find, r_find
-        if smooth is None:
-            for _ in range(3):      # the peak changes with the scale: iterate to the scale it allows
-                s_new = clamp(_scale_for_rate(nu, rho, _BOUNDARY_NOISE * peak), s_cautious)
-                if abs(s_new - s_k) <= 0.1 * s_k:
-                    break
-                s_k = s_new
-                y_k = _smooth(yg, s_k / h)
-                r_k = -np.gradient(y_k, h)
-                peak = float(r_k[a:b + 1].max())
+    def locate(r_k: np.ndarray, s_k: float, a: int, b: int, lo: int, hi: int) -> tuple[float, float, bool, bool]:
+        """Boundaries of the descent found in ``a..b`` from the rate ``r_k`` at scale ``s_k``, within ``lo..hi``:
+        ``(start, end, start is a crossing, end is a crossing)``."""
         i = a + int(np.argmax(r_k[a:b + 1]))
         thr = rate_fraction * float(r_k[i])
         fa, fb, left_cross, right_cross, _ = _grow(r_k[lo:hi + 1], i - lo, thr, _CLIMB * float(r_k[i]))
@@ -729,6 +718,37 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
             start = tp - _narrow(tp - start, widen, h)
         if right_cross:
             end = tp + _narrow(end - tp, widen, h)
+        return start, end, left_cross, right_cross
+
+    # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
+    intervals: list[tuple[float, float]] = []
+    for k, (a, b, peak) in enumerate(coarse):
+        lo = 0 if k == 0 else (coarse[k - 1][1] + a + 1) // 2
+        hi = m - 1 if k == len(coarse) - 1 else (b + coarse[k + 1][0] + 1) // 2 - 1
+        s_k, y_k, r_k = s_find, y_find, r_find
+        if smooth is None:
+            for _ in range(3):      # the peak changes with the scale: iterate to the scale it allows
+                s_new = clamp(_scale_for_rate(nu, rho, _BOUNDARY_NOISE * peak), s_cautious)
+                if abs(s_new - s_k) <= 0.1 * s_k:
+                    break
+                s_k = s_new
+                y_k = _smooth(yg, s_k / h)
+                r_k = -np.gradient(y_k, h)
+                peak = float(r_k[a:b + 1].max())
+        start, end, left_cross, right_cross = locate(r_k, s_k, a, b, lo, hi)
+        # a side that ended without its rate falling to the threshold (at a valley of the rate, half-way to the
+        # neighbouring descent, or at an end of the curve) on a noisy curve: the scale may be too coarse for the
+        # plateau beside it (two descents a few scales apart blur into one; a line fit at an end that reaches
+        # back into the descent keeps its rate up to the end). That side is located again at finer scales, down
+        # to the floor, and takes the coarsest at which it crosses the threshold; if none does, it stays as is
+        s_try = s_k
+        while smooth is None and nu > _PELT_NOISE and not (left_cross and right_cross) and s_try > floor:
+            s_try = max(_RETRY_SCALE * s_try, floor)
+            start_t, end_t, left_t, right_t = locate(-np.gradient(_smooth(yg, s_try / h), h), s_try, a, b, lo, hi)
+            if left_t and not left_cross:
+                start, left_cross = start_t, True
+            if right_t and not right_cross:
+                end, right_cross = end_t, True
         intervals.append((start, end))
     intervals = [(s, e) for s, e in _merge(intervals, h) if e > s]
 
