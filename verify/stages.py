@@ -394,16 +394,18 @@ def _grow(seg: np.ndarray, i: int, thr: float, climb: float,
 
 
 def _find(r: np.ndarray, y: np.ndarray, lo: int, hi: int, fraction: float, d_min: float, noise: np.ndarray,
-          p_min: float, h: float, reach: int) -> list[tuple[int, int, float]]:
+          p_noise: np.ndarray, h: float, reach: int) -> list[tuple[int, int, float]]:
     """Descents in ``[lo, hi]`` (grid indices): ``(a, b, peak)``, grown by :func:`_grow` from the highest peaks down.
 
     Peaks are the points of ``r`` highest within ``reach`` grid steps (the smoothing scale: closer maxima are
-    wiggles of one feature) and above ``p_min``. A drop must exceed ``d_min`` and ``hypot(noise[a], noise[b])``.
+    wiggles of one feature) and above ``_SIGNIFICANCE`` standard deviations ``p_noise`` of the rate noise there, by
+    as much above a valley the descent ends in. A drop must exceed ``d_min`` and ``hypot(noise[a], noise[b])``.
     """
     seg = r[lo:hi + 1]
     n = seg.size
     if n < 3:
         return []
+    p_min = _SIGNIFICANCE * p_noise[lo:hi + 1]
     is_max = (seg >= maximum_filter1d(seg, 2 * max(reach, 1) + 1, mode="nearest")) & (seg > p_min)
     cand = np.flatnonzero(is_max)
     cand = cand[np.argsort(-seg[cand], kind="stable")]
@@ -422,7 +424,8 @@ def _find(r: np.ndarray, y: np.ndarray, lo: int, hi: int, fraction: float, d_min
         # the loss must end d_min below its lowest value so far (a recovery from a spike does not count), more
         # than the rate of a valley it ends in would give, and the rate must rise well above that valley
         need = max(d_min, math.hypot(noise[lo + a], noise[lo + b]))
-        if lowest[lo + a] - y[lo + b] - valley * (b - a) * h >= need and peak >= _PROMINENCE * valley:
+        if (lowest[lo + a] - y[lo + b] - valley * (b - a) * h >= need and peak >= _PROMINENCE * valley
+                and peak - valley > p_min[i]):
             taken[a:b + 1] = True
             found.append((lo + a, lo + b, peak))
         else:
@@ -660,8 +663,11 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         y_s = _smooth(yg, scale / h)
         r_s = -np.gradient(y_s, h)
         noise = _DROP_SIGNIFICANCE * _value_noise_profile(m, nu, rho, scale, h)
-        return y_s, r_s, _find(r_s, y_s, 0, m - 1, rate_fraction, d_min, noise,
-                               _SIGNIFICANCE * _rate_noise(nu, rho, scale), h, int(round(scale / h)))
+        # the rate noise: larger near the ends of a noisy curve, where the rate is the slope of a line fit
+        p_noise = np.full(m, _rate_noise(nu, rho, scale))
+        if nu > _PELT_NOISE:
+            p_noise += _edge_rate_excess(t, nu, scale, h)
+        return y_s, r_s, _find(r_s, y_s, 0, m - 1, rate_fraction, d_min, noise, p_noise, h, int(round(scale / h)))
 
     # 1. find the descents: first at the cautious scale, then again at the scale their lowest peak rate allows
     s_cautious = s_find
