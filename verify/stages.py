@@ -742,19 +742,31 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
                 r_k = -np.gradient(y_k, h)
                 peak = float(r_k[a:b + 1].max())
         start, end, left_cross, right_cross = locate(r_k, s_k, a, b, lo, hi)
-        # a side that ended without its rate falling to the threshold (at a valley of the rate, half-way to the
-        # neighbouring descent, or at an end of the curve) on a noisy curve: the scale may be too coarse for the
-        # plateau beside it (two descents a few scales apart blur into one; a line fit at an end that reaches
-        # back into the descent keeps its rate up to the end). That side is located again at finer scales, down
-        # to the floor, and takes the coarsest at which it crosses the threshold; if none does, it stays as is
+        # a side that ended without its rate falling to the threshold, on a noisy curve, either at an end of the
+        # curve or short of a neighbouring descent from which a valley of the rate (by _PROMINENCE below the lower
+        # of the two peaks) separates it: the scale is too coarse for the plateau beside it (two descents a few
+        # scales apart blur into one; a line fit at an end that reaches back into the descent keeps its rate up
+        # to the end). That side is located again at finer scales, down to the floor, and takes the coarsest at
+        # which it crosses the threshold; if none does, it stays as is. A side that stops short of a neighbour
+        # without such a valley (a descent that the change-point fit cut in two) stays, and the two are joined
+        def separate(j: int) -> bool:
+            if not 0 <= j < len(coarse):
+                return True     # the end of the curve
+            i = a + int(np.argmax(r_k[a:b + 1]))
+            a2, b2, _ = coarse[j]
+            other = float(r_k[a2:b2 + 1].max())
+            between = r_k[b2:i + 1] if j < k else r_k[i:a2 + 1]
+            return float(between.min()) * _PROMINENCE < min(other, float(r_k[i]))
+
+        retry_left, retry_right = not left_cross and separate(k - 1), not right_cross and separate(k + 1)
         s_try = s_k
-        while smooth is None and nu > _PELT_NOISE and not (left_cross and right_cross) and s_try > floor:
+        while smooth is None and nu > _PELT_NOISE and (retry_left or retry_right) and s_try > floor:
             s_try = max(_RETRY_SCALE * s_try, floor)
             start_t, end_t, left_t, right_t = locate(-np.gradient(_smooth(yg, s_try / h), h), s_try, a, b, lo, hi)
-            if left_t and not left_cross:
-                start, left_cross = start_t, True
-            if right_t and not right_cross:
-                end, right_cross = end_t, True
+            if retry_left and left_t:
+                start, retry_left = start_t, False
+            if retry_right and right_t:
+                end, retry_right = end_t, False
         intervals.append((start, end))
     intervals = [(s, e) for s, e in _merge(intervals, h) if e > s]
 
