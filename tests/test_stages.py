@@ -614,12 +614,14 @@ def test_a_short_initial_plateau_at_5_percent_noise_is_kept():
     assert_boundaries(stages, [(5.0, 12.27), (21.27, 28.55)], [1.0, 1.0], NOISE_LEVEL_TOL[0.05])
 
 
-def test_negative_control_without_the_edge_rule_the_short_plateau_is_absorbed(monkeypatch):
-    """The recorded curve separates the detectors: with the end-of-curve significance rule switched off, the first
-    descent starts at t = 0 again and the boundary assertion fails."""
+def test_negative_control_without_the_edge_rules_the_short_plateau_is_absorbed(monkeypatch):
+    """The recorded curve separates the detectors: with both rules that guard the ends of a noisy curve switched off
+    (the end-of-curve significance rule, and locating a side that runs to an end again at finer scales; either
+    alone keeps the plateau), the first descent starts at t = 0 again and the boundary assertion fails."""
     import verify.stages as stages_module
 
     monkeypatch.setattr(stages_module, "_EDGE_SIGNIFICANCE", 0.0)
+    monkeypatch.setattr(stages_module, "_RETRY_STEPS", 0)
     t, loss = read_curve(DATA / "noisy_short_plateau.csv")
     stages = detect_stages(t, loss)
     assert stages[0].kind == "descent" and stages[0].start == t[0]

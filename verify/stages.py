@@ -157,7 +157,8 @@ _PELT_PENALTY = 1.0     # default penalty per change point, in units of sigma_b^
 _PELT_NOISE = 1e-4      # PELT runs only on curves noisier than this (in log loss): a solver's curve (about 1e-8)
                         # is segmented by the rate finder alone, and skips ruptures' import (about 1 s)
 _DRIFT = 10.0           # a PELT descent falls at least this many times faster than the typical segment
-_RETRY_SCALE = 0.7      # a side that does not cross its threshold is located again at scales smaller by this factor
+_RETRY_SCALE = 0.7      # a side that does not cross its threshold is located again at scales smaller by this factor,
+_RETRY_STEPS = 8        # ... at most this many times (down to 0.7^8 = 6 % of the scale, never below the floor)
 _PELT_FLANK = 0.25      # a descent takes in neighbouring segments whose rate is at least this fraction of its peak
 
 
@@ -760,7 +761,9 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
 
         retry_left, retry_right = not left_cross and separate(k - 1), not right_cross and separate(k + 1)
         s_try = s_k
-        while smooth is None and nu > _PELT_NOISE and (retry_left or retry_right) and s_try > floor:
+        for _ in range(_RETRY_STEPS if smooth is None and nu > _PELT_NOISE else 0):
+            if not (retry_left or retry_right) or s_try <= floor:
+                break
             s_try = max(_RETRY_SCALE * s_try, floor)
             start_t, end_t, left_t, right_t = locate(-np.gradient(_smooth(yg, s_try / h), h), s_try, a, b, lo, hi)
             if retry_left and left_t:
