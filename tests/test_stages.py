@@ -187,19 +187,31 @@ def assert_segmented(curve, tol_widths: float) -> None:
 # Fixed noise levels of multiplicative white noise (0 %, 1 %, 5 % of the loss): the boundary tolerance grows with
 # the noise, since the boundary scale (rate noise 1.5 % of the peak rate) grows as noise^(2/3). 0 % and 1 % keep the
 # tolerances above; at 5 % the scale is (5/2)^(2/3) = 1.8 times that at 2 %, so 1.8 * 1.5 w = 2.7 w, rounded to 3 w
-# (still under half a descent's 7.3 w length).
+# (still under half a descent's 7.3 w length). Measured at 5 % over 600 random examples (1313 descents): the largest
+# error was 2.2 w, 99 % below 1.6 w.
 NOISE_LEVEL_TOL = {0.0: CLEAN_TOL_WIDTHS, 0.01: NOISY_TOL_WIDTHS, 0.05: 3.0}
+#: the negative control of the fixed-noise property moves one true boundary by this many tolerances: every detected
+#: boundary within the tolerance is then more than a tolerance from the moved one, so the assertion must fail
+CONTROL_SHIFT_TOLERANCES = 2.5
 
 
-# 5 % is not among the property's levels: on some 5 % curves a short initial plateau is still absorbed or its end
-# misplaced by more than 3 widths (a derandomised example: a descent truly starting at 5.0 detected from 11.4).
-# The recorded 5 % curve below is segmented right, with its negative control.
-@pytest.mark.parametrize("noise", [0.0, 0.01])
+@pytest.mark.parametrize("noise", [0.0, 0.01, 0.05])
 def test_boundaries_at_fixed_noise_levels(noise):
+    """Derandomised examples at each noise level: names, tiling and boundaries within the level's tolerance; the same
+    assertion against a true boundary moved by CONTROL_SHIFT_TOLERANCES tolerances fails (the negative control)."""
+    tol = NOISE_LEVEL_TOL[noise]
+
     @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=40, derandomize=True)
     @given(multistage_curves(noise_fixed=noise))
     def check(curve):
-        assert_segmented(curve, NOISE_LEVEL_TOL[noise])
+        t, loss, spec = curve
+        assert_segmented(curve, tol)
+        stages = detect_stages(t, loss)
+        truth, widths = true_boundaries(spec), [w for _, _, w in spec["drops"]]
+        moved = [(a + CONTROL_SHIFT_TOLERANCES * tol * widths[0], b) if j == 0 else (a, b)
+                 for j, (a, b) in enumerate(truth)]
+        with pytest.raises(AssertionError, match="boundary errors"):
+            assert_boundaries(stages, moved, widths, tol)
 
     check()
 

@@ -47,7 +47,17 @@ loss falls.
   ``D / (1 + exp((t - c)/w))`` in ``log(loss)`` that is ``c -+ 3.64 w``. On a
   clean curve ``s`` is about one grid step and the correction is negligible.
   A side that stopped at a valley or at another descent ends at that grid
-  point, uncorrected; a descent still under way at the first (last) time
+  point, uncorrected -- except on a noisy curve, where a side that stops
+  short of a neighbouring descent from which a valley of the rate separates
+  it (the valley at most half the lower of the two peaks), or that runs to an
+  end of the curve, is located again at finer scales (each 0.7 of the last, at
+  most 8 times, not below the floor) and takes the coarsest scale at which its
+  rate crosses the threshold: a scale of the order of the plateau beside a
+  descent blurs two descents into one, and at an end the straight-line fit
+  the smoothing rests on reaches back into the descent and keeps its rate up
+  to the end. A side stopped short of a neighbour without such a valley (one
+  descent that the change-point fit below cut in two) is left, and the two are
+  joined. A descent still under way at the first (last) time
   starts (ends) there. Two descents that touch (no time between them) are
   reported as one.
 * A **plateau** is each gap between descents (and before the first and after
@@ -75,7 +85,9 @@ the rate noise is a fifth of the mean rate of the smallest drop that counts
 spread over a quarter of the curve (at most 1/20 of the curve), then again at
 the scale where it is 3 % of the lowest peak rate found (never coarser),
 keeping only descents that overlap one found at the cautious scale. At a
-finding scale a peak must exceed 3 standard deviations of the rate noise and a
+finding scale a peak must exceed 3 standard deviations of the rate noise
+(larger near the ends of a noisy curve, measured as for the edge rule below)
+and stand as far above a valley its descent ends in, and a
 drop 5 standard deviations of the noise on the difference of its two end
 values (near the ends of the curve the smoothing rests on a straight-line fit
 over two scales, whose end value has variance ``4 nu^2 / N`` for ``N`` points).
@@ -102,9 +114,18 @@ sqrt(2)`` of the first differences of the block means (robust to the descents;
 it also counts correlated noise), and each change point costs ``penalty *
 sigma_b^2 * log(n_b)`` (default ``penalty = 1``; ``--penalty``). A descent
 grows from the steepest segment over neighbours falling at least a quarter as
-fast; it counts when its fitted fall exceeds ``d_min`` and ``6 sigma_b``, it is
-twice as steep as the segments beside it and ten times the typical (length-
-weighted median) segment rate. Where PELT finds at least as many descents as the
+fast, and over a segment that does not but is followed by one that does unless
+its slope is two standard errors below a quarter of the peak (a fit of a few
+blocks to a cluster of noise inside a descent does not split it). Two descents
+are one unless the blocks between them fall, by two standard errors, slower
+than a quarter of the lower one. A descent counts when its fall exceeds
+``d_min`` and ``6 sigma_b`` -- the smaller of the fitted fall over its segments
+and the fall between the lines of the plateau segments beside it (the fit may
+jump at a change point, so a bump of noise fitted by two short segments falls
+across them but not between the plateaus) --, it is twice as steep as the
+segments beside it and ten times the typical segment rate (the length-weighted
+median of the segments' rates less twice their standard errors: a drift of
+the plateaus, with the scatter of the plateau slopes taken out). Where PELT finds at least as many descents as the
 rate finder, its descents are used, and their boundaries are located as above
 (10 % of the peak rate, at the descent's own scale), with every scale kept
 under half the shortest plateau PELT found. On a clean curve the rate finder
@@ -130,7 +151,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter
 
 from theory.errors import InputError
 
@@ -281,6 +301,8 @@ def _grid(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _smooth(y: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing (``sigma`` in grid steps) with odd reflection about a local straight-line fit at each end,
     so that a curve that is falling at an end keeps its slope there."""
+    from scipy.ndimage import gaussian_filter1d     # here, not at the top: importing this module costs only numpy
+
     m = y.size
     if sigma < 0.2 or m < 3:
         return y.copy()
@@ -402,6 +424,8 @@ def _find(r: np.ndarray, y: np.ndarray, lo: int, hi: int, fraction: float, d_min
     wiggles of one feature) and above ``_SIGNIFICANCE`` standard deviations ``p_noise`` of the rate noise there, by
     as much above a valley the descent ends in. A drop must exceed ``d_min`` and ``hypot(noise[a], noise[b])``.
     """
+    from scipy.ndimage import maximum_filter1d
+
     seg = r[lo:hi + 1]
     n = seg.size
     if n < 3:
@@ -474,9 +498,12 @@ def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_m
     the first differences of the block means (``1.4826 MAD / sqrt(2)``: robust to the descents, and it counts
     correlated noise as it is); PELT's cost is the residual sum of squares of a straight line per segment and
     its penalty per change point ``penalty * sigma_b^2 * log(n_b)``. A descent is grown from the steepest
-    segment over neighbours falling at least ``_PELT_FLANK`` of its rate; it counts when its fitted fall exceeds
-    ``d_min`` and 6 ``sigma_b``, its rate is ``_PROMINENCE`` times that of the segments beside it and ``_DRIFT``
-    times the typical (length-weighted median) rate of all segments, a drift of the plateaus. Returns
+    segment over neighbours falling at least ``_PELT_FLANK`` of its rate (and over a segment between two such that
+    is not significantly slower); it counts when its fall (the smaller of the fitted fall over its segments and
+    the fall between the plateau lines beside it) exceeds ``d_min`` and 6 ``sigma_b``, its rate is ``_PROMINENCE``
+    times that of the segments beside it and ``_DRIFT`` times the typical rate of all segments (length-weighted
+    median, less twice each slope's standard error), a drift of the plateaus. Descents without a significant
+    plateau between them are joined. Returns
     ``([(a, b, peak rate), ...] in indices of the uniform grid tg, sigma_b)``; ``[]`` when there are too few blocks.
     """
     import ruptures
@@ -633,6 +660,8 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     if t.size < MIN_POINTS:
         return [Stage("initial plateau", "plateau", t0, t_end, float(loss[0]), float(loss[-1]))]
 
+    from scipy.ndimage import median_filter
+
     scale = 1.0 if log else float(loss.max())
     y = np.log(loss) if log else loss / scale      # --no-log: the loss itself, in units of its largest value
     # a running median of 5 points removes isolated spikes (one or two points) and leaves monotone stretches as
@@ -691,7 +720,12 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         if pelt and len(pelt) >= len(coarse):
             coarse = pelt
             edges = [0] + [x for a, b, _ in pelt for x in (a, b)] + [m - 1]
-            gaps = [(edges[j + 1] - edges[j]) * h for j in range(0, len(edges), 2) if edges[j + 1] > edges[j]]
+            # a gap at an end shorter than PELT's shortest segment is no plateau the fit found there (the curve
+            # ends inside the descent, or noise at the end was taken into it): it sets no scale
+            shortest = _PELT_MIN_SIZE * max(1, math.ceil(t.size / _PELT_POINTS)) * span / t.size
+            gaps = [(edges[j + 1] - edges[j]) * h for j in range(0, len(edges), 2)
+                    if edges[j + 1] > edges[j] and ((0 < j < len(edges) - 2) or (edges[j + 1] - edges[j]) * h
+                                                    >= shortest)]
             if gaps:
                 s_cautious = max(min(s_cautious, min(gaps) / 2), floor)
                 y_find = _smooth(yg, s_cautious / h)
@@ -725,7 +759,11 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
             start = tp - _narrow(tp - start, widen, h)
         if right_cross:
             end = tp + _narrow(end - tp, widen, h)
-        return start, end, left_cross, right_cross
+        # a crossing within the reach of the straight-line fit at an end of the curve (on a noisy curve) is not
+        # trusted for a retry: there the smoothing reflects the curve about a line that may reach back into the
+        # descent, and the crossing moves with it
+        zone = _fit_length(s_k / h) if nu > _PELT_NOISE else 0
+        return start, end, left_cross and fa - 1 >= zone, right_cross and fb + 1 <= m - 1 - zone
 
     # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
     intervals: list[tuple[float, float]] = []
