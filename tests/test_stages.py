@@ -187,19 +187,31 @@ def assert_segmented(curve, tol_widths: float) -> None:
 # Fixed noise levels of multiplicative white noise (0 %, 1 %, 5 % of the loss): the boundary tolerance grows with
 # the noise, since the boundary scale (rate noise 1.5 % of the peak rate) grows as noise^(2/3). 0 % and 1 % keep the
 # tolerances above; at 5 % the scale is (5/2)^(2/3) = 1.8 times that at 2 %, so 1.8 * 1.5 w = 2.7 w, rounded to 3 w
-# (still under half a descent's 7.3 w length).
+# (still under half a descent's 7.3 w length). Measured at 5 % over 300 random examples (575 descents): median error
+# 0.28 w, 99 % below 1.43 w, the largest 3.45 w; 3 of those 300 examples and none of another 400 failed the property.
 NOISE_LEVEL_TOL = {0.0: CLEAN_TOL_WIDTHS, 0.01: NOISY_TOL_WIDTHS, 0.05: 3.0}
+#: the negative control of the fixed-noise property moves one true boundary by this many tolerances: every detected
+#: boundary within the tolerance is then more than a tolerance from the moved one, so the assertion must fail
+CONTROL_SHIFT_TOLERANCES = 2.5
 
 
-# 5 % is not among the property's levels: on some 5 % curves a short initial plateau is still absorbed or its end
-# misplaced by more than 3 widths (a derandomised example: a descent truly starting at 5.0 detected from 11.4).
-# The recorded 5 % curve below is segmented right, with its negative control.
-@pytest.mark.parametrize("noise", [0.0, 0.01])
+@pytest.mark.parametrize("noise", [0.0, 0.01, 0.05])
 def test_boundaries_at_fixed_noise_levels(noise):
+    """Derandomised examples at each noise level: names, tiling and boundaries within the level's tolerance; the same
+    assertion against a true boundary moved by CONTROL_SHIFT_TOLERANCES tolerances fails (the negative control)."""
+    tol = NOISE_LEVEL_TOL[noise]
+
     @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=40, derandomize=True)
     @given(multistage_curves(noise_fixed=noise))
     def check(curve):
-        assert_segmented(curve, NOISE_LEVEL_TOL[noise])
+        t, loss, spec = curve
+        assert_segmented(curve, tol)
+        stages = detect_stages(t, loss)
+        truth, widths = true_boundaries(spec), [w for _, _, w in spec["drops"]]
+        moved = [(a + CONTROL_SHIFT_TOLERANCES * tol * widths[0], b) if j == 0 else (a, b)
+                 for j, (a, b) in enumerate(truth)]
+        with pytest.raises(AssertionError, match="boundary errors"):
+            assert_boundaries(stages, moved, widths, tol)
 
     check()
 
@@ -614,12 +626,14 @@ def test_a_short_initial_plateau_at_5_percent_noise_is_kept():
     assert_boundaries(stages, [(5.0, 12.27), (21.27, 28.55)], [1.0, 1.0], NOISE_LEVEL_TOL[0.05])
 
 
-def test_negative_control_without_the_edge_rule_the_short_plateau_is_absorbed(monkeypatch):
-    """The recorded curve separates the detectors: with the end-of-curve significance rule switched off, the first
-    descent starts at t = 0 again and the boundary assertion fails."""
+def test_negative_control_without_the_edge_rules_the_short_plateau_is_absorbed(monkeypatch):
+    """The recorded curve separates the detectors: with both rules that guard the ends of a noisy curve switched off
+    (the end-of-curve significance rule, and locating a side that runs to an end again at finer scales; either
+    alone keeps the plateau), the first descent starts at t = 0 again and the boundary assertion fails."""
     import verify.stages as stages_module
 
     monkeypatch.setattr(stages_module, "_EDGE_SIGNIFICANCE", 0.0)
+    monkeypatch.setattr(stages_module, "_RETRY_STEPS", 0)
     t, loss = read_curve(DATA / "noisy_short_plateau.csv")
     stages = detect_stages(t, loss)
     assert stages[0].kind == "descent" and stages[0].start == t[0]

@@ -47,7 +47,17 @@ loss falls.
   ``D / (1 + exp((t - c)/w))`` in ``log(loss)`` that is ``c -+ 3.64 w``. On a
   clean curve ``s`` is about one grid step and the correction is negligible.
   A side that stopped at a valley or at another descent ends at that grid
-  point, uncorrected; a descent still under way at the first (last) time
+  point, uncorrected -- except on a noisy curve, where a side that stops
+  short of a neighbouring descent from which a valley of the rate separates
+  it (the valley at most half the lower of the two peaks), or that runs to an
+  end of the curve, is located again at finer scales (each 0.7 of the last, at
+  most 8 times, not below the floor) and takes the coarsest scale at which its
+  rate crosses the threshold: a scale of the order of the plateau beside a
+  descent blurs two descents into one, and at an end the straight-line fit
+  the smoothing rests on reaches back into the descent and keeps its rate up
+  to the end. A side stopped short of a neighbour without such a valley (one
+  descent that the change-point fit below cut in two) is left, and the two are
+  joined. A descent still under way at the first (last) time
   starts (ends) there. Two descents that touch (no time between them) are
   reported as one.
 * A **plateau** is each gap between descents (and before the first and after
@@ -75,7 +85,9 @@ the rate noise is a fifth of the mean rate of the smallest drop that counts
 spread over a quarter of the curve (at most 1/20 of the curve), then again at
 the scale where it is 3 % of the lowest peak rate found (never coarser),
 keeping only descents that overlap one found at the cautious scale. At a
-finding scale a peak must exceed 3 standard deviations of the rate noise and a
+finding scale a peak must exceed 3 standard deviations of the rate noise
+(larger near the ends of a noisy curve, measured as for the edge rule below)
+and stand as far above a valley its descent ends in, and a
 drop 5 standard deviations of the noise on the difference of its two end
 values (near the ends of the curve the smoothing rests on a straight-line fit
 over two scales, whose end value has variance ``4 nu^2 / N`` for ``N`` points).
@@ -102,9 +114,18 @@ sqrt(2)`` of the first differences of the block means (robust to the descents;
 it also counts correlated noise), and each change point costs ``penalty *
 sigma_b^2 * log(n_b)`` (default ``penalty = 1``; ``--penalty``). A descent
 grows from the steepest segment over neighbours falling at least a quarter as
-fast; it counts when its fitted fall exceeds ``d_min`` and ``6 sigma_b``, it is
-twice as steep as the segments beside it and ten times the typical (length-
-weighted median) segment rate. Where PELT finds at least as many descents as the
+fast, and over a segment that does not but is followed by one that does unless
+its slope is two standard errors below a quarter of the peak (a fit of a few
+blocks to a cluster of noise inside a descent does not split it). Two descents
+are one unless the blocks between them fall, by two standard errors, slower
+than a quarter of the lower one. A descent counts when its fall exceeds
+``d_min`` and ``6 sigma_b`` -- the smaller of the fitted fall over its segments
+and the fall between the lines of the plateau segments beside it (the fit may
+jump at a change point, so a bump of noise fitted by two short segments falls
+across them but not between the plateaus) --, it is twice as steep as the
+segments beside it and ten times the typical segment rate (the length-weighted
+median of the segments' rates less twice their standard errors: a drift of
+the plateaus, with the scatter of the plateau slopes taken out). Where PELT finds at least as many descents as the
 rate finder, its descents are used, and their boundaries are located as above
 (10 % of the peak rate, at the descent's own scale), with every scale kept
 under half the shortest plateau PELT found. On a clean curve the rate finder
@@ -130,7 +151,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter
 
 from theory.errors import InputError
 
@@ -157,6 +177,8 @@ _PELT_PENALTY = 1.0     # default penalty per change point, in units of sigma_b^
 _PELT_NOISE = 1e-4      # PELT runs only on curves noisier than this (in log loss): a solver's curve (about 1e-8)
                         # is segmented by the rate finder alone, and skips ruptures' import (about 1 s)
 _DRIFT = 10.0           # a PELT descent falls at least this many times faster than the typical segment
+_RETRY_SCALE = 0.7      # a side that does not cross its threshold is located again at scales smaller by this factor,
+_RETRY_STEPS = 8        # ... at most this many times (down to 0.7^8 = 6 % of the scale, never below the floor)
 _PELT_FLANK = 0.25      # a descent takes in neighbouring segments whose rate is at least this fraction of its peak
 
 
@@ -279,6 +301,8 @@ def _grid(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _smooth(y: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing (``sigma`` in grid steps) with odd reflection about a local straight-line fit at each end,
     so that a curve that is falling at an end keeps its slope there."""
+    from scipy.ndimage import gaussian_filter1d     # here, not at the top: importing this module costs only numpy
+
     m = y.size
     if sigma < 0.2 or m < 3:
         return y.copy()
@@ -393,16 +417,20 @@ def _grow(seg: np.ndarray, i: int, thr: float, climb: float,
 
 
 def _find(r: np.ndarray, y: np.ndarray, lo: int, hi: int, fraction: float, d_min: float, noise: np.ndarray,
-          p_min: float, h: float, reach: int) -> list[tuple[int, int, float]]:
+          p_noise: np.ndarray, h: float, reach: int) -> list[tuple[int, int, float]]:
     """Descents in ``[lo, hi]`` (grid indices): ``(a, b, peak)``, grown by :func:`_grow` from the highest peaks down.
 
     Peaks are the points of ``r`` highest within ``reach`` grid steps (the smoothing scale: closer maxima are
-    wiggles of one feature) and above ``p_min``. A drop must exceed ``d_min`` and ``hypot(noise[a], noise[b])``.
+    wiggles of one feature) and above ``_SIGNIFICANCE`` standard deviations ``p_noise`` of the rate noise there, by
+    as much above a valley the descent ends in. A drop must exceed ``d_min`` and ``hypot(noise[a], noise[b])``.
     """
+    from scipy.ndimage import maximum_filter1d
+
     seg = r[lo:hi + 1]
     n = seg.size
     if n < 3:
         return []
+    p_min = _SIGNIFICANCE * p_noise[lo:hi + 1]
     is_max = (seg >= maximum_filter1d(seg, 2 * max(reach, 1) + 1, mode="nearest")) & (seg > p_min)
     cand = np.flatnonzero(is_max)
     cand = cand[np.argsort(-seg[cand], kind="stable")]
@@ -421,7 +449,8 @@ def _find(r: np.ndarray, y: np.ndarray, lo: int, hi: int, fraction: float, d_min
         # the loss must end d_min below its lowest value so far (a recovery from a spike does not count), more
         # than the rate of a valley it ends in would give, and the rate must rise well above that valley
         need = max(d_min, math.hypot(noise[lo + a], noise[lo + b]))
-        if lowest[lo + a] - y[lo + b] - valley * (b - a) * h >= need and peak >= _PROMINENCE * valley:
+        if (lowest[lo + a] - y[lo + b] - valley * (b - a) * h >= need and peak >= _PROMINENCE * valley
+                and peak - valley > p_min[i]):
             taken[a:b + 1] = True
             found.append((lo + a, lo + b, peak))
         else:
@@ -469,9 +498,12 @@ def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_m
     the first differences of the block means (``1.4826 MAD / sqrt(2)``: robust to the descents, and it counts
     correlated noise as it is); PELT's cost is the residual sum of squares of a straight line per segment and
     its penalty per change point ``penalty * sigma_b^2 * log(n_b)``. A descent is grown from the steepest
-    segment over neighbours falling at least ``_PELT_FLANK`` of its rate; it counts when its fitted fall exceeds
-    ``d_min`` and 6 ``sigma_b``, its rate is ``_PROMINENCE`` times that of the segments beside it and ``_DRIFT``
-    times the typical (length-weighted median) rate of all segments, a drift of the plateaus. Returns
+    segment over neighbours falling at least ``_PELT_FLANK`` of its rate (and over a segment between two such that
+    is not significantly slower); it counts when its fall (the smaller of the fitted fall over its segments and
+    the fall between the plateau lines beside it) exceeds ``d_min`` and 6 ``sigma_b``, its rate is ``_PROMINENCE``
+    times that of the segments beside it and ``_DRIFT`` times the typical rate of all segments (length-weighted
+    median, less twice each slope's standard error), a drift of the plateaus. Descents without a significant
+    plateau between them are joined. Returns
     ``([(a, b, peak rate), ...] in indices of the uniform grid tg, sigma_b)``; ``[]`` when there are too few blocks.
     """
     import ruptures
@@ -491,38 +523,85 @@ def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_m
     signal = np.column_stack([yb, np.ones(nb), x])
     ends = ruptures.Pelt(model="linear", min_size=_PELT_MIN_SIZE, jump=1).fit(signal).predict(
         pen=penalty * sigma * sigma * math.log(nb))
-    segs = []       # (first block, last block, rate, fitted start value, fitted end value)
+    segs = []       # (first block, last block, rate, fitted start value, fitted end value, rate's standard error)
     start = 0
     for end in ends:
         slope, icpt = np.polyfit(tb[start:end], yb[start:end], 1)
-        segs.append((start, end - 1, -float(slope), float(icpt + slope * tb[start]), float(icpt + slope * tb[end - 1])))
+        spread = float(np.sum((tb[start:end] - tb[start:end].mean()) ** 2))
+        segs.append((start, end - 1, -float(slope), float(icpt + slope * tb[start]),
+                     float(icpt + slope * tb[end - 1]), sigma / math.sqrt(spread) if spread > 0 else math.inf))
         start = end
     taken = [False] * len(segs)
     found = []
-    # the typical rate (length-weighted median over the segments): a slow drift on the plateaus; a descent must
-    # fall _DRIFT times faster, so that segments of a drifting noisy plateau are not taken for one
-    rates = np.array([r for _, _, r, _, _ in segs])
-    lengths = np.array([e - s0 + 1 for s0, e, _, _, _ in segs], dtype=float)
-    order = np.argsort(np.abs(rates))
-    typical = float(np.abs(rates)[order][np.searchsorted(np.cumsum(lengths[order]), 0.5 * lengths.sum())])
+    # the typical rate (length-weighted median over the segments of each rate less twice its standard error): a
+    # slow drift on the plateaus; a descent must fall _DRIFT times faster, so that segments of a drifting plateau
+    # are not taken for one. The noise is taken out first: on a noisy curve the slopes of plateau segments scatter
+    # by their standard errors, and their raw median would count that scatter as a drift
+    rates = np.array([max(abs(r) - 2 * se, 0.0) for _, _, r, _, _, se in segs])
+    lengths = np.array([e - s0 + 1 for s0, e, _, _, _, _ in segs], dtype=float)
+    order = np.argsort(rates)
+    typical = float(rates[order][np.searchsorted(np.cumsum(lengths[order]), 0.5 * lengths.sum())])
+
+    def reach(j: int, step: int, peak: float) -> int:
+        # how far a descent at segment j grows in direction step: over neighbours falling at least _PELT_FLANK of
+        # its peak rate, and over a segment that does not but is followed by one that does, unless that segment's
+        # rate is significantly (two standard errors) below _PELT_FLANK of the peak: a short segment of a few
+        # blocks inside a descent (the piecewise-linear fit's answer to a cluster of noise) is too uncertain to
+        # split the descent there
+        def free(i: int) -> bool:
+            return 0 <= i < len(segs) and not taken[i]
+        level = _PELT_FLANK * peak
+        while True:
+            if free(j + step) and segs[j + step][2] >= level:
+                j += step
+            elif (free(j + step) and free(j + 2 * step) and segs[j + step][2] + 2 * segs[j + step][5] >= level
+                  and segs[j + 2 * step][2] >= level):
+                j += 2 * step
+            else:
+                return j
+
     for i in sorted(range(len(segs)), key=lambda j: -segs[j][2]):
         peak = segs[i][2]
         if taken[i] or peak <= 0:
             continue
-        lo = hi = i
-        while lo > 0 and not taken[lo - 1] and segs[lo - 1][2] >= _PELT_FLANK * peak:
-            lo -= 1
-        while hi < len(segs) - 1 and not taken[hi + 1] and segs[hi + 1][2] >= _PELT_FLANK * peak:
-            hi += 1
+        lo, hi = reach(i, -1, peak), reach(i, 1, peak)
         beside = max([segs[j][2] for j in (lo - 1, hi + 1) if 0 <= j < len(segs)] + [0.0])
+        # the fall over the descent, and the fall between the plateau lines beside it (a piecewise-linear fit may
+        # jump at a change point: a bump of noise fitted by two short segments falls across them, not between the
+        # plateaus)
         drop = segs[lo][3] - segs[hi][4]
+        drop = min(drop, (segs[lo - 1][4] if lo > 0 else segs[lo][3]) - (segs[hi + 1][3] if hi + 1 < len(segs)
+                                                                          else segs[hi][4]))
         if drop >= max(d_min, 6 * sigma) and peak >= _PROMINENCE * beside and peak >= _DRIFT * typical:
             for j in range(lo, hi + 1):
                 taken[j] = True
-            first, last = t[segs[lo][0] * k], t[min(segs[hi][1] * k + k - 1, n - 1)]
-            a = int(np.searchsorted(tg, first))
-            b = max(int(np.searchsorted(tg, last, side="right")) - 1, a)
-            found.append((a, b, peak))
+            found.append([lo, hi, peak])
+    def plateau_between(first: int, last: int, peak: float) -> bool:
+        # the blocks of segments first..last fall significantly (two standard errors) slower than _PELT_FLANK of
+        # the lower of the two descents beside them: a plateau that separates them
+        lo_b, hi_b = segs[first][0], segs[last][1] + 1
+        if hi_b - lo_b < 2:
+            return False
+        x_b = tb[lo_b:hi_b]
+        spread = float(np.sum((x_b - x_b.mean()) ** 2))
+        rate = -float(np.polyfit(x_b, yb[lo_b:hi_b], 1)[0])
+        return rate + 2 * sigma / math.sqrt(spread) < _PELT_FLANK * peak
+
+    # descents not separated by a plateau (adjacent segments, or only a short segment between them whose slope is
+    # too uncertain to tell it from the descents) are one descent
+    merged: list[list] = []
+    for lo, hi, peak in sorted(found):
+        if merged and (lo == merged[-1][1] + 1 or not plateau_between(merged[-1][1] + 1, lo - 1,
+                                                                       min(peak, merged[-1][2]))):
+            merged[-1][1], merged[-1][2] = hi, max(merged[-1][2], peak)
+        else:
+            merged.append([lo, hi, peak])
+    found = []
+    for lo, hi, peak in merged:
+        first, last = t[segs[lo][0] * k], t[min(segs[hi][1] * k + k - 1, n - 1)]
+        a = int(np.searchsorted(tg, first))
+        b = max(int(np.searchsorted(tg, last, side="right")) - 1, a)
+        found.append((a, b, peak))
     return sorted(found), sigma
 
 
@@ -581,6 +660,8 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     if t.size < MIN_POINTS:
         return [Stage("initial plateau", "plateau", t0, t_end, float(loss[0]), float(loss[-1]))]
 
+    from scipy.ndimage import median_filter
+
     scale = 1.0 if log else float(loss.max())
     y = np.log(loss) if log else loss / scale      # --no-log: the loss itself, in units of its largest value
     # a running median of 5 points removes isolated spikes (one or two points) and leaves monotone stretches as
@@ -612,8 +693,11 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         y_s = _smooth(yg, scale / h)
         r_s = -np.gradient(y_s, h)
         noise = _DROP_SIGNIFICANCE * _value_noise_profile(m, nu, rho, scale, h)
-        return y_s, r_s, _find(r_s, y_s, 0, m - 1, rate_fraction, d_min, noise,
-                               _SIGNIFICANCE * _rate_noise(nu, rho, scale), h, int(round(scale / h)))
+        # the rate noise: larger near the ends of a noisy curve, where the rate is the slope of a line fit
+        p_noise = np.full(m, _rate_noise(nu, rho, scale))
+        if nu > _PELT_NOISE:
+            p_noise += _edge_rate_excess(t, nu, scale, h)
+        return y_s, r_s, _find(r_s, y_s, 0, m - 1, rate_fraction, d_min, noise, p_noise, h, int(round(scale / h)))
 
     # 1. find the descents: first at the cautious scale, then again at the scale their lowest peak rate allows
     s_cautious = s_find
@@ -636,28 +720,21 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         if pelt and len(pelt) >= len(coarse):
             coarse = pelt
             edges = [0] + [x for a, b, _ in pelt for x in (a, b)] + [m - 1]
-            gaps = [(edges[j + 1] - edges[j]) * h for j in range(0, len(edges), 2) if edges[j + 1] > edges[j]]
+            # a gap at an end shorter than PELT's shortest segment is no plateau the fit found there (the curve
+            # ends inside the descent, or noise at the end was taken into it): it sets no scale
+            shortest = _PELT_MIN_SIZE * max(1, math.ceil(t.size / _PELT_POINTS)) * span / t.size
+            gaps = [(edges[j + 1] - edges[j]) * h for j in range(0, len(edges), 2)
+                    if edges[j + 1] > edges[j] and ((0 < j < len(edges) - 2) or (edges[j + 1] - edges[j]) * h
+                                                    >= shortest)]
             if gaps:
                 s_cautious = max(min(s_cautious, min(gaps) / 2), floor)
                 y_find = _smooth(yg, s_cautious / h)
                 r_find = -np.gradient(y_find, h)
                 s_find = s_cautious
 
-    # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
-    intervals: list[tuple[float, float]] = []
-    for k, (a, b, peak) in enumerate(coarse):
-        lo = 0 if k == 0 else (coarse[k - 1][1] + a + 1) // 2
-        hi = m - 1 if k == len(coarse) - 1 else (b + coarse[k + 1][0] + 1) // 2 - 1
-        s_k, y_k, r_k = s_find, y_find, r_find
-        if smooth is None:
-            for _ in range(3):      # the peak changes with the scale: iterate to the scale it allows
-                s_new = clamp(_scale_for_rate(nu, rho, _BOUNDARY_NOISE * peak), s_cautious)
-                if abs(s_new - s_k) <= 0.1 * s_k:
-                    break
-                s_k = s_new
-                y_k = _smooth(yg, s_k / h)
-                r_k = -np.gradient(y_k, h)
-                peak = float(r_k[a:b + 1].max())
+    def locate(r_k: np.ndarray, s_k: float, a: int, b: int, lo: int, hi: int) -> tuple[float, float, bool, bool]:
+        """Boundaries of the descent found in ``a..b`` from the rate ``r_k`` at scale ``s_k``, within ``lo..hi``:
+        ``(start, end, start is a crossing, end is a crossing)``."""
         i = a + int(np.argmax(r_k[a:b + 1]))
         thr = rate_fraction * float(r_k[i])
         fa, fb, left_cross, right_cross, _ = _grow(r_k[lo:hi + 1], i - lo, thr, _CLIMB * float(r_k[i]))
@@ -682,6 +759,55 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
             start = tp - _narrow(tp - start, widen, h)
         if right_cross:
             end = tp + _narrow(end - tp, widen, h)
+        # a crossing within the reach of the straight-line fit at an end of the curve (on a noisy curve) is not
+        # trusted for a retry: there the smoothing reflects the curve about a line that may reach back into the
+        # descent, and the crossing moves with it
+        zone = _fit_length(s_k / h) if nu > _PELT_NOISE else 0
+        return start, end, left_cross and fa - 1 >= zone, right_cross and fb + 1 <= m - 1 - zone
+
+    # 2. locate each descent's boundaries at its own scale, inside the gap to its neighbours
+    intervals: list[tuple[float, float]] = []
+    for k, (a, b, peak) in enumerate(coarse):
+        lo = 0 if k == 0 else (coarse[k - 1][1] + a + 1) // 2
+        hi = m - 1 if k == len(coarse) - 1 else (b + coarse[k + 1][0] + 1) // 2 - 1
+        s_k, y_k, r_k = s_find, y_find, r_find
+        if smooth is None:
+            for _ in range(3):      # the peak changes with the scale: iterate to the scale it allows
+                s_new = clamp(_scale_for_rate(nu, rho, _BOUNDARY_NOISE * peak), s_cautious)
+                if abs(s_new - s_k) <= 0.1 * s_k:
+                    break
+                s_k = s_new
+                y_k = _smooth(yg, s_k / h)
+                r_k = -np.gradient(y_k, h)
+                peak = float(r_k[a:b + 1].max())
+        start, end, left_cross, right_cross = locate(r_k, s_k, a, b, lo, hi)
+        # a side that ended without its rate falling to the threshold, on a noisy curve, either at an end of the
+        # curve or short of a neighbouring descent from which a valley of the rate (by _PROMINENCE below the lower
+        # of the two peaks) separates it: the scale is too coarse for the plateau beside it (two descents a few
+        # scales apart blur into one; a line fit at an end that reaches back into the descent keeps its rate up
+        # to the end). That side is located again at finer scales, down to the floor, and takes the coarsest at
+        # which it crosses the threshold; if none does, it stays as is. A side that stops short of a neighbour
+        # without such a valley (a descent that the change-point fit cut in two) stays, and the two are joined
+        def separate(j: int) -> bool:
+            if not 0 <= j < len(coarse):
+                return True     # the end of the curve
+            i = a + int(np.argmax(r_k[a:b + 1]))
+            a2, b2, _ = coarse[j]
+            other = float(r_k[a2:b2 + 1].max())
+            between = r_k[b2:i + 1] if j < k else r_k[i:a2 + 1]
+            return float(between.min()) * _PROMINENCE < min(other, float(r_k[i]))
+
+        retry_left, retry_right = not left_cross and separate(k - 1), not right_cross and separate(k + 1)
+        s_try = s_k
+        for _ in range(_RETRY_STEPS if smooth is None and nu > _PELT_NOISE else 0):
+            if not (retry_left or retry_right) or s_try <= floor:
+                break
+            s_try = max(_RETRY_SCALE * s_try, floor)
+            start_t, end_t, left_t, right_t = locate(-np.gradient(_smooth(yg, s_try / h), h), s_try, a, b, lo, hi)
+            if retry_left and left_t:
+                start, retry_left = start_t, False
+            if retry_right and right_t:
+                end, retry_right = end_t, False
         intervals.append((start, end))
     intervals = [(s, e) for s, e in _merge(intervals, h) if e > s]
 
