@@ -41,6 +41,7 @@ from torch.func import grad_and_value, vmap
 from theory.errors import InputError
 
 from .datasets import Dataset
+from .layers import layer_shapes
 
 __all__ = ["ACTIVATIONS", "LOSSES", "DEVICES", "resolve_device", "seed_streams", "DeepNet", "SGDOptions",
            "TrainResult", "ManyResult", "train", "train_many", "mse_loss", "cross_entropy_loss"]
@@ -127,8 +128,7 @@ class DeepNet:
     @property
     def shapes(self) -> tuple[tuple[int, int], ...]:
         """``(fan_out, fan_in)`` of each weight matrix, first layer first."""
-        dims = [self.in_dim] + [self.width] * (self.depth - 1) + [self.out_dim]
-        return tuple((dims[i + 1], dims[i]) for i in range(self.depth))
+        return layer_shapes(self.in_dim, self.out_dim, self.depth, self.width)
 
     @property
     def size(self) -> int:

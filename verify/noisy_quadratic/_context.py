@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,7 +11,9 @@ from theory.noisy_quadratic import KEY
 from ..registry import Claim, register
 from ._profiles import PROFILES, Profile
 from ._simulate import Run, simulate
-from ._spectrum import SharpnessTrace, SpectrumRun, sharpness_trace, train_and_measure
+
+if TYPE_CHECKING:           # Q3's runs import PyTorch when they run, not when the claims are listed
+    from ._spectrum import SharpnessTrace, SpectrumRun
 
 __all__ = ["Context", "claim"]
 
@@ -54,18 +57,22 @@ class Context:
                                        spawn_key=STREAMS[purpose], **kw)
         return self._runs[key]
 
-    def spectrum_run(self) -> SpectrumRun:
+    def spectrum_run(self) -> "SpectrumRun":
         """Q3's network trained at the profile's set-up and measured at its checkpoints (cached)."""
         key = ("spectrum", self.profile.spectrum)
         if key not in self._runs:
+            from ._spectrum import train_and_measure
+
             seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["spectrum"]).generate_state(1)[0])
             self._runs[key] = train_and_measure(self.profile.spectrum, seed, device=self.device)
         return self._runs[key]
 
-    def edge_trace(self) -> SharpnessTrace:
+    def edge_trace(self) -> "SharpnessTrace":
         """Q3's edge-of-stability run: the profile's ``edge`` set-up, top eigenvalue every ``edge_every`` steps."""
         key = ("edge", self.profile.edge, self.profile.edge_every)
         if key not in self._runs:
+            from ._spectrum import sharpness_trace
+
             seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["edge"]).generate_state(1)[0])
             self._runs[key] = sharpness_trace(self.profile.edge, seed, self.profile.edge_every, device=self.device)
         return self._runs[key]

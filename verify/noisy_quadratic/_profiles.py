@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from theory.errors import InputError
 
-from ._spectrum import SpectrumSetup
+from ._setup import SpectrumSetup
 
 __all__ = ["Profile", "PROFILES"]
 
