@@ -223,7 +223,7 @@ def figure_batch_fits(run, out: Path, step: int | None = None, shown: int = 5) -
 
     m = fit.minima[np.isfinite(fit.minima)]
     mean, sd = float(m.mean()), fit.minima_sd
-    bx.hist(m, bins=max(5, min(15, m.size // 4)), density=True, color="tab:grey", alpha=0.6,
+    bx.hist(m, bins=max(5, round(np.sqrt(m.size))), density=True, color="tab:grey", alpha=0.6,
             label=f"fitted minima of {m.size} batches")
     grid = np.linspace(min(m.min(), mean - 3.5 * sd), max(m.max(), mean + 3.5 * sd), 200)
     bx.plot(grid, stats.norm.pdf(grid, mean, sd), "-", color="tab:red",
@@ -251,8 +251,7 @@ def figure_batch_fits(run, out: Path, step: int | None = None, shown: int = 5) -
         for x in (-dw.t_star, dw.t_star):
             cx.axvline(x, color="tab:red", ls=":", lw=1, label="t* = sqrt(-6 h / d4)" if x < 0 else None)
         cx.set(xlabel="t (step along the negative eigenvector u)", ylabel="loss f(theta + t u) - f(theta)",
-               title=f"(c) negative eigenvector (h = {dw.eigenvalue:.3g}): "
-                     f"{int(np.sum(dw.wells >= 2))}/{len(dw.wells)} double wells")
+               title=f"(c) along a negative eigenvector (h = {dw.eigenvalue:.3g})")
         cx.legend(fontsize=7)
         well_text = (f" (c) Along the most negative eigenvector with a quartic well (h = {dw.eigenvalue:.3g}, "
                      f"d4 = {dw.fourth_derivative:.3g}), on the derived window [-2 t*, 2 t*] with t* = "
