@@ -33,7 +33,8 @@ def test_claims_pass_and_controls_fail(report):
         assert c["negative_control"]["status"] == "failed", c["claim"]
         assert c["tolerance"]["justification"]
     assert {f["name"] for f in report["figures"]} == {"nq_floor_vs_lr", "nq_floor_vs_momentum", "nq_lr_cut",
-                                                      "nq_training", "nq_spectra", "nq_concentration"}
+                                                      "nq_training", "nq_spectra", "nq_concentration",
+                                                      "nq_batch_fits"}
 
 
 def test_same_seed_same_json(report, tmp_path):

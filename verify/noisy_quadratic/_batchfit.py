@@ -12,10 +12,14 @@ window holds the minima it is meant to locate.  Along a negative eigenvector
 the double-well scale comes from the fourth derivative ``d4`` of the full
 loss along ``v``: ``h t^2 / 2 + d4 t^4 / 24`` has its minima at
 ``t* = sqrt(-6 h / d4)``; the window is ``[-2 t*, 2 t*]``.
+
+:func:`top_fit` and :func:`bottom_wells` apply these to one eigenvector of a
+measured checkpoint with the run's seeded batch partition; the claim
+``Q3-batch-quadratics`` and the report's per-batch figure both go through them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -24,13 +28,16 @@ from scipy import stats
 from ..engines.datasets import digits
 from ..engines.deepnet import DeepNet
 
-__all__ = ["WINDOW_Z", "GRID_POINTS", "BatchFit", "DoubleWell", "batch_partition", "batch_losses_along",
-           "line_derivatives", "fit_batches", "double_wells"]
+__all__ = ["WINDOW_Z", "GRID_POINTS", "NEGATIVE_DIRECTIONS", "BatchFit", "DoubleWell", "batch_partition",
+           "batch_losses_along", "line_derivatives", "fit_batches", "double_wells", "run_batches", "top_fit",
+           "bottom_wells"]
 
 #: the window holds the per-batch minima within this many standard deviations of their mean
 WINDOW_Z = 3.0
 #: points of the grid along the direction on which each batch loss is evaluated
 GRID_POINTS = 21
+#: the most negative eigenvectors (at most this many) along which double wells are looked for
+NEGATIVE_DIRECTIONS = 3
 
 
 def batch_partition(n: int, batch_size: int, seed: int) -> np.ndarray:
@@ -97,7 +104,8 @@ class BatchFit:
 
     ``half_width`` is ``|mean(g)| / |h| + WINDOW_Z sd(g) / |h|``; ``r_squared``, ``curvatures`` (twice the
     leading coefficient) and ``minima`` are per batch (``minima`` NaN where the fitted curvature is not
-    positive); ``shapiro_p`` is the Shapiro-Wilk p-value of the finite minima.
+    positive); ``shapiro_p`` is the Shapiro-Wilk p-value of the finite minima; ``coefficients`` are the fitted
+    polynomials ((``degree`` + 1) x batches, highest power first).
     """
 
     eigenvalue: float
@@ -111,6 +119,7 @@ class BatchFit:
     curvatures: np.ndarray
     minima: np.ndarray
     shapiro_p: float
+    coefficients: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
     @property
     def minima_sd(self) -> float:
@@ -147,7 +156,8 @@ def fit_batches(setup, theta: np.ndarray, v: np.ndarray, h: float, batches: np.n
         curv, minima = np.zeros(len(batches)), np.full(len(batches), np.nan)
     finite = minima[np.isfinite(minima)]
     p = float(stats.shapiro(finite).pvalue) if finite.size >= 3 else float("nan")
-    return BatchFit(float(h), float(half), float(g.mean()), float(g.std(ddof=1)), ts, L, degree, r2, curv, minima, p)
+    return BatchFit(float(h), float(half), float(g.mean()), float(g.std(ddof=1)), ts, L, degree, r2, curv, minima, p,
+                    coef)
 
 
 @dataclass(frozen=True)
@@ -155,7 +165,8 @@ class DoubleWell:
     """Per-batch losses along a negative-curvature eigenvector on ``[-2 t*, 2 t*]``.
 
     ``t_star`` is ``sqrt(-6 h / d4)`` (NaN when ``d4 <= 0``: no quartic well); ``wells`` counts, per batch, the
-    interior local minima of the loss on the grid; ``full_wells`` the same for the full-data loss.
+    interior local minima of the loss on the grid; ``full_wells`` the same for the full-data loss; ``losses``
+    (batches x grid) and ``full`` (grid) are the per-batch and full-data losses on ``ts``.
     """
 
     eigenvalue: float
@@ -164,6 +175,8 @@ class DoubleWell:
     ts: np.ndarray
     wells: np.ndarray
     full_wells: int
+    losses: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    full: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def summary(self) -> dict:
         return {"eigenvalue": self.eigenvalue, "fourth_derivative": self.fourth_derivative, "t_star": self.t_star,
@@ -188,4 +201,24 @@ def double_wells(setup, theta: np.ndarray, v: np.ndarray, h: float, batches: np.
     L = batch_losses_along(setup, theta, v, ts, batches, device)
     sizes = np.full(len(batches), batches.shape[1])
     full = (L * sizes[:, None]).sum(axis=0) / sizes.sum()
-    return DoubleWell(float(h), d4, t_star, ts, _interior_minima(L), int(_interior_minima(full)))
+    return DoubleWell(float(h), d4, t_star, ts, _interior_minima(L), int(_interior_minima(full)), L, full)
+
+
+def run_batches(run) -> np.ndarray:
+    """The run's batch partition of the digits (seeded by the run's seed, the run's batch size)."""
+    return batch_partition(1797, run.setup.batch_size, run.seed)
+
+
+def top_fit(run, step: int, j: int = 0, degree: int = 2) -> BatchFit:
+    """:func:`fit_batches` along the ``j``-th largest eigenvector of the run's checkpoint at ``step``."""
+    c = run.at(step)
+    return fit_batches(run.setup, c.theta, c.top_vectors[:, j], float(c.values[-1 - j]), run_batches(run), degree,
+                       run.device)
+
+
+def bottom_wells(run, step: int) -> list:
+    """:func:`double_wells` along each negative eigenvector among the ``NEGATIVE_DIRECTIONS`` most negative."""
+    c = run.at(step)
+    count = min(NEGATIVE_DIRECTIONS, c.bottom_vectors.shape[1])
+    return [double_wells(run.setup, c.theta, c.bottom_vectors[:, j], float(c.values[j]), run_batches(run),
+                         device=run.device) for j in range(count) if c.values[j] < 0]

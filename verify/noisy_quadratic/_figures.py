@@ -12,7 +12,7 @@ from theory.noisy_quadratic import quadratic as q1
 from ..report.figures import pyplot, save_figure
 
 __all__ = ["figure_floor_vs_lr", "figure_floor_vs_momentum", "figure_cliff", "result_figures", "figure_spectra",
-           "figure_concentration", "figure_training", "simulated_figures"]
+           "figure_concentration", "figure_training", "figure_batch_fits", "simulated_figures"]
 
 
 def _measured(verdicts, cid):
@@ -168,10 +168,122 @@ def figure_training(run, out: Path) -> dict:
             "caption": _setup_text(run.setup), **save_figure(fig, out, "nq_training")}
 
 
+def _quantile_rows(values: np.ndarray, count: int) -> list:
+    """Rows of ``values`` (finite ones) at ``count`` evenly spaced quantiles from 10 % to 90 %, without repeats."""
+    rows = np.flatnonzero(np.isfinite(values))
+    rows = rows[np.argsort(values[rows], kind="stable")]
+    if rows.size == 0:
+        return []
+    picks = np.round(np.linspace(0.1, 0.9, count) * (rows.size - 1)).astype(int)
+    return [int(rows[i]) for i in dict.fromkeys(picks.tolist())]
+
+
+def figure_batch_fits(run, out: Path, step: int | None = None, shown: int = 5) -> dict:
+    """Q3: per-batch losses along the top eigenvector with their quadratic fits, the fitted minima, a double well.
+
+    At the checkpoint ``step`` (default the last): (a) the losses of ``shown`` batches (those at the 10-90 %
+    quantiles of the fitted minima) on twice the derived window, as points, and their quadratics fitted on the
+    window, as lines; (b) the histogram of all batches' fitted minima with the normal density of their mean and
+    standard deviation; (c) along the most negative eigenvector that has a quartic well (``d4 > 0``), a few
+    batches' losses, the full-data loss and its derived model ``h t^2 / 2 + d4 t^4 / 24``, with ``+-t*`` marked.
+    The fits are :func:`~verify.noisy_quadratic._batchfit.top_fit` and
+    :func:`~verify.noisy_quadratic._batchfit.bottom_wells`, the code path of the claim ``Q3-batch-quadratics``.
+    """
+    from scipy import stats
+
+    from ._batchfit import NEGATIVE_DIRECTIONS, batch_losses_along, bottom_wells, run_batches, top_fit
+
+    step = run.checkpoints[-1].step if step is None else step
+    c, s = run.at(step), run.setup
+    fit = top_fit(run, step, 0)
+    w = fit.half_width
+    rows = _quantile_rows(fit.minima, shown)
+    wide = np.linspace(-2 * w, 2 * w, 2 * len(fit.ts) - 1)            # the window's grid spacing, twice as wide
+    L = batch_losses_along(s, c.theta, c.top_vectors[:, 0], wide, run_batches(run)[rows], run.device)
+    L0 = L[:, len(wide) // 2][:, None]                                 # each batch's loss at t = 0
+    inside = np.abs(wide) <= w * (1 + 1e-9)
+    plt = pyplot()
+    fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(15.5, 4.8))
+    ax.axvspan(-w, w, color="tab:blue", alpha=0.08, label="derived window (|mean g| + 3 sd g) / h")
+    fine = np.linspace(-2 * w, 2 * w, 200)
+    for k, (i, y) in enumerate(zip(rows, L - L0)):
+        col = f"C{k % 10}"
+        ax.plot(wide[inside], y[inside], "o", ms=3.5, color=col)
+        ax.plot(wide[~inside], y[~inside], "o", ms=3.5, mfc="none", color=col)
+        q = np.polyval(fit.coefficients[:, i], fine) - L0[k, 0]
+        ax.plot(np.where(np.abs(fine) <= w, fine, np.nan), q, "-", lw=1.2, color=col,
+                label=f"batch {i}: R^2 {fit.r_squared[i]:.4f}, minimum {fit.minima[i]:+.3g}")
+        ax.plot(np.where(np.abs(fine) > w, fine, np.nan), q, ":", lw=1, color=col)
+        ax.plot([fit.minima[i]], [np.polyval(fit.coefficients[:, i], fit.minima[i]) - L0[k, 0]], "v", ms=7,
+                color=col)
+    ax.set(xlabel="t (step along the top eigenvector v from the checkpoint)",
+           ylabel="batch loss f_i(theta + t v) - f_i(theta)",
+           title=f"(a) per-batch losses and quadratic fits (h = {fit.eigenvalue:.3g})")
+    ax.legend(fontsize=7)
+
+    m = fit.minima[np.isfinite(fit.minima)]
+    mean, sd = float(m.mean()), fit.minima_sd
+    bx.hist(m, bins=max(5, round(np.sqrt(m.size))), density=True, color="tab:grey", alpha=0.6,
+            label=f"fitted minima of {m.size} batches")
+    grid = np.linspace(min(m.min(), mean - 3.5 * sd), max(m.max(), mean + 3.5 * sd), 200)
+    bx.plot(grid, stats.norm.pdf(grid, mean, sd), "-", color="tab:red",
+            label=f"normal, mean {mean:+.3g}, sd {sd:.3g}")
+    for x in (-w, w):
+        bx.axvline(x, color="tab:blue", ls="--", lw=1, label="derived window" if x < 0 else None)
+    bx.set(xlabel="fitted minimum m_i along v", ylabel="density",
+           title=f"(b) minima (Shapiro-Wilk p = {fit.shapiro_p:.3g})")
+    bx.legend(fontsize=7)
+
+    wells = [x for x in bottom_wells(run, step) if np.isfinite(x.t_star)]
+    if wells:
+        dw = wells[0]
+        mid = len(dw.ts) // 2
+        two = [i for i in range(len(dw.wells)) if dw.wells[i] >= 2][:3]
+        one = [i for i in range(len(dw.wells)) if dw.wells[i] < 2][:5 - len(two)]
+        for k, i in enumerate(two + one):
+            cx.plot(dw.ts, dw.losses[i] - dw.losses[i, mid], "-", lw=1, color=f"C{k % 10}",
+                    label=f"batch {i}: {dw.wells[i]} minim{'a' if dw.wells[i] != 1 else 'um'}")
+        cx.plot(dw.ts, dw.full - dw.full[mid], "-", lw=2.2, color="black",
+                label=f"full data: {dw.full_wells} minim{'a' if dw.full_wells != 1 else 'um'}")
+        t = np.linspace(dw.ts[0], dw.ts[-1], 200)
+        cx.plot(t, dw.eigenvalue * t ** 2 / 2 + dw.fourth_derivative * t ** 4 / 24, "--", color="tab:red", lw=1.2,
+                label="derived h t^2 / 2 + d4 t^4 / 24")
+        for x in (-dw.t_star, dw.t_star):
+            cx.axvline(x, color="tab:red", ls=":", lw=1, label="t* = sqrt(-6 h / d4)" if x < 0 else None)
+        cx.set(xlabel="t (step along the negative eigenvector u)", ylabel="loss f(theta + t u) - f(theta)",
+               title=f"(c) along a negative eigenvector (h = {dw.eigenvalue:.3g})")
+        cx.legend(fontsize=7)
+        well_text = (f" (c) Along the most negative eigenvector with a quartic well (h = {dw.eigenvalue:.3g}, "
+                     f"d4 = {dw.fourth_derivative:.3g}), on the derived window [-2 t*, 2 t*] with t* = "
+                     f"{dw.t_star:.3g}: {int(np.sum(dw.wells >= 2))} of {len(dw.wells)} batches and "
+                     f"{'the' if dw.full_wells >= 2 else 'not the'} full-data loss have two minima.")
+    else:
+        cx.text(0.5, 0.5, f"no negative eigenvalue with a quartic well (d4 > 0)\namong the "
+                f"{min(NEGATIVE_DIRECTIONS, c.bottom_vectors.shape[1])} most negative at step {step}", ha="center", va="center",
+                transform=cx.transAxes)
+        cx.set_axis_off()
+        well_text = " (c) No negative-curvature direction with a quartic well at this checkpoint."
+    fig.suptitle(f"Per-batch losses along Hessian eigenvectors at step {step} (lr {c.lr:.3g})", fontsize=11)
+    fig.tight_layout()
+    r2 = fit.r_squared
+    caption = (f"{_setup_text(s)}. (a) Along the top eigenvector (h = {fit.eigenvalue:.4g}) at step {step}, the "
+               f"losses of {len(rows)} of the {len(fit.minima)} batches of {s.batch_size} (seeded partition; the "
+               f"batches at the 10-90 % quantiles of the fitted minima), less their value at t = 0: points, filled "
+               f"on the window and hollow beyond it; lines: quadratics fitted on the {len(fit.ts)} points of the "
+               f"window +-{w:.3g} = (|mean g| + 3 sd g) / h derived from the measured per-batch slopes g (mean "
+               f"{fit.slope_mean:.3g}, sd {fit.slope_sd:.3g}), dotted where extrapolated; triangles: fitted minima. "
+               f"Fit quality over all {r2.size} batches: R^2 median {np.median(r2):.4f}, minimum {r2.min():.4f}. "
+               f"(b) The {m.size} fitted minima: mean {mean:.3g}, sd {sd:.3g}, Shapiro-Wilk p = {fit.shapiro_p:.3g} "
+               f"against a normal distribution.{well_text}")
+    return {"name": "nq_batch_fits", "title": "Q3: per-batch quadratic fits along the top eigenvector",
+            "caption": caption, **save_figure(fig, out, "nq_batch_fits")}
+
+
 def simulated_figures(profile: str, seed: int, backend: str, device: str, out: str) -> list:
     """The Q3 figures from a run of the profile's spectrum set-up (the same run the Q3 claims measure)."""
     from ._context import Context
 
     run = Context.make(profile, seed=seed, device=device).spectrum_run()
     out = Path(out)
-    return [figure_training(run, out), figure_spectra(run, out), figure_concentration(run, out, seed)]
+    return [figure_training(run, out), figure_spectra(run, out), figure_concentration(run, out, seed),
+            figure_batch_fits(run, out)]

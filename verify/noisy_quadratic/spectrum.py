@@ -325,18 +325,13 @@ FIT_TOL = Tolerance(
 
 def batch_fits(ctx, step: int, degree: int = 2) -> tuple:
     """Per-batch fits along the top k eigenvectors and double wells along the bottom ones at ``step`` (cached)."""
-    from ._batchfit import batch_partition, double_wells, fit_batches
+    from ._batchfit import bottom_wells, top_fit
 
     key = ("batchfit", ctx.profile.spectrum, step, degree)
     if key not in ctx._runs:
         run = ctx.spectrum_run()
-        c, s = run.at(step), run.setup
-        batches = batch_partition(1797, s.batch_size, run.seed)
-        fits = [fit_batches(s, c.theta, c.top_vectors[:, j], float(c.values[-1 - j]), batches, degree, run.device)
-                for j in range(s.k)]
-        wells = [double_wells(s, c.theta, c.bottom_vectors[:, j], float(c.values[j]), batches, device=run.device)
-                 for j in range(min(3, c.bottom_vectors.shape[1])) if c.values[j] < 0]
-        ctx._runs[key] = (fits, wells)
+        fits = [top_fit(run, step, j, degree) for j in range(run.setup.k)]
+        ctx._runs[key] = (fits, bottom_wells(run, step))
     return ctx._runs[key]
 
 
