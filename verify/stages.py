@@ -107,9 +107,9 @@ A rate finder at one smoothing scale cannot see a short plateau beside a long
 noisy one: on a mini-batch SGD log the first plateau lasts a few dozen steps,
 the secondary one thousands, and a scale that quiets the noise swallows the
 first plateau into the descent. So on every noisy curve (``smooth=None``) the
-descents are also found by **PELT** (``ruptures.Pelt``, exact penalised
-segmentation) as a piecewise-linear fit of ``y``: the samples are averaged into
-at most 300 blocks, the noise ``sigma_b`` of a block mean is ``1.4826 MAD /
+descents are also found by **PELT** (exact penalised segmentation; the search
+of ``ruptures.Pelt``, with each segment's cost from cumulative sums) as a
+piecewise-linear fit of ``y``: the samples are averaged into at most 300 blocks, the noise ``sigma_b`` of a block mean is ``1.4826 MAD /
 sqrt(2)`` of the first differences of the block means (robust to the descents;
 it also counts correlated noise), and each change point costs ``penalty *
 sigma_b^2 * log(n_b)`` (default ``penalty = 1``; ``--penalty``). A descent
@@ -175,7 +175,7 @@ _PELT_POINTS = 300      # PELT runs on block means of the uniform grid, at most 
 _PELT_MIN_SIZE = 3      # fewest block means in a PELT segment
 _PELT_PENALTY = 1.0     # default penalty per change point, in units of sigma_b^2 log(n_b)
 _PELT_NOISE = 1e-4      # PELT runs only on curves noisier than this (in log loss): a solver's curve (about 1e-8)
-                        # is segmented by the rate finder alone, and skips ruptures' import (about 1 s)
+                        # is segmented by the rate finder alone
 _DRIFT = 10.0           # a PELT descent falls at least this many times faster than the typical segment
 _RETRY_SCALE = 0.7      # a side that does not cross its threshold is located again at scales smaller by this factor,
 _RETRY_STEPS = 8        # ... at most this many times (down to 0.7^8 = 6 % of the scale, never below the floor)
@@ -285,6 +285,14 @@ def _noise(t: np.ndarray, y: np.ndarray) -> float:
 
 def _grid(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Uniform grid over ``[t0, tN]``: bin means (time and value) where points crowd, linear interpolation between."""
+    tg, idx, count, keep, tb = _grid_bins(t)
+    yb = np.bincount(idx, weights=y, minlength=tg.size)[keep] / count[keep]
+    return tg, np.interp(tg, tb, yb)
+
+
+def _grid_bins(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The uniform grid of :func:`_grid` and its bins: ``(tg, bin of each sample, count per bin, bins with a
+    sample, mean time of each such bin)``."""
     span = t[-1] - t[0]
     natural = int(round(span / float(np.median(np.diff(t))))) + 1
     m = int(min(max(t.size, _MIN_GRID, natural), _MAX_GRID))
@@ -294,25 +302,60 @@ def _grid(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     count = np.bincount(idx, minlength=m)
     keep = count > 0
     tb = np.bincount(idx, weights=t, minlength=m)[keep] / count[keep]
-    yb = np.bincount(idx, weights=y, minlength=m)[keep] / count[keep]
-    return tg, np.interp(tg, tb, yb)
+    return tg, idx, count, keep, tb
+
+
+def _grid_rows(t: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`_grid` applied to each row of ``rows`` (one value per sample time in each row) at once."""
+    tg, idx, count, keep, tb = _grid_bins(t)
+    first = np.flatnonzero(np.diff(idx, prepend=-1))        # t increases, so each bin's samples are consecutive
+    yb = np.add.reduceat(rows, first, axis=1) / count[keep]
+    # np.interp's linear interpolation between the bin means, held constant outside them
+    j = np.clip(np.searchsorted(tb, tg, side="right") - 1, 0, max(tb.size - 2, 0))
+    if tb.size < 2:
+        return np.repeat(yb[:, :1], tg.size, axis=1)
+    w = np.clip((tg - tb[j]) / (tb[j + 1] - tb[j]), 0.0, 1.0)
+    return yb[:, j] + (yb[:, j + 1] - yb[:, j]) * w
 
 
 def _smooth(y: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing (``sigma`` in grid steps) with odd reflection about a local straight-line fit at each end,
-    so that a curve that is falling at an end keeps its slope there."""
+    so that a curve that is falling at an end keeps its slope there. ``y`` is one curve, or one per row."""
     from scipy.ndimage import gaussian_filter1d     # here, not at the top: importing this module costs only numpy
 
-    m = y.size
+    m = y.shape[-1]
     if sigma < 0.2 or m < 3:
         return y.copy()
     pad = min(int(4 * sigma) + 2, m - 1)
     fit = min(_fit_length(sigma), max(m // 4, 3))
     x = np.arange(fit, dtype=float)
-    left = np.polyval(np.polyfit(x, y[:fit], 1), 0.0)
-    right = np.polyval(np.polyfit(x, y[-fit:], 1), fit - 1.0)
-    padded = np.concatenate([2 * left - y[pad:0:-1], y, 2 * right - y[-2:-pad - 2:-1]])
-    return gaussian_filter1d(padded, sigma, mode="nearest", truncate=4.0)[pad:pad + m]
+    if y.ndim == 1:
+        left = np.polyval(np.polyfit(x, y[:fit], 1), 0.0)
+        right = np.polyval(np.polyfit(x, y[-fit:], 1), fit - 1.0)
+        padded = np.concatenate([2 * left - y[pad:0:-1], y, 2 * right - y[-2:-pad - 2:-1]])
+        return gaussian_filter1d(padded, sigma, mode="nearest", truncate=4.0)[pad:pad + m]
+    left = np.polyval(np.polyfit(x, y[:, :fit].T, 1), 0.0)[:, None]
+    right = np.polyval(np.polyfit(x, y[:, -fit:].T, 1), fit - 1.0)[:, None]
+    padded = np.concatenate([2 * left - y[:, pad:0:-1], y, 2 * right - y[:, -2:-pad - 2:-1]], axis=1)
+    return _gaussian_rows(padded, sigma)[:, pad:pad + m]
+
+
+def _gaussian_rows(y: np.ndarray, sigma: float) -> np.ndarray:
+    """``gaussian_filter1d(y, sigma, axis=-1, mode="nearest", truncate=4.0)``, by FFT once the kernel is long (the
+    same weights; the two agree to rounding)."""
+    from scipy import fft
+    from scipy.ndimage import gaussian_filter1d
+
+    radius = int(4.0 * sigma + 0.5)
+    if radius < 32:
+        return gaussian_filter1d(y, sigma, axis=-1, mode="nearest", truncate=4.0)
+    x = np.arange(-radius, radius + 1, dtype=float)
+    kernel = np.exp(-0.5 / (sigma * sigma) * x * x)
+    kernel /= kernel.sum()
+    padded = np.concatenate([np.repeat(y[:, :1], radius, axis=1), y, np.repeat(y[:, -1:], radius, axis=1)], axis=1)
+    size = fft.next_fast_len(padded.shape[1] + kernel.size - 1, real=True)
+    full = fft.irfft(fft.rfft(padded, size, axis=1) * fft.rfft(kernel, size), size, axis=1)
+    return full[:, 2 * radius:2 * radius + y.shape[1]]
 
 
 def _fit_length(sigma: float) -> int:
@@ -340,10 +383,7 @@ def _edge_rate_excess(t: np.ndarray, nu: float, s: float, h: float, draws: int =
     curve gives the same stages); returned is the excess over the median rate noise, zero inside the curve.
     """
     rng = np.random.default_rng(0)
-    rates = []
-    for _ in range(draws):
-        _, g = _grid(t, nu * rng.standard_normal(t.size))
-        rates.append(-np.gradient(_smooth(g, s / h), h))
+    rates = -np.gradient(_smooth(_grid_rows(t, nu * rng.standard_normal((draws, t.size))), s / h), h, axis=1)
     sd = np.std(rates, axis=0)
     return np.maximum(sd - float(np.median(sd)), 0.0)
 
@@ -491,8 +531,51 @@ def _descent_name(k: int) -> str:
     return "descent" if k == 1 else f"descent {k}"
 
 
+def _pelt(y: np.ndarray, x: np.ndarray, pen: float, min_size: int) -> list[int]:
+    """Optimal partition of ``y`` into straight lines in ``x`` by PELT (Killick, Fearnhead and Eckley 2012).
+
+    Minimises the sum over segments of the residual sum of squares of a least-squares line plus ``pen`` per
+    segment, segments at least ``min_size`` samples long; returns the end index (exclusive) of each segment, the
+    last ``y.size``. The search is ``ruptures.Pelt(model="linear", min_size=min_size, jump=1)``'s step for step
+    (the same candidate starts, the first of equal minima, the same pruning), with the cost of every candidate
+    start taken at once from cumulative sums instead of one least-squares solve each.
+    """
+    n = y.size
+    yc, xc = y - y.mean(), x - x.mean()       # centred: the cumulative sums lose less to cancellation
+
+    def cumulative(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([[0.0], np.cumsum(v)])
+
+    sx, sy, sxx, sxy, syy = (cumulative(v) for v in (xc, yc, xc * xc, xc * yc, yc * yc))
+
+    def cost(starts: np.ndarray, end: int) -> np.ndarray:
+        k = end - starts
+        mx, my = (sx[end] - sx[starts]) / k, (sy[end] - sy[starts]) / k
+        cxx = sxx[end] - sxx[starts] - k * mx * mx
+        cxy = sxy[end] - sxy[starts] - k * mx * my
+        cyy = syy[end] - syy[starts] - k * my * my
+        return np.maximum(cyy - cxy * cxy / cxx, 0.0)
+
+    total = np.zeros(n + 1)             # total[e]: the optimal cost of y[:e]
+    last = np.zeros(n + 1, dtype=np.int64)  # ... and where its last segment starts
+    starts = np.empty(0, dtype=np.int64)
+    for end in range(min_size, n + 1):
+        new = end - min_size
+        if new == 0 or new >= min_size:     # no partition ends at 1 .. min_size - 1
+            starts = np.append(starts, new)
+        values = total[starts] + (cost(starts, end) + pen)
+        j = int(np.argmin(values))
+        total[end], last[end] = values[j], starts[j]
+        starts = starts[values <= total[end] + pen]
+    ends, end = [], n
+    while end > 0:
+        ends.append(end)
+        end = int(last[end])
+    return ends[::-1]
+
+
 def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_min: float) -> tuple[list, float]:
-    """Descents found by PELT (ruptures) as a piecewise-linear fit of the samples ``(t, y)``.
+    """Descents found by PELT (:func:`_pelt`) as a piecewise-linear fit of the samples ``(t, y)``.
 
     The samples are averaged into at most ``_PELT_POINTS`` blocks of consecutive points; the noise ``sigma_b`` of a block mean is the MAD of
     the first differences of the block means (``1.4826 MAD / sqrt(2)``: robust to the descents, and it counts
@@ -506,8 +589,6 @@ def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_m
     plateau between them are joined. Returns
     ``([(a, b, peak rate), ...] in indices of the uniform grid tg, sigma_b)``; ``[]`` when there are too few blocks.
     """
-    import ruptures
-
     n = t.size
     k = max(1, math.ceil(n / _PELT_POINTS))
     nb = n // k
@@ -520,9 +601,7 @@ def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_m
     span = float(tb[-1] - tb[0])
     sigma = max(sigma, 1e-6 * max(float(np.ptp(yb)), 1e-12))      # a clean curve: still a finite penalty
     x = (tb - tb[0]) / span
-    signal = np.column_stack([yb, np.ones(nb), x])
-    ends = ruptures.Pelt(model="linear", min_size=_PELT_MIN_SIZE, jump=1).fit(signal).predict(
-        pen=penalty * sigma * sigma * math.log(nb))
+    ends = _pelt(yb, x, penalty * sigma * sigma * math.log(nb), _PELT_MIN_SIZE)
     segs = []       # (first block, last block, rate, fitted start value, fitted end value, rate's standard error)
     start = 0
     for end in ends:
@@ -688,6 +767,14 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         s_find = clamp(_scale_for_rate(nu, rho, _FIND_NOISE * 4 * d_min / span))
 
     m = tg.size
+    excess_at: dict[float, np.ndarray] = {}
+
+    def edge_excess(scale: float) -> np.ndarray:
+        # the extra rate noise near the ends at this scale: measured once per scale (the finder and every location
+        # of a side that runs to an end ask for it)
+        if scale not in excess_at:
+            excess_at[scale] = _edge_rate_excess(t, nu, scale, h)
+        return excess_at[scale]
 
     def find_at(scale: float):
         y_s = _smooth(yg, scale / h)
@@ -696,7 +783,7 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         # the rate noise: larger near the ends of a noisy curve, where the rate is the slope of a line fit
         p_noise = np.full(m, _rate_noise(nu, rho, scale))
         if nu > _PELT_NOISE:
-            p_noise += _edge_rate_excess(t, nu, scale, h)
+            p_noise += edge_excess(scale)
         return y_s, r_s, _find(r_s, y_s, 0, m - 1, rate_fraction, d_min, noise, p_noise, h, int(round(scale / h)))
 
     # 1. find the descents: first at the cautious scale, then again at the scale their lowest peak rate allows
@@ -744,7 +831,7 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         at_start = fa == 0 and lo == 0 and not left_cross
         at_end = fb == hi - lo and hi == m - 1 and not right_cross
         if nu > _PELT_NOISE and (at_start or at_end):
-            level = thr + _EDGE_SIGNIFICANCE * _edge_rate_excess(t, nu, s_k, h)[lo:hi + 1]
+            level = thr + _EDGE_SIGNIFICANCE * edge_excess(s_k)[lo:hi + 1]
             ga, gb, g_left, g_right, _ = _grow(r_k[lo:hi + 1], i - lo, level, _CLIMB * float(r_k[i]))
             if at_start:
                 fa, left_cross = ga, g_left
