@@ -369,7 +369,7 @@ def test_fuzz_simulate_options_are_refused_or_accepted_before_work(capsys, tmp_p
         ran.append(kwargs)
         raise InputError("stub", "ran", "the options were accepted", "nothing")
 
-    monkeypatch.setattr(_simulate, "simulate", stub)
+    monkeypatch.setattr(_simulate, "integrate", stub)       # what the simulate command runs first
     monkeypatch.setenv("VERIFY_TIME_LIMIT_H", "0.01")
     path = tmp_path / "c.toml"
     path.write_text(SMALL)

@@ -662,26 +662,6 @@ def test_a_tab_separated_file_gets_a_hint_about_the_delimiter(tmp_path):
 
 # --------------------------------------------------------------------------------------------- numerical kernels
 
-@settings(deadline=None, max_examples=25)
-@given(n=st.integers(12, 120), drops=st.integers(0, 3), noise=st.floats(1e-3, 0.1), penalty=st.floats(0.1, 10.0),
-       seed=st.integers(0, 2**32 - 1))
-def test_pelt_is_ruptures_pelt(n, drops, noise, penalty, seed):
-    """The change-point search gives the breakpoints of ``ruptures.Pelt(model="linear", min_size=3, jump=1)`` on
-    noisy piecewise-smooth signals over an irregular abscissa."""
-    ruptures = pytest.importorskip("ruptures")
-    from verify.stages import _pelt
-
-    rng = np.random.default_rng(seed)
-    x = np.sort(rng.uniform(0.0, 1.0, n))
-    x = (x - x[0]) / (x[-1] - x[0])
-    y = rng.uniform(-3.0, 1.0) + noise * rng.standard_normal(n)
-    for c in rng.uniform(0.0, 1.0, drops):
-        y -= rng.uniform(0.2, 2.0) / (1 + np.exp(-(x - c) / rng.uniform(0.003, 0.05)))
-    pen = penalty * noise * noise * math.log(n)
-    expected = ruptures.Pelt(model="linear", min_size=3, jump=1).fit(np.column_stack([y, np.ones(n), x])).predict(pen)
-    assert _pelt(y, x, pen, 3) == expected
-
-
 @pytest.mark.parametrize("sigma", [0.0, 1.5, 6.0, 40.0])
 def test_gridding_and_smoothing_of_many_rows_match_one_row_at_a_time(sigma):
     """The end-of-curve noise estimate grids and smooths its noise draws as one 2-D array (by FFT for long kernels):

@@ -107,9 +107,8 @@ A rate finder at one smoothing scale cannot see a short plateau beside a long
 noisy one: on a mini-batch SGD log the first plateau lasts a few dozen steps,
 the secondary one thousands, and a scale that quiets the noise swallows the
 first plateau into the descent. So on every noisy curve (``smooth=None``) the
-descents are also found by **PELT** (exact penalised segmentation; the search
-of ``ruptures.Pelt``, with each segment's cost from cumulative sums) as a
-piecewise-linear fit of ``y``: the samples are averaged into at most 300 blocks, the noise ``sigma_b`` of a block mean is ``1.4826 MAD /
+descents are also found by **PELT** (``ruptures.Pelt``, exact penalised
+segmentation) as a piecewise-linear fit of ``y``: the samples are averaged into at most 300 blocks, the noise ``sigma_b`` of a block mean is ``1.4826 MAD /
 sqrt(2)`` of the first differences of the block means (robust to the descents;
 it also counts correlated noise), and each change point costs ``penalty *
 sigma_b^2 * log(n_b)`` (default ``penalty = 1``; ``--penalty``). A descent
@@ -175,7 +174,7 @@ _PELT_POINTS = 300      # PELT runs on block means of the uniform grid, at most 
 _PELT_MIN_SIZE = 3      # fewest block means in a PELT segment
 _PELT_PENALTY = 1.0     # default penalty per change point, in units of sigma_b^2 log(n_b)
 _PELT_NOISE = 1e-4      # PELT runs only on curves noisier than this (in log loss): a solver's curve (about 1e-8)
-                        # is segmented by the rate finder alone
+                        # is segmented by the rate finder alone, and skips ruptures' import (about 1 s)
 _DRIFT = 10.0           # a PELT descent falls at least this many times faster than the typical segment
 _RETRY_SCALE = 0.7      # a side that does not cross its threshold is located again at scales smaller by this factor,
 _RETRY_STEPS = 8        # ... at most this many times (down to 0.7^8 = 6 % of the scale, never below the floor)
@@ -531,51 +530,8 @@ def _descent_name(k: int) -> str:
     return "descent" if k == 1 else f"descent {k}"
 
 
-def _pelt(y: np.ndarray, x: np.ndarray, pen: float, min_size: int) -> list[int]:
-    """Optimal partition of ``y`` into straight lines in ``x`` by PELT (Killick, Fearnhead and Eckley 2012).
-
-    Minimises the sum over segments of the residual sum of squares of a least-squares line plus ``pen`` per
-    segment, segments at least ``min_size`` samples long; returns the end index (exclusive) of each segment, the
-    last ``y.size``. The search is ``ruptures.Pelt(model="linear", min_size=min_size, jump=1)``'s step for step
-    (the same candidate starts, the first of equal minima, the same pruning), with the cost of every candidate
-    start taken at once from cumulative sums instead of one least-squares solve each.
-    """
-    n = y.size
-    yc, xc = y - y.mean(), x - x.mean()       # centred: the cumulative sums lose less to cancellation
-
-    def cumulative(v: np.ndarray) -> np.ndarray:
-        return np.concatenate([[0.0], np.cumsum(v)])
-
-    sx, sy, sxx, sxy, syy = (cumulative(v) for v in (xc, yc, xc * xc, xc * yc, yc * yc))
-
-    def cost(starts: np.ndarray, end: int) -> np.ndarray:
-        k = end - starts
-        mx, my = (sx[end] - sx[starts]) / k, (sy[end] - sy[starts]) / k
-        cxx = sxx[end] - sxx[starts] - k * mx * mx
-        cxy = sxy[end] - sxy[starts] - k * mx * my
-        cyy = syy[end] - syy[starts] - k * my * my
-        return np.maximum(cyy - cxy * cxy / cxx, 0.0)
-
-    total = np.zeros(n + 1)             # total[e]: the optimal cost of y[:e]
-    last = np.zeros(n + 1, dtype=np.int64)  # ... and where its last segment starts
-    starts = np.empty(0, dtype=np.int64)
-    for end in range(min_size, n + 1):
-        new = end - min_size
-        if new == 0 or new >= min_size:     # no partition ends at 1 .. min_size - 1
-            starts = np.append(starts, new)
-        values = total[starts] + (cost(starts, end) + pen)
-        j = int(np.argmin(values))
-        total[end], last[end] = values[j], starts[j]
-        starts = starts[values <= total[end] + pen]
-    ends, end = [], n
-    while end > 0:
-        ends.append(end)
-        end = int(last[end])
-    return ends[::-1]
-
-
 def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_min: float) -> tuple[list, float]:
-    """Descents found by PELT (:func:`_pelt`) as a piecewise-linear fit of the samples ``(t, y)``.
+    """Descents found by PELT (ruptures) as a piecewise-linear fit of the samples ``(t, y)``.
 
     The samples are averaged into at most ``_PELT_POINTS`` blocks of consecutive points; the noise ``sigma_b`` of a block mean is the MAD of
     the first differences of the block means (``1.4826 MAD / sqrt(2)``: robust to the descents, and it counts
@@ -589,6 +545,8 @@ def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_m
     plateau between them are joined. Returns
     ``([(a, b, peak rate), ...] in indices of the uniform grid tg, sigma_b)``; ``[]`` when there are too few blocks.
     """
+    import ruptures
+
     n = t.size
     k = max(1, math.ceil(n / _PELT_POINTS))
     nb = n // k
@@ -601,7 +559,9 @@ def _pelt_find(t: np.ndarray, y: np.ndarray, tg: np.ndarray, penalty: float, d_m
     span = float(tb[-1] - tb[0])
     sigma = max(sigma, 1e-6 * max(float(np.ptp(yb)), 1e-12))      # a clean curve: still a finite penalty
     x = (tb - tb[0]) / span
-    ends = _pelt(yb, x, penalty * sigma * sigma * math.log(nb), _PELT_MIN_SIZE)
+    signal = np.column_stack([yb, np.ones(nb), x])
+    ends = ruptures.Pelt(model="linear", min_size=_PELT_MIN_SIZE, jump=1).fit(signal).predict(
+        pen=penalty * sigma * sigma * math.log(nb))
     segs = []       # (first block, last block, rate, fitted start value, fitted end value, rate's standard error)
     start = 0
     for end in ends:
