@@ -293,3 +293,29 @@ def test_rendering_is_deterministic(run_dir):
     assert first["json"] == second["json"] and first["md"] == second["md"]
     again = {k: Path(v).read_bytes() for k, v in write_report(copy.deepcopy(report), run_dir / "a").items()}
     assert again == first
+
+
+def test_the_same_figure_gives_the_same_svg_and_png_bytes():
+    """Figures are byte-reproducible: no timestamps, and SVG ids from a fixed salt (matplotlib's default salt is
+    random per process, as the control shows with a salt changed by hand)."""
+    import matplotlib
+
+    from verify.report.figures import figure_bytes, pyplot
+
+    plt = pyplot()
+
+    def make():
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [1, 0.5, 0.1])
+        ax.set_xlabel("t")
+        return fig
+
+    figs = [make(), make()]
+    for ext in ("svg", "png"):
+        assert figure_bytes(figs[0], ext) == figure_bytes(figs[1], ext)
+    buf = __import__("io").BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "another salt"}):
+        figs[1].savefig(buf, format="svg", metadata={"Date": None})
+    assert buf.getvalue() != figure_bytes(figs[0], "svg")
+    for fig in figs:
+        plt.close(fig)

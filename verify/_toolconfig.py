@@ -18,28 +18,30 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["read_table", "merge", "MAX_FILE_BYTES"]
+__all__ = ["read_toml", "read_table", "merge", "MAX_FILE_BYTES"]
 
 #: largest settings file read (an example is a few hundred bytes)
 MAX_FILE_BYTES = 1 << 20
 _TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
 
-def _read(path: str | Path) -> dict:
+def read_toml(path: str | Path, kind: str = "settings file") -> dict:
+    """The TOML file ``path`` as a dict, or a one-line :class:`InputError` for ``--config`` (missing, larger than
+    :data:`MAX_FILE_BYTES`, unreadable, not TOML, nested too deeply); ``kind`` names the file in the messages."""
     p = Path(path)
     if not p.is_file():
-        raise InputError("--config", str(path), "no such file", "give the path of a TOML settings file")
+        raise InputError("--config", str(path), "no such file", f"give the path of a TOML {kind}")
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise InputError("--config", str(path), f"{size} bytes, more than {MAX_FILE_BYTES} for a settings file",
-                             "give the path of a TOML settings file")
+            raise InputError("--config", str(path), f"{size} bytes, more than {MAX_FILE_BYTES} for a {kind}",
+                             f"give the path of a TOML {kind}")
         return tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError("--config", str(path), f"not valid TOML ({exc})", "fix the TOML syntax there") from None
     except RecursionError:
         raise InputError("--config", str(path), "nested too deeply (arrays or tables within each other)",
-                         "write one flat table per tool") from None
+                         f"write a flat {kind}") from None
     except OSError as exc:
         raise InputError("--config", str(path), f"cannot be read ({exc.strerror or exc})",
                          "give a readable TOML file") from None
@@ -69,7 +71,7 @@ def read_table(path: str | Path, table: str, settings: dict, tables: tuple[str, 
         for a missing or unreadable file, invalid TOML, a table that is absent or not a table, an unknown
         table or key, or a value of the wrong type or not finite.
     """
-    raw = _read(path)
+    raw = read_toml(path)
     unknown = [name for name in raw if name not in tables]
     if unknown:
         raise InputError(f"[{unknown[0]}]", raw[unknown[0]] if not isinstance(raw[unknown[0]], dict) else "table",

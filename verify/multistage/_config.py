@@ -7,7 +7,6 @@ on standard error and exit status 2.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -20,11 +19,7 @@ from theory.errors import InputError
 from theory.expressions import parse_expression
 
 from .. import resources
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from .._toolconfig import read_toml
 
 __all__ = ["Config", "ModelConfig", "DataConfig", "TargetConfig", "TrainConfig", "AnalysisConfig",
            "load_config", "config_from_dict", "METHODS"]
@@ -32,8 +27,6 @@ __all__ = ["Config", "ModelConfig", "DataConfig", "TargetConfig", "TrainConfig",
 METHODS = ("flow", "gd")
 #: largest input dimension (one SymPy symbol per coordinate is built for the target)
 MAX_DIM = 10_000
-#: largest configuration file read (a configuration is a few hundred bytes)
-MAX_FILE_BYTES = 1 << 20
 #: smallest m^(-2 alpha) accepted: the fourth powers of the initial parameters (D10's rho) must stay normal
 #: doubles (above about 2.2e-308)
 _SMALLEST_SCALE_SQUARED = 1e-145
@@ -303,21 +296,5 @@ def config_from_dict(raw: dict, source: str | None = None) -> Config:
 
 def load_config(path: str | Path) -> Config:
     """Read and validate a TOML configuration file."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("--config", str(path), "no such file", "give the path of a TOML configuration file")
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError("--config", str(path), f"{size} bytes, more than {MAX_FILE_BYTES} for a configuration",
-                             "give the path of a TOML configuration file")
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError("--config", str(path), f"not valid TOML ({exc})", "fix the TOML syntax there") from None
-    except RecursionError:
-        raise InputError("--config", str(path), "nested too deeply (arrays or tables within each other)",
-                         "write a flat configuration") from None
-    except OSError as exc:
-        raise InputError("--config", str(path), f"cannot be read ({exc.strerror or exc})",
-                         "give a readable TOML file") from None
-    return config_from_dict(raw, source=str(p))
+    raw = read_toml(path, "configuration")
+    return config_from_dict(raw, source=str(Path(path)))

@@ -67,9 +67,13 @@ def pyplot():
 
 
 def figure_bytes(fig, ext: str, dpi: int = 110) -> bytes:
-    """The figure as PNG or SVG bytes without timestamps (so that the same run gives the same file)."""
+    """The figure as PNG or SVG bytes without timestamps, and SVG element ids from a fixed salt instead of a
+    random one (so that the same run gives the same file)."""
+    import matplotlib
+
     buf = io.BytesIO()
-    fig.savefig(buf, format=ext, dpi=dpi, metadata={"Date": None} if ext == "svg" else {"Software": None})
+    with matplotlib.rc_context({"svg.hashsalt": "dynamics-verifier"}):
+        fig.savefig(buf, format=ext, dpi=dpi, metadata={"Date": None} if ext == "svg" else {"Software": None})
     return buf.getvalue()
 
 
