@@ -150,3 +150,21 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(module):
     result = subprocess.run([sys.executable, "-c", inject], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 130, result.stderr
     assert result.stderr == "interrupted\n"
+
+
+def test_a_report_written_into_the_repository_does_not_make_the_code_dirty(monkeypatch):
+    """The run record's git_dirty looks at the code (theory/, verify/) only: a changed report is not dirt."""
+    from verify import runner
+
+    def fake_git(*args):
+        changed = [" M reports/multistage/default-seed0/report.json", " M verify/runner.py"]
+        if "--" in args:
+            paths = args[args.index("--") + 1:]
+            changed = [c for c in changed if any(c[3:].startswith(p.lstrip(":/")) for p in paths)]
+        return "\n".join(changed) or None if args[0] == "status" else "abc123"
+
+    monkeypatch.setattr(runner, "_git", fake_git)
+    assert runner._git_dirty() is True                      # the code changed
+    monkeypatch.setattr(runner, "_git", lambda *a: (None if a[0] == "status" and "--" in a else
+                                                     " M reports/x/report.json" if a[0] == "status" else "abc123"))
+    assert runner._git_dirty() is False                     # only a report changed

@@ -537,8 +537,9 @@ def _sweep_stale_staging() -> None:
 
 
 def _git_dirty() -> bool | None:
-    """Whether the tracked files differ from the revision (None where git is not available)."""
-    out = _git("status", "--porcelain", "--untracked-files=no")
+    """Whether the tracked code (``theory/``, ``verify/``) differs from the revision (None where git is not
+    available); reports written into the repository, or edited documents, do not make the code dirty."""
+    out = _git("status", "--porcelain", "--untracked-files=no", "--", ":/theory", ":/verify")
     if out is None:
         return False if _git("rev-parse", "HEAD") is not None else None
     return bool(out)
