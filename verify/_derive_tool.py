@@ -11,7 +11,7 @@ import sympy as sp
 
 from theory.errors import InputError
 
-__all__ = ["resolve", "show"]
+__all__ = ["resolve", "show", "add_parser"]
 
 
 def resolve(package, names: list[str]) -> list[str]:
@@ -47,3 +47,19 @@ def show(results: list, args) -> int:
                 print(f"  {'ok ' if ok else 'FAIL'} {label}")
             print()
     return 0 if all(all(r.identities.values()) for r in results) else 1
+
+
+def add_parser(sub, package, about: str):
+    """The paper's ``derive`` subcommand on the subparsers ``sub``: derivation names (any of ``package``'s, by key
+    or module name), ``--latex`` or ``--json``; it derives and prints them.  Returns the parser, for a paper's
+    own options (it then sets its own ``func``)."""
+    import theory
+
+    p = sub.add_parser("derive", help=f"print the derived results {about}")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help=f"one of {theory.derivation_names(package.KEY)}, by key or name (default: all)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
+    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.set_defaults(func=lambda args: show([package.derive(k) for k in resolve(package, args.names)], args))
+    return p

@@ -13,15 +13,12 @@ import json
 import math
 import sys
 
-
-import theory
-
 import theory.early_training as derivations
 from theory.bridge import numeric
 from theory.early_training import uv_model
 from theory.errors import InputError
 
-from .._derive_tool import resolve, show
+from .._derive_tool import add_parser as add_derive_parser
 from .._io import jsonable
 from .._toolconfig import merge, read_table
 from ._uv import BRACKET, critical_constants, initialise
@@ -97,11 +94,6 @@ def _settings(tool: str, args, options: dict) -> None:
     _check_settings(tool, settings)
     for key, value in settings.items():
         setattr(args, key, value)
-
-
-def cmd_derive(args) -> int:
-    results = [derivations.derive(k) for k in resolve(derivations, args.names)]
-    return show(results, args)
 
 
 def uv_summary(width: int, target: float, seed: int, steps: int = 10) -> dict:
@@ -204,13 +196,7 @@ def _cmd_critical_parsed(args) -> int:
 
 def add_tools(sub) -> None:
     """Add ``derive``, ``uv`` and ``critical-lr`` to the subparsers ``sub``."""
-    p = sub.add_parser("derive", help="print the derived results of the early-training paper")
-    p.add_argument("names", nargs="*", metavar="NAME", 
-                   help=f"one of {theory.derivation_names(derivations.KEY)}, by key or name (default: all)")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
-    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
-    p.set_defaults(func=cmd_derive)
+    add_derive_parser(sub, derivations, "of the early-training paper")
 
     config_help = ("a TOML file whose [{}] table gives any of the settings below (options given here override "
                    f"it); example: {EXAMPLE}")

@@ -11,13 +11,11 @@ import os
 import sys
 from pathlib import Path
 
-
-import theory
-
 import theory.multistage as derivations
 from theory.activation import activation_from_spec
 from theory.errors import InputError
 
+from .._derive_tool import add_parser as add_derive_parser
 from .._derive_tool import resolve, show
 from .._interrupt import HeldInterrupt
 from .._io import atomic_write, dumps
@@ -242,12 +240,7 @@ def cmd_simulate(args) -> int:
 
 def add_tools(sub) -> None:
     """Add ``derive``, ``predict`` and ``simulate`` to the subparsers ``sub``."""
-    p = sub.add_parser("derive", help="print the derived results D1-D11 of the multistage paper")
-    p.add_argument("names", nargs="*", metavar="NAME", 
-                   help=f"one of {theory.derivation_names(derivations.KEY)}, by key or name (default: all)")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
-    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p = add_derive_parser(sub, derivations, "D1-D11 of the multistage paper")
     p.add_argument("--activation", default="tanh", help="activation for D2, D7 and D11 (default tanh)")
     p.set_defaults(func=cmd_derive)
 

@@ -12,14 +12,12 @@ import math
 
 import numpy as np
 
-import theory
-
 import theory.noisy_quadratic as derivations
 from theory.bridge import numeric
 from theory.errors import InputError
 from theory.noisy_quadratic import momentum as q2
 
-from .._derive_tool import resolve, show
+from .._derive_tool import add_parser as add_derive_parser
 from .._io import jsonable
 from .._toolconfig import merge, read_table
 from ._simulate import chain_interval, simulate
@@ -30,11 +28,6 @@ __all__ = ["add_tools", "stationary_summary", "spectrum_summary", "read_stationa
 #: the burn-in leaves the covariance this far from stationarity (relative), by the derived spectral radius
 BURN_IN_RESIDUAL = 1e-8
 _ARGS = (q2.alpha, q2.lam, q2.sigma, q2.gamma)
-
-
-def cmd_derive(args) -> int:
-    results = [derivations.derive(k) for k in resolve(derivations, args.names)]
-    return show(results, args)
 
 
 #: the settings of ``stationary`` (the command-line options without dashes, the keys of its [stationary] table)
@@ -225,13 +218,7 @@ def cmd_spectrum(args) -> int:
 
 def add_tools(sub) -> None:
     """Add ``derive`` and ``stationary`` to the subparsers ``sub``."""
-    p = sub.add_parser("derive", help="print the derived results of the noisy-quadratic model")
-    p.add_argument("names", nargs="*", metavar="NAME", 
-                   help=f"one of {theory.derivation_names(derivations.KEY)}, by key or name (default: all)")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
-    fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
-    p.set_defaults(func=cmd_derive)
+    add_derive_parser(sub, derivations, "of the noisy-quadratic model")
 
     p = sub.add_parser("stationary", help="stationary loss of GD / heavy ball on the noisy quadratic: derived, "
                                           "approximation, simulated")
