@@ -186,24 +186,21 @@ def _derivation_texts(paper_key: str, keys) -> dict:
     return out
 
 
-def _figures(paper_key: str, profile, seed, backend, device) -> dict:
-    """The paper's figures from fresh simulations: ``{"figures": [...], "files": {name: base64}}``.
-
-    The job draws into a temporary folder of its own and returns the files' bytes, so that it can run in any
-    worker (a process here or a Dask worker on another machine); the parent writes them.  From the cache when
-    the same run finished before with the same code."""
+def _drawn(key: str, draw) -> dict:
+    """``{"figures": draw(folder), "files": {path in folder: base64}}``: ``draw`` writes its figures into a fresh
+    folder of a temporary directory of its own and returns their entries; the parent writes the files, so the job
+    can run in any worker (a process here or a Dask worker on another machine).  Cached under ``key``."""
     import base64
 
     from . import cache
 
-    key = _run_key("figures", paper=paper_key, profile=profile, seed=seed, backend=backend, device=device)
     hit = cache.get("runs", key)
     if hit is not None:
         return hit
     tmp = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
     try:
         out = tmp / "figures"
-        figures = load_papers()[paper_key].figures(profile, seed, backend, device, str(out))
+        figures = draw(out)
         files = {p.relative_to(out).as_posix(): base64.b64encode(p.read_bytes()).decode("ascii")
                  for p in sorted(out.rglob("*")) if p.is_file()} if out.is_dir() else {}
     finally:
@@ -213,32 +210,28 @@ def _figures(paper_key: str, profile, seed, backend, device) -> dict:
     return value
 
 
+def _figures(paper_key: str, profile, seed, backend, device) -> dict:
+    """The paper's figures from fresh simulations: ``{"figures": [...], "files": {name: base64}}`` (:func:`_drawn`;
+    from the cache when the same run finished before with the same code)."""
+    key = _run_key("figures", paper=paper_key, profile=profile, seed=seed, backend=backend, device=device)
+    return _drawn(key, lambda out: load_papers()[paper_key].figures(profile, seed, backend, device, str(out)))
+
+
 def _verdict_figures(claims: list[dict]) -> dict:
     """The figure of every claim that did not pass, drawn from its verdict alone (:func:`verify.report.figures.
-    verdict_figure`): ``{"figures": [...], "files": {name: base64}}``, like :func:`_figures`, drawn into a
-    temporary folder and returned as bytes; from the cache when the same verdicts were drawn with the same code."""
-    import base64
-
-    from . import cache
+    verdict_figure`): ``{"figures": [...], "files": {name: base64}}``, like :func:`_figures` (from the cache when
+    the same verdicts were drawn with the same code)."""
     from .report.figures import VERDICT_FIGURE_STATUSES, verdict_figure_input, verdict_figures
 
     inputs = [verdict_figure_input(c) for c in claims if c.get("status") in VERDICT_FIGURE_STATUSES]
     if not inputs:
         return {"figures": [], "files": {}}
-    key = _run_key("verdict-figures", verdicts=jsonable(inputs))
-    hit = cache.get("runs", key)
-    if hit is not None:
-        return hit
-    tmp = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
-    try:
-        figures = verdict_figures(inputs, tmp)
-        files = {p.name: base64.b64encode(p.read_bytes()).decode("ascii") for p in sorted(tmp.iterdir())
-                 if p.is_file()}
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    value = {"figures": jsonable(figures), "files": files}
-    cache.put("runs", key, value)
-    return value
+
+    def draw(out: Path) -> list:
+        out.mkdir()
+        return verdict_figures(inputs, out)
+
+    return _drawn(_run_key("verdict-figures", verdicts=jsonable(inputs)), draw)
 
 
 def _versions() -> dict:

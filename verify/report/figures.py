@@ -77,13 +77,18 @@ def figure_bytes(fig, ext: str, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(fig, out: Path, name: str) -> dict:
-    """Write ``out/name.png`` and ``out/name.svg``; close the figure; return ``{"png": "figures/...", ...}``."""
-    out = Path(out)
+def write_figure(fig, out: Path, name: str) -> dict:
+    """Write ``out/name.png`` and ``out/name.svg``; return ``{"png": "figures/name.png", "svg": ...}``."""
     paths = {}
     for ext in ("png", "svg"):
-        atomic_write(out / f"{name}.{ext}", figure_bytes(fig, ext))
+        atomic_write(Path(out) / f"{name}.{ext}", figure_bytes(fig, ext))
         paths[ext] = f"figures/{name}.{ext}"
+    return paths
+
+
+def save_figure(fig, out: Path, name: str) -> dict:
+    """:func:`write_figure`, then close the (pyplot) figure."""
+    paths = write_figure(fig, out, name)
     pyplot().close(fig)
     return paths
 
@@ -457,10 +462,7 @@ def verdict_figure(claim, out, name: str | None = None) -> dict | None:
         return None
     cid = str(claim.get("claim") or "claim")
     name = name or f"verdict-{_slug(cid)}"
-    paths = {}
-    for ext in ("png", "svg"):
-        atomic_write(Path(out) / f"{name}.{ext}", figure_bytes(fig, ext))
-        paths[ext] = f"figures/{name}.{ext}"
+    paths = write_figure(fig, out, name)       # a plain Figure (no pyplot): nothing to close
     rows, skipped = _fit_rows_shown(claim)
     title = f"{cid}: the {claim.get('status')} verdict, measured against predicted"
     return {"name": name, "title": title, "caption": _verdict_caption(claim, rows, skipped), "claim": cid,

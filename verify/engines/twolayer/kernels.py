@@ -155,6 +155,7 @@ class NumpyKernel:
     def _allocate(self, block_rows: int) -> None:
         """Work arrays of the variant that runs: for the compiled kernel one row range per thread, each
         with its own output and work array; for the NumPy path row blocks of ``block_rows`` with buffers."""
+        self._block_rows = block_rows
         if self.variant == "fused":
             count = max(1, min(self.threads, self.n // _fused.ROW_BLOCK))
             edges = np.linspace(0, self.n, count + 1).round().astype(int)
@@ -190,7 +191,7 @@ class NumpyKernel:
 
         twin = copy.copy(self)
         twin._pool, twin._serial = None, True
-        twin._allocate(self._blocks[0].stop - self._blocks[0].start if self.variant == "numpy" else 0)
+        twin._allocate(self._block_rows)
         return twin
 
     def _activate(self, B: np.ndarray) -> None:
