@@ -105,3 +105,41 @@ def test_iterated_map_tracks_gd_where_the_dynamics_contract():
     init = _uv.initialise(256, 2)
     gd, it = _uv.gd(init, 1.2, 0.3, 10), _uv.iterate_map(init.f0, init.lam0, 1.2, 0.3, 256, 10)
     assert np.allclose(gd.f, it.f, rtol=0, atol=1e-13) and np.allclose(gd.lam, it.lam, rtol=1e-13)
+
+
+def _with_losses(traj, losses):
+    """``traj`` with its loss replaced by ``losses`` (f = sqrt(2 loss), y = 0), lambda kept."""
+    from dataclasses import replace
+
+    n = len(losses)
+    return replace(traj, f=np.sqrt(2 * np.asarray(losses, float)), lam=traj.lam[:n].copy())
+
+
+def test_a_monotone_run_whose_loss_reaches_round_off_stays_monotone():
+    """The case a fresh machine failed on (w = 4096, seed 2, c = 1.5): the loss falls to about 1e-34, where the
+    computed loss, a square of a dot product's round-off, moved from 9.6e-35 to 8.7e-34 on one CPU.  The run is
+    monotone; so is the same run with that round-off rise put in by hand, which the exact rule
+    ``all(diff(loss) <= 0)`` called not monotone.  Negative control: a rise of 1e-3 of a loss of 1e-2, far above
+    the band, is not monotone."""
+    traj = _uv.gd(_uv.initialise(4096, 2), 1.5, 0.0, 300)
+    assert _uv.classify(traj) == "monotone"
+    losses = np.concatenate([traj.loss[:90], [9.6e-35, 8.7e-34], np.full(10, 5e-34)])
+    noisy = _with_losses(traj, losses)
+    assert not np.all(np.diff(noisy.loss) <= 0)            # the exact rule fails here
+    assert _uv.classify(noisy) == "monotone"
+    band = _uv.loss_band(noisy)
+    assert band[91] > 8.7e-34 and band[0] < 1e-10 * noisy.loss[0]    # the band: round-off, not a tolerance
+    rising = _with_losses(traj, np.concatenate([traj.loss[:20], [1e-2, 1.001e-2], traj.loss[22:40]]))
+    assert _uv.classify(rising) != "monotone"
+
+
+def test_uv_runs_are_the_same_bits_whatever_the_blas_kernel():
+    """The dot products are accumulated in long double in one order, so a run does not depend on the BLAS
+    kernel: equal to a plain sequential sum in long double (no BLAS) to the last bit."""
+    init = _uv.initialise(1024, 3)
+    u, v = init.u.astype(np.longdouble), init.v.astype(np.longdouble)
+    acc = np.longdouble(0)
+    for a, b in zip(u, v):
+        acc += a * b
+    assert _uv.dot(init.u, init.v) == float(acc)
+    assert _uv.dot(init.u, init.v) != 0.0

@@ -13,6 +13,13 @@ constants follow the rules of the authors' public code over the first
 * ``c_max``: largest ``c`` at which the run does not diverge, divergence
   being a loss above :data:`DIVERGENCE_LOSS` (``1e5``) or not finite.
 
+Dot products are accumulated in extended precision (:func:`dot`, NumPy's
+``longdouble``, one fixed order) and rounded to float64, and the updates of
+``u, v`` are elementwise float64 operations, so a run is the same to the last
+bit on every x86-64 CPU, whatever BLAS kernel it would pick; every rule that
+compares computed losses or sharpnesses does so against the round-off band of
+:func:`loss_band` and :func:`sharpness_band` (:mod:`verify.roundoff`).
+
 Each is found by scanning ``c = 2^x`` over the bracket with ``x`` in steps of
 0.1 (the authors' grid), which also checks that the event is monotone in
 ``c`` there, and then bisecting in float64 between the last grid point
@@ -31,9 +38,12 @@ from theory.bridge import numeric
 from theory.early_training import uv_model
 from theory.errors import InputError
 
+from ..roundoff import dot_band, never_rises, rises, unit_roundoff
+
 __all__ = ["DIVERGENCE_LOSS", "BRACKET", "GRID_STEP", "MAX_BISECTIONS", "UVInit", "Trajectory", "Critical",
            "initialise", "gd", "iterate_map", "map_step", "loss_rises", "sharpness_rises", "diverges",
-           "critical_constant", "critical_constants", "classify", "REGIMES"]
+           "critical_constant", "critical_constants", "classify", "REGIMES", "dot", "f_band", "loss_band",
+           "sharpness_band"]
 
 #: the divergence rule of the authors' code: a loss above this
 DIVERGENCE_LOSS = 1e5
@@ -61,11 +71,22 @@ class UVInit:
 
     @property
     def f0(self) -> float:
-        return float(self.u @ self.v / math.sqrt(self.width))
+        return dot(self.u, self.v) / math.sqrt(self.width)
 
     @property
     def lam0(self) -> float:
-        return float((self.u @ self.u + self.v @ self.v) / self.width)
+        return (dot(self.u, self.u) + dot(self.v, self.v)) / self.width
+
+
+#: the dtype :func:`dot` accumulates in
+ACCUMULATOR = np.longdouble
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a . b`` accumulated in extended precision (``np.longdouble``: NumPy's plain loop, one fixed order, no
+    BLAS) and rounded to float64: the same bits on every x86-64 CPU.  Its error is at most
+    ``gamma_n(longdouble) sum |a_i b_i| + u |a . b|`` (:func:`f_band`)."""
+    return float(np.dot(a.astype(ACCUMULATOR), b.astype(ACCUMULATOR)))
 
 
 def initialise(width: int, seed: int) -> UVInit:
@@ -119,9 +140,9 @@ def gd(init: UVInit, c: float, y: float = 0.0, steps: int = 10, *, states: bool 
     fs, lams, kept = [init.f0], [init.lam0], [(u, v)]
     diverged = False
     for _ in range(steps):
-        e = u @ v / root - y
+        e = fs[-1] - y
         u, v = u - (eta * e / root) * v, v - (eta * e / root) * u
-        ft, lt = float(u @ v / root), float((u @ u + v @ v) / init.width)
+        ft, lt = dot(u, v) / root, (dot(u, u) + dot(v, v)) / init.width
         fs.append(ft)
         lams.append(lt)
         if states:
@@ -156,15 +177,40 @@ def iterate_map(f0: float, lam0: float, c: float, y: float, width: int, steps: i
     return Trajectory(np.array(fs), np.array(lams), float(c), float(y), int(width), diverged)
 
 
+def f_band(traj: Trajectory) -> np.ndarray:
+    """Round-off bound of each computed ``f_t = u_t . v_t / sqrt(w)``: the dot product's
+    ``gamma_w sum |u_i v_i|`` in the accumulator (Higham, eq. 3.5; ``sum |u_i v_i| <= (|u|^2 + |v|^2) / 2 =
+    w lambda_t / 2``) over ``sqrt(w)``, and two float64 roundings of ``f_t`` (the cast and the division)."""
+    w = traj.width
+    u64 = unit_roundoff(np.float64)
+    return dot_band(w, w * np.abs(traj.lam) / 2, ACCUMULATOR) / math.sqrt(w) + 2 * u64 * np.abs(traj.f)
+
+
+def loss_band(traj: Trajectory) -> np.ndarray:
+    """Round-off bound of each computed loss ``(f_t - y)^2 / 2``: the propagated :func:`f_band`
+    (``|f_t - y| df + df^2 / 2``) and four float64 roundings of the loss itself (difference, square, half)."""
+    df = f_band(traj)
+    return (np.abs(traj.f - traj.y) + df / 2) * df + 4 * unit_roundoff(np.float64) * traj.loss
+
+
+def sharpness_band(traj: Trajectory) -> np.ndarray:
+    """Round-off bound of each computed ``lambda_t = (|u|^2 + |v|^2) / w``: a sum of ``2 w`` non-negative terms
+    (relative error ``gamma_2w`` in the accumulator) and three float64 roundings (casts, sum, division)."""
+    return (dot_band(2 * traj.width, 1.0, ACCUMULATOR) + 3 * unit_roundoff(np.float64)) * np.abs(traj.lam)
+
+
 def loss_rises(traj: Trajectory) -> bool:
-    """The loss exceeds its initial value at some step 1 .. (a diverged run counts)."""
-    loss = traj.loss
-    return bool(traj.diverged or np.any(loss[1:] > loss[0]))
+    """The loss exceeds its initial value by more than round-off (:func:`loss_band` at both steps) at some step
+    1 .. (a diverged run counts)."""
+    loss, band = traj.loss, loss_band(traj)
+    return bool(traj.diverged or rises(loss[1:], loss[0], band[1:], band[0]))
 
 
 def sharpness_rises(traj: Trajectory) -> bool:
-    """``lambda_t / lambda_0 > 1`` at some step 1 .. (a diverged run counts)."""
-    return bool(traj.diverged or np.any(traj.lam[1:] / traj.lam[0] > 1))
+    """``lambda_t`` exceeds ``lambda_0`` by more than round-off (:func:`sharpness_band`) at some step 1 .. (a
+    diverged run counts)."""
+    band = sharpness_band(traj)
+    return bool(traj.diverged or rises(traj.lam[1:], traj.lam[0], band[1:], band[0]))
 
 
 def diverges(traj: Trajectory) -> bool:
@@ -233,13 +279,17 @@ def critical_constants(init: UVInit, y: float = 0.0, steps: int = 10, *, bracket
 
 
 def classify(traj: Trajectory) -> str:
-    """The regime a run shows: ``"divergent"`` (diverged), ``"monotone"`` (the loss never rises),
-    ``"catapult"`` (it rises, then ends below its start with the sharpness below its start), or ``"other"``."""
-    loss = traj.loss
+    """The regime a run shows: ``"divergent"`` (diverged), ``"monotone"`` (the loss never rises by more than
+    round-off), ``"catapult"`` (it rises above its start, then ends below its start with the sharpness below its
+    start, each by more than round-off), or ``"other"``.  The round-off bands are :func:`loss_band` and
+    :func:`sharpness_band`: a loss of 1e-34 followed by one of 1e-33 is round-off, not a rise."""
+    loss, band = traj.loss, loss_band(traj)
     if traj.diverged:
         return "divergent"
-    if np.all(np.diff(loss) <= 0):
+    if never_rises(loss, band):
         return "monotone"
-    if loss.max() > loss[0] and loss[-1] < loss[0] and traj.lam[-1] < traj.lam[0]:
+    lam_band = sharpness_band(traj)
+    if (rises(loss, loss[0], band, band[0]) and rises([loss[0]], loss[-1], band[0], band[-1])
+            and rises([traj.lam[0]], traj.lam[-1], lam_band[0], lam_band[-1])):
         return "catapult"
     return "other"
