@@ -31,3 +31,28 @@ def test_every_documented_name_is_exported():
         for item in name.split(","):
             assert item.strip() in verify.__all__, item
     assert os.path.basename(verify.__file__) == "__init__.py"
+
+
+def _update_readme():
+    import importlib.util
+
+    path = README.parent / "scripts" / "update_readme.py"
+    spec = importlib.util.spec_from_file_location("update_readme", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_counts_and_times_are_generated_from_the_committed_reports():
+    """The README's counts of passing claims and the reports' run times are the generated block, current."""
+    tool = _update_readme()
+    text = README.read_text()
+    block = tool.summary_block()
+    assert block in text, "README.md is not current: run python scripts/update_readme.py"
+    assert re.search(r"\*\*\d+ of \d+ claims pass\*\*", block)
+    # negative control: a count typed by hand that disagrees with the reports is caught
+    forged = tool.replace_block(text, block.replace(" claims pass**", " claims pass** ").replace("**", "*", 1))
+    assert tool.summary_block() not in forged
+    # no other "N of M claims pass" sentence outside the block
+    outside = tool.replace_block(text, "")
+    assert not re.search(r"\b\d+ of (the )?\d+ claims pass", outside)

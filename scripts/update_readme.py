@@ -1,0 +1,90 @@
+"""The README's counts and run times, generated from the committed reports (so they cannot drift).
+
+The README holds one generated block between the lines ``<!-- committed-reports:begin -->`` and
+``<!-- committed-reports:end -->``: per paper, the counts of the committed default-profile report
+(``reports/<paper>/default-seed0/report.json``), the claims that did not pass with their one-sentence reason, and
+the run's wall time from its ``timing.json``.  Nothing in it is typed by hand.
+
+    python scripts/update_readme.py            # rewrite the block in README.md
+    python scripts/update_readme.py --check    # exit 1 (and show the block) when README.md is not current
+
+``tests/test_readme.py`` runs the check.  The report files are read as data (counts, ids, reasons and times are
+the only fields used; text is escaped for Markdown tables).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BEGIN, END = "<!-- committed-reports:begin -->", "<!-- committed-reports:end -->"
+STATUSES = ("passed", "failed", "inconclusive", "not-applicable")
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def summary_block(reports: Path = REPO / "reports", profile: str = "default") -> str:
+    """The generated Markdown block (markers included) for the committed reports of ``profile``."""
+    rows, total, passed, issues = [], 0, 0, []
+    for path in sorted(reports.glob(f"*/{profile}-seed0/report.json")):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        key = _cell(report["paper"]["key"])
+        summary = {s: int(report["summary"].get(s, 0)) for s in STATUSES}
+        n = sum(summary.values())
+        total, passed = total + n, passed + summary["passed"]
+        try:
+            timing = json.loads((path.parent / "timing.json").read_text(encoding="utf-8"))
+            wall = f"{float(timing['wall_time_s']):.0f} s ({int(timing['workers'])} workers)"
+        except (OSError, ValueError, KeyError, TypeError):
+            wall = "not recorded"
+        rows.append(f"| `{key}` | {summary['passed']} of {n} | "
+                    f"{summary['failed']} / {summary['inconclusive']} / {summary['not-applicable']} | {wall} |")
+        for claim in report["claims"]:
+            if claim["status"] != "passed":
+                why = (claim.get("key") or {}).get("why") or ""
+                issues.append(f"- `{_cell(claim['claim'])}` ({_cell(claim['status'])}): {_cell(why)}")
+    lines = [BEGIN,
+             f"The committed reports of the {profile} profile ([`reports/index.md`](reports/index.md)): "
+             f"**{passed} of {total} claims pass**.", "",
+             "| paper | passed | failed / inconclusive / not applicable | wall time of its run |",
+             "| --- | --- | --- | --- |", *rows]
+    if issues:
+        lines += ["", "Claims that did not pass:", "", *issues]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def replace_block(text: str, block: str) -> str:
+    start, stop = text.index(BEGIN), text.index(END) + len(END)
+    return text[:start] + block + text[stop:]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="only check that README.md is current")
+    ap.add_argument("--readme", default=str(REPO / "README.md"))
+    args = ap.parse_args(argv)
+    readme = Path(args.readme)
+    text = readme.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        print(f"error: {readme} has no {BEGIN} ... {END} block; add the two lines where the counts belong",
+              file=sys.stderr)
+        return 2
+    new = replace_block(text, summary_block())
+    if args.check:
+        if new != text:
+            print("README.md's committed-reports block is not current; run python scripts/update_readme.py. "
+                  "It should read:\n" + summary_block(), file=sys.stderr)
+            return 1
+        return 0
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
