@@ -83,3 +83,22 @@ def test_bad_setup_names_the_field(kw, field):
     with pytest.raises(InputError) as err:
         Setup(**{"depth": 2, "width": 8, **kw})
     assert field in str(err.value)
+
+
+def test_events_compare_against_round_off_not_the_last_bit(tiny):
+    """A loss or sharpness ratio that exceeds its start by less than its stated error bound is no event; by more,
+    it is (the control).  The bounds: gamma_k of float32 for the loss, the Lanczos residuals for the ratio."""
+    from verify.early_training._critical import Run
+
+    band = tiny.loss_roundoff()
+    assert 1e-5 < band < 1e-3                    # float32, k = 1797 samples + fan-ins: about 1e-4
+    flat = np.array([1.0, 0.9, 1.0 + band / 4])
+    assert not loss_event(Run(1.0, flat, flat[1:], loss_band=band))
+    assert loss_event(Run(1.0, flat + [0, 0, 3 * band], flat[1:], loss_band=band))
+    assert loss_event(Run(1.0, flat, flat[1:], loss_band=0.0))          # the exact rule would call it a rise
+    ratios, bands = np.array([1.0, 1.0 + 1e-6]), np.array([2e-6, 2e-6])
+    assert not sharpness_event(Run(1.0, flat, flat[1:], ratios, sharpness_band=bands))
+    assert sharpness_event(Run(1.0, flat, flat[1:], ratios + [0, 1e-5], sharpness_band=bands))
+    run = tiny.run(1.0)                          # a real run records its bands with its ratios
+    assert len(run.sharpness_band) == len(run.sharpness) and np.all(run.sharpness_band[1:] > 0)
+    assert np.all(run.sharpness_band[1:] < 1e-3)

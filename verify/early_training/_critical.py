@@ -22,8 +22,10 @@ paper's CIFAR-10) or a seeded synthetic set.  It measures:
   the order of the effect near ``c_sharp``).
 
 Events (a diverged run has all three): the loss exceeds its initial value at
-some step ``1..steps``; the sharpness ratio exceeds 1 at some step; the run
-diverges (a minibatch loss above ``1e5`` or not finite, or the final
+some step ``1..steps`` by more than its round-off (:attr:`Run.loss_band`); the
+sharpness ratio exceeds 1 at some step by more than the two eigenvalues'
+certified errors (their Lanczos residuals, :attr:`Run.sharpness_band`); the
+run diverges (a minibatch loss above ``1e5`` or not finite, or the final
 full-training loss so).  Each constant is found by :func:`boundary`: the
 event is evaluated on a coarse grid ``c = 2^(x_0 + k h)`` over the bracket;
 where it switches once (monotone), the cell is refined by multi-section on
@@ -52,6 +54,7 @@ from theory.errors import InputError
 from ..engines.datasets import Dataset, digits, synthetic
 from ..engines.deepnet import DeepNet, SGDOptions, train, train_many
 from ..hessian import TorchHessian, top_eigenpair
+from ..roundoff import dot_band, rises
 from ._search import Boundary, Search, boundary
 
 __all__ = ["DATASETS", "BATCH_SIZE", "Setup", "Search", "Run", "Boundary", "Problem", "boundary",
@@ -107,7 +110,12 @@ class Setup:
 @dataclass(frozen=True)
 class Run:
     """One ``steps``-step run at ``c``: full-training losses (``losses[0]`` at initialisation), minibatch
-    losses, the sharpness ratios on the measurement batch (empty where not measured) and divergence."""
+    losses, the sharpness ratios on the measurement batch (empty where not measured) and divergence.
+
+    ``loss_band`` is the relative round-off bound of a computed full-training loss
+    (:meth:`Problem.loss_roundoff`); ``sharpness_band`` per measured step the bound on the error of the ratio
+    ``lambda_t / lambda_0`` from the two eigenvalues' Lanczos residuals (``|lambda - theta| <= |r|`` for a
+    symmetric operator): ``ratio_t (|r_t| / lambda_t + |r_0| / lambda_0)``."""
 
     c: float
     losses: np.ndarray
@@ -116,10 +124,13 @@ class Run:
     diverged: bool = False
     stopped_at: int | None = None
     products: int = 0
+    loss_band: float = 0.0
+    sharpness_band: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def as_dict(self) -> dict:
         return {"c": self.c, "loss": self.losses.tolist(), "batch_loss": self.batch_losses.tolist(),
-                "sharpness_ratio": self.sharpness.tolist(), "diverged": self.diverged,
+                "sharpness_ratio": self.sharpness.tolist(), "sharpness_band": self.sharpness_band.tolist(),
+                "loss_band": self.loss_band, "diverged": self.diverged,
                 "stopped_at": self.stopped_at, "hessian_vector_products": self.products}
 
 
@@ -130,14 +141,18 @@ def _diverged(losses: np.ndarray, batch_losses: np.ndarray) -> bool:
 
 
 def loss_event(run: Run) -> bool:
-    """The full-training loss exceeds its initial value at some step 1.. (a diverged run counts)."""
+    """The full-training loss exceeds its initial value by more than round-off (``run.loss_band`` of each) at some
+    step 1.. (a diverged run counts)."""
     later = run.losses[1:]
-    return bool(run.diverged or np.any(later[~np.isnan(later)] > run.losses[0]))
+    return bool(run.diverged or rises(later, run.losses[0], run.loss_band * np.abs(later),
+                                      run.loss_band * abs(run.losses[0])))
 
 
 def sharpness_event(run: Run) -> bool:
-    """The sharpness ratio exceeds 1 at some step 1.. (a diverged run counts)."""
-    return bool(run.diverged or np.any(run.sharpness[1:] > 1))
+    """The sharpness ratio exceeds 1 by more than its error bound (``run.sharpness_band``) at some step 1.. (a
+    diverged run counts)."""
+    band = run.sharpness_band[1:] if len(run.sharpness_band) == len(run.sharpness) else 0.0
+    return bool(run.diverged or rises(run.sharpness[1:], 1.0, band))
 
 
 def divergence_event(run: Run) -> bool:
@@ -193,6 +208,16 @@ class Problem:
     def lr(self, c: float) -> float:
         return float(c) / self.lambda0
 
+    def loss_roundoff(self) -> float:
+        """Relative round-off bound of a computed full-training loss ``0.5 mean((f - y)^2)``: the loss is a sum
+        of ``n`` non-negative terms, each the square of an output whose every entry went through one dot
+        product per layer (lengths the fan-ins); with ``k = n + sum of fan-ins`` accumulated roundings the
+        relative error is at most ``gamma_k`` of the dtype (Higham, eq. 3.5; the activations' own roundings add
+        one unit per layer, counted in ``k``).  float32, digits, depth 8, width 128: about 1.7e-4."""
+        fan_ins = self.net.in_dim + (self.setup.depth - 1) * self.setup.width
+        k = self.data.n + fan_ins + self.setup.depth
+        return float(dot_band(k, 1.0, _DTYPES[self.setup.dtype]))
+
     def loss_runs(self, cs: Sequence[float]) -> list[Run]:
         """Runs at every ``c`` (losses only), the new ones in ONE :func:`train_many` pass."""
         new = sorted({float(c) for c in cs} - set(self._loss_runs))
@@ -202,7 +227,8 @@ class Problem:
             self.runs += len(new)
             for i, c in enumerate(new):
                 self._loss_runs[c] = Run(c, many.losses[i], many.batch_losses[i],
-                                         diverged=_diverged(many.losses[i], many.batch_losses[i]))
+                                         diverged=_diverged(many.losses[i], many.batch_losses[i]),
+                                         loss_band=self.loss_roundoff())
         return [self._loss_runs[float(c)] for c in cs]
 
     def run(self, c: float, *, stop_on_event: bool = False) -> Run:
@@ -218,6 +244,11 @@ class Problem:
             if early.stopped_at is None:
                 return early
         ratios, vector, products = [1.0], [self.measure0.vector], [0]
+        rel0 = abs(self.measure0.residual / self.measure0.value)
+        bands = [2 * rel0]
+
+        def band_of(pair) -> float:
+            return ratios[-1] * (abs(pair.residual / pair.value) + rel0) if pair.value else math.inf
 
         def measure(t, params, loss):
             if t == 0:
@@ -230,17 +261,20 @@ class Problem:
                 pair = top_eigenpair(h, v0=start, seed=_spawn(self.setup.seed, 4 + t))
             except ArpackError:      # products not finite (overflowing weights): no sharpness at this step
                 ratios.append(math.nan)
+                bands.append(math.nan)
                 return True
             vector[0] = pair.vector
             products[0] += pair.products
             ratios.append(pair.value / self.measure0.value)
-            return stop_on_event and ratios[-1] > 1
+            bands.append(band_of(pair))
+            return stop_on_event and ratios[-1] - 1 > bands[-1]
 
         res = train(self.net, self.params0, self.data, self.lr(c), self.setup.steps, self.options,
                     seed=self.setup.seed, callback=measure)
         self.runs += 1
         out = Run(float(c), res.losses, res.batch_losses, np.array(ratios),
-                  diverged=_diverged(res.losses, res.batch_losses), stopped_at=res.stopped_at, products=products[0])
+                  diverged=_diverged(res.losses, res.batch_losses), stopped_at=res.stopped_at, products=products[0],
+                  loss_band=self.loss_roundoff(), sharpness_band=np.array(bands))
         self._sharp_runs[key] = out
         return out
 

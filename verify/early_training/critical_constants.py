@@ -313,7 +313,7 @@ def _eos_verdict(run, threshold_expr, gamma_value):
             "starts_at_edge": bool(EOS_REACH_FRACTION <= ratio[0] <= 1 + EOS_BAND),
             "reached": reached, "hovering": hovering, "diverged": run.diverged,
             "all_lanczos_converged": run.converged, "hessian_vector_products": run.products,
-            "seconds": run.seconds, "steps": run.steps_measured.tolist(), "ratio": ratio.tolist(),
+            "steps": run.steps_measured.tolist(), "ratio": ratio.tolist(),
             "loss": run.losses[run.steps_measured.clip(max=len(run.losses) - 1)].tolist()}
 
 
