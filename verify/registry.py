@@ -11,6 +11,7 @@ named in :data:`theory.PAPERS`, so this module never imports a paper.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from importlib import import_module
@@ -20,8 +21,8 @@ import theory
 
 from ._io import jsonable
 
-__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "key_number", "Claim", "Paper", "Context",
-           "REGISTRY", "PAPER_REGISTRY", "register", "register_paper", "load_papers", "claims_of"]
+__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "Claim", "Paper",
+           "Context", "REGISTRY", "PAPER_REGISTRY", "register", "register_paper", "load_papers", "claims_of"]
 
 
 class Status(str, Enum):
@@ -61,10 +62,30 @@ class Verdict:
     ``key`` is the one number a reader looks at first, shown in the report's
     summary table: ``{"quantity": str, "measured": float, "predicted": float
     or None, "margin": float or None, "why": str or None}``, where ``margin``
-    is the used fraction of the tolerance (e.g. ``|error| / tolerance``; below
-    1 passes) and ``why`` says in one sentence why a claim failed or was
-    inconclusive.  :func:`key_number` builds it.  The full ``predicted`` and
-    ``measured`` dicts stay in the claim's section and in the JSON.
+    is the used fraction of the tolerance (e.g. ``|error| / tolerance``) and
+    ``why`` says in one sentence why a claim failed, was inconclusive or does
+    not apply.  :func:`key_number` builds it (:mod:`verify.stats` has the
+    shared margins: ratios, bands, counts, fractions of seeds).  The full
+    ``predicted`` and ``measured`` dicts stay in the claim's section and in
+    the JSON.
+
+    The margin has one meaning for every claim, and a verdict that breaks it
+    is refused (``ValueError`` naming the claim, :func:`check_key`):
+
+    * ``passed``: a finite margin below 1 and no ``why``.  A rule that
+      accepts its edge (``x <= tol``) is reported just below 1 there
+      (:func:`verify.stats.margin_as_judged`).
+    * ``failed``: a margin above 1, or None where the judged quantity has no
+      finite value (no measurement, a run that diverged, too few points), and
+      a ``why``.
+    * ``inconclusive``: a margin above 1 (the point estimate is outside the
+      tolerance but its uncertainty reaches in), or None where the verdict
+      rests on something the margin does not measure (too few points, a
+      control that did not fail), and a ``why``: never below 1, since the
+      claim did not pass.
+    * ``not-applicable``: no margin, and a ``why``.
+
+    A margin is never exactly 1 and never negative.
     """
 
     claim: str
@@ -85,6 +106,7 @@ class Verdict:
             self.status = Status(self.status)
         except ValueError:
             raise ValueError(f"status {self.status!r} not in {STATUSES}") from None
+        check_key(self.claim, self.status, self.key)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -93,10 +115,45 @@ class Verdict:
         return jsonable(out)
 
 
+def check_key(claim: str, status, key: dict | None) -> None:
+    """Raise ``ValueError`` naming ``claim`` when ``key`` contradicts ``status`` (the rule of :class:`Verdict`:
+    passed below 1, failed and inconclusive above 1 or None, not-applicable None; a why exactly when the verdict
+    did not pass).  A verdict without a key passes unchecked."""
+    if key is None:
+        return
+    status = Status(status)
+    margin, why = key.get("margin"), key.get("why")
+
+    def refuse(problem: str):
+        raise ValueError(f"{claim}: a {status.value} verdict {problem} (key {key!r}); the margin is the used "
+                         "fraction of the tolerance: below 1 passes, above 1 does not (verify.registry.Verdict)")
+
+    if margin is not None:
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not math.isfinite(margin) \
+                or margin < 0:
+            refuse(f"has margin {margin!r}: a margin is a finite number >= 0 or None")
+        if margin == 1:
+            refuse("has margin exactly 1: the rule put it on one side of its tolerance, and so must its margin")
+    if status is Status.PASSED:
+        if margin is None or margin >= 1:
+            refuse(f"has margin {margin!r}: a passed claim used less than its tolerance (margin below 1)")
+        if why is not None:
+            refuse("says why it did not pass")
+        return
+    if status is Status.NOT_APPLICABLE:
+        if margin is not None:
+            refuse(f"has margin {margin!r}: a claim that does not apply measured no margin")
+    elif margin is not None and margin <= 1:
+        refuse(f"has margin {margin!r}: a claim that did not pass shows a margin above 1 (or none, and why)")
+    if not (isinstance(why, str) and why.strip()):
+        refuse("does not say why it did not pass")
+
+
 def key_number(quantity: str, measured, predicted=None, margin=None, why: str | None = None, *,
                interval=None, band=None) -> dict:
     """The ``key`` of a :class:`Verdict`: the headline quantity, its measured and predicted values, the used
-    fraction of the tolerance (``margin``, below 1 passes) and, for a claim that did not pass, why.
+    fraction of the tolerance (``margin``, below 1 passes; not finite: None) and, for a claim that did not pass,
+    why.
 
     ``interval`` (the measured value's confidence interval) and ``band`` (the values of the quantity the
     tolerance accepts) are pairs ``[lo, hi]``, None for an open end; given, they are drawn in the figure a
@@ -104,7 +161,9 @@ def key_number(quantity: str, measured, predicted=None, margin=None, why: str | 
     def num(x):
         return None if x is None else float(x)
 
-    out = {"quantity": quantity, "measured": num(measured), "predicted": num(predicted), "margin": num(margin),
+    # a non-finite margin is reported as none, as the report's JSON would hold it
+    margin = None if margin is None or not math.isfinite(float(margin)) else float(margin)
+    out = {"quantity": quantity, "measured": num(measured), "predicted": num(predicted), "margin": margin,
            "why": why}
     for name, pair in (("interval", interval), ("band", band)):
         if pair is not None:

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ._io import atomic_write, dumps, jsonable
-from .registry import REGISTRY, STATUSES, Status, load_papers
+from .registry import REGISTRY, STATUSES, Status, check_key, load_papers
 from .report import SCHEMA, validate_report, write_report
 from .report.index import write_index
 
@@ -79,8 +79,12 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     verdict["negative_control"] = control_out
     if control_out["status"] != Status.FAILED and verdict["status"] == Status.PASSED:
         verdict["status"] = Status.INCONCLUSIVE.value
-        verdict.setdefault("details", {})["negative_control"] = (
-            "the negative control did not fail, so this check cannot tell a right prediction from a wrong one")
+        reason = "the negative control did not fail, so this check cannot tell a right prediction from a wrong one"
+        verdict.setdefault("details", {})["negative_control"] = reason
+        if verdict.get("key") is not None:
+            # the verdict now rests on the control, which the margin does not measure: no margin, and why
+            verdict["key"] = {**verdict["key"], "margin": None, "why": reason}
+            check_key(cid, verdict["status"], verdict["key"])
     verdict["derivation"] = claim.derivation
     verdict["label"] = paper.heuristic_label if claim.heuristic else paper.label
     return verdict, time.perf_counter() - start

@@ -8,8 +8,8 @@ from scipy import stats
 
 from .registry import Status, key_number
 
-__all__ = ["wilson_interval", "fraction_status", "judge", "fit_slope", "fraction_margin", "fraction_key",
-           "band_margin"]
+__all__ = ["wilson_interval", "fraction_status", "judge", "fit_slope", "margin_as_judged", "ratio_margin",
+           "band_margin", "exceed_margin", "count_margin", "fraction_margin", "fraction_key", "count_key"]
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -57,32 +57,120 @@ def fit_slope(x, y, confidence: float = 0.95) -> dict:
             "points": len(x)}
 
 
+# ---------------------------------------------------------------------------
+# margins: the used fraction of a tolerance, below 1 exactly when the rule passes (see verify.registry.Verdict)
+
+#: how far (relative) rounding may leave a margin on the wrong side of 1: a rule and its margin computed from
+#: the same numbers in two ways (``x <= tol`` and ``x / tol``) can disagree by an ulp or two at the tolerance's edge
+_EDGE = 8 * np.finfo(float).eps
+
+
+def margin_as_judged(margin, passed: bool) -> float | None:
+    """``margin`` on the side of 1 the rule put the verdict: a rule that accepts its edge (``x <= tol``) passes
+    at margin exactly 1, and rounding can leave a margin an ulp across 1; such a margin (within ``_EDGE`` of 1)
+    becomes the nearest float below 1 when the rule passed, above 1 when it did not.  Any other margin is
+    returned unchanged (a margin that contradicts its rule is a bug :class:`verify.registry.Verdict` reports),
+    None and non-finite margins as None."""
+    if margin is None or not math.isfinite(float(margin)):
+        return None
+    m = float(margin)
+    if passed and 1.0 <= m <= 1.0 + _EDGE:
+        return math.nextafter(1.0, 0.0)
+    if not passed and 1.0 - _EDGE <= m <= 1.0:
+        return math.nextafter(1.0, 2.0)
+    return m
+
+
+def ratio_margin(value, limit) -> float | None:
+    """The margin of a rule ``value <= limit`` (``limit > 0``): ``value / limit``, below 1 exactly when the rule
+    passes (at ``value == limit``, which passes, just below 1); None for a value that is not finite (the rule
+    fails)."""
+    value, limit = float(value), float(limit)
+    if not math.isfinite(value):
+        return None
+    return margin_as_judged(value / limit, value <= limit)
+
+
+def band_margin(value: float, band) -> float | None:
+    """``|value - centre| / half-width`` of a two-sided band ``[lo, hi]``: below 1 exactly when ``lo <= value <=
+    hi`` (the band's ends belong to it, as in :func:`judge`), above 1 outside; None for a value that is not
+    finite."""
+    lo, hi = float(band[0]), float(band[1])
+    value = float(value)
+    return margin_as_judged(abs(value - (lo + hi) / 2) / ((hi - lo) / 2), lo <= value <= hi)
+
+
+def exceed_margin(value, limit, *, strict: bool = True, passed: bool | None = None) -> float | None:
+    """The margin of a rule ``value > limit`` (``>=`` when not ``strict``; ``limit > 0``): ``limit / value`` while
+    ``value >= limit`` and ``2 - value / limit`` below (1 plus how far ``value`` falls short, in units of
+    ``limit``).  Continuous and decreasing in ``value``, 1 at the limit (just above 1 there for a strict rule,
+    which fails, just below for one that accepts its edge), never negative; None for a value that is not finite
+    (0 for ``+inf``).  ``passed``: the rule's own outcome, where the claim decides it from other numbers (an
+    interval's end against 0, say) that rounding may put an ulp apart from ``value`` and ``limit``."""
+    value, limit = float(value), float(limit)
+    if not math.isfinite(value):
+        return None if value < 0 or math.isnan(value) else 0.0
+    if passed is None:
+        passed = value > limit if strict else value >= limit
+    return margin_as_judged(limit / value if value >= limit else 2.0 - value / limit, passed)
+
+
+def count_margin(bad: int, allowed: int = 0) -> float:
+    """The margin of a count rule "at most ``allowed`` bad rows": ``bad / (allowed + 1/2)``, below 1 exactly when
+    ``bad <= allowed`` (the rule passes) and above 1 otherwise; never exactly 1."""
+    return int(bad) / (int(allowed) + 0.5)
+
+
 def fraction_margin(interval) -> float:
     """The used fraction of a claim judged by :func:`fraction_status`: ``(1 - lo) / (1 - 1/2)`` with ``lo`` the
-    lower end of the Wilson interval, below 1 exactly when ``lo`` is above 1/2 (the claim passes)."""
-    return (1.0 - float(interval[0])) / 0.5
+    lower end of the Wilson interval, below 1 exactly when ``lo >= 1/2`` (the claim passes)."""
+    lo = float(interval[0])
+    return margin_as_judged((1.0 - lo) / 0.5, lo >= 0.5)
 
 
-def fraction_key(criterion: str, successes: int, trials: int, interval, status, worst: str | None = None) -> dict:
-    """The key number of a claim judged by :func:`fraction_status`: the fraction of seeds meeting ``criterion``
-    (e.g. ``"|R - R*| <= 0.001"``), the margin of :func:`fraction_margin` and, when the claim did not pass,
-    why (``worst``, e.g. ``"the worst seed is 0.02 from R*"``, appended).  The key's ``interval`` is the Wilson
-    interval and its ``band`` ``[1/2, 1]``: the claim passes when the whole interval lies in the band."""
+def _counts(met: int, total: int, unit: str, worst, allowed) -> dict:
+    """The ``counts`` of a key judged on a count of seeds, runs or set-ups (see :func:`fraction_key`)."""
+    worst = None if worst is None or not math.isfinite(float(worst)) else float(worst)
+    return {"met": int(met), "total": int(total), "unit": unit, "allowed": allowed, "worst": worst}
+
+
+def fraction_key(criterion: str, successes: int, trials: int, interval, status, worst: str | None = None, *,
+                 worst_margin: float | None = None, unit: str = "seeds") -> dict:
+    """The key number of a claim judged by :func:`fraction_status`: the fraction of ``unit`` (seeds) meeting
+    ``criterion`` (e.g. ``"|R - R*| <= 0.001"``), the margin of :func:`fraction_margin` and, when the claim did not
+    pass, why (``worst``, e.g. ``"the worst seed is 0.02 from R*"``, appended).  The key's ``interval`` is the
+    Wilson interval and its ``band`` ``[1/2, 1]``: the claim passes when the whole interval lies in the band.
+
+    ``counts`` carries what a reader reads first: ``met`` of ``total`` seeds met the criterion and, where each
+    seed has its own tolerance, ``worst``: the worst seed's used fraction of it (``worst_margin``; below 1 when
+    that seed met the criterion; None when not finite or not given).  ``allowed`` is None: the rule is the Wilson
+    interval's, not a count."""
     lo, hi = (float(x) for x in interval)
     why = None
     if Status(status) is Status.FAILED:
-        why = (f"only {successes} of {trials} seeds have {criterion}: the 95 % Wilson interval "
+        why = (f"only {successes} of {trials} {unit} have {criterion}: the 95 % Wilson interval "
                f"[{lo:.2f}, {hi:.2f}] lies below 1/2")
     elif Status(status) is Status.INCONCLUSIVE:
-        why = (f"{successes} of {trials} seeds have {criterion}: the 95 % Wilson interval [{lo:.2f}, {hi:.2f}] "
-               "straddles 1/2, too few seeds to decide")
+        why = (f"{successes} of {trials} {unit} have {criterion}: the 95 % Wilson interval [{lo:.2f}, {hi:.2f}] "
+               "straddles 1/2, too few to decide")
     if why and worst:
         why += "; " + worst
-    return key_number(f"fraction of seeds with {criterion}", successes / trials if trials else None, None,
-                      fraction_margin(interval), why, interval=[lo, hi], band=[0.5, 1.0])
+    key = key_number(f"fraction of {unit} with {criterion}", successes / trials if trials else None, None,
+                     fraction_margin(interval), why, interval=[lo, hi], band=[0.5, 1.0])
+    key["counts"] = _counts(successes, trials, unit, worst_margin, None)
+    return key
 
 
-def band_margin(value: float, band) -> float:
-    """``|value - centre| / half-width`` of a two-sided band ``[lo, hi]``: below 1 inside the band."""
-    lo, hi = float(band[0]), float(band[1])
-    return abs(float(value) - (lo + hi) / 2) / ((hi - lo) / 2)
+def count_key(quantity: str, met: int, total: int, why: str | None, *, allowed: int = 0, unit: str = "runs",
+              worst_margin: float | None = None, judged_on_count: bool = True) -> dict:
+    """The key number of a claim judged by a count rule, "at most ``allowed`` of the ``total`` ``unit`` (runs,
+    set-ups, checkpoints) fail their criterion": measured the fraction that meet it, predicted the least fraction
+    the rule accepts, the margin of :func:`count_margin` (below 1 exactly when the rule passes), and ``counts``
+    as in :func:`fraction_key` with ``allowed`` set.  ``judged_on_count=False`` leaves the margin out (a verdict
+    that rests on something besides the count; ``why`` says what); no rows (``total == 0``) leave it out too."""
+    bad = int(total) - int(met)
+    margin = count_margin(bad, allowed) if total and judged_on_count else None
+    key = key_number(quantity, met / total if total else None, (total - allowed) / total if total else None,
+                     margin, why, band=[(total - allowed) / total, 1.0] if total else None)
+    key["counts"] = _counts(met, total, unit, worst_margin, int(allowed))
+    return key

@@ -6,6 +6,8 @@ import pytest
 from verify.early_training._context import Context
 from verify.registry import REGISTRY, claims_of
 
+from key_rules import assert_key_consistent
+
 E2_CLAIMS = [cid for cid in claims_of("early-training") if cid.startswith("E2-")]
 
 
@@ -28,6 +30,10 @@ def test_claim_passes_and_its_control_fails(ctx, claim_id):
     assert good.status == "passed", good.measured
     assert bad.status == "failed", bad.measured
     assert good.tolerance.justification and good.seeds
+    assert good.key is not None and bad.key is not None, claim_id
+    assert_key_consistent(good.key, good.status, claim_id)
+    assert_key_consistent(bad.key, bad.status, f"{claim_id} (negative control)")
+    assert bad.key["margin"] is None or bad.key["margin"] > 1
 
 
 def test_measured_rows_report_runs_and_monotonicity(ctx):

@@ -13,6 +13,8 @@ from verify.early_training._context import Context
 from verify.early_training._eos import EoSSetup
 from verify.registry import REGISTRY
 
+from key_rules import assert_key_consistent
+
 
 @pytest.fixture(scope="module")
 def ctx():
@@ -34,6 +36,10 @@ def test_the_claim_passes_or_reports_its_measurement(verdict, ctx):
     assert verdict.status == "passed", verdict.measured
     assert row["first_reached_step"] > 0 and row["max_ratio"] >= claims.EOS_REACH_FRACTION
     assert verdict.tolerance.justification and verdict.seeds == [1]
+    assert_key_consistent(verdict.key, verdict.status, "E2-edge-of-stability")
+    assert verdict.key["counts"] == {"met": 1, "total": 1, "unit": "seeds", "allowed": 0,
+                                     "worst": pytest.approx(row["used_fraction"])}
+    assert row["used_fraction"] <= 1
 
 
 def test_the_registered_control_fails(ctx):
@@ -50,6 +56,8 @@ def test_a_threshold_half_as_large_fails_by_the_band(ctx):
     # the run starts at 1.8 x this threshold, beyond the band: judged (failed), not inconclusive
     assert bad.status == "failed"
     assert bad.measured["rows"][0]["starts_at_edge"] is False
+    assert_key_consistent(bad.key, bad.status, "E2-edge-of-stability (threshold / 2)")
+    assert bad.measured["rows"][0]["used_fraction"] > 1
     assert bad.measured["rows"][0]["last_part_min_ratio"] > 1 + claims.EOS_BAND
 
 
@@ -59,6 +67,9 @@ def test_a_run_that_starts_at_the_threshold_is_inconclusive():
     v = claims.check_eos(short)
     assert v.status == "inconclusive"
     assert v.measured["rows"][0]["starts_at_edge"] is True
+    # the verdict rests on the start, not on the count: a margin above 1 or none, and why says the run starts there
+    assert_key_consistent(v.key, v.status, "E2-edge-of-stability (short run)")
+    assert "starts within the band" in v.key["why"]
 
 
 def test_the_first_sample_is_lambda0_and_sharpness_is_finite(ctx):

@@ -10,6 +10,8 @@ from verify.registry import REGISTRY, claims_of
 from verify.report import validate_report
 from verify.runner import run_paper
 
+from key_rules import assert_report_keys
+
 CLAIMS = claims_of("early-training")
 E1_CLAIMS = [cid for cid in CLAIMS if cid.startswith("E1-")]
 
@@ -60,6 +62,16 @@ def test_regime_control_misclassifies_between_3_and_4():
     assert bad.predicted["c_max_wide"] == 3.0
     wrong = {r["c"] for r in bad.measured["runs"] if r["expected"] != r["measured"]}
     assert wrong and all(3 < cv < 4 for cv in wrong)
+
+
+def test_every_key_agrees_with_its_status_and_each_controls_key_too(quick_report):
+    """Margin below 1 exactly when passed, above 1 (or none, with why) otherwise, for claims and controls."""
+    report, _ = quick_report
+    assert_report_keys(report)
+    regimes = next(c for c in report["claims"] if c["claim"] == "E1-uv-regimes")
+    counts = regimes["key"]["counts"]
+    assert counts["total"] == len(regimes["measured"]["runs"]) and counts["allowed"] == 0
+    assert counts["met"] == sum(r["measured"] == r["expected"] for r in regimes["measured"]["runs"])
 
 
 def test_figures_are_written(quick_report):

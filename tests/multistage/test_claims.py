@@ -12,6 +12,8 @@ from verify.report import validate_report
 from verify.runner import run_paper
 from verify.stats import fit_slope, wilson_interval
 
+from key_rules import assert_report_keys
+
 CLAIMS = claims_of("multistage")
 
 FIGURES = {"figure1", "figure2", "figure3", "figure4", "logistic", "linear_deviation"}
@@ -41,6 +43,20 @@ def test_negative_control_fails(quick_report, claim_id):
     report, _ = quick_report
     claim = next(c for c in report["claims"] if c["claim"] == claim_id)
     assert claim["negative_control"]["status"] == "failed", claim["negative_control"]
+
+
+def test_every_key_agrees_with_its_status_and_each_controls_key_too(quick_report):
+    """Margin below 1 exactly when passed, above 1 (or none, with why) otherwise, for claims and controls; the
+    claims judged by a fraction of seeds show the counts and the worst seed's used fraction."""
+    report, _ = quick_report
+    assert_report_keys(report)
+    for claim in report["claims"]:
+        counts = claim["key"].get("counts")
+        if counts is not None:
+            assert counts["total"] == len(claim["seeds"]) and counts["unit"] == "seeds", claim["claim"]
+            assert counts["met"] == round(claim["key"]["measured"] * counts["total"]), claim["claim"]
+    growth = next(c for c in report["claims"] if c["claim"] == "D5-growth-lemma")
+    assert growth["key"]["measured"] == growth["measured"]["max_ratio_after_t0"] < 1
 
 
 def test_heuristic_claims_are_labelled_as_measurements(quick_report):

@@ -11,6 +11,8 @@ from verify.noisy_quadratic._simulate import simulate
 from verify.registry import REGISTRY, claims_of
 from verify.runner import run_paper
 
+from key_rules import assert_report_keys
+
 IDS = [c for c in claims_of("noisy-quadratic") if c[:2] in ("Q1", "Q2")]
 
 
@@ -35,6 +37,10 @@ def test_claims_pass_and_controls_fail(report):
     assert {f["name"] for f in report["figures"]} == {"nq_floor_vs_lr", "nq_floor_vs_momentum", "nq_lr_cut",
                                                       "nq_training", "nq_spectra", "nq_concentration",
                                                       "nq_batch_fits"}
+
+
+def test_every_key_agrees_with_its_status_and_each_controls_key_too(report):
+    assert_report_keys(report)
 
 
 def test_same_seed_same_json(report, tmp_path):

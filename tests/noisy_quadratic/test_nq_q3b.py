@@ -14,6 +14,8 @@ from verify.noisy_quadratic._context import Context
 from verify.noisy_quadratic._spectrum import SpectrumSetup
 from verify.registry import REGISTRY, Status, load_papers
 
+from key_rules import assert_key_consistent
+
 load_papers()
 TINY = SpectrumSetup(width=8, steps=100, drops=(50, 75), checkpoints=(50, 100), k=3)
 EDGE = SpectrumSetup(width=8, lr=0.2, batch_size=1797, steps=60, drops=(20, 40), checkpoints=(60,))
@@ -35,7 +37,10 @@ def test_edge_ratios_use_the_derived_threshold_and_the_control_fails(ctx):
         assert r["ratio"] == pytest.approx(r["lambda_max"] / r["threshold"])
         assert r["lanczos_residual"] < 1e-8 * r["lambda_max"]
     assert v.key["measured"] is not None
-    assert REGISTRY["Q3-edge-of-stability"].negative_control(ctx).status == Status.FAILED
+    control = REGISTRY["Q3-edge-of-stability"].negative_control(ctx)
+    assert control.status == Status.FAILED
+    assert_key_consistent(v.key, v.status, "Q3-edge-of-stability")
+    assert_key_consistent(control.key, control.status, "Q3-edge-of-stability (negative control)")
 
 
 def test_wrong_threshold_is_19_times_lower_at_momentum_09():
@@ -53,6 +58,8 @@ def test_batch_quadratics_beat_the_linear_control_which_fails(ctx):
     d = v.measured["checkpoints"][-1]["directions"][0]
     assert 0 <= d["shapiro_p"] <= 1 and d["positive_curvature_batches"] == d["batches"]
     assert control.status == Status.FAILED
+    assert_key_consistent(v.key, v.status, "Q3-batch-quadratics")
+    assert_key_consistent(control.key, control.status, "Q3-batch-quadratics (negative control)")
 
 
 def test_window_is_derived_from_slopes_and_curvature(ctx):
@@ -75,7 +82,12 @@ def test_loss_drop_reports_a_ratio_and_the_no_cut_control_fails(ctx):
     row = v.measured["drops"][0]
     assert row["drop_step"] == 50 and np.isfinite(row["ratio"]) and row["predicted_drop"] > 0
     assert v.key["measured"] == pytest.approx(row["ratio"])
-    assert REGISTRY["Q3-loss-drop"].negative_control(ctx).status == Status.FAILED
+    control = REGISTRY["Q3-loss-drop"].negative_control(ctx)
+    assert control.status == Status.FAILED
+    assert_key_consistent(v.key, v.status, "Q3-loss-drop")
+    # the no-cut control predicts no drop: measured / predicted is not finite, so no margin, and why says so
+    assert_key_consistent(control.key, control.status, "Q3-loss-drop (negative control)")
+    assert control.key["margin"] is None and "predicted drop is not positive" in control.key["why"]
 
 
 def test_partition_is_seeded_and_interior_minima_count_wells():

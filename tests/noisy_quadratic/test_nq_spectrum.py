@@ -13,6 +13,8 @@ from verify.noisy_quadratic._context import Context
 from verify.noisy_quadratic._spectrum import SpectrumSetup
 from verify.registry import REGISTRY, Status, load_papers
 
+from key_rules import assert_key_consistent
+
 load_papers()
 TINY = SpectrumSetup(width=8, steps=100, drops=(50, 75), checkpoints=(50, 100))
 IDS = ("Q3-lanczos-vs-dense", "Q3-power-law", "Q3-negative-eigenvalues", "Q3-eigenvector-concentration")
@@ -34,8 +36,12 @@ def test_theory_identities():
 def test_claim_passes_and_control_fails(ctx, cid):
     claim = REGISTRY[cid]
     assert claim.heuristic
-    assert claim.check(ctx).status == Status.PASSED
-    assert claim.negative_control(ctx).status == Status.FAILED
+    good, bad = claim.check(ctx), claim.negative_control(ctx)
+    assert good.status == Status.PASSED
+    assert bad.status == Status.FAILED
+    assert good.key is not None and bad.key is not None, cid
+    assert_key_consistent(good.key, good.status, cid)
+    assert_key_consistent(bad.key, bad.status, f"{cid} (negative control)")
 
 
 def test_power_band_is_derived():

@@ -21,8 +21,8 @@ from theory.bridge import numeric
 from theory.early_training import critical_constants as theory
 from theory.early_training import uv_model
 
-from ..registry import Status, Tolerance, Verdict
-from ..stats import fit_slope, fraction_status, judge
+from ..registry import Status, Tolerance, Verdict, key_number
+from ..stats import count_key, exceed_margin, fit_slope, fraction_key, fraction_status, judge, margin_as_judged
 from ._context import claim
 from ._search import AUTHORS_GRID_STEP
 
@@ -81,25 +81,46 @@ def _upper(row, name):
 # E2-ordering
 
 
+def _excess_used(a_low, b_high, tol) -> float:
+    """The used fraction of the allowed factor ``tol`` by ``a <= b * tol``: ``log(a / b) / log(tol)``, 0 when
+    ``a <= b`` (infinite without ``a``, 0 without ``b``, whose bracket end is then open)."""
+    if a_low is None:
+        return math.inf
+    if b_high is None:
+        return 0.0
+    return max(math.log(a_low / b_high), 0.0) / math.log(tol)
+
+
 def check_ordering(ctx, order=ORDER) -> Verdict:
     rows = [_row(ctx, s) for s in ctx.deep_setups()]
-    ok = 0
+    ok, used = 0, []
     for r in rows:
-        holds = True
+        holds, worst = True, 0.0
         for a, b in zip(order, order[1:]):
             lo_a, hi_b = _lower(r, a), _upper(r, b)
             tol = grid_tolerance(ctx, (a, b))
             pair_ok = lo_a is not None and (hi_b is None or lo_a <= hi_b * tol)
             r[f"{a} <= {b}"] = bool(pair_ok)
             holds &= pair_ok
+            worst = max(worst, _excess_used(lo_a, hi_b, tol))
         r["ordered"] = bool(holds)
+        r["used_fraction_of_factor"] = worst
+        used.append(worst)
         ok += holds
     status, interval = fraction_status(ok, len(rows))
+    worst = max(used, default=None)
     return Verdict("E2-ordering", "c_loss <= c_sharp <= c_max per seed (deep ReLU nets on digits)", status,
                    predicted={"order": list(order), "tolerance_factor": "authors' grid cell x resolution"},
                    measured={"fraction_ordered": ok / len(rows), "wilson_95": interval, "setups": len(rows),
                              "rows": rows},
                    tolerance=GRID_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most set-ups are ordered
+                   # (stats.fraction_margin); per set-up, log(a / b) / log(allowed factor) of its worst pair
+                   key=fraction_key(f"{' <= '.join(order)} (each pair within its allowed factor)", ok, len(rows),
+                                    interval, status,
+                                    None if worst is None else f"the worst set-up's pair uses {worst:.3g} of its "
+                                                               "allowed factor (on a log scale)",
+                                    worst_margin=worst, unit="set-ups"),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
                             "rule": "per set-up and seed, each adjacent pair a <= b * 2^(0.1 + resolutions); a "
                                     "constant outside the bracket enters with the bracket end it lies beyond",
@@ -135,18 +156,77 @@ def _excess_fit(rows, name, limit, tol):
     return fit, lin, below
 
 
+def _tends_part(rows, name, limit, tol, fit, below, status) -> dict:
+    """One constant's share of the key of E2-c-loss-tends-to-2: the margin of each of its two rules, the larger
+    of them (None without a fit, unless a constant lies below the limit) and why it did not pass.
+
+    Below the limit: ``log(limit / c) / log(tol)`` at the lowest measured c (0 above the limit), above 1 exactly
+    when c lies below the limit by more than the allowed factor (the rule fails).  The exponent ``p``, judged
+    ``p >= 0`` (inconclusive when negative but its interval reaches 0, failed when the whole interval lies
+    below): :func:`verify.stats.exceed_margin` of ``p + h`` against the interval's half-width ``h``, i.e.
+    ``h / (h + p)`` for ``p >= 0`` and ``1 + |p| / h`` below, so 1 to 2 while inconclusive, above 2 failed."""
+    values = [r[name] for r in rows if r[name] is not None]
+    lowest = min(values, default=None)
+    below_margin = None if lowest is None else margin_as_judged(
+        max(math.log(limit / lowest), 0.0) / math.log(tol), not below)
+    exponent_margin = None
+    if fit is not None:
+        lo, hi = fit["interval"]
+        half = (hi - lo) / 2
+        passed = Status(status) is Status.PASSED
+        exponent_margin = (exceed_margin(fit["slope"] + half, half, strict=False, passed=passed)
+                           if math.isfinite(half) and half > 0 else (0.0 if passed else None))
+    if below:
+        margin = below_margin
+        why = (f"{name} = {lowest:.4g} lies below the limit {limit:g} by more than the allowed factor {tol:.3g}: "
+               "it does not approach the limit from above")
+    elif fit is None:
+        margin = None
+        why = (f"too few measured {name} above the limit {limit:g} to fit an exponent (a fit needs 3, at 2 or more "
+               "values of d/w)")
+    else:
+        margin = max(m for m in (below_margin, exponent_margin) if m is not None)
+        lo, hi = fit["interval"]
+        why = {Status.PASSED: None,
+               Status.FAILED: f"the fitted exponent of {name} - {limit:g} in d/w is {fit['slope']:.3g}, its whole "
+                              f"interval [{lo:.3g}, {hi:.3g}] below 0",
+               Status.INCONCLUSIVE: f"the fitted exponent of {name} - {limit:g} in d/w is {fit['slope']:.3g}, below "
+                                    f"0, but its interval [{lo:.3g}, {hi:.3g}] reaches above"}[Status(status)]
+    return {"name": name, "fit": fit, "margin": margin, "why": why, "status": Status(status)}
+
+
+def _tends_key(limit, parts, status) -> dict:
+    """The key of E2-c-loss-tends-to-2: the fitted exponent of the worse constant, its margin the larger of the
+    two constants' (below 1 exactly when both pass; none when an exponent could not be fitted and nothing
+    failed) and why from the first constant that did not pass (a failed one first)."""
+    order = [Status.FAILED, Status.INCONCLUSIVE, Status.PASSED]
+    worst = min(parts, key=lambda p: (order.index(p["status"]), -(p["margin"] if p["margin"] is not None else 0)))
+    margins = [p["margin"] for p in parts]
+    if Status(status) is Status.FAILED:
+        margin = max(m for m in margins if m is not None)
+    else:
+        margin = None if None in margins else max(margins)
+    fit = worst["fit"]
+    return key_number(f"fitted exponent of {worst['name']} - {limit:g} in d/w (the worse of c_loss and c_sharp; "
+                      "claimed positive)", None if fit is None else fit["slope"], None, margin, worst["why"],
+                      interval=None if fit is None else fit["interval"], band=list(EXPONENT_BAND))
+
+
 def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE) -> Verdict:
     limit = _wide_limit(limit_expr)
     rows = [_row(ctx, s) for s in ctx.deep_setups()]
     fits, measured, statuses = {}, {}, []
+    parts = []
     for name in ("c_loss", "c_sharp"):
-        fit, lin, below = _excess_fit(rows, name, limit, grid_tolerance(ctx, (name,)))
+        tol = grid_tolerance(ctx, (name,))
+        fit, lin, below = _excess_fit(rows, name, limit, tol)
         if below:
             statuses.append(Status.FAILED)
         elif fit is None:
             statuses.append(Status.INCONCLUSIVE)
         else:
             statuses.append(judge(fit, EXPONENT_BAND))
+        parts.append(_tends_part(rows, name, limit, tol, fit, below, statuses[-1]))
         if fit:
             fits[f"log({name} - {limit:g}) vs log(d/w)"] = fit
         if lin:
@@ -164,7 +244,7 @@ def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE) -> Verdict:
     order = [Status.FAILED, Status.INCONCLUSIVE, Status.PASSED]
     status = min(statuses, key=order.index)
     return Verdict("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit 2 as d/w -> 0 and "
-                   "grow with d/w", status,
+                   "grow with d/w", status, key=_tends_key(limit, parts, status),
                    predicted={"limit": limit, "limit_expression": str(limit_expr), "exponent_band": list(EXPONENT_BAND)},
                    measured={**measured, "rows": rows}, tolerance=TENDS_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
                    fits=fits, details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
@@ -210,8 +290,18 @@ def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE) -> Verdict:
     ok = sum(r["within"] for r in rows)
     status = Status.PASSED if ok == len(rows) else Status.FAILED
     rises = sum(1 for r in rows if (r["small_c_max_sharpness_ratio"] or 0) > 1)
+    # per set-up the used fraction of the allowed factor: |log(c_loss / limit)| / log(factor)
+    used = [math.inf if r["c_loss"] is None else abs(math.log(r["c_loss"] / limit)) / math.log(tol) for r in rows]
+    out = [r for r in rows if not r["within"]]
+    # margin: a count rule, every set-up within the factor: set-ups outside / (0 + 1/2) (stats.count_margin)
+    key = count_key(f"fraction of set-ups with c_loss within a factor {tol:.3g} of {limit:g}", ok, len(rows),
+                    None if status is Status.PASSED else
+                    f"{len(out)} of {len(rows)} set-ups have c_loss outside a factor {tol:.3g} of {limit:g}, e.g. "
+                    f"depth {out[0]['depth']}, width {out[0]['width']}: c_loss = "
+                    + ("not found" if out[0]["c_loss"] is None else f"{out[0]['c_loss']:.4g}"),
+                    unit="set-ups", worst_margin=max(used, default=None))
     return Verdict("E2-zero-last-layer", "Last layer zero: c_loss = 2 at every depth and width tried", status,
-                   predicted={"c_loss": limit, "limit_expression": str(limit_expr),
+                   key=key, predicted={"c_loss": limit, "limit_expression": str(limit_expr),
                               "allowed_factor": tol},
                    measured={"within": ok, "setups": len(rows),
                              "max_abs_log2_ratio": max(abs(math.log2(r["ratio_to_limit"])) for r in rows
@@ -254,7 +344,19 @@ def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0) -> Verdict:
     _, interval = fraction_status(ok, len(rows))
     status = Status.PASSED if rows and ok == len(rows) else Status.FAILED
     values = [_lower(r, "c_max") for r in rows if _lower(r, "c_max") is not None]
-    return Verdict("E2-c-max", "c_max of deep ReLU nets lies above the uv model's derived c_max = 4", status,
+    # per set-up the used fraction: (uv c_max x resolution) / c_max, below 1 when c_max lies above
+    used = [math.inf if _lower(r, "c_max") is None else uv_max * res / _lower(r, "c_max") for r in rows]
+    short = [r for r in rows if not r["above_uv"]]
+    why = (None if status is Status.PASSED else f"no set-up of depth >= {DEEP_MIN_DEPTH}" if not rows else
+           f"{len(short)} of {len(rows)} deep set-ups have c_max at most {uv_max:g} x {res:.3g}, e.g. depth "
+           f"{short[0]['depth']}, width {short[0]['width']}: c_max "
+           + ("not found" if _lower(short[0], "c_max") is None else f">= {_lower(short[0], 'c_max'):.4g}"))
+    # margin: a count rule, every deep set-up above the bound: set-ups not above / (0 + 1/2) (stats.count_margin;
+    # none without a deep set-up)
+    key = count_key(f"fraction of set-ups of depth >= {DEEP_MIN_DEPTH} with c_max above the uv model's {uv_max:g} "
+                    f"(times the resolution {res:.3g})", ok, len(rows), why, unit="set-ups",
+                    worst_margin=max(used, default=None))
+    return Verdict("E2-c-max", "c_max of deep ReLU nets lies above the uv model's derived c_max = 4", status, key=key,
                    predicted={"uv_c_max": uv_max, "rule": "c_max > uv c_max"},
                    measured={"fraction_above": ok / max(len(rows), 1), "wilson_95": interval,
                              "c_max_min": min(values) if values else None,
@@ -306,6 +408,12 @@ def _eos_verdict(run, threshold_expr, gamma_value):
     reached = bool(len(near)) and not run.diverged
     hovering = bool(reached and np.any(last) and near[0] < np.nonzero(last)[0][0]
                     and np.all(np.abs(ratio[last] - 1) <= EOS_BAND))
+    # the run's used fraction of its rule, at most 1 exactly when it reaches and hovers: 95 % over the largest
+    # ratio before the last third (reached there) and the largest |ratio - 1| of the last third over 10 %
+    before = later & ~last
+    peak = float(np.max(ratio[before])) if np.any(before) else 0.0
+    used = (math.inf if run.diverged or not np.any(last) or peak <= 0 else
+            max(EOS_REACH_FRACTION / peak, float(np.max(np.abs(ratio[last] - 1))) / EOS_BAND))
     return {"seed": run.setup.seed, "lambda0": run.lambda0, "eta": run.eta, "threshold": threshold,
             "threshold_over_lambda0": threshold / run.lambda0, "max_ratio": float(np.max(ratio)),
             "first_reached_step": int(run.steps_measured[near[0]]) if len(near) else None,
@@ -314,7 +422,7 @@ def _eos_verdict(run, threshold_expr, gamma_value):
             "last_part_max_ratio": float(np.max(ratio[last])) if np.any(last) else None,
             "initial_ratio": float(ratio[0]),
             "starts_at_edge": bool(EOS_REACH_FRACTION <= ratio[0] <= 1 + EOS_BAND),
-            "reached": reached, "hovering": hovering, "diverged": run.diverged,
+            "reached": reached, "hovering": hovering, "diverged": run.diverged, "used_fraction": used,
             "all_lanczos_converged": run.converged, "hessian_vector_products": run.products,
             "steps": run.steps_measured.tolist(), "ratio": ratio.tolist(),
             "loss": run.losses[run.steps_measured.clip(max=len(run.losses) - 1)].tolist()}
@@ -329,11 +437,25 @@ def check_eos(ctx, threshold_expr=theory.SHARPNESS_EOS, gamma_value: float | Non
     ok = sum(r["reached"] and r["hovering"] for r in rows)
     _, interval = fraction_status(ok, len(rows))
     status = Status.PASSED if ok == len(rows) else Status.FAILED if ok == 0 else Status.INCONCLUSIVE
-    if any(r["starts_at_edge"] for r in rows):
+    at_edge = any(r["starts_at_edge"] for r in rows)
+    if at_edge:
         status = Status.INCONCLUSIVE     # the run starts within the band of the threshold: no rise to observe
     es = ctx.eos_setups()[0]
+    bad = [r for r in rows if not (r["reached"] and r["hovering"])]
+    why = {Status.PASSED: None,
+           Status.FAILED: f"no seed's sharpness reaches the threshold and hovers within {EOS_BAND:.0%} of it",
+           Status.INCONCLUSIVE: f"{ok} of {len(rows)} seeds reach the threshold and hover within {EOS_BAND:.0%} of "
+                                "it (passed needs every seed, failed none)"}[status]
+    if at_edge:
+        why = (f"a run's sharpness starts within the band of the threshold (95 % to {1 + EOS_BAND:.0%}): there is "
+               "no rise to observe")
+    # margin: a count rule, every seed at the edge: seeds that are not / (0 + 1/2) (stats.count_margin); none when
+    # a run starts at the edge (the verdict rests on that, not on the count)
+    key = count_key("fraction of seeds whose sharpness reaches 2(1 + gamma)/eta and hovers within 10 % of it",
+                    ok, len(rows), why, unit="seeds", worst_margin=max(r["used_fraction"] for r in rows),
+                    judged_on_count=not (at_edge and not bad))
     return Verdict("E2-edge-of-stability", "Full-batch GD: the sharpness rises to the derived edge of stability "
-                   "2(1+gamma)/eta and hovers there", status,
+                   "2(1+gamma)/eta and hovers there", status, key=key,
                    predicted={"threshold_expression": str(threshold_expr), "gamma": gamma_value,
                               "thresholds": [r["threshold"] for r in rows],
                               "reach_fraction": EOS_REACH_FRACTION, "band": EOS_BAND},

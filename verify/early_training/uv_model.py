@@ -10,7 +10,7 @@ from theory.bridge import numeric
 from theory.early_training import uv_model as theory
 
 from ..registry import Status, Tolerance, Verdict, key_number
-from ..stats import band_margin, fit_slope, judge
+from ..stats import band_margin, count_key, fit_slope, judge, ratio_margin
 from ._context import claim
 from ._uv import REGIMES, classify, map_step
 
@@ -100,7 +100,7 @@ def check_map(ctx, f_next=theory.F_NEXT, lam_next=theory.LAM_NEXT) -> Verdict:
                    predicted={"f'": str(f_next), "lambda'": str(lam_next)}, measured=measured, tolerance=MAP_TOL,
                    # margin: the largest one-step error (relative to the round-off scale) over the tolerance
                    key=key_number("largest one-step error of the map against GD (relative)", worst, 0.0,
-                                  worst / MAP_TOL.value, None if worst <= MAP_TOL.value else
+                                  ratio_margin(worst, MAP_TOL.value), None if worst <= MAP_TOL.value else
                                   f"one step of the derived map differs from GD by {worst:.3g} of the round-off "
                                   f"scale, above {MAP_TOL.value:g}"),
                    seeds=ctx.seeds(p.map_seeds),
@@ -147,14 +147,15 @@ def check_regimes(ctx, multiplier_wide=theory.MULTIPLIER_WIDE_Y0, sharpness_chan
                          "final_eta_lambda": float(traj.eta * traj.lam[-1])})
     fraction = agree / len(rows)
     wrong = [r for r in rows if r["measured"] != r["expected"]]
-    # margin: the number of disagreeing runs over (allowed + 1) = 1 (every run must agree): below 1 exactly when
-    # the claim passes
-    key = key_number(f"fraction of runs in their derived regime (of {len(rows)})", fraction, 1.0, float(len(wrong)),
-                     None if not wrong else
-                     f"{len(wrong)} run(s) leave their derived regime, e.g. c = {wrong[0]['c']:.3g}: expected "
-                     f"{wrong[0]['expected']}, measured {wrong[0]['measured']}")
+    # margin: a count rule, no run may disagree (the agreeing fraction must be 1): disagreeing runs / (0 + 1/2)
+    # (stats.count_margin), below 1 exactly when the claim passes
+    passed = fraction >= REGIME_TOL.value
+    key = count_key("fraction of runs in their derived regime", agree, len(rows),
+                    None if passed else
+                    f"{len(wrong)} run(s) leave their derived regime, e.g. c = {wrong[0]['c']:.3g}: expected "
+                    f"{wrong[0]['expected']}, measured {wrong[0]['measured']}", allowed=0, unit="runs")
     return Verdict("E1-uv-regimes", "Wide uv model: monotone for c < 2, catapult for 2 < c < 4, divergence above",
-                   Status.PASSED if fraction >= REGIME_TOL.value else Status.FAILED, key=key,
+                   Status.PASSED if passed else Status.FAILED, key=key,
                    predicted={"c_loss_wide": b_loss, "c_max_wide": b_max, "regimes": list(REGIMES)},
                    measured={"agreeing_fraction": fraction, "runs": rows}, tolerance=REGIME_TOL,
                    seeds=ctx.seeds(p.regime_seeds),

@@ -16,7 +16,7 @@ from theory.multistage import balance, initial_plateau
 from theory.multistage.symbols import alpha, alpha_1, m, z_norm
 
 from ..registry import Status, Tolerance, Verdict, key_number
-from ..stats import band_margin, fit_slope, fraction_key, fraction_status, judge
+from ..stats import band_margin, fit_slope, fraction_key, fraction_status, judge, ratio_margin
 from ._context import claim
 
 K_LINEAR = 0.02      # the plateau window ends when K reaches 2 %: the linear regime
@@ -81,7 +81,7 @@ def _linear_law_check(ctx, rate_factor: float = 1.0) -> Verdict:
                             "log_slope_in_tau": {k: f["slope"] / zn for k, f in fits.items()}},
                    # margin: the largest |gap(t)| / (1 x K(t)) on the window (the rule is pointwise, bound 1)
                    key=key_number("max |W2rel gap| / K on the plateau", float(np.max(ratio)), None,
-                                  float(np.max(ratio)),
+                                  ratio_margin(np.max(ratio), LINEAR_GAP.value),
                                   None if status is Status.PASSED else
                                   f"W2rel of the flow leaves exp(tA) q(0) by {np.max(ratio):.3g} times the "
                                   f"feedback order K at t = {t[int(np.argmax(ratio))]:.3g}"))
@@ -154,9 +154,11 @@ def _population_check(ctx, r_power: int = 1) -> Verdict:
                             "mc_quantiles_of_statistic": {f"q{q:g}": float(np.quantile(mc_stat, q)) for q in (0.5, 0.95, 0.99)},
                             "C_note": "C is measured (weighted least squares of E W2rel^2 - F_d^2 on e^{-2 tau}/m over "
                                       "Monte Carlo draws of the exact linear law), not derived"},
-                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin);
+                   # the worst seed's statistic over the spread bound in its counts
                    key=fraction_key(f"max |W2rel - law| / N <= {spread.value:.3g}", ok, len(seeds), (lo, hi), status,
-                                    "worst seed: " + format(max(r["max_deviation_over_N"] for r in per_seed), ".3g")))
+                                    "worst seed: " + format(max(r["max_deviation_over_N"] for r in per_seed), ".3g"),
+                                    worst_margin=max(r["max_deviation_over_N"] for r in per_seed) / spread.value))
 
 
 # ---------------------------------------------------------------------------
@@ -271,9 +273,11 @@ def _similar_check(ctx, threshold: float = SIMILAR.value) -> Verdict:
                                       "law_at_T_p": choice},
                    measured={"max_W2rel_per_seed": worst, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},
                    tolerance=SIMILAR, seeds=seeds,
-                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
+                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin);
+                   # the worst seed's max W2rel over the threshold in its counts (none when a seed is unmeasured)
                    key=fraction_key(f"max W2rel on [T_p, T_d] <= {threshold:g}", ok, len(seeds), (lo, hi), status,
-                                    _worst_text(worst, "max W2rel")),
+                                    _worst_text(worst, "max W2rel"),
+                                    worst_margin=None if None in worst else max(worst) / threshold),
                    details={"width": choice["width"], "alpha": SIMILAR_ALPHA,
                             "why_this_width": f"the smallest profile width x 2^j at which the law sqrt(F_d^2 + "
                                               f"{FINITE_M_C}^2 e^(-2 tau)/m) plus two finite-m amplitudes, at the "

@@ -43,7 +43,8 @@ def _check(ctx, r_star=critical_point.R_star, r_of_k=critical_point.R_of_K) -> V
                    # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
                    key=fraction_key(f"|plateau loss - R*| and max |R - R(K)| <= {TOL.value:g}", ok, len(seeds),
                                     (lo, hi), status, f"worst seed: |plateau loss - R*| = {max(gaps):.3g}, "
-                                                      f"max |R - R(K)| = {max(along):.3g}"))
+                                                      f"max |R - R(K)| = {max(along):.3g}",
+                                    worst_margin=max(max(gaps), max(along)) / TOL.value))
 
 
 claim("D10-plateau-loss", "The secondary plateau is at R*; R(t) = R(K(t)) along the descent", "D10", _check,
@@ -99,7 +100,8 @@ def _shift(ctx, kappa_expr=critical_point.kappa) -> Verdict:
                    # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
                    key=fraction_key(f"|kappa measured / kappa derived - 1| <= {SHIFT.value:g}", ok, len(seeds),
                                     (lo, hi), status,
-                                    f"worst seed: relative error {max(r['relative_error'] for r in rows):.3g}"))
+                                    f"worst seed: relative error {max(r['relative_error'] for r in rows):.3g}",
+                                    worst_margin=max(r["relative_error"] for r in rows) / SHIFT.value))
 
 
 claim("D10-plateau-shift", "The plateau sits at K_eq = 1 + kappa/m, kappa from the cubic term of sigma", "D10",

@@ -52,7 +52,8 @@ def _t_half(ctx, rate_expr=descent_time.rate_flow) -> Verdict:
                              "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds,
                    # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
                    key=fraction_key(f"|t_half / derived - 1| <= {T_HALF.value:g}", ok, len(seeds), (lo, hi), status,
-                                    f"worst seed: relative error {max(errs):.3g}"))
+                                    f"worst seed: relative error {max(errs):.3g}",
+                                    worst_margin=max(errs) / T_HALF.value))
 
 
 def _mean_T_d(ctx, **over):
@@ -85,7 +86,7 @@ def _slope_key(fit, what: str) -> dict:
         return key_number(what, fit["slope"], fit["predicted"], None,
                           f"only {fit['points']} sweep points: a slope needs at least 3")
     margin = band_margin(fit["slope"], fit["band"])
-    return key_number(what, fit["slope"], fit["predicted"], margin, None if margin <= 1 else
+    return key_number(what, fit["slope"], fit["predicted"], margin, None if margin is not None and margin < 1 else
                       f"the fitted slope {fit['slope']:.4g} is outside the band [{fit['band'][0]:.4g}, "
                       f"{fit['band'][1]:.4g}] around the derived {fit['predicted']:.4g}")
 
@@ -219,7 +220,8 @@ def _gd(ctx, times=None, what: str = str(GD_MAP)) -> Verdict:
                    # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
                    key=fraction_key(f"|t_half under GD / map - 1| <= {T_HALF.value:g}", ok, len(seeds), (lo, hi),
                                     status, "worst seed: relative error "
-                                            f"{max(r['relative_error_t_half'] for r in rows):.3g}"),
+                                            f"{max(r['relative_error_t_half'] for r in rows):.3g}",
+                                    worst_margin=max(r["relative_error_t_half"] for r in rows) / T_HALF.value),
                    details={"eta": GD_LR, "eta_z": GD_LR * zn,
                             "rule": "passed when t_half is within the tolerance on most seeds; T_d is reported with "
                                     "the map's resolution but not judged (that allowance was formulated after "

@@ -8,6 +8,7 @@ from theory.multistage import gradient_flow
 from ..engines.twolayer import NumpyKernel, pack
 from ._initialisation import initial_parameters
 from ..registry import Tolerance, Verdict, key_number
+from ..stats import ratio_margin
 from ._context import claim
 
 TOL = Tolerance("central-difference", 1e-6,
@@ -33,7 +34,7 @@ def _check(ctx, sign: float = 1.0) -> Verdict:
                    measured={"minus_fd_gradient_norm": float(np.linalg.norm(measured)), "relative_error": err},
                    tolerance=TOL, seeds=[ctx.seed], details={"width": 20, "points": data.size, "h": h},
                    # margin: the relative error over the central-difference tolerance
-                   key=key_number("relative error of the field against -grad R", err, 0.0, err / TOL.value,
+                   key=key_number("relative error of the field against -grad R", err, 0.0, ratio_margin(err, TOL.value),
                                   None if err <= TOL.value else
                                   f"the derived field differs from minus the finite-difference gradient by "
                                   f"{err:.3g} (relative), above {TOL.value:g}"))

@@ -10,6 +10,7 @@ from theory.multistage.symbols import q0, z_norm
 from theory.multistage.symbols import t as t_sym
 
 from ..registry import Tolerance, Verdict, key_number
+from ..stats import margin_as_judged, ratio_margin
 from ._context import claim
 
 TOL = Tolerance("bound-ratio", 1.0, "the bound holds when q_max(t) / bound(t) <= 1 at every recorded time")
@@ -25,17 +26,25 @@ def _check(ctx, bound_expr=growth.bound_expr) -> Verdict:
     Q = q.max()
     eps = pred["C_1"] * (m * Q**2 + Q**2)
     bound = numeric(bound_expr, (q0, z_norm, eps_sym, t_sym))(q[0], pred["z_norm"], eps, t)
-    ratio = float(np.max(q / bound))
+    ratios = q / bound
+    ratio = float(np.max(ratios))
+    # the bound starts at q_max(0), so the ratio is exactly 1 at t = 0 and the rule (<= 1 at every recorded time)
+    # is decided after t = 0: the key shows the largest ratio there, its margin on the side of 1 the rule puts it
+    after = float(np.max(ratios[1:])) if len(ratios) > 1 else None
+    passed = ratio <= TOL.value
     return Verdict("D5-growth-lemma", "Growth lemma: q_max(t) <= q_max(0) e^{(|z| + eps) t}",
-                   "passed" if ratio <= TOL.value else "failed",
+                   "passed" if passed else "failed",
                    predicted={"bound": str(bound_expr), "rate": pred["z_norm"] + eps, "eps": eps},
-                   measured={"max_ratio": ratio, "window": [0.0, float(window)], "q_max_growth": float(q[-1] / q[0])},
+                   measured={"max_ratio": ratio, "max_ratio_after_t0": after,
+                             "window": [0.0, float(window)], "q_max_growth": float(q[-1] / q[0])},
                    tolerance=TOL, seeds=[config.train.seed],
                    details={"window": "until q_max reaches m^(-alpha_1) (the measured T_p)"},
-                   # margin: the largest q_max / bound, the tolerance being 1 (the bound itself)
-                   key=key_number("max q_max(t) / bound(t)", ratio, None, ratio / TOL.value,
-                                  None if ratio <= TOL.value else
-                                  f"q_max exceeds the growth bound by a factor {ratio:.3g}"))
+                   # margin: the largest q_max / bound after t = 0, the tolerance being 1 (the bound itself)
+                   key=key_number("max q_max(t) / bound(t) for t > 0 (1 at t = 0, where the bound starts)",
+                                  ratio if after is None else after, None,
+                                  ratio_margin(ratio, TOL.value) if after is None else
+                                  margin_as_judged(after / TOL.value, passed),
+                                  None if passed else f"q_max exceeds the growth bound by a factor {ratio:.3g}"))
 
 
 claim("D5-growth-lemma", "Growth lemma: q_max(t) <= q_max(0) e^{(|z| + eps) t}", "D5", _check,

@@ -6,6 +6,7 @@ import numpy as np
 from theory.multistage import higher_order
 
 from ..registry import Tolerance, Verdict, key_number
+from ..stats import ratio_margin
 from ._context import claim
 
 TOL = Tolerance("bound-ratio", 1.0, "a bound holds when max_k |N_k| / bound_k <= 1 at every recorded time")
@@ -41,7 +42,7 @@ def _check(ctx, feedback: bool = True) -> Verdict:
                    measured={"max_ratio": worst, "at_time": at, "window": [0.0, float(T)]}, tolerance=TOL,
                    seeds=[config.train.seed],
                    # margin: the largest |N_k| / bound_k, the tolerance being 1 (the bound itself)
-                   key=key_number("max |N_k| / bound_k", worst, None, worst / TOL.value,
+                   key=key_number("max |N_k| / bound_k", worst, None, ratio_margin(worst, TOL.value),
                                   None if worst <= TOL.value else
                                   f"a higher-order term exceeds its bound by a factor {worst:.3g} at t = {at:.3g}"))
 

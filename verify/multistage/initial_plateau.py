@@ -9,7 +9,7 @@ from theory.multistage.symbols import alpha as alpha_sym
 from theory.multistage.symbols import alpha_1
 
 from ..registry import Status, Tolerance, Verdict, key_number
-from ..stats import fit_slope, judge
+from ..stats import fit_slope, judge, margin_as_judged, ratio_margin
 from ._context import claim
 
 ALPHA = 1.5   # deep in the condensed regime: q_max(0) ~ m^-1.5 sqrt(2 log m) is well below m^(-alpha_1) = m^-1
@@ -46,9 +46,11 @@ def _check(ctx, slope_expr=initial_plateau.loss_slope) -> Verdict:
                                        "the bound); the two-sided 'slope about 1 - 2 alpha_1' is reported in fits"}
     status = Status.INCONCLUSIVE if len(widths) < 3 else (Status.FAILED if not within else Status(slope_status))
     # margin: the larger of max sup|R - R(0)| / bound (the bound) and (slope - derived)^+ / 0.2 (the one-sided
-    # band); both at most 1 exactly when the claim passes
+    # band), each on the side of 1 its own rule puts it (<= bound, slope <= derived + 0.2): both below 1 exactly
+    # when the claim passes
     bound_ratio = max((s / b for s, b in zip(sups, bounds)), default=None)
-    slope_margin = max(fit["slope"] - predicted, 0.0) / BAND.value
+    bound_margin = max((ratio_margin(s, b) for s, b in zip(sups, bounds)), default=None)
+    slope_margin = margin_as_judged(max(fit["slope"] - predicted, 0.0) / BAND.value, slope_status == "passed")
     why = {Status.PASSED: None,
            Status.INCONCLUSIVE: (f"T_p was reached at only {len(widths)} widths: a slope needs at least 3"
                                  if len(widths) < 3 else
@@ -58,7 +60,8 @@ def _check(ctx, slope_expr=initial_plateau.loss_slope) -> Verdict:
                            f"the fitted exponent {fit['slope']:.3g} is above the derived {predicted:.3g} + "
                            f"{BAND.value:g}: the change vanishes more slowly than the bound")}[status]
     key = key_number("fitted exponent of sup |R - R(0)| in m", fit["slope"], predicted,
-                     None if len(widths) < 3 else max(bound_ratio, slope_margin), why)
+                     None if len(widths) < 3 else max(bound_margin, slope_margin), why,
+                     band=[None, fit["band"][1]], interval=fit["interval"])
     return Verdict("D6-initial-plateau", "The loss barely moves on [0, T_p]; the change scales like m^(1 - 2 alpha_1)",
                    status, key=key,
                    predicted={"slope": predicted, "expression": str(slope_expr), "bound_at_exit": bounds, "alpha_1": a1},

@@ -29,6 +29,10 @@ def _sweep(ctx, method: str, rate_factor: float):
     return q0s, devs
 
 
+def _or_inf(margin):
+    return float("inf") if margin is None else margin
+
+
 def _check(ctx, rate_factor: float = 1.0) -> Verdict:
     fits, measured, status = {}, {}, "passed"
     for method in ("flow", "gd"):
@@ -41,7 +45,7 @@ def _check(ctx, rate_factor: float = 1.0) -> Verdict:
         if verdict != "passed":
             status = verdict if status == "passed" or verdict == "failed" else status
     # margin: |exponent - 2| / 0.2 for the worse of flow and GD (each judged against the band)
-    worst_name, worst = max(fits.items(), key=lambda kv: band_margin(kv[1]["slope"], kv[1]["band"]))
+    worst_name, worst = max(fits.items(), key=lambda kv: _or_inf(band_margin(kv[1]["slope"], kv[1]["band"])))
     margin = band_margin(worst["slope"], worst["band"])
     method = worst_name.split(":")[0]
     why = None if status == "passed" else (

@@ -38,7 +38,8 @@ def _check(ctx, factor: float = 1.0) -> Verdict:
                              "wilson_95": [lo, hi]}, tolerance=TOL, seeds=seeds,
                    # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
                    key=fraction_key(f"max |K - logistic| <= {TOL.value:g} up to T_d", ok, len(seeds), (lo, hi),
-                                    status, f"worst seed: max |K - logistic| = {max(devs):.3g}"))
+                                    status, f"worst seed: max |K - logistic| = {max(devs):.3g}",
+                                    worst_margin=max(devs) / TOL.value))
 
 
 claim("D8-logistic-K", "K(t) follows the logistic law K0 e^{2|z|t} / (1 - K0 + K0 e^{2|z|t})", "D8", _check,

@@ -1,10 +1,12 @@
 """D11 (heuristic, measured): the secondary plateau lengthens with m; how the network leaves it."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..registry import Tolerance, Verdict, key_number
-from ..stats import fit_slope
+from ..stats import exceed_margin, fit_slope
 from ._context import claim
 
 ESCAPE = Tolerance("escape-drop", 0.05,
@@ -74,11 +76,16 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
         status = "passed" if hi < 0 else ("failed" if lo > 0 else "inconclusive")
     if censored and status == "failed":
         status = "inconclusive"
-    # margin (a sign rule): the confidence half-width over the slope's distance from 0 in the claimed direction,
-    # below 1 exactly when the interval excludes 0 on that side; none when the slope has the other sign
+    # margin (a sign rule: the interval's near end lies strictly on the claimed side of 0, i.e. the slope's
+    # distance from 0 in the claimed direction exceeds the confidence half-width): the half-width over that
+    # distance while it exceeds the half-width, else 1 plus how far the interval's near end lies on the wrong
+    # side of 0, in half-widths (stats.exceed_margin); below 1 exactly when the claim passes, above 1 otherwise;
+    # none for an unbounded interval (two points)
     half = (hi - lo) / 2
     signed = expected_sign * fit["slope"]
-    margin = half / signed if signed > 0 else None
+    holds = bool(lo > 0) if expected_sign > 0 else bool(hi < 0)
+    margin = (None if not math.isfinite(half) else (0.0 if holds else None) if half <= 0 else
+              exceed_margin(signed, half, passed=holds))
     sign_word = "positive" if expected_sign > 0 else "negative"
     why = {"passed": None,
            "failed": f"the fitted exponent {fit['slope']:.3g} and its whole confidence interval are not {sign_word}",
@@ -87,7 +94,7 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
                                  f"{len(censored)} run(s) never left the plateau, so the data are censored")}[status]
     return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", status,
                    key=key_number(f"fitted exponent of the plateau duration in m (claimed {sign_word})",
-                                  fit["slope"], None, margin, why),
+                                  fit["slope"], None, margin, why, interval=[lo, hi], band=fit["band"]),
                    predicted={"sign of d log(duration)/d log m": expected_sign},
                    measured={"widths": widths, "durations": durations, "exponent": fit["slope"]},
                    tolerance=ESCAPE, seeds=ctx.init_seeds(ctx.profile.heuristic_seeds),

@@ -10,6 +10,7 @@ from theory.bridge import numeric
 from theory.noisy_quadratic import momentum as theory
 
 from ..registry import Status, Tolerance, Verdict, key_number
+from ..stats import count_key, ratio_margin
 from ._context import claim
 from ._mc import z_bound, z_tolerance
 from ._simulate import chain_interval
@@ -77,7 +78,7 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS) -> Verdict:
                    predicted={"loss": str(loss)}, measured={"max_abs_z": worst, "points": rows}, tolerance=tol,
                    # margin: the largest |z| over the Bonferroni z bound of the grid
                    key=key_number("largest |z| of a simulated floor against the exact one", worst, 0.0,
-                                  worst / tol.value, None if worst <= tol.value else
+                                  ratio_margin(worst, tol.value), None if worst <= tol.value else
                                   f"a simulated floor is {worst:.3g} standard errors from the exact one "
                                   f"(bound {tol.value:.3g})"),
                    seeds=[ctx.seed], details={"curvature": CURVATURE, "noise": NOISE, "burn_in": burn,
@@ -150,13 +151,15 @@ def check_approximation(ctx, prediction="exact") -> Verdict:
                      "approximation_over_measured_minus_1": (r["approximation"] / r["measured"] - 1)
                      if r["approximation"] > 0 else None} for r in rows]
     status = Status.INCONCLUSIVE if told == 0 else Status.PASSED if not breaks else Status.FAILED
-    # margin: breaks / (allowed breaks + 1), allowed = 0: below 1 exactly when no distinguishing point breaks
+    # margin: a count rule, breaks / (allowed breaks + 1/2), allowed = 0 (stats.count_margin): below 1 exactly when
+    # no distinguishing point breaks; none without a distinguishing point
     why = {Status.PASSED: None,
            Status.INCONCLUSIVE: f"no simulated point separates the two formulas by {DISTINGUISH:g} standard errors",
            Status.FAILED: f"at {len(breaks)} of {told} distinguishing points the {prediction} floor misses the "
                           "simulation or the alternative fits it"}[status]
-    key = key_number(f"distinguishing points where the {prediction} floor breaks (of {told})", len(breaks), 0.0,
-                     None if told == 0 else len(breaks) / (APPROX_TOL.value + 1), why)
+    key = count_key(f"fraction of distinguishing points where the {prediction} floor fits and the alternative "
+                    "does not", told - len(breaks), told, why, allowed=int(APPROX_TOL.value),
+                    unit="distinguishing points")
     return Verdict("Q2-approximation-error", "The exact floor matches simulation where the independent-iterates "
                    "approximation does not", status, key=key,
                    predicted={"prediction": prediction, "exact": str(theory.STATIONARY_LOSS),
@@ -211,12 +214,13 @@ def check_region(ctx, upper=theory.STABLE_UPPER) -> Verdict:
             rows.append({"gamma": gs[j], "alpha_lambda": cs[j], "expected": expected[j], "measured": got,
                          "growth_ratio": float(ratio) if math.isfinite(ratio) else None})
     wrong = [r for r in rows if r["measured"] != r["expected"]]
-    # margin: runs whose outcome disagrees with the derived bound, over (allowed disagreements + 1) = 1
-    key = key_number(f"runs 5 % inside/outside the bound whose outcome disagrees (of {len(rows)})", len(wrong), 0.0,
-                     float(len(wrong)), None if not wrong else
-                     f"{len(wrong)} run(s) disagree with the derived bound, e.g. at gamma = {wrong[0]['gamma']:g}, "
-                     f"alpha lambda = {wrong[0]['alpha_lambda']:.3g}: expected {wrong[0]['expected']}, measured "
-                     f"{wrong[0]['measured']}")
+    # margin: a count rule, runs whose outcome disagrees with the derived bound / (0 allowed + 1/2)
+    # (stats.count_margin): below 1 exactly when every run agrees
+    key = count_key("fraction of runs 5 % inside/outside the bound whose outcome agrees with it", agree, len(rows),
+                    None if not wrong else
+                    f"{len(wrong)} run(s) disagree with the derived bound, e.g. at gamma = {wrong[0]['gamma']:g}, "
+                    f"alpha lambda = {wrong[0]['alpha_lambda']:.3g}: expected {wrong[0]['expected']}, measured "
+                    f"{wrong[0]['measured']}", unit="runs")
     return Verdict("Q2-stability-region", "Heavy ball is stable exactly for 0 < alpha lambda < 1 + gamma (Jury)",
                    Status.PASSED if agree == len(rows) else Status.FAILED, key=key,
                    predicted={"upper bound": str(upper), "margin": REGION_MARGIN},
@@ -282,7 +286,8 @@ def check_rate(ctx, radius=theory.SPECTRAL_RADIUS) -> Verdict:
     worst = max(rows, key=lambda r: r["relative_error_of_1_minus_rho"])
     err = worst["relative_error_of_1_minus_rho"]
     key = key_number(f"1 - rho at gamma = {worst['gamma']:g}, alpha lambda = {worst['alpha_lambda']:g} (the worst "
-                     f"of {len(rows)})", 1 - worst["measured_rho"], 1 - worst["predicted_rho"], err / RATE_TOL.value,
+                     f"of {len(rows)})", 1 - worst["measured_rho"], 1 - worst["predicted_rho"],
+                     ratio_margin(err, RATE_TOL.value),
                      None if ok else f"the fitted relaxation rate 1 - rho is {err:.2%} from the derived one at "
                                      f"gamma = {worst['gamma']:g}, alpha lambda = {worst['alpha_lambda']:g}")
     return Verdict("Q2-relaxation", "Heavy ball relaxes at the spectral radius of its companion matrix",

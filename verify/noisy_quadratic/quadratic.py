@@ -10,6 +10,7 @@ from theory.bridge import numeric
 from theory.noisy_quadratic import quadratic as theory
 
 from ..registry import Status, Tolerance, Verdict, key_number
+from ..stats import ratio_margin
 from ._context import claim
 from ._mc import z_tolerance
 from ._simulate import chain_interval
@@ -95,7 +96,7 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS) -> Verdict:
                    Status.PASSED if worst <= tol.value else Status.FAILED,
                    predicted={"loss": str(loss)}, measured={"max_abs_z": worst, **data}, tolerance=tol,
                    key=key_number("largest |z| of a simulated floor against the derived one", worst, 0.0,
-                                  worst / tol.value, None if worst <= tol.value else
+                                  ratio_margin(worst, tol.value), None if worst <= tol.value else
                                   f"a simulated floor is {worst:.3g} standard errors from the derived one"),
                    seeds=[ctx.seed], details={"curvature": FLOOR_CURVATURE, "noise": FLOOR_NOISE, "x0": 0.0,
                                               "chains": ctx.profile.stationary_chains,
@@ -151,12 +152,15 @@ def check_relaxation(ctx, factor=theory.VARIANCE_FACTOR) -> Verdict:
         f.update({"predicted": pred, "allowed": half, "inside": abs(f["slope"] - pred) <= half})
         ok &= f["inside"]
     # margin: |fitted - derived log-rate| / the allowed half-width (t interval + 1 % bias) at the worst alpha lambda
-    worst = max(fits, key=lambda f: abs(f["slope"] - f["predicted"]) / f["allowed"])
-    margin = abs(worst["slope"] - worst["predicted"]) / worst["allowed"]
+    # (each below 1 exactly when that fit is inside, stats.ratio_margin)
+    margins = [ratio_margin(abs(f["slope"] - f["predicted"]), f["allowed"]) for f in fits]
+    j = max(range(len(fits)), key=lambda i: math.inf if margins[i] is None else margins[i])
+    worst, margin = fits[j], margins[j]
     key = key_number(f"fitted log-rate per step at alpha lambda = {worst['alpha_lambda']:g} (the worst of "
                      f"{len(fits)})", worst["slope"], worst["predicted"], margin, None if ok else
                      f"at alpha lambda = {worst['alpha_lambda']:g} the fitted log-rate {worst['slope']:.4g} is "
-                     f"{margin:.3g} allowed half-widths from the derived {worst['predicted']:.4g}")
+                     f"{abs(worst['slope'] - worst['predicted']) / worst['allowed']:.3g} allowed half-widths from the "
+                     f"derived {worst['predicted']:.4g}")
     return Verdict("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lambda)^(2n)",
                    Status.PASSED if ok else Status.FAILED, key=key,
                    predicted={"variance factor per step": str(factor)}, measured={"fits": fits},
@@ -214,7 +218,8 @@ def check_cut(ctx, transient=theory.CUT_LOSS_TRANSIENT) -> Verdict:
                    Status.PASSED if worst <= tol.value else Status.FAILED,
                    predicted={"transient": str(transient), "new floor": str(theory.CUT_LOSS)},
                    measured={"max_abs_z": worst, **m}, tolerance=tol, seeds=[ctx.seed],
-                   key=key_number("largest |z| of the measured curve after the cut", worst, 0.0, worst / tol.value,
+                   key=key_number("largest |z| of the measured curve after the cut", worst, 0.0,
+                                  ratio_margin(worst, tol.value),
                                   None if worst <= tol.value else
                                   f"the curve after the cut is {worst:.3g} standard errors from the derived one"),
                    details={"alpha_lambda_before": CUT_ALPHA_LAMBDA, "cut_factor": CUT_FACTOR, "cut_step": CUT_STEP,

@@ -16,7 +16,7 @@ from theory.bridge import numeric
 from theory.noisy_quadratic import spectrum as theory
 
 from ..registry import Status, Tolerance, Verdict, key_number
-from ..stats import fit_slope, judge
+from ..stats import band_margin, count_key, exceed_margin, fit_slope, judge, margin_as_judged, ratio_margin
 from ._context import claim
 
 TOP_FIT = 100
@@ -71,9 +71,18 @@ def check_lanczos(ctx, shift: float = 0.0) -> Verdict:
                      "relative_difference_bottom": diff_bottom, "max_relative_residual": res,
                      "converged": bool(c.lanczos_top_converged and c.lanczos_bottom_converged),
                      "products": c.products})
-    ok = worst <= LANCZOS_TOL.value and all(r["converged"] for r in rows)
+    converged = all(r["converged"] for r in rows)
+    ok = worst <= LANCZOS_TOL.value and converged
+    # margin: the largest relative difference or residual over 1e-8 (stats.ratio_margin); none when Lanczos did
+    # not converge at some checkpoint (the verdict then rests on that)
+    why = (None if ok else
+           f"a Lanczos value or residual is {worst:.3g} |lambda_max| from the dense one, above {LANCZOS_TOL.value:g}"
+           if converged else
+           "Lanczos did not converge at step(s) " + ", ".join(str(r["step"]) for r in rows if not r["converged"]))
+    key = key_number("largest |Lanczos - eigh| or residual / lambda_max over the checkpoints", worst, 0.0,
+                     ratio_margin(worst, LANCZOS_TOL.value) if converged else None, why)
     return Verdict("Q3-lanczos-vs-dense", "Lanczos top-k and bottom eigenvalues agree with the dense spectrum",
-                   Status.PASSED if ok else Status.FAILED,
+                   Status.PASSED if ok else Status.FAILED, key=key,
                    predicted={"dense_shift_relative_to_lambda_max": shift},
                    measured={"worst_relative": worst, "checkpoints": rows}, tolerance=LANCZOS_TOL,
                    seeds=[ctx.seed], details=_details(run))
@@ -135,8 +144,25 @@ def check_power_law(ctx, spectra=None, source: str = "trained network") -> Verdi
     status = (Status.FAILED if Status.FAILED in statuses else
               Status.PASSED if all(s == Status.PASSED for s in statuses) else Status.INCONCLUSIVE)
     slopes = [r["slope"] for r in rows]
+    # margin: |slope - band centre| / the band's half-width at the checkpoint farthest from the centre
+    # (stats.band_margin: below 1 inside the band): below 1 exactly when every slope lies in the band
+    margins = [band_margin(r["slope"], band) for r in rows]
+    j = max(range(len(rows)), key=lambda i: math.inf if margins[i] is None else margins[i])
+    worst = rows[j]
+    why = {Status.PASSED: None,
+           Status.FAILED: f"at step {worst['step']} the fitted slope {worst['slope']:.3g} and its whole interval "
+                          f"lie outside [{band[0]:.3g}, {band[1]:.3g}]",
+           Status.INCONCLUSIVE: f"at step {worst['step']} the fitted slope {worst['slope']:.3g} lies outside "
+                                f"[{band[0]:.3g}, {band[1]:.3g}], but its interval reaches into it"}[status]
+    if status is Status.FAILED and worst["status"] != Status.FAILED.value:
+        first = next(r for r in rows if r["status"] == Status.FAILED.value)
+        why = (f"at step {first['step']} the fitted slope {first['slope']:.3g} and its whole interval lie outside "
+               f"[{band[0]:.3g}, {band[1]:.3g}]")
+    key = key_number("log-log slope of the top 100 positive eigenvalues (the checkpoint farthest from the band's "
+                     "centre)", worst["slope"], sum(band) / 2, margins[j], why, interval=worst["interval"],
+                     band=list(band))
     return Verdict("Q3-power-law", "The positive spectrum's top 100 follow a power law of slope about -1",
-                   status, predicted={"band": list(band), "ratio_100th_to_top": str(theory.HUNDREDTH_RATIO)},
+                   status, key=key, predicted={"band": list(band), "ratio_100th_to_top": str(theory.HUNDREDTH_RATIO)},
                    measured={"spectrum_of": source, "checkpoints": rows,
                              "slope_spread": float(max(slopes) - min(slopes))},
                    tolerance=POWER_TOL, seeds=[ctx.seed], details=_details(run))
@@ -167,10 +193,14 @@ NEG_TOL = Tolerance(
 
 def check_negative(ctx, block: str = "full") -> Verdict:
     run = ctx.spectrum_run()
-    rows, persist = [], True
+    rows, persist, used = [], True, []
     for c in run.checkpoints:
         values = c.values if block == "full" else c.last_layer_values
         scale = c.top
+        # the checkpoint's used fraction: the threshold over its most negative eigenvalue (both / lambda_max),
+        # below 1 when an eigenvalue lies below the threshold; infinite when none is negative
+        lowest = float(np.min(values))
+        used.append(NEGATIVE_TOLERANCE / (-lowest / scale) if lowest < 0 else math.inf)
         counts = {f"{t:g}": int(np.sum(values < -t * scale)) for t in NEGATIVE_TOLERANCES}
         neg = values[values < -NEGATIVE_TOLERANCE * scale]
         count = len(neg)
@@ -178,8 +208,17 @@ def check_negative(ctx, block: str = "full") -> Verdict:
         rows.append({"step": c.step, "count": count, "fraction": count / len(values), "counts_by_tolerance": counts,
                      "negative_mass_over_positive_mass": float(-neg.sum() / values[values > 0].sum()),
                      "most_negative_over_lambda_max": float(values[0] / scale), "size": len(values)})
+    met = sum(r["count"] >= 1 for r in rows)
+    none = [r["step"] for r in rows if r["count"] < 1]
+    # margin: a count rule, every checkpoint has a negative eigenvalue: checkpoints without one / (0 + 1/2)
+    # (stats.count_margin)
+    key = count_key(f"fraction of checkpoints with an eigenvalue below -{NEGATIVE_TOLERANCE:g} lambda_max "
+                    f"({block} Hessian)", met, len(rows),
+                    None if persist else f"no eigenvalue below -{NEGATIVE_TOLERANCE:g} lambda_max at step(s) "
+                                         + ", ".join(str(s) for s in none),
+                    unit="checkpoints", worst_margin=max(used, default=None))
     return Verdict("Q3-negative-eigenvalues", "Negative Hessian eigenvalues persist at every checkpoint",
-                   Status.PASSED if persist else Status.FAILED,
+                   Status.PASSED if persist else Status.FAILED, key=key,
                    predicted={"threshold_relative_to_lambda_max": -NEGATIVE_TOLERANCE, "block": block},
                    measured={"checkpoints": rows, "fewer_over_time":
                              bool(all(a["count"] >= b["count"] for a, b in zip(rows, rows[1:])))},
@@ -228,8 +267,18 @@ def check_concentration(ctx, random_vectors: bool = False) -> Verdict:
         bottom = [top_mass(c.bottom_vectors[:, j]) for j in range(min(k, c.bottom_vectors.shape[1]))]
         ok &= min(masses) > bar
         rows.append({"step": c.step, "top_masses": masses, "bottom_masses": bottom})
+    # margin: the rule "least mass > reference + 6 sd" as stats.exceed_margin of the least mass's excess over the
+    # reference against 6 sd: 6 sd / excess while it exceeds 6 sd, else 1 + the shortfall in units of 6 sd
+    least = min(min(r["top_masses"]) for r in rows)
+    at = next(r["step"] for r in rows if min(r["top_masses"]) == least)
+    margin = exceed_margin(least - reference, CONC_Z * sd, passed=ok) if sd > 0 else (0.0 if ok else None)
+    key = key_number(f"least top-5 % mass of the top {k} {'random vectors' if random_vectors else 'eigenvectors'} "
+                     "over the checkpoints", least, reference, margin,
+                     None if ok else f"at step {at} a vector holds {least:.3g} of its mass in its top 5 % of "
+                                     f"coordinates, not above the Gaussian {reference:.3g} + {CONC_Z:g} sd = {bar:.3g}",
+                     band=[bar, 1.0])
     return Verdict("Q3-eigenvector-concentration", "Top Hessian eigenvectors concentrate their mass in few "
-                   "coordinates", Status.PASSED if ok else Status.FAILED,
+                   "coordinates", Status.PASSED if ok else Status.FAILED, key=key,
                    predicted={"gaussian_reference": reference, "formula": str(theory.GAUSSIAN_TOP_MASS),
                               "bar": bar, "vectors": "seeded Gaussian vectors" if random_vectors else
                               f"top {k} eigenvectors"},
@@ -301,7 +350,7 @@ def check_edge(ctx, expr=None) -> Verdict:
                             "why_full_batch": "with mini-batches of 32-64 the top eigenvalue stayed at 0.1-0.3 of "
                                               "the threshold in reference runs (the gradient noise keeps it low)"},
                    key=key_number("top eigenvalue / threshold at the end of the phase farthest from 1",
-                                  worst["ratio"], 1.0, dev / EDGE_TOL.value, why,
+                                  worst["ratio"], 1.0, ratio_margin(dev, EDGE_TOL.value), why,
                                   band=[1 - EDGE_TOL.value, 1 + EDGE_TOL.value]))
 
 
@@ -351,8 +400,9 @@ def check_batch_quadratics(ctx, degree: int = 2) -> Verdict:
                               "median_r_squared_at_least": FIT_R2},
                    measured={"worst_median_r_squared": worst, "checkpoints": rows}, tolerance=FIT_TOL,
                    seeds=[ctx.seed], details=_details(run),
+                   # margin: (1 - R^2) over the allowed 1 - 0.99, on the side of 1 the rule (R^2 >= 0.99) puts it
                    key=key_number("worst median R^2 of the per-batch fits", worst, FIT_R2,
-                                  (1 - worst) / (1 - FIT_R2), why, band=[FIT_R2, 1.0]))
+                                  margin_as_judged((1 - worst) / (1 - FIT_R2), ok), why, band=[FIT_R2, 1.0]))
 
 
 claim("Q3-batch-quadratics", "Per-batch losses along top Hessian eigenvectors are close to quadratics (minima "
@@ -409,9 +459,16 @@ def check_loss_drop(ctx, cut: float | None = None) -> Verdict:
     ratios = [r["ratio"] for r in rows]
     bad = [x for x in ratios if not (np.isfinite(x) and 1 / DROP_TOL.value <= x <= DROP_TOL.value)]
     ok = bool(rows) and not bad
-    worst = max(ratios, key=lambda x: abs(math.log(x)) if np.isfinite(x) and x > 0 else float("inf"))
-    margin = abs(math.log(worst)) / math.log(DROP_TOL.value) if np.isfinite(worst) and worst > 0 else None
-    why = None if ok else f"measured / predicted drop = {worst:.3g}"
+    worst = max(ratios, key=lambda x: abs(math.log(x)) if np.isfinite(x) and x > 0 else float("inf"),
+                default=None)
+    # margin: |log(measured / predicted)| / log 3 at the worst drop, on the side of 1 the rule puts it; none when
+    # that ratio is not a finite positive number (a predicted drop of 0 or less, a loss that rose)
+    margin = (margin_as_judged(abs(math.log(worst)) / math.log(DROP_TOL.value), ok)
+              if worst is not None and np.isfinite(worst) and worst > 0 else None)
+    why = (None if ok else "no learning-rate drop falls on a checkpoint" if worst is None else
+           f"measured / predicted drop = {worst:.3g}" if np.isfinite(worst) and worst > 0 else
+           "the predicted drop is not positive" if not np.isfinite(worst) else
+           f"the loss did not drop at the cut (measured / predicted drop = {worst:.3g})")
     return Verdict("Q3-loss-drop", "The loss drop at a learning-rate cut against the quadratic model's prediction",
                    Status.PASSED if ok else Status.FAILED,
                    predicted={"floor": "exact heavy-ball floor (Q2) per direction, lambda = h / 2, sigma = sd of "

@@ -384,7 +384,15 @@ def _verdict_caption(claim: dict, rows: list, skipped: int) -> str:
         text += f", predicted {_show(key.get('predicted'))}"
         if _pair(key.get("band")):
             text += f", tolerance band {_show_pair(_pair(key['band']))}"
-        parts.append(text + f"; margin {_show(key.get('margin'))} (below 1 passes).")
+        if isinstance(key.get("counts"), dict):
+            from .render import counts_text
+
+            try:
+                measured, predicted = counts_text(key["counts"])
+                text += f" ({measured}; predicted {predicted})"
+            except (KeyError, TypeError, ValueError):     # a count the report holds oddly: the numbers suffice
+                pass
+        parts.append(text + f"; margin {_show(key.get('margin'))} (below 1 passes, above 1 does not).")
     if tol:
         parts.append(f"Tolerance {tol.get('name')} = {_show(tol.get('value'))} (justified in the claim's section).")
     for name, fit in rows:

@@ -40,7 +40,7 @@ from ..registry import PROFILE_NAMES as PROFILES
 from ..registry import STATUSES
 
 __all__ = ["SCHEMA", "STATUSES", "PROFILES", "validate_report", "render_markdown", "render_html",
-           "write_report", "rerender"]
+           "write_report", "rerender", "format_margin", "counts_text"]
 
 SCHEMA = "verify-report/3"
 #: schemas this renderer reads: 3 adds a claim's ``key`` (summary number) and ``results`` (label, LaTeX, MathML)
@@ -78,6 +78,7 @@ _KINDS = {
     "integer": _is_int,
     "number": _is_num,
     "number or null": lambda v: v is None or _is_num(v),
+    "integer or null": lambda v: v is None or _is_int(v),
     "object": lambda v: isinstance(v, dict),
     "object or null": lambda v: v is None or isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -237,6 +238,14 @@ def validate_report(report: dict) -> None:
             _check(key, "why", "string or null", kpath, required=False)
             _check_pair(key, "interval", kpath)
             _check_pair(key, "band", kpath)
+            counts = _check(key, "counts", "object or null", kpath, required=False)
+            if counts is not None:
+                cpath = f"{kpath}.counts"
+                _check(counts, "met", "integer", cpath)
+                _check(counts, "total", "integer", cpath)
+                _check(counts, "unit", "string", cpath)
+                _check(counts, "allowed", "integer or null", cpath, required=False)
+                _check(counts, "worst", "number or null", cpath, required=False)
         _check(claim, "details", "object", path, required=False)
         _check(claim, "wall_time_s", "number or null", path, required=False)
         control = _check(claim, "negative_control", "object or null", path, required=False)
@@ -669,6 +678,40 @@ def _why(claim: dict) -> str | None:
     return "the measurement could not decide the claim; see the claim's section"
 
 
+def format_margin(margin: float) -> str:
+    """A margin as the summary table shows it: 3 significant digits, more when those would round a margin that
+    is not 1 to "1" (0.9996, 1.0004), and "< 1" or "> 1" for one within a millionth of 1, so that a passed
+    claim never reads 1 or more and one that did not pass never reads 1 or less."""
+    m = float(margin)
+    for digits in (3, 4, 5, 6):
+        text = format(m, f".{digits}g")
+        if m == 1 or float(text) != 1:
+            return text
+    return "< 1" if m < 1 else "> 1"
+
+
+def _unit_one(unit: str) -> str:
+    return unit[:-1] if unit.endswith("s") else unit
+
+
+def counts_text(counts: dict) -> tuple[str, str]:
+    """The measured and predicted cells of a key judged on a count (``key["counts"]``, see
+    :func:`verify.stats.fraction_key`): e.g. ("8/8 seeds within tolerance, worst seed at 0.65 of it",
+    "most seeds (95 % Wilson interval above 1/2)"), or for a count rule ("17/18 runs within tolerance",
+    "18/18 runs")."""
+    met, total, unit = counts["met"], counts["total"], counts["unit"]
+    measured = f"{met}/{total} {unit} within tolerance"
+    worst = counts.get("worst")
+    if worst is not None:
+        measured += f", worst {_unit_one(unit)} at {format(float(worst), '.2g')} of it"
+    allowed = counts.get("allowed")
+    if allowed is None:
+        predicted = f"most {unit} (95 % Wilson interval above 1/2)"
+    else:
+        predicted = f"{'' if allowed == 0 else 'at least '}{max(total - allowed, 0)}/{total} {unit}"
+    return measured, predicted
+
+
 def _summary_cells(claim: dict, known: bool) -> tuple:
     """The key quantity, measured, predicted, margin and status cells of a claim's summary row."""
     key = claim.get("key")
@@ -680,12 +723,15 @@ def _summary_cells(claim: dict, known: bool) -> tuple:
         tol = claim["tolerance"]
         return (("(no key number)",), (Code(_short(claim["measured"])),), (Code(_short(claim["predicted"])),),
                 ((Code(_tolerance_short(tol)),) if tol else ("\u2014",)), tuple(status))
-    fmt = {"measured": lambda v: _num(float(v)), "predicted": lambda v: _num(float(v)),
-           "margin": lambda v: format(float(v), ".3g")}
+    fmt = {"measured": lambda v: _num(float(v)), "predicted": lambda v: _num(float(v)), "margin": format_margin}
     cells = [(" ".join(key["quantity"].split()),)]
+    counts = key.get("counts")
     for name in ("measured", "predicted", "margin"):
         v = key.get(name)
-        cells.append((Code(fmt[name](v)),) if v is not None else ("\u2014",))
+        if counts and name != "margin":          # a count: "8/8 seeds within tolerance, worst seed at 0.65 of it"
+            cells.append((counts_text(counts)[name == "predicted"],))
+        else:
+            cells.append((Code(fmt[name](v)),) if v is not None else ("\u2014",))
     return (*cells, tuple(status))
 
 
@@ -730,7 +776,10 @@ def build_sections(report: dict, run: dict | None = None) -> list:
                        *_join([Code(c) for c in report["known_failures"]], ", "), ".")))
     B.append(Heading(2, ("Summary",)))
     B.append(Para(("Each claim's key quantity: measured, predicted, and the ", Em(("margin",)), ", the fraction "
-                   "of the tolerance the difference uses (below 1 passes). A claim that did not pass says why.",),
+                   "of the tolerance the difference uses: below 1 the claim passed, above 1 it did not (none: the "
+                   "claim could not form the quantity; the status says why). A claim judged on a count of seeds or "
+                   "runs shows the count and, where each has its own tolerance, the worst one's used fraction; its "
+                   "margin is that of the count rule. A claim that did not pass says why.",),
                   "meta"))
     rows = []
     for claim in report["claims"]:
