@@ -9,7 +9,8 @@ Measured quantities (the same names as the predictions):
   plateau begins, taken as the loss at ``T_d`` (under D10's ``R(K)`` this is
   ``R* + |z|^2 delta^2 / 2``: ``3.5e-5`` above ``R*`` for the example);
 * ``T_p``: the first time ``q_max`` reaches ``m^(-alpha_1)`` (D6's
-  definition);
+  definition); ``None`` with a reason when ``q_max(0)`` is already there (no
+  initial plateau: never 0.0);
 * ``stages``: the stages of the loss curve as :func:`verify.stages.detect_stages`
   finds them (``{name: [start, end]}``; later plateaus and descents included, so
   an escape from the secondary plateau is a stage of its own);
@@ -54,11 +55,15 @@ def stage_bounds(t: np.ndarray, q_max: np.ndarray, width: int, alpha_1: float, T
     """The theory's stages ``{"initial plateau": (0, T_p), "descent": (T_p, T_d), "secondary plateau": (T_d,
     t_end)}`` (T_p: D6's first time ``q_max`` reaches ``m^(-alpha_1)``; the secondary plateau runs to the end even
     when the loss escapes it: :func:`measure` puts the detected stages beside these)."""
-    T_p = _first_crossing(t, q_max, width ** (-alpha_1))
+    level = width ** (-alpha_1)
+    T_p = _first_crossing(t, q_max, level)
     end = float(t[-1]) if len(t) else 0.0
-    stages = {"initial plateau": (0.0, T_p if T_p is not None else end)}
-    if T_p is not None:
-        stages["descent"] = (T_p, T_d if T_d is not None else end)
+    if len(q_max) and q_max[0] >= level:      # already past the threshold: no initial plateau, descent from 0
+        stages = {"descent": (0.0, T_d if T_d is not None else end)}
+    else:
+        stages = {"initial plateau": (0.0, T_p if T_p is not None else end)}
+        if T_p is not None:
+            stages["descent"] = (T_p, T_d if T_d is not None else end)
     if T_d is not None and T_d < end:
         stages["secondary plateau"] = (T_d, end)
     return stages
@@ -154,7 +159,7 @@ def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
     if not data.z_is_zero:
         u = growing_mode(a0, W0, data.z)
         k0 = float(np.sum(u**2) / 2 * data.z_norm / data.moments["z_Sinv_z"])
-    T_p = stages["initial plateau"][1] if "descent" in stages else None
+    T_p = stages["initial plateau"][1] if "descent" in stages and "initial plateau" in stages else None
     ended = _end_of_run(traj)
     if data.z_is_zero:
         no_k = (f"z = 0 (|z| = {data.z_norm:.3g}): K = beta.z / z^T Sigma^-1 z is undefined, so no level of K is "
@@ -167,6 +172,9 @@ def measure(config: Config, traj: Trajectory, obs: dict, kernel) -> dict:
     why["plateau_loss"] = f"the loss at T_d, and T_d was not measured: {why['T_d.value']}"
     if "q_max" not in obs:
         why["T_p.value"] = "the observables (q_max among them) were not computed: the run was interrupted first"
+    elif "initial plateau" not in stages:
+        why["T_p.value"] = (f"q_max(0) = {float(obs['q_max'][0]):.3g} is already at or above m^(-alpha_1) = "
+                            f"{config.model.width ** -config.alpha_1:.3g}: there is no initial plateau")
     else:
         why["T_p.value"] = f"q_max never reached m^(-alpha_1) = {config.model.width ** -config.alpha_1:.3g} {ended}"
     for key in ("initial_loss", "final_loss"):
