@@ -20,7 +20,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- committed-reports:begin -->", "<!-- committed-reports:end -->"
-STATUSES = ("passed", "failed", "inconclusive", "not-applicable")
+#: the statuses of verify.registry.STATUSES, in its order (tests/test_readme.py checks that they agree; this script
+#: reads the reports as data and imports nothing of the project)
+STATUSES = ("passed", "failed", "inconclusive", "error", "not-applicable")
 
 
 def _cell(text) -> str:
@@ -42,15 +44,19 @@ def summary_block(reports: Path = REPO / "reports", profile: str = "default") ->
         except (OSError, ValueError, KeyError, TypeError):
             wall = "not recorded"
         rows.append(f"| `{key}` | {summary['passed']} of {n} | "
-                    f"{summary['failed']} / {summary['inconclusive']} / {summary['not-applicable']} | {wall} |")
+                    f"{summary['failed']} / {summary['inconclusive']} / {summary['error']} / "
+                    f"{summary['not-applicable']} | {wall} |")
         for claim in report["claims"]:
             if claim["status"] != "passed":
-                why = (claim.get("key") or {}).get("why") or ""
-                issues.append(f"- `{_cell(claim['claim'])}` ({_cell(claim['status'])}): {_cell(why)}")
+                why = (claim.get("key") or {}).get("why") or (claim.get("details") or {}).get("error") or ""
+                expected = claim.get("expected") or {}
+                found = ("; expected: a documented finding" if expected.get("status") == claim["status"]
+                         and expected.get("reason") else "")
+                issues.append(f"- `{_cell(claim['claim'])}` ({_cell(claim['status'])}{found}): {_cell(why)}")
     lines = [BEGIN,
              f"The committed reports of the {profile} profile ([`reports/index.md`](reports/index.md)): "
              f"**{passed} of {total} claims pass**.", "",
-             "| paper | passed | failed / inconclusive / not applicable | wall time of its run |",
+             "| paper | passed | failed / inconclusive / error / not applicable | wall time of its run |",
              "| --- | --- | --- | --- |", *rows]
     if issues:
         lines += ["", "Claims that did not pass:", "", *issues]

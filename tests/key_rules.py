@@ -4,7 +4,7 @@
 The margin is the used fraction of the tolerance: a finite number >= 0, never exactly 1.  A passed claim shows a
 margin below 1 and no why; a failed or inconclusive one a margin above 1, or none (the judged quantity has no
 finite value, or the verdict rests on something the margin does not measure), and why; a claim that does not
-apply shows no margin, and why.
+apply, or whose check raised (error), shows no margin, and why; an error usually has no key at all.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def assert_key_consistent(key: dict, status, where: str = "") -> None:
         assert margin is not None and margin < 1, (where, status, key)
         assert key["why"] is None, (where, key)
         return
-    if status is Status.NOT_APPLICABLE:
+    if status in (Status.NOT_APPLICABLE, Status.ERROR):
         assert margin is None, (where, key)
     else:
         assert margin is None or margin > 1, (where, status, key)
@@ -41,7 +41,7 @@ def assert_report_keys(report: dict) -> None:
     control that ran failed with a margin above 1 or none."""
     for claim in report["claims"]:
         cid = claim["claim"]
-        if claim["status"] != Status.NOT_APPLICABLE or claim.get("key") is not None:
+        if claim["status"] not in (Status.NOT_APPLICABLE, Status.ERROR) or claim.get("key") is not None:
             assert claim.get("key") is not None, f"{cid} has no key number"
             assert_key_consistent(claim["key"], claim["status"], cid)
         control = claim.get("negative_control") or {}

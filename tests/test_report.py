@@ -44,8 +44,7 @@ def make_report() -> dict:
         "versions": {"python": "3.11.7", "numpy": "1.26.0", "scipy": "1.11.0", "sympy": "1.12",
                      "matplotlib": "3.8.0", "torch": None},
         "config": {"model": {"activation": "tanh", "width": 400, "alpha": 1.0}, "train": {"t_max": 60.0}},
-        "summary": {"passed": 1, "failed": 1, "inconclusive": 0, "not-applicable": 1},
-        "known_failures": ["H1-heuristic-width"],
+        "summary": {"passed": 1, "failed": 1, "inconclusive": 0, "error": 0, "not-applicable": 1},
         "claims": [
             {
                 "claim": "D9-descent-time", "title": "Descent time t_half", "derivation": "D9",
@@ -70,6 +69,7 @@ def make_report() -> dict:
                 "predicted": 1.0, "measured": 1.7, "tolerance": None, "seeds": [3], "fits": {},
                 "details": {}, "negative_control": None, "figures": ["figures/missing.png"],
                 "wall_time_s": 1.0,
+                "expected": {"status": "failed", "reason": "the heuristic does not hold at these widths"},
             },
             {
                 "claim": "D6-plateau", "title": "Plateau time", "derivation": "D6", "status": "not-applicable",
@@ -139,6 +139,12 @@ def test_validate_accepts_the_synthetic_report():
     (lambda r: r["claims"][0].pop("measured"), "claims[0].measured"),
     (lambda r: r["claims"][0]["tolerance"].pop("justification"), "claims[0].tolerance.justification"),
     (lambda r: r["summary"].pop("not-applicable"), "summary.not-applicable"),
+    (lambda r: r["summary"].pop("error"), "summary.error"),                # schema 4 counts errors
+    (lambda r: r["claims"][1]["expected"].update(status="fine"), "claims[1].expected.status"),
+    (lambda r: r["claims"][1]["expected"].update(status="error"), "claims[1].expected.status"),
+    (lambda r: r["claims"][1]["expected"].update(reason=3), "claims[1].expected.reason"),
+    (lambda r: r["claims"][1].update(status="error"), "claims[1].traceback"),   # an error keeps its traceback
+    (lambda r: r["claims"][0]["negative_control"].update(status="crashed"), "claims[0].negative_control.status"),
     (lambda r: r["versions"].update(numpy=1), "versions.numpy"),
     (lambda r: r.update(seed=True), "seed"),
     (lambda r: r["figures"][0].update(png="../outside.png"), "figures[0].png"),
@@ -169,10 +175,15 @@ def test_markdown_summary_math_and_figures():
     for row, (cid, status) in zip(rows, [("D9-descent-time", "passed"), ("H1-heuristic-width", "failed"),
                                          ("D6-plateau", "not-applicable")]):
         assert cid in row and f"| {status}" in row
-        assert row.count(" | ") == 6  # seven cells: a '|' in a title is escaped
+        assert row.count(" | ") == 7  # eight cells: a '|' in a title is escaped
     assert "`rel_tol=0.05`" in rows[0] and "t_half: 3.14159" in rows[0]
     assert "Width scaling \\| heuristic" in rows[1]
-    assert "failed (known failure): the measurement is outside the tolerance" in rows[1]     # a claim that did not pass says why
+    assert "failed: the measurement is outside the tolerance" in rows[1]     # a claim that did not pass says why
+    # its expected verdict, with the reason, in its row and in its section; the default (passed) in the others
+    assert rows[1].endswith("| failed: the heuristic does not hold at these widths |")
+    assert rows[0].endswith("| passed |") and rows[2].endswith("| passed |")
+    assert "**Expected verdict:** failed: the heuristic does not hold at these widths. The verdict equals it." in md
+    assert "Every verdict equals its expectation." in md and "Verdicts that differ" not in md
     lines = md.splitlines()
     opens = [i for i, ln in enumerate(lines) if ln == "$$"]
     assert len(opens) == 4 and lines[opens[0] + 1].startswith("t_{1/2} = \\frac")
@@ -319,3 +330,29 @@ def test_the_same_figure_gives_the_same_svg_and_png_bytes():
     assert buf.getvalue() != figure_bytes(figs[0], "svg")
     for fig in figs:
         plt.close(fig)
+
+
+def test_an_error_and_verdicts_that_differ_from_their_expectation_are_shown(run_dir):
+    """A check that raised: status error, its traceback as a block (never markup), one line in the summary row;
+    an expected failure that passed and the error are named above the table, each marked in its row and
+    section; the HTML stays well-formed."""
+    report = make_report()
+    c0, c1 = report["claims"][0], report["claims"][1]
+    c0.update(status="error", key=None, traceback="The check raised:\nTraceback (most recent call last):\n"
+              "  File \"x.py\", line 1, in check\n    ```fence``` <b>\nValueError: boom <script>")
+    c1["status"] = "passed"
+    report["summary"] = {"passed": 1, "failed": 0, "inconclusive": 0, "error": 1, "not-applicable": 1}
+    validate_report(report)
+    md = render_markdown(report)
+    assert ("**Verdicts that differ from their expectation:** `D9-descent-time` (error, expected passed), "
+            "`H1-heuristic-width` (passed, expected failed).") in md
+    rows = [ln for ln in md.splitlines() if ln.startswith("| [")]
+    assert "| error: the check raised ValueError: boom \\<script\\> | **differs: expected passed** |" in rows[0]
+    assert rows[1].endswith("| passed | **differs: expected failed**: the heuristic does not hold at these widths |")
+    assert "**1 claims:**" not in md and "1 passed, 0 failed, 0 inconclusive, 1 error, 1 not-applicable" in md
+    assert "### Error" in md and "````text\nThe check raised:" in md    # a longer fence than the traceback's
+    page = render_html(report, run_dir)
+    parser = parse(page)
+    assert parser.errors == [] and parser.stack == []
+    assert "<script>" not in page and "ValueError: boom &lt;script&gt;" in page
+    assert '<section class="claim error"' in page and 'class="status status-error">error</span>' in page

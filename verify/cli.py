@@ -5,10 +5,13 @@ across papers; each paper's own tools hang under ``python -m verify <paper>
 <tool>``, and the first paper's tools (``derive``, ``predict``, ``simulate``
 of the multistage paper) also stand at the top level.
 
-Exit status: 0 when everything asked for holds (every claim passed or is not
-applicable; every derived identity verified), 1 when a claim failed or was
-inconclusive (or an identity did not verify), 2 for usage and input errors
-(one line on standard error, nothing written), 130 when interrupted.
+Exit status: 0 when everything asked for holds (every claim's verdict equals
+its expectation: passed, or not applicable, unless the claim records a finding
+against its source; every derived identity verified), 1 when a verdict differs
+from its expectation in either direction (a claim that failed, an expected
+failure that now passes, a check that raised: ``error`` always differs), or an
+identity did not verify, 2 for usage and input errors (one line on standard
+error, nothing written), 130 when interrupted.
 """
 from __future__ import annotations
 
@@ -78,6 +81,8 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     from tqdm import tqdm
 
     from .engines.twolayer import BACKENDS, DEVICES
+    from .report.render import expectation_of
+    from .report.render import unexpected as unexpected_claims
     from .runner import run_claims
 
     if args.backend not in BACKENDS:
@@ -88,7 +93,10 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
         raise InputError("--workers", args.workers, "must be at least 1", "use e.g. --workers 2")
     if not 0 <= args.seed < 2**63:
         raise InputError("--seed", args.seed, "out of range", "use a seed from 0 to 2^63 - 1, e.g. --seed 0")
-    accepted = _resolve_claims(args.accept_failure) if args.accept_failure else []
+    if args.accept_failure:
+        raise InputError("--accept-failure", args.accept_failure[0], "was removed: a claim records its expected "
+                         "verdict itself", "leave the option out; a documented finding goes into the claim's "
+                         "registration, claim(..., expect=Expectation('failed', 'why'))")
     profile = _profile(args)
     if args.no_cache:               # the workers inherit the environment
         os.environ["VERIFY_NO_CACHE"] = "1"
@@ -114,30 +122,46 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
 
         with lock:
             results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
-                                 device=args.device, workers=workers, accept_failures=accepted,
+                                 device=args.device, workers=workers,
                                  figures=not args.no_figures, paper_figures=paper_figures, progress=progress,
                                  user_configs=user_configs, scheduler=args.scheduler)
     elapsed = time.perf_counter() - start
-    unexpected = []
+    unexpected, changes = [], []
     print(f"\n({elapsed:.0f} s)", file=say)
     summary = {"profile": profile, "seed": args.seed, "wall_time_s": round(elapsed, 3), "papers": []}
     for report, paths in results:
         counts = ", ".join(f"{n} {s}" for s, n in report["summary"].items())
         print(f"{report['paper']['key']}: {counts}", file=say)
+        differ = unexpected_claims(report)
+        unexpected += differ
         for c in report["claims"]:
-            if c["status"] in ("failed", "inconclusive"):
-                known = " (accepted known failure)" if c["claim"] in accepted else ""
-                print(f"  {c['status']}: {c['claim']}{known}", file=say)
-                if c["claim"] not in accepted:
-                    unexpected.append(c["claim"])
+            expected = expectation_of(c, report)
+            if c["status"] == "passed" and c["claim"] not in differ:
+                continue
+            if c["claim"] in differ:
+                note = f" (differs from the expected {expected['status']})"
+                changes.append(f"{c['claim']} ({c['status']}, expected {expected['status']})")
+            elif expected["reason"]:
+                note = " (as expected: a documented finding)"
+            else:
+                note = ""
+            why = _why_line(c)
+            print(f"  {c['status']}: {c['claim']}{note}{': ' + why if why else ''}", file=say)
         print(f"  report: {paths['md']}\n          {paths['html']}\n          {paths['json']}", file=say)
         summary["papers"].append({
             "paper": report["paper"]["key"], "summary": report["summary"],
             "claims": {c["claim"]: c["status"] for c in report["claims"]},
+            "expected": {c["claim"]: expectation_of(c, report)["status"] for c in report["claims"]},
             "report": {k: paths[k] for k in ("json", "md", "html")}})
     if results:
         print(f"index: {results[0][1]['index_md']}", file=say)
         summary["index"] = results[0][1]["index_md"]
+    if changes:
+        many = len(changes) != 1
+        print(f"{len(changes)} verdict{'s differ' if many else ' differs'} from {'their' if many else 'its'} "
+              f"expectation: {'; '.join(changes)}", file=say)
+    else:
+        print("every verdict equals its expectation", file=say)
     summary["unexpected"] = unexpected
     summary["exit_status"] = 1 if unexpected else 0
     if args.json:
@@ -145,6 +169,16 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
 
         print(dumps(summary), end="")
     return summary["exit_status"]
+
+
+def _why_line(claim: dict) -> str:
+    """The one-line reason of a claim that did not pass (its key's why, the exception of an error, or why it
+    does not apply)."""
+    why = (claim.get("key") or {}).get("why")
+    if not why:
+        details = claim.get("details") or {}
+        why = details.get("error") if claim["status"] == "error" else details.get("not_applicable")
+    return " ".join(str(why).split())[:200] if why else ""
 
 
 def _cap_workers(asked: int, ids: list[str], say) -> int:
@@ -280,8 +314,8 @@ def _add_run_options(p) -> None:
     p.add_argument("--device", default="cpu", help="cpu | cuda")
     p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
                    help="parallel worker processes (default: the number of cores, at most 4)")
-    p.add_argument("--accept-failure", action="append", default=[], metavar="CLAIM",
-                   help="a known failure that does not change the exit status (repeatable)")
+    # removed: a claim records its expected verdict itself (claim(..., expect=...)); kept only to say so
+    p.add_argument("--accept-failure", action="append", default=[], metavar="CLAIM", help=argparse.SUPPRESS)
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
 
 

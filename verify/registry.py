@@ -21,16 +21,22 @@ import theory
 
 from ._io import jsonable
 
-__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "Claim", "Paper",
-           "Context", "REGISTRY", "PAPER_REGISTRY", "register", "register_paper", "load_papers", "claims_of"]
+__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "Expectation",
+           "EXPECT_PASSED", "meets_expectation", "Claim", "Paper", "Context", "REGISTRY", "PAPER_REGISTRY",
+           "register", "register_paper", "load_papers", "claims_of"]
 
 
 class Status(str, Enum):
-    """The verdict of a claim (and of its negative control)."""
+    """The verdict of a claim (and of its negative control).
+
+    ``error``: the check or its negative control raised (the runner records the traceback); never a verdict on
+    the claim's mathematics, and never what a claim is expected to reach.
+    """
 
     PASSED = "passed"
     FAILED = "failed"
     INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
     NOT_APPLICABLE = "not-applicable"
 
     def __str__(self) -> str:
@@ -84,6 +90,8 @@ class Verdict:
       control that did not fail), and a ``why``: never below 1, since the
       claim did not pass.
     * ``not-applicable``: no margin, and a ``why``.
+    * ``error`` (the check or its control raised): no margin, and a ``why`` (usually no key at all: the runner
+      writes an error verdict without one).
 
     A margin is never exactly 1 and never negative.
     """
@@ -106,6 +114,9 @@ class Verdict:
             self.status = Status(self.status)
         except ValueError:
             raise ValueError(f"status {self.status!r} not in {STATUSES}") from None
+        if self.status is Status.ERROR:
+            raise ValueError(f"{self.claim}: a check does not return 'error': the runner reports a check that raises "
+                             "as an error, with its traceback (return passed, failed, inconclusive or not-applicable)")
         check_key(self.claim, self.status, self.key)
 
     def as_dict(self) -> dict:
@@ -117,8 +128,8 @@ class Verdict:
 
 def check_key(claim: str, status, key: dict | None) -> None:
     """Raise ``ValueError`` naming ``claim`` when ``key`` contradicts ``status`` (the rule of :class:`Verdict`:
-    passed below 1, failed and inconclusive above 1 or None, not-applicable None; a why exactly when the verdict
-    did not pass).  A verdict without a key passes unchecked."""
+    passed below 1, failed and inconclusive above 1 or None, not-applicable and error None; a why exactly when
+    the verdict did not pass).  A verdict without a key passes unchecked."""
     if key is None:
         return
     status = Status(status)
@@ -140,9 +151,10 @@ def check_key(claim: str, status, key: dict | None) -> None:
         if why is not None:
             refuse("says why it did not pass")
         return
-    if status is Status.NOT_APPLICABLE:
+    if status in (Status.NOT_APPLICABLE, Status.ERROR):
         if margin is not None:
-            refuse(f"has margin {margin!r}: a claim that does not apply measured no margin")
+            refuse(f"has margin {margin!r}: a claim that "
+                   + ("does not apply" if status is Status.NOT_APPLICABLE else "raised") + " measured no margin")
     elif margin is not None and margin <= 1:
         refuse(f"has margin {margin!r}: a claim that did not pass shows a margin above 1 (or none, and why)")
     if not (isinstance(why, str) and why.strip()):
@@ -172,6 +184,58 @@ def key_number(quantity: str, measured, predicted=None, margin=None, why: str | 
     return out
 
 
+@dataclass(frozen=True)
+class Expectation:
+    """A documented finding: the verdict a claim reaches on the project's own set-up when that verdict is not
+    ``passed`` (a measured result against the source, say), and why, in one sentence.
+
+    ``profiles``: the profiles where the finding holds (default: every profile); at the others the claim
+    expects ``passed``.  A claim registers it in one line, e.g. ``claim(..., expect=Expectation("failed",
+    "the talk's observation does not hold on our small network"))``; several, for different profiles, as a
+    tuple.  ``passed`` is every claim's expectation unless it says otherwise, and ``error`` (a check that
+    raises) is never expected, so the status is ``failed``, ``inconclusive`` or ``not-applicable``.
+    """
+
+    status: Status
+    reason: str
+    profiles: tuple = PROFILE_NAMES
+
+    def __post_init__(self):
+        try:
+            status = Status(self.status)
+        except ValueError:
+            raise ValueError(f"expected status {self.status!r} not in {STATUSES}") from None
+        if status in (Status.PASSED, Status.ERROR):
+            raise ValueError(f"an expectation of {status.value!r} says nothing: every claim expects passed unless "
+                             "it records a finding, and a check that raises (error) is never expected")
+        if not (isinstance(self.reason, str) and self.reason.strip()):
+            raise ValueError("an expectation says why, in one sentence (reason)")
+        profiles = (self.profiles,) if isinstance(self.profiles, str) else tuple(self.profiles)
+        unknown = [p for p in profiles if p not in PROFILE_NAMES]
+        if not profiles or unknown:
+            raise ValueError(f"an expectation's profiles are some of {PROFILE_NAMES}, not {list(profiles)!r}")
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "profiles", profiles)
+
+    def as_dict(self) -> dict:
+        """The record a report keeps (``{"status", "reason"}``; the profile is the report's own)."""
+        return {"status": self.status.value, "reason": " ".join(self.reason.split())}
+
+
+#: the record of a claim that expects to pass
+EXPECT_PASSED = {"status": Status.PASSED.value, "reason": None}
+
+
+def meets_expectation(status, expected) -> bool:
+    """Whether a verdict ``status`` equals the ``expected`` one.  A claim that expects ``passed`` also meets it
+    when it does not apply (``not-applicable``: nothing was checked, e.g. on a researcher's configuration); an
+    ``error`` never meets an expectation."""
+    status, expected = Status(status), Status(expected)
+    if status is Status.ERROR:
+        return False
+    return status is expected or (expected is Status.PASSED and status is Status.NOT_APPLICABLE)
+
+
 class Context(Protocol):
     """What a claim check receives; each paper defines its own (profile, seed, run cache)."""
 
@@ -184,7 +248,11 @@ class Claim:
 
     ``group`` names the claims that share simulations: the runner runs a group
     in one worker with one context (and so one run cache).  ``heuristic`` marks
-    a measurement of a statement its paper argues without proof.
+    a measurement of a statement its paper argues without proof.  ``expect``
+    records a documented finding (:class:`Expectation`, or a tuple of them for
+    different profiles): the verdict the claim reaches on the project's own
+    set-up when that is not ``passed``, and why; the command's exit status
+    compares each verdict with it (:meth:`expected`).
     """
 
     id: str
@@ -196,10 +264,28 @@ class Claim:
     control_description: str
     group: str = ""
     heuristic: bool = False
+    expect: tuple = ()
+
+    def __post_init__(self):
+        expect = (self.expect,) if isinstance(self.expect, Expectation) else tuple(self.expect or ())
+        if not all(isinstance(e, Expectation) for e in expect):
+            raise ValueError(f"{self.id}: expect takes Expectation records, not {self.expect!r}")
+        profiles = [p for e in expect for p in e.profiles]
+        if len(profiles) != len(set(profiles)):
+            raise ValueError(f"{self.id}: two expectations for one profile ({profiles})")
+        object.__setattr__(self, "expect", expect)
 
     @property
     def run_group(self) -> str:
         return self.group or self.id
+
+    def expected(self, profile: str) -> dict:
+        """The expected verdict at ``profile``: ``{"status", "reason"}`` (``passed`` and no reason unless the
+        claim records a finding there)."""
+        for e in self.expect:
+            if profile in e.profiles:
+                return e.as_dict()
+        return dict(EXPECT_PASSED)
 
 
 @dataclass(frozen=True)

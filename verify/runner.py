@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ._io import atomic_write, dumps, jsonable
-from .registry import REGISTRY, STATUSES, Status, check_key, load_papers
+from .registry import EXPECT_PASSED, REGISTRY, STATUSES, Status, check_key, load_papers
 from .report import SCHEMA, validate_report, write_report
 from .report.index import write_index
 
@@ -48,6 +48,23 @@ def groups_of(ids: list[str]) -> list[list[str]]:
     return list(groups.values())
 
 
+def _traceback(exc: BaseException) -> str:
+    import traceback
+
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
+
+
+def _error_verdict(paper, cid: str, exc: BaseException, where: str = "the check") -> dict:
+    """The verdict of a claim whose check raised (or whose context could not be made): status ``error``, the
+    exception in ``details`` and its traceback in ``traceback``; no measurement and no key number."""
+    claim = REGISTRY[cid]
+    return {"claim": cid, "title": claim.title, "status": Status.ERROR.value, "predicted": None,
+            "measured": None, "tolerance": None, "seeds": [], "fits": {}, "figures": [],
+            "label": paper.heuristic_label if claim.heuristic else paper.label, "derivation": claim.derivation,
+            "details": {"error": f"{type(exc).__name__}: {exc}"}, "negative_control": None,
+            "traceback": f"{where[0].upper()}{where[1:]} raised:\n{_traceback(exc)}"}
+
+
 def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     claim = REGISTRY[cid]
     start = time.perf_counter()
@@ -62,20 +79,31 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
                    "derivation": claim.derivation,
                    "label": paper.heuristic_label if claim.heuristic else paper.label}
         return verdict, time.perf_counter() - start
+    # a check or control that raises is an error (a bug to fix), reported with its traceback; every claim runs
+    # even after another raised
     try:
         verdict = claim.check(ctx).as_dict()
-    except Exception as exc:  # noqa: BLE001 - every claim runs even after another fails
-        verdict = {"claim": cid, "title": claim.title, "status": Status.INCONCLUSIVE.value, "predicted": None,
-                   "measured": None, "tolerance": None, "seeds": [], "fits": {}, "figures": [],
-                   "label": paper.label, "details": {"error": f"{type(exc).__name__}: {exc}"}}
+    except Exception as exc:  # noqa: BLE001
+        verdict = _error_verdict(paper, cid, exc)
     try:
         control = claim.negative_control(ctx).as_dict()
         control_out = {"description": claim.control_description, "status": control["status"],
                        "predicted": control["predicted"], "measured": control["measured"],
                        "key": control.get("key")}
     except Exception as exc:  # noqa: BLE001
-        control_out = {"description": claim.control_description, "status": Status.INCONCLUSIVE.value,
+        control_out = {"description": claim.control_description, "status": Status.ERROR.value,
                        "predicted": None, "measured": f"{type(exc).__name__}: {exc}"}
+        # the check cannot be trusted when its control crashed: the claim is an error too
+        why = f"the negative control raised {type(exc).__name__}: {exc}"
+        text = f"The negative control raised:\n{_traceback(exc)}"
+        if verdict["status"] != Status.ERROR:
+            verdict.setdefault("details", {})["check_status"] = verdict["status"]
+            verdict["status"] = Status.ERROR.value
+            verdict["details"]["error"] = why
+            if verdict.get("key") is not None:
+                verdict["key"] = {**verdict["key"], "margin": None, "why": why}
+                check_key(cid, verdict["status"], verdict["key"])
+        verdict["traceback"] = text if not verdict.get("traceback") else f"{verdict['traceback']}\n\n{text}"
     verdict["negative_control"] = control_out
     if control_out["status"] != Status.FAILED and verdict["status"] == Status.PASSED:
         verdict["status"] = Status.INCONCLUSIVE.value
@@ -154,17 +182,51 @@ def _group(args) -> list:
     key = _run_key("claims", claims=list(ids), profile=profile, seed=seed, backend=backend, device=device,
                    user=user)
     hit = cache.get("runs", key)
-    if hit is not None:
+    if _cached_verdicts(hit, ids):
         return [(verdict, seconds, True) for verdict, seconds in hit]
     with _limit_threads(threads):
         paper = load_papers()[REGISTRY[ids[0]].paper]
         extra = {"user": user} if user is not None else {}
-        ctx = paper.make_context(profile, seed=seed, backend=backend, device=device, **extra)
-        out = [_one(paper, ctx, cid) for cid in ids]
+        start = time.perf_counter()
+        try:
+            ctx = paper.make_context(profile, seed=seed, backend=backend, device=device, **extra)
+        except Exception as exc:  # noqa: BLE001 - every claim of the group is an error, the other groups run
+            seconds = time.perf_counter() - start
+            out = [(_error_verdict(paper, cid, exc, "making the claim's context"), seconds) for cid in ids]
+        else:
+            out = [_one(paper, ctx, cid) for cid in ids]
     out = jsonable(out)
-    if not any(v["status"] == Status.INCONCLUSIVE.value and "error" in v.get("details", {}) for v, _ in out):
+    if not any(v["status"] == Status.ERROR.value for v, _ in out):
         cache.put("runs", key, out)             # a run that raised is not kept: it may be a passing fault
     return [(verdict, seconds, False) for verdict, seconds in out]
+
+
+def _cached_verdicts(hit, ids) -> bool:
+    """Whether a cache entry holds the verdicts of the claims ``ids``, as :func:`_group` stores them: one
+    ``[verdict, seconds]`` per claim, in order, each verdict a valid claim of a report
+    (:func:`verify.report.render.validate_claim`: a known status, and never ``error``, which is not stored) with
+    a key number consistent with its status and a negative control.  A cache folder is outside the run's
+    control, so anything else is a miss and the group runs again."""
+    from theory.errors import InputError
+
+    from .report.render import validate_claim
+
+    if not isinstance(hit, list) or len(hit) != len(ids):
+        return False
+    for item, cid in zip(hit, ids):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], dict)):
+            return False
+        verdict, seconds = item
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or verdict.get("claim") != cid:
+            return False
+        if verdict.get("status") == Status.ERROR.value or not isinstance(verdict.get("negative_control"), dict):
+            return False
+        try:
+            validate_claim(verdict, cid)
+            check_key(cid, verdict["status"], verdict.get("key"))
+        except (InputError, ValueError, TypeError, AttributeError):
+            return False
+    return True
 
 
 def _derivation_texts(paper_key: str, keys) -> dict:
@@ -281,7 +343,7 @@ class _PaperRun:
     """One paper's run: its jobs submitted to a shared executor, then its report assembled and written."""
 
     def __init__(self, paper_key: str, ids: list[str], *, profile: str, seed: int, backend: str, device: str,
-                 out_dir: Path, accept_failures, figures: bool, progress, paper_figures: bool = True,
+                 out_dir: Path, figures: bool, progress, paper_figures: bool = True,
                  user: dict | None = None):
         self.paper = load_papers()[paper_key]
         wrong = [cid for cid in ids if REGISTRY[cid].paper != paper_key]
@@ -289,7 +351,7 @@ class _PaperRun:
             raise ValueError(f"claims {wrong} are not claims of the paper {paper_key}")
         self.key, self.ids, self.profile, self.seed = paper_key, ids, profile, seed
         self.backend, self.device, self.out_dir = backend, device, out_dir
-        self.accept_failures, self.figures, self.progress = accept_failures, figures, progress
+        self.figures, self.progress = figures, progress
         self.user = user
         self.staging = None          # the temporary figure folder, made when the jobs are submitted
         self.want_figures = figures and paper_figures and self.paper.figures is not None
@@ -331,6 +393,9 @@ class _PaperRun:
                 v.update({"statement": text["statement"], "assumptions": text["assumptions"],
                           "latex": text["latex"], "results": text["results"]})
                 v.setdefault("details", {})["derivation_identities_verified"] = all(text["identities"].values())
+                # the documented finding of the reference set-up; on a researcher's configuration every claim
+                # expects to pass (the findings are measurements of the project's own set-up)
+                v["expected"] = REGISTRY[cid].expected(profile) if self.user is None else dict(EXPECT_PASSED)
                 claims.append(v)
             if self.figures and paper.result_figures is not None:
                 with _single_threaded():    # small figure runs: threads only contend (60 s against 1.4 s seen)
@@ -356,7 +421,6 @@ class _PaperRun:
                 "device": self.device, "versions": _versions(),
                 "config": paper.config(profile, seed) if self.user is None else paper.config(profile, seed, self.user),
                 "summary": {s: statuses.count(s) for s in STATUSES},
-                "known_failures": sorted(set(self.accept_failures) & set(self.ids)),
                 "claims": claims, "figures": figure_list,
             }
             report = jsonable(report)
@@ -380,7 +444,7 @@ class _PaperRun:
 
 
 def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "default", seed: int = 0,
-                backend: str = "auto", device: str = "cpu", workers: int = 1, accept_failures=(),
+                backend: str = "auto", device: str = "cpu", workers: int = 1,
                 figures: bool = True, paper_figures: bool = True, progress=print,
                 user_configs: dict | None = None, scheduler: str | None = None) -> list[tuple[dict, dict]]:
     """Run several papers' claims with one executor: every paper's jobs are submitted before any report is
@@ -391,7 +455,7 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
     jobs to a ``dask.distributed`` cluster instead of the local process pool: an address
     (``tcp://host:8786``), or ``"local"`` for a ``LocalCluster`` of ``workers`` processes."""
     runs = [_PaperRun(key, ids, profile=profile, seed=seed, backend=backend, device=device, out_dir=Path(out),
-                      accept_failures=accept_failures, figures=figures, progress=progress,
+                      figures=figures, progress=progress,
                       paper_figures=paper_figures and key not in (user_configs or {}),
                       user=(user_configs or {}).get(key))
             for key, ids, out in plan]
@@ -543,13 +607,13 @@ def _git_dirty() -> bool | None:
 
 
 def run_paper(paper_key: str, ids: list[str], *, profile: str = "default", seed: int = 0, backend: str = "auto",
-              device: str = "cpu", workers: int = 1, out_dir: str | Path | None = None, accept_failures=(),
+              device: str = "cpu", workers: int = 1, out_dir: str | Path | None = None,
               figures: bool = True, progress=print) -> tuple[dict, dict]:
     """Run the claims ``ids`` of one paper; return ``(report, paths)`` after writing them under ``out_dir``
     (default ``runs/reports/<paper>/<profile>-seed<seed>``)."""
     out_dir = Path(out_dir) if out_dir else REPORTS_ROOT / paper_key / run_id(profile, seed)
     return _run_papers([(paper_key, ids, out_dir)], profile=profile, seed=seed, backend=backend, device=device,
-                       workers=workers, accept_failures=accept_failures, figures=figures, progress=progress)[0]
+                       workers=workers, figures=figures, progress=progress)[0]
 
 
 def run_claims(ids: list[str], *, out_root: str | Path | None = None, **options) -> list[tuple[dict, dict]]:

@@ -111,19 +111,24 @@ def test_fit_slope_interval_covers_the_true_slope():
     assert not fit_slope(x, 2.1 * x)["interval"][0] <= 2.0   # negative control: a wrong slope is excluded
 
 
-def test_a_failing_claim_sets_exit_status_1_unless_accepted(tmp_path, monkeypatch):
-    """A synthetic claim whose check fails (and whose control fails too) drives the exit status."""
-    from verify.registry import Claim, Tolerance, Verdict
+def test_a_failing_claim_sets_exit_status_1_unless_it_expects_to_fail(tmp_path, monkeypatch):
+    """A synthetic claim whose check fails (and whose control fails too) drives the exit status, unless the claim
+    records that failure as its expected verdict (tests/test_expectations.py has the other cases)."""
+    from verify.registry import Claim, Expectation, Tolerance, Verdict
 
     def failing(ctx):
         return Verdict("D0-always-fails", "a claim that fails", "failed", predicted=1.0, measured=2.0,
                        tolerance=Tolerance("none", 0.0, "synthetic"))
 
-    monkeypatch.setitem(REGISTRY, "D0-always-fails",
-                        Claim("D0-always-fails", "a claim that fails", "multistage", "D1", failing, failing,
-                              "the same failing check"))
+    def register(**kw):
+        monkeypatch.setitem(REGISTRY, "D0-always-fails",
+                            Claim("D0-always-fails", "a claim that fails", "multistage", "D1", failing, failing,
+                                  "the same failing check", **kw))
+
+    register()
     args = ["run", "D0-always-fails", "--quick", "--no-figures", "--workers", "1", "--out", str(tmp_path / "r")]
     assert main(args) == 1
-    assert main(args + ["--accept-failure", "D0-always-fails"]) == 0
+    register(expect=Expectation("failed", "a synthetic finding"))
+    assert main(args) == 0
 
 

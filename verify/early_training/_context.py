@@ -14,10 +14,10 @@ __all__ = ["Context", "claim"]
 
 
 def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
-          group: str = "", heuristic: bool = False) -> Claim:
-    """Register a claim of this paper."""
+          group: str = "", heuristic: bool = False, expect=()) -> Claim:
+    """Register a claim of this paper (``expect``: a documented finding, :class:`verify.registry.Expectation`)."""
     return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
-                          group=group, heuristic=heuristic))
+                          group=group, heuristic=heuristic, expect=expect))
 
 
 @dataclass

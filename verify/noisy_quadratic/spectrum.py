@@ -15,7 +15,7 @@ import sympy as sp
 from theory.bridge import numeric
 from theory.noisy_quadratic import spectrum as theory
 
-from ..registry import Status, Tolerance, Verdict, key_number
+from ..registry import Expectation, Status, Tolerance, Verdict, key_number
 from ..stats import band_margin, count_key, exceed_margin, fit_slope, judge, margin_as_judged, ratio_margin
 from ._context import claim
 
@@ -357,7 +357,11 @@ def check_edge(ctx, expr=None) -> Verdict:
 claim("Q3-edge-of-stability", "After each learning-rate drop the top eigenvalue is at the heavy-ball threshold "
       "2 (1 + gamma) / eta", "Q3", check_edge, lambda ctx: check_edge(ctx, _effective_lr_threshold()),
       "the threshold of gradient descent at the 'effective' step alpha / (1 - gamma), 2 (1 - gamma) / alpha - wd",
-      group="q3-edge", heuristic=True)
+      group="q3-edge", heuristic=True,
+      expect=Expectation("failed", "the talk's observation does not hold on our small network: after each "
+                                   "learning-rate drop the top Hessian eigenvalue stays far below the heavy-ball "
+                                   "threshold 2 (1 + gamma) / eta instead of rising to it (a measured result, not a "
+                                   "fault of the check)"))
 
 
 # ---------------------------------------------------------------------------

@@ -1,18 +1,21 @@
 """Render a run's ``report.json`` as Markdown and as one self-contained HTML file.
 
 A run of the verifier leaves ``reports/<paper>/<run-id>/report.json`` (schema
-``verify-report/3``; reports of schema ``verify-report/2`` are still read) and its figures under ``reports/<paper>/<run-id>/figures/``.
+``verify-report/4``; reports of schemas ``verify-report/2`` and ``/3`` are still read) and its figures under
+``reports/<paper>/<run-id>/figures/``.
 Everything here works from that JSON alone, never from live objects, so a
 report can be re-rendered (``python -m verify report DIR``) and read without
 running anything:
 
 ``report.md``
-    renders on GitHub: a summary table (each claim's key number, prediction,
-    used fraction of its tolerance, status and, for a claim that did not
-    pass, why), one section per claim (statement, derived results as ``$$``
-    display math, prediction against measurement, tolerance, fits, seeds,
-    negative control, figures), every figure numbered and captioned, the
-    versions and how to regenerate.
+    renders on GitHub: the claims whose verdict differs from its expectation,
+    a summary table (each claim's key number, prediction, used fraction of
+    its tolerance, status and, for a claim that did not pass, why; its
+    expected verdict), one section per claim (expectation, the traceback of a
+    check that raised, statement, derived results as ``$$`` display math,
+    prediction against measurement, tolerance, fits, seeds, negative control,
+    figures), every figure numbered and captioned, the versions and how to
+    regenerate.
 ``report.html``
     one file readable offline: inline CSS, every PNG embedded as a base64
     data URI, derived results as MathML (rendered by the browser: no
@@ -37,14 +40,16 @@ from theory.errors import InputError
 
 from .._io import atomic_write, dumps, jsonable
 from ..registry import PROFILE_NAMES as PROFILES
-from ..registry import STATUSES
+from ..registry import STATUSES, Status, meets_expectation
 
-__all__ = ["SCHEMA", "STATUSES", "PROFILES", "validate_report", "render_markdown", "render_html",
-           "write_report", "rerender", "format_margin", "counts_text"]
+__all__ = ["SCHEMA", "STATUSES", "PROFILES", "validate_report", "validate_claim", "render_markdown", "render_html",
+           "write_report", "rerender", "format_margin", "counts_text", "expectation_of", "unexpected"]
 
-SCHEMA = "verify-report/3"
-#: schemas this renderer reads: 3 adds a claim's ``key`` (summary number) and ``results`` (label, LaTeX, MathML)
-SCHEMAS = ("verify-report/2", SCHEMA)
+SCHEMA = "verify-report/4"
+#: schemas this renderer reads: 3 adds a claim's ``key`` (summary number) and ``results`` (label, LaTeX, MathML);
+#: 4 adds the status ``error`` (counted in ``summary``), a claim's ``expected`` verdict and, for an error, its
+#: ``traceback``, and drops ``known_failures`` (the accepted failures of the command line)
+SCHEMAS = ("verify-report/2", "verify-report/3", SCHEMA)
 VERSION_KEYS = ("python", "numpy", "scipy", "sympy", "matplotlib", "torch")
 
 _SHORT = 48          # characters of a value in the summary table
@@ -129,7 +134,8 @@ def _check_pair(obj: dict, key: str, path: str) -> None:
 
 
 def validate_report(report: dict) -> None:
-    """Check ``report`` against schema ``verify-report/3`` (or ``verify-report/2``, which lacks ``key`` and
+    """Check ``report`` against schema ``verify-report/4`` (or ``/3``, which lacks the status ``error``, each
+    claim's ``expected`` and ``traceback`` and has ``known_failures``; or ``/2``, which also lacks ``key`` and
     ``results``).
 
     Raises
@@ -172,87 +178,25 @@ def validate_report(report: dict) -> None:
     _check(report, "config", "object", "")
     summary = _check(report, "summary", "object", "")
     for key in STATUSES:
-        n = _check(summary, key, "integer", "summary")
-        if n < 0:
+        # the count of errors is new in schema 4
+        n = _check(summary, key, "integer", "summary", required=key != Status.ERROR or schema == SCHEMA)
+        if n is not None and n < 0:
             raise InputError(f"summary.{key}", n, "is negative", "count the claims with this status")
-    _check_items(_check(report, "known_failures", "array", ""), "string", "known_failures")
+    # the command line's accepted failures, up to schema 3 (schema 4 records each claim's expected verdict)
+    known = _check(report, "known_failures", "array", "", required=schema != SCHEMA)
+    if known is not None:
+        _check_items(known, "string", "known_failures")
 
     claims = _check(report, "claims", "array", "")
     seen: dict[str, int] = {}
     for i, claim in enumerate(claims):
         path = f"claims[{i}]"
-        if not isinstance(claim, dict):
-            raise InputError(path, claim, f"has type {_tname(claim)}, expected object", "write each claim as an object")
-        cid = _check(claim, "claim", "string", path)
-        if not cid.strip():
-            raise InputError(f"{path}.claim", cid, "is empty", "give the claim its id, e.g. 'D9-descent-time'")
+        validate_claim(claim, path)
+        cid = claim["claim"]
         if cid in seen:
             raise InputError(f"{path}.claim", cid, f"repeats the id of claims[{seen[cid]}]",
                              "give every claim a distinct id")
         seen[cid] = i
-        for key in ("title", "derivation", "label"):
-            _check(claim, key, "string", path)
-        _check_status(_check(claim, "status", "string", path), f"{path}.status")
-        _check(claim, "predicted", "any", path)
-        _check(claim, "measured", "any", path)
-        tol = _check(claim, "tolerance", "object or null", path)
-        if tol is not None:
-            _check(tol, "name", "string", f"{path}.tolerance")
-            _check(tol, "value", "number or null", f"{path}.tolerance")
-            _check(tol, "justification", "string", f"{path}.tolerance")
-        _check_items(_check(claim, "seeds", "array", path), "integer", f"{path}.seeds")
-        fits = _check(claim, "fits", "object", path)
-        for name, fit in fits.items():
-            fpath = f"{path}.fits.{name}"
-            if not isinstance(fit, dict):
-                raise InputError(fpath, fit, f"has type {_tname(fit)}, expected object",
-                                 "write each fit as an object with slope, interval, band, predicted")
-            _check(fit, "slope", "number or null", fpath, required=False)
-            _check(fit, "predicted", "number or null", fpath, required=False)
-            _check_pair(fit, "interval", fpath)
-            _check_pair(fit, "band", fpath)
-        figures = _check(claim, "figures", "array", path)
-        _check_items(figures, "string", f"{path}.figures")
-        for j, fig in enumerate(figures):
-            _check_relpath(fig, f"{path}.figures[{j}]")
-        for key in ("statement", "assumptions"):
-            _check(claim, key, "string", path, required=False)
-        latex = _check(claim, "latex", "array", path, required=False)
-        if latex is not None:
-            _check_items(latex, "string", f"{path}.latex")
-        results = _check(claim, "results", "array", path, required=False)
-        for j, res in enumerate(results or ()):
-            rpath = f"{path}.results[{j}]"
-            if not isinstance(res, dict):
-                raise InputError(rpath, res, f"has type {_tname(res)}, expected object",
-                                 "write each derived result as an object with label, latex and mathml")
-            _check(res, "label", "string", rpath)
-            _check(res, "latex", "string", rpath)
-            _check(res, "mathml", "string", rpath, required=False)
-        key = _check(claim, "key", "object or null", path, required=False)
-        if key is not None:
-            kpath = f"{path}.key"
-            _check(key, "quantity", "string", kpath)
-            for name in ("measured", "predicted", "margin"):
-                _check(key, name, "number or null", kpath, required=False)
-            _check(key, "why", "string or null", kpath, required=False)
-            _check_pair(key, "interval", kpath)
-            _check_pair(key, "band", kpath)
-            counts = _check(key, "counts", "object or null", kpath, required=False)
-            if counts is not None:
-                cpath = f"{kpath}.counts"
-                _check(counts, "met", "integer", cpath)
-                _check(counts, "total", "integer", cpath)
-                _check(counts, "unit", "string", cpath)
-                _check(counts, "allowed", "integer or null", cpath, required=False)
-                _check(counts, "worst", "number or null", cpath, required=False)
-        _check(claim, "details", "object", path, required=False)
-        _check(claim, "wall_time_s", "number or null", path, required=False)
-        control = _check(claim, "negative_control", "object or null", path, required=False)
-        if control is not None:
-            cpath = f"{path}.negative_control"
-            _check(control, "description", "string", cpath)
-            _check_status(_check(control, "status", "string", cpath), f"{cpath}.status")
 
     figures = _check(report, "figures", "array", "")
     names: dict[str, int] = {}
@@ -273,6 +217,92 @@ def validate_report(report: dict) -> None:
         if svg is not None:
             _check_relpath(svg, f"{path}.svg")
         _check(fig, "claim", "string or null", path, required=False)
+
+
+def validate_claim(claim, path: str = "claim") -> None:
+    """Check one claim of a report (``path``: where it is, for the messages, e.g. ``claims[2]``); raises
+    :class:`InputError` like :func:`validate_report`.  The runner also checks cached verdicts with it."""
+    if not isinstance(claim, dict):
+        raise InputError(path, claim, f"has type {_tname(claim)}, expected object", "write each claim as an object")
+    cid = _check(claim, "claim", "string", path)
+    if not cid.strip():
+        raise InputError(f"{path}.claim", cid, "is empty", "give the claim its id, e.g. 'D9-descent-time'")
+    for key in ("title", "derivation", "label"):
+        _check(claim, key, "string", path)
+    _check_status(_check(claim, "status", "string", path), f"{path}.status")
+    _check(claim, "predicted", "any", path)
+    _check(claim, "measured", "any", path)
+    tol = _check(claim, "tolerance", "object or null", path)
+    if tol is not None:
+        _check(tol, "name", "string", f"{path}.tolerance")
+        _check(tol, "value", "number or null", f"{path}.tolerance")
+        _check(tol, "justification", "string", f"{path}.tolerance")
+    _check_items(_check(claim, "seeds", "array", path), "integer", f"{path}.seeds")
+    fits = _check(claim, "fits", "object", path)
+    for name, fit in fits.items():
+        fpath = f"{path}.fits.{name}"
+        if not isinstance(fit, dict):
+            raise InputError(fpath, fit, f"has type {_tname(fit)}, expected object",
+                             "write each fit as an object with slope, interval, band, predicted")
+        _check(fit, "slope", "number or null", fpath, required=False)
+        _check(fit, "predicted", "number or null", fpath, required=False)
+        _check_pair(fit, "interval", fpath)
+        _check_pair(fit, "band", fpath)
+    figures = _check(claim, "figures", "array", path)
+    _check_items(figures, "string", f"{path}.figures")
+    for j, fig in enumerate(figures):
+        _check_relpath(fig, f"{path}.figures[{j}]")
+    for key in ("statement", "assumptions"):
+        _check(claim, key, "string", path, required=False)
+    latex = _check(claim, "latex", "array", path, required=False)
+    if latex is not None:
+        _check_items(latex, "string", f"{path}.latex")
+    results = _check(claim, "results", "array", path, required=False)
+    for j, res in enumerate(results or ()):
+        rpath = f"{path}.results[{j}]"
+        if not isinstance(res, dict):
+            raise InputError(rpath, res, f"has type {_tname(res)}, expected object",
+                             "write each derived result as an object with label, latex and mathml")
+        _check(res, "label", "string", rpath)
+        _check(res, "latex", "string", rpath)
+        _check(res, "mathml", "string", rpath, required=False)
+    key = _check(claim, "key", "object or null", path, required=False)
+    if key is not None:
+        kpath = f"{path}.key"
+        _check(key, "quantity", "string", kpath)
+        for name in ("measured", "predicted", "margin"):
+            _check(key, name, "number or null", kpath, required=False)
+        _check(key, "why", "string or null", kpath, required=False)
+        _check_pair(key, "interval", kpath)
+        _check_pair(key, "band", kpath)
+        counts = _check(key, "counts", "object or null", kpath, required=False)
+        if counts is not None:
+            cpath = f"{kpath}.counts"
+            _check(counts, "met", "integer", cpath)
+            _check(counts, "total", "integer", cpath)
+            _check(counts, "unit", "string", cpath)
+            _check(counts, "allowed", "integer or null", cpath, required=False)
+            _check(counts, "worst", "number or null", cpath, required=False)
+    _check(claim, "details", "object", path, required=False)
+    _check(claim, "wall_time_s", "number or null", path, required=False)
+    control = _check(claim, "negative_control", "object or null", path, required=False)
+    if control is not None:
+        cpath = f"{path}.negative_control"
+        _check(control, "description", "string", cpath)
+        _check_status(_check(control, "status", "string", cpath), f"{cpath}.status")
+    expected = _check(claim, "expected", "object or null", path, required=False)
+    if expected is not None:
+        epath = f"{path}.expected"
+        status = _check(expected, "status", "string", epath)
+        _check_status(status, f"{epath}.status")
+        if status == Status.ERROR:
+            raise InputError(f"{epath}.status", status, "is never expected (a check that raises is a fault)",
+                             "expect passed, failed, inconclusive or not-applicable")
+        _check(expected, "reason", "string or null", epath)
+    traceback = _check(claim, "traceback", "string or null", path, required=False)
+    if claim["status"] == Status.ERROR and not (isinstance(traceback, str) and traceback.strip()):
+        raise InputError(f"{path}.traceback", traceback, "is missing for a claim whose check raised (error)",
+                         "record the traceback of the exception")
 
 
 def _parse_created(text: str):
@@ -434,11 +464,37 @@ def _figure_anchor(index: int, fig: dict) -> str:
     return f"fig-{index + 1}-" + re.sub(r"[^A-Za-z0-9_-]", "-", fig["name"])
 
 
+#: the expectation an older report (schema 2 or 3) gives a claim it accepted as a known failure (--accept-failure)
+_ACCEPTED = "accepted as a known failure on the command line when this report was made (--accept-failure)"
+
+
+def expectation_of(claim: dict, report: dict | None = None) -> dict:
+    """The expected verdict of a report's claim: ``{"status", "reason"}``.  A claim of schema 4 records it
+    (``passed`` and no reason unless it records a finding); older reports record none, so their claims expect
+    ``passed``, except the known failures accepted on the command line (``known_failures``), read as expected
+    to reach the verdict they reached if it was failed or inconclusive (what the option accepted), else failed."""
+    expected = claim.get("expected")
+    if isinstance(expected, dict) and expected.get("status") in STATUSES:
+        return {"status": expected["status"], "reason": expected.get("reason")}
+    if report is not None and claim.get("claim") in (report.get("known_failures") or ()):
+        status = claim.get("status")
+        return {"status": status if status in (Status.FAILED, Status.INCONCLUSIVE) else Status.FAILED.value,
+                "reason": _ACCEPTED}
+    return {"status": Status.PASSED.value, "reason": None}
+
+
+def unexpected(report: dict) -> list[str]:
+    """The ids of the report's claims whose verdict differs from its expectation (in either direction: an
+    expected failure that passes is named too), in report order (:func:`verify.registry.meets_expectation`)."""
+    return [c["claim"] for c in report["claims"]
+            if not meets_expectation(c["status"], expectation_of(c, report)["status"])]
+
+
 def _summary_mismatch(report: dict) -> str | None:
     counts = {s: 0 for s in STATUSES}
     for claim in report["claims"]:
         counts[claim["status"]] += 1
-    if counts == {s: report["summary"][s] for s in STATUSES}:
+    if counts == {s: report["summary"].get(s, 0) for s in STATUSES}:
         return None
     return ("The summary counts in report.json differ from the claims' statuses (claims: "
             + ", ".join(f"{counts[s]} {s}" for s in STATUSES) + ").")
@@ -481,7 +537,7 @@ class Link:
 @dataclass(frozen=True)
 class StatusTag:
     status: str
-    extra: str = ""           # plain text after the status (e.g. "(known failure)")
+    extra: str = ""           # plain text after the status
 
 
 @dataclass(frozen=True)
@@ -592,16 +648,31 @@ def _placed_figures(report: dict) -> dict[str, list[tuple[int, dict]]]:
     return out
 
 
-def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, known: set, placed=()) -> Section:
+def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dict, placed=()) -> Section:
     B = []
     B.append(Heading(2, (Code(claim["claim"]), ": " + " ".join(claim["title"].split()))))
+    met = meets_expectation(claim["status"], expected["status"])
     meta = [StatusTag(claim["status"])]
-    if claim["claim"] in known:
-        meta.append("known failure")
+    if not met:
+        meta.append(Strong((f"differs from the expected {expected['status']}",)))
+    elif expected["reason"]:
+        meta.append(f"as expected ({expected['status']})")
     meta += [f"derivation {claim['derivation']}", Em((" ".join(claim["label"].split()),))]
     if claim.get("wall_time_s") is not None:
         meta.append(f"wall time {_duration(claim['wall_time_s'])}")
     B.append(Para(tuple(_join(meta, " \u00b7 ")), "meta"))
+    if expected["reason"] or not met:
+        # the documented finding (or the default, passed), and whether this verdict equals it
+        said = ": " + " ".join(expected["reason"].split()).rstrip(".") if expected["reason"] else ""
+        verdict = ("The verdict equals it." if met else
+                   f"The verdict ({claim['status']}) differs from it: a change to report.")
+        B.append(Para((Strong(("Expected verdict:",)), " ", StatusTag(expected["status"]), said + ". " + verdict),
+                      "" if met else "note"))
+    if claim["status"] == Status.ERROR:
+        B.append(Heading(3, ("Error",)))
+        B.append(Para(("The check or its negative control raised: a fault of the verifier, not a verdict on the "
+                       "claim. The traceback:",)))
+        B.append(Pre(claim.get("traceback") or "(no traceback recorded)"))
     for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
         if claim.get(key):
             B += [Heading(3, (heading,)), Text(claim[key])]
@@ -667,6 +738,11 @@ def _why(claim: dict) -> str | None:
     key, details = claim.get("key") or {}, claim.get("details") or {}
     if key.get("why"):
         return " ".join(key["why"].split())
+    if claim["status"] == Status.ERROR and isinstance(claim.get("traceback"), str) and claim["traceback"].strip():
+        # "The check raised:" and the exception, the traceback's last line
+        lines = [ln.strip() for ln in claim["traceback"].strip().splitlines() if ln.strip()]
+        head = lines[0].rstrip(":")
+        return (head[0].lower() + head[1:] + " " + lines[-1])[:200]
     if isinstance(details.get("error"), str):
         return "the check raised " + " ".join(details["error"].split())[:160]
     if isinstance(details.get("negative_control"), str):
@@ -712,17 +788,30 @@ def counts_text(counts: dict) -> tuple[str, str]:
     return measured, predicted
 
 
-def _summary_cells(claim: dict, known: bool) -> tuple:
-    """The key quantity, measured, predicted, margin and status cells of a claim's summary row."""
+def _expected_cell(claim: dict, expected: dict) -> tuple:
+    """The expected-verdict cell of a claim's summary row: the expected status, the finding's reason, and
+    whether the verdict differs from it."""
+    if meets_expectation(claim["status"], expected["status"]):
+        cell = [StatusTag(expected["status"])]
+    else:           # plain words: a table cell drops the space between a text part and the next part
+        cell = [Strong((f"differs: expected {expected['status']}",))]
+    if expected["reason"]:
+        cell.append(": " + " ".join(expected["reason"].split()))
+    return tuple(cell)
+
+
+def _summary_cells(claim: dict, expected: dict) -> tuple:
+    """The key quantity, measured, predicted, margin, status and expected cells of a claim's summary row."""
     key = claim.get("key")
-    status = [StatusTag(claim["status"], " (known failure)" if known else "")]
+    status = [StatusTag(claim["status"])]
     why = _why(claim)
     if why:
         status.append(": " + why)
     if key is None:                                  # a claim without a key number: its short values
         tol = claim["tolerance"]
         return (("(no key number)",), (Code(_short(claim["measured"])),), (Code(_short(claim["predicted"])),),
-                ((Code(_tolerance_short(tol)),) if tol else ("\u2014",)), tuple(status))
+                ((Code(_tolerance_short(tol)),) if tol else ("\u2014",)), tuple(status),
+                _expected_cell(claim, expected))
     fmt = {"measured": lambda v: _num(float(v)), "predicted": lambda v: _num(float(v)), "margin": format_margin}
     cells = [(" ".join(key["quantity"].split()),)]
     counts = key.get("counts")
@@ -732,7 +821,17 @@ def _summary_cells(claim: dict, known: bool) -> tuple:
             cells.append((counts_text(counts)[name == "predicted"],))
         else:
             cells.append((Code(fmt[name](v)),) if v is not None else ("\u2014",))
-    return (*cells, tuple(status))
+    return (*cells, tuple(status), _expected_cell(claim, expected))
+
+
+def _join_pairs(parts: list, sep: str) -> list:
+    """``parts`` taken two at a time (an item and its note), ``sep`` between the pairs."""
+    out = []
+    for i in range(0, len(parts), 2):
+        if i:
+            out.append(sep)
+        out += parts[i:i + 2]
+    return out
 
 
 def _join(parts: list, sep: str) -> list:
@@ -754,7 +853,8 @@ def build_sections(report: dict, run: dict | None = None) -> list:
     :func:`_run_rows`)."""
     anchors = _anchors(report)
     figs_by_path = _figures_by_path(report)
-    known = set(report["known_failures"])
+    expected = {c["claim"]: expectation_of(c, report) for c in report["claims"]}
+    differ = unexpected(report)
     summary = report["summary"]
     paper = report["paper"]
     B: list = [Heading(1, (report_title(report, run),))]
@@ -765,29 +865,42 @@ def build_sections(report: dict, run: dict | None = None) -> list:
                    f", {when}, revision {_revision(report, run)}, seed {report['seed']}, backend ",
                    Code(report["backend"]), " on ", Code(report["device"]),
                    f", wall time {_duration((run or {}).get('wall_time_s', report['wall_time_s']))}."), "meta"))
-    counts = [part for i, s in enumerate(STATUSES) for part in ((", " if i else "") + f"{summary[s]} ", StatusTag(s))]
+    counts = [part for i, s in enumerate(STATUSES)
+              for part in ((", " if i else "") + f"{summary.get(s, 0)} ", StatusTag(s))]
     n = len(report["claims"])
     B.append(Para((Strong((f"{n} claim{'s' if n != 1 else ''}:",)), " ", *counts, ".")))
     mismatch = _summary_mismatch(report)
     if mismatch:
         B.append(Para((Strong(("Note:",)), " " + mismatch), "note"))
-    if report["known_failures"]:
-        B.append(Para(("Known failures (expected, documented): ",
-                       *_join([Code(c) for c in report["known_failures"]], ", "), ".")))
+    findings = [Code(c["claim"]) for c in report["claims"]
+                if expected[c["claim"]]["status"] != Status.PASSED and c["claim"] not in differ]
+    if differ:
+        named = [part for c in report["claims"] if c["claim"] in differ
+                 for part in (Code(c["claim"]), f" ({c['status']}, expected {expected[c['claim']]['status']})")]
+        B.append(Para((Strong(("Verdicts that differ from their expectation:",)), " ",
+                       *_join_pairs(named, ", "), "."), "note"))
+    else:
+        B.append(Para(("Every verdict equals its expectation.",)))
+    if findings:
+        B.append(Para(("Expected findings (documented in the claim, shown in its section): ",
+                       *_join(findings, ", "), ".")))
     B.append(Heading(2, ("Summary",)))
     B.append(Para(("Each claim's key quantity: measured, predicted, and the ", Em(("margin",)), ", the fraction "
                    "of the tolerance the difference uses: below 1 the claim passed, above 1 it did not (none: the "
                    "claim could not form the quantity; the status says why). A claim judged on a count of seeds or "
                    "runs shows the count and, where each has its own tolerance, the worst one's used fraction; its "
-                   "margin is that of the count rule. A claim that did not pass says why.",),
+                   "margin is that of the count rule. A claim that did not pass says why. The expected verdict is "
+                   "passed unless the claim records a finding against its source (with the reason); a verdict "
+                   "that differs from it, in either direction, is marked.",),
                   "meta"))
     rows = []
     for claim in report["claims"]:
         rows.append(((Link((Code(claim["claim"]),), "#" + anchors[claim["claim"]]),),
-                     (" ".join(claim["title"].split()),), *_summary_cells(claim, claim["claim"] in known)))
-    B.append(Table(("claim", "title", "key quantity", "measured", "predicted", "margin", "status"), tuple(rows)))
+                     (" ".join(claim["title"].split()),), *_summary_cells(claim, expected[claim["claim"]])))
+    B.append(Table(("claim", "title", "key quantity", "measured", "predicted", "margin", "status", "expected"),
+                   tuple(rows)))
     placed = _placed_figures(report)
-    B += [_claim_section(claim, anchors, figs_by_path, known, placed.get(claim["claim"], ()))
+    B += [_claim_section(claim, anchors, figs_by_path, expected[claim["claim"]], placed.get(claim["claim"], ()))
           for claim in report["claims"]]
     if report["figures"]:
         B.append(Heading(2, ("Figures",)))
@@ -1002,11 +1115,13 @@ th { background: var(--bg-code); }
 .status-passed { background: #dafbe1; color: #116329; border: 1px solid #4ac26b; }
 .status-failed { background: #ffebe9; color: #a40e26; border: 1px solid #ff8182; }
 .status-inconclusive { background: #fff8c5; color: #7d4e00; border: 1px solid #d4a72c; }
+.status-error { background: #f1e6ff; color: #5e1ca8; border: 1px solid #a371f7; }
 .status-not-applicable { background: #eff2f5; color: #59636e; border: 1px solid #afb8c1; }
 section.claim { border-left: 4px solid var(--line); padding-left: 14px; margin-top: 2.2em; }
 section.claim.passed { border-left-color: #4ac26b; }
 section.claim.failed { border-left-color: #ff8182; }
 section.claim.inconclusive { border-left-color: #d4a72c; }
+section.claim.error { border-left-color: #a371f7; }
 section.claim.not-applicable { border-left-color: #afb8c1; }
 .note { background: #fff8c5; border: 1px solid #d4a72c; padding: 6px 10px; border-radius: 6px; }
 .missing { background: #ffebe9; border: 1px solid #ff8182; padding: 6px 10px; border-radius: 6px; }
