@@ -413,7 +413,11 @@ claim("Q3-batch-quadratics", "Per-batch losses along top Hessian eigenvectors ar
       "roughly normal; double wells along negative directions)", "Q3", check_batch_quadratics,
       lambda ctx: check_batch_quadratics(ctx, degree=1),
       "the same fits with a straight line (the per-batch losses taken as linear along the eigenvector)",
-      group="q3-spectrum", heuristic=True)
+      group="q3-spectrum", heuristic=True,
+      expect=Expectation("failed", "at the default profile the worst median per-batch R^2 of a quadratic along a top "
+                                   "eigenvector is 0.97 against the 0.99 asked (a measured result on our network, "
+                                   "the same under three CPU code paths; it passes at the quick profile)",
+                         profiles=("default",)))
 
 
 DROP_TOL = Tolerance(
@@ -485,4 +489,8 @@ def check_loss_drop(ctx, cut: float | None = None) -> Verdict:
 claim("Q3-loss-drop", "The loss drop at a learning-rate cut matches Q1's quadratic prediction from measured "
       "curvatures and minimum spreads", "Q3", check_loss_drop, lambda ctx: check_loss_drop(ctx, cut=1.0),
       "the prediction with the cut factor set to 1 (no cut: the derived floor does not move)", group="q3-spectrum",
-      heuristic=True)
+      heuristic=True,
+      expect=Expectation("failed", "at the default profile the measured drop is 3.2 times the prediction summed "
+                                   "over the top eigen-directions, outside the factor 3 (a measured result, the same "
+                                   "under three CPU code paths; the prediction's scope is under review: the talk "
+                                   "sums the floors over all positive directions)", profiles=("default",)))
