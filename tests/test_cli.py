@@ -11,6 +11,7 @@ import pytest
 
 from verify.cli import main
 from verify.multistage._cli import DEFAULT_CONFIG
+from waiting import HANG_S
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = DEFAULT_CONFIG.read_text()
@@ -32,7 +33,7 @@ def replace(old: str, new: str) -> str:
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=300)
+                          timeout=HANG_S)
 
 
 def predict_json(tmp_path, text, capsys) -> dict:

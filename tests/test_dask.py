@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from verify.cli import main
+from waiting import HANG_S
 
 pytest.importorskip("distributed")
 
@@ -25,5 +26,5 @@ def test_the_local_default_never_imports_dask(tmp_path):
     code = ("import sys; from verify.cli import main; "
             f"main(['run', 'D1', '--quick', '--no-figures', '--workers', '2', '--out', {str(tmp_path)!r}]); "
             "print('distributed' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=HANG_S)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from waiting import HANG_S
+
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = """
 import sys
@@ -22,7 +24,7 @@ sys.meta_path.insert(0, NoTorch())
 
 def _run(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", BLOCK + code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=HANG_S)
 
 
 def test_list_runs_without_pytorch():

@@ -128,18 +128,21 @@ def parse_expression(text: object, variables: Iterable[sp.Symbol], field: str) -
         expr = build(tree)
     except RecursionError:
         raise ExpressionError(field, text[:40] + "...", "is nested too deeply", fix) from None
-    if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+    # sin(atanh(1)) = sin(oo) is AccumBounds(-1, 1): a range, not a value
+    if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.AccumBounds):
         raise ExpressionError(field, text, "does not define a finite expression", fix)
     if expr.has(sp.I) or any(a.is_real is False for a in expr.atoms(sp.Number, sp.NumberSymbol)):
         raise ExpressionError(field, text, "has a non-real constant", fix)
-    for sub in sp.preorder_traversal(expr):
+    for number in expr.atoms(sp.Number):
+        _check_magnitude(number, field, text, fix)
+    # innermost first: an overflowing argument is refused before the function of it is evaluated (sin(exp(exp(30)))
+    # would need SymPy to reduce e^(1e13) modulo pi, a computation that never ends)
+    for sub in sp.postorder_traversal(expr):
         if sub.is_number and not sub.is_Atom:
             if sub.is_real is False:
                 raise ExpressionError(field, text, f"has a non-real constant ({sub} is complex)", fix)
             if sub.is_Pow or sub.is_Function:
                 _check_magnitude(sub, field, text, fix)
-    for number in expr.atoms(sp.Number):
-        _check_magnitude(number, field, text, fix)
     return expr
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from verify.hessian import dense_hessian, top_hessian_eigenvalue
 from verify.multistage._initialisation import initial_parameters
 from verify.multistage._predict import predict
 from verify.multistage._simulate import measure, simulate
+from waiting import HANG_S, Output
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -238,7 +239,7 @@ def test_simulate_json_keys_and_files(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run([sys.executable, "-m", "verify", "simulate", "--config", str(config_path), "--json",
                              "--out", str(out), "--grid", "151"], capture_output=True, text=True, cwd=REPO,
-                            timeout=300)
+                            timeout=HANG_S)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     for key in ("z_norm", "K0", "t_half", "T_d", "initial_loss", "plateau_loss", "diverged", "files"):
@@ -254,29 +255,53 @@ def test_simulate_json_keys_and_files(tmp_path):
 def test_invalid_simulate_options_are_one_line_errors(tmp_path, option, value):
     result = subprocess.run([sys.executable, "-m", "verify", "simulate", "--config",
                              str(REPO / "verify/multistage/configs/multistage.toml"), option, value, "--out",
-                             str(tmp_path / "x")], capture_output=True, text=True, cwd=REPO, timeout=300)
+                             str(tmp_path / "x")], capture_output=True, text=True, cwd=REPO, timeout=HANG_S)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and option in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x").exists()
 
 
+#: the Ctrl-C run: t_max and recording grid (spacing 0.1); the signal goes once the progress bar shows t >= 1
+CTRL_C_T_MAX, CTRL_C_GRID, CTRL_C_AT = 2000.0, 20001, 1.0
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT delivery")
 def test_ctrl_c_leaves_a_valid_partial_trajectory_and_exits_130(tmp_path):
+    """A real SIGINT during the integration: exit 130, status ``interrupted``, and the states recorded so far saved.
+
+    The signal is sent as soon as the progress bar (on standard error) shows t >= 1, that is at least ten recorded
+    states, whatever the machine's speed.  The run goes on to t = 2000 (more than a minute of integration on two
+    cores), so it cannot finish before the signal arrives; and if it somehow did, the test fails rather than
+    passing without an interrupt (the status, the summary's ``interrupted`` and the saved length all say so)."""
     config_path = tmp_path / "long.toml"
     config_path.write_text((REPO / "verify/multistage/configs/multistage.toml").read_text()
-                           .replace("quadrature = 12", "samples = 300").replace("t_max = 60.0", "t_max = 2000.0"))
+                           .replace("quadrature = 12", "samples = 300")
+                           .replace("t_max = 60.0", f"t_max = {CTRL_C_T_MAX}"))
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "verify", "simulate", "--config", str(config_path), "--out",
-                             str(out), "--progress", "--rtol", "1e-11", "--grid", "20001"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    seen = ""
-    while "simulating" not in seen and time.monotonic() < deadline:
-        seen += os.read(proc.stderr.fileno(), 256).decode(errors="replace")
-    time.sleep(4.0)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=300)
-    assert proc.returncode == 130
+                             str(out), "--progress", "--rtol", "1e-11", "--grid", str(CTRL_C_GRID)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        stdout, stderr = Output(proc.stdout, "standard output"), Output(proc.stderr, "standard error")
+
+        def integrated_to(text):         # the bar's last "t = <t> / 2000", once t >= CTRL_C_AT
+            times = re.findall(r"t = (\S+) / ", text)
+            return times and float(times[-1]) >= CTRL_C_AT and float(times[-1])
+
+        seen = stderr.wait_for(integrated_to, f"progress to t >= {CTRL_C_AT:g}")
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=HANG_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = stderr.rest()
+    assert code == 130, (stdout.rest()[-2000:], err[-2000:])
+    assert "Traceback" not in err, err[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["complete"] is False
+    assert summary["interrupted"].startswith("during the integration"), summary["interrupted"]
     with np.load(out / "trajectory.npz") as saved:
-        assert 1 < len(saved["t"]) < 20001 and np.all(np.isfinite(saved["theta"]))
-    assert json.loads((out / "summary.json").read_text())["status"] == "interrupted"
+        t = saved["t"]
+        assert np.all(np.isfinite(saved["theta"]))
+    spacing = CTRL_C_T_MAX / (CTRL_C_GRID - 1)
+    assert 1 < len(t) < CTRL_C_GRID and seen - 2 * spacing < t[-1] < CTRL_C_T_MAX   # stopped after the bar's t

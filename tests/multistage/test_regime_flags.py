@@ -10,6 +10,7 @@ import pytest
 
 from verify.multistage._config import config_from_dict
 from verify.multistage._predict import K0_SMALL, predict
+from waiting import HANG_S
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def _predict_json(tmp_path, raw) -> dict:
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n")
     out = subprocess.run([sys.executable, "-m", "verify", "predict", "--config", str(path), "--json"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+                         capture_output=True, text=True, cwd=ROOT, timeout=HANG_S)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout, parse_constant=_reject)
 
