@@ -261,6 +261,62 @@ def test_invalid_simulate_options_are_one_line_errors(tmp_path, option, value):
     assert not (tmp_path / "x").exists()
 
 
+def _small_kernel_and_start():
+    config = small_config(model={"width": 40}, data={"samples": 60}, train={"t_max": 8.0})
+    data = config.dataset
+    return NumpyKernel(config.activation, data.X, data.p, data.y, 40), pack(*initial_parameters(40, 3, 1.0, 1))
+
+
+def test_a_ctrl_c_between_a_state_and_its_loss_keeps_whole_records(monkeypatch):
+    """A Ctrl-C can land between the appends of one recording time (seen under load: a run stopped with 23 times
+    and 22 losses, and exited with a one-line error instead of saving the partial trajectory): the flow keeps the
+    whole records.  Here the fourth loss is never submitted: three records are left."""
+    from verify.engines import flow
+
+    submits = []
+
+    class CutPool(flow.ThreadPoolExecutor):
+        def submit(self, *args, **kwargs):
+            submits.append(1)
+            if len(submits) == 4:
+                raise KeyboardInterrupt
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "ThreadPoolExecutor", CutPool)
+    kernel, theta0 = _small_kernel_and_start()
+    traj = integrate_flow(kernel, theta0, 8.0, scale=40.0**-1, options=FlowOptions(grid=9))
+    assert traj.status == "interrupted"
+    assert len(traj.t) == len(traj.theta) == len(traj.loss) == 3
+    assert traj.loss == pytest.approx([kernel.loss(th) for th in traj.theta], rel=1e-12)
+
+
+def test_a_ctrl_c_between_a_time_and_its_state_keeps_whole_records_in_descent():
+    """The same for gradient descent: the Ctrl-C lands as the state of a recording time is copied, after its time
+    was appended."""
+    kernel, theta0 = _small_kernel_and_start()
+
+    class CutCopy(np.ndarray):                  # the iterate, whose second copy is cut by a Ctrl-C
+        copies = 0
+
+        def copy(self, *args, **kwargs):
+            CutCopy.copies += 1
+            if CutCopy.copies == 2:
+                raise KeyboardInterrupt
+            return np.asarray(self).copy(*args, **kwargs)
+
+    class Cut:
+        def __getattr__(self, name):
+            return getattr(kernel, name)
+
+        def loss_and_field(self, theta):
+            loss, field = kernel.loss_and_field(np.asarray(theta))
+            return loss, field.view(CutCopy)
+
+    traj = run_descent(Cut(), theta0, 8.0, options=DescentOptions(lr=0.01, grid=9))
+    assert traj.status == "interrupted" and CutCopy.copies == 2
+    assert len(traj.t) == len(traj.theta) == len(traj.loss) == 2
+
+
 #: the Ctrl-C run: t_max and recording grid (spacing 0.1); the signal goes once the progress bar shows t >= 1
 CTRL_C_T_MAX, CTRL_C_GRID, CTRL_C_AT = 2000.0, 20001, 1.0
 

@@ -107,6 +107,9 @@ def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event]
     finally:
         if progress:
             progress.close()
+    # a Ctrl-C between the appends of one recording time leaves the lists of unequal length: whole records only
+    kept = min(len(times), len(states), len(losses))
+    del times[kept:], states[kept:], losses[kept:]
     info = {"integrator": "sgd" if options.batch else "gd", "lr": eta, "batch": options.batch,
             "steps": n, "field_evaluations": n + 1,
             "wall_time_s": time.perf_counter() - start, "backend": kernel.name, "device": kernel.device,

@@ -129,8 +129,11 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
     finally:
         if progress:
             progress.close()
-    theta = np.array(states)
     with HeldInterrupt() as held:       # the losses of the states: a Ctrl-C here must not lose the trajectory
+        # a Ctrl-C between the appends of one recording time leaves the lists of unequal length: whole records only
+        kept = min(len(times), len(states), len(losses) if side is not None else len(states))
+        del times[kept:], states[kept:], losses[kept:]
+        theta = np.array(states)
         if side is not None:
             side.shutdown(wait=True)
             loss = np.array([f.result() for f in losses])
