@@ -88,3 +88,31 @@ def test_an_interrupted_run_resumes_from_the_finished_groups(store, tmp_path, ca
     first = (tmp_path / "first" / "multistage" / "quick-seed0" / "report.json").read_bytes()
     again = (tmp_path / "again" / "multistage" / "quick-seed0" / "report.json").read_bytes()
     assert first == again
+
+
+def test_a_cached_entry_needs_the_calibrated_control_and_the_resolution(store):
+    """A cached group written with the calibrated control and the resolution is taken; the same entry without
+    them (written before they were recorded) is a miss, so the group runs again."""
+    from verify import runner
+    from verify.registry import load_papers
+
+    load_papers()
+    ids = ("D1-gradient-flow",)
+    args = (ids, "quick", 0, "auto", "cpu", None, None)
+    first = runner._group(args)
+    assert not first[0][2] and first[0][0]["calibrated_control"]["status"] == "failed"
+    key = runner._run_key("claims", claims=list(ids), profile="quick", seed=0, backend="auto", device="cpu",
+                          user=None)
+    entry = cache.get("runs", key)
+    assert entry[0][0]["resolution"]["detects"] and runner._cached_verdicts(entry, list(ids))
+    assert runner._group(args)[0][2]                                  # taken from the cache
+    for name in ("calibrated_control", "resolution"):
+        old = json.loads(json.dumps(entry))
+        del old[0][0][name]
+        assert not runner._cached_verdicts(old, list(ids)), name
+        cache.put("runs", key, old)
+        rerun = runner._group(args)
+        assert not rerun[0][2] and rerun[0][0][name] is not None       # run again, not taken from the entry
+    stale = json.loads(json.dumps(entry))
+    stale[0][0]["calibrated_control"] = None                           # the claim has one: None is stale
+    assert not runner._cached_verdicts(stale, list(ids))

@@ -60,6 +60,8 @@ def make_report() -> dict:
                 "details": {"widths": [100, 200, 400, 800]},
                 "negative_control": {"description": "growth rate doubled", "status": "failed",
                                      "predicted": {"t_half": 1.57}, "measured": {"t_half": 3.1502}},
+                "calibrated_control": {"description": "growth rate times 1.075", "status": "failed", "key": None},
+                "resolution": {"detects": "t_half off by >= 7.5 %", "value": 0.075, "unit": "relative"},
                 "figures": ["figures/descent.png"], "wall_time_s": 4.2,
             },
             {
@@ -175,13 +177,16 @@ def test_markdown_summary_math_and_figures():
     for row, (cid, status) in zip(rows, [("D9-descent-time", "passed"), ("H1-heuristic-width", "failed"),
                                          ("D6-plateau", "not-applicable")]):
         assert cid in row and f"| {status}" in row
-        assert row.count(" | ") == 7  # eight cells: a '|' in a title is escaped
+        assert row.count(" | ") == 8  # nine cells: a '|' in a title is escaped
     assert "`rel_tol=0.05`" in rows[0] and "t_half: 3.14159" in rows[0]
     assert "Width scaling \\| heuristic" in rows[1]
     assert "failed: the measurement is outside the tolerance" in rows[1]     # a claim that did not pass says why
     # its expected verdict, with the reason, in its row and in its section; the default (passed) in the others
-    assert rows[1].endswith("| failed: the heuristic does not hold at these widths |")
-    assert rows[0].endswith("| passed |") and rows[2].endswith("| passed |")
+    assert rows[1].endswith("| failed: the heuristic does not hold at these widths | \u2014 |")
+    assert rows[0].endswith("| passed | detects t\\_half off by \\>= 7.5 % |") and rows[2].endswith("| passed | \u2014 |")
+    # the resolution in the claim's section, and its calibrated control
+    assert "**Resolution:** detects t\\_half off by \\>= 7.5 %" in md
+    assert "### Calibrated control" in md and "growth rate times 1.075" in md
     assert "**Expected verdict:** failed: the heuristic does not hold at these widths. The verdict equals it." in md
     assert "Every verdict equals its expectation." in md and "Verdicts that differ" not in md
     lines = md.splitlines()
@@ -348,7 +353,8 @@ def test_an_error_and_verdicts_that_differ_from_their_expectation_are_shown(run_
             "`H1-heuristic-width` (passed, expected failed).") in md
     rows = [ln for ln in md.splitlines() if ln.startswith("| [")]
     assert "| error: the check raised ValueError: boom \\<script\\> | **differs: expected passed** |" in rows[0]
-    assert rows[1].endswith("| passed | **differs: expected failed**: the heuristic does not hold at these widths |")
+    assert rows[1].endswith("| passed | **differs: expected failed**: the heuristic does not hold at these widths "
+                            "| \u2014 |")
     assert "**1 claims:**" not in md and "1 passed, 0 failed, 0 inconclusive, 1 error, 1 not-applicable" in md
     assert "### Error" in md and "````text\nThe check raised:" in md    # a longer fence than the traceback's
     page = render_html(report, run_dir)

@@ -3,7 +3,13 @@
 A claim checks one derived result (``theory/<paper>/<object>.py``) against
 measurements (``verify/<paper>/<object>.py``).  Its ``check(ctx)`` returns a
 :class:`Verdict`; its ``negative_control(ctx)`` runs the *same* check against a
-deliberately wrong prediction and must come out ``failed``.
+deliberately wrong prediction and must come out ``failed``.  Its optional
+``calibrated_control(ctx)`` runs the same check against the derived prediction
+perturbed by the smallest amount the claim says it resolves (at most twice its
+tolerance) and must come out ``failed`` too: a claim whose calibrated control
+does not fail cannot resolve its own tolerance.  Every verdict records its
+``resolution``: the smallest error of the prediction it detects
+(:func:`resolution`).
 
 Paper packages register themselves (:func:`register_paper`) and their claims
 (:func:`register`) when imported; :func:`load_papers` imports every paper
@@ -21,7 +27,8 @@ import theory
 
 from ._io import jsonable
 
-__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "Expectation",
+__all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "resolution",
+           "check_resolution", "Expectation",
            "EXPECT_PASSED", "meets_expectation", "Claim", "Paper", "Context", "REGISTRY", "PAPER_REGISTRY",
            "register", "register_paper", "load_papers", "claims_of"]
 
@@ -94,6 +101,12 @@ class Verdict:
       writes an error verdict without one).
 
     A margin is never exactly 1 and never negative.
+
+    ``resolution`` says what the check can detect (:func:`resolution`): ``{"detects": str, "value": float or
+    None, "unit": str or None}``, e.g. ``{"detects": "t_half off by >= 0.75 %", "value": 0.0075, "unit":
+    "relative"}``, the perturbation of the prediction its calibrated control makes; a check of a loose upper
+    bound, which cannot resolve its own tolerance, says so (``"validity only; tightness measured: max ratio T"``,
+    with ``validity_only`` true and the measured ``tightness``).  None: not recorded.
     """
 
     claim: str
@@ -108,6 +121,7 @@ class Verdict:
     label: str = "check of a reconstructed theorem"
     figures: list = field(default_factory=list)
     key: dict | None = None
+    resolution: dict | None = None
 
     def __post_init__(self):
         try:
@@ -118,6 +132,7 @@ class Verdict:
             raise ValueError(f"{self.claim}: a check does not return 'error': the runner reports a check that raises "
                              "as an error, with its traceback (return passed, failed, inconclusive or not-applicable)")
         check_key(self.claim, self.status, self.key)
+        check_resolution(self.claim, self.resolution)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -182,6 +197,41 @@ def key_number(quantity: str, measured, predicted=None, margin=None, why: str | 
             lo, hi = pair
             out[name] = [num(lo), num(hi)]
     return out
+
+
+def resolution(detects: str, value=None, unit: str | None = None, *, tightness=None) -> dict:
+    """The ``resolution`` of a :class:`Verdict`: one sentence on the smallest error of the prediction the check
+    detects (``detects``, what follows "detects" in a report, e.g. ``"t_half off by >= 0.75 %"``), that error as a number (``value``) and its
+    ``unit`` (``"relative"``, ``"absolute"``, ``"exponent"``, ...).
+
+    ``tightness``: the check is of an upper bound (or a threshold) that it cannot resolve, only confirm: the
+    measured ratio of the quantity to its bound (its tightness).  ``detects`` then reads ``"validity only;
+    tightness measured: max ratio T"`` followed by the given sentence, and ``validity_only`` is true."""
+    out = {"detects": " ".join(str(detects).split()), "value": None if value is None else float(value),
+           "unit": unit}
+    if tightness is not None:
+        t = float(tightness)
+        out["detects"] = f"validity only; tightness measured: max ratio {t:.3g}" + (
+            f" ({out['detects']})" if out["detects"] else "")
+        out.update({"validity_only": True, "tightness": t})
+    return out
+
+
+def check_resolution(claim: str, res) -> None:
+    """Raise ``ValueError`` naming ``claim`` unless ``res`` is None or a resolution (:func:`resolution`): a
+    non-empty ``detects`` sentence, a finite ``value`` >= 0 or None, a ``unit`` string or None."""
+    if res is None:
+        return
+    if not isinstance(res, dict):
+        raise ValueError(f"{claim}: a resolution is a dict (verify.registry.resolution), not {res!r}")
+    detects, value, unit = res.get("detects"), res.get("value"), res.get("unit")
+    if not (isinstance(detects, str) and detects.strip()):
+        raise ValueError(f"{claim}: a resolution says what it detects in one sentence ({res!r})")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not math.isfinite(value) or value < 0):
+        raise ValueError(f"{claim}: a resolution's value is a finite number >= 0 or None ({res!r})")
+    if unit is not None and not isinstance(unit, str):
+        raise ValueError(f"{claim}: a resolution's unit is a string or None ({res!r})")
 
 
 @dataclass(frozen=True)
@@ -252,7 +302,10 @@ class Claim:
     records a documented finding (:class:`Expectation`, or a tuple of them for
     different profiles): the verdict the claim reaches on the project's own
     set-up when that is not ``passed``, and why; the command's exit status
-    compares each verdict with it (:meth:`expected`).
+    compares each verdict with it (:meth:`expected`).  ``calibrated_control`` (optional, with its
+    ``calibrated_description``): the check against the derived prediction perturbed by the smallest amount the
+    claim says it resolves (at most twice its tolerance); it must fail, or the runner reports the claim
+    inconclusive ("cannot resolve its own tolerance").
     """
 
     id: str
@@ -265,8 +318,13 @@ class Claim:
     group: str = ""
     heuristic: bool = False
     expect: tuple = ()
+    calibrated_control: Callable[[Any], Verdict] | None = None
+    calibrated_description: str = ""
 
     def __post_init__(self):
+        if self.calibrated_control is not None and not (isinstance(self.calibrated_description, str)
+                                                        and self.calibrated_description.strip()):
+            raise ValueError(f"{self.id}: a calibrated control says what it perturbs (calibrated_description)")
         expect = (self.expect,) if isinstance(self.expect, Expectation) else tuple(self.expect or ())
         if not all(isinstance(e, Expectation) for e in expect):
             raise ValueError(f"{self.id}: expect takes Expectation records, not {self.expect!r}")

@@ -62,6 +62,7 @@ def _error_verdict(paper, cid: str, exc: BaseException, where: str = "the check"
             "measured": None, "tolerance": None, "seeds": [], "fits": {}, "figures": [],
             "label": paper.heuristic_label if claim.heuristic else paper.label, "derivation": claim.derivation,
             "details": {"error": f"{type(exc).__name__}: {exc}"}, "negative_control": None,
+            "calibrated_control": None, "resolution": None,
             "traceback": f"{where[0].upper()}{where[1:]} raised:\n{_traceback(exc)}"}
 
 
@@ -76,7 +77,10 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
                    "negative_control": {"description": claim.control_description,
                                         "status": Status.NOT_APPLICABLE.value, "predicted": None,
                                         "measured": "not run: the claim does not apply"},
-                   "derivation": claim.derivation,
+                   "calibrated_control": None if claim.calibrated_control is None else {
+                       "description": claim.calibrated_description, "status": Status.NOT_APPLICABLE.value,
+                       "key": None},
+                   "resolution": None, "derivation": claim.derivation,
                    "label": paper.heuristic_label if claim.heuristic else paper.label}
         return verdict, time.perf_counter() - start
     # a check or control that raises is an error (a bug to fix), reported with its traceback; every claim runs
@@ -106,16 +110,48 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
         verdict["traceback"] = text if not verdict.get("traceback") else f"{verdict['traceback']}\n\n{text}"
     verdict["negative_control"] = control_out
     if control_out["status"] != Status.FAILED and verdict["status"] == Status.PASSED:
-        verdict["status"] = Status.INCONCLUSIVE.value
-        reason = "the negative control did not fail, so this check cannot tell a right prediction from a wrong one"
-        verdict.setdefault("details", {})["negative_control"] = reason
-        if verdict.get("key") is not None:
-            # the verdict now rests on the control, which the margin does not measure: no margin, and why
-            verdict["key"] = {**verdict["key"], "margin": None, "why": reason}
-            check_key(cid, verdict["status"], verdict["key"])
+        _inconclusive(cid, verdict, "negative_control",
+                      "the negative control did not fail, so this check cannot tell a right prediction from a "
+                      "wrong one")
+    # the calibrated control: the prediction perturbed by at most twice the tolerance must fail too
+    verdict["calibrated_control"] = None
+    if claim.calibrated_control is not None:
+        try:
+            calibrated = claim.calibrated_control(ctx).as_dict()
+            verdict["calibrated_control"] = {"description": claim.calibrated_description,
+                                             "status": calibrated["status"], "key": calibrated.get("key")}
+        except Exception as exc:  # noqa: BLE001
+            why = f"the calibrated control raised {type(exc).__name__}: {exc}"
+            verdict["calibrated_control"] = {"description": claim.calibrated_description,
+                                             "status": Status.ERROR.value, "key": None}
+            if verdict["status"] != Status.ERROR:
+                verdict.setdefault("details", {})["check_status"] = verdict["status"]
+                verdict["status"] = Status.ERROR.value
+                verdict["details"]["error"] = why
+                if verdict.get("key") is not None:
+                    verdict["key"] = {**verdict["key"], "margin": None, "why": why}
+                    check_key(cid, verdict["status"], verdict["key"])
+            text = f"The calibrated control raised:\n{_traceback(exc)}"
+            verdict["traceback"] = text if not verdict.get("traceback") else f"{verdict['traceback']}\n\n{text}"
+        else:
+            if calibrated["status"] != Status.FAILED and verdict["status"] == Status.PASSED:
+                _inconclusive(cid, verdict, "calibrated_control",
+                              "the calibrated control did not fail: the check cannot resolve its own tolerance "
+                              f"({' '.join(claim.calibrated_description.split())} came out {calibrated['status']})")
+    verdict.setdefault("resolution", None)
     verdict["derivation"] = claim.derivation
     verdict["label"] = paper.heuristic_label if claim.heuristic else paper.label
     return verdict, time.perf_counter() - start
+
+
+def _inconclusive(cid: str, verdict: dict, control: str, reason: str) -> None:
+    """A passed ``verdict`` whose ``control`` did not fail becomes inconclusive: the verdict now rests on the
+    control, which the margin does not measure, so the key has no margin, and says why."""
+    verdict["status"] = Status.INCONCLUSIVE.value
+    verdict.setdefault("details", {})[control] = reason
+    if verdict.get("key") is not None:
+        verdict["key"] = {**verdict["key"], "margin": None, "why": reason}
+        check_key(cid, verdict["status"], verdict["key"])
 
 
 def _limit_threads(threads: int | None):
@@ -205,7 +241,8 @@ def _cached_verdicts(hit, ids) -> bool:
     """Whether a cache entry holds the verdicts of the claims ``ids``, as :func:`_group` stores them: one
     ``[verdict, seconds]`` per claim, in order, each verdict a valid claim of a report
     (:func:`verify.report.render.validate_claim`: a known status, and never ``error``, which is not stored) with
-    a key number consistent with its status and a negative control.  A cache folder is outside the run's
+    a key number consistent with its status, a negative control, and the calibrated control and resolution
+    (None where the claim has none).  A cache folder is outside the run's
     control, so anything else is a miss and the group runs again."""
     from theory.errors import InputError
 
@@ -220,6 +257,12 @@ def _cached_verdicts(hit, ids) -> bool:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or verdict.get("claim") != cid:
             return False
         if verdict.get("status") == Status.ERROR.value or not isinstance(verdict.get("negative_control"), dict):
+            return False
+        # entries written before calibrated controls and resolutions were recorded are a miss (run again)
+        if "calibrated_control" not in verdict or "resolution" not in verdict:
+            return False
+        calibrated = verdict["calibrated_control"]
+        if (calibrated is None) != (REGISTRY[cid].calibrated_control is None):
             return False
         try:
             validate_claim(verdict, cid)

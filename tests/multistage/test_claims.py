@@ -45,6 +45,76 @@ def test_negative_control_fails(quick_report, claim_id):
     assert claim["negative_control"]["status"] == "failed", claim["negative_control"]
 
 
+#: claims without a calibrated control: a loose bound (D3), a bound with a one-sided exponent whose interval is
+#: wider than twice its band (D6), a threshold (D7-amplitudes-similar) and a sign claim (D11); their resolution
+#: says what they check instead
+UNCALIBRATED = {"D3-higher-order-bound", "D6-initial-plateau", "D7-amplitudes-similar", "D11-secondary-plateau"}
+
+
+@pytest.mark.parametrize("claim_id", CLAIMS)
+def test_calibrated_control_fails_and_every_claim_records_its_resolution(quick_report, claim_id):
+    """At the quick profile every calibrated control (the prediction perturbed by at most twice its tolerance)
+    fails, and every verdict says what it resolves (validity only, with the measured tightness, for a bound)."""
+    report, _ = quick_report
+    claim = next(c for c in report["claims"] if c["claim"] == claim_id)
+    assert claim["resolution"] and claim["resolution"]["detects"], claim_id
+    if claim_id in UNCALIBRATED:
+        assert claim["calibrated_control"] is None and REGISTRY[claim_id].calibrated_control is None
+        return
+    calibrated = claim["calibrated_control"]
+    assert calibrated["status"] == "failed", calibrated
+    assert calibrated["description"] == REGISTRY[claim_id].calibrated_description
+    assert calibrated["key"] is not None and (calibrated["key"]["margin"] is None or calibrated["key"]["margin"] > 1)
+    value = claim["resolution"]["value"]
+    assert value is not None and value > 0, claim["resolution"]
+
+
+def test_validity_only_claims_report_their_tightness(quick_report):
+    report, out = quick_report
+    d3 = next(c for c in report["claims"] if c["claim"] == "D3-higher-order-bound")
+    assert d3["resolution"]["validity_only"] and d3["resolution"]["tightness"] == d3["measured"]["max_ratio"]
+    assert d3["resolution"]["detects"].startswith("validity only; tightness measured: max ratio")
+    md = (out / "report.md").read_text()
+    assert "| resolution |" in md.splitlines()[[i for i, ln in enumerate(md.splitlines())
+                                                  if ln.startswith("| claim |")][0]]
+
+
+def test_a_calibrated_control_that_passes_makes_the_claim_inconclusive(tmp_path, monkeypatch):
+    """A synthetic claim that passes, whose negative control fails but whose calibrated control passes: the runner
+    records the calibrated control and reports the claim inconclusive (it cannot resolve its own tolerance)."""
+    from verify.registry import Claim, Tolerance, Verdict, key_number, resolution
+
+    tol = Tolerance("synthetic", 0.1, "synthetic")
+
+    def verdict(status, margin, why=None):
+        return Verdict("D0-loose", "a loose claim", status, predicted=1.0, measured=1.0, tolerance=tol,
+                       key=key_number("x", 1.0, 1.0, margin, why),
+                       resolution=resolution("x off by >= 0.15", 0.15, "absolute"))
+
+    passes = lambda ctx: verdict("passed", 0.5)                                      # noqa: E731
+    fails = lambda ctx: verdict("failed", 2.0, "the wrong prediction is refuted")    # noqa: E731
+    monkeypatch.setitem(REGISTRY, "D0-loose",
+                        Claim("D0-loose", "a loose claim", "multistage", "D1", passes, fails, "a wrong prediction",
+                              calibrated_control=passes, calibrated_description="x perturbed by 0.15"))
+    args = ["run", "D0-loose", "--quick", "--no-figures", "--no-cache", "--workers", "1", "--out", str(tmp_path)]
+    assert main(args) == 1
+    report = json.loads(next(tmp_path.rglob("report.json")).read_text())
+    claim = report["claims"][0]
+    assert claim["status"] == "inconclusive" and claim["key"]["margin"] is None
+    assert "cannot resolve its own tolerance" in claim["key"]["why"]
+    assert claim["calibrated_control"] == {"description": "x perturbed by 0.15", "status": "passed",
+                                           "key": {"quantity": "x", "measured": 1.0, "predicted": 1.0, "margin": 0.5,
+                                                   "why": None}}
+    assert claim["resolution"]["value"] == 0.15
+    # the same claim with a calibrated control that fails passes
+    monkeypatch.setitem(REGISTRY, "D0-loose",
+                        Claim("D0-loose", "a loose claim", "multistage", "D1", passes, fails, "a wrong prediction",
+                              calibrated_control=fails, calibrated_description="x perturbed by 0.15"))
+    assert main(args) == 0
+    with pytest.raises(ValueError, match="calibrated_description"):
+        Claim("D0-x", "x", "multistage", "D1", passes, fails, "c", calibrated_control=fails)
+
+
 def test_every_key_agrees_with_its_status_and_each_controls_key_too(quick_report):
     """Margin below 1 exactly when passed, above 1 (or none, with why) otherwise, for claims and controls; the
     claims judged by a fraction of seeds show the counts and the worst seed's used fraction."""

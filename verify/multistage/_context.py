@@ -26,10 +26,13 @@ BASE = {
 
 
 def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
-          group: str = "", heuristic: bool = False, expect=()) -> Claim:
-    """Register a claim of this paper (``expect``: a documented finding, :class:`verify.registry.Expectation`)."""
+          group: str = "", heuristic: bool = False, expect=(), calibrated=None) -> Claim:
+    """Register a claim of this paper (``expect``: a documented finding, :class:`verify.registry.Expectation`;
+    ``calibrated``: ``(control, description)``, the calibrated control, :class:`verify.registry.Claim`)."""
+    control, description = calibrated if calibrated is not None else (None, "")
     return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
-                          group=group, heuristic=heuristic, expect=expect))
+                          group=group, heuristic=heuristic, expect=expect, calibrated_control=control,
+                          calibrated_description=description))
 
 
 #: claims that rest on the small-initialisation regime of D6-D11 (K0 small, a tanh-like activation, z != 0): on a

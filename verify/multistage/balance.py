@@ -15,7 +15,7 @@ from theory.bridge import numeric
 from theory.multistage import balance, initial_plateau
 from theory.multistage.symbols import alpha, alpha_1, m, z_norm
 
-from ..registry import Status, Tolerance, Verdict, key_number
+from ..registry import Status, Tolerance, Verdict, key_number, resolution
 from ..stats import band_margin, fit_slope, fraction_key, fraction_status, judge, ratio_margin
 from ._context import claim
 
@@ -44,6 +44,12 @@ SIMILAR = Tolerance("W2rel-similar", 0.1,
                     "'similar' amplitude distributions, made concrete: W2rel <= 0.1, i.e. the amplitudes differ "
                     "by at most 10 % of their root-mean-square (chosen before measuring)")
 SIMILAR_MARGIN = 1.5  # the predicted max W2rel plus two finite-m amplitudes must lie below threshold / 1.5
+#: the calibrated controls perturb the derived prediction by CALIBRATED x the tolerance: W2rel of exp(tA) q(0)
+#: lowered by 1.5 K(t) (relative), the asymptotic rate raised by 1.5 x 10 %
+CALIBRATED = 1.5
+#: the population law is moved by twice its spread bound: its tolerance is a 99 % quantile of a per-seed statistic,
+#: and at 1.5 x one seed of eight at quick still met it (a fraction of 1/8 fails only just: Wilson upper end 0.47)
+POPULATION_CALIBRATED = 2.0
 
 
 def _plateau_window(t: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -59,12 +65,14 @@ def _initial(traj) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # (a) the simulation against exp(tA) q(0) from the same q(0)
 
-def _linear_law_check(ctx, rate_factor: float = 1.0) -> Verdict:
+def _linear_law_check(ctx, rate_factor: float = 1.0, tilt: float = 0.0) -> Verdict:
+    """``tilt``: the calibrated control, W2rel of exp(tA) q(0) times 1 + tilt x K(t) (in units of the tolerance)."""
     config = ctx.config()
     traj, obs, kernel, meas, pred = ctx.run(config)
     sel = _plateau_window(traj.t, obs["K"])
     t, K, sim = traj.t[sel], obs["K"][sel], obs["W2rel"][sel]
     lin = balance.linear_law_w2rel(_initial(traj), config.dataset.z, t, rate_factor)
+    lin = lin * (1 + tilt * LINEAR_GAP.value * K)
     gap = sim / lin - 1
     ratio = np.abs(gap) / (LINEAR_GAP.value * K)
     status = Status.PASSED if np.all(ratio <= 1) else Status.FAILED
@@ -72,7 +80,10 @@ def _linear_law_check(ctx, rate_factor: float = 1.0) -> Verdict:
     fits = {"log W2rel vs t (simulation)": fit_slope(t, np.log(sim)),
             "log W2rel vs t (exp(tA) q(0))": fit_slope(t, np.log(lin))}
     return Verdict("D7-w2rel-linear-law", "W2rel of the flow equals W2rel of exp(tA) q(0) on the plateau", status,
-                   predicted={"W2rel": "W2rel of exp(tA) q(0), same q(0)", "rate_factor": rate_factor},
+                   predicted={"W2rel": "W2rel of exp(tA) q(0), same q(0)", "rate_factor": rate_factor,
+                              "tilt_in_K": tilt},
+                   resolution=resolution(f"W2rel off by >= {CALIBRATED:g} K(t) (relative; K the feedback order)",
+                                         CALIBRATED, "K (relative)"),
                    measured={"max_relative_gap": float(np.max(np.abs(gap))), "max_gap_over_K": float(np.max(ratio)),
                              "relative_gap_at_end": float(gap[-1]), "K_at_end": float(K[-1])},
                    tolerance=LINEAR_GAP, seeds=[config.train.seed], fits=fits,
@@ -121,7 +132,9 @@ def _monte_carlo(width: int, d: int, grid: tuple, seed: int) -> tuple[float, np.
 POPULATION_SEEDS = 8
 
 
-def _population_check(ctx, r_power: int = 1) -> Verdict:
+def _population_check(ctx, r_power: int = 1, shift: float = 0.0) -> Verdict:
+    """``shift``: the calibrated control, the law moved by shift x the spread bound x N (N the finite-m
+    amplitude, the statistic's unit)."""
     seeds = ctx.init_seeds(max(ctx.profile.seeds, POPULATION_SEEDS))
     config0 = ctx.config()
     d, width, zn = config0.dataset.dim, config0.model.width, config0.dataset.z_norm
@@ -136,6 +149,7 @@ def _population_check(ctx, r_power: int = 1) -> Verdict:
             C, mc_stat = _monte_carlo(width, d, grid, ctx.seed)
             spread = Tolerance("finite-m-spread", float(np.quantile(mc_stat, MC_QUANTILE)), SPREAD_TEXT)
             F_g, N_g, centre_g = _law_r(np.asarray(grid), d, width, C, r_power)
+            centre_g = centre_g + shift * spread.value * N_g
         inside = (np.asarray(grid) >= taus[0]) & (np.asarray(grid) <= taus[-1])
         sim_g = np.interp(np.asarray(grid)[inside], taus, sim)
         stat = float(np.max(np.abs(sim_g - centre_g[inside]) / N_g[inside])) if inside.any() else float("inf")
@@ -149,7 +163,11 @@ def _population_check(ctx, r_power: int = 1) -> Verdict:
                               "C (measured, Monte Carlo of the linear law)": C},
                    measured={"per_seed": per_seed, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},
                    tolerance=spread, seeds=seeds,
-                   details={"width": width, "dim": d, "r_power": r_power, "mc_reps": MC_REPS,
+                   resolution=resolution(f"the law off by >= {POPULATION_CALIBRATED:g} x its spread bound "
+                                         f"({POPULATION_CALIBRATED:g} x {spread.value:.3g} finite-m amplitudes N)",
+                                         POPULATION_CALIBRATED * spread.value,
+                                         "N (finite-m amplitude)"),
+                   details={"width": width, "dim": d, "r_power": r_power, "mc_reps": MC_REPS, "shift": shift,
                             "comparison_taus": list(grid),
                             "mc_quantiles_of_statistic": {f"q{q:g}": float(np.quantile(mc_stat, q)) for q in (0.5, 0.95, 0.99)},
                             "C_note": "C is measured (weighted least squares of E W2rel^2 - F_d^2 on e^{-2 tau}/m over "
@@ -173,11 +191,12 @@ def _rate_config(ctx):
     return ctx.config(model={"alpha": SIMILAR_ALPHA, "width": width}, train={"seed": ctx.init_seeds()[0]})
 
 
-def _rate_check(ctx, rate=None) -> Verdict:
+def _rate_check(ctx, rate=None, factor: float = 1.0) -> Verdict:
+    """``factor``: the calibrated control, the derived rate times ``factor``."""
     config = _rate_config(ctx)
     zn = config.dataset.z_norm
     predicted_rate = float(numeric(balance.W2REL_ASYMPTOTIC_RATE, (z_norm,))(zn))
-    claimed = predicted_rate if rate is None else rate(zn)
+    claimed = factor * (predicted_rate if rate is None else rate(zn))
     title = "W2rel decays at the asymptotic rate 3|z|/2 once |z| t >~ 3"
     if config.dataset.dim < 2:
         return Verdict("D7-w2rel-asymptotic-rate", title, Status.NOT_APPLICABLE, {"rate": claimed}, None,
@@ -215,6 +234,8 @@ def _rate_check(ctx, rate=None) -> Verdict:
                    predicted={"log-slope": -claimed, "asymptotic rate": "3|z|/2"},
                    measured={"log-slope": fit["slope"], "relative_gap": fit["slope"] / -claimed - 1, "K_max": K_max},
                    tolerance=RATE_TOL, seeds=[config.train.seed], fits={"log W2rel vs t, tau in [3, 5]": fit},
+                   resolution=resolution(f"the rate 3|z|/2 off by >= {CALIBRATED * RATE_TOL.value:.0%}",
+                                         CALIBRATED * RATE_TOL.value, "relative"),
                    details={"width": config.model.width, "alpha": SIMILAR_ALPHA, "window_tau": list(TAU_ASYMPTOTIC),
                             "log_slope_of_F_d_plus_finite_m_term": law_slope["slope"],
                             "log_slope_of_F_d": fit_slope(t[sel], np.log(F))["slope"],
@@ -273,6 +294,10 @@ def _similar_check(ctx, threshold: float = SIMILAR.value) -> Verdict:
                                       "law_at_T_p": choice},
                    measured={"max_W2rel_per_seed": worst, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},
                    tolerance=SIMILAR, seeds=seeds,
+                   # a threshold ("similar" made concrete), not a prediction: the check confirms it holds
+                   resolution=resolution(
+                       "a threshold W2rel <= 0.1 the data stay below: its distance is measured, not resolved",
+                       tightness=None if None in worst else max(worst) / threshold),
                    # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin);
                    # the worst seed's max W2rel over the threshold in its counts (none when a seed is unmeasured)
                    key=fraction_key(f"max W2rel on [T_p, T_d] <= {threshold:g}", ok, len(seeds), (lo, hi), status,
@@ -288,11 +313,20 @@ def _similar_check(ctx, threshold: float = SIMILAR.value) -> Verdict:
 
 claim("D7-w2rel-linear-law", "W2rel of the flow equals W2rel of exp(tA) q(0) on the plateau", "D7",
       _linear_law_check, lambda ctx: _linear_law_check(ctx, 1.05), "exp(tA) built with the rate 1.05 |z|",
-      group="seeds")
+      group="seeds",
+      calibrated=(lambda ctx: _linear_law_check(ctx, tilt=-CALIBRATED),
+                  f"W2rel of exp(tA) q(0) lowered by {CALIBRATED:g} K(t) (relative; {CALIBRATED:g} x the tolerance "
+                  "1 x K)"))
 claim("D7-w2rel-population", "W2rel follows the population law F_d within its finite-m spread", "D7",
-      _population_check, lambda ctx: _population_check(ctx, 2), "F_d(r^2) in place of F_d(r)", group="seeds")
+      _population_check, lambda ctx: _population_check(ctx, 2), "F_d(r^2) in place of F_d(r)", group="seeds",
+      calibrated=(lambda ctx: _population_check(ctx, shift=POPULATION_CALIBRATED),
+                  f"the law sqrt(F_d^2 + C^2 e^(-2 tau)/m) raised by {POPULATION_CALIBRATED:g} x the spread bound (in "
+                  "finite-m amplitudes N; twice the tolerance)"))
 claim("D7-w2rel-asymptotic-rate", "W2rel decays at the asymptotic rate 3|z|/2 once |z| t >~ 3", "D7",
-      _rate_check, lambda ctx: _rate_check(ctx, lambda zn: 2 * zn), "the old law: rate 2|z|", group="wide")
+      _rate_check, lambda ctx: _rate_check(ctx, lambda zn: 2 * zn), "the old law: rate 2|z|", group="wide",
+      calibrated=(lambda ctx: _rate_check(ctx, factor=1 + CALIBRATED * RATE_TOL.value),
+                  f"the derived rate 3|z|/2 times {1 + CALIBRATED * RATE_TOL.value:g} ({CALIBRATED:g} x the 10 % "
+                  "band)"))
 claim("D7-amplitudes-similar", "Theorem 4*: |a| and |w| amplitude distributions are similar on [T_p, T_d]",
       "D7", _similar_check, lambda ctx: _similar_check(ctx, SIMILAR.value / 100),
       "a threshold 100 times smaller (W2rel <= 0.001)", group="wide")

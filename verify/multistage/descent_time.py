@@ -9,6 +9,7 @@ from theory.bridge import numeric
 from theory.multistage.symbols import K0, alpha, delta, eta, m, z_norm
 
 from ..registry import Tolerance, Verdict, key_number
+from ..registry import resolution as resolution_of
 from ..stats import band_margin, fit_slope, fraction_key, fraction_status
 from ._context import claim
 
@@ -28,6 +29,9 @@ GD_LR = 0.9
 #: O(1/m), and T_d(delta) feels that shift unless delta >> 1/m (at delta = 0.01 the measured T_d came
 #: 0.74, 0.56, 0.30, 0.18 time units early for m = 100, 200, 400, 800, biasing the slope in log m by +0.25).
 SLOPE_DELTA = 0.1
+#: the calibrated controls perturb the derived prediction by CALIBRATED x the tolerance: the rate 2|z| (so t_half)
+#: by 1.5 x 0.5 %, the GD map's times by 1.5 x 0.5 %, a slope by 1.5 x its band's half-width
+CALIBRATED = 1.5
 
 
 def _t_half_errors(ctx, rate_expr, train=None, **run):
@@ -47,6 +51,8 @@ def _t_half(ctx, rate_expr=descent_time.rate_flow) -> Verdict:
     seeds, errs, ok = _t_half_errors(ctx, rate_expr)
     status, (lo, hi) = fraction_status(ok, len(seeds))
     return Verdict("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", status,
+                   resolution=resolution_of(f"t_half off by >= {CALIBRATED * T_HALF.value:.2%} (relative)",
+                                         CALIBRATED * T_HALF.value, "relative"),
                    predicted={"t_half": str(descent_time.t_half), "rate": str(rate_expr)},
                    measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds),
                              "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds,
@@ -98,10 +104,13 @@ def _point_in_band(fit) -> str:
     return "passed" if fit["band"][0] <= fit["slope"] <= fit["band"][1] else "failed"
 
 
-def _slope_fit(x, Td, widths, zn, seeds, predicted, predicted_points) -> dict:
-    """Fit mean T_d against ``x`` and attach the prediction and its band (model error + Monte Carlo)."""
+def _slope_fit(x, Td, widths, zn, seeds, predicted, predicted_points, shift: float = 0.0) -> dict:
+    """Fit mean T_d against ``x`` and attach the prediction and its band (model error + Monte Carlo).
+    ``shift``: the calibrated control, the derived slope lowered by ``shift`` x its band's half-width."""
     fit = fit_slope(x, Td)
     se = _mc_slope_se(x, widths, zn, seeds)
+    if shift:
+        predicted = predicted - shift * (_band(predicted, se)[1] - predicted)
     fit.update({"predicted": predicted, "band": _band(predicted, se), "monte_carlo_se": se,
                 "predicted_points": predicted_points})
     return fit
@@ -137,31 +146,40 @@ def _sweep(ctx, key: str, values) -> tuple[list, dict, list]:
     return Td, pred, seeds
 
 
-def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA) -> Verdict:
+def _slope_resolution(fit) -> dict:
+    half = (fit["band"][1] - fit["band"][0]) / 2
+    return resolution_of(f"a slope off by >= {CALIBRATED * half:.3g} ({CALIBRATED:g} x the band's half-width, "
+                      f"{CALIBRATED * half / abs(fit['predicted']):.1%} of the derived slope)",
+                      CALIBRATED * half / abs(fit["predicted"]), "relative")
+
+
+def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA, shift: float = 0.0) -> Verdict:
     alphas = ctx.profile.alphas
     Td, pred, seeds = _sweep(ctx, "alpha", alphas)
     width, zn, dlt = ctx.profile.width, pred["z_norm"], pred["T_d"]["delta"]
     predicted = float(numeric(slope_expr, (m, z_norm))(width, zn))
     fit = _slope_fit(alphas, Td, [width] * len(alphas), zn, len(seeds), predicted,
-                     [float(_expected_T_d(a, width, zn, dlt)) for a in alphas])
+                     [float(_expected_T_d(a, width, zn, dlt)) for a in alphas], shift)
+    predicted = fit["predicted"]
     return Verdict("D9-slope-alpha", "dT_d/d alpha = log m / |z|", _point_in_band(fit),
                    predicted={"slope": predicted, "expression": str(slope_expr)},
                    measured={"alphas": list(alphas), "mean_T_d": Td, "slope": fit["slope"]},
-                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs alpha": fit},
+                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs alpha": fit}, resolution=_slope_resolution(fit),
                    key=_slope_key(fit, "fitted slope dT_d / d alpha"))
 
 
-def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M) -> Verdict:
+def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M, shift: float = 0.0) -> Verdict:
     widths = ctx.profile.td_widths
     Td, pred, seeds = _sweep(ctx, "width", widths)
     zn, a = pred["z_norm"], float(ctx.config().model.alpha)
     predicted = float(numeric(slope_expr, (alpha, z_norm))(a, zn))
     fit = _slope_fit(np.log(widths), Td, widths, zn, len(seeds), predicted,
-                     [float(_expected_T_d(a, w, zn, pred["T_d"]["delta"])) for w in widths])
+                     [float(_expected_T_d(a, w, zn, pred["T_d"]["delta"])) for w in widths], shift)
+    predicted = fit["predicted"]
     return Verdict("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", _point_in_band(fit),
                    predicted={"slope": predicted, "expression": str(slope_expr), "alpha": a},
                    measured={"widths": list(widths), "mean_T_d": Td, "slope": fit["slope"]},
-                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit},
+                   tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit}, resolution=_slope_resolution(fit),
                    key=_slope_key(fit, "fitted slope dT_d / d log m"))
 
 
@@ -182,6 +200,11 @@ def _logistic_times(rate_expr):
 
 
 GD_MAP = critical_point.gd_map_shifted
+
+
+def _scaled(times, factor: float):
+    """The times of ``times`` multiplied by ``factor`` (the calibrated control of D9-gd-rate)."""
+    return lambda pred, lr, dlt: tuple(factor * x for x in times(pred, lr, dlt))
 
 
 def _gd(ctx, times=None, what: str = str(GD_MAP)) -> Verdict:
@@ -215,6 +238,8 @@ def _gd(ctx, times=None, what: str = str(GD_MAP)) -> Verdict:
     return Verdict("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half and T_d from the map "
                    "K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2", status,
                    predicted={"times_from": what, "eta_z": GD_LR * zn},
+                   resolution=resolution_of(f"t_half under GD off by >= {CALIBRATED * T_HALF.value:.2%} (relative)",
+                                         CALIBRATED * T_HALF.value, "relative"),
                    measured={"per_seed (predicted, measured)": rows, "fraction_within": ok / len(seeds),
                              "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds,
                    # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
@@ -230,15 +255,27 @@ def _gd(ctx, times=None, what: str = str(GD_MAP)) -> Verdict:
 
 
 claim("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", "D9", _t_half,
-      lambda ctx: _t_half(ctx, 1.05 * descent_time.rate_flow), "the derived rate 2|z| times 1.05", group="seeds")
+      lambda ctx: _t_half(ctx, 1.05 * descent_time.rate_flow), "the derived rate 2|z| times 1.05", group="seeds",
+      calibrated=(lambda ctx: _t_half(ctx, (1 + sp.Rational(CALIBRATED * T_HALF.value).limit_denominator(10**6))
+                                      * descent_time.rate_flow),
+                  f"the derived rate 2|z| times {1 + CALIBRATED * T_HALF.value:g} (t_half off by "
+                  f"{CALIBRATED:g} x the tolerance)"))
 claim("D9-slope-alpha", "dT_d/d alpha = log m / |z|", "D9", _slope_alpha,
       lambda ctx: _slope_alpha(ctx, SLOPE_ALPHA.subs(m, m ** sp.Rational(11, 10))),
-      "the derived slope with m^1.1 in place of m (exponent off by 0.1)")
+      "the derived slope with m^1.1 in place of m (exponent off by 0.1)",
+      calibrated=(lambda ctx: _slope_alpha(ctx, shift=CALIBRATED),
+                  f"the derived slope lowered by {CALIBRATED:g} x its band's half-width"))
 claim("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", "D9", _slope_log_m,
       lambda ctx: _slope_log_m(ctx, SLOPE_LOG_M.subs(alpha, alpha + sp.Rational(1, 10))),
-      "the derived slope with alpha + 0.1 in place of alpha")
+      "the derived slope with alpha + 0.1 in place of alpha",
+      calibrated=(lambda ctx: _slope_log_m(ctx, shift=CALIBRATED),
+                  f"the derived slope lowered by {CALIBRATED:g} x its band's half-width"))
 claim("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half and T_d from the map "
       "K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2", "D9", _gd,
       lambda ctx: _gd(ctx, _logistic_times(descent_time.rate_gd), "logistic law with the GD rate "
                       + str(descent_time.rate_gd)),
-      "the logistic law with the GD rate 2 log(1 + eta|z|)/eta (the earlier prediction) in place of the map")
+      "the logistic law with the GD rate 2 log(1 + eta|z|)/eta (the earlier prediction) in place of the map",
+      calibrated=(lambda ctx: _gd(ctx, _scaled(_map_times(GD_MAP), 1 - CALIBRATED * T_HALF.value),
+                                  f"{GD_MAP} with its times x {1 - CALIBRATED * T_HALF.value:g}"),
+                  f"the map's times (t_half, T_d) times {1 - CALIBRATED * T_HALF.value:g} ({CALIBRATED:g} x the "
+                  "tolerance)"))

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..registry import Tolerance, Verdict, key_number
+from ..registry import Tolerance, Verdict, key_number, resolution
 from ..stats import exceed_margin, fit_slope
 from ._context import claim
 
@@ -99,6 +99,10 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
                    measured={"widths": widths, "durations": durations, "exponent": fit["slope"]},
                    tolerance=ESCAPE, seeds=ctx.init_seeds(ctx.profile.heuristic_seeds),
                    fits={"log duration vs log m (every width and seed)": fit}, details=details,
+                   # a sign claim: it resolves the sign once |exponent| exceeds the interval's half-width
+                   resolution=resolution(f"an exponent of the wrong sign once |exponent| > {half:.2g} (the 95 % "
+                                         "interval's half-width; a sign claim has no tolerance to perturb by)",
+                                         half if math.isfinite(half) else None, "exponent"),
                    label="measurement of a heuristic claim")
 
 

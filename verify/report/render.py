@@ -11,10 +11,10 @@ running anything:
     renders on GitHub: the claims whose verdict differs from its expectation,
     a summary table (each claim's key number, prediction, used fraction of
     its tolerance, status and, for a claim that did not pass, why; its
-    expected verdict), one section per claim (expectation, the traceback of a
-    check that raised, statement, derived results as ``$$`` display math,
-    prediction against measurement, tolerance, fits, seeds, negative control,
-    figures), every figure numbered and captioned, the versions and how to
+    expected verdict, its resolution), one section per claim (expectation, the
+    traceback of a check that raised, statement, derived results as ``$$``
+    display math, prediction against measurement, tolerance, resolution, fits,
+    seeds, negative control, calibrated control, figures), every figure numbered and captioned, the versions and how to
     regenerate.
 ``report.html``
     one file readable offline: inline CSS, every PNG embedded as a base64
@@ -290,6 +290,19 @@ def validate_claim(claim, path: str = "claim") -> None:
         cpath = f"{path}.negative_control"
         _check(control, "description", "string", cpath)
         _check_status(_check(control, "status", "string", cpath), f"{cpath}.status")
+    calibrated = _check(claim, "calibrated_control", "object or null", path, required=False)
+    if calibrated is not None:
+        cpath = f"{path}.calibrated_control"
+        _check(calibrated, "description", "string", cpath)
+        _check_status(_check(calibrated, "status", "string", cpath), f"{cpath}.status")
+        _check(calibrated, "key", "object or null", cpath, required=False)
+    res = _check(claim, "resolution", "object or null", path, required=False)
+    if res is not None:
+        rpath = f"{path}.resolution"
+        _check(res, "detects", "string", rpath)
+        _check(res, "value", "number or null", rpath, required=False)
+        _check(res, "unit", "string or null", rpath, required=False)
+        _check(res, "tightness", "number or null", rpath, required=False)
     expected = _check(claim, "expected", "object or null", path, required=False)
     if expected is not None:
         epath = f"{path}.expected"
@@ -686,7 +699,7 @@ def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dic
     tol = claim["tolerance"]
     tol_parts = ("none",) if tol is None else (Code(_tolerance_short(tol)), " " + " ".join(tol["justification"].split()))
     B.append(Fields((("Predicted", Value(claim["predicted"])), ("Measured", Value(claim["measured"])),
-                     ("Tolerance", tol_parts))))
+                     ("Tolerance", tol_parts), ("Resolution", (_resolution_text(claim),)))))
     if claim["fits"]:
         B.append(Heading(3, ("Fits",)))
         rows = []
@@ -707,6 +720,20 @@ def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dic
             items.append(("predicted (deliberately wrong)", Value(control["predicted"])))
         if "measured" in control:
             items.append(("measured", Value(control["measured"])))
+        B.append(Fields(tuple(items)))
+    calibrated = claim.get("calibrated_control")
+    if calibrated is not None:
+        B.append(Heading(3, ("Calibrated control",)))
+        B.append(Para((" ".join(calibrated["description"].split()),)))
+        items = [("outcome", (Strong((StatusTag(calibrated["status"]),)),
+                              " (the prediction perturbed by at most twice the tolerance: expected to fail)"))]
+        ckey = calibrated.get("key")
+        if ckey:
+            items.append(("key quantity", (" ".join(str(ckey.get("quantity", "")).split()),)))
+            for name in ("measured", "predicted", "margin"):
+                if ckey.get(name) is not None:
+                    items.append((name, (Code(format_margin(ckey[name]) if name == "margin"
+                                              else _num(float(ckey[name]))),)))
         B.append(Fields(tuple(items)))
     if claim.get("details"):
         B.append(Details("Details", (Pre(_pretty(claim["details"])),)))
@@ -745,13 +772,25 @@ def _why(claim: dict) -> str | None:
         return (head[0].lower() + head[1:] + " " + lines[-1])[:200]
     if isinstance(details.get("error"), str):
         return "the check raised " + " ".join(details["error"].split())[:160]
-    if isinstance(details.get("negative_control"), str):
-        return " ".join(details["negative_control"].split())
+    for control in ("negative_control", "calibrated_control"):
+        if isinstance(details.get(control), str):
+            return " ".join(details[control].split())
     tol = claim["tolerance"]
     if claim["status"] == "failed":
         return ("the measurement is outside the tolerance" + (f" {tol['name']}" if tol else "")
                 + "; see the claim's section")
     return "the measurement could not decide the claim; see the claim's section"
+
+
+def _resolution_text(claim: dict) -> str:
+    """What the claim's check detects (its ``resolution``): "detects <a prediction off by >= X>", or "validity
+    only; tightness measured: ..." for a check that cannot resolve its own tolerance; a dash where the report
+    records none (reports written before resolutions were recorded)."""
+    res = claim.get("resolution")
+    if not isinstance(res, dict) or not res.get("detects"):
+        return "\u2014"
+    text = " ".join(res["detects"].split())
+    return text if res.get("validity_only") or text.startswith("detects") else f"detects {text}"
 
 
 def format_margin(margin: float) -> str:
@@ -801,7 +840,8 @@ def _expected_cell(claim: dict, expected: dict) -> tuple:
 
 
 def _summary_cells(claim: dict, expected: dict) -> tuple:
-    """The key quantity, measured, predicted, margin, status and expected cells of a claim's summary row."""
+    """The key quantity, measured, predicted, margin, status, expected and resolution cells of a claim's summary
+    row."""
     key = claim.get("key")
     status = [StatusTag(claim["status"])]
     why = _why(claim)
@@ -811,7 +851,7 @@ def _summary_cells(claim: dict, expected: dict) -> tuple:
         tol = claim["tolerance"]
         return (("(no key number)",), (Code(_short(claim["measured"])),), (Code(_short(claim["predicted"])),),
                 ((Code(_tolerance_short(tol)),) if tol else ("\u2014",)), tuple(status),
-                _expected_cell(claim, expected))
+                _expected_cell(claim, expected), (_resolution_text(claim),))
     fmt = {"measured": lambda v: _num(float(v)), "predicted": lambda v: _num(float(v)), "margin": format_margin}
     cells = [(" ".join(key["quantity"].split()),)]
     counts = key.get("counts")
@@ -821,7 +861,7 @@ def _summary_cells(claim: dict, expected: dict) -> tuple:
             cells.append((counts_text(counts)[name == "predicted"],))
         else:
             cells.append((Code(fmt[name](v)),) if v is not None else ("\u2014",))
-    return (*cells, tuple(status), _expected_cell(claim, expected))
+    return (*cells, tuple(status), _expected_cell(claim, expected), (_resolution_text(claim),))
 
 
 def _join_pairs(parts: list, sep: str) -> list:
@@ -891,13 +931,17 @@ def build_sections(report: dict, run: dict | None = None) -> list:
                    "runs shows the count and, where each has its own tolerance, the worst one's used fraction; its "
                    "margin is that of the count rule. A claim that did not pass says why. The expected verdict is "
                    "passed unless the claim records a finding against its source (with the reason); a verdict "
-                   "that differs from it, in either direction, is marked.",),
+                   "that differs from it, in either direction, is marked. The resolution is the smallest error of "
+                   "the prediction the check detects: its calibrated control perturbs the prediction by that much "
+                   "(at most twice the tolerance) and must fail; a check of a loose bound says it checks validity "
+                   "only, with the bound's measured tightness.",),
                   "meta"))
     rows = []
     for claim in report["claims"]:
         rows.append(((Link((Code(claim["claim"]),), "#" + anchors[claim["claim"]]),),
                      (" ".join(claim["title"].split()),), *_summary_cells(claim, expected[claim["claim"]])))
-    B.append(Table(("claim", "title", "key quantity", "measured", "predicted", "margin", "status", "expected"),
+    B.append(Table(("claim", "title", "key quantity", "measured", "predicted", "margin", "status", "expected",
+                    "resolution"),
                    tuple(rows)))
     placed = _placed_figures(report)
     B += [_claim_section(claim, anchors, figs_by_path, expected[claim["claim"]], placed.get(claim["claim"], ()))
