@@ -58,6 +58,7 @@ class Baseline:
     """The unmutated quick run of one paper: a context per run group and each claim's verdict, made on demand."""
 
     def __init__(self, paper: str):
+        load_papers()                              # every claim registered, whichever test module runs first
         self.paper = paper
         self._contexts: dict = {}
         self._verdicts: dict = {}

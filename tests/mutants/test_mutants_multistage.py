@@ -19,7 +19,6 @@ import verify.multistage.balance as balance
 import verify.multistage.critical_point as critical_point
 import verify.multistage.descent_time as descent_time
 import verify.multistage.gradient_flow as gradient_flow
-import verify.multistage.growth as growth
 import verify.multistage.higher_order as higher_order
 import verify.multistage.initial_plateau as initial_plateau
 import verify.multistage.linearized_flow as linearized_flow
@@ -130,7 +129,8 @@ def test_D8_D9_D10_catch_K_normalised_by_z_instead_of_z_Sigma_inv_z(base, monkey
     loss along R(K) all move.  One simulation of the five seeds serves the four claims."""
     claims = ["D8-logistic-K", "D9-t-half", "D10-plateau-loss", "D10-plateau-shift"]
     assert_baseline(base, claims)
-    mutate(monkeypatch, events.k_of_theta, "return float(a @ (W @ z)) / zSz", "return float(a @ (W @ z)) / np.sqrt(zSz)")
+    mutate(monkeypatch, events.k_of_theta, "return float(a @ (W @ z)) / zSz",
+           "return float(a @ (W @ z)) / np.sqrt(zSz)")
     assert_caught(context(PAPER), claims)
 
 
