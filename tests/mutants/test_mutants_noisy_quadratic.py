@@ -1,8 +1,9 @@
 """Mutation tests of the noisy-quadratic claims: a plausible bug in the measurement must turn a passing claim to
 failed (see tests/mutants/README.md and the module docstring of test_mutants_multistage.py).
 
-The Q3 claims share one trained network and its dense spectra (the baseline's ``q3-spectrum`` context, the most
-expensive run here); every Q3 mutant but one edits what is computed from them and reuses that run.
+The Q3 claims share one trained network and its dense spectra (the baseline's ``q3-spectrum`` context); the Q3
+mutants of the checks and of the per-batch fits reuse that run, the Lanczos-tolerance and weight-decay mutants train
+and measure the network again.
 """
 from __future__ import annotations
 
