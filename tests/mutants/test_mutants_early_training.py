@@ -1,0 +1,98 @@
+"""Mutation tests of the early-training claims: a plausible bug in the measurement must turn a passing claim to
+failed (see tests/mutants/README.md and the module docstring of test_mutants_multistage.py)."""
+from __future__ import annotations
+
+import pytest
+
+import verify.early_training._critical as critical
+import verify.early_training._eos as eos
+import verify.early_training._uv as uv
+import verify.early_training.uv_model as uv_model
+
+from mutation import Baseline, assert_baseline, assert_caught, context, mutate
+
+PAPER = "early-training"
+
+
+@pytest.fixture(scope="module")
+def base():
+    return Baseline(PAPER)
+
+
+def _constants(*names):
+    """Cache keys of the deep set-ups' critical constants ``names`` (recomputed by a mutant of their events)."""
+    return lambda key: isinstance(key, tuple) and len(key) == 3 and key[0] == "constant" and key[2] in names
+
+
+def test_E1_catches_u_and_v_updated_one_after_the_other(base, monkeypatch):
+    """Gradient descent on the uv model with v updated from the already updated u (a sequential update instead of
+    the simultaneous one): the map's one-step error, the regimes and the c_loss residual all move."""
+    claims = ["E1-uv-map", "E1-uv-regimes", "E1-c-loss-finite-width"]
+    assert_baseline(base, claims)
+    mutate(monkeypatch, uv.gd, "u, v = u - (eta * e / root) * v, v - (eta * e / root) * u",
+           "u = u - (eta * e / root) * v\n        v = v - (eta * e / root) * u")
+    assert_caught(context(PAPER), claims)
+
+
+def test_E1_uv_regimes_catches_the_runs_cut_at_the_10_step_horizon(base, monkeypatch):
+    """The regime runs made with the default 10 steps instead of the profile's regime_steps: a catapult has not
+    come down by then."""
+    assert_baseline(base, "E1-uv-regimes")
+    mutate(monkeypatch, uv_model.check_regimes, "traj = ctx.run(p.regime_width, seed, cv, 0.0, p.regime_steps)",
+           "traj = ctx.run(p.regime_width, seed, cv, 0.0)")
+    assert_caught(base.derive("E1-uv-regimes"), "E1-uv-regimes")
+
+
+def test_E1_c_loss_catches_the_rise_judged_at_the_last_step_only(base, monkeypatch):
+    """c_loss found with 'the loss after 10 steps exceeds the initial loss' instead of 'at some step 1..10'."""
+    assert_baseline(base, "E1-c-loss-finite-width")
+    mutate(monkeypatch, uv.loss_rises, "rises(loss[1:], loss[0], band[1:], band[0])",
+           "rises(loss[-1:], loss[0], band[-1:], band[0])")
+    ctx = base.derive("E1-c-loss-finite-width", drop=lambda key: isinstance(key, tuple) and key[0] == "c_loss")
+    assert_caught(ctx, "E1-c-loss-finite-width")
+
+
+def test_E2_ordering_catches_the_loss_event_judged_at_the_last_step_only(base, monkeypatch):
+    """The deep nets' loss event 'the loss after 10 steps exceeds the initial loss' instead of 'at some step':
+    c_loss moves up past c_sharp."""
+    assert_baseline(base, "E2-ordering")
+    mutate(monkeypatch, critical.loss_event, "later = run.losses[1:]", "later = run.losses[-1:]")
+    assert_caught(base.derive("E2-ordering", drop=_constants("c_loss")), "E2-ordering")
+
+
+def test_E2_c_loss_tends_to_2_catches_d_over_w_computed_as_w_over_d(base, monkeypatch):
+    """The abscissa d/w of the fit computed as w/d: the fitted exponent changes sign."""
+    assert_baseline(base, "E2-c-loss-tends-to-2")
+    mutate(monkeypatch, critical.Setup.depth_over_width, "return self.depth / self.width",
+           "return self.width / self.depth")
+    assert_caught(base.derive("E2-c-loss-tends-to-2"), "E2-c-loss-tends-to-2")
+
+
+def test_E2_zero_last_layer_catches_the_flag_not_passed_to_the_network(base, monkeypatch):
+    """The set-up's zero_last_layer not passed on to the network: the last layer keeps its N(0, 1/fan_in) draw."""
+    assert_baseline(base, "E2-zero-last-layer")
+    mutate(monkeypatch, critical.Problem.__init__,
+           "10, s.depth, s.width, zero_last_layer=s.zero_last_layer, dtype=_DTYPES[s.dtype],",
+           "10, s.depth, s.width, dtype=_DTYPES[s.dtype],")
+    assert_caught(context(PAPER), "E2-zero-last-layer")
+
+
+def test_E2_c_max_catches_the_c_loss_event_pasted_into_the_c_max_search(base, monkeypatch):
+    """The c_max search given the loss event of the line above it (a copy-paste) instead of the divergence
+    event: c_max becomes the last c without a loss rise."""
+    assert_baseline(base, "E2-c-max")
+    mutate(monkeypatch, critical.Problem.constant,
+           "boundary(name, lambda cs: [divergence_event(r) for r in self.loss_runs(cs)], search,",
+           "boundary(name, lambda cs: [loss_event(r) for r in self.loss_runs(cs)], search,")
+    assert_caught(base.derive("E2-c-max", drop=_constants("c_max")), "E2-c-max")
+
+
+def test_E2_edge_of_stability_catches_the_sharpness_taken_at_the_initial_parameters(base, monkeypatch):
+    """Every sharpness measurement made on the Hessian at the initial parameters (a stale variable) instead of
+    the current ones: the ratio stays at c / 2 = 0.9 of the threshold."""
+    assert_baseline(base, "E2-edge-of-stability")
+    mutate(monkeypatch, eos.sharpness_run,
+           "h = TorchHessian(prob.net.flat_loss(prob.data), prob.net.flatten(params))",
+           "h = TorchHessian(prob.net.flat_loss(prob.data), prob.net.flatten(prob.params0))")
+    ctx = base.derive("E2-edge-of-stability", drop=lambda key: isinstance(key, tuple) and key[0] == "eos")
+    assert_caught(ctx, "E2-edge-of-stability")
