@@ -12,7 +12,7 @@ by ``MKL_CBWR`` / ``MKL_ENABLE_INSTRUCTIONS``.  This script runs
 once per setting (each in a fresh process, the variables set before any
 library loads), then compares the reports claim by claim:
 
-* the verdicts (claim and negative control) must be identical: any
+* the verdicts (claim, negative control and calibrated control) must be identical: any
   difference is a failure (exit 1);
 * the key numbers must agree within each claim's resolution: the margin (the
   used fraction of the claim's tolerance) may move by at most
@@ -92,7 +92,9 @@ def read_reports(folder: Path, profile: str) -> dict:
         paper = str(report["paper"]["key"])
         for claim in report["claims"]:
             control = claim.get("negative_control") or {}
+            calibrated = claim.get("calibrated_control") or {}
             results[str(claim["claim"])] = {"status": claim["status"], "control": control.get("status"),
+                                            "calibrated": calibrated.get("status"),
                                             "key": claim.get("key") or {}, "paper": paper}
     return results
 
@@ -117,6 +119,10 @@ def compare(runs: dict, margin_spread: float) -> tuple[list[dict], list[str]]:
             problems.append(f"{cid}: verdict differs: " + ", ".join(f"{n} {s}" for n, s in statuses.items()))
         if len(set(controls.values())) > 1:
             problems.append(f"{cid}: negative control differs: " + ", ".join(f"{n} {s}" for n, s in controls.items()))
+        calibrated = {n: runs[n][cid].get("calibrated") for n in names}
+        if len(set(calibrated.values())) > 1:
+            problems.append(f"{cid}: calibrated control differs: " +
+                            ", ".join(f"{n} {s}" for n, s in calibrated.items()))
         margins = [_float(runs[n][cid]["key"].get("margin")) for n in names]
         measured = [_float(runs[n][cid]["key"].get("measured")) for n in names]
         dm = max(margins) - min(margins) if all(m is not None for m in margins) else None
