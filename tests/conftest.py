@@ -37,10 +37,12 @@ _COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthChec
 PROFILES = {
     "derandomized": dict(max_examples=25, derandomize=True, **_COMMON),
     "ci": dict(max_examples=25, derandomize=True, **_COMMON),
-    "random": dict(max_examples=25, **_COMMON),
-    "dev": dict(max_examples=25, **_COMMON),
-    "thorough": dict(max_examples=250, **_COMMON),
+    "random": dict(max_examples=25, derandomize=False, **_COMMON),
+    "dev": dict(max_examples=25, derandomize=False, **_COMMON),
+    "thorough": dict(max_examples=250, derandomize=False, **_COMMON),
 }
+# every setting a profile relies on is given explicitly: Hypothesis detects CI machines (CI=true) and then makes
+# its own derandomised "ci" profile the default, which a profile registered here would otherwise inherit
 for _name, _values in PROFILES.items():
     settings.register_profile(_name, **_values)
 _profile = os.environ.get("HYPOTHESIS_PROFILE") or "derandomized"
