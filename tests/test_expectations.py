@@ -228,6 +228,27 @@ def test_a_raising_control_makes_the_claim_an_error(tmp_path, monkeypatch, capsy
     assert claim["traceback"].startswith("The negative control raised:\n")
 
 
+def test_a_raising_calibrated_control_makes_the_claim_an_error(tmp_path, monkeypatch, capsys):
+    """The same for the calibrated control: the claim is an error with the control's traceback.  Control: a
+    calibrated control that fails leaves the passed claim passed."""
+    cid = "D0-calibrated-raises"
+    monkeypatch.setitem(REGISTRY, cid, Claim(cid, f"synthetic {cid}", "multistage", "D1", passing(cid), failing(cid),
+                                             "a synthetic control", calibrated_control=raising,
+                                             calibrated_description="a synthetic calibrated control"))
+    code, out = run(tmp_path, cid)
+    claim = report_of(out)["claims"][0]
+    assert code == 1 and claim["status"] == "error" and claim["details"]["check_status"] == "passed"
+    assert claim["calibrated_control"]["status"] == "error"
+    assert "calibrated control raised ZeroDivisionError" in claim["key"]["why"]
+    assert claim["traceback"].startswith("The calibrated control raised:\n")
+    good = "D0-calibrated-fails"
+    monkeypatch.setitem(REGISTRY, good, Claim(good, f"synthetic {good}", "multistage", "D1", passing(good),
+                                              failing(good), "a synthetic control", calibrated_control=failing(good),
+                                              calibrated_description="a synthetic calibrated control"))
+    code, out = run(tmp_path / "good", good)
+    assert code == 0 and report_of(out)["claims"][0]["status"] == "passed"
+
+
 def test_an_expected_failure_that_raises_is_an_error_and_exits_1(tmp_path, monkeypatch, capsys):
     add(monkeypatch, "D0-expected-fail", raising, expect=Expectation("failed", FINDING))
     code, _ = run(tmp_path, "D0-expected-fail")

@@ -97,17 +97,7 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     except Exception as exc:  # noqa: BLE001
         control_out = {"description": claim.control_description, "status": Status.ERROR.value,
                        "predicted": None, "measured": f"{type(exc).__name__}: {exc}"}
-        # the check cannot be trusted when its control crashed: the claim is an error too
-        why = f"the negative control raised {type(exc).__name__}: {exc}"
-        text = f"The negative control raised:\n{_traceback(exc)}"
-        if verdict["status"] != Status.ERROR:
-            verdict.setdefault("details", {})["check_status"] = verdict["status"]
-            verdict["status"] = Status.ERROR.value
-            verdict["details"]["error"] = why
-            if verdict.get("key") is not None:
-                verdict["key"] = {**verdict["key"], "margin": None, "why": why}
-                check_key(cid, verdict["status"], verdict["key"])
-        verdict["traceback"] = text if not verdict.get("traceback") else f"{verdict['traceback']}\n\n{text}"
+        _control_raised(cid, verdict, "negative control", exc)
     verdict["negative_control"] = control_out
     if control_out["status"] != Status.FAILED and verdict["status"] == Status.PASSED:
         _inconclusive(cid, verdict, "negative_control",
@@ -121,18 +111,9 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
             verdict["calibrated_control"] = {"description": claim.calibrated_description,
                                              "status": calibrated["status"], "key": calibrated.get("key")}
         except Exception as exc:  # noqa: BLE001
-            why = f"the calibrated control raised {type(exc).__name__}: {exc}"
             verdict["calibrated_control"] = {"description": claim.calibrated_description,
                                              "status": Status.ERROR.value, "key": None}
-            if verdict["status"] != Status.ERROR:
-                verdict.setdefault("details", {})["check_status"] = verdict["status"]
-                verdict["status"] = Status.ERROR.value
-                verdict["details"]["error"] = why
-                if verdict.get("key") is not None:
-                    verdict["key"] = {**verdict["key"], "margin": None, "why": why}
-                    check_key(cid, verdict["status"], verdict["key"])
-            text = f"The calibrated control raised:\n{_traceback(exc)}"
-            verdict["traceback"] = text if not verdict.get("traceback") else f"{verdict['traceback']}\n\n{text}"
+            _control_raised(cid, verdict, "calibrated control", exc)
         else:
             if calibrated["status"] != Status.FAILED and verdict["status"] == Status.PASSED:
                 _inconclusive(cid, verdict, "calibrated_control",
@@ -142,6 +123,22 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     verdict["derivation"] = claim.derivation
     verdict["label"] = paper.heuristic_label if claim.heuristic else paper.label
     return verdict, time.perf_counter() - start
+
+
+def _control_raised(cid: str, verdict: dict, control: str, exc: BaseException) -> None:
+    """A claim whose ``control`` (negative or calibrated) raised is an error too: the check cannot be trusted.
+    The check's own status goes to ``details.check_status``, the key loses its margin and says why, and the
+    control's traceback is added to the verdict's."""
+    why = f"the {control} raised {type(exc).__name__}: {exc}"
+    if verdict["status"] != Status.ERROR:
+        verdict.setdefault("details", {})["check_status"] = verdict["status"]
+        verdict["status"] = Status.ERROR.value
+        verdict["details"]["error"] = why
+        if verdict.get("key") is not None:
+            verdict["key"] = {**verdict["key"], "margin": None, "why": why}
+            check_key(cid, verdict["status"], verdict["key"])
+    text = f"The {control} raised:\n{_traceback(exc)}"
+    verdict["traceback"] = text if not verdict.get("traceback") else f"{verdict['traceback']}\n\n{text}"
 
 
 def _inconclusive(cid: str, verdict: dict, control: str, reason: str) -> None:
