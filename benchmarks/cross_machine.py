@@ -204,7 +204,7 @@ def main(argv=None) -> int:
     if args.markdown:
         print(markdown(rows))
     worst = max((r["margin_spread"] for r in rows if r["margin_spread"] is not None), default=0.0)
-    print(f"{len(rows)} claims ({args.profile} profile) under {len(chosen)} settings: "
+    print(f"{len(rows)} claims ({args.profile} profile) under {len(runs)} settings: "
           f"{'verdicts identical' if not any('differs' in p for p in problems) else 'VERDICTS DIFFER'}; "
           f"largest margin spread {worst:.3g} of a tolerance (bound {args.margin_spread:g})")
     for p in problems:
