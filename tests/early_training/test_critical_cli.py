@@ -34,6 +34,8 @@ def test_cuda_without_a_gpu_is_a_one_line_notice(capsys):
     (["--depth", "2", "--width", "8", "--steps", "-1"], "--steps"),
     (["--depth", "2", "--width", "8", "--data", "cifar"], "--data"),
     (["--depth", "x", "--width", "8"], "--depth"),
+    (["--depth", "2", "--width", "8", "--threads", "0"], "--threads"),
+    (["--depth", "2", "--width", "8", "--threads", "two"], "--threads"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, args, field):
     assert main(["early-training", "critical-lr", *args]) == 2
@@ -41,3 +43,28 @@ def test_bad_input_is_one_line_exit_2(capsys, args, field):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {field} = ") and "fix:" in lines[0]
     assert captured.out == ""
+
+
+def test_the_search_runs_on_pinned_threads_and_restores_them(monkeypatch, capsys):
+    """critical-lr pins PyTorch's and the BLAS's threads (default 1, --threads N) while it measures, as the claims
+    do, and leaves PyTorch's setting as it found it.  Control: --threads 2 is what the search sees then."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    import verify.early_training._critical as critical
+
+    seen = []
+
+    def fake_measure(setup, search, trajectories, notify):
+        blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        seen.append((torch.get_num_threads(), blas))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(critical, "measure", fake_measure)
+    before = torch.get_num_threads()
+    for extra, want in (([], 1), (["--threads", "2"], 2)):
+        with pytest.raises(SystemExit):
+            main(["early-training", "critical-lr", "--depth", "2", "--width", "8", *extra])
+        threads, blas = seen[-1]
+        assert threads == want and all(n == want for n in blas)
+        assert torch.get_num_threads() == before
