@@ -109,9 +109,10 @@ def _seed_row(ctx, seed: int, bound_expr) -> dict:
     row["rate_ratio"] = row["fastest_growth_rate"] / row["bound_rate"]
     row["max_ratio"] = pair_ratio(bound_fn, tw, qw, zn, eps)
     row["max_ratio_from_0"] = float(np.max(qw[1:] / bound_fn(qw[0], zn, eps, tw[1:])))
-    lowered = [rho for rho in RESOLUTION_GRID
-               if pair_ratio(numeric(growth.bound_expr, (q0, z_norm, eps_sym, t_sym)), tw, qw, (1 - rho) * zn, eps) > 1]
-    row["resolution"] = lowered[0] if lowered else None
+    derived = numeric(growth.bound_expr, (q0, z_norm, eps_sym, t_sym))
+    # the grid ascends: the first lowering the data refute is the resolution
+    row["resolution"] = next((rho for rho in RESOLUTION_GRID
+                              if pair_ratio(derived, tw, qw, (1 - rho) * zn, eps) > 1), None)
     return row
 
 

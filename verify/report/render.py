@@ -285,17 +285,14 @@ def validate_claim(claim, path: str = "claim") -> None:
             _check(counts, "worst", "number or null", cpath, required=False)
     _check(claim, "details", "object", path, required=False)
     _check(claim, "wall_time_s", "number or null", path, required=False)
-    control = _check(claim, "negative_control", "object or null", path, required=False)
-    if control is not None:
-        cpath = f"{path}.negative_control"
-        _check(control, "description", "string", cpath)
-        _check_status(_check(control, "status", "string", cpath), f"{cpath}.status")
-    calibrated = _check(claim, "calibrated_control", "object or null", path, required=False)
-    if calibrated is not None:
-        cpath = f"{path}.calibrated_control"
-        _check(calibrated, "description", "string", cpath)
-        _check_status(_check(calibrated, "status", "string", cpath), f"{cpath}.status")
-        _check(calibrated, "key", "object or null", cpath, required=False)
+    for name in ("negative_control", "calibrated_control"):
+        control = _check(claim, name, "object or null", path, required=False)
+        if control is not None:
+            cpath = f"{path}.{name}"
+            _check(control, "description", "string", cpath)
+            _check_status(_check(control, "status", "string", cpath), f"{cpath}.status")
+            if name == "calibrated_control":
+                _check(control, "key", "object or null", cpath, required=False)
     res = _check(claim, "resolution", "object or null", path, required=False)
     if res is not None:
         rpath = f"{path}.resolution"
