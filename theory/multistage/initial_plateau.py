@@ -2,10 +2,37 @@
 
 Statement
 ---------
-For ``1/2 < alpha_1 < alpha``, let ``T_p`` be the time at which the
-linear-flow growth ``q_max(0) e^{|z| t}`` reaches ``m^(-alpha_1)``:
+For ``1/2 < alpha_1 < alpha``, ``T_p`` is the first time at which
+``q_max(t) = max_k |q_k(t)|`` under the exact linear flow
+``q_k(t) = exp(tA) q_k(0)`` (D4) reaches ``m^(-alpha_1)``.  In each neuron's
+mode coordinates -- ``u_k = (a_k + zhat.w_k)/sqrt 2`` on the growing
+eigenvector, ``v_k = (a_k - zhat.w_k)/sqrt 2`` on the decaying one, and
+``p_k = |w_k - (zhat.w_k) zhat|`` on the null space of ``A`` --
 
-    T_p = log(m^(-alpha_1) / q_max(0)) / |z|.
+    |q_k(t)|^2 = u_k^2 e^{2|z|t} + v_k^2 e^{-2|z|t} + p_k^2,
+
+and for gradient descent with step ``eta`` at matched time ``t = n eta``
+(the map ``(I + eta A)^n`` of D4)
+
+    |q_k(n)|^2 = u_k^2 (1 + eta|z|)^(2n) + v_k^2 (1 - eta|z|)^(2n) + p_k^2.
+
+Each is a sum of exponentials in ``t`` with non-negative weights, so convex,
+and so is their maximum over ``k``: starting below ``Q^2 = m^(-2 alpha_1)``
+it crosses ``Q^2`` exactly once, and ``T_p`` is that root (found with
+``brentq`` on the lambdified maximum).  For the flow each neuron's crossing
+is also explicit, ``X = e^{2|z|T}`` solving ``u^2 X^2 - (Q^2 - p^2) X + v^2 = 0``:
+
+    T_k = log( (Q^2 - p_k^2 + sqrt((Q^2 - p_k^2)^2 - 4 u_k^2 v_k^2)) / (2 u_k^2) ) / (2|z|),
+
+and ``T_p = min_k T_k``.  There is no initial plateau (no ``T_p``) when
+``q_max(0) >= m^(-alpha_1)``.
+
+The earlier estimate lets all of ``q_max(0)`` grow at ``|z|`` from ``t = 0``,
+
+    T_p^grow = log(m^(-alpha_1) / q_max(0)) / |z|,
+
+which ignores that only the ``u_k`` part grows (the ``v_k`` part decays and
+the ``p_k`` part stays): it comes out early.
 
 With Gaussian initialisation ``q_max(0) ~ m^(-alpha) sqrt(2 log m)``, so
 
@@ -25,6 +52,13 @@ Assumptions
 
 Derivation
 ----------
+With ``z = |z| e_1`` (rotation invariance) and ``q = u v_+ + v v_- + p e_perp``,
+``|exp(tA) q|^2`` from D4's closed form equals the sum above (zero
+difference); for GD, ``q_n = (1 + eta|z|)^n u v_+ + (1 - eta|z|)^n v v_- +
+p e_perp`` satisfies ``q_(n+1) = (I + eta A) q_n`` and ``|q_n|^2`` is the sum
+above.  The second ``t``-derivative of the flow's sum is
+``4|z|^2 (u^2 e^{2|z|t} + v^2 e^{-2|z|t}) >= 0``; the explicit ``T_k``
+satisfies ``|q_k(T_k)|^2 = Q^2`` (substitution).
 ``R(t) - R(0) = E[(f_t - f_0)(f_t + f_0 - 2 f*)] / 2`` and
 ``|f(x)| <= C_0 m Q^2 |x| / 2`` (D3) bound the change.  ``T_p`` solves
 ``q_max(0) e^{|z| T} = m^(-alpha_1)``; the log-log slope of the loss bound is
@@ -39,12 +73,36 @@ from __future__ import annotations
 
 import sympy as sp
 
+from functools import lru_cache
+
+import numpy as np
+from scipy.optimize import brentq
+
 from .._derivation import Derivation, derivation_text, is_zero
-from .symbols import C_0, M_fx1, M_x2, Q, alpha, alpha_1, m, q0, z_norm
+from ..bridge import numeric
+from .higher_order import A_matrix
+from .symbols import C_0, M_fx1, M_x2, Q, alpha, alpha_1, eta, m, n, q0, t, z_norm
 
 KEY, TITLE = "D6", "Initial plateau (Theorem 1)"
 
-T_p = sp.log(m ** (-alpha_1) / q0) / z_norm
+#: a neuron's coordinates on the growing (u) and decaying (v) eigenvectors of A and the norm of its part in A's
+#: null space (p)
+u_k, v_k = sp.symbols("u_k v_k", real=True)
+p_k = sp.Symbol("p_k", nonnegative=True)
+#: |q_k(t)|^2 under the exact linear flow exp(tA) (D4)
+q_sq_flow = u_k**2 * sp.exp(2 * z_norm * t) + v_k**2 * sp.exp(-2 * z_norm * t) + p_k**2
+#: |q_k|^2 after n = t / eta steps of the GD linear map (I + eta A)^n (D4); the decaying factor is written
+#: ((1 - eta|z|)^2)^n so that it is real at non-integer n (equal to (1 - eta|z|)^(2n) at integer n)
+q_sq_gd = (u_k**2 * (1 + eta * z_norm) ** (2 * t / eta) + v_k**2 * ((1 - eta * z_norm) ** 2) ** (t / eta)
+           + p_k**2)
+_X = sp.Symbol("X", positive=True)     # e^{2|z|t}
+_Y = sp.Symbol("y", positive=True)     # 1 - eta|z|, in one identity
+#: the flow's per-neuron first passage through Q (explicit root of u^2 X^2 - (Q^2 - p^2) X + v^2 = 0)
+T_k_flow = sp.log((Q**2 - p_k**2 + sp.sqrt((Q**2 - p_k**2) ** 2 - 4 * u_k**2 * v_k**2)) / (2 * u_k**2)) \
+    / (2 * z_norm)
+#: the earlier estimate: all of q_max(0) grows at |z| from t = 0 (kept: E T_p below is its expectation)
+T_p_growth_only = sp.log(m ** (-alpha_1) / q0) / z_norm
+T_p = T_p_growth_only
 q0_expected = m ** (-alpha) * sp.sqrt(2 * sp.log(m))
 T_p_expected = ((alpha - alpha_1) * sp.log(m) - sp.log(2 * sp.log(m)) / 2) / z_norm
 loss_bound = C_0 * m * Q**2 * M_fx1 + C_0**2 * m**2 * Q**4 * M_x2 / 2
@@ -62,6 +120,7 @@ def derive() -> Derivation:
             "kappa", positive=True)), L, sp.oo)
     kappa = sp.Symbol("kappa", positive=True)
     identities = {
+        **_linear_flow_identities(),
         "q_max(0) e^{|z| T_p} = m^(-alpha_1)": is_zero(sp.powsimp(sp.expand_log(
             sp.log(q0 * sp.exp(z_norm * T_p)) + alpha_1 * sp.log(m), force=True))),
         "T_p at the expected q_max(0) is the expansion": is_zero(sp.expand_log(
@@ -71,7 +130,11 @@ def derive() -> Derivation:
             is_zero(general_slope - loss_slope.subs(alpha_1, sp.Rational(1, 2) + kappa)),
     }
     results = {
-        "T_p": sp.Eq(sp.Symbol("T_p"), T_p),
+        "|q_k(t)|^2 (flow)": sp.Eq(sp.Symbol("|q_k(t)|^2"), q_sq_flow),
+        "|q_k(t)|^2 (GD)": sp.Eq(sp.Symbol("|q_k(n)|^2"), q_sq_gd.subs(t, n * eta)),
+        "T_p (linear flow)": sp.Eq(sp.Symbol("T_p"), sp.Min(sp.Symbol("T_k"))),
+        "T_k (flow)": sp.Eq(sp.Symbol("T_k"), T_k_flow),
+        "T_p (growth only)": sp.Eq(sp.Symbol("T_p^grow"), T_p),
         "T_p expected": sp.Eq(sp.Symbol("E T_p"), T_p_expected),
         "q_max(0) expected": sp.Eq(sp.Symbol("q_max(0)"), q0_expected),
         "loss bound": sp.Le(sp.Symbol("|R(t) - R(0)|"), loss_bound),
@@ -79,6 +142,84 @@ def derive() -> Derivation:
         "log-log slope": sp.Eq(sp.Symbol("slope"), loss_slope),
     }
     return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+
+
+def _linear_flow_identities() -> dict:
+    """|q_k|^2 under the flow and the GD map in mode coordinates (z = |z| e_1, d = 2), convexity, the root."""
+    from .linearized_flow import closed_form
+
+    zs, X = closed_form(2)
+    Xz = X.subs({zs[0]: z_norm, zs[1]: 0})
+    vp, vm, e_perp = sp.Matrix([1, 1, 0]) / sp.sqrt(2), sp.Matrix([1, -1, 0]) / sp.sqrt(2), sp.Matrix([0, 0, 1])
+    q = u_k * vp + v_k * vm + p_k * e_perp
+    qt = Xz * q
+    qn = (1 + eta * z_norm) ** n * u_k * vp + (1 - eta * z_norm) ** n * v_k * vm + p_k * e_perp
+    M = sp.eye(3) + eta * A_matrix(sp.Matrix([z_norm, 0]))
+    gd_at_n = u_k**2 * (1 + eta * z_norm) ** (2 * n) + v_k**2 * (1 - eta * z_norm) ** (2 * n) + p_k**2
+    quad = u_k**2 * _X**2 - (Q**2 - p_k**2) * _X + v_k**2
+    X_root = sp.exp(2 * z_norm * T_k_flow)
+    return {
+        "u, v, p are the coordinates of (a, zhat.w, w_perp)": is_zero(
+            q - sp.Matrix([(u_k + v_k) / sp.sqrt(2), (u_k - v_k) / sp.sqrt(2), p_k])),
+        "|exp(tA) q|^2 = u^2 e^{2|z|t} + v^2 e^{-2|z|t} + p^2": is_zero(
+            ((qt.T * qt)[0] - q_sq_flow).rewrite(sp.exp)),
+        "(I + eta A) q_n = q_(n+1)": is_zero(M * qn - qn.subs(n, n + 1)),
+        "|q_n|^2 = u^2 (1 + eta|z|)^(2n) + v^2 (1 - eta|z|)^(2n) + p^2": is_zero((qn.T * qn)[0] - gd_at_n),
+        # with 1 - eta|z| = y (SymPy writes ((1 - eta|z|)^2)^n as (eta|z| - 1)^(2n), equal at integer n)
+        "the GD sum at t = n eta is |q_n|^2": is_zero(
+            (q_sq_gd.subs(t, n * eta) - gd_at_n).subs(eta, (1 - _Y) / z_norm)),
+        "d^2/dt^2 |q_k|^2 = 4|z|^2 (u^2 e^{2|z|t} + v^2 e^{-2|z|t}) >= 0 (convex)": is_zero(
+            sp.diff(q_sq_flow, t, 2) - 4 * z_norm**2 * (q_sq_flow - p_k**2)),
+        "|q_k|^2 = Q^2 at X = e^{2|z|t} is u^2 X^2 - (Q^2 - p^2) X + v^2 = 0": is_zero(
+            (q_sq_flow - Q**2).subs(t, sp.log(_X) / (2 * z_norm)) * _X - quad),
+        "T_k solves it (substitution)": is_zero(sp.expand(quad.subs(_X, X_root))),
+        "the GD sum tends to the flow's as eta -> 0": is_zero(
+            sp.limit(q_sq_gd.subs({u_k: 1, v_k: 1, p_k: 0}), eta, 0) - q_sq_flow.subs({u_k: 1, v_k: 1, p_k: 0})),
+    }
+
+
+def modes(a: np.ndarray, W: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each neuron's ``(u_k, v_k, p_k)``: coordinates on the growing and decaying eigenvectors of ``A`` and the
+    norm of the part of ``w_k`` orthogonal to ``z``."""
+    zhat = z / np.linalg.norm(z)
+    par = W @ zhat
+    perp = np.sqrt(np.maximum(np.sum(W**2, axis=1) - par**2, 0.0))
+    return (a + par) / np.sqrt(2.0), (a - par) / np.sqrt(2.0), perp
+
+
+@lru_cache(maxsize=4)
+def _q_sq(method: str):
+    if method == "flow":
+        return numeric(q_sq_flow, (t, u_k, v_k, p_k, z_norm))
+    if method == "gd":
+        fn = numeric(q_sq_gd, (t, u_k, v_k, p_k, z_norm, eta))
+        return fn
+    raise ValueError(f"method {method!r} unknown; choose 'flow' or 'gd'")
+
+
+def q_max_linear(tval: float, u, v, p, zn: float, method: str = "flow", lr: float | None = None) -> float:
+    """``max_k |q_k(t)|`` under the exact linear flow (``method = "flow"``) or the GD linear map (``"gd"``, step
+    ``lr``), from the lambdified closed form."""
+    args = (tval, u, v, p, zn) + ((lr,) if method == "gd" else ())
+    return float(np.sqrt(np.max(_q_sq(method)(*args))))
+
+
+def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: float | None = None,
+                  xtol: float = 1e-13) -> float | None:
+    """``T_p``: the first time ``max_k |q_k(t)|`` under the linear flow (or GD map) reaches ``level``; None when
+    it starts at or above ``level``.
+
+    The maximum of convex functions of ``t`` is convex, so it crosses ``level`` once: ``brentq`` on
+    ``max_k |q_k(t)|^2 - level^2`` between 0 and a time where the growing part alone is past ``level``.
+    """
+    g = lambda tv: q_max_linear(tv, u, v, p, zn, method, lr) ** 2 - level**2  # noqa: E731
+    if g(0.0) >= 0:
+        return None
+    rate = zn if method == "flow" else float(np.log1p(lr * zn) / lr)
+    hi = float(np.log(level / np.max(np.abs(u))) / rate)   # u_max e^{rate hi} = level, so g(hi) >= 0
+    while g(hi) < 0:        # round-off at the bracket's end only
+        hi *= 1 + 1e-9
+    return float(brentq(g, 0.0, hi, xtol=xtol, rtol=4 * np.finfo(float).eps))
 
 
 def applicable(alpha_value: float, alpha_1_value: float) -> bool | str:

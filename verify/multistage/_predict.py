@@ -138,6 +138,13 @@ def predict(config: Config) -> dict:
         "reasons": {},
     }
     why = out["reasons"]
+    if not np.isfinite(C1):
+        infinite = [f"{name} = sup |{what}| is infinite for sigma = {act.expr} ({const.as_dict()['note']})"
+                    for name, what, const in (("C_0", "sigma'", act.C0), ("C_L", "sigma" + "'" * 3, act.C_L))
+                    if not np.isfinite(float(const.upper))]
+        why["C_1"] = ("; ".join(infinite) + ": the constant C_1 = max(2 C_L E[|f*||x|^3]/3, C_0^2 E|x|^2) of D3 is "
+                      "infinite, so the bounds of D3 and D5 (and D6's loss bound) say nothing here")
+        why["plateau_loss_bound"] = why["C_1"]
     if data.kind != "sample" and data.quadrature_error is None:
         why["data.quadrature_error"] = ("not estimated: the rule with twice the nodes per dimension, to which it "
                                         "is compared, would be too large")
@@ -155,9 +162,17 @@ def predict(config: Config) -> dict:
         stop.append(f"z = 0 (|z| = {data.z_norm:.3g}): no growing linear mode, so no plateau exit, "
                     "descent or K dynamics are predicted (D4-D9 assume z != 0)")
     if method == "gd" and not data.z_is_zero and lr * data.z_norm >= 1:
-        stop.append(f"eta |z| = {lr * data.z_norm:.3g} >= 1: K = 1 is not an attracting fixed point of D9's GD "
-                    "map (slope 1 - 2 eta|z| <= -1; reference runs oscillate for 1 < eta|z| <= 2 and diverge "
-                    "from about 2.25), and the GD linear map has eigenvalue 1 - eta |z| <= 0 (D4)")
+        # the map's t_half and T_d are kept (D9's map is the dynamics of K at any step): what changes is the
+        # approach to K = 1, and past eta|z| = 2 the linear stage itself (T_p is then null, below)
+        reasons.append(f"eta |z| = {lr * data.z_norm:.3g} >= 1 (gradient descent): K = 1 is no longer an "
+                       "attracting fixed point of D9's GD map (slope 1 - 2 eta|z| <= -1), so after the descent K "
+                       "oscillates about 1 instead of settling (reference runs: bounded oscillation for "
+                       "1 < eta|z| <= 2, divergence from about eta|z| = 2.25); t_half and T_d are the map's first "
+                       "passages, which stay valid, but no plateau at K = 1 follows"
+                       + ("; the GD linear map's decaying eigenvalue 1 - eta|z| has modulus >= 1 (D4), so the "
+                          "v_k modes do not decay and T_p is not predicted" if lr * data.z_norm >= 2 else
+                          "; the GD linear map's decaying eigenvalue 1 - eta|z| is <= 0 (D4: the v_k modes "
+                          "alternate in sign while they decay)"))
     if stop:
         out["applicable"] = "; ".join(reasons + stop)
         for k in ("growth_rate", "K0", "K0_expected", "t_half", "T_d", "T_p", "K_eq", "kappa"):
@@ -239,13 +254,24 @@ def predict(config: Config) -> dict:
                                     "value to set beside T_d" if not white else
                                     "K does not reach 1 - delta under D9's map without the shift")
     qmax0 = float(np.max(np.sqrt(a**2 + np.sum(W**2, axis=1))))
-    T_p = float(_f(initial_plateau.T_p, m, alpha_1, q0, z_norm)(width, a1, qmax0, zn))
-    T_p_applicable = True
-    if T_p <= 0:
-        T_p_applicable = (f"q_max(0) = {qmax0:.3g} is already above m^-alpha_1 = {width ** -a1:.3g}: there is no "
+    level = float(width) ** (-a1)
+    T_p_grow = float(_f(initial_plateau.T_p_growth_only, m, alpha_1, q0, z_norm)(width, a1, qmax0, zn))
+    T_p_applicable, T_p = True, None
+    if qmax0 >= level:
+        T_p_applicable = (f"q_max(0) = {qmax0:.3g} is already above m^-alpha_1 = {level:.3g}: there is no "
                           "initial plateau to predict at this width (D6 needs q_max(0) < m^-alpha_1)")
-        T_p = None
+    elif method == "gd" and lr * zn >= 2:
+        T_p_applicable = (f"eta |z| = {lr * zn:.3g} >= 2: the GD linear map's decaying eigenvalue 1 - eta|z| has "
+                          "modulus >= 1, so the v_k modes do not decay and D6's first passage of the growing mode "
+                          "is not the plateau's end")
+    else:
+        u_m, v_m, p_m = initial_plateau.modes(a, W, z)
+        T_p = initial_plateau.first_passage(level, u_m, v_m, p_m, zn, method, lr if method == "gd" else None)
+    if T_p is None:
         why["T_p.value"] = T_p_applicable
+    if T_p_grow <= 0:
+        why["T_p.growth_only"] = T_p_applicable if T_p_applicable is not True else "q_max(0) >= m^-alpha_1"
+        T_p_grow = None
     out.update({
         "growth_rate": growth_rate,
         "growth_rate_definition": "2 log(1 + eta |z|) / eta" if method == "gd" else "2 |z|",
@@ -262,6 +288,10 @@ def predict(config: Config) -> dict:
         "dT_d_dalpha": float(_f(descent_time.slope_alpha, m, r)(width, growth_rate)),
         "dT_d_dlog_m": float(_f(descent_time.slope_log_m, alpha, r)(a_exp, growth_rate)),
         "T_p": {"value": T_p, "alpha_1": a1, "q_max0": qmax0, "applicable": T_p_applicable,
+                "from": ("first passage of max_k |q_k(t)| through m^-alpha_1 under the exact linear "
+                         + ("flow exp(tA) q(0)" if method == "flow" else "GD map (I + eta A)^n q(0)")
+                         + " (D4, D6; brentq on the lambdified closed form)"),
+                "growth_only": T_p_grow,
                 "expected": float(_f(initial_plateau.T_p_expected, m, alpha, alpha_1, z_norm)(width, a_exp, a1, zn))},
         "plateau_loss_bound": float(_f(initial_plateau.loss_bound_at_exit, C_0, m, alpha_1, M_fx1, M_x2)(
             act.C0.upper, width, a1, mo["E_abs_f_x"], mo["E_x2"])),

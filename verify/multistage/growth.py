@@ -34,6 +34,7 @@ from theory.multistage.symbols import t as t_sym
 from ..registry import Status, Tolerance, Verdict, key_number, resolution
 from ..stats import margin_as_judged
 from ._context import claim
+from .higher_order import bound_not_applicable
 
 #: eps as a fraction of |z|: the bound's rate exceeds the growing mode's |z| by 5 %, so a bound whose |z| is
 #: lowered by more than that is refuted once the window spans a few e-folds
@@ -118,6 +119,13 @@ def _seed_row(ctx, seed: int, bound_expr) -> dict:
 
 def _check(ctx, bound_expr=growth.bound_expr) -> Verdict:
     seeds = ctx.init_seeds()
+    why = bound_not_applicable(ctx.config(model={"alpha": ALPHA}, train={"seed": seeds[0], "t_max": 8.0}))
+    if why is not None:     # C_1 infinite: the lemma's window C_1 (m + 1) q_max^2 <= eps is empty
+        return Verdict("D5-growth-lemma", "Growth lemma: q_max(t) <= q_max(s) e^{(|z| + eps)(t - s)} while "
+                       "C_1 (m + 1) q_max^2 <= eps", Status.NOT_APPLICABLE, {"bound": str(bound_expr)}, {}, TOL,
+                       seeds=seeds, key=key_number("fastest growth rate of q_max / the bound's rate", None, None,
+                                                   None, f"{why}; the lemma's window C_1 (m + 1) q_max^2 <= eps "
+                                                         "is empty"))
     rows = [_seed_row(ctx, seed, bound_expr) for seed in seeds]
     tested = [r for r in rows if r["applicable"] is True]
     skipped = [r for r in rows if r["applicable"] is not True]

@@ -8,12 +8,32 @@ from theory.multistage import higher_order
 from ..registry import Tolerance, Verdict, key_number, resolution
 from ..stats import ratio_margin
 from ._context import claim
+from ._predict import predict
 
 TOL = Tolerance("bound-ratio", 1.0, "a bound holds when max_k |N_k| / bound_k <= 1 at every recorded time")
 
 
+def bound_not_applicable(config) -> str | None:
+    """Why D3's bound (and D5's, which rests on it) says nothing for ``config``: its constant ``C_1`` is infinite
+    (an activation with ``sup |sigma'|`` or ``sup |sigma^(3)|`` infinite), measured by :func:`predict`'s analysis of
+    the activation; None when ``C_1`` is finite."""
+    pred = predict(config)
+    if pred["C_1"] is not None:
+        return None
+    return pred["reasons"].get("C_1", f"C_1 is not finite for sigma = {pred['activation']['expr']}")
+
+
+def _not_applicable(title: str, why: str, config) -> Verdict:
+    return Verdict("D3-higher-order-bound", title, "not-applicable", predicted={"C_1": None}, measured={},
+                   tolerance=TOL, seeds=[config.train.seed],
+                   key=key_number("max |N_k| / bound_k", None, None, None, why))
+
+
 def _check(ctx, feedback: bool = True) -> Verdict:
     config = ctx.config()
+    why = bound_not_applicable(config)
+    if why is not None:
+        return _not_applicable("|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| along the flow", why, config)
     traj, obs, kernel, meas, pred = ctx.run(config, remainder=True)
     m, d = traj.width, traj.dim
     z = config.dataset.z
