@@ -81,7 +81,7 @@ from scipy.optimize import brentq
 from .._derivation import Derivation, derivation_text, is_zero
 from ..bridge import numeric
 from .higher_order import A_matrix
-from .symbols import C_0, M_fx1, M_x2, Q, alpha, alpha_1, eta, m, n, q0, t, z_norm
+from .symbols import C_0, C_1, M_fx1, M_x2, Q, alpha, alpha_1, eta, m, n, q0, t, z_norm
 
 KEY, TITLE = "D6", "Initial plateau (Theorem 1)"
 
@@ -134,6 +134,7 @@ def derive() -> Derivation:
         "|q_k(t)|^2 (GD)": sp.Eq(sp.Symbol("|q_k(n)|^2"), q_sq_gd.subs(t, n * eta)),
         "T_p (linear flow)": sp.Eq(sp.Symbol("T_p"), sp.Min(sp.Symbol("T_k"))),
         "T_k (flow)": sp.Eq(sp.Symbol("T_k"), T_k_flow),
+        "passage shift from D3's remainder (first order)": sp.Le(sp.Symbol("|Delta T_p|"), passage_shift),
         "T_p (growth only)": sp.Eq(sp.Symbol("T_p^grow"), T_p),
         "T_p expected": sp.Eq(sp.Symbol("E T_p"), T_p_expected),
         "q_max(0) expected": sp.Eq(sp.Symbol("q_max(0)"), q0_expected),
@@ -220,6 +221,31 @@ def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: fl
     while g(hi) < 0:        # round-off at the bracket's end only
         hi *= 1 + 1e-9
     return float(brentq(g, 0.0, hi, xtol=xtol, rtol=4 * np.finfo(float).eps))
+
+
+#: the rate of log q_k along the flow, d log |q_k| / dt (the slope at which the passage is crossed)
+dlog_q_flow = sp.diff(q_sq_flow, t) / (2 * q_sq_flow)
+#: first-order bound on how far D3's remainder moves the passage (see remainder_shift)
+_I3, _S = sp.Symbol("I_3", nonnegative=True), sp.Symbol("S_T", positive=True)
+passage_shift = C_1 * (m + 1) * _I3 / (Q * _S)
+
+
+def remainder_shift(C1: float, width: int, T: float, u, v, p, zn: float, points: int = 801) -> float:
+    """First-order bound on ``|T_p(simulated) - T_p(linear flow)|`` from D3's remainder.
+
+    Variation of constants: ``q_k(T) - exp(TA) q_k(0) = int_0^T exp((T - s)A) N_k(s) ds`` and
+    ``|exp(tau A)| = e^{|z| tau}``, ``|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| <= C_1 (m + 1) q_max^3`` (D3), so
+    ``max_k |q_k(T)|`` and the linear flow's maximum differ by at most
+    ``C_1 (m + 1) I_3``, ``I_3 = int_0^T e^{|z|(T - s)} q_max(s)^3 ds``.  Relative to ``Q = q_max(T)`` and divided by
+    the linear flow's ``S_T = d log q_max / dt`` at ``T``, that is the shift of the passage time
+    (:data:`passage_shift`), to first order in the remainder; ``q_max(s)`` is evaluated on the linear flow.
+    """
+    s = np.linspace(0.0, T, points)
+    q = np.sqrt(np.max(_q_sq("flow")(s[:, None], u[None, :], v[None, :], p[None, :], zn), axis=1))
+    I3 = float(np.trapezoid(np.exp(zn * (T - s)) * q**3, s))
+    k = int(np.argmax(_q_sq("flow")(T, u, v, p, zn)))
+    S_T = float(numeric(dlog_q_flow, (t, u_k, v_k, p_k, z_norm))(T, u[k], v[k], p[k], zn))
+    return float(numeric(passage_shift, (C_1, m, _I3, Q, _S))(C1, width, I3, q[-1], S_T))
 
 
 def applicable(alpha_value: float, alpha_1_value: float) -> bool | str:
