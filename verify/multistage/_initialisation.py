@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["initial_parameters", "growing_mode"]
+__all__ = ["initial_parameters", "growing_mode", "decaying_mode"]
 
 
 def initial_parameters(width: int, dim: int, alpha: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -23,3 +23,9 @@ def growing_mode(a: np.ndarray, W: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``u_k = (a_k + zhat . w_k) / sqrt 2``, each neuron's coordinate on the growing eigenvector of A."""
     zhat = z / np.linalg.norm(z)
     return (a + W @ zhat) / np.sqrt(2.0)
+
+
+def decaying_mode(a: np.ndarray, W: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``v_k = (a_k - zhat . w_k) / sqrt 2``, each neuron's coordinate on the decaying eigenvector of A."""
+    zhat = z / np.linalg.norm(z)
+    return (a - W @ zhat) / np.sqrt(2.0)
