@@ -10,6 +10,7 @@ from hypothesis import given, note, target
 from hypothesis import strategies as st
 
 from theory._derivation import is_zero
+from theory.bridge import numeric
 from theory.multistage import descent_time, linearized_flow, reduced_dynamics
 from theory.multistage.symbols import K0, alpha, delta, eta, m, t, z_norm
 
@@ -132,3 +133,33 @@ def test_gd_rate_below_flow_rate_and_converges(zn, eta_z):
     assert gaps[0] > gaps[1] > gaps[2] > 0          # tends to the flow rate as eta -> 0
     assert gaps[2] <= gaps[0] / 50                  # linearly in eta
     target(gap / (lr * zn**2), label="gap / (eta |z|^2), must stay <= 1")
+
+
+# ---------------------------------------------------------------------------
+# the decaying modes' effect on t_half (the regime flag's estimate)
+
+@pytest.mark.parametrize("K0_value, V0_value", [(0.01, 0.012), (0.065, 0.06), (0.2, 0.25), (0.3, 0.33)])
+def test_t_half_with_decaying_modes_matches_the_integrated_reduced_dynamics(K0_value, V0_value):
+    """Oracle: the system K = U - V, U' = 2|z|(1 - K) U, V' = -2|z|(1 - K) V integrated with DOP853 at rtol 1e-11
+    (not its conserved product) to K = 1/2."""
+    from scipy.integrate import solve_ivp
+
+    zn = 0.8
+    rhs = lambda _t, y: [2 * zn * (1 - y[0] + y[1]) * y[0], -2 * zn * (1 - y[0] + y[1]) * y[1]]  # noqa: E731
+    event = lambda _t, y: y[0] - y[1] - 0.5  # noqa: E731
+    event.terminal = True
+    sol = solve_ivp(rhs, (0, 100), [K0_value, V0_value], method="DOP853", rtol=1e-11, atol=1e-14, events=event)
+    t_ref = sol.t_events[0][0]
+    f = numeric(descent_time.t_half_with_decaying, (K0, descent_time.V0, z_norm))
+    assert f(K0_value, V0_value, zn) == pytest.approx(t_ref, rel=1e-8)
+    err = numeric(descent_time.t_half_decaying_error, (K0, descent_time.V0, z_norm))(K0_value, V0_value, zn)
+    logistic = numeric(descent_time.t_half.subs(descent_time.r, descent_time.rate_flow), (K0, z_norm))(K0_value, zn)
+    assert err == pytest.approx(logistic / t_ref - 1, rel=1e-7, abs=1e-10)
+    # negative control: without the decaying modes (V0 = 0) the reference is missed by the estimated error
+    assert abs(logistic / t_ref - 1) > 1e3 * 1e-8
+
+
+def test_t_half_error_changes_sign_with_K0():
+    """Small K0: the logistic law is late (positive error); K0 = 0.3 with V0 = K0: early (negative)."""
+    f = numeric(descent_time.t_half_decaying_error, (K0, descent_time.V0, z_norm))
+    assert f(0.065, 0.065, 0.8) > 0 > f(0.3, 0.3, 0.8)

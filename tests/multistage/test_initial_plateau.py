@@ -75,3 +75,87 @@ def test_T_p_at_expected_q0_is_T_p_expected(params):
     # negative control: forgetting the sqrt(2 log m) of the Gaussian maximum shifts T_p by log(2 log m)/(2|z|)
     naive = T_P(width, a1, width ** (-a), zn)
     assert abs(naive - want) >= 0.99 * math.log(2 * math.log(width)) / (2 * zn)
+
+
+# ---------------------------------------------------------------------------
+# T_p from the exact linear flow: the first passage of max_k |q_k(t)|
+
+def _neurons(seed: int, width: int, dim: int = 3, alpha_value: float = 1.5):
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    s = width ** -alpha_value
+    a, W = rng.normal(0, s, width), rng.normal(0, s, (width, dim))
+    z = np.array([0.6, -0.3, 0.5])
+    return a, W, z
+
+
+@given(st.integers(0, 10**6), st.integers(20, 2000))
+def test_linear_flow_T_p_is_the_first_passage_of_exp_tA(seed, width):
+    """brentq's T_p against an independent oracle: D4's closed-form exp(tA) applied to every q_k(0) (not the mode
+    sum) is at the level at T_p, below it on a grid before; and the explicit per-neuron root, min over k."""
+    from theory.multistage.linearized_flow import expm_closed_form
+
+    a, W, z = _neurons(seed, width)
+    zn = float(np.linalg.norm(z))
+    level = width ** -1.0
+    u, v, p = initial_plateau.modes(a, W, z)
+    T = initial_plateau.first_passage(level, u, v, p, zn)
+    Q0 = np.column_stack([a, W])
+    qmax = lambda tv: float(np.max(np.linalg.norm(Q0 @ expm_closed_form(tv, z).T, axis=1)))  # noqa: E731
+    assert math.isclose(qmax(T), level, rel_tol=1e-9)
+    assert all(qmax(tv) < level for tv in np.linspace(0, T, 50)[:-1])
+    T_k = float_function(initial_plateau.T_k_flow, initial_plateau.u_k, initial_plateau.v_k, initial_plateau.p_k,
+                         initial_plateau.Q, z_norm)(u, v, p, level, zn)
+    assert math.isclose(T, float(np.min(T_k)), rel_tol=1e-9)
+    # negative control: the growth-only estimate (all of q_max(0) at rate |z|) is earlier by far more than round-off
+    grow = math.log(level / float(np.max(np.linalg.norm(Q0, axis=1)))) / zn
+    assert T - grow > 1e3 * 1e-9 * T
+
+
+def test_gd_linear_map_T_p_is_the_first_passage_of_the_iterated_map():
+    """Under GD the passage is that of (I + eta A)^n q(0), iterated as matrices (independent of the mode sum):
+    the iterates just before and after n = T_p / eta bracket the level."""
+    a, W, z = _neurons(3, 500)
+    zn, lr, level = float(np.linalg.norm(z)), 0.4, 500 ** -1.0
+    u, v, p = initial_plateau.modes(a, W, z)
+    T = initial_plateau.first_passage(level, u, v, p, zn, "gd", lr)
+    A = np.zeros((4, 4))
+    A[0, 1:], A[1:, 0] = z, z
+    Q = np.column_stack([a, W])
+    n_before = int(np.floor(T / lr))
+    Qn = Q @ np.linalg.matrix_power(np.eye(4) + lr * A, n_before).T
+    before = np.max(np.linalg.norm(Qn, axis=1))
+    after = np.max(np.linalg.norm(Qn @ (np.eye(4) + lr * A).T, axis=1))
+    assert before < level <= after
+    # control: the flow's passage from the same q(0) is not bracketed by these iterates (the GD rate is slower)
+    T_flow = initial_plateau.first_passage(level, u, v, p, zn)
+    assert int(np.floor(T_flow / lr)) < n_before
+
+
+def test_first_passage_is_none_when_q_max_starts_past_the_level():
+    a, W, z = _neurons(1, 100)
+    u, v, p = initial_plateau.modes(a, W, z)
+    q0_max = float(np.max(np.linalg.norm(np.column_stack([a, W]), axis=1)))
+    assert initial_plateau.first_passage(q0_max, u, v, p, float(np.linalg.norm(z))) is None
+    # control: just above q_max(0) there is a passage, after 0
+    assert initial_plateau.first_passage(q0_max * 1.01, u, v, p, float(np.linalg.norm(z))) > 0
+
+
+def test_remainder_shift_vanishes_with_width_like_the_remainder():
+    """The tolerance of D6-T-p, C_1 (m + 1) int e^{|z|(T - s)} q_max^3 ds / (Q S_T), is about C_1 (m + 1) Q^2 /
+    (2 |z|^2) once the growing mode dominates: it falls like m^(1 - 2 alpha_1) at alpha_1 = 1 (slope -1)."""
+    shifts, widths = [], [250, 1000, 4000]
+    for w in widths:
+        a, W, z = _neurons(5, w)
+        zn = float(np.linalg.norm(z))
+        u, v, p = initial_plateau.modes(a, W, z)
+        T = initial_plateau.first_passage(w ** -1.0, u, v, p, zn)
+        shifts.append(initial_plateau.remainder_shift(1.0, w, T, u, v, p, zn))
+    slope = np.polyfit(np.log(widths), np.log(shifts), 1)[0]
+    assert -1.15 < slope < -0.85, slope
+    # control: the same quantity at alpha_1 = 3/4 (level m^-0.75) falls like m^-0.5, outside that band
+    a, W, z = _neurons(5, 4000)
+    u, v, p = initial_plateau.modes(a, W, z)
+    zn = float(np.linalg.norm(z))
+    s_4000 = initial_plateau.remainder_shift(1.0, 4000, initial_plateau.first_passage(4000 ** -0.75, u, v, p, zn),
+                                             u, v, p, zn)
+    assert s_4000 > 4 * shifts[-1]

@@ -19,6 +19,7 @@ from theory.multistage.symbols import C_0, K0 as K0_sym, M_fx1, M_x2, Q, delta a
 from verify.multistage._config import config_from_dict
 from verify.multistage._initialisation import growing_mode, initial_parameters
 from verify.multistage._predict import predict, reduced_flow_times
+from verify.multistage.descent_time import T_HALF
 
 from strategies import ACTIVATIONS, float_function, log_uniform_int
 
@@ -90,7 +91,8 @@ def test_predict_gd_rate(lr):
 def test_predict_flags_inapplicable_configurations():
     big_step = predict(_config(train={"method": "gd", "lr": 5.0}))
     assert isinstance(big_step["applicable"], str) and "eta |z|" in big_step["applicable"]
-    assert big_step["t_half"] is None
+    # past eta|z| = 1 the map's first passages are kept, with the flag saying that no plateau at K = 1 follows
+    assert big_step["t_half"] is not None and "oscillates" in big_step["applicable"]
     even = predict(_config(target={"expr": "x0**2 + x1*x2"}))
     assert isinstance(even["applicable"], str) and "z = 0" in even["applicable"]
     assert even["growth_rate"] is None and even["K0"] is None
@@ -196,7 +198,9 @@ def test_predictions_are_consistent(config):
     if p["applicable"] is not True:
         # the regime flags: no growing mode, an unstable GD step, K0 not small, or an infinite C_L
         assert (data.z_is_zero or (config.train.method == "gd" and config.train.lr * data.z_norm >= 1)
-                or (p["K0"] is not None and p["K0"] >= 0.1) or not config.activation.C_L.finite), p["applicable"]
+                or (p["K0"] is not None and p["K0"] >= 0.5)
+                or abs(p["t_half_decaying_error"]) > T_HALF.value or not config.activation.C_L.finite), \
+            p["applicable"]
         return
     zn, lr = p["z_norm"], config.train.lr
     want_rate = 2 * zn if config.train.method == "flow" else 2 * math.log1p(lr * zn) / lr
@@ -216,8 +220,21 @@ def test_predictions_are_consistent(config):
     assert p["T_d"]["value"] > p["t_half"] > 0
     assert p["dT_d_dalpha"] == pytest.approx(2 * math.log(config.model.width) / p["growth_rate"], rel=1e-12)
     assert p["T_p"]["q_max0"] == pytest.approx(qmax0, rel=1e-14)
-    T_p = math.log(config.model.width ** (-config.alpha_1) / qmax0) / zn
-    if T_p > 0:
-        assert p["T_p"]["value"] == pytest.approx(T_p, rel=1e-12, abs=1e-12) and p["T_p"]["applicable"] is True
+    level = config.model.width ** (-config.alpha_1)
+    T_p_grow = math.log(level / qmax0) / zn
+    if T_p_grow > 0:
+        T_p = p["T_p"]["value"]
+        assert p["T_p"]["growth_only"] == pytest.approx(T_p_grow, rel=1e-12, abs=1e-12)
+        assert p["T_p"]["applicable"] is True and T_p >= T_p_grow * (1 - 1e-12)   # only u_k grows: later
+        u, v, pk = initial_plateau.modes(a, W, data.z)
+        lr = config.train.lr
+        if config.train.method == "flow":   # independent of brentq: the explicit per-neuron root, min over k
+            T_k = float_function(initial_plateau.T_k_flow, initial_plateau.u_k, initial_plateau.v_k,
+                                 initial_plateau.p_k, Q, initial_plateau.z_norm)
+            assert T_p == pytest.approx(float(np.min(T_k(u, v, pk, level, zn))), rel=1e-9)
+        # the linear flow (map) is at the level at T_p and below it just before
+        at = initial_plateau.q_max_linear(T_p, u, v, pk, zn, config.train.method, lr)
+        assert at == pytest.approx(level, rel=1e-9)
+        assert T_p < 1e-3 or initial_plateau.q_max_linear(T_p * (1 - 1e-6), u, v, pk, zn, config.train.method, lr) < level
     else:   # no initial plateau left to predict: flagged, no number
         assert p["T_p"]["value"] is None and "no initial plateau" in p["T_p"]["applicable"]
