@@ -89,6 +89,30 @@ def _vline(ax, x, label, colour, top: bool = True):
             ha="left", va="top" if top else "bottom", rotation=90)
 
 
+def _T_p_note(T_p, meas, stages, t, loss, config) -> str:
+    """The caption's sentence on the T_p line: D6's T_p (the exact linear flow's first passage of q_max through
+    m^(-alpha_1)) is where the theorem's guarantee of a flat loss ends, which need not be where the loss-detected
+    initial plateau ends; the sentence gives both, the simulated passage and how far the loss has moved by T_p."""
+    level = f"m^(-alpha_1) = {config.model.width:d}^(-{config.alpha_1:g})"
+    if T_p is None:
+        return f"No T_p line: q_max(0) is already at or above {level}, so D6 predicts no initial plateau."
+    sim = (meas.get("T_p") or {}).get("value")
+    end = next((s.end for s in stages if s.name == "initial plateau"), None)
+    moved = float(abs(np.interp(T_p, t, loss) - loss[0]) / loss[0])
+    text = (f"T_p = {T_p:.3g} is D6's: the first passage of q_max through {level} under the exact linear flow "
+            f"from q(0)" + (f" (the simulated passage: {sim:.3g})" if sim is not None else "") + ". ")
+    if end is None:
+        return text + "The loss shows no initial plateau on this run."
+    if T_p <= end:
+        return text + (f"It lies inside the detected initial plateau, which ends at t = {end:.3g}: T_p is where "
+                       "Theorem 1's guarantee ends (the loss has moved by at most O(m^(1 - 2 alpha_1)); here by "
+                       f"{moved:.1e} of R(0)), not where the loss starts to fall, which comes when K = beta.z / "
+                       "z^T Sigma^-1 z is of order one (the descent, D8/D9).")
+    return text + (f"It lies after the detected initial plateau's end ({end:.3g}): the loss has already moved by "
+                   f"{moved:.1e} of R(0) by T_p, so the plateau the stage detector sees ends before q_max reaches "
+                   "the theorem's scale.")
+
+
 def figure_multistage(ctx, out: Path) -> dict:
     """Figure 1: the loss through all its stages (escape included), the weight norms and W2rel."""
     plt = pyplot()
@@ -147,18 +171,19 @@ def figure_multistage(ctx, out: Path) -> dict:
                  f"gradient flow, init seed {config.train.seed}", fontsize=10)
     fig.tight_layout()
     names = ", ".join(s.name for s in stages)
+    tp_note = _T_p_note(T_p, meas, stages, tt, loss, config)
     return {"name": "figure1", "title": "The stages of the loss, the weight norms and W2rel",
             "caption": f"m = {config.model.width}, drawn to t = {horizon:.4g} (1.5 x the escape time it measures, or "
                        "the end of a run that goes at least 1.25 x past it). "
                        "(a) The loss on a logarithmic axis with the stages found by verify.stages shaded "
-                       f"({names}); dotted lines: the predicted end of the initial plateau T_p (D6) and descent "
+                       f"({names}); dotted lines: D6's T_p (the end of its guarantee, see the last sentence) and the descent "
                        "time T_d (D9), and the measured escape from the secondary plateau (loss 5 % below its "
                        "level, D11), the same lines in (b) and (c); dashed: the predicted plateau level R* (D10). (b) The norms of a and W. "
                        "(c) The relative Wasserstein distance between the distributions of |a_k| and |w_k|, "
                        "which falls during the descent and rises again as the network leaves the secondary "
                        "plateau. The time axis is linear up to about twice T_d and logarithmic beyond, so that "
-                       "the early stages and the long secondary plateau are both visible.",
-            "width": config.model.width, "t_max": horizon, "escape": escape,
+                       "the early stages and the long secondary plateau are both visible. " + tp_note,
+            "width": config.model.width, "t_max": horizon, "escape": escape, "T_p": T_p,
             "stages": [{"name": s.name, "start": float(s.start), "end": float(s.end)} for s in stages],
             **save_figure(fig, out, "figure1")}
 
