@@ -232,9 +232,12 @@ def test_predictions_are_consistent(config):
             T_k = float_function(initial_plateau.T_k_flow, initial_plateau.u_k, initial_plateau.v_k,
                                  initial_plateau.p_k, Q, initial_plateau.z_norm)
             assert T_p == pytest.approx(float(np.min(T_k(u, v, pk, level, zn))), rel=1e-9)
-        # the linear flow (map) is at the level at T_p and below it just before
-        at = initial_plateau.q_max_linear(T_p, u, v, pk, zn, config.train.method, lr)
-        assert at == pytest.approx(level, rel=1e-9)
-        assert T_p < 1e-3 or initial_plateau.q_max_linear(T_p * (1 - 1e-6), u, v, pk, zn, config.train.method, lr) < level
+        if config.train.method == "flow":   # the linear flow is at the level at T_p and below it just before
+            assert initial_plateau.q_max_linear(T_p, u, v, pk, zn) == pytest.approx(level, rel=1e-9)
+            assert T_p < 1e-3 or initial_plateau.q_max_linear(T_p * (1 - 1e-6), u, v, pk, zn) < level
+        else:   # GD: the iterates on either side of T_p bracket the level (T_p is read off between them)
+            n_hi = max(math.ceil(T_p / lr - 1e-9), 1)
+            below, above = (initial_plateau.q_max_linear(k * lr, u, v, pk, zn, "gd", lr) for k in (n_hi - 1, n_hi))
+            assert below < level * (1 + 1e-12) and above >= level * (1 - 1e-12)
     else:   # no initial plateau left to predict: flagged, no number
         assert p["T_p"]["value"] is None and "no initial plateau" in p["T_p"]["applicable"]

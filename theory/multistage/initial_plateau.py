@@ -211,7 +211,11 @@ def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: fl
     it starts at or above ``level``.
 
     The maximum of convex functions of ``t`` is convex, so it crosses ``level`` once: ``brentq`` on
-    ``max_k |q_k(t)|^2 - level^2`` between 0 and a time where the growing part alone is past ``level``.
+    ``max_k |q_k(t)|^2 - level^2`` between 0 and a time where the growing part alone is past ``level``.  Under
+    gradient descent that root (at a fractional step) only locates the two iterates that bracket the level;
+    ``T_p`` is then read off linearly in ``log q_max`` between them, as the simulator reads a first crossing
+    from its recorded steps (within a step the map is not defined; the two rules differ by up to a step when
+    ``T_p`` is less than a few steps).
     """
     g = lambda tv: q_max_linear(tv, u, v, p, zn, method, lr) ** 2 - level**2  # noqa: E731
     if g(0.0) >= 0:
@@ -220,7 +224,14 @@ def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: fl
     hi = float(np.log(level / np.max(np.abs(u))) / rate)   # u_max e^{rate hi} = level, so g(hi) >= 0
     while g(hi) < 0:        # round-off at the bracket's end only
         hi *= 1 + 1e-9
-    return float(brentq(g, 0.0, hi, xtol=xtol, rtol=4 * np.finfo(float).eps))
+    root = float(brentq(g, 0.0, hi, xtol=xtol, rtol=4 * np.finfo(float).eps))
+    if method == "flow":
+        return root
+    # gradient descent moves in steps: the passage lies between the iterates n - 1 and n that bracket the level,
+    # read off linearly in log q_max between them (the simulator's first-crossing rule on every step)
+    n_hi = max(int(np.ceil(root / lr - 1e-9)), 1)
+    q_lo, q_hi = (q_max_linear(k * lr, u, v, p, zn, method, lr) for k in (n_hi - 1, n_hi))
+    return float(lr * (n_hi - 1 + np.log(level / q_lo) / np.log(q_hi / q_lo)))
 
 
 #: the rate of log q_k along the flow, d log |q_k| / dt (the slope at which the passage is crossed)

@@ -161,18 +161,18 @@ def predict(config: Config) -> dict:
                     "descent or K dynamics are predicted (D4-D9 assume z != 0)")
     if method == "gd" and not data.z_is_zero and lr * data.z_norm >= 1:
         # the map's t_half and T_d are kept (D9's map is the dynamics of K at any step; at eta|z| = 1.1 it
-        # matches the simulator to 0.1 %): what changes is the approach to K = 1 (no plateau follows)
+        # matches the simulator to 0.03-0.1 %): what changes is the approach to K = 1 (no plateau follows)
         reasons.append(f"eta |z| = {lr * data.z_norm:.3g} >= 1 (gradient descent): K = 1 is no longer an "
                        "attracting fixed point of D9's GD map (slope 1 - 2 eta|z| <= -1), so after the descent K "
                        "oscillates about 1 instead of settling (reference runs: bounded oscillation for "
-                       "1 < eta|z| <= 2, divergence from about eta|z| = 2.25); t_half and T_d are the map's first "
-                       "passages, which stay valid, but no plateau at K = 1 follows"
-                       + "; K_eq, kappa and the plateau losses are the values at the map's fixed point, which "
-                       "the run oscillates about instead of settling at"
-                       + ("; the GD linear map's decaying eigenvalue 1 - eta|z| has modulus >= 1 (D4): the v_k "
-                          "modes grow too (by |1 - eta|z|| per step, against 1 + eta|z| for the growing modes); "
+                       "1 < eta|z| <= 2, divergence from about eta|z| = 2.25). t_half and T_d are the map's first "
+                       "passages, which stay valid, but no plateau at K = 1 follows. K_eq, kappa and the plateau "
+                       "losses are the values at the map's fixed point, which the run oscillates about instead of "
+                       "settling at"
+                       + (". The GD linear map's decaying eigenvalue 1 - eta|z| has modulus >= 1 (D4): the v_k "
+                          "modes grow too (by |1 - eta|z|| per step, against 1 + eta|z| for the growing modes), and "
                           "T_p is still the linear map's first passage" if lr * data.z_norm >= 2 else
-                          "; the GD linear map's decaying eigenvalue 1 - eta|z| is <= 0 (D4): the v_k modes "
+                          ". The GD linear map's decaying eigenvalue 1 - eta|z| is <= 0 (D4): the v_k modes "
                           "alternate in sign while they decay, and T_p is still the linear map's first passage"))
     if stop:
         out["applicable"] = "; ".join(reasons + stop)
