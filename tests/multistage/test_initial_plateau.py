@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
+import pytest
 import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
@@ -159,3 +161,49 @@ def test_remainder_shift_vanishes_with_width_like_the_remainder():
     s_4000 = initial_plateau.remainder_shift(1.0, 4000, initial_plateau.first_passage(4000 ** -0.75, u, v, p, zn),
                                              u, v, p, zn)
     assert s_4000 > 4 * shifts[-1]
+
+
+# ---------------------------------------------------------------------------
+# the claim D6-T-p: every seed is judged
+
+@pytest.fixture(scope="module")
+def quick_context():
+    from verify.multistage._context import Context
+
+    return Context.make("quick")
+
+
+def test_D6_T_p_passes_on_every_seed_and_one_resolved_counterexample_fails_it(quick_context):
+    from verify.multistage.initial_plateau import _check_T_p
+
+    verdict = _check_T_p(quick_context)
+    assert verdict.status == "passed" and verdict.key["margin"] < 1
+    rows = verdict.measured["seeds"]
+    assert len(rows) == quick_context.profile.seeds and all(r["ratio"] < 1 for r in rows)
+    calls = []
+
+    def one_seed_late(pred, exact, u, v, p, level):       # 5 % late on the first seed only
+        calls.append(exact)
+        return exact * (1.05 if len(calls) == 1 else 1.0)
+
+    bad = _check_T_p(quick_context, one_seed_late, what="one seed 5 % late")
+    assert bad.status == "failed" and bad.key["why"].startswith("1 of"), bad.key
+
+
+def test_D6_T_p_judges_gradient_descent_with_the_map(tmp_path):
+    """On a researcher's GD configuration the prediction is the GD linear map's passage (not the flow's)."""
+    from verify.multistage._context import Context
+    from verify.multistage._profiles import PROFILES
+    from verify.multistage.initial_plateau import _check_T_p
+
+    user = {"model": {"activation": "tanh", "width": 200, "alpha": 1.0},
+            "data": {"dim": 3, "samples": 100, "whiten": True},
+            "target": {"expr": "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"},
+            "train": {"method": "gd", "lr": 0.6, "t_max": 10.0, "seed": 1}}
+    ctx = Context(replace(PROFILES["quick"], seeds=2), user=user)
+    verdict = _check_T_p(ctx)
+    assert verdict.status == "passed", verdict.key
+    # control: the flow's passage from the same q(0) is judged wrong on the GD runs
+    flow = _check_T_p(ctx, lambda pred, exact, u, v, p, level: initial_plateau.first_passage(level, u, v, p,
+                                                                                              pred["z_norm"]))
+    assert flow.status == "failed", flow.key

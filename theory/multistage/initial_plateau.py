@@ -234,14 +234,16 @@ def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: fl
     return float(lr * (n_hi - 1 + np.log(level / q_lo) / np.log(q_hi / q_lo)))
 
 
-#: the rate of log q_k along the flow, d log |q_k| / dt (the slope at which the passage is crossed)
+#: the rate of log q_k along the flow (and along the GD map at fractional steps), d log |q_k| / dt
 dlog_q_flow = sp.diff(q_sq_flow, t) / (2 * q_sq_flow)
+dlog_q_gd = sp.diff(q_sq_gd, t) / (2 * q_sq_gd)
 #: first-order bound on how far D3's remainder moves the passage (see remainder_shift)
 _I3, _S = sp.Symbol("I_3", nonnegative=True), sp.Symbol("S_T", positive=True)
 passage_shift = C_1 * (m + 1) * _I3 / (Q * _S)
 
 
-def remainder_shift(C1: float, width: int, T: float, u, v, p, zn: float, points: int = 801) -> float:
+def remainder_shift(C1: float, width: int, T: float, u, v, p, zn: float, method: str = "flow",
+                    lr: float | None = None, points: int = 801) -> float:
     """First-order bound on ``|T_p(simulated) - T_p(linear flow)|`` from D3's remainder.
 
     Variation of constants: ``q_k(T) - exp(TA) q_k(0) = int_0^T exp((T - s)A) N_k(s) ds`` and
@@ -249,13 +251,20 @@ def remainder_shift(C1: float, width: int, T: float, u, v, p, zn: float, points:
     ``max_k |q_k(T)|`` and the linear flow's maximum differ by at most
     ``C_1 (m + 1) I_3``, ``I_3 = int_0^T e^{|z|(T - s)} q_max(s)^3 ds``.  Relative to ``Q = q_max(T)`` and divided by
     the linear flow's ``S_T = d log q_max / dt`` at ``T``, that is the shift of the passage time
-    (:data:`passage_shift`), to first order in the remainder; ``q_max(s)`` is evaluated on the linear flow.
+    (:data:`passage_shift`), to first order in the remainder; ``q_max(s)`` is evaluated on the linear flow.  For
+    gradient descent (``method = "gd"``) the sum over steps is taken as the integral with the map's growth
+    ``|(I + eta A)^k| = (1 + eta|z|)^k`` (rate ``log(1 + eta|z|)/eta``) and the map's ``q_max`` and slope at
+    fractional steps.
     """
+    extra = (lr,) if method == "gd" else ()
+    rate = zn if method == "flow" else float(np.log1p(lr * zn) / lr)
     s = np.linspace(0.0, T, points)
-    q = np.sqrt(np.max(_q_sq("flow")(s[:, None], u[None, :], v[None, :], p[None, :], zn), axis=1))
-    I3 = float(np.trapezoid(np.exp(zn * (T - s)) * q**3, s))
-    k = int(np.argmax(_q_sq("flow")(T, u, v, p, zn)))
-    S_T = float(numeric(dlog_q_flow, (t, u_k, v_k, p_k, z_norm))(T, u[k], v[k], p[k], zn))
+    q = np.sqrt(np.max(_q_sq(method)(s[:, None], u[None, :], v[None, :], p[None, :], zn, *extra), axis=1))
+    I3 = float(np.trapezoid(np.exp(rate * (T - s)) * q**3, s))
+    k = int(np.argmax(_q_sq(method)(T, u, v, p, zn, *extra)))
+    slope = dlog_q_flow if method == "flow" else dlog_q_gd
+    S_T = float(numeric(slope, (t, u_k, v_k, p_k, z_norm) + ((eta,) if method == "gd" else ()))(
+        T, u[k], v[k], p[k], zn, *extra))
     return float(numeric(passage_shift, (C_1, m, _I3, Q, _S))(C1, width, I3, q[-1], S_T))
 
 

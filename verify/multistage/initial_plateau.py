@@ -118,18 +118,20 @@ def _tp_row(ctx, seed: int, T_p_of) -> dict:
     level = float(m) ** (-a1)
     row = {"seed": seed, "width": m, "alpha_1": a1, "level": level, "q_max0": float(obs["q_max"][0]),
            "measured": meas["T_p"]["value"], "t_end": float(traj.t[-1])}
-    exact = initial_plateau.first_passage(level, u, v, p, zn)
+    method, lr = config.train.method, (float(config.train.lr) if config.train.method == "gd" else None)
+    extra = (lr,) if method == "gd" else ()
+    exact = initial_plateau.first_passage(level, u, v, p, zn, method, lr)
     if exact is None or pred["C_1"] is None:
         row["applicable"] = (meas["reasons"].get("T_p.value", "no initial plateau") if exact is None
                              else pred["reasons"]["C_1"])
         return row
     row["predicted"] = T_p_of(pred, exact, u, v, p, level)
     # the measurement's interpolation error: the simulator's rule on the linear flow's q_max at the recorded times
-    q_lin = np.sqrt(np.max(initial_plateau._q_sq("flow")(traj.t[:, None], u[None, :], v[None, :], p[None, :], zn),
-                           axis=1))
+    q_lin = np.sqrt(np.max(initial_plateau._q_sq(method)(traj.t[:, None], u[None, :], v[None, :], p[None, :], zn,
+                                                         *extra), axis=1))
     crossing = _first_crossing(traj.t, q_lin, level)
     row["interpolation"] = abs(crossing - exact) if crossing is not None else 0.0
-    row["remainder"] = initial_plateau.remainder_shift(pred["C_1"], m, exact, u, v, p, zn)
+    row["remainder"] = initial_plateau.remainder_shift(pred["C_1"], m, exact, u, v, p, zn, method, lr)
     row["tolerance"] = row["remainder"] + row["interpolation"]
     row["applicable"] = True
     if row["measured"] is None:
