@@ -185,7 +185,8 @@ COLUMNS = [
 
 def table(rows: list[dict], markdown: bool) -> str:
     cells = [[c.header for c in COLUMNS]] + [[c.value(r) for c in COLUMNS] for r in rows]
-    if markdown:
+    if markdown:        # a "|" inside a cell (eta|z|) would end it
+        cells = [[v.replace("|", "\\|") for v in row] for row in cells]
         lines = ["| " + " | ".join(cells[0]) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
         return "\n".join(lines)
