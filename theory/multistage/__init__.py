@@ -25,7 +25,7 @@ LATEX_NAMES = {
     "-d log W2rel/dt": r"-\frac{d \log W_{2}^{\mathrm{rel}}}{dt}",
     "E K_0": r"\mathbb{E}\, K_{0}",
     "E T_d": r"\mathbb{E}\, T_{d}",
-    "E T_p": r"\mathbb{E}\, T_{p}",
+    "E T_p^grow": r"\mathbb{E}\, T_{p}^{\mathrm{grow}}",
     "E log K_0": r"\mathbb{E} \log K_{0}",
     "E[(f - f*) x]": r"\mathbb{E}\left[(f - f^{*})\, x\right]",
     "E[f* s^3]": r"\mathbb{E}\left[f^{*} s^{3}\right]",
