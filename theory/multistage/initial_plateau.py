@@ -202,16 +202,17 @@ def _q_sq(method: str):
     if method == "flow":
         return numeric(q_sq_flow, (t, u_k, v_k, p_k, z_norm))
     if method == "gd":
-        fn = numeric(q_sq_gd, (t, u_k, v_k, p_k, z_norm, eta))
-        return fn
+        return numeric(q_sq_gd, (t, u_k, v_k, p_k, z_norm, eta))
     raise ValueError(f"method {method!r} unknown; choose 'flow' or 'gd'")
 
 
-def q_max_linear(tval: float, u, v, p, zn: float, method: str = "flow", lr: float | None = None) -> float:
+def q_max_linear(tval, u, v, p, zn: float, method: str = "flow", lr: float | None = None):
     """``max_k |q_k(t)|`` under the exact linear flow (``method = "flow"``) or the GD linear map (``"gd"``, step
-    ``lr``), from the lambdified closed form."""
-    args = (tval, u, v, p, zn) + ((lr,) if method == "gd" else ())
-    return float(np.sqrt(np.max(_q_sq(method)(*args))))
+    ``lr``), from the lambdified closed form: a float for a scalar ``tval``, an array for an array of times."""
+    times = np.asarray(tval, dtype=float)
+    args = (times[..., None], u, v, p, zn) + ((lr,) if method == "gd" else ())
+    out = np.sqrt(np.max(_q_sq(method)(*args), axis=-1))
+    return float(out) if out.ndim == 0 else out
 
 
 def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: float | None = None,
@@ -268,7 +269,7 @@ def remainder_shift(C1: float, width: int, T: float, u, v, p, zn: float, method:
     extra = (lr,) if method == "gd" else ()
     rate = zn if method == "flow" else float(np.log1p(lr * zn) / lr)
     s = np.linspace(0.0, T, points)
-    q = np.sqrt(np.max(_q_sq(method)(s[:, None], u[None, :], v[None, :], p[None, :], zn, *extra), axis=1))
+    q = q_max_linear(s, u, v, p, zn, method, lr)
     I3 = float(np.trapezoid(np.exp(rate * (T - s)) * q**3, s))
     k = int(np.argmax(_q_sq(method)(T, u, v, p, zn, *extra)))
     slope = dlog_q_flow if method == "flow" else dlog_q_gd

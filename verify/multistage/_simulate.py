@@ -35,10 +35,10 @@ from ._config import Config
 from ._initialisation import growing_mode, initial_parameters
 from ._observables import missing_meanings, observables
 
-__all__ = ["simulate", "integrate", "observe", "missing", "measure", "stage_bounds"]
+__all__ = ["simulate", "integrate", "observe", "missing", "measure", "stage_bounds", "first_crossing"]
 
 
-def _first_crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
+def first_crossing(t: np.ndarray, y: np.ndarray, level: float) -> float | None:
     """First time the series ``y`` reaches ``level`` from below (linear interpolation in log y)."""
     above = np.nonzero(y >= level)[0]
     if len(above) == 0:
@@ -56,7 +56,7 @@ def stage_bounds(t: np.ndarray, q_max: np.ndarray, width: int, alpha_1: float, T
     t_end)}`` (T_p: D6's first time ``q_max`` reaches ``m^(-alpha_1)``; the secondary plateau runs to the end even
     when the loss escapes it: :func:`measure` puts the detected stages beside these)."""
     level = width ** (-alpha_1)
-    T_p = _first_crossing(t, q_max, level)
+    T_p = first_crossing(t, q_max, level)
     end = float(t[-1]) if len(t) else 0.0
     if len(q_max) and q_max[0] >= level:      # already past the threshold: no initial plateau, descent from 0
         stages = {"descent": (0.0, T_d if T_d is not None else end)}

@@ -108,7 +108,7 @@ TP_TOL = Tolerance(
 
 def _tp_row(ctx, seed: int, T_p_of) -> dict:
     from ._initialisation import initial_parameters
-    from ._simulate import _first_crossing
+    from ._simulate import first_crossing
 
     config = ctx.config(model={"alpha": TP_ALPHA}, train={"seed": seed, "t_max": TP_T_MAX})
     traj, obs, kernel, meas, pred = ctx.run(config, grid=TP_GRID)
@@ -119,7 +119,6 @@ def _tp_row(ctx, seed: int, T_p_of) -> dict:
     row = {"seed": seed, "width": m, "alpha_1": a1, "level": level, "q_max0": float(obs["q_max"][0]),
            "measured": meas["T_p"]["value"], "t_end": float(traj.t[-1])}
     method, lr = config.train.method, (float(config.train.lr) if config.train.method == "gd" else None)
-    extra = (lr,) if method == "gd" else ()
     exact = initial_plateau.first_passage(level, u, v, p, zn, method, lr)
     if exact is None or pred["C_1"] is None:
         row["applicable"] = (meas["reasons"].get("T_p.value", "no initial plateau") if exact is None
@@ -127,9 +126,7 @@ def _tp_row(ctx, seed: int, T_p_of) -> dict:
         return row
     row["predicted"] = T_p_of(pred, exact, u, v, p, level)
     # the measurement's interpolation error: the simulator's rule on the linear flow's q_max at the recorded times
-    q_lin = np.sqrt(np.max(initial_plateau._q_sq(method)(traj.t[:, None], u[None, :], v[None, :], p[None, :], zn,
-                                                         *extra), axis=1))
-    crossing = _first_crossing(traj.t, q_lin, level)
+    crossing = first_crossing(traj.t, initial_plateau.q_max_linear(traj.t, u, v, p, zn, method, lr), level)
     row["interpolation"] = abs(crossing - exact) if crossing is not None else 0.0
     row["remainder"] = initial_plateau.remainder_shift(pred["C_1"], m, exact, u, v, p, zn, method, lr)
     row["tolerance"] = row["remainder"] + row["interpolation"]
