@@ -194,6 +194,9 @@ def _cubic(u):
 cubic_rhs = _cubic_law()
 #: q of the cubic model's law (dK/dt = 2|z| K q)
 q_cubic = sp.expand(cubic_rhs / (2 * z_norm * Kv))
+#: gradient descent: each neuron's amplitude multiplied by 1 + eta |z| q(K) per step (first order in rho)
+gd_map_law = descent_time.K_n * (1 + eta * z_norm * q_cubic.subs(Kv, descent_time.K_n)) ** 2
+gd_map_law_first = descent_time.K_n * (1 + eta * z_norm * q_first.subs(Kv, descent_time.K_n)) ** 2
 
 
 def _truncate(expr, c, order):
@@ -248,6 +251,9 @@ def _approach_identities() -> dict:
             sp.diff(bias, Kend) - rho * integrand.subs(Kv, Kend)),
         "T_d bias vanishes at K_end = K0": is_zero(bias.subs(Kend, K0)),
         "T_d bias vanishes for sigma(s) = s": is_zero(T_d_capacity_bias.subs(g3, 0)),
+        "GD map with q: (map - K)/eta -> the cubic model's law as eta -> 0": is_zero(
+            sp.limit((gd_map_law - descent_time.K_n) / eta, eta, 0) - cubic_rhs.subs(Kv, descent_time.K_n)),
+        "GD map with q: rho = 0 gives D9's map": is_zero(gd_map_law.subs(rho, 0) - descent_time.gd_map),
     }
 
 

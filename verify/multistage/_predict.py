@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from scipy.integrate import solve_ivp
+from scipy.integrate import quad, solve_ivp
 
 from theory.multistage import critical_point, descent_time, gradient_flow, higher_order, initial_plateau, reduced_dynamics
 from theory.bridge import numeric
@@ -31,9 +31,12 @@ from .._io import finite_or_none
 from ._config import Config
 from ._initialisation import growing_mode, initial_parameters
 
-__all__ = ["predict", "reduced_flow_times", "gd_map_times", "K0_SMALL"]
+__all__ = ["predict", "reduced_flow_times", "gd_map_times", "law_time", "K0_SMALL", "T_D_RELATIVE"]
 
 _SIGMA_IS_IDENTITY = 1e-10
+#: relative error of T_d (delta = 0.01) that the D10-descent-time claim tolerates; a T_d whose estimated next-order
+#: error (D10: twice the rho^2 part of the cubic model's law) exceeds it is flagged (``T_d.applicable``)
+T_D_RELATIVE = 5e-3
 #: K0 from which the logistic law's small-K0 assumption is flagged: the neglected decaying modes alone move
 #: t_half by descent_time.t_half_decaying_error = 2 % at K0 = 0.1 (0.4 % at 0.05, 14 % at 0.2), four times
 #: D9's 0.5 % t_half tolerance; K0 >= 1/2 has no t_half at all.
@@ -106,9 +109,53 @@ def gd_map_times(k0: float, lr: float, zn: float, levels: list[float], K_eq: flo
     return out
 
 
+#: the arguments of D10's approach laws q(K) (dK/dt = 2|z| K q(K))
+_LAW_ARGS = (critical_point.Kv, critical_point.g3, critical_point.rho, critical_point.F3, critical_point.M4,
+             critical_point.M6, z_norm)
+
+
+def law_time(q_expr, k0: float, level: float, zn: float, params: tuple) -> float | None:
+    """Time D10's law ``dK/dt = 2|z| K q(K)`` takes from ``k0`` to ``level``: ``int du / (2|z| q(e^u))`` over
+    ``u`` in ``[log k0, log level]`` (smooth in ``u``); ``None`` when ``q`` is not positive on the way (the law's
+    fixed point lies below ``level``).  ``params``: ``(g3, rho, E[f* s^3], E[s^4], E[s^6])``."""
+    q = numeric(q_expr, _LAW_ARGS)
+    lo, hi = np.log(k0), np.log(level)
+    grid = np.exp(np.linspace(lo, hi, 257))
+    if not np.all(np.asarray(q(grid, *params, zn)) > 0):
+        return None
+    value, _ = quad(lambda u: 1.0 / (2 * zn * float(q(np.exp(u), *params, zn))), lo, hi, epsabs=0.0,
+                    epsrel=1e-11, limit=200)
+    return float(value)
+
+
 def _finite_or_none(value, path: str, reasons: dict):
     """``value`` with every non-finite float replaced by ``None`` and the replacement recorded in ``reasons``."""
     return finite_or_none(value, reasons, "the formula gives {value!r} here (outside its assumptions)", path)
+
+
+def _T_d_error(T_d, T_d_first, white: bool, zn: float, rho: float, g3: float, width: int, why: dict) -> dict:
+    """T_d's estimated next-order error (D10: twice the rho^2 part the cubic model's law carries) and whether it
+    is within T_D_RELATIVE (``applicable``: True or why not)."""
+    if not white:
+        why["T_d.error_estimate"] = why["T_d.first_order"] = (
+            "D10's approach law is derived for whitened inputs; the reduced flow of D8 used here has no O(1/m) "
+            "shift, whose size for these inputs is not derived")
+        return {"first_order": None, "error_estimate": None,
+                "applicable": ("non-whitened inputs: T_d from D8's reduced flow without D10's O(1/m) shift (derived "
+                               "for whitened inputs only); its error is not estimated")}
+    if T_d is None or T_d_first is None:
+        why["T_d.error_estimate"] = "no T_d from D10's approach law to estimate the error of"
+        if T_d_first is None:
+            why["T_d.first_order"] = "K does not reach 1 - delta under the first-order approach law"
+        return {"first_order": T_d_first, "error_estimate": None,
+                "applicable": "no T_d from D10's approach law (K does not reach 1 - delta)"}
+    err = 2 * abs(T_d - T_d_first)
+    ok = err <= T_D_RELATIVE * T_d
+    return {"first_order": T_d_first, "error_estimate": err,
+            "applicable": True if ok else (
+                f"T_d's estimated next-order error {err:.3g} ({err / T_d:.2%} of T_d; twice the rho^2 part of D10's "
+                f"cubic-model law, m rho = {width * rho:.3g}) exceeds {T_D_RELATIVE:.2%} of T_d: the O(rho^2) terms "
+                "matter at this width and delta")}
 
 
 def predict(config: Config) -> dict:
@@ -196,7 +243,11 @@ def predict(config: Config) -> dict:
     else:
         why["K_eq"] = why["kappa"] = why["plateau_loss_shifted"] = (
             "D10's O(1/m) shift is derived for whitened inputs (E[(zhat.x)^2] = 1); set whiten = true")
-    T_d_unshifted = None
+    T_d_unshifted = T_d_capacity = T_d_first = None
+    law_params = None
+    if white:
+        s_dir = data.X @ (z / zn)
+        law_params = (g3, rho, mo["E_f_s3"], mo["E_s4"], float(data.p @ s_dir**6))
     if method == "gd":
         if white:
             # steps the map needs: about log(1/K0) / (2 log(1 + eta|z|)) to K = 1/2, log(1/delta) more to 1 - delta
@@ -208,10 +259,17 @@ def predict(config: Config) -> dict:
                     f"D9's GD map would need about {needed:.3g} steps (more than {_PREDICT_MAP_STEPS:.0e}) at "
                     f"lr = {lr:g}: this small a step is the gradient-flow limit; use method = flow")
             else:
-                t_half, T_d = gd_map_times(k0, lr, zn, [0.5, 1 - dlt], K_eq)
+                t_half, T_d_capacity = gd_map_times(k0, lr, zn, [0.5, 1 - dlt], K_eq)
                 T_d_unshifted = gd_map_times(k0, lr, zn, [1 - dlt])[0]
-            times_from = ("D9's GD map with D10's fixed point, K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2, "
-                          "iterated from K0 (steps times eta, linear interpolation in K)")
+                # T_d from D10's law: the map K_(n+1) = K_n (1 + eta|z| q(K_n))^2 of the cubic model, and the
+                # same map with q to first order in rho (their gap is the next order's carried part)
+                subs = dict(zip(_LAW_ARGS[1:-1], (sp.Float(v) for v in law_params)))
+                T_d = gd_map_times(k0, lr, zn, [1 - dlt], map_expr=critical_point.gd_map_law.subs(subs))[0]
+                T_d_first = gd_map_times(k0, lr, zn, [1 - dlt],
+                                         map_expr=critical_point.gd_map_law_first.subs(subs))[0]
+            times_from = ("t_half: D9's GD map with D10's fixed point, K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2; "
+                          "T_d: the map of D10's approach law, K_(n+1) = K_n (1 + eta|z| q(K_n))^2; both iterated "
+                          "from K0 (steps times eta, linear interpolation in K)")
         else:
             t_half = T_d = None
             times_from = "not predicted: gradient descent with non-whitened inputs"
@@ -220,10 +278,14 @@ def predict(config: Config) -> dict:
     elif white:
         # t_half stays D9's: the shift moves it by O(K_eq - 1) only (reference runs: within 0.24 %)
         t_half = float(_f(descent_time.t_half, K0, r)(k0, growth_rate))
-        T_d = float(_f(critical_point.T_d_shifted, K0, delta, critical_point.K_eq_sym, z_norm)(k0, dlt, K_eq, zn))
+        T_d_capacity = float(_f(critical_point.T_d_shifted, K0, delta, critical_point.K_eq_sym, z_norm)(
+            k0, dlt, K_eq, zn))
         T_d_unshifted = float(_f(descent_time.T_d, K0, delta, r)(k0, dlt, growth_rate))
-        times_from = ("t_half: D9's logistic law; T_d: the logistic law with D10's carrying capacity K_eq "
-                      "(closed form; without_shift: D9's)")
+        T_d = law_time(critical_point.q_cubic, k0, 1 - dlt, zn, law_params) if k0 < 1 - dlt else None
+        T_d_first = law_time(critical_point.q_first, k0, 1 - dlt, zn, law_params) if k0 < 1 - dlt else None
+        times_from = ("t_half: D9's logistic law; T_d: D10's approach law dK/dt = 2|z| K q(K) of the cubic "
+                      "condensed model, integrated from K0 (capacity_law: the logistic law with D10's carrying "
+                      "capacity K_eq; without_shift: D9's)")
     else:
         t_half, T_d = reduced_flow_times(Sigma, z, beta_par * z / zn, [0.5, 1 - dlt])
         times_from = "reduced flow of D8 for general Sigma, integrated numerically (no O(1/m) shift)"
@@ -252,7 +314,8 @@ def predict(config: Config) -> dict:
         "K0": k0,
         "K0_expected": k0_expected,
         "t_half": t_half,
-        "T_d": {"value": T_d, "delta": dlt, "without_shift": T_d_unshifted},
+        "T_d": {"value": T_d, "delta": dlt, "without_shift": T_d_unshifted, "capacity_law": T_d_capacity,
+                **_T_d_error(T_d, T_d_first, white, zn, rho, g3, width, why)},
         "times_from": times_from,
         "K_eq": K_eq,
         "kappa": kappa,
