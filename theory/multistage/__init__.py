@@ -55,6 +55,8 @@ LATEX_NAMES = {
     "beta beta^T": r"\beta \beta^{T}",
     "d/dt (a_k^2 - |w_k|^2)": r"\frac{d}{dt}\left(a_{k}^{2} - |w_{k}|^{2}\right)",
     "dK_(n+1)/dK_n at K = 1": r"\left.\frac{dK_{n+1}}{dK_{n}}\right|_{K = 1}",
+    "-dK'/dK at K_eq": r"-\left.\frac{d\dot K}{dK}\right|_{K = K_{eq}}",
+    "T_d(law) - T_d(capacity)": r"T_{d}^{\mathrm{law}} - T_{d}^{\mathrm{capacity}}",
     "dT_d/dalpha": r"\frac{dT_{d}}{d\alpha}",
     "dT_d/dlog m": r"\frac{dT_{d}}{d \log m}",
     "e^{tA}": r"e^{tA}",
