@@ -2,11 +2,15 @@
 
 Every number here comes from a derived SymPy expression through the one
 lambdify bridge (:func:`theory.bridge.numeric`); nothing is restated by hand.
-For non-whitened inputs the descent times come from the reduced flow of D8
-(lambdified, integrated with :func:`scipy.integrate.solve_ivp`); for gradient
-descent they come from iterating D9's map ``K_(n+1) = K_n (1 + eta|z|(1 -
-K_n))^2``; for the flow with whitened inputs from the logistic law with D10's
-carrying capacity ``K_eq = 1 + kappa/m``.
+For non-whitened inputs t_half comes from the reduced flow of D8 and T_d
+from D10's condensed flow for a general input covariance (both integrated
+with :func:`scipy.integrate.solve_ivp`); for gradient descent t_half comes
+from iterating D9's map with D10's fixed point, ``K_(n+1) = K_n (1 + eta|z|(1
+- K_n/K_eq))^2``, and T_d from the map of D10's approach law; for the flow with
+whitened inputs t_half from D9's logistic law and T_d from D10's approach law
+``dK/dt = 2|z| K q(K)``.  ``T_d.error_estimate`` is D10's estimate of T_d's
+next-order error and ``T_d.applicable`` says whether it is within
+``T_D_RELATIVE``.
 
 Regime flags: ``applicable`` is ``True`` or a string naming every assumption
 that fails (``z = 0``; ``eta |z| >= 1`` under gradient descent; ``K0`` not
@@ -31,7 +35,8 @@ from .._io import finite_or_none
 from ._config import Config
 from ._initialisation import growing_mode, initial_parameters
 
-__all__ = ["predict", "reduced_flow_times", "gd_map_times", "law_time", "K0_SMALL", "T_D_RELATIVE"]
+__all__ = ["predict", "reduced_flow_times", "cubic_reduced_flow_times", "gd_map_times", "law_time", "K0_SMALL",
+           "T_D_RELATIVE"]
 
 _SIGMA_IS_IDENTITY = 1e-10
 #: relative error of T_d (delta = 0.01) that the D10-descent-time claim tolerates; a T_d whose estimated next-order
@@ -79,6 +84,45 @@ def reduced_flow_times(Sigma: np.ndarray, z: np.ndarray, beta0: np.ndarray, leve
     sol = solve_ivp(rhs, (0.0, t_max), beta0, method="LSODA", rtol=1e-10, atol=1e-14 * np.linalg.norm(beta0),
                     events=events)
     return [float(te[0]) if len(te) else None for te in sol.t_events]
+
+
+def cubic_reduced_flow_times(X: np.ndarray, p: np.ndarray, y: np.ndarray, beta0: np.ndarray, g3: float,
+                             rho: float, levels: list[float], first_order: bool = False,
+                             t_max: float = 1e6) -> list[float | None]:
+    """Times at which D10's condensed flow for a general input covariance brings K to ``levels``:
+    ``beta' = -v (P2 E[e s] + g3 P4 E[e s^3]/6) - (P2 E[e x] + g3 P4 E[e s^2 x]/2)``, ``e = beta.x + g3 P4 s^3/6
+    - f*``, ``v = beta/|beta|``, ``s = v.x``, ``P2 = |beta|``, ``P4 = rho P2^2``, expectations over the data
+    ``(X, p, y)`` (D8's reduced flow at ``g3 = 0``).  ``first_order``: without the product of the cubic parts of
+    ``e`` and of the projection (the flow to first order in ``rho``)."""
+    Sigma = (X * p[:, None]).T @ X
+    z = X.T @ (p * y)
+    zSz = float(z @ np.linalg.solve(Sigma, z))
+    keep = 0.0 if first_order else 1.0
+
+    def rhs(_t, b):
+        P2 = np.linalg.norm(b)
+        v = b / P2
+        s = X @ v
+        P4 = rho * P2**2
+        e_lin = X @ b - y
+        e_cub = g3 * P4 * s**3 / 6
+        e = e_lin + e_cub
+        e_proj = e_lin + keep * e_cub
+        along = P2 * (p @ (e * s)) + g3 * P4 * (p @ (e_proj * s**3)) / 6
+        vec = P2 * (X.T @ (p * e)) + g3 * P4 * (X.T @ (p * e_proj * s**2)) / 2
+        return -v * along - vec
+
+    events = []
+    for level in levels:
+        ev = (lambda lv: (lambda _t, b: b @ z / zSz - lv))(level)
+        ev.terminal = False
+        events.append(ev)
+    last = max(levels)
+    stop = (lambda _t, b: b @ z / zSz - last)
+    stop.terminal = True
+    sol = solve_ivp(rhs, (0.0, t_max), beta0, method="LSODA", rtol=1e-10, atol=1e-14 * np.linalg.norm(beta0),
+                    events=events + [stop])
+    return [float(te[0]) if len(te) else None for te in sol.t_events[:len(levels)]]
 
 
 def gd_map_times(k0: float, lr: float, zn: float, levels: list[float], K_eq: float = 1.0,
@@ -133,22 +177,15 @@ def _finite_or_none(value, path: str, reasons: dict):
     return finite_or_none(value, reasons, "the formula gives {value!r} here (outside its assumptions)", path)
 
 
-def _T_d_error(T_d, T_d_first, white: bool, zn: float, rho: float, g3: float, width: int, why: dict) -> dict:
+def _T_d_error(T_d, T_d_first, rho: float, width: int, why: dict) -> dict:
     """T_d's estimated next-order error (D10: twice the rho^2 part the cubic model's law carries) and whether it
     is within T_D_RELATIVE (``applicable``: True or why not)."""
-    if not white:
-        why["T_d.error_estimate"] = why["T_d.first_order"] = (
-            "D10's approach law is derived for whitened inputs; the reduced flow of D8 used here has no O(1/m) "
-            "shift, whose size for these inputs is not derived")
-        return {"first_order": None, "error_estimate": None,
-                "applicable": ("non-whitened inputs: T_d from D8's reduced flow without D10's O(1/m) shift (derived "
-                               "for whitened inputs only); its error is not estimated")}
     if T_d is None or T_d_first is None:
         why["T_d.error_estimate"] = "no T_d from D10's approach law to estimate the error of"
         if T_d_first is None:
-            why["T_d.first_order"] = "K does not reach 1 - delta under the first-order approach law"
+            why["T_d.first_order"] = "no T_d from the first-order approach law (see T_d.value)"
         return {"first_order": T_d_first, "error_estimate": None,
-                "applicable": "no T_d from D10's approach law (K does not reach 1 - delta)"}
+                "applicable": "no T_d predicted (see reasons['T_d.value'])"}
     err = 2 * abs(T_d - T_d_first)
     ok = err <= T_D_RELATIVE * T_d
     return {"first_order": T_d_first, "error_estimate": err,
@@ -241,8 +278,17 @@ def predict(config: Config) -> dict:
         plateau_shifted = float(_f(critical_point.R_eq, E_f2_sym, z_Sinv_z_sym, *shift_args)(
             mo["E_f2"], mo["z_Sinv_z"], *shift_vals))
     else:
-        why["K_eq"] = why["kappa"] = why["plateau_loss_shifted"] = (
-            "D10's O(1/m) shift is derived for whitened inputs (E[(zhat.x)^2] = 1); set whiten = true")
+        # D10's K_eq for a general input covariance: moments along v = Sigma^-1 z / |Sigma^-1 z|
+        bvec = np.linalg.solve(Sigma, z)
+        s_v = data.X @ (bvec / np.linalg.norm(bvec))
+        gen_args = (critical_point.g3, critical_point.rho, critical_point.F3_v, critical_point.M4_v,
+                    critical_point.S2_v, critical_point.b_v)
+        gen_vals = (g3, rho, float(data.p @ (data.y * s_v**3)), float(data.p @ s_v**4), float(data.p @ s_v**2),
+                    float(np.linalg.norm(bvec)))
+        K_eq = float(_f(critical_point.K_eq_general, *gen_args)(*gen_vals))
+        kappa = width * (K_eq - 1)
+        why["plateau_loss_shifted"] = ("D10's shifted plateau loss is derived for whitened inputs "
+                                       "(E[(zhat.x)^2] = 1); set whiten = true")
     T_d_unshifted = T_d_capacity = T_d_first = None
     law_params = None
     if white:
@@ -287,8 +333,14 @@ def predict(config: Config) -> dict:
                       "condensed model, integrated from K0 (capacity_law: the logistic law with D10's carrying "
                       "capacity K_eq; without_shift: D9's)")
     else:
-        t_half, T_d = reduced_flow_times(Sigma, z, beta_par * z / zn, [0.5, 1 - dlt])
-        times_from = "reduced flow of D8 for general Sigma, integrated numerically (no O(1/m) shift)"
+        t_half, T_d_unshifted = reduced_flow_times(Sigma, z, beta_par * z / zn, [0.5, 1 - dlt])
+        # T_d: D10's condensed flow for a general Sigma (the cubic term of sigma), and to first order in rho
+        beta0 = beta_par * z / zn
+        T_d = cubic_reduced_flow_times(data.X, data.p, data.y, beta0, g3, rho, [1 - dlt])[0]
+        T_d_first = cubic_reduced_flow_times(data.X, data.p, data.y, beta0, g3, rho, [1 - dlt], first_order=True)[0]
+        times_from = ("t_half: reduced flow of D8 for general Sigma, integrated numerically; T_d: D10's condensed "
+                      "flow for general Sigma (with the cubic term of sigma), integrated numerically "
+                      "(without_shift: D8's reduced flow)")
     if k0 >= 0.5:
         why["t_half"] = f"K0 = {k0:.3g} >= 1/2: K starts at or past 1/2, t_half is undefined"
         t_half = None
@@ -297,9 +349,7 @@ def predict(config: Config) -> dict:
     if T_d is None and "T_d.value" not in why:
         why["T_d.value"] = "K does not reach 1 - delta in the predicted dynamics"
     if T_d_unshifted is None and "T_d.without_shift" not in why:
-        why["T_d.without_shift"] = ("D10's shift is derived for whitened inputs only, so there is no unshifted "
-                                    "value to set beside T_d" if not white else
-                                    "K does not reach 1 - delta under D9's map without the shift")
+        why["T_d.without_shift"] = "K does not reach 1 - delta without the shift"
     qmax0 = float(np.max(np.sqrt(a**2 + np.sum(W**2, axis=1))))
     T_p = float(_f(initial_plateau.T_p, m, alpha_1, q0, z_norm)(width, a1, qmax0, zn))
     T_p_applicable = True
@@ -315,7 +365,7 @@ def predict(config: Config) -> dict:
         "K0_expected": k0_expected,
         "t_half": t_half,
         "T_d": {"value": T_d, "delta": dlt, "without_shift": T_d_unshifted, "capacity_law": T_d_capacity,
-                **_T_d_error(T_d, T_d_first, white, zn, rho, g3, width, why)},
+                **_T_d_error(T_d, T_d_first, rho, width, why)},
         "times_from": times_from,
         "K_eq": K_eq,
         "kappa": kappa,
