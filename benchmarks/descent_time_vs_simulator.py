@@ -1,22 +1,24 @@
 """Predicted T_d against the simulator, one row per configuration, with the flags on T_d.
 
-Usage:
-    python benchmarks/descent_time_vs_simulator.py [--json FILE] [--before FILE] [--markdown] [--only NAME ...]
+Usage (from the repository root):
+    PYTHONPATH=. python benchmarks/descent_time_vs_simulator.py [--json FILE] [--before FILE] [--markdown]
+        [--only NAME ...]
 
 Each configuration is the claims' base set-up (``verify.multistage._context.BASE``: d = 3, tanh, alpha = 1,
 target ``tanh(2 x0) + 0.5 x1^2 + 0.4 x2 - 0.3``, 300 Gaussian samples, data seed 0, initialisation seed 1,
-``delta = 0.01``) with the overrides listed in ``CONFIGS`` (Gauss-Hermite quadrature of a standard Gaussian is
-already white, so the non-whitened rows use samples: 300, or 12 for a strongly non-white covariance): m = 50..4000, whitened and not, gradient flow and
-gradient descent.  For each it runs the simulator (flow: RK45 at rtol 1e-8, the event time of K = 1 - delta on
+``delta = 0.01``) with the overrides listed in ``CONFIGS``: m = 50..4000, whitened and not, gradient flow and
+gradient descent (Gauss-Hermite quadrature of a standard Gaussian is already white, so the non-whitened rows
+use samples: 300, or 12 for a strongly non-white covariance).  For each it runs the simulator (flow: RK45 at rtol 1e-8, the event time of K = 1 - delta on
 the dense output; GD: the crossing interpolated between iterates) and ``predict`` on the same configuration,
 and records the simulated T_d, the predicted T_d, their relative gap and the flags: the prediction's
 ``applicable`` and, where the tree has it, ``T_d.applicable`` (an estimated error of T_d above its tolerance).
 
-The script imports ``verify`` from wherever Python finds it, so the same file measures another tree:
-``PYTHONPATH=/path/to/other/tree python benchmarks/descent_time_vs_simulator.py --json before.json`` (run it
-from a copy of this file outside both trees, or Python puts this tree's directory first), then
-``python benchmarks/descent_time_vs_simulator.py --before before.json --markdown`` sets those predictions
-and flags beside this tree's in one table.
+The script imports ``verify`` from ``PYTHONPATH`` (without it, from wherever the environment installed it: an
+editable install may point at another tree), so the same file measures another tree:
+``PYTHONPATH=/path/to/other/tree python /tmp/copy_of_this_file.py --json before.json``, then
+``PYTHONPATH=. python benchmarks/descent_time_vs_simulator.py --before before.json --markdown`` sets those
+predictions and flags beside this tree's in one table (the table's "before" columns).  Each row records which
+``verify`` it measured (``verify_path``).
 """
 from __future__ import annotations
 
@@ -25,8 +27,11 @@ import json
 import sys
 import time
 
+from pathlib import Path
+
 import numpy as np
 
+import verify
 from verify.multistage._config import config_from_dict
 from verify.multistage._context import BASE
 from verify.multistage._predict import predict
@@ -68,13 +73,14 @@ def _config(over: dict):
 
 
 def _flag(pred: dict) -> str:
-    """``ok``, or the flags (global ``applicable``; ``T_d.applicable`` where the tree has it), shortened."""
+    """``ok``, or the flags: the global ``applicable`` (shortened) and ``T_d flagged`` where the tree's
+    ``T_d.applicable`` is not True (its estimated error, in its own column, above the tolerance; or no T_d)."""
     out = []
     if pred["applicable"] is not True:
-        out.append("applicable: " + str(pred["applicable"])[:60])
+        out.append("not applicable: " + str(pred["applicable"])[:50])
     td = pred["T_d"] if isinstance(pred.get("T_d"), dict) else {}
     if td.get("applicable", True) is not True:
-        out.append("T_d: " + str(td["applicable"])[:60])
+        out.append("T_d flagged" if td.get("error_estimate") is not None else "T_d flagged (none predicted)")
     return "; ".join(out) or "ok"
 
 
@@ -95,7 +101,7 @@ def row(name: str, over: dict) -> dict:
             "method": config.train.method, "T_d_simulated": td_sim, "T_d_predicted": td_pred,
             "relative_gap": None if not (td_sim and td_pred) else td_pred / td_sim - 1,
             "error_estimate": (pred["T_d"] or {}).get("error_estimate"), "flags": _flag(pred),
-            "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start, "verify_path": str(Path(verify.__file__).parent)}
 
 
 def _pct(x):
