@@ -96,3 +96,25 @@ def test_general_sigma_K_eq_is_where_the_condensed_flow_settles(samples):
         -2.0, rho, mo["E_f_s3"], mo["E_s4"], data.z_norm)) - 1
     assert abs(white / shift - 1) > 0.05
     assert p["K_eq"] is not None and p["kappa"] is not None      # predict reports the general K_eq
+
+
+def test_D10_descent_time_judges_no_flagged_seed():
+    """At m = 50 every seed's T_d is flagged (estimated next-order error about 3 % of T_d): the claim does not
+    apply rather than judge them; at m = 400 every seed is judged and passes (control)."""
+    from dataclasses import replace
+
+    from verify.multistage._context import Context
+    from verify.registry import REGISTRY, load_papers
+
+    load_papers()
+    check = REGISTRY["D10-descent-time"].check
+    ctx = Context.make("quick")
+    ctx.profile = replace(ctx.profile, td_seed_widths=(50,), seeds=3)
+    v = check(ctx)
+    assert v.status.value == "not-applicable" and v.measured["judged"] == 0
+    assert all(isinstance(r["flagged"], str) and "exceeds" in r["flagged"] for r in v.measured["per_seed"])
+    ctx = Context.make("quick")
+    ctx.profile = replace(ctx.profile, td_seed_widths=(400,), seeds=3)
+    v = check(ctx)
+    assert v.status.value == "passed" and v.measured["judged"] == 3
+    assert v.measured["max_gap_over_estimate"] < 1
