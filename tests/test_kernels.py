@@ -261,3 +261,16 @@ def test_the_recorded_losses_of_a_flow_run_are_those_of_the_recorded_states():
     run = integrate_flow(kernel, pack(a0, W0), 15.0, scale=60 ** -1.0, options=FlowOptions(rtol=1e-9, grid=31))
     assert len(run.loss) == len(run.t) == 31
     assert run.loss.tolist() == [kernel.loss(th) for th in run.theta]
+
+
+@pytest.mark.parametrize("spec", ["s", "2*s"])
+def test_a_linear_activation_whose_derivative_is_a_constant_computes_the_field(spec):
+    # sigma' lambdifies to a scalar here; the field once failed with a matmul error on it
+    X, p, y, theta = problem(3, 20, 5, 3, 0.5)
+    linear = activation_from_spec(spec)
+    loss, field = NumpyKernel(linear, X, p, y, 5).loss_and_field(theta[:20])
+    ref_loss, ref_field = reference(X, p, y, theta[:20], 5, linear)
+    assert loss == pytest.approx(ref_loss, rel=PATH_RTOL) and close(field, ref_field)
+    # control: the comparison sees a derivative off by 10 %
+    _, wrong = reference(X, p, y, theta[:20], 5, linear, dsigma=lambda s: 1.1 * numeric(linear.derivative(1), (S,))(s))
+    assert not close(field, wrong)

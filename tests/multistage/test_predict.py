@@ -62,9 +62,17 @@ def test_predict_flow_whitened_matches_the_closed_form():
     assert p["T_d"]["without_shift"] == pytest.approx(np.log((1 - K0) * (1 - delta) / (K0 * delta)) / (2 * zn),
                                                       rel=1e-12)
     K_eq = p["K_eq"]
-    assert K_eq > 1 and p["T_d"]["value"] == pytest.approx(
+    assert K_eq > 1 and p["T_d"]["capacity_law"] == pytest.approx(
         np.log((1 - delta) * (K_eq - K0) / (K0 * (K_eq - 1 + delta))) / (2 * zn), rel=1e-12)
-    assert "closed form" in p["times_from"]
+    # the reported T_d is D10's approach law (tanh: its rate at K_eq is below 2|z|, so K arrives later than under
+    # the capacity law), by D10's first-order bias up to the rho^2 part, which the error estimate is twice of
+    T = p["T_d"]
+    mo = config.dataset.moments
+    bias = -(-2) * (p["m_rho"] / 800) * mo["E_s4"] * np.log((1 - K0) / delta) / 4      # g3 = -2
+    assert T["value"] > T["capacity_law"]
+    assert abs(T["first_order"] - T["capacity_law"] - bias) <= 0.2 * bias     # beyond first order: 6 % here
+    assert T["error_estimate"] == pytest.approx(2 * abs(T["value"] - T["first_order"]), rel=1e-12)
+    assert "approach law" in p["times_from"]
     assert 0 < p["K0"] < 1
     assert p["plateau_loss"] == pytest.approx(0.5 * (config.dataset.moments["E_f2"]
                                                      - config.dataset.moments["z_Sinv_z"]), rel=1e-12)
@@ -101,7 +109,7 @@ def test_predict_flags_inapplicable_configurations():
 def test_predict_non_whitened_samples_use_the_reduced_flow():
     config = _config(data={"quadrature": None, "samples": 300, "whiten": False, "seed": 2})
     p = predict(config)
-    assert p["times_from"].startswith("reduced flow")
+    assert p["times_from"].startswith("t_half: reduced flow")
     mo = config.dataset.moments
     Sigma, z = mo["Sigma"], mo["z"]
     assert np.max(np.abs(Sigma - np.eye(3))) > 0.01            # really not whitened
@@ -119,6 +127,9 @@ def test_predict_non_whitened_samples_use_the_reduced_flow():
     K_end = sol.y[:, -1] @ z / mo["z_Sinv_z"]
     assert K_end == pytest.approx(0.5, rel=REDUCED_FLOW_RTOL * 10)
     assert p["T_d"]["value"] > p["t_half"]
+    # T_d.without_shift is D8's reduced flow, from the same integrator: K(T_d.without_shift) = 1 - delta
+    sol = solve_ivp(rhs, (0, p["T_d"]["without_shift"]), beta0, method="DOP853", rtol=1e-11, atol=1e-16)
+    assert sol.y[:, -1] @ z / mo["z_Sinv_z"] == pytest.approx(1 - p["T_d"]["delta"], rel=REDUCED_FLOW_RTOL * 10)
 
 
 def _reduced_times_for_eigen_direction(lams, K0, zn=0.8, delta=0.01):

@@ -15,6 +15,7 @@ import verify.engines.events as events
 import verify.engines.flow as flow
 import verify.engines.twolayer.kernels as kernels
 import verify.multistage._initialisation as initialisation
+import verify.multistage._simulate as simulate_module
 import verify.multistage.balance as balance
 import verify.multistage.critical_point as critical_point
 import verify.multistage.descent_time as descent_time
@@ -191,6 +192,15 @@ def test_D10_plateau_shift_catches_the_plateau_K_read_at_the_steepest_point(base
     assert_baseline(base, "D10-plateau-shift")
     mutate(monkeypatch, critical_point.plateau_K, "int(np.argmin(slope))", "int(np.argmax(slope))")
     assert_caught(base.derive("D10-plateau-shift"), "D10-plateau-shift")
+
+
+def test_D10_descent_time_catches_the_event_level_1_minus_2_delta(base, monkeypatch):
+    """The simulator records (and the summary reads) the crossing of K = 1 - 2 delta as T_d: the descent time is
+    read about log(2) / (2|z|) early (6 % at delta = 0.01)."""
+    assert_baseline(base, "D10-descent-time")
+    mutate(monkeypatch, simulate_module.integrate, "delta = config.analysis.delta", "delta = 2 * config.analysis.delta")
+    mutate(monkeypatch, simulate_module.measure, "delta = config.analysis.delta", "delta = 2 * config.analysis.delta")
+    assert_caught(context(PAPER), "D10-descent-time")
 
 
 def test_D11_catches_the_escape_read_at_the_last_recording_below_the_level(base, monkeypatch):

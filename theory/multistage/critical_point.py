@@ -43,6 +43,60 @@ Under gradient descent the same per-neuron rate ``|z| (1 - K/K_eq)`` over
 one step gives D9's map with the shifted fixed point,
 ``K_(n+1) = K_n (1 + eta |z| (1 - K_n / K_eq))^2``.
 
+The approach to ``K_eq`` (the T_d of the carrying-capacity law is biased).
+The carrying-capacity law has the right fixed point but not the right
+shape: the reduced flow of the cubic condensed model, to first order in
+``rho``, is
+
+    dK/dt = 2 |z| K q(K),  q(K) = 1 - K + rho K (g3 F3 / 3 - g3 |z| M4 K / 2),
+
+whose slope at ``K_eq`` is ``-2 |z| (1 + rho g3 |z| M4 / 2) + O(rho^2)``, not
+the capacity law's ``-2 |z|``: it differs from ``2 |z| K (1 - K / K_eq)`` by
+``rho g3 |z|^2 M4 K^2 (1 - K) + O(rho^2)``, a change of the rate all along the
+descent.  To first order in ``rho`` (at fixed ``delta >> rho``) the capacity
+law's ``T_d`` is therefore off by
+
+    Delta T_d = -rho g3 M4 log((1 - K0) / delta) / 4,
+
+which for tanh (``g3 = -2``), ``E[m rho] = 3`` and ``M4 ~ 3`` is about
+``+4.5 log(1/delta) / m``: ``+20.7/m`` at ``delta = 0.01``, the ``-20/m``
+bias measured for the capacity law's T_d (its next order is ``O(rho^2 /
+(delta + K_eq - 1))``).  The predicted ``T_d`` is the
+time the cubic model's law (``q`` with every order of ``rho`` the cubic
+model carries, ``E[s^6] = M6`` entering at ``rho^2``) takes from ``K0`` to
+``1 - delta``,
+
+    T_d = int_{log K0}^{log(1 - delta)} du / (2 |z| q(e^u)),
+
+and its error is of the next order, ``rho^2``: the cubic model carries only
+part of it (the fifth-order term of ``sigma``, the ``O(c^3)`` imbalance
+``a_k - w_k . zhat`` and the drift of ``rho`` along the descent enter at the
+same order).  The size of the next order is estimated as twice the part
+the cubic model carries, ``2 |T_d(cubic law) - T_d(first-order law)|``
+(the carried part plus as much again for the terms not derived); a ``T_d``
+whose estimated error exceeds the tolerance of its check is flagged, not
+judged.  Under gradient descent the same ``q`` gives the map
+``K_(n+1) = K_n (1 + eta |z| q(K_n))^2`` (equal to the per-neuron GD step to
+first order in ``rho``).
+
+General input covariance.  With ``Sigma != I`` the condensed direction at
+the fixed point is ``v = Sigma^-1 z / b``, ``b = |Sigma^-1 z|``; with
+``s = v . x`` (now ``E[s^2] = S2 = v^T Sigma v``, not 1), ``M4 = E[s^4]`` and
+``F3 = E[f* s^3]`` along ``v``, the same stationarity, solved for the vector
+``beta`` (not only its length),
+
+    K_eq = 1 + rho g3 (F3 / 3 - b M4 / 2) / S2 + O(rho^2),
+
+which is the whitened ``K_eq`` at ``S2 = 1``, ``b = |z|``.  The approach to
+it is the condensed network's flow of ``beta = P2 v``,
+
+    dbeta/dt = -v (P2 E[e s] + g3 P4 E[e s^3] / 6) - (P2 E[e x] + g3 P4 E[e s^2 x] / 2),
+    e = beta . x + g3 P4 s^3 / 6 - f*,  s = v . x,  P4 = rho P2^2,
+
+(D8's reduced flow at ``g3 = 0``), integrated numerically on the data; its
+first order in ``rho`` drops the product of the cubic parts of ``e`` and of
+the projection, as ``q_first`` does for whitened inputs.
+
 Assumptions
 -----------
 The network acts as the linear map ``x -> beta . x`` (condensed, small
@@ -75,7 +129,20 @@ expectations use ``E[s^2] = 1``, ``E[f* s] = |z|``, ``E[s^4] = M4``,
 and ``P2 = |z| (1 + rho lambda)`` the ``rho^0`` coefficient of ``dP2/dt``
 vanishes and the ``rho^1`` coefficient vanishes only at the ``lambda``
 above (``solve``; checked by substitution and series in ``rho``), and so
-does the plateau loss ``E[e^2]/2`` to first order.  The carrying-capacity
+does the plateau loss ``E[e^2]/2`` to first order.  General ``Sigma``:
+``dbeta/dt`` above is ``sum_k (a_k' w_k + a_k w_k')`` in the condensed state
+``a_k = c_k``, ``w_k = c_k v`` with ``sigma`` to third order; with ``beta =
+Sigma^-1 z + delta_beta`` and ``y = Sigma delta_beta``, the ``v`` component of
+the stationarity fixes ``v . y`` and ``K - 1 = b (v . y) / (b^2 S2)``
+(``z^T Sigma^-1 z = b^2 S2``); the general ``K_eq`` reduces to the whitened
+one (checked), and its stationarity is checked numerically in the tests.
+The approach: the same
+``dP2/dt`` with ``P2 = |z| K`` divided by ``|z|`` is the cubic model's law;
+its series to first order in ``rho`` is ``2|z| K q(K)`` (checked), ``q``
+vanishes at ``K_eq`` to ``O(rho^2)``, its slope there is by ``diff`` and
+``series``, and ``Delta T_d`` is ``-int (q1 - q1_cap) / (2 |z| K (1 - K)^2) dK``
+over ``[K0, 1 - delta]`` (``q = 1 - K + rho q1``), checked by differentiating
+in the end point and at ``delta = 1 - K0``.  The carrying-capacity
 law is solved by ``dsolve`` and checked by substitution; ``K_eq = 1`` gives
 D8 back.
 
@@ -116,6 +183,21 @@ capacity_rhs = 2 * z_norm * K(t) * (1 - K(t) / K_eq_sym)
 T_d_shifted = sp.log((1 - delta) * (K_eq_sym - K0) / (K0 * (K_eq_sym - 1 + delta))) / (2 * z_norm)
 t_half_shifted = sp.log((K_eq_sym - K0) / (K0 * (2 * K_eq_sym - 1))) / (2 * z_norm)
 gd_map_shifted = descent_time.K_n * (1 + eta * z_norm * (1 - descent_time.K_n / K_eq_sym)) ** 2
+# ---- general input covariance: moments along v = Sigma^-1 z / |Sigma^-1 z| ------------------------------
+b_v = sp.Symbol("|Sigma^-1 z|", positive=True)
+S2_v = sp.Symbol("E[s_v^2]", positive=True)
+M4_v = sp.Symbol("E[s_v^4]", positive=True)
+F3_v = sp.Symbol("E[f* s_v^3]", real=True)
+K_eq_general = 1 + rho * g3 * (F3_v / 3 - b_v * M4_v / 2) / S2_v
+
+# ---- the approach to K_eq: the cubic model's reduced law and its first order in rho -------------------
+#: dK/dt = 2|z| K q(K), q to first order in rho (the capacity law has 1 - K/K_eq instead)
+q_first = 1 - Kv + rho * Kv * (g3 * F3 / 3 - g3 * z_norm * M4 * Kv / 2)
+approach_rhs = 2 * z_norm * Kv * q_first
+#: the rate of approach at K_eq, -(slope of dK/dt at K_eq), to first order in rho
+approach_rate = 2 * z_norm * (1 + rho * g3 * z_norm * M4 / 2)
+#: first-order-in-rho error of the capacity law's T_d: T_d(q_first) - T_d(capacity law)
+T_d_capacity_bias = -rho * g3 * M4 * (sp.log(1 - K0) - sp.log(delta)) / 4
 _MOMENTS = {(0, 0): 1, (2, 0): 1, (4, 0): M4, (6, 0): M6, (1, 1): z_norm, (3, 1): F3, (0, 2): E_f2}
 
 
@@ -130,8 +212,23 @@ def _expect(expr: sp.Expr) -> sp.Expr:
     return total
 
 
+def _cubic_law() -> sp.Expr:
+    """``dK/dt`` of the cubic condensed model (``P2 = |z| K``, ``P4 = rho P2^2``), every order of rho it carries."""
+    P2K = z_norm * Kv
+    e = P2K * _s + g3 * rho * P2K**2 * _s**3 / 6 - _F
+    return sp.expand(_expect(-e * (2 * P2K * _s + 2 * g3 * rho * P2K**2 * _s**3 / 3)) / z_norm)
+
+
 def _cubic(u):
     return u + g3 * u**3 / 6
+
+
+cubic_rhs = _cubic_law()
+#: q of the cubic model's law (dK/dt = 2|z| K q)
+q_cubic = sp.expand(cubic_rhs / (2 * z_norm * Kv))
+#: gradient descent: each neuron's amplitude multiplied by 1 + eta |z| q(K) per step (first order in rho)
+gd_map_law = descent_time.K_n * (1 + eta * z_norm * q_cubic.subs(Kv, descent_time.K_n)) ** 2
+gd_map_law_first = descent_time.K_n * (1 + eta * z_norm * q_first.subs(Kv, descent_time.K_n)) ** 2
 
 
 def _truncate(expr, c, order):
@@ -158,6 +255,39 @@ def _shift_flow() -> dict:
         "dP2/dt = -E[e (2 P2 s + 2 g3 P4 s^3 / 3)] to fourth order in c": is_zero(
             _truncate(dP2, c, 4) - _truncate(target, c, 4)),
         "d/dt sum(a^2 + (w.zhat)^2) = 2 dP2/dt": is_zero(dsq - 2 * dP2),
+    }
+
+
+def _approach_identities() -> dict:
+    """The cubic model's law, its first order in rho, the rate at K_eq and the capacity law's T_d bias."""
+    first = sp.expand(sp.series(cubic_rhs, rho, 0, 2).removeO())
+    cap = capacity_rhs.subs(K(t), Kv).subs(K_eq_sym, K_eq)
+    slope = sp.series(sp.diff(approach_rhs, Kv).subs(Kv, K_eq), rho, 0, 2).removeO()
+    q1 = sp.expand((q_first - (1 - Kv)) / rho)
+    q1_cap = sp.expand(sp.series((1 - Kv / K_eq - (1 - Kv)) / rho, rho, 0, 1).removeO())
+    Kend = sp.Symbol("K_end", positive=True)
+    bias = T_d_capacity_bias.subs(delta, 1 - Kend)
+    integrand = -(q1 - q1_cap) / (2 * z_norm * Kv * (1 - Kv) ** 2)
+    return {
+        "cubic model's law to first order in rho is 2|z| K q(K)": is_zero(first - approach_rhs),
+        "cubic model's law: rho = 0 gives the logistic law": is_zero(cubic_rhs.subs(rho, 0)
+                                                                   - 2 * z_norm * Kv * (1 - Kv)),
+        "q(K_eq) = O(rho^2)": is_zero(sp.series(q_first.subs(Kv, K_eq), rho, 0, 2).removeO()),
+        "first-order law - capacity law = rho g3 |z|^2 M4 K^2 (1 - K) + O(rho^2)": is_zero(
+            sp.series(approach_rhs - cap, rho, 0, 2).removeO()
+            - rho * g3 * z_norm**2 * M4 * Kv**2 * (1 - Kv)),
+        "slope of dK/dt at K_eq is -approach_rate + O(rho^2)": is_zero(slope + approach_rate),
+        "capacity law's slope at K_eq is -2|z|": is_zero(
+            sp.diff(capacity_rhs.subs(K(t), Kv), Kv).subs(Kv, K_eq_sym) + 2 * z_norm),
+        "T_d bias: d/dK_end = -rho (q1 - q1_cap) / (2|z| K (1 - K)^2) at K_end": is_zero(
+            sp.diff(bias, Kend) - rho * integrand.subs(Kv, Kend)),
+        "T_d bias vanishes at K_end = K0": is_zero(bias.subs(Kend, K0)),
+        "T_d bias vanishes for sigma(s) = s": is_zero(T_d_capacity_bias.subs(g3, 0)),
+        "general-Sigma K_eq is the whitened K_eq at S2 = 1, b = |z|": is_zero(
+            K_eq_general.subs({S2_v: 1, b_v: z_norm, M4_v: M4, F3_v: F3}) - K_eq),
+        "GD map with q: (map - K)/eta -> the cubic model's law as eta -> 0": is_zero(
+            sp.limit((gd_map_law - descent_time.K_n) / eta, eta, 0) - cubic_rhs.subs(Kv, descent_time.K_n)),
+        "GD map with q: rho = 0 gives D9's map": is_zero(gd_map_law.subs(rho, 0) - descent_time.gd_map),
     }
 
 
@@ -223,6 +353,7 @@ def derive() -> Derivation:
         "d2R/dK2 = |z|^2 > 0": is_zero(sp.diff(R_of_K, Kv, 2) - z_norm**2),
         "R(1) = R* (whitened)": is_zero(R_of_K.subs(Kv, 1) - R_star.subs(z_Sinv_z, z_norm**2)),
         **_shift_identities(),
+        **_approach_identities(),
     }
     results = {
         "critical-point condition": sp.Eq(sp.Symbol("E[(f - f*) x]"), sp.Symbol("Sigma beta - z")),
@@ -236,5 +367,13 @@ def derive() -> Derivation:
         "T_d with the shift": sp.Eq(sp.Symbol("T_d"), T_d_shifted),
         "t_half with the shift": sp.Eq(sp.Symbol("t_half"), t_half_shifted),
         "GD map with the shift": sp.Eq(sp.Symbol("K_(n+1)"), gd_map_shifted),
+        "K_eq for a general input covariance": sp.Eq(sp.Symbol("K_eq"), K_eq_general),
+        "approach law, first order in rho": sp.Eq(K(t).diff(t), approach_rhs.subs(Kv, K(t))),
+        "approach law, cubic model": sp.Eq(K(t).diff(t), cubic_rhs.subs(Kv, K(t))),
+        "rate of approach at K_eq": sp.Eq(sp.Symbol("-dK'/dK at K_eq"), approach_rate),
+        "T_d bias of the capacity law": sp.Eq(sp.Symbol("T_d(law) - T_d(capacity)"), T_d_capacity_bias),
+        "T_d from the law": sp.Eq(sp.Symbol("T_d"), sp.Integral(
+            1 / (2 * z_norm * sp.Function("q")(sp.exp(sp.Symbol("u")))),
+            (sp.Symbol("u"), sp.log(K0), sp.log(1 - delta)))),
     }
     return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)

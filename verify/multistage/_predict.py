@@ -2,11 +2,15 @@
 
 Every number here comes from a derived SymPy expression through the one
 lambdify bridge (:func:`theory.bridge.numeric`); nothing is restated by hand.
-For non-whitened inputs the descent times come from the reduced flow of D8
-(lambdified, integrated with :func:`scipy.integrate.solve_ivp`); for gradient
-descent they come from iterating D9's map ``K_(n+1) = K_n (1 + eta|z|(1 -
-K_n))^2``; for the flow with whitened inputs from the logistic law with D10's
-carrying capacity ``K_eq = 1 + kappa/m``.
+For non-whitened inputs t_half comes from the reduced flow of D8 and T_d
+from D10's condensed flow for a general input covariance (both integrated
+with :func:`scipy.integrate.solve_ivp`); for gradient descent t_half comes
+from iterating D9's map with D10's fixed point, ``K_(n+1) = K_n (1 + eta|z|(1
+- K_n/K_eq))^2``, and T_d from the map of D10's approach law; for the flow with
+whitened inputs t_half from D9's logistic law and T_d from D10's approach law
+``dK/dt = 2|z| K q(K)``.  ``T_d.error_estimate`` is D10's estimate of T_d's
+next-order error and ``T_d.applicable`` says whether it is within
+``T_D_RELATIVE``.
 
 Regime flags: ``applicable`` is ``True`` or a string naming every assumption
 that fails (``z = 0``; ``eta |z| >= 1`` under gradient descent, where the map's times are kept; ``K0``
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from scipy.integrate import solve_ivp
+from scipy.integrate import quad, solve_ivp
 
 from theory.multistage import critical_point, descent_time, gradient_flow, higher_order, initial_plateau, reduced_dynamics
 from theory.bridge import numeric
@@ -33,9 +37,12 @@ from .._io import finite_or_none
 from ._config import Config
 from ._initialisation import decaying_mode, growing_mode, initial_parameters
 
-__all__ = ["predict", "reduced_flow_times", "gd_map_times"]
+__all__ = ["predict", "reduced_flow_times", "cubic_reduced_flow_times", "gd_map_times", "law_time", "T_D_RELATIVE"]
 
 _SIGMA_IS_IDENTITY = 1e-10
+#: relative error of T_d (delta = 0.01) that the D10-descent-time claim tolerates; a T_d whose estimated next-order
+#: error (D10: twice the rho^2 part of the cubic model's law) exceeds it is flagged (``T_d.applicable``)
+T_D_RELATIVE = 5e-3
 #: the GD map is iterated at most this many steps (t_half needs about log(1/K0) / (2 log(1 + eta|z|)))
 _MAX_MAP_STEPS = 10_000_000
 #: predict iterates the map only when it needs fewer steps than this (about 1 s of Python)
@@ -76,6 +83,45 @@ def reduced_flow_times(Sigma: np.ndarray, z: np.ndarray, beta0: np.ndarray, leve
     return [float(te[0]) if len(te) else None for te in sol.t_events]
 
 
+def cubic_reduced_flow_times(X: np.ndarray, p: np.ndarray, y: np.ndarray, beta0: np.ndarray, g3: float,
+                             rho: float, levels: list[float], first_order: bool = False,
+                             t_max: float = 1e6) -> list[float | None]:
+    """Times at which D10's condensed flow for a general input covariance brings K to ``levels``:
+    ``beta' = -v (P2 E[e s] + g3 P4 E[e s^3]/6) - (P2 E[e x] + g3 P4 E[e s^2 x]/2)``, ``e = beta.x + g3 P4 s^3/6
+    - f*``, ``v = beta/|beta|``, ``s = v.x``, ``P2 = |beta|``, ``P4 = rho P2^2``, expectations over the data
+    ``(X, p, y)`` (D8's reduced flow at ``g3 = 0``).  ``first_order``: without the product of the cubic parts of
+    ``e`` and of the projection (the flow to first order in ``rho``)."""
+    Sigma = (X * p[:, None]).T @ X
+    z = X.T @ (p * y)
+    zSz = float(z @ np.linalg.solve(Sigma, z))
+    keep = 0.0 if first_order else 1.0
+
+    def rhs(_t, b):
+        P2 = np.linalg.norm(b)
+        v = b / P2
+        s = X @ v
+        P4 = rho * P2**2
+        e_lin = X @ b - y
+        e_cub = g3 * P4 * s**3 / 6
+        e = e_lin + e_cub
+        e_proj = e_lin + keep * e_cub
+        along = P2 * (p @ (e * s)) + g3 * P4 * (p @ (e_proj * s**3)) / 6
+        vec = P2 * (X.T @ (p * e)) + g3 * P4 * (X.T @ (p * e_proj * s**2)) / 2
+        return -v * along - vec
+
+    events = []
+    for level in levels:
+        ev = (lambda lv: (lambda _t, b: b @ z / zSz - lv))(level)
+        ev.terminal = False
+        events.append(ev)
+    last = max(levels)
+    stop = (lambda _t, b: b @ z / zSz - last)
+    stop.terminal = True
+    sol = solve_ivp(rhs, (0.0, t_max), beta0, method="LSODA", rtol=1e-10, atol=1e-14 * np.linalg.norm(beta0),
+                    events=events + [stop])
+    return [float(te[0]) if len(te) else None for te in sol.t_events[:len(levels)]]
+
+
 def gd_map_times(k0: float, lr: float, zn: float, levels: list[float], K_eq: float = 1.0,
                  max_steps: int = _MAX_MAP_STEPS, map_expr=None, brackets: list | None = None) -> list[float | None]:
     """Matched times ``n eta`` at which the GD map, iterated from ``k0``, first reaches each level.
@@ -104,9 +150,46 @@ def gd_map_times(k0: float, lr: float, zn: float, levels: list[float], K_eq: flo
     return out
 
 
+#: the arguments of D10's approach laws q(K) (dK/dt = 2|z| K q(K))
+_LAW_ARGS = (critical_point.Kv, critical_point.g3, critical_point.rho, critical_point.F3, critical_point.M4,
+             critical_point.M6, z_norm)
+
+
+def law_time(q_expr, k0: float, level: float, zn: float, params: tuple) -> float | None:
+    """Time D10's law ``dK/dt = 2|z| K q(K)`` takes from ``k0`` to ``level``: ``int du / (2|z| q(e^u))`` over
+    ``u`` in ``[log k0, log level]`` (smooth in ``u``); ``None`` when ``q`` is not positive on the way (the law's
+    fixed point lies below ``level``).  ``params``: ``(g3, rho, E[f* s^3], E[s^4], E[s^6])``."""
+    q = numeric(q_expr, _LAW_ARGS)
+    lo, hi = np.log(k0), np.log(level)
+    grid = np.exp(np.linspace(lo, hi, 257))
+    if not np.all(np.asarray(q(grid, *params, zn)) > 0):
+        return None
+    value, _ = quad(lambda u: 1.0 / (2 * zn * float(q(np.exp(u), *params, zn))), lo, hi, epsabs=0.0,
+                    epsrel=1e-11, limit=200)
+    return float(value)
+
+
 def _finite_or_none(value, path: str, reasons: dict):
     """``value`` with every non-finite float replaced by ``None`` and the replacement recorded in ``reasons``."""
     return finite_or_none(value, reasons, "the formula gives {value!r} here (outside its assumptions)", path)
+
+
+def _T_d_error(T_d, T_d_first, rho: float, width: int, why: dict) -> dict:
+    """T_d's estimated next-order error (D10: twice the rho^2 part the cubic model's law carries) and whether it
+    is within T_D_RELATIVE (``applicable``: True or why not)."""
+    if T_d is None or T_d_first is None:
+        why["T_d.error_estimate"] = "no T_d from D10's approach law to estimate the error of"
+        if T_d_first is None:
+            why["T_d.first_order"] = "no T_d from the first-order approach law (see T_d.value)"
+        return {"first_order": T_d_first, "error_estimate": None,
+                "applicable": "no T_d predicted (see reasons['T_d.value'])"}
+    err = 2 * abs(T_d - T_d_first)
+    ok = err <= T_D_RELATIVE * T_d
+    return {"first_order": T_d_first, "error_estimate": err,
+            "applicable": True if ok else (
+                f"T_d's estimated next-order error {err:.3g} ({err / T_d:.2%} of T_d; twice the rho^2 part of D10's "
+                f"cubic-model law, m rho = {width * rho:.3g}) exceeds {T_D_RELATIVE:.2%} of T_d: the O(rho^2) terms "
+                "matter at this width and delta")}
 
 
 def predict(config: Config) -> dict:
@@ -222,9 +305,22 @@ def predict(config: Config) -> dict:
         plateau_shifted = float(_f(critical_point.R_eq, E_f2_sym, z_Sinv_z_sym, *shift_args)(
             mo["E_f2"], mo["z_Sinv_z"], *shift_vals))
     else:
-        why["K_eq"] = why["kappa"] = why["plateau_loss_shifted"] = (
-            "D10's O(1/m) shift is derived for whitened inputs (E[(zhat.x)^2] = 1); set whiten = true")
-    T_d_unshifted = None
+        # D10's K_eq for a general input covariance: moments along v = Sigma^-1 z / |Sigma^-1 z|
+        bvec = np.linalg.solve(Sigma, z)
+        s_v = data.X @ (bvec / np.linalg.norm(bvec))
+        gen_args = (critical_point.g3, critical_point.rho, critical_point.F3_v, critical_point.M4_v,
+                    critical_point.S2_v, critical_point.b_v)
+        gen_vals = (g3, rho, float(data.p @ (data.y * s_v**3)), float(data.p @ s_v**4), float(data.p @ s_v**2),
+                    float(np.linalg.norm(bvec)))
+        K_eq = float(_f(critical_point.K_eq_general, *gen_args)(*gen_vals))
+        kappa = width * (K_eq - 1)
+        why["plateau_loss_shifted"] = ("D10's shifted plateau loss is derived for whitened inputs "
+                                       "(E[(zhat.x)^2] = 1); set whiten = true")
+    T_d_unshifted = T_d_capacity = T_d_first = None
+    law_params = None
+    if white:
+        s_dir = data.X @ (z / zn)
+        law_params = (g3, rho, mo["E_f_s3"], mo["E_s4"], float(data.p @ s_dir**6))
     if method == "gd":
         if white:
             # steps the map needs: about log(1/K0) / (2 log(1 + eta|z|)) to K = 1/2, log(1/delta) more to 1 - delta
@@ -236,10 +332,17 @@ def predict(config: Config) -> dict:
                     f"D9's GD map would need about {needed:.3g} steps (more than {_PREDICT_MAP_STEPS:.0e}) at "
                     f"lr = {lr:g}: this small a step is the gradient-flow limit; use method = flow")
             else:
-                t_half, T_d = gd_map_times(k0, lr, zn, [0.5, 1 - dlt], K_eq)
+                t_half, T_d_capacity = gd_map_times(k0, lr, zn, [0.5, 1 - dlt], K_eq)
                 T_d_unshifted = gd_map_times(k0, lr, zn, [1 - dlt])[0]
-            times_from = ("D9's GD map with D10's fixed point, K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2, "
-                          "iterated from K0 (steps times eta, linear interpolation in K)")
+                # T_d from D10's law: the map K_(n+1) = K_n (1 + eta|z| q(K_n))^2 of the cubic model, and the
+                # same map with q to first order in rho (their gap is the next order's carried part)
+                subs = dict(zip(_LAW_ARGS[1:-1], (sp.Float(v) for v in law_params)))
+                T_d = gd_map_times(k0, lr, zn, [1 - dlt], map_expr=critical_point.gd_map_law.subs(subs))[0]
+                T_d_first = gd_map_times(k0, lr, zn, [1 - dlt],
+                                         map_expr=critical_point.gd_map_law_first.subs(subs))[0]
+            times_from = ("t_half: D9's GD map with D10's fixed point, K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2; "
+                          "T_d: the map of D10's approach law, K_(n+1) = K_n (1 + eta|z| q(K_n))^2; both iterated "
+                          "from K0 (steps times eta, linear interpolation in K)")
         else:
             t_half = T_d = None
             times_from = "not predicted: gradient descent with non-whitened inputs"
@@ -248,13 +351,23 @@ def predict(config: Config) -> dict:
     elif white:
         # t_half stays D9's: the shift moves it by O(K_eq - 1) only (reference runs: within 0.24 %)
         t_half = float(_f(descent_time.t_half, K0, r)(k0, growth_rate))
-        T_d = float(_f(critical_point.T_d_shifted, K0, delta, critical_point.K_eq_sym, z_norm)(k0, dlt, K_eq, zn))
+        T_d_capacity = float(_f(critical_point.T_d_shifted, K0, delta, critical_point.K_eq_sym, z_norm)(
+            k0, dlt, K_eq, zn))
         T_d_unshifted = float(_f(descent_time.T_d, K0, delta, r)(k0, dlt, growth_rate))
-        times_from = ("t_half: D9's logistic law; T_d: the logistic law with D10's carrying capacity K_eq "
-                      "(closed form; without_shift: D9's)")
+        T_d = law_time(critical_point.q_cubic, k0, 1 - dlt, zn, law_params) if k0 < 1 - dlt else None
+        T_d_first = law_time(critical_point.q_first, k0, 1 - dlt, zn, law_params) if k0 < 1 - dlt else None
+        times_from = ("t_half: D9's logistic law; T_d: D10's approach law dK/dt = 2|z| K q(K) of the cubic "
+                      "condensed model, integrated from K0 (capacity_law: the logistic law with D10's carrying "
+                      "capacity K_eq; without_shift: D9's)")
     else:
-        t_half, T_d = reduced_flow_times(Sigma, z, beta_par * z / zn, [0.5, 1 - dlt])
-        times_from = "reduced flow of D8 for general Sigma, integrated numerically (no O(1/m) shift)"
+        t_half, T_d_unshifted = reduced_flow_times(Sigma, z, beta_par * z / zn, [0.5, 1 - dlt])
+        # T_d: D10's condensed flow for a general Sigma (the cubic term of sigma), and to first order in rho
+        beta0 = beta_par * z / zn
+        T_d = cubic_reduced_flow_times(data.X, data.p, data.y, beta0, g3, rho, [1 - dlt])[0]
+        T_d_first = cubic_reduced_flow_times(data.X, data.p, data.y, beta0, g3, rho, [1 - dlt], first_order=True)[0]
+        times_from = ("t_half: reduced flow of D8 for general Sigma, integrated numerically; T_d: D10's condensed "
+                      "flow for general Sigma (with the cubic term of sigma), integrated numerically "
+                      "(without_shift: D8's reduced flow)")
     if k0 >= 0.5:
         why["t_half"] = f"K0 = {k0:.3g} >= 1/2: K starts at or past 1/2, t_half is undefined"
         t_half = None
@@ -263,9 +376,7 @@ def predict(config: Config) -> dict:
     if T_d is None and "T_d.value" not in why:
         why["T_d.value"] = "K does not reach 1 - delta in the predicted dynamics"
     if T_d_unshifted is None and "T_d.without_shift" not in why:
-        why["T_d.without_shift"] = ("D10's shift is derived for whitened inputs only, so there is no unshifted "
-                                    "value to set beside T_d" if not white else
-                                    "K does not reach 1 - delta under D9's map without the shift")
+        why["T_d.without_shift"] = "K does not reach 1 - delta without the shift"
     qmax0 = float(np.max(np.sqrt(a**2 + np.sum(W**2, axis=1))))
     level = float(width) ** (-a1)
     T_p_grow = float(_f(initial_plateau.T_p_growth_only, m, alpha_1, q0, z_norm)(width, a1, qmax0, zn))
@@ -287,7 +398,8 @@ def predict(config: Config) -> dict:
         "K0": k0,
         "K0_expected": k0_expected,
         "t_half": t_half,
-        "T_d": {"value": T_d, "delta": dlt, "without_shift": T_d_unshifted},
+        "T_d": {"value": T_d, "delta": dlt, "without_shift": T_d_unshifted, "capacity_law": T_d_capacity,
+                **_T_d_error(T_d, T_d_first, rho, width, why)},
         "times_from": times_from,
         "K_eq": K_eq,
         "kappa": kappa,

@@ -216,7 +216,8 @@ class NumpyKernel:
         grad_a = pe @ B                                   # sum_i p_i e_i sigma(s_ik)
         Yt = (pe[:, None] * x).T                          # (d, rows)
         if self._poly is None:
-            grad_w = Yt @ self._dsigma(self._pre[k])       # (d, m): sum_i p_i e_i sigma'(s_ik) x_i
+            # (d, m): sum_i p_i e_i sigma'(s_ik) x_i; a constant sigma' (sigma(s) = c s) lambdifies to a scalar
+            grad_w = Yt @ np.broadcast_to(self._dsigma(self._pre[k]), B.shape)
         elif self._square_only:                           # sigma' = c0 + c2 sigma^2 (tanh)
             np.multiply(B, B, out=B)
             grad_w = self._poly[2] * (Yt @ B)
