@@ -16,7 +16,7 @@ from key_rules import assert_report_keys
 
 CLAIMS = claims_of("multistage")
 
-FIGURES = {"figure1", "figure2", "figure3", "figure4", "logistic", "linear_deviation"}
+FIGURES = {"figure1", "figure2", "figure3", "figure4", "logistic", "linear_deviation", "w2rel"}
 
 
 @pytest.fixture(scope="module")
