@@ -1,12 +1,12 @@
 """D3: the measured higher-order terms never exceed the bound with the derived C_1, and the bound has their order.
 
 The bound ``|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k|`` is loose in its constant (``C_1`` is a worst case over the
-data: the measured ratio stays near 1/200 at the quick profile, level to 2 % once q_max has grown by an
-e-fold), so the check of the inequality alone is validity
-only: it cannot tell a bound off by a factor 2.  What the bound does resolve is its *order* in ``q_max``: the
-higher-order terms are cubic in the parameters, so ``max_k |N_k| / |q_k|`` grows like ``q_max^2`` (the derived
-order of the bound's factor, :func:`theory.multistage.higher_order.order_in_q`), and the ratio of the measured
-terms to the bound stays level while ``q_max`` grows.  The check therefore judges two things on one trajectory:
+data: the measured ratio stays near 1/200 at the quick profile, level to 2 % once q_max has grown by an e-fold),
+so the check of the inequality alone is validity only: it cannot tell a bound off by a factor 2.  What the bound
+does resolve is its *order* in ``q_max``: the higher-order terms are cubic in the parameters, so
+``max_k |N_k| / |q_k|`` grows like ``q_max^2`` (the derived order of the bound's factor,
+:func:`theory.multistage.higher_order.order_in_q`), and the ratio of the measured terms to the bound stays level
+while ``q_max`` grows.  The check therefore judges two things on one trajectory:
 
 * validity: ``max_k |N_k| / bound_k <= 1`` at every recorded time up to ``T_d``;
 * order: the log-log slope of that ratio against ``q_max`` is 0 within :data:`ORDER_BAND`, fitted on the stretch
@@ -34,10 +34,10 @@ ORDER_BAND = Tolerance(
     "order-band", 0.1,
     "the log-log slope in q_max of max_k |N_k| / bound_k, 0 for a bound of the terms' own order (cubic terms: "
     "the bound's factor is of order 2 in q_max, derived); 0.1 is the resolution asked of it, set after a first "
-    "measurement gave -0.001 (interval +-0.002) at the quick profile: over the fitted stretch (log q_max spans about 1.8) a bound "
-    "of exponent 2 + x moves the ratio by a factor e^(1.8 x), 20 % at x = 0.1; what is left of the alignment of "
-    "beta after one e-fold of growth, and the quintic terms of sigma (relative size q_max^2 < 0.04), move the "
-    "slope by far less")
+    "measurement gave -0.001 (interval +-0.002) at the quick profile: over the fitted stretch (log q_max spans "
+    "about 1.8) a bound of exponent 2 + x moves the ratio by a factor e^(1.8 x), 20 % at x = 0.1; what is left of "
+    "the alignment of beta after one e-fold of growth, and the quintic terms of sigma (relative size q_max^2 < "
+    "0.04), move the slope by far less")
 #: the order is fitted from the first recording at which q_max has grown by this many e-folds (the growing mode
 #: then dominates: beta is aligned with z and the feedback term has its condensed size)
 MIN_EFOLDS = 1.0
