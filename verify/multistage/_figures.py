@@ -450,7 +450,8 @@ def figure_w2rel(ctx, out: Path) -> dict:
                        "initial neurons, and the population law sqrt(F_d^2 + C^2 e^(-2 tau)/m) with "
                        "r = (cosh 2 tau)^(-1/2) (F_d alone dash-dotted; C = 2.7, the finite-m constant THEORY "
                        "quotes; the law evaluated at the markers); shaded, the window on which D7-w2rel-linear-law "
-                       "and D7-w2rel-population compare them. (b) On that window, the relative gap between the simulation and the linear "
+                       "and D7-w2rel-population compare them. (b) On that window, the relative gap between the "
+                       "simulation and the linear "
                        "flow against D7-w2rel-linear-law's tolerance K(t).",
             "width": m, "C": C, "window_tau": [float(zn * tt[window][0]), float(zn * tt[window][-1])]
             if window.any() else None,
