@@ -103,8 +103,8 @@ def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
                + ("and its interval lie" if status is Status.FAILED else "lies") + f" outside +-{ORDER_BAND.value:g} "
                "(the bound is not of the terms' order)")
     # margin: the larger of the worst |N_k| / bound_k (the bound itself, tolerance 1) and |slope| / 0.1 (the order
-    # band), each below 1 exactly when its rule passes; none when the order could not be fitted
-    margin = (ratio_margin(worst, TOL.value) if not valid or order_margin is None
+    # band), each below 1 exactly when its rule passes; none when the order could not be fitted (inconclusive)
+    margin = (ratio_margin(worst, TOL.value) if not valid else None if order_margin is None
               else max(ratio_margin(worst, TOL.value), order_margin))
     return Verdict("D3-higher-order-bound", title, status,
                    predicted=predicted, measured=measured, tolerance=TOL, seeds=[config.train.seed],
