@@ -67,3 +67,28 @@ def test_D3_negative_control_non_tanh_like_activation():
     # sigmoid has sigma(0) = 1/2, sigma'(0) = 1/4: its linearisation is not A
     model = FiniteModel(activation=lambda u: 1 / (1 + sp.exp(-u)))
     assert_really_nonzero(_jacobian_at_zero(model) - _block_A(model, model.z), rational_data_point(model))
+
+
+# ---------------------------------------------------------------------------
+# the claim: the bound's order in q_max, and a window too short to fit it
+
+
+def test_D3_order_of_the_bound_factor_is_2_and_a_raised_exponent_is_seen():
+    from theory.multistage.symbols import Q
+    assert is_zero(higher_order.order_in_q(higher_order.bound_factor) - 2)
+    assert is_zero(higher_order.order_in_q(higher_order.bound_factor * Q ** sp.Rational(3, 20)) - sp.Rational(43, 20))
+
+
+def test_D3_is_inconclusive_without_a_margin_when_q_max_does_not_grow_by_an_e_fold(monkeypatch):
+    """A window in which q_max never grows by MIN_EFOLDS e-folds cannot fit the order: inconclusive, no margin, and
+    why (the key's rule refuses an inconclusive verdict with a margin below 1).  Control: the ordinary window
+    passes with a margin."""
+    from verify.multistage import higher_order as claim_module
+    from verify.multistage._context import Context
+
+    ctx = Context.make("quick")
+    assert claim_module._check(ctx).status.value == "passed"
+    monkeypatch.setattr(claim_module, "MIN_EFOLDS", 50.0)
+    verdict = claim_module._check(ctx)
+    assert verdict.status.value == "inconclusive" and verdict.key["margin"] is None
+    assert "cannot be fitted" in verdict.key["why"]

@@ -49,6 +49,15 @@ from .symbols import C_0, C_1, C_L, M_fx3, M_x2, Q, m
 
 KEY, TITLE = "D3", "Linear part and higher-order terms (Lemma 1)"
 
+#: the bound's factor: ``|N_k| <= bound_factor |q_k|`` with ``Q = q_max``
+bound_factor = C_1 * (m * Q**2 + Q**2)
+
+
+def order_in_q(expr) -> sp.Expr:
+    """The order of ``expr`` in ``Q``: ``d log expr / d log Q`` (2 for :data:`bound_factor`: the higher-order terms
+    are cubic in the parameters, quadratic in ``q_max`` relative to ``|q_k|``)."""
+    return sp.simplify(Q * sp.diff(expr, Q) / expr)
+
 
 def A_matrix(z: sp.Matrix) -> sp.Matrix:
     """``[[0, z^T], [z, 0]]`` for a column vector ``z``."""
@@ -89,7 +98,8 @@ def derive() -> Derivation:
             for c, j in enumerate(idx):
                 expected[i, j] = A[r, c]
     identities = {"Jacobian of the D1 field at theta = 0 is A on each neuron (sigma(0)=0, sigma'(0)=1)":
-                  is_zero(jac - expected)}
+                  is_zero(jac - expected),
+                  "the bound's factor C_1 (m Q^2 + Q^2) is of order 2 in q_max": is_zero(order_in_q(bound_factor) - 2)}
     zsym = sp.Matrix(sp.symbols("z1:4", real=True))
     qmax = sp.Symbol("q_max", positive=True)
     results = {
@@ -97,7 +107,7 @@ def derive() -> Derivation:
         "split": sp.Eq(sp.Symbol("\\dot q_k"), sp.Symbol("A") * sp.Symbol("q_k") + sp.Symbol("N_k")),
         "C_1": sp.Eq(C_1, sp.Max(2 * C_L * M_fx3 / 3, C_0**2 * M_x2)),
         "bound": sp.Le(sp.Symbol("|N_k|"), C_1 * (m * qmax**2 + qmax**2) * sp.Symbol("|q_k|")),
-        "rate factor": C_1 * (m * Q**2 + Q**2),
+        "rate factor": bound_factor,
     }
     return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
 

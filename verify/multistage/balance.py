@@ -272,38 +272,70 @@ def _worst_text(values, name: str) -> str:
     return text + (("; " if text else "") + f"{missing} seed{'s' if missing != 1 else ''} unmeasured" if missing else "")
 
 
-def _similar_check(ctx, threshold: float = SIMILAR.value) -> Verdict:
+def _similar_check(ctx, threshold: float = SIMILAR.value, shift: float = 0.0) -> Verdict:
+    """Theorem 4* made concrete (max W2rel on ``[T_p, T_d]`` at most ``threshold``) and made quantitative by the
+    law: per seed, that maximum lies within the law's sampling spread of ``sqrt(F_d^2 + C^2 e^{-2 tau}/m)`` at the
+    time it is reached.  ``shift``: the calibrated control, the law raised by shift x the spread bound x N (N the
+    finite-m amplitude, the statistic's unit)."""
     base = ctx.config(model={"alpha": SIMILAR_ALPHA})
     choice = similar_width(ctx.profile.width, base.dataset.dim, base.dataset.z_norm)
+    d, zn, width = base.dataset.dim, base.dataset.z_norm, choice["width"]
+    # the law's spread at one point, the expected T_p: the 99 % quantile of |W2rel - law| / N over Monte Carlo
+    # draws of the exact linear law (the seeds' own T_p lie within about 0.15 of it in tau)
+    C, mc_stat = _monte_carlo(width, d, (float(choice["tau_p"]),), ctx.seed)
+    spread = float(np.quantile(mc_stat, MC_QUANTILE))
     seeds = ctx.init_seeds()
-    worst, ok = [], 0
+    worst, deviations, rows, ok = [], [], [], 0
     for seed in seeds:
-        config = ctx.config(model={"alpha": SIMILAR_ALPHA, "width": choice["width"]}, train={"seed": seed})
+        config = ctx.config(model={"alpha": SIMILAR_ALPHA, "width": width}, train={"seed": seed})
         traj, obs, kernel, meas, pred = ctx.run(config, grid=201, rtol=WIDE_RTOL)
         T_p, T_d = meas["T_p"]["value"], meas["T_d"]["value"]
         if T_p is None or T_d is None:
             worst.append(None)
+            deviations.append(None)
             continue
         sel = (traj.t >= T_p) & (traj.t <= T_d)
-        w = float(np.max(obs["W2rel"][sel])) if np.any(sel) else float(obs["W2rel"][np.searchsorted(traj.t, T_p)])
+        i = int(np.flatnonzero(sel)[np.argmax(obs["W2rel"][sel])]) if np.any(sel) else int(np.searchsorted(traj.t, T_p))
+        w = float(obs["W2rel"][i])
+        F, N, centre = _law_r(np.array([zn * traj.t[i]]), d, width, C)
+        law = float(centre[0] + shift * spread * N[0])
+        S = abs(w - law) / float(N[0])
         worst.append(w)
-        ok += w <= threshold
+        deviations.append(S)
+        rows.append({"seed": seed, "max_W2rel": w, "at_t": float(traj.t[i]), "T_p": T_p, "law": law,
+                     "N": float(N[0]), "deviation_over_N": S})
+        ok += (w <= threshold) and (S <= spread)
     status, (lo, hi) = fraction_status(ok, len(seeds))
+    known = [(w / threshold, S / spread) for w, S in zip(worst, deviations) if w is not None]
+    worst_margin = None if len(known) < len(seeds) else max(max(a, b) for a, b in known)
+    dev_text = ("" if not rows else "; largest |max W2rel - law| / N = "
+                + format(max(r["deviation_over_N"] for r in rows), ".3g") + f" against {spread:.3g}")
     return Verdict("D7-amplitudes-similar", "Theorem 4*: |a| and |w| amplitude distributions are similar on [T_p, T_d]",
                    status, predicted={"W2rel at most": threshold, "probability": "high",
-                                      "law_at_T_p": choice},
-                   measured={"max_W2rel_per_seed": worst, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},
+                                      "max W2rel": "sqrt(F_d^2 + C^2 e^(-2 tau)/m) at the time it is reached, within "
+                                                   "the law's spread", "C (measured, Monte Carlo of the linear law)": C,
+                                      "shift_in_spreads": shift, "law_at_T_p": choice},
+                   measured={"max_W2rel_per_seed": worst, "per_seed": rows, "fraction": ok / len(seeds),
+                             "wilson_95": [lo, hi]},
                    tolerance=SIMILAR, seeds=seeds,
-                   # a threshold ("similar" made concrete), not a prediction: the check confirms it holds
-                   resolution=resolution(
-                       "a threshold W2rel <= 0.1 the data stay below: its distance is measured, not resolved",
-                       tightness=None if None in worst else max(worst) / threshold),
+                   # the threshold is validity only (the data stay far below it); the law resolves max W2rel
+                   resolution=resolution(f"max W2rel on [T_p, T_d] off the law by >= {POPULATION_CALIBRATED:g} x its "
+                                         f"spread bound ({POPULATION_CALIBRATED:g} x {spread:.3g} finite-m amplitudes "
+                                         "N); the threshold 0.1 itself is not resolved",
+                                         POPULATION_CALIBRATED * spread, "N (finite-m amplitude)"),
                    # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin);
-                   # the worst seed's max W2rel over the threshold in its counts (none when a seed is unmeasured)
-                   key=fraction_key(f"max W2rel on [T_p, T_d] <= {threshold:g}", ok, len(seeds), (lo, hi), status,
-                                    _worst_text(worst, "max W2rel"),
-                                    worst_margin=None if None in worst else max(worst) / threshold),
-                   details={"width": choice["width"], "alpha": SIMILAR_ALPHA,
+                   # the worst seed's larger used fraction (max W2rel over the threshold, its distance from the law
+                   # over the spread bound) in its counts (none when a seed is unmeasured)
+                   key=fraction_key(f"max W2rel on [T_p, T_d] <= {threshold:g} and within {spread:.3g} N of the law",
+                                    ok, len(seeds), (lo, hi), status, _worst_text(worst, "max W2rel") + dev_text,
+                                    worst_margin=worst_margin),
+                   details={"width": width, "alpha": SIMILAR_ALPHA, "spread_bound_in_N": spread,
+                            "spread": SPREAD_TEXT.replace("max over the window of ", "at the time of the maximum, ")
+                            + " (here at one point, the expected T_p)",
+                            "threshold_tightness": None if None in worst else max(worst) / threshold,
+                            "rule": "a seed meets the claim when its max W2rel on [T_p, T_d] is at most the threshold "
+                                    "and within the spread bound of the law; passed when the Wilson interval of the "
+                                    "fraction of such seeds lies above 1/2",
                             "why_this_width": f"the smallest profile width x 2^j at which the law sqrt(F_d^2 + "
                                               f"{FINITE_M_C}^2 e^(-2 tau)/m) plus two finite-m amplitudes, at the "
                                               f"expected T_p (W2rel is largest there), lies below threshold / "
@@ -329,4 +361,9 @@ claim("D7-w2rel-asymptotic-rate", "W2rel decays at the asymptotic rate 3|z|/2 on
                   "band)"))
 claim("D7-amplitudes-similar", "Theorem 4*: |a| and |w| amplitude distributions are similar on [T_p, T_d]",
       "D7", _similar_check, lambda ctx: _similar_check(ctx, SIMILAR.value / 100),
-      "a threshold 100 times smaller (W2rel <= 0.001)", group="wide")
+      "a threshold 100 times smaller (W2rel <= 0.001)", group="wide",
+      # at 1.5 x the spread bound one seed of five (seed 3, 0.76 N from the raised law) still met it at quick: a
+      # fraction of 1/5 is inconclusive, not failed (Wilson [0.04, 0.62]); twice the tolerance, as for the population
+      calibrated=(lambda ctx: _similar_check(ctx, shift=POPULATION_CALIBRATED),
+                  f"the law sqrt(F_d^2 + C^2 e^(-2 tau)/m) at the maximum raised by {POPULATION_CALIBRATED:g} x its "
+                  "spread bound (in finite-m amplitudes N; twice the tolerance, as for D7-w2rel-population)"))
