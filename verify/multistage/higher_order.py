@@ -46,7 +46,6 @@ MIN_EFOLDS = 1.0
 CALIBRATED = 1.5
 
 
-<<<<<<< HEAD
 def bound_not_applicable(config) -> str | None:
     """Why D3's bound (and D5's, which rests on it) says nothing for ``config``: its constant ``C_1`` is infinite
     (an activation with ``sup |sigma'|`` or ``sup |sigma^(3)|`` infinite), measured by :func:`predict`'s analysis of
@@ -63,11 +62,8 @@ def _not_applicable(title: str, why: str, config) -> Verdict:
                    key=key_number("max |N_k| / bound_k", None, None, None, why))
 
 
-def _check(ctx, feedback: bool = True) -> Verdict:
-=======
 def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
     """``factor``: the bound's factor ``F(Q)`` in ``|N_k| <= F(q_max) |q_k|`` (SymPy, in ``C_1, m, Q``)."""
->>>>>>> h/controls
     config = ctx.config()
     why = bound_not_applicable(config)
     if why is not None:
