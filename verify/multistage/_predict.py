@@ -377,6 +377,11 @@ def predict(config: Config) -> dict:
         why["T_d.value"] = "K does not reach 1 - delta in the predicted dynamics"
     if T_d_unshifted is None and "T_d.without_shift" not in why:
         why["T_d.without_shift"] = "K does not reach 1 - delta without the shift"
+    if T_d_capacity is None and "T_d.capacity_law" not in why:
+        why["T_d.capacity_law"] = (
+            "the capacity law (D9's logistic law with D10's carrying capacity K_eq) is the whitened closed form; for "
+            "a general input covariance T_d comes from D10's condensed flow (T_d.value)" if not white else
+            why.get("T_d.value", "K does not reach 1 - delta under the capacity law"))
     qmax0 = float(np.max(np.sqrt(a**2 + np.sum(W**2, axis=1))))
     level = float(width) ** (-a1)
     T_p_grow = float(_f(initial_plateau.T_p_growth_only, m, alpha_1, q0, z_norm)(width, a1, qmax0, zn))
