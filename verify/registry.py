@@ -28,7 +28,7 @@ import theory
 from ._io import jsonable
 
 __all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "resolution",
-           "check_resolution", "ROW_OUTCOMES", "rows_of", "check_rows", "check_range", "Expectation",
+           "check_resolution", "QUANTIFIERS", "ROW_OUTCOMES", "rows_of", "check_rows", "check_range", "Expectation",
            "EXPECT_PASSED", "meets_expectation", "Claim", "Paper", "Context", "REGISTRY", "PAPER_REGISTRY",
            "register", "register_paper", "load_papers", "claims_of"]
 
@@ -248,6 +248,14 @@ def check_resolution(claim: str, res) -> None:
         raise ValueError(f"{claim}: a resolution's value is a finite number >= 0 or None ({res!r})")
     if unit is not None and not isinstance(unit, str):
         raise ValueError(f"{claim}: a resolution's unit is a string or None ({res!r})")
+
+
+#: the two rules for a claim judged over seeds, as a key's ``quantifier`` and the report name them
+QUANTIFIERS = {
+    "every": "for every seed: one resolved counterexample (a seed beyond its tolerance) fails the claim",
+    "most": "typically (with high probability): passed when the 95 % Wilson interval of the fraction of seeds "
+            "lies above 1/2",
+}
 
 
 #: what a listed row did (:func:`rows_of`)

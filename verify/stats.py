@@ -6,7 +6,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from .registry import Status, key_number, rows_of
+from .registry import QUANTIFIERS, Status, key_number, rows_of
 
 __all__ = ["wilson_interval", "fraction_status", "judge", "judge_interval", "interval_margin", "fit_key",
            "fit_slope", "margin_as_judged", "ratio_margin", "band_margin", "exceed_margin", "count_margin",
@@ -255,14 +255,6 @@ def count_key(quantity: str, met: int, total: int, why: str | None, *, allowed: 
 
 # ---------------------------------------------------------------------------
 # quantifiers: a claim judged over seeds (runs, set-ups) reads the quantifier of its statement
-
-#: the two rules for a claim judged over seeds, as a key's ``quantifier`` and the report name them
-QUANTIFIERS = {
-    "every": "for every seed: one resolved counterexample (a seed beyond its tolerance) fails the claim",
-    "most": "typically (with high probability): passed when the 95 % Wilson interval of the fraction of seeds "
-            "lies above 1/2",
-}
-
 
 def every_key(criterion: str, rows, *, unit: str = "seeds") -> tuple[Status, dict, list]:
     """The every-seed rule, for a statement that holds for each initialisation (a deterministic statement
