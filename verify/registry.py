@@ -266,13 +266,16 @@ def rows_of(entries) -> list:
     """The ``rows`` of a :class:`Verdict` from ``(where, margin, passed)`` triples, one per row the claim was
     judged on: ``where`` names the row (``{"seed": 3}``, ``{"width": 400, "seed": 1}``), ``margin`` is its used
     fraction of its tolerance (None: not measured) and ``passed`` whether it met its criterion (a string: its
-    outcome, e.g. ``"inconclusive"``).  Kept: the rows that failed (or were inconclusive) and those that passed
+    status, e.g. ``"inconclusive"``).  Kept: the rows that failed (or were inconclusive) and those that passed
     only within tolerance (a margin above 0); left out: rows that hold exactly.  Worst first: failed, then
     inconclusive, then by margin (unmeasured first)."""
     out = []
     for where, margin, passed in entries:
         margin = None if margin is None or not math.isfinite(float(margin)) else float(margin)
-        outcome = passed if isinstance(passed, str) else ("within tolerance" if passed else "failed")
+        if isinstance(passed, str):     # a status word (or a Status): passed holds within tolerance
+            outcome = {"passed": "within tolerance"}.get(str(passed), str(passed))
+        else:
+            outcome = "within tolerance" if passed else "failed"
         if outcome == "within tolerance" and (margin is None or margin <= 0):
             continue
         out.append({"row": dict(where), "outcome": outcome, "margin": margin})
