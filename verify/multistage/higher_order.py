@@ -41,6 +41,7 @@ def _check(ctx, feedback: bool = True) -> Verdict:
                    predicted={"C_1": C1, "bound": "C_1 (m q_max^2 + q_max^2) |q_k|" if feedback else "C_1 q_max^2 |q_k|"},
                    measured={"max_ratio": worst, "at_time": at, "window": [0.0, float(T)]}, tolerance=TOL,
                    seeds=[config.train.seed],
+                   range={"seeds": [config.train.seed], "m": int(m), "t": [0.0, float(T)]},
                    # a loose upper bound: the check confirms it holds, it cannot resolve a bound off by 2x
                    resolution=resolution("an upper bound the data do not reach: its looseness is measured, not "
                                          "resolved", tightness=worst),

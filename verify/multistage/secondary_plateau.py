@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..registry import Tolerance, Verdict, key_number, resolution
+from ..registry import Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import exceed_margin, fit_slope
 from ._context import claim
 
@@ -57,6 +57,9 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
         widths.append(m)
         durations.append(esc["duration"])
         rows.append({"width": m, "seed": seed, **esc})
+    # the range tested, and the runs that never left the plateau (censored: undecided rows)
+    tested = {"m": list(ctx.profile.heuristic_widths), "seeds": ctx.init_seeds(ctx.profile.heuristic_seeds)}
+    undecided = rows_of(({"width": c["width"], "seed": c["seed"]}, None, "inconclusive") for c in censored)
     details = {"per_width": rows, "censored_widths": censored,
                "escape_direction": "fraction of |W|^2 orthogonal to z at T_d and at the escape",
                "W2rel": "at T_d and at the escape"}
@@ -64,6 +67,7 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
         return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", "inconclusive",
                        predicted={"sign of d log(duration)/d log m": expected_sign}, measured={"widths": widths},
                        tolerance=ESCAPE, details=details, label="measurement of a heuristic claim",
+                       range=tested, rows=undecided,
                        key=key_number("fitted exponent of the plateau duration in m", None, None, None,
                                       f"the escape was seen at {len(set(widths))} width(s): a slope needs at least 2"))
     fit = fit_slope(np.log(widths), np.log(durations))
@@ -99,6 +103,7 @@ def _check(ctx, expected_sign: float = 1.0) -> Verdict:
                    measured={"widths": widths, "durations": durations, "exponent": fit["slope"]},
                    tolerance=ESCAPE, seeds=ctx.init_seeds(ctx.profile.heuristic_seeds),
                    fits={"log duration vs log m (every width and seed)": fit}, details=details,
+                   range=tested, rows=undecided,
                    # a sign claim: it resolves the sign once |exponent| exceeds the interval's half-width
                    resolution=resolution(f"an exponent of the wrong sign once |exponent| > {half:.2g} (the 95 % "
                                          "interval's half-width; a sign claim has no tolerance to perturb by)",
