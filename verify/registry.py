@@ -252,7 +252,8 @@ def check_resolution(claim: str, res) -> None:
 
 #: the two rules for a claim judged over seeds, as a key's ``quantifier`` and the report name them
 QUANTIFIERS = {
-    "every": "for every seed: one resolved counterexample (a seed beyond its tolerance) fails the claim",
+    "every": "for every seed (run, set-up): one resolved counterexample (a row beyond its tolerance) fails the "
+             "claim",
     "most": "typically (with high probability): passed when the 95 % Wilson interval of the fraction of seeds "
             "lies above 1/2",
 }

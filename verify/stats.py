@@ -243,13 +243,16 @@ def count_key(quantity: str, met: int, total: int, why: str | None, *, allowed: 
     """The key number of a claim judged by a count rule, "at most ``allowed`` of the ``total`` ``unit`` (runs,
     set-ups, checkpoints) fail their criterion": measured the fraction that meet it, predicted the least fraction
     the rule accepts, the margin of :func:`count_margin` (below 1 exactly when the rule passes), and ``counts``
-    as in :func:`fraction_key` with ``allowed`` set.  ``judged_on_count=False`` leaves the margin out (a verdict
+    as in :func:`fraction_key` with ``allowed`` set, and with ``allowed = 0`` the ``quantifier`` ``"every"``
+    (:data:`QUANTIFIERS`).  ``judged_on_count=False`` leaves the margin out (a verdict
     that rests on something besides the count; ``why`` says what); no rows (``total == 0``) leave it out too."""
     bad = int(total) - int(met)
     margin = count_margin(bad, allowed) if total and judged_on_count else None
     key = key_number(quantity, met / total if total else None, (total - allowed) / total if total else None,
                      margin, why, band=[(total - allowed) / total, 1.0] if total else None)
     key["counts"] = _counts(met, total, unit, worst_margin, int(allowed))
+    if int(allowed) == 0:       # "at most 0 fail": the every-row quantifier
+        key["quantifier"] = "every"
     return key
 
 

@@ -165,7 +165,7 @@ def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA, shift: float = 0.0) -> Verdict:
                    measured={"alphas": list(alphas), "mean_T_d": Td, "slope": fit["slope"]},
                    tolerance=SLOPE, seeds=seeds, fits={"T_d vs alpha": fit}, resolution=_slope_resolution(fit),
                    key=_slope_key(fit, "fitted slope dT_d / d alpha"),
-                   range={"alpha": list(alphas), "m": width, "seeds per point": seeds})
+                   range={"alpha": list(alphas), "m": width, "seeds (averaged at each point)": seeds})
 
 
 def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M, shift: float = 0.0) -> Verdict:
@@ -181,7 +181,7 @@ def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M, shift: float = 0.0) -> Verdict:
                    measured={"widths": list(widths), "mean_T_d": Td, "slope": fit["slope"]},
                    tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit}, resolution=_slope_resolution(fit),
                    key=_slope_key(fit, "fitted slope dT_d / d log m"),
-                   range={"m": list(widths), "alpha": a, "seeds per point": seeds})
+                   range={"m": list(widths), "alpha": a, "seeds (averaged at each point)": seeds})
 
 
 def _map_times(map_expr):
