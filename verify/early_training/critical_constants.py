@@ -69,11 +69,13 @@ def _row(ctx, setup, names=ORDER) -> dict:
     return out
 
 
-def _deep_range(ctx, zero_last_layer: bool = False) -> dict:
-    """The range an E2 claim over the deep set-ups was tested on: depths, widths, d/w and seeds."""
+def _deep_range(ctx, zero_last_layer: bool = False, min_depth: int = 0) -> dict:
+    """The range an E2 claim over the deep set-ups (of depth >= ``min_depth``) was tested on: depths, widths, d/w
+    and seeds."""
     p = ctx.profile
     depths, widths, seeds = ((p.zero_depths, p.zero_widths, p.zero_seeds) if zero_last_layer
                              else (p.deep_depths, p.deep_widths, p.deep_seeds))
+    depths = [d for d in depths if d >= min_depth] or list(depths)
     return {"depths": list(depths), "widths": list(widths),
             "d/w": sorted({d / w for d in depths for w in widths}), "seeds": ctx.seeds(seeds)}
 
@@ -374,8 +376,7 @@ def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0) -> Verdict:
                              "c_max_median": float(np.median(values)) if values else None,
                              "c_max_max": max(values) if values else None, "rows": rows},
                    tolerance=CMAX_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
-                   range={**_deep_range(ctx), "depths": [d for d in ctx.profile.deep_depths if d >= DEEP_MIN_DEPTH]
-                          or list(ctx.profile.deep_depths)},
+                   range=_deep_range(ctx, min_depth=DEEP_MIN_DEPTH),
                    rows=rows_of(({"depth": r["depth"], "width": r["width"], "seed": r["seed"]}, u, r["above_uv"])
                                 for r, u in zip(rows, used)),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
