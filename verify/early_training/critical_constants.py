@@ -21,7 +21,7 @@ from theory.bridge import numeric
 from theory.early_training import critical_constants as theory
 from theory.early_training import uv_model
 
-from ..registry import Status, Tolerance, Verdict, key_number, rows_of
+from ..registry import Expectation, Status, Tolerance, Verdict, key_number, rows_of
 from ..stats import (count_key, every_key, fit_slope, fraction_status, interval_margin, judge_interval,
                      margin_as_judged)
 from ._context import claim
@@ -271,7 +271,11 @@ def _multiplier_scaled(k):
 
 claim("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit 2 as d/w -> 0 and grow with d/w",
       "E2", check_tends, lambda ctx: check_tends(ctx, _multiplier_scaled(sp.Rational(1, 2))),
-      "the derived stable set with the GD multiplier 1 - c/2 (limit 4 instead of 2)", group="deep", heuristic=True)
+      "the derived stable set with the GD multiplier 1 - c/2 (limit 4 instead of 2)", group="deep", heuristic=True,
+      expect=Expectation("inconclusive", "under the interval rule of issue 19 the fitted exponent of c_loss - 2 in "
+                         "d/w has the 95 % interval [-3.46, 6.43] at the default profile (c_sharp: [-2.30, 4.45]), "
+                         "straddling 0: the default set-ups do not resolve the sign of the growth (it passed before "
+                         "on the point estimate alone)", profiles=("default",)))
 
 
 # ---------------------------------------------------------------------------
