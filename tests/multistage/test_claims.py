@@ -38,11 +38,25 @@ def test_every_claim_is_reported_with_a_statement_and_a_tolerance(quick_report):
         assert claim["tolerance"] and claim["tolerance"]["justification"], claim["claim"]
 
 
+#: claims whose documented finding at the quick profile is inconclusive (their fitted interval straddles a band
+#: edge, issue 19): the data cannot resolve the prediction there, so neither can they resolve its controls, which
+#: must then not pass (failed or inconclusive)
+UNRESOLVED_AT_QUICK = {cid for cid in CLAIMS if REGISTRY[cid].expected("quick")["status"] == "inconclusive"}
+
+
+def _control_status_ok(claim_id: str, status: str) -> bool:
+    return status == "failed" or (claim_id in UNRESOLVED_AT_QUICK and status == "inconclusive")
+
+
+def test_the_claims_unresolved_at_quick_are_the_documented_ones():
+    assert UNRESOLVED_AT_QUICK == {"D6-initial-plateau", "D9-slope-log-m"}
+
+
 @pytest.mark.parametrize("claim_id", CLAIMS)
 def test_negative_control_fails(quick_report, claim_id):
     report, _ = quick_report
     claim = next(c for c in report["claims"] if c["claim"] == claim_id)
-    assert claim["negative_control"]["status"] == "failed", claim["negative_control"]
+    assert _control_status_ok(claim_id, claim["negative_control"]["status"]), claim["negative_control"]
 
 
 #: claims without a calibrated control: a loose bound (D3), a bound with a one-sided exponent whose interval is
@@ -62,7 +76,7 @@ def test_calibrated_control_fails_and_every_claim_records_its_resolution(quick_r
         assert claim["calibrated_control"] is None and REGISTRY[claim_id].calibrated_control is None
         return
     calibrated = claim["calibrated_control"]
-    assert calibrated["status"] == "failed", calibrated
+    assert _control_status_ok(claim_id, calibrated["status"]), calibrated
     assert calibrated["description"] == REGISTRY[claim_id].calibrated_description
     assert calibrated["key"] is not None and (calibrated["key"]["margin"] is None or calibrated["key"]["margin"] > 1)
     value = claim["resolution"]["value"]
@@ -138,7 +152,8 @@ def test_heuristic_claims_are_labelled_as_measurements(quick_report):
 
 def test_every_figure_is_written_as_png_and_svg(quick_report):
     report, out = quick_report
-    assert {f["name"] for f in report["figures"]} == FIGURES
+    # the paper's figures, and a verdict figure for each claim that did not pass (the unresolved ones at quick)
+    assert {f["name"] for f in report["figures"]} == FIGURES | {f"verdict-{cid}" for cid in UNRESOLVED_AT_QUICK}
     for f in report["figures"]:
         assert (out / f["png"]).stat().st_size > 1000 and (out / f["svg"]).is_file()
     html = (out / "report.html").read_text()
