@@ -467,7 +467,8 @@ def check_eos(ctx, threshold_expr=theory.SHARPNESS_EOS, gamma_value: float | Non
     why = {Status.PASSED: None,
            Status.FAILED: f"{len(rows) - ok} of {len(rows)} seeds do not reach the threshold and hover within "
                           f"{EOS_BAND:.0%} of it (the statement holds for every run), e.g. seed "
-                          f"{bad[0]['seed'] if bad else None}"}[status]
+                          f"{bad[0]['seed'] if bad else None}",
+           Status.INCONCLUSIVE: None}[status]         # inconclusive only at the edge: its why follows
     if at_edge:
         why = (f"a run's sharpness starts within the band of the threshold (95 % to {1 + EOS_BAND:.0%}): there is "
                "no rise to observe")
