@@ -215,3 +215,80 @@ def test_a_verdict_records_its_range_and_rows():
     with pytest.raises(ValueError, match="range"):
         Verdict("X-synthetic", "a synthetic claim", status, None, None, None, key=key, range={"m": []})
     assert math.isfinite(d["key"]["margin"])
+
+
+# ---- the report: the range in the heading line, the quantifier and the rows in the section, validation ------
+
+def _report_with_range():
+    from test_report import make_report
+
+    report = make_report()
+    claim = report["claims"][0]
+    status, key, rows = every_key("|t_half / derived - 1| <= 0.05", [({"seed": s}, u) for s, u in
+                                                                       zip(claim["seeds"], [0.2, 0.7, 0.0])])
+    claim.update(range={"seeds": [0, 1, 2], "m": 400, "d/w": [0.03125, 0.25]}, rows=rows, key=key,
+                 status=status.value)
+    return report
+
+
+def test_the_report_states_the_range_in_the_claims_heading_line():
+    from verify.report import render_markdown, validate_report
+
+    report = _report_with_range()
+    validate_report(report)
+    md = render_markdown(report)
+    heading = next(line for line in md.splitlines() if line.startswith("## ") and "D9-descent-time" in line)
+    assert "(tested on seeds 0\u20132; m 400; d/w 0.03125, 0.25)" in heading
+    assert "**Quantifier:** for every seed" in md
+    # the rows that held only within tolerance, worst first; seed 2 (exact) is not listed
+    section = md[md.index("Rows that failed or held only within tolerance"):]
+    section = section[:section.index("\n#")]
+    assert section.index("| seed 1 |") < section.index("| seed 0 |") and "seed 2" not in section
+    # the summary's predicted cell names the quantifier
+    assert "every seed (3/3 seeds; one counterexample fails)" in md
+
+
+def test_a_claim_without_a_range_has_a_plain_heading():
+    from test_report import make_report
+    from verify.report import render_markdown
+
+    md = render_markdown(make_report())
+    assert "tested on" not in md
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda c: c.update(range=[1, 2]), "range"),
+    (lambda c: c.update(range={"seeds": []}), "range"),
+    (lambda c: c.update(rows={"seed": 1}), "rows"),
+    (lambda c: c.update(rows=[{"row": {"seed": 1}, "outcome": "lost", "margin": 1.0}]), "rows"),
+    (lambda c: c["key"].update(quantifier="some"), "key.quantifier"),
+])
+def test_the_schema_names_a_malformed_range_rows_or_quantifier(mutate, field):
+    from theory.errors import InputError
+    from verify.report import validate_report
+
+    report = _report_with_range()
+    mutate(report["claims"][0])
+    with pytest.raises(InputError) as info:
+        validate_report(report)
+    assert info.value.field == f"claims[0].{field}"
+
+
+def test_a_cached_verdict_without_range_or_rows_is_a_miss():
+    """Entries written before ranges and rows were recorded run again (verify.runner._cached_verdicts)."""
+    from verify.registry import REGISTRY, load_papers
+    from verify.runner import _cached_verdicts
+
+    load_papers()
+    cid = "D1-gradient-flow"
+    status, key, rows = every_key("x", [({"seed": 0}, 0.5)])
+    verdict = {"claim": cid, "title": "t", "status": "passed", "predicted": None, "measured": None,
+               "tolerance": None, "seeds": [0], "fits": {}, "figures": [], "derivation": "D1", "label": "l",
+               "key": key, "negative_control": {"description": "c", "status": "failed"},
+               "calibrated_control": None if REGISTRY[cid].calibrated_control is None else
+               {"description": "c", "status": "failed", "key": None},
+               "resolution": None, "range": {"seeds": [0]}, "rows": rows}
+    assert _cached_verdicts([[verdict, 1.0]], [cid])
+    for name in ("range", "rows"):
+        stale = {k: v for k, v in verdict.items() if k != name}
+        assert not _cached_verdicts([[stale, 1.0]], [cid])
