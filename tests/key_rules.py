@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from verify.registry import Status
+from verify.registry import Status, check_range, check_rows
 
 
 def assert_key_consistent(key: dict, status, where: str = "") -> None:
@@ -44,6 +44,13 @@ def assert_report_keys(report: dict) -> None:
         if claim["status"] not in (Status.NOT_APPLICABLE, Status.ERROR) or claim.get("key") is not None:
             assert claim.get("key") is not None, f"{cid} has no key number"
             assert_key_consistent(claim["key"], claim["status"], cid)
+        if claim["status"] not in (Status.NOT_APPLICABLE, Status.ERROR):
+            # issue 19: every verdict states the range it was tested on, and lists its failing rows (if any)
+            assert claim.get("range"), f"{cid} states no range"
+            check_range(cid, claim["range"])
+            check_rows(cid, claim.get("rows"))
+            if claim["status"] == Status.FAILED and claim.get("rows"):
+                assert claim["rows"][0]["outcome"] == "failed", (cid, claim["rows"][0])
         control = claim.get("negative_control") or {}
         if control.get("key") is not None:
             assert_key_consistent(control["key"], control["status"], f"{cid} (negative control)")

@@ -96,7 +96,7 @@ def test_the_summary_table_shows_each_key_number(reports):
             assert cells[5] == format_margin(key["margin"]), cells
             assert cells[6].startswith(claim["status"]), cells
             if key.get("counts"):
-                assert cells[3:5] == list(counts_text(key["counts"])), cells
+                assert cells[3:5] == list(counts_text(key["counts"], key.get("quantifier"))), cells
 
 
 @pytest.mark.parametrize("paper", list(FAST))

@@ -28,7 +28,7 @@ import theory
 from ._io import jsonable
 
 __all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "resolution",
-           "check_resolution", "Expectation",
+           "check_resolution", "QUANTIFIERS", "ROW_OUTCOMES", "rows_of", "check_rows", "check_range", "Expectation",
            "EXPECT_PASSED", "meets_expectation", "Claim", "Paper", "Context", "REGISTRY", "PAPER_REGISTRY",
            "register", "register_paper", "load_papers", "claims_of"]
 
@@ -107,6 +107,16 @@ class Verdict:
     "relative"}``, the perturbation of the prediction its calibrated control makes; a check of a loose upper
     bound, which cannot resolve its own tolerance, says so (``"validity only; tightness measured: max ratio T"``,
     with ``validity_only`` true and the measured ``tightness``).  None: not recorded.
+
+    ``range`` is what the claim was tested on, stated in the report's heading line of the claim: each name
+    (``"seeds"``, ``"widths"``, ``"m"``, ``"d/w"``, ``"alpha"``, ``"steps"``, ...) with its values, a list of numbers or
+    strings, one number or one string (:func:`check_range`).  None: not recorded (a claim that did not run).
+
+    ``rows`` lists the rows (seeds, widths, set-ups, checkpoints) where the claim fails or holds only within
+    tolerance, worst first (:func:`rows_of`): ``{"row": {"seed": 3}, "outcome": "failed" | "inconclusive" |
+    "within tolerance", "margin": used fraction of the row's tolerance or None}``; a row that holds exactly (used
+    nothing of its tolerance) is left out, and a claim of one quantity (a fit, a single run) has none (its key
+    says it).  None: not recorded.
     """
 
     claim: str
@@ -122,6 +132,8 @@ class Verdict:
     figures: list = field(default_factory=list)
     key: dict | None = None
     resolution: dict | None = None
+    range: dict | None = None
+    rows: list | None = None
 
     def __post_init__(self):
         try:
@@ -133,6 +145,10 @@ class Verdict:
                              "as an error, with its traceback (return passed, failed, inconclusive or not-applicable)")
         check_key(self.claim, self.status, self.key)
         check_resolution(self.claim, self.resolution)
+        check_range(self.claim, self.range)
+        if self.rows is not None:
+            self.rows = jsonable(self.rows)
+        check_rows(self.claim, self.rows)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -232,6 +248,80 @@ def check_resolution(claim: str, res) -> None:
         raise ValueError(f"{claim}: a resolution's value is a finite number >= 0 or None ({res!r})")
     if unit is not None and not isinstance(unit, str):
         raise ValueError(f"{claim}: a resolution's unit is a string or None ({res!r})")
+
+
+#: the two rules for a claim judged over seeds, as a key's ``quantifier`` and the report name them
+QUANTIFIERS = {
+    "every": "for every seed (run, set-up): one resolved counterexample (a row beyond its tolerance) fails the "
+             "claim",
+    "most": "typically (with high probability): passed when the 95 % Wilson interval of the fraction of seeds "
+            "lies above 1/2",
+}
+
+
+#: what a listed row did (:func:`rows_of`)
+ROW_OUTCOMES = ("failed", "inconclusive", "within tolerance")
+
+
+def rows_of(entries) -> list:
+    """The ``rows`` of a :class:`Verdict` from ``(where, margin, passed)`` triples, one per row the claim was
+    judged on: ``where`` names the row (``{"seed": 3}``, ``{"width": 400, "seed": 1}``), ``margin`` is its used
+    fraction of its tolerance (None: not measured) and ``passed`` whether it met its criterion (a string: its
+    status, e.g. ``"inconclusive"``).  Kept: the rows that failed (or were inconclusive) and those that passed
+    only within tolerance (a margin above 0); left out: rows that hold exactly.  Worst first: failed, then
+    inconclusive, then by margin (unmeasured first)."""
+    out = []
+    for where, margin, passed in entries:
+        margin = None if margin is None or not math.isfinite(float(margin)) else float(margin)
+        if isinstance(passed, str):     # a status word (or a Status): passed holds within tolerance
+            outcome = {"passed": "within tolerance"}.get(str(passed), str(passed))
+        else:
+            outcome = "within tolerance" if passed else "failed"
+        if outcome == "within tolerance" and (margin is None or margin <= 0):
+            continue
+        out.append({"row": dict(where), "outcome": outcome, "margin": margin})
+    out.sort(key=lambda r: (ROW_OUTCOMES.index(r["outcome"]), -math.inf if r["margin"] is None else -r["margin"]))
+    return jsonable(out)
+
+
+def _range_value_ok(v) -> bool:
+    scalar = (int, float, str)
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, scalar):
+        return not isinstance(v, float) or math.isfinite(v)
+    return isinstance(v, (list, tuple)) and len(v) > 0 and all(
+        not isinstance(x, bool) and isinstance(x, scalar) and (not isinstance(x, float) or math.isfinite(x))
+        for x in v)
+
+
+def check_range(claim: str, rng) -> None:
+    """Raise ``ValueError`` naming ``claim`` unless ``rng`` is None or a range (:class:`Verdict`): a non-empty
+    dict of names to a finite number, a string or a non-empty list of them."""
+    if rng is None:
+        return
+    if not isinstance(rng, dict) or not rng:
+        raise ValueError(f"{claim}: a verdict's range is a non-empty dict of what it was tested on, not {rng!r}")
+    for name, v in rng.items():
+        if not (isinstance(name, str) and name.strip()) or not _range_value_ok(v):
+            raise ValueError(f"{claim}: range {name!r}: {v!r} is not a finite number, a string or a non-empty "
+                             "list of them")
+
+
+def check_rows(claim: str, rows) -> None:
+    """Raise ``ValueError`` naming ``claim`` unless ``rows`` is None or a list of rows (:func:`rows_of`)."""
+    if rows is None:
+        return
+    if not isinstance(rows, list):
+        raise ValueError(f"{claim}: a verdict's rows are a list (verify.registry.rows_of), not {rows!r}")
+    for r in rows:
+        if not (isinstance(r, dict) and isinstance(r.get("row"), dict) and r.get("outcome") in ROW_OUTCOMES):
+            raise ValueError(f"{claim}: a row is {{'row': dict, 'outcome': one of {ROW_OUTCOMES}, 'margin'}}, "
+                             f"not {r!r}")
+        m = r.get("margin")
+        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m)
+                              or m < 0):
+            raise ValueError(f"{claim}: a row's margin is a finite number >= 0 or None ({r!r})")
 
 
 @dataclass(frozen=True)

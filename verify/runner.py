@@ -62,7 +62,7 @@ def _error_verdict(paper, cid: str, exc: BaseException, where: str = "the check"
             "measured": None, "tolerance": None, "seeds": [], "fits": {}, "figures": [],
             "label": paper.heuristic_label if claim.heuristic else paper.label, "derivation": claim.derivation,
             "details": {"error": f"{type(exc).__name__}: {exc}"}, "negative_control": None,
-            "calibrated_control": None, "resolution": None,
+            "calibrated_control": None, "resolution": None, "range": None, "rows": None,
             "traceback": f"{where[0].upper()}{where[1:]} raised:\n{_traceback(exc)}"}
 
 
@@ -80,7 +80,7 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
                    "calibrated_control": None if claim.calibrated_control is None else {
                        "description": claim.calibrated_description, "status": Status.NOT_APPLICABLE.value,
                        "key": None},
-                   "resolution": None, "derivation": claim.derivation,
+                   "resolution": None, "range": None, "rows": None, "derivation": claim.derivation,
                    "label": paper.heuristic_label if claim.heuristic else paper.label}
         return verdict, time.perf_counter() - start
     # a check or control that raises is an error (a bug to fix), reported with its traceback; every claim runs
@@ -120,6 +120,8 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
                               "the calibrated control did not fail: the check cannot resolve its own tolerance "
                               f"({' '.join(claim.calibrated_description.split())} came out {calibrated['status']})")
     verdict.setdefault("resolution", None)
+    verdict.setdefault("range", None)
+    verdict.setdefault("rows", None)
     verdict["derivation"] = claim.derivation
     verdict["label"] = paper.heuristic_label if claim.heuristic else paper.label
     return verdict, time.perf_counter() - start
@@ -238,8 +240,8 @@ def _cached_verdicts(hit, ids) -> bool:
     """Whether a cache entry holds the verdicts of the claims ``ids``, as :func:`_group` stores them: one
     ``[verdict, seconds]`` per claim, in order, each verdict a valid claim of a report
     (:func:`verify.report.render.validate_claim`: a known status, and never ``error``, which is not stored) with
-    a key number consistent with its status, a negative control, and the calibrated control and resolution
-    (None where the claim has none).  A cache folder is outside the run's
+    a key number consistent with its status, a negative control, and the calibrated control, resolution, range and
+    rows (None where the claim has none).  A cache folder is outside the run's
     control, so anything else is a miss and the group runs again."""
     from theory.errors import InputError
 
@@ -255,8 +257,9 @@ def _cached_verdicts(hit, ids) -> bool:
             return False
         if verdict.get("status") == Status.ERROR.value or not isinstance(verdict.get("negative_control"), dict):
             return False
-        # entries written before calibrated controls and resolutions were recorded are a miss (run again)
-        if "calibrated_control" not in verdict or "resolution" not in verdict:
+        # entries written before calibrated controls, resolutions, ranges and rows were recorded are a miss (run
+        # again)
+        if any(name not in verdict for name in ("calibrated_control", "resolution", "range", "rows")):
             return False
         calibrated = verdict["calibrated_control"]
         if (calibrated is None) != (REGISTRY[cid].calibrated_control is None):

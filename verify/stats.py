@@ -6,10 +6,11 @@ import math
 import numpy as np
 from scipy import stats
 
-from .registry import Status, key_number
+from .registry import QUANTIFIERS, Status, key_number, rows_of
 
-__all__ = ["wilson_interval", "fraction_status", "judge", "fit_slope", "margin_as_judged", "ratio_margin",
-           "band_margin", "exceed_margin", "count_margin", "fraction_margin", "fraction_key", "count_key"]
+__all__ = ["wilson_interval", "fraction_status", "judge", "judge_interval", "interval_margin", "fit_key",
+           "fit_slope", "margin_as_judged", "ratio_margin", "band_margin", "exceed_margin", "count_margin",
+           "fraction_margin", "fraction_key", "count_key", "every_key", "QUANTIFIERS"]
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -25,7 +26,9 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
 
 
 def fraction_status(successes: int, trials: int) -> tuple[Status, list]:
-    """Verdict of a probabilistic claim from the fraction of seeds that satisfy it.
+    """Verdict of a probabilistic claim from the fraction of seeds that satisfy it: the rule for a statement
+    that holds "typically" or "with high probability" (a statement that holds for every initialisation is
+    judged by :func:`every_key` instead).
 
     ``passed`` when the 95 % Wilson interval lies above 1/2 ("with high
     probability" read as "in most initialisations"), ``failed`` when it lies
@@ -36,14 +39,86 @@ def fraction_status(successes: int, trials: int) -> tuple[Status, list]:
     return status, [lo, hi]
 
 
+def _band_ends(band) -> tuple[float, float]:
+    """``band`` as two floats, an open end (None) as an infinite one."""
+    return (-math.inf if band[0] is None else float(band[0])), (math.inf if band[1] is None else float(band[1]))
+
+
+def interval_margin(interval, band) -> float | None:
+    """The margin of the interval rule of :func:`judge`: below 1 exactly when the whole ``interval`` lies in
+    ``band``, above 1 otherwise (never exactly 1; None for an interval that is not finite).
+
+    * a two-sided band ``[lo, hi]``: the interval's farther end's distance from the band's centre over the
+      band's half-width;
+    * a one-sided band (``[lo, None]`` or ``[None, hi]``): with ``d`` the distance of the interval's centre from
+      the band's edge, positive on the band's open side, and ``h`` the interval's half-width,
+      :func:`exceed_margin` of ``d`` against ``h``: ``h / d`` while the interval's near end is inside (``d >= h``),
+      else ``2 - d / h``, so 1 to 3 while the interval straddles the edge and above 3 once it lies wholly outside
+      (as D11's sign rule); 0 for an interval of no width inside the band.
+    """
+    ci_lo, ci_hi = (float(x) for x in interval)
+    if not (math.isfinite(ci_lo) and math.isfinite(ci_hi)):
+        return None
+    lo, hi = _band_ends(band)
+    inside = lo <= ci_lo and ci_hi <= hi
+    if math.isfinite(lo) and math.isfinite(hi):
+        centre, half = (lo + hi) / 2, (hi - lo) / 2
+        return margin_as_judged(max(abs(ci_lo - centre), abs(ci_hi - centre)) / half, inside)
+    if math.isinf(lo) and math.isinf(hi):
+        return 0.0
+    mid, h = (ci_lo + ci_hi) / 2, (ci_hi - ci_lo) / 2
+    d = mid - lo if math.isfinite(lo) else hi - mid
+    if h <= 0:
+        return 0.0 if inside else None
+    return exceed_margin(d, h, strict=False, passed=inside)
+
+
+def judge_interval(interval, band, name: str = "the fitted slope") -> tuple[Status, float | None, str | None]:
+    """The interval rule of issue 19 for a fitted quantity with a 95 % ``interval`` and the ``band`` of values
+    its tolerance accepts (``[lo, hi]``, None for an open end): ``passed`` only when the whole interval lies in
+    the band (a one-sided band: on its open side), ``failed`` when the whole interval lies outside, and
+    ``inconclusive`` when it straddles an edge (or is not finite: too few points).  Returns the status, the
+    margin (:func:`interval_margin`) and, when it did not pass, why: which edge and by how much (``name`` names
+    the quantity in that sentence)."""
+    ci_lo, ci_hi = (float(x) for x in interval)
+    lo, hi = _band_ends(band)
+    band_text = "[" + ", ".join("open" if math.isinf(e) else f"{e:.4g}" for e in (lo, hi)) + "]"
+    iv = f"the 95 % interval [{ci_lo:.4g}, {ci_hi:.4g}] of {name}"
+    if not (math.isfinite(ci_lo) and math.isfinite(ci_hi)):
+        return Status.INCONCLUSIVE, None, f"{iv} is unbounded (too few points to fit): the data cannot tell"
+    margin = interval_margin((ci_lo, ci_hi), band)
+    if lo <= ci_lo and ci_hi <= hi:
+        return Status.PASSED, margin, None
+    if ci_hi < lo:
+        return Status.FAILED, margin, (f"{iv} lies wholly below the band {band_text}: its upper end is "
+                                       f"{lo - ci_hi:.3g} below the lower edge {lo:.4g}")
+    if ci_lo > hi:
+        return Status.FAILED, margin, (f"{iv} lies wholly above the band {band_text}: its lower end is "
+                                       f"{ci_lo - hi:.3g} above the upper edge {hi:.4g}")
+    crossings = []
+    if ci_lo < lo:
+        crossings.append(f"the lower edge {lo:.4g} (reaching {lo - ci_lo:.3g} below it)")
+    if ci_hi > hi:
+        crossings.append(f"the upper edge {hi:.4g} (reaching {ci_hi - hi:.3g} above it)")
+    return Status.INCONCLUSIVE, margin, (f"{iv} straddles " + " and ".join(crossings) + f" of the band {band_text}:"
+                                         " the data cannot tell")
+
+
 def judge(fit: dict, band) -> Status:
-    """``passed`` if the fitted slope lies in ``band``; ``failed`` if its whole confidence interval lies
-    outside the band; ``inconclusive`` otherwise (the data cannot tell)."""
-    lo, hi = (-math.inf if band[0] is None else band[0]), (math.inf if band[1] is None else band[1])
-    if lo <= fit["slope"] <= hi:
-        return Status.PASSED
-    ci_lo, ci_hi = fit["interval"]
-    return Status.FAILED if ci_hi < lo or ci_lo > hi else Status.INCONCLUSIVE
+    """The interval rule (:func:`judge_interval`) applied to a fit of :func:`fit_slope`: ``passed`` only when the
+    fit's whole 95 % interval lies in ``band``, ``failed`` when it lies wholly outside, ``inconclusive`` when it
+    straddles an edge."""
+    return judge_interval(fit["interval"], band)[0]
+
+
+def fit_key(quantity: str, fit: dict, band, predicted=None, name: str = "the fitted slope"
+            ) -> tuple[Status, dict]:
+    """The status of a fitted quantity under the interval rule and its key number: measured the fitted slope,
+    the margin of :func:`interval_margin`, why from :func:`judge_interval`, with the interval and the band (drawn
+    in a verdict's figure)."""
+    status, margin, why = judge_interval(fit["interval"], band, name)
+    return status, key_number(quantity, fit["slope"], predicted, margin, why, interval=list(fit["interval"]),
+                              band=list(band))
 
 
 def fit_slope(x, y, confidence: float = 0.95) -> dict:
@@ -144,7 +219,8 @@ def fraction_key(criterion: str, successes: int, trials: int, interval, status, 
     ``counts`` carries what a reader reads first: ``met`` of ``total`` seeds met the criterion and, where each
     seed has its own tolerance, ``worst``: the worst seed's used fraction of it (``worst_margin``; below 1 when
     that seed met the criterion; None when not finite or not given).  ``allowed`` is None: the rule is the Wilson
-    interval's, not a count."""
+    interval's, not a count.  ``quantifier`` is ``"most"`` (:data:`QUANTIFIERS`): the report says the claim was
+    judged by the Wilson rule, for a statement that holds "typically"."""
     lo, hi = (float(x) for x in interval)
     why = None
     if Status(status) is Status.FAILED:
@@ -158,6 +234,7 @@ def fraction_key(criterion: str, successes: int, trials: int, interval, status, 
     key = key_number(f"fraction of {unit} with {criterion}", successes / trials if trials else None, None,
                      fraction_margin(interval), why, interval=[lo, hi], band=[0.5, 1.0])
     key["counts"] = _counts(successes, trials, unit, worst_margin, None)
+    key["quantifier"] = "most"
     return key
 
 
@@ -166,11 +243,52 @@ def count_key(quantity: str, met: int, total: int, why: str | None, *, allowed: 
     """The key number of a claim judged by a count rule, "at most ``allowed`` of the ``total`` ``unit`` (runs,
     set-ups, checkpoints) fail their criterion": measured the fraction that meet it, predicted the least fraction
     the rule accepts, the margin of :func:`count_margin` (below 1 exactly when the rule passes), and ``counts``
-    as in :func:`fraction_key` with ``allowed`` set.  ``judged_on_count=False`` leaves the margin out (a verdict
+    as in :func:`fraction_key` with ``allowed`` set, and with ``allowed = 0`` the ``quantifier`` ``"every"``
+    (:data:`QUANTIFIERS`).  ``judged_on_count=False`` leaves the margin out (a verdict
     that rests on something besides the count; ``why`` says what); no rows (``total == 0``) leave it out too."""
     bad = int(total) - int(met)
     margin = count_margin(bad, allowed) if total and judged_on_count else None
     key = key_number(quantity, met / total if total else None, (total - allowed) / total if total else None,
                      margin, why, band=[(total - allowed) / total, 1.0] if total else None)
     key["counts"] = _counts(met, total, unit, worst_margin, int(allowed))
+    if int(allowed) == 0:       # "at most 0 fail": the every-row quantifier
+        key["quantifier"] = "every"
     return key
+
+
+# ---------------------------------------------------------------------------
+# quantifiers: a claim judged over seeds (runs, set-ups) reads the quantifier of its statement
+
+def every_key(criterion: str, rows, *, unit: str = "seeds") -> tuple[Status, dict, list]:
+    """The every-seed rule, for a statement that holds for each initialisation (a deterministic statement
+    applied per seed): ``passed`` when every row meets ``criterion`` (its used fraction of the tolerance is at
+    most 1), ``failed`` on one resolved counterexample (a row beyond its tolerance, or one where the quantity
+    could not be measured), that row named in the why.
+
+    ``rows``: ``(where, used)`` pairs, ``where`` a dict naming the row (``{"seed": 3}``) and ``used`` its
+    measured error over the tolerance (None or not finite: unmeasured, which fails).  Returns the status, the
+    key (:func:`count_key` with ``allowed = 0``, its margin the worst row's used fraction, below 1 exactly when
+    every row passes; None when the worst row is unmeasured; ``quantifier`` ``"every"``) and the rows to list
+    in the verdict (:func:`verify.registry.rows_of`: those that failed or held only within tolerance)."""
+    rows = [(dict(where), None if used is None or not math.isfinite(float(used)) else float(used))
+            for where, used in rows]
+    bad = [(w, u) for w, u in rows if u is None or u > 1]
+    met, total = len(rows) - len(bad), len(rows)
+    status = Status.PASSED if total and not bad else Status.FAILED
+    known = [u for _, u in rows if u is not None]
+    worst = None if len(known) < len(rows) else max(known, default=None)
+    why = None
+    if not total:
+        why = f"no {unit} to judge"
+    elif bad:
+        where, used = max(bad, key=lambda r: math.inf if r[1] is None else r[1])
+        name = ", ".join(f"{k} {v}" for k, v in where.items())
+        why = (f"{len(bad)} of {total} {unit} fail {criterion} (the statement holds for every one): "
+               + (f"{name} could not be measured" if used is None else
+                  f"{name} uses {used:.3g} x its tolerance"))
+    key = count_key(f"fraction of {unit} with {criterion}", met, total, why, allowed=0, unit=unit,
+                    worst_margin=worst)
+    if total:
+        key["margin"] = None if worst is None else margin_as_judged(worst, status is Status.PASSED)
+    key["quantifier"] = "every"
+    return status, key, rows_of((w, u, u is not None and u <= 1) for w, u in rows)

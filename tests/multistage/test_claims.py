@@ -38,11 +38,25 @@ def test_every_claim_is_reported_with_a_statement_and_a_tolerance(quick_report):
         assert claim["tolerance"] and claim["tolerance"]["justification"], claim["claim"]
 
 
+#: claims whose documented finding at the quick profile is inconclusive (their fitted interval straddles a band
+#: edge, issue 19): the data cannot resolve the prediction there, so neither can they resolve its controls, which
+#: must then not pass (failed or inconclusive)
+UNRESOLVED_AT_QUICK = {cid for cid in CLAIMS if REGISTRY[cid].expected("quick")["status"] == "inconclusive"}
+
+
+def _control_status_ok(claim_id: str, status: str) -> bool:
+    return status == "failed" or (claim_id in UNRESOLVED_AT_QUICK and status == "inconclusive")
+
+
+def test_the_claims_unresolved_at_quick_are_the_documented_ones():
+    assert UNRESOLVED_AT_QUICK == {"D6-initial-plateau", "D9-slope-log-m"}
+
+
 @pytest.mark.parametrize("claim_id", CLAIMS)
 def test_negative_control_fails(quick_report, claim_id):
     report, _ = quick_report
     claim = next(c for c in report["claims"] if c["claim"] == claim_id)
-    assert claim["negative_control"]["status"] == "failed", claim["negative_control"]
+    assert _control_status_ok(claim_id, claim["negative_control"]["status"]), claim["negative_control"]
 
 
 #: claims whose calibrated control does not fail on the quick set-up, a recorded finding (their expectation says
@@ -62,10 +76,11 @@ def test_calibrated_control_fails_and_every_claim_records_its_resolution(quick_r
     calibrated = claim["calibrated_control"]
     assert REGISTRY[claim_id].calibrated_control is not None and calibrated is not None, claim_id
     assert calibrated["description"] == REGISTRY[claim_id].calibrated_description
-    if claim_id in CALIBRATION_FINDINGS:
-        assert calibrated["status"] != "failed", calibrated
+    if claim_id in CALIBRATION_FINDINGS | UNRESOLVED_AT_QUICK:
+        # recorded findings: the claim is inconclusive at quick, as its expectation says, and its calibrated
+        # control did not pass (it cannot, where the check itself is unresolved)
+        assert _control_status_ok(claim_id, calibrated["status"]), calibrated
         assert claim["status"] == "inconclusive" == REGISTRY[claim_id].expected("quick")["status"], claim
-        assert "cannot resolve its own tolerance" in claim["key"]["why"]
         return
     assert calibrated["status"] == "failed", calibrated
     assert calibrated["key"] is not None and (calibrated["key"]["margin"] is None or calibrated["key"]["margin"] > 1)
@@ -143,7 +158,7 @@ def test_heuristic_claims_are_labelled_as_measurements(quick_report):
 def test_every_figure_is_written_as_png_and_svg(quick_report):
     report, out = quick_report
     assert {f["name"] for f in report["figures"] if not f.get("claim")} == FIGURES
-    # and a verdict figure for each claim that did not pass (D6-initial-plateau, a recorded finding)
+    # and a verdict figure for each claim that did not pass (the recorded findings at quick)
     assert {f["claim"] for f in report["figures"] if f.get("claim")} == {
         c["claim"] for c in report["claims"] if c["status"] != "passed"}
     for f in report["figures"]:

@@ -185,6 +185,10 @@ def test_D9_slopes_catch_the_initial_variance_passed_as_the_standard_deviation(b
     assert_caught(context(PAPER), claims)
 
 
+@pytest.mark.xfail(strict=True, raises=MutantSurvived,
+                   reason="finding: under the interval rule (issue 19) the mutant's slope 0.862 has the 95 % interval "
+                          "[0.702, 1.023], which straddles the band's upper edge 0.730 at the quick profile: "
+                          "inconclusive, not failed (README.md)")
 def test_D9_slope_log_m_catches_T_d_read_at_delta_001_not_01(base, monkeypatch):
     """The run of each sweep point rebuilt without the sweep's delta = 0.1: T_d is read at K = 0.99, where the
     O(1/m) shift of the plateau biases it by a width-dependent amount."""

@@ -9,8 +9,8 @@ import sympy as sp
 from theory.bridge import numeric
 from theory.early_training import uv_model as theory
 
-from ..registry import Status, Tolerance, Verdict, key_number
-from ..stats import band_margin, count_key, fit_slope, judge, ratio_margin
+from ..registry import Status, Tolerance, Verdict, key_number, rows_of
+from ..stats import count_key, fit_slope, judge_interval, ratio_margin
 from ._context import claim
 from ._uv import REGIMES, classify, map_step
 
@@ -104,6 +104,8 @@ def check_map(ctx, f_next=theory.F_NEXT, lam_next=theory.LAM_NEXT) -> Verdict:
                                   f"one step of the derived map differs from GD by {worst:.3g} of the round-off "
                                   f"scale, above {MAP_TOL.value:g}"),
                    seeds=ctx.seeds(p.map_seeds),
+                   range={"widths": list(p.map_widths), "seeds": ctx.seeds(p.map_seeds), "c": list(p.map_cs),
+                          "y": list(p.map_targets), "steps": p.map_steps},
                    details={"widths": list(p.map_widths), "c": list(p.map_cs), "y": list(p.map_targets),
                             "comparison": "from each GD state (f_t, lambda_t) one step of the map against GD's "
                                           "(f_{t+1}, lambda_{t+1}), over the first steps of every run",
@@ -159,6 +161,9 @@ def check_regimes(ctx, multiplier_wide=theory.MULTIPLIER_WIDE_Y0, sharpness_chan
                    predicted={"c_loss_wide": b_loss, "c_max_wide": b_max, "regimes": list(REGIMES)},
                    measured={"agreeing_fraction": fraction, "runs": rows}, tolerance=REGIME_TOL,
                    seeds=ctx.seeds(p.regime_seeds),
+                   range={"width": p.regime_width, "seeds": ctx.seeds(p.regime_seeds),
+                          "c": sorted({round(r["c"], 6) for r in rows}), "steps": p.regime_steps},
+                   rows=rows_of(({"seed": r["seed"], "c": r["c"]}, None, False) for r in wrong),
                    details={"width": p.regime_width, "steps": p.regime_steps, "y": 0.0,
                             "rules": "divergent: loss > 1e5 or not finite; monotone: the loss never rises; "
                                      "catapult: it rises, then ends below its start with lambda below its start"})
@@ -199,7 +204,9 @@ def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> Verdict:
     usable = [q for q in points if q["residual"] not in (None, 0.0) and q["delta"] >= DELTA_MIN]
     fit = fit_slope([math.log(q["delta"]) for q in usable], [math.log(abs(q["residual"])) for q in usable]) \
         if len(usable) >= 3 else None
-    status = Status.INCONCLUSIVE if fit is None else judge(fit, RESIDUAL_ORDER_BAND)
+    # the interval rule (stats.judge_interval): the exponent's whole 95 % interval in the band
+    status, fit_margin, fit_why = ((Status.INCONCLUSIVE, None, None) if fit is None else
+                                   judge_interval(fit["interval"], RESIDUAL_ORDER_BAND, "the fitted exponent"))
     per_width = {}
     for width in ctx.profile.closs_widths:
         rows = [q for q in points if q["width"] == width and q["residual"] is not None]
@@ -208,18 +215,17 @@ def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> Verdict:
                                  "max_abs_residual_times_w2": float(res.max() * width**2),
                                  "mean_c_loss_minus_2": float(np.mean([q["c_loss"] - 2 for q in rows]))}
     exact_gap = max(abs(q["c_loss"] - q["exact_step1_root"]) for q in points if q["c_loss"] is not None)
-    # margin: |exponent - 2| / 0.2, the distance from the band's centre over its half-width
+    # margin: the interval's farther end's distance from the band's centre over its half-width
     centre = sum(RESIDUAL_ORDER_BAND) / 2
     why = {Status.PASSED: None,
            Status.INCONCLUSIVE: (f"only {len(usable)} points have delta >= {DELTA_MIN:g} and a nonzero residual: a "
-                                 "slope needs at least 3") if fit is None else
-                                (f"the fitted exponent {fit['slope']:.3g} is outside {list(RESIDUAL_ORDER_BAND)} but "
-                                 "its confidence interval reaches into it"),
+                                 "slope needs at least 3") if fit is None else fit_why,
            Status.FAILED: None if fit is None else
-                          f"the residual of the prediction scales like delta^{fit['slope']:.3g}, not delta^2 "
-                          f"(band {RESIDUAL_ORDER_BAND[0]:g} to {RESIDUAL_ORDER_BAND[1]:g})"}[Status(status)]
+                          f"the residual of the prediction scales like delta^{fit['slope']:.3g}, not delta^2: "
+                          f"{fit_why}"}[Status(status)]
     key = key_number("fitted exponent of |c_loss - prediction| in delta", None if fit is None else fit["slope"],
-                     centre, None if fit is None else band_margin(fit["slope"], RESIDUAL_ORDER_BAND), why)
+                     centre, fit_margin, why, **({} if fit is None else
+                                                 {"interval": fit["interval"], "band": list(RESIDUAL_ORDER_BAND)}))
     return Verdict("E1-c-loss-finite-width",
                    "Finite-width uv model: the 10-step c_loss is 2 + 4 f_0^2 / (w lambda_0^2) + O(1/w^2)", status,
                    key=key,
@@ -229,6 +235,8 @@ def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> Verdict:
                              "non_monotone": sum(not q["monotone"] for q in points),
                              "points": points},
                    tolerance=CLOSS_TOL, seeds=ctx.seeds(ctx.profile.closs_seeds),
+                   range={"widths": list(ctx.profile.closs_widths), "seeds": ctx.seeds(ctx.profile.closs_seeds),
+                          "delta >=": DELTA_MIN},
                    fits={} if fit is None else {"log|c_loss - predicted| vs log delta": fit},
                    details={"delta": "f_0^2 / (w lambda_0^2) = O(1/w)", "fitted_points": len(usable),
                             "excluded_below_delta_min": sum(q["delta"] < DELTA_MIN for q in points),

@@ -9,8 +9,8 @@ from theory.multistage import critical_point
 from theory.bridge import numeric
 from theory.multistage.symbols import E_f2, m, z_norm, z_Sinv_z
 
-from ..registry import Tolerance, Verdict, key_number, resolution
-from ..stats import fraction_key, fraction_status, margin_as_judged
+from ..registry import Tolerance, Verdict, key_number, resolution, rows_of
+from ..stats import every_key, margin_as_judged
 from ._context import claim
 
 TOL = Tolerance("loss-absolute", 1e-3,
@@ -41,18 +41,18 @@ def _check(ctx, r_star=critical_point.R_star, r_of_k=critical_point.R_of_K) -> V
         gaps.append(gap)
         along.append(dev)
         ok += gap <= TOL.value and dev <= TOL.value
-    status, (lo, hi) = fraction_status(ok, len(seeds))
+    # the plateau level and R(K) hold for each initialisation: judged on every seed (stats.every_key), each seed's
+    # used fraction the larger of its two errors over TOL
+    status, key, rows = every_key(f"|plateau loss - R*| and max |R - R(K)| <= {TOL.value:g}",
+                                  [({"seed": s}, max(g, a) / TOL.value) for s, g, a in zip(seeds, gaps, along)])
     return Verdict("D10-plateau-loss", "The secondary plateau is at R*; R(t) = R(K(t)) along the descent", status,
                    predicted={"R*": str(r_star), "R(K)": str(r_of_k)},
                    resolution=resolution(f"R* or R(K) off by >= {CALIBRATED * TOL.value:.2g} (absolute, in loss)",
                                          CALIBRATED * TOL.value, "absolute"),
                    measured={"|plateau_loss - R*| per seed": gaps, "max |R - R(K)| per seed": along,
-                             "fraction_within": ok / len(seeds), "wilson_95": [lo, hi]}, tolerance=TOL, seeds=seeds,
-                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
-                   key=fraction_key(f"|plateau loss - R*| and max |R - R(K)| <= {TOL.value:g}", ok, len(seeds),
-                                    (lo, hi), status, f"worst seed: |plateau loss - R*| = {max(gaps):.3g}, "
-                                                      f"max |R - R(K)| = {max(along):.3g}",
-                                    worst_margin=max(max(gaps), max(along)) / TOL.value))
+                             "fraction_within": ok / len(seeds)}, tolerance=TOL, seeds=seeds,
+                   # margin: the worst seed's larger error / TOL, below 1 when every seed passes
+                   key=key, rows=rows, range={"seeds": seeds, "m": ctx.config().model.width})
 
 
 claim("D10-plateau-loss", "The secondary plateau is at R*; R(t) = R(K(t)) along the descent", "D10", _check,
@@ -104,18 +104,17 @@ def _shift(ctx, kappa_expr=critical_point.kappa) -> Verdict:
         rows.append({"seed": seed, "kappa_predicted": predicted, "kappa_measured": measured, "m_rho": pred["m_rho"],
                      "relative_error": err})
         ok += err <= SHIFT.value
-    status, (lo, hi) = fraction_status(ok, len(seeds))
+    # kappa = m (K_eq - 1) for each initialisation: judged on every seed (stats.every_key)
+    status, key, listed = every_key(f"|kappa measured / kappa derived - 1| <= {SHIFT.value:g}",
+                                    [({"seed": r["seed"]}, r["relative_error"] / SHIFT.value) for r in rows])
     return Verdict("D10-plateau-shift", "The plateau sits at K_eq = 1 + kappa/m, kappa from the cubic term of sigma",
                    status, predicted={"kappa": str(kappa_expr)},
                    resolution=resolution(f"kappa off by >= {CALIBRATED * SHIFT.value:.1%} (relative)",
                                          CALIBRATED * SHIFT.value, "relative"),
-                   measured={"per_seed": rows, "fraction_within": ok / len(seeds), "wilson_95": [lo, hi]},
+                   measured={"per_seed": rows, "fraction_within": ok / len(seeds)},
                    tolerance=SHIFT, seeds=seeds,
-                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
-                   key=fraction_key(f"|kappa measured / kappa derived - 1| <= {SHIFT.value:g}", ok, len(seeds),
-                                    (lo, hi), status,
-                                    f"worst seed: relative error {max(r['relative_error'] for r in rows):.3g}",
-                                    worst_margin=max(r["relative_error"] for r in rows) / SHIFT.value))
+                   # margin: the worst seed's relative error / SHIFT, below 1 when every seed passes
+                   key=key, rows=listed, range={"seeds": seeds, "m": ctx.config().model.width})
 
 
 claim("D10-plateau-shift", "The plateau sits at K_eq = 1 + kappa/m, kappa from the cubic term of sigma", "D10",
@@ -192,7 +191,13 @@ def _descent_time(ctx, predicted_of=_law, what: str = "D10's approach law dK/dt 
                   resolution=res, details={"rule": "every judged seed within the tolerance (one resolved "
                                                    "counterexample fails the claim); a seed whose T_d predict flags "
                                                    "(estimated next-order error above the tolerance) is reported, "
-                                                   "not judged", "widths": list(widths)})
+                                                   "not judged", "widths": list(widths)},
+                  range={"seeds": seeds, "m": list(widths), "delta": TD_DELTA},
+                  # the judged seeds that failed or used part of the tolerance (flagged seeds are in measured)
+                  rows=rows_of(({"width": r["width"], "seed": r["seed"]},
+                                None if r["relative_error"] is None else r["relative_error"] / T_D.value,
+                                r["relative_error"] is not None and r["relative_error"] <= T_D.value)
+                               for r in rows if r["judged"]))
     if judged == 0:
         return Verdict("D10-descent-time", title, "not-applicable", **common,
                        key=key_number(quantity, None, None, None,
@@ -206,10 +211,11 @@ def _descent_time(ctx, predicted_of=_law, what: str = "D10's approach law dK/dt 
         why = (f"{len(failed)} of {judged} judged seeds off by more than {T_D.value:.2%}; worst m = {worst['width']}, "
                f"seed {worst['seed']}: " + ("no measured T_d" if w_err is None else f"{w_err:.3%}"))
         return Verdict("D10-descent-time", title, "failed", **common,
-                       key=key_number(quantity, w_err, 0.0, margin, why))
+                       key={**key_number(quantity, w_err, 0.0, margin, why), "quantifier": "every"})
     worst = max(errs)
     return Verdict("D10-descent-time", title, "passed", **common,
-                   key=key_number(quantity, worst, 0.0, margin_as_judged(worst / T_D.value, True)))
+                   key={**key_number(quantity, worst, 0.0, margin_as_judged(worst / T_D.value, True)),
+                        "quantifier": "every"})
 
 
 claim("D10-descent-time", "T_d (delta = 0.01) from the approach law to K_eq, on every seed over m = 100..4000",

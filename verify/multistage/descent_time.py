@@ -8,9 +8,9 @@ from theory.multistage import critical_point, descent_time
 from theory.bridge import numeric
 from theory.multistage.symbols import K0, alpha, delta, eta, m, z_norm
 
-from ..registry import Tolerance, Verdict, key_number
+from ..registry import Expectation, Tolerance, Verdict, key_number
 from ..registry import resolution as resolution_of
-from ..stats import band_margin, fit_slope, fraction_key, fraction_status
+from ..stats import every_key, fit_key, fit_slope
 from ._context import claim
 
 T_HALF = Tolerance("t_half-relative", 5e-3,
@@ -49,17 +49,17 @@ def _t_half_errors(ctx, rate_expr, train=None, **run):
 
 def _t_half(ctx, rate_expr=descent_time.rate_flow) -> Verdict:
     seeds, errs, ok = _t_half_errors(ctx, rate_expr)
-    status, (lo, hi) = fraction_status(ok, len(seeds))
+    # "for each initialisation": judged on every seed (stats.every_key)
+    status, key, rows = every_key(f"|t_half / derived - 1| <= {T_HALF.value:g}",
+                                  [({"seed": s}, e / T_HALF.value) for s, e in zip(seeds, errs)])
     return Verdict("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", status,
                    resolution=resolution_of(f"t_half off by >= {CALIBRATED * T_HALF.value:.2%} (relative)",
                                          CALIBRATED * T_HALF.value, "relative"),
                    predicted={"t_half": str(descent_time.t_half), "rate": str(rate_expr)},
-                   measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds),
-                             "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds,
-                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
-                   key=fraction_key(f"|t_half / derived - 1| <= {T_HALF.value:g}", ok, len(seeds), (lo, hi), status,
-                                    f"worst seed: relative error {max(errs):.3g}",
-                                    worst_margin=max(errs) / T_HALF.value))
+                   measured={"relative_error_per_seed": errs, "fraction_within": ok / len(seeds)},
+                   tolerance=T_HALF, seeds=seeds,
+                   # margin: the worst seed's relative error / T_HALF, below 1 when every seed passes
+                   key=key, rows=rows, range={"seeds": seeds, "m": ctx.config().model.width})
 
 
 def _mean_T_d(ctx, **over):
@@ -86,22 +86,21 @@ def _mc_slope_se(x, widths, zn, seeds) -> float:
 
 
 def _slope_key(fit, what: str) -> dict:
-    """The key number of a slope claim: the fitted slope, the derived one, margin = |slope - derived| / the
-    band's half-width (model error plus twice the Monte Carlo error), none with fewer than 3 points."""
+    """The key number of a slope claim under the interval rule (stats.fit_key): the fitted slope, the derived
+    one, the margin of the slope's 95 % interval against the band (model error plus twice the Monte Carlo error),
+    none with fewer than 3 points."""
     if fit["points"] < 3:
         return key_number(what, fit["slope"], fit["predicted"], None,
                           f"only {fit['points']} sweep points: a slope needs at least 3")
-    margin = band_margin(fit["slope"], fit["band"])
-    return key_number(what, fit["slope"], fit["predicted"], margin, None if margin is not None and margin < 1 else
-                      f"the fitted slope {fit['slope']:.4g} is outside the band [{fit['band'][0]:.4g}, "
-                      f"{fit['band'][1]:.4g}] around the derived {fit['predicted']:.4g}")
+    return fit_key(what, fit, fit["band"], fit["predicted"])[1]
 
 
 def _point_in_band(fit) -> str:
-    """The band already holds the Monte Carlo error, so the fitted slope itself is judged against it."""
+    """The interval rule (stats.judge): passed only when the slope's whole 95 % interval lies in the band,
+    inconclusive when it straddles an edge (or with fewer than 3 points), failed when it lies wholly outside."""
     if fit["points"] < 3:
         return "inconclusive"
-    return "passed" if fit["band"][0] <= fit["slope"] <= fit["band"][1] else "failed"
+    return fit_key("slope", fit, fit["band"])[0].value
 
 
 def _slope_fit(x, Td, widths, zn, seeds, predicted, predicted_points, shift: float = 0.0) -> dict:
@@ -165,7 +164,8 @@ def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA, shift: float = 0.0) -> Verdict:
                    predicted={"slope": predicted, "expression": str(slope_expr)},
                    measured={"alphas": list(alphas), "mean_T_d": Td, "slope": fit["slope"]},
                    tolerance=SLOPE, seeds=seeds, fits={"T_d vs alpha": fit}, resolution=_slope_resolution(fit),
-                   key=_slope_key(fit, "fitted slope dT_d / d alpha"))
+                   key=_slope_key(fit, "fitted slope dT_d / d alpha"),
+                   range={"alpha": list(alphas), "m": width, "seeds (averaged at each point)": seeds})
 
 
 def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M, shift: float = 0.0) -> Verdict:
@@ -180,7 +180,8 @@ def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M, shift: float = 0.0) -> Verdict:
                    predicted={"slope": predicted, "expression": str(slope_expr), "alpha": a},
                    measured={"widths": list(widths), "mean_T_d": Td, "slope": fit["slope"]},
                    tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit}, resolution=_slope_resolution(fit),
-                   key=_slope_key(fit, "fitted slope dT_d / d log m"))
+                   key=_slope_key(fit, "fitted slope dT_d / d log m"),
+                   range={"m": list(widths), "alpha": a, "seeds (averaged at each point)": seeds})
 
 
 def _map_times(map_expr):
@@ -233,22 +234,21 @@ def _gd(ctx, times=None, what: str = str(GD_MAP)) -> Verdict:
                      "relative_error_t_half": err_h, "T_d_resolution": resolution,
                      "relative_error_T_d_beyond_resolution": err_d})
         ok += err_h <= T_HALF.value      # judged on t_half; T_d (with its resolution) is reported, not judged
-    status, (lo, hi) = fraction_status(ok, len(seeds))
+    # t_half from the map for each initialisation: judged on every seed (stats.every_key)
+    status, key, listed = every_key(f"|t_half under GD / map - 1| <= {T_HALF.value:g}",
+                                    [({"seed": r["seed"]}, r["relative_error_t_half"] / T_HALF.value) for r in rows])
     zn = rows and pred["z_norm"]
     return Verdict("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half and T_d from the map "
                    "K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2", status,
                    predicted={"times_from": what, "eta_z": GD_LR * zn},
                    resolution=resolution_of(f"t_half under GD off by >= {CALIBRATED * T_HALF.value:.2%} (relative)",
                                          CALIBRATED * T_HALF.value, "relative"),
-                   measured={"per_seed (predicted, measured)": rows, "fraction_within": ok / len(seeds),
-                             "wilson_95": [lo, hi]}, tolerance=T_HALF, seeds=seeds,
-                   # margin: (1 - Wilson lower end) / (1/2), below 1 when most seeds pass (stats.fraction_margin)
-                   key=fraction_key(f"|t_half under GD / map - 1| <= {T_HALF.value:g}", ok, len(seeds), (lo, hi),
-                                    status, "worst seed: relative error "
-                                            f"{max(r['relative_error_t_half'] for r in rows):.3g}",
-                                    worst_margin=max(r["relative_error_t_half"] for r in rows) / T_HALF.value),
+                   measured={"per_seed (predicted, measured)": rows, "fraction_within": ok / len(seeds)},
+                   tolerance=T_HALF, seeds=seeds,
+                   # margin: the worst seed's relative error in t_half / T_HALF, below 1 when every seed passes
+                   key=key, rows=listed, range={"seeds": seeds, "m": ctx.config().model.width, "eta": GD_LR},
                    details={"eta": GD_LR, "eta_z": GD_LR * zn,
-                            "rule": "passed when t_half is within the tolerance on most seeds; T_d is reported with "
+                            "rule": "passed when t_half is within the tolerance on every seed; T_d is reported with "
                                     "the map's resolution but not judged (that allowance was formulated after "
                                     "seeing T_d misses of 1.6-1.8 % on two quick seeds, so it is not used to "
                                     "decide)"})
@@ -269,7 +269,11 @@ claim("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", "D9", _slope_lo
       lambda ctx: _slope_log_m(ctx, SLOPE_LOG_M.subs(alpha, alpha + sp.Rational(1, 10))),
       "the derived slope with alpha + 0.1 in place of alpha",
       calibrated=(lambda ctx: _slope_log_m(ctx, shift=CALIBRATED),
-                  f"the derived slope lowered by {CALIBRATED:g} x its band's half-width"))
+                  f"the derived slope lowered by {CALIBRATED:g} x its band's half-width"),
+      expect=Expectation("inconclusive", "under the interval rule of issue 19 the fitted slope's 95 % interval "
+                         "straddles the band (quick [0.501, 0.793] against [0.556, 0.730], default [0.605, 0.727] "
+                         "against [0.583, 0.707]; point estimates inside): a 4- or 5-point fit of seed means leaves "
+                         "an interval as wide as the band", profiles=("quick", "default")))
 claim("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half and T_d from the map "
       "K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2", "D9", _gd,
       lambda ctx: _gd(ctx, _logistic_times(descent_time.rate_gd), "logistic law with the GD rate "

@@ -35,6 +35,7 @@ def _check(ctx, sign: float = 1.0) -> Verdict:
                    predicted={"field_norm": float(np.linalg.norm(predicted))},
                    measured={"minus_fd_gradient_norm": float(np.linalg.norm(measured)), "relative_error": err},
                    tolerance=TOL, seeds=[ctx.seed], details={"width": 20, "points": data.size, "h": h},
+                   range={"seeds": [ctx.seed], "m": 20, "alpha": 0.6, "samples": data.size},
                    resolution=resolution(f"the field off by >= {CALIBRATED * TOL.value:.2g} (relative)",
                                          CALIBRATED * TOL.value, "relative"),
                    # margin: the relative error over the central-difference tolerance

@@ -31,7 +31,7 @@ from theory.multistage.symbols import m as m_sym
 from theory.multistage.symbols import q0, z_norm
 from theory.multistage.symbols import t as t_sym
 
-from ..registry import Status, Tolerance, Verdict, key_number, resolution
+from ..registry import Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import margin_as_judged
 from ._context import claim
 from .higher_order import bound_not_applicable
@@ -141,7 +141,7 @@ def _check(ctx, bound_expr=growth.bound_expr) -> Verdict:
     predicted = {"bound": str(bound_expr), "eps": f"{EPS_FRACTION} |z|", "window": "q_max <= Q_eps"}
     if not tested:
         return Verdict("D5-growth-lemma", title, Status.NOT_APPLICABLE, predicted, measured, TOL, seeds=seeds,
-                       details=details,
+                       details=details, range={"seeds": seeds, "m": ctx.config().model.width, "alpha": ALPHA},
                        key=key_number("fastest growth rate of q_max / the bound's rate", None, None, None,
                                       f"no seed's window spans {MIN_EFOLDS} e-folds: {skipped[0]['applicable']}"))
     bad = [r for r in tested if r["rate_ratio"] > TOL.value]
@@ -162,6 +162,10 @@ def _check(ctx, bound_expr=growth.bound_expr) -> Verdict:
         details["not_applicable_seeds"] = [r["seed"] for r in skipped]
     return Verdict("D5-growth-lemma", title, Status.PASSED if passed else Status.FAILED, predicted, measured, TOL,
                    seeds=seeds, details=details, resolution=res,
+                   range={"seeds": [r["seed"] for r in tested], "m": ctx.config().model.width, "alpha": ALPHA},
+                   # every pair of times on every seed: each seed's fastest growth over the bound's rate
+                   rows=rows_of(({"seed": r["seed"]}, r["rate_ratio"] / TOL.value, r["rate_ratio"] <= TOL.value)
+                                for r in tested),
                    # margin: the worst seed's fastest growth of q_max over any stretch s < t, over the bound's rate
                    # (q(t) <= q(s) e^{R (t - s)} for every pair exactly when that ratio is at most 1)
                    key=key_number(f"fastest growth rate of q_max over any stretch / the bound's rate |z| + eps, "

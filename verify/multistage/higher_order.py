@@ -26,7 +26,7 @@ from theory.multistage import higher_order
 from theory.multistage.symbols import C_1, Q, m as m_sym
 
 from ..registry import Status, Tolerance, Verdict, key_number, resolution
-from ..stats import band_margin, fit_slope, judge, ratio_margin
+from ..stats import fit_slope, judge_interval, ratio_margin
 from ._context import claim
 from ._predict import predict
 
@@ -105,8 +105,7 @@ def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
         fit = fit_slope(np.log(qmaxes[stretch]), np.log(ratios[stretch]))
         band = [-ORDER_BAND.value, ORDER_BAND.value]
         fit.update({"predicted": 0.0, "band": band})
-        order_status = Status(judge(fit, band))
-        order_margin = band_margin(fit["slope"], band)
+        order_status, order_margin, _ = judge_interval(fit["interval"], band, "the ratio's log-slope in q_max")
         measured.update({"order_window_t": [float(times[stretch][0]), float(times[stretch][-1])],
                          "order_window_q_max": [float(qmaxes[stretch][0]), float(qmaxes[stretch][-1])],
                          "ratio_log_slope": fit["slope"]})
@@ -120,14 +119,15 @@ def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
                "cannot be fitted")
     else:
         why = (f"the ratio to the bound drifts with q_max: log-log slope {fit['slope']:.3g} "
-               + ("and its interval lie" if status is Status.FAILED else "lies") + f" outside +-{ORDER_BAND.value:g} "
-               "(the bound is not of the terms' order)")
+               + ("and its 95 % interval lie outside" if status is Status.FAILED else "has a 95 % interval reaching "
+                  "outside") + f" +-{ORDER_BAND.value:g} (the bound is not of the terms' order)")
     # margin: the larger of the worst |N_k| / bound_k (the bound itself, tolerance 1) and |slope| / 0.1 (the order
     # band), each below 1 exactly when its rule passes; none when the order could not be fitted (inconclusive)
     margin = (ratio_margin(worst, TOL.value) if not valid else None if order_margin is None
               else max(ratio_margin(worst, TOL.value), order_margin))
     return Verdict("D3-higher-order-bound", title, status,
                    predicted=predicted, measured=measured, tolerance=TOL, seeds=[config.train.seed],
+                   range={"seeds": [config.train.seed], "m": int(m), "t": [0.0, float(T)]},
                    fits={} if fit is None else {"log(|N| / bound) vs log q_max, after one e-fold of growth": fit},
                    details={"order_band": ORDER_BAND.value, "order_band_justification": ORDER_BAND.justification,
                             "min_efolds": MIN_EFOLDS,

@@ -1,11 +1,13 @@
 """D4: with small initialisation the flow (and GD) follow the linear map, with error O(q_max^2)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._observables import linear_map
-from ..registry import Tolerance, Verdict, key_number, resolution
-from ..stats import band_margin, fit_slope, judge
+from ..registry import Status, Tolerance, Verdict, resolution, rows_of
+from ..stats import fit_key, fit_slope
 from ._context import claim
 
 BAND = Tolerance("exponent-band", 0.2,
@@ -33,36 +35,31 @@ def _sweep(ctx, method: str, rate_factor: float):
     return q0s, devs
 
 
-def _or_inf(margin):
-    return float("inf") if margin is None else margin
-
-
 def _check(ctx, rate_factor: float = 1.0, exponent: float = EXPONENT) -> Verdict:
-    fits, measured, status = {}, {}, "passed"
+    fits, measured, judged = {}, {}, {}
     for method in ("flow", "gd"):
         q0s, devs = _sweep(ctx, method, rate_factor)
         fit = fit_slope(np.log(q0s), np.log(devs))
         fit.update({"predicted": exponent, "band": [exponent - BAND.value, exponent + BAND.value]})
         fits[f"{method}: log deviation vs log q_max(0)"] = fit
         measured[method] = {"q_max0": q0s, "relative_deviation": devs}
-        verdict = judge(fit, fit["band"])
-        if verdict != "passed":
-            status = verdict if status == "passed" or verdict == "failed" else status
-    # margin: |exponent - 2| / 0.2 for the worse of flow and GD (each judged against the band)
-    worst_name, worst = max(fits.items(), key=lambda kv: _or_inf(band_margin(kv[1]["slope"], kv[1]["band"])))
-    margin = band_margin(worst["slope"], worst["band"])
-    method = worst_name.split(":")[0]
-    why = None if status == "passed" else (
-        f"the {method} deviation's fitted exponent {worst['slope']:.3g} is outside [{exponent - BAND.value:.3g}, "
-        f"{exponent + BAND.value:.3g}]"
-        + ("" if status == "failed" else ", but its confidence interval reaches into it"))
-    key = key_number(f"fitted exponent of the deviation in q_max(0) ({method}, the worse of flow and GD)",
-                     worst["slope"], exponent, margin, why)
+        # the interval rule (stats.fit_key): the exponent's whole 95 % interval in the band
+        judged[method] = fit_key(f"fitted exponent of the deviation in q_max(0) ({method}, the worse of flow and "
+                                 "GD)", fit, fit["band"], exponent, f"the {method} deviation's fitted exponent")
+    order = [Status.FAILED, Status.INCONCLUSIVE, Status.PASSED]
+    status = min((st for st, _ in judged.values()), key=order.index)
+    # margin: the interval's farther end's distance from 2 over 0.2, for the worse of flow and GD
+    method, (_, key) = max(judged.items(), key=lambda kv: (order.index(Status.PASSED) - order.index(kv[1][0]),
+                                                           math.inf if kv[1][1]["margin"] is None
+                                                           else kv[1][1]["margin"]))
     return Verdict("D4-linearized-flow", "Small-init dynamics follow exp(tA) (flow) and (I + eta A)^n (GD)", status,
                    key=key,
                    predicted={"exponent": exponent, "map": {"flow": "exp(tA)", "gd": "(I + eta A)^n, eta = 0.05"}},
                    measured=measured, tolerance=BAND, seeds=[ctx.seed], fits=fits,
                    details={"t": T_CHECK, "alphas": list(ALPHAS)},
+                   range={"alpha": list(ALPHAS), "m": ctx.config().model.width, "methods": ["flow", "gd"],
+                          "seeds": [ctx.seed]},
+                   rows=rows_of(({"method": k}, kk["margin"], st) for k, (st, kk) in judged.items()),
                    resolution=resolution(f"an exponent off by >= {CALIBRATED * BAND.value:.2g}",
                                          CALIBRATED * BAND.value, "exponent"))
 

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..registry import Tolerance, Verdict, key_number, resolution
+from ..registry import Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import exceed_margin, fit_slope
 from ._context import claim
 
@@ -70,6 +70,9 @@ def _check(ctx, expected_sign: float = 1.0, edge_half_widths: float = 0.0) -> Ve
         widths.append(m)
         durations.append(esc["duration"])
         rows.append({"width": m, "seed": seed, **esc})
+    # the range tested, and the runs that never left the plateau (censored: undecided rows)
+    tested = {"m": list(ctx.profile.heuristic_widths), "seeds": ctx.init_seeds(ctx.profile.heuristic_seeds)}
+    undecided = rows_of(({"width": c["width"], "seed": c["seed"]}, None, "inconclusive") for c in censored)
     details = {"per_width": rows, "censored_widths": censored,
                "escape_direction": "fraction of |W|^2 orthogonal to z at T_d and at the escape",
                "W2rel": "at T_d and at the escape"}
@@ -77,6 +80,7 @@ def _check(ctx, expected_sign: float = 1.0, edge_half_widths: float = 0.0) -> Ve
         return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", "inconclusive",
                        predicted={"sign of d log(duration)/d log m": expected_sign}, measured={"widths": widths},
                        tolerance=ESCAPE, details=details, label="measurement of a heuristic claim",
+                       range=tested, rows=undecided,
                        key=key_number("fitted exponent of the plateau duration in m", None, None, None,
                                       f"the escape was seen at {len(set(widths))} width(s): a slope needs at least 2"))
     fit = fit_slope(np.log(widths), np.log(durations))
@@ -138,6 +142,10 @@ def _check(ctx, expected_sign: float = 1.0, edge_half_widths: float = 0.0) -> Ve
                              "max_descent_over_duration": floor_margin},
                    tolerance=ESCAPE, seeds=ctx.init_seeds(ctx.profile.heuristic_seeds),
                    fits={"log duration vs log m (every width and seed)": fit}, details=details,
+                   range=tested,
+                   # the censored runs, and every escaped run's descent time over its plateau's duration (the floor)
+                   rows=rows_of([(r["row"], r["margin"], r["outcome"]) for r in undecided]
+                                + [({"width": r["width"], "seed": r["seed"]}, q, q < 1) for q, r in floors]),
                    # a sign claim (THEORY derives no exponent): it resolves the sign once |exponent| exceeds the
                    # interval's half-width; its calibrated control claims an exponent of at most twice that
                    resolution=resolution(f"an exponent of the wrong sign once |exponent| > {half:.2g} (the 95 % "

@@ -6,7 +6,7 @@ import mpmath
 from theory.activation import S, activation_from_spec
 from theory.bridge import numeric
 
-from ..registry import Tolerance, Verdict, key_number, resolution
+from ..registry import Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import ratio_margin
 from ._context import claim
 
@@ -19,7 +19,7 @@ _POINTS = [sign * mpmath.mpf(10) ** (k / 4) for k in range(-48, 7, 2) for sign i
 
 
 def _check(ctx, scale: float = 1.0) -> Verdict:
-    measured, predicted = {}, {}
+    measured, predicted, used = {}, {}, {}
     worst = 0.0
     with mpmath.workdps(50):
         for name in ("tanh", "sin", "erf"):
@@ -31,9 +31,12 @@ def _check(ctx, scale: float = 1.0) -> Verdict:
             measured[name] = {"sup |sigma - s| / bound": float(r0), "sup |sigma' - 1| / bound": float(r1)}
             predicted[name] = {"C_L": c}
             worst = max(worst, float(r0), float(r1))
+            used[name] = max(float(r0), float(r1)) / TOL.value
     return Verdict("D2-taylor-remainder", "Taylor remainder bounds hold for tanh, sin, erf",
                    "passed" if worst <= TOL.value else "failed", predicted, measured, TOL,
                    details={"s_range": "|s| in [1e-12, 10^1.5], both signs, 50 digits", "worst_ratio": worst},
+                   range={"activations": list(used), "|s|": [1e-12, float(10 ** 1.5)], "points": len(_POINTS)},
+                   rows=rows_of(({"activation": k}, u, u <= 1) for k, u in used.items()),
                    resolution=resolution(f"C_L too small by >= {CALIBRATED:g} (relative; the bound is tight as "
                                          "s -> 0)", CALIBRATED, "relative"),
                    # margin: the largest remainder / bound over the activations, the tolerance being 1; the

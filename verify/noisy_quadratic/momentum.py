@@ -9,7 +9,7 @@ import numpy as np
 from theory.bridge import numeric
 from theory.noisy_quadratic import momentum as theory
 
-from ..registry import Status, Tolerance, Verdict, key_number
+from ..registry import Status, Tolerance, Verdict, key_number, rows_of
 from ..stats import count_key, ratio_margin
 from ._context import claim
 from ._mc import z_bound, z_tolerance
@@ -68,6 +68,13 @@ def floor_rows(ctx, loss=theory.STATIONARY_LOSS) -> tuple[list, int]:
 # Q2-stationary-loss
 
 
+def _grid_range(ctx, rows) -> dict:
+    """The range of the Q2 floor grid: its gammas, alpha lambda, chains, steps and seed."""
+    return {"gamma": sorted({r["gamma"] for r in rows}),
+            "alpha lambda": [min(r["alpha_lambda"] for r in rows), max(r["alpha_lambda"] for r in rows)],
+            "chains": ctx.profile.momentum_chains, "steps": ctx.profile.momentum_steps, "seeds": [ctx.seed]}
+
+
 def check_floor(ctx, loss=theory.STATIONARY_LOSS) -> Verdict:
     rows, burn = floor_rows(ctx, loss)
     tol = z_tolerance(len(rows), "the exact floor at every (gamma, alpha lambda) of the grid")
@@ -81,7 +88,10 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS) -> Verdict:
                                   ratio_margin(worst, tol.value), None if worst <= tol.value else
                                   f"a simulated floor is {worst:.3g} standard errors from the exact one "
                                   f"(bound {tol.value:.3g})"),
-                   seeds=[ctx.seed], details={"curvature": CURVATURE, "noise": NOISE, "burn_in": burn,
+                   seeds=[ctx.seed], range=_grid_range(ctx, rows),
+                   rows=rows_of(({"gamma": r["gamma"], "alpha lambda": r["alpha_lambda"]}, abs(r["z"]) / tol.value,
+                                 abs(r["z"]) <= tol.value) for r in rows),
+                   details={"curvature": CURVATURE, "noise": NOISE, "burn_in": burn,
                                               "steps": ctx.profile.momentum_steps,
                                               "chains": ctx.profile.momentum_chains,
                                               "grid": "alpha lambda = fraction x (1 + gamma), the derived bound",
@@ -167,7 +177,9 @@ def check_approximation(ctx, prediction="exact") -> Verdict:
                               "relative_error": str(theory.RELATIVE_ERROR)},
                    measured={"distinguishing_points": told, "breaks": breaks, "z_bound": zmax, "scan": scan,
                              "measured_relative_error_of_approximation": measured_rel},
-                   tolerance=APPROX_TOL, seeds=[ctx.seed],
+                   tolerance=APPROX_TOL, seeds=[ctx.seed], range=_grid_range(ctx, rows),
+                   rows=rows_of(({"gamma": b["gamma"], "alpha lambda": b["alpha_lambda"]}, None, False)
+                                for b in breaks),
                    details={"distinguish_at_stderrs": DISTINGUISH,
                             "approximation_assumes": "successive iterates independent (E[u_{n-1} grad_n] = "
                                                      "E[x_n u_{n-1}] = 0)"})
@@ -225,6 +237,10 @@ def check_region(ctx, upper=theory.STABLE_UPPER) -> Verdict:
                    Status.PASSED if agree == len(rows) else Status.FAILED, key=key,
                    predicted={"upper bound": str(upper), "margin": REGION_MARGIN},
                    measured={"agreeing": agree, "runs": rows}, tolerance=REGION_TOL, seeds=[ctx.seed],
+                   range={"gamma": list(REGION_GAMMAS), "alpha lambda": f"bound x (1 -+ {REGION_MARGIN:g})",
+                          "chains": p.region_chains, "steps": p.region_steps, "seeds": [ctx.seed]},
+                   rows=rows_of(({"gamma": r["gamma"], "alpha lambda": r["alpha_lambda"]}, None, False)
+                                for r in wrong),
                    details={"steps": p.region_steps, "chains": p.region_chains, "x0": 0.0})
 
 
@@ -293,6 +309,11 @@ def check_rate(ctx, radius=theory.SPECTRAL_RADIUS) -> Verdict:
     return Verdict("Q2-relaxation", "Heavy ball relaxes at the spectral radius of its companion matrix",
                    Status.PASSED if ok else Status.FAILED, predicted={"spectral radius": str(radius)}, key=key,
                    measured={"points": rows}, tolerance=RATE_TOL, seeds=[ctx.seed],
+                   range={"(gamma, alpha lambda)": [f"({g:g}, {c:g})" for g, c in RATE_POINTS],
+                          "chains": p.rate_chains, "steps": steps, "seeds": [ctx.seed]},
+                   rows=rows_of(({"gamma": r["gamma"], "alpha lambda": r["alpha_lambda"]},
+                                 r["relative_error_of_1_minus_rho"] / RATE_TOL.value,
+                                 r["relative_error_of_1_minus_rho"] <= RATE_TOL.value) for r in rows),
                    details={"x0": RATE_X0, "v0": 0.0, "noise": RATE_NOISE, "steps": steps,
                             "chains": p.rate_chains})
 

@@ -9,7 +9,7 @@ from scipy import stats
 from theory.bridge import numeric
 from theory.noisy_quadratic import quadratic as theory
 
-from ..registry import Status, Tolerance, Verdict, key_number
+from ..registry import Status, Tolerance, Verdict, key_number, rows_of
 from ..stats import ratio_margin
 from ._context import claim
 from ._mc import z_tolerance
@@ -98,7 +98,15 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS) -> Verdict:
                    key=key_number("largest |z| of a simulated floor against the derived one", worst, 0.0,
                                   ratio_margin(worst, tol.value), None if worst <= tol.value else
                                   f"a simulated floor is {worst:.3g} standard errors from the derived one"),
-                   seeds=[ctx.seed], details={"curvature": FLOOR_CURVATURE, "noise": FLOOR_NOISE, "x0": 0.0,
+                   seeds=[ctx.seed],
+                   range={"alpha lambda": list(FLOOR_ALPHA_LAMBDA), "spectrum directions": len(SPECTRUM),
+                          "chains": ctx.profile.stationary_chains, "steps": ctx.profile.stationary_steps,
+                          "seeds": [ctx.seed]},
+                   rows=rows_of([({"alpha lambda": r["alpha_lambda"]}, abs(r["z"]) / tol.value, abs(r["z"]) <= tol.value)
+                                 for r in data["points"]]
+                                + [({"spectrum": "summed floor"}, abs(data["spectrum"]["z"]) / tol.value,
+                                    abs(data["spectrum"]["z"]) <= tol.value)]),
+                   details={"curvature": FLOOR_CURVATURE, "noise": FLOOR_NOISE, "x0": 0.0,
                                               "chains": ctx.profile.stationary_chains,
                                               "burn_in_rule": f"variance within {BURN_IN_RESIDUAL} of its floor "
                                                               "by the derived factor (1 - 2 alpha lambda)^2",
@@ -165,6 +173,9 @@ def check_relaxation(ctx, factor=theory.VARIANCE_FACTOR) -> Verdict:
                    Status.PASSED if ok else Status.FAILED, key=key,
                    predicted={"variance factor per step": str(factor)}, measured={"fits": fits},
                    tolerance=RELAX_BIAS, seeds=[ctx.seed],
+                   range={"alpha lambda": list(RELAX_ALPHA_LAMBDA), "batches": ctx.profile.relax_batches,
+                          "chains": ctx.profile.relax_chains, "steps": RELAX_STEPS, "seeds": [ctx.seed]},
+                   rows=rows_of(({"alpha lambda": f["alpha_lambda"]}, mg, f["inside"]) for f, mg in zip(fits, margins)),
                    details={"x0": 0.0, "curvature": 1.0, "noise": 1.0, "steps": RELAX_STEPS,
                             "batches": ctx.profile.relax_batches, "chains": ctx.profile.relax_chains,
                             "floor": "measured: mean of each batch's curve over the second half of the run"})
@@ -218,6 +229,15 @@ def check_cut(ctx, transient=theory.CUT_LOSS_TRANSIENT) -> Verdict:
                    Status.PASSED if worst <= tol.value else Status.FAILED,
                    predicted={"transient": str(transient), "new floor": str(theory.CUT_LOSS)},
                    measured={"max_abs_z": worst, **m}, tolerance=tol, seeds=[ctx.seed],
+                   range={"alpha lambda": CUT_ALPHA_LAMBDA, "cut factor": CUT_FACTOR,
+                          "steps": [CUT_STEP // 2, CUT_STEP + ctx.profile.cut_steps],
+                          "chains": ctx.profile.cut_chains, "seeds": [ctx.seed]},
+                   rows=rows_of([({"window": "old floor"}, abs(m["z_floors"][0]) / tol.value,
+                                  abs(m["z_floors"][0]) <= tol.value),
+                                 ({"window": "new floor"}, abs(m["z_floors"][1]) / tol.value,
+                                  abs(m["z_floors"][1]) <= tol.value),
+                                 ({"window": "transient"}, m["z_transient_max"] / tol.value,
+                                  m["z_transient_max"] <= tol.value)]),
                    key=key_number("largest |z| of the measured curve after the cut", worst, 0.0,
                                   ratio_margin(worst, tol.value),
                                   None if worst <= tol.value else

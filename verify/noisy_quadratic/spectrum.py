@@ -15,8 +15,8 @@ import sympy as sp
 from theory.bridge import numeric
 from theory.noisy_quadratic import spectrum as theory
 
-from ..registry import Expectation, Status, Tolerance, Verdict, key_number
-from ..stats import band_margin, count_key, exceed_margin, fit_slope, judge, margin_as_judged, ratio_margin
+from ..registry import Expectation, Status, Tolerance, Verdict, key_number, rows_of
+from ..stats import count_key, exceed_margin, fit_slope, judge_interval, margin_as_judged, ratio_margin
 from ._context import claim
 
 TOP_FIT = 100
@@ -36,6 +36,12 @@ def _details(run) -> dict:
                              "sharpness_threshold": _threshold(s, c.lr),
                              "lambda_max_plus_wd_over_threshold": (c.top + s.weight_decay) / _threshold(s, c.lr)}
                             for c in run.checkpoints]}
+
+
+def _range(ctx, run) -> dict:
+    """The range a Q3 claim on the trained network was tested on: its checkpoints, its size and the seed."""
+    return {"checkpoints": [c.step for c in run.checkpoints], "parameters": len(run.checkpoints[0].values),
+            "seeds": [ctx.seed]}
 
 
 def _threshold(setup, lr: float) -> float:
@@ -85,7 +91,14 @@ def check_lanczos(ctx, shift: float = 0.0) -> Verdict:
                    Status.PASSED if ok else Status.FAILED, key=key,
                    predicted={"dense_shift_relative_to_lambda_max": shift},
                    measured={"worst_relative": worst, "checkpoints": rows}, tolerance=LANCZOS_TOL,
-                   seeds=[ctx.seed], details=_details(run))
+                   seeds=[ctx.seed], details=_details(run), range=_range(ctx, run),
+                   rows=rows_of(({"step": r["step"]}, _lanczos_worst(r) / LANCZOS_TOL.value,
+                                 r["converged"] and _lanczos_worst(r) <= LANCZOS_TOL.value) for r in rows))
+
+
+def _lanczos_worst(row) -> float:
+    """A checkpoint's largest relative difference or residual (of check_lanczos's row)."""
+    return max(row["max_relative_difference_top"], row["relative_difference_bottom"], row["max_relative_residual"])
 
 
 claim("Q3-lanczos-vs-dense", "Lanczos extreme eigenvalues match eigh of the dense float64 Hessian", "Q3",
@@ -110,8 +123,8 @@ POWER_TOL = Tolerance(
     "the talk: the 100th positive eigenvalue about 100 times below the top, i.e. a log-log slope s with "
     "100^s = 1/100; 'about' is read as within a factor 10, so the band is 100^s in [1/1000, 1/10], "
     "s in [-1.5, -0.5] (value = the band's width); the fit is least squares of log lambda_i on log i over the "
-    "top 100 positive eigenvalues with a 95 % t interval; passed when the slope is in the band at every "
-    "checkpoint, failed when the whole interval lies outside it at some checkpoint")
+    "top 100 positive eigenvalues with a 95 % t interval; passed when the whole interval lies in the band at "
+    "every checkpoint, failed when the whole interval lies outside it at some checkpoint")
 
 
 def gaussian_spectra(sizes, scales, seed: int) -> list:
@@ -134,30 +147,25 @@ def check_power_law(ctx, spectra=None, source: str = "trained network") -> Verdi
         pos = np.sort(values[values > 0])[::-1][:TOP_FIT]
         i = np.arange(1, len(pos) + 1)
         fit = fit_slope(np.log(i), np.log(pos))
-        st = judge(fit, band)
+        # the interval rule (stats.judge_interval): the slope's whole 95 % interval in the band
+        st, margin, why = judge_interval(fit["interval"], band, f"the fitted slope at step {c.step}")
         statuses.append(st)
         pred = fit["intercept"] + fit["slope"] * np.log(i)
         r2 = 1 - np.sum((np.log(pos) - pred) ** 2) / np.sum((np.log(pos) - np.log(pos).mean()) ** 2)
         rows.append({"step": c.step, "slope": fit["slope"], "interval": fit["interval"], "r_squared": float(r2),
                      "points": len(pos), "ratio_last_to_top": float(pos[-1] / pos[0]), "status": st.value,
+                     "margin": margin, "why": why,
                      "positive_eigenvalues": int(np.sum(values > 0)), "lambda_max": float(pos[0])})
     status = (Status.FAILED if Status.FAILED in statuses else
               Status.PASSED if all(s == Status.PASSED for s in statuses) else Status.INCONCLUSIVE)
     slopes = [r["slope"] for r in rows]
-    # margin: |slope - band centre| / the band's half-width at the checkpoint farthest from the centre
-    # (stats.band_margin: below 1 inside the band): below 1 exactly when every slope lies in the band
-    margins = [band_margin(r["slope"], band) for r in rows]
+    # margin: the interval's farther end's distance from the band's centre over its half-width (stats.interval_margin)
+    # at the checkpoint where it is largest: below 1 exactly when every slope's interval lies in the band
+    margins = [r["margin"] for r in rows]
     j = max(range(len(rows)), key=lambda i: math.inf if margins[i] is None else margins[i])
     worst = rows[j]
-    why = {Status.PASSED: None,
-           Status.FAILED: f"at step {worst['step']} the fitted slope {worst['slope']:.3g} and its whole interval "
-                          f"lie outside [{band[0]:.3g}, {band[1]:.3g}]",
-           Status.INCONCLUSIVE: f"at step {worst['step']} the fitted slope {worst['slope']:.3g} lies outside "
-                                f"[{band[0]:.3g}, {band[1]:.3g}], but its interval reaches into it"}[status]
-    if status is Status.FAILED and worst["status"] != Status.FAILED.value:
-        first = next(r for r in rows if r["status"] == Status.FAILED.value)
-        why = (f"at step {first['step']} the fitted slope {first['slope']:.3g} and its whole interval lie outside "
-               f"[{band[0]:.3g}, {band[1]:.3g}]")
+    # why from the first checkpoint with the verdict's status (a failed one when any failed)
+    why = None if status is Status.PASSED else next(r["why"] for r in rows if r["status"] == status.value)
     key = key_number("log-log slope of the top 100 positive eigenvalues (the checkpoint farthest from the band's "
                      "centre)", worst["slope"], sum(band) / 2, margins[j], why, interval=worst["interval"],
                      band=list(band))
@@ -165,7 +173,9 @@ def check_power_law(ctx, spectra=None, source: str = "trained network") -> Verdi
                    status, key=key, predicted={"band": list(band), "ratio_100th_to_top": str(theory.HUNDREDTH_RATIO)},
                    measured={"spectrum_of": source, "checkpoints": rows,
                              "slope_spread": float(max(slopes) - min(slopes))},
-                   tolerance=POWER_TOL, seeds=[ctx.seed], details=_details(run))
+                   tolerance=POWER_TOL, seeds=[ctx.seed], details=_details(run),
+                   range={"steps": [r["step"] for r in rows], "top eigenvalues": TOP_FIT, "seeds": [ctx.seed]},
+                   rows=rows_of(({"step": r["step"]}, r["margin"], r["status"]) for r in rows))
 
 
 def _power_control(ctx) -> Verdict:
@@ -222,7 +232,8 @@ def check_negative(ctx, block: str = "full") -> Verdict:
                    predicted={"threshold_relative_to_lambda_max": -NEGATIVE_TOLERANCE, "block": block},
                    measured={"checkpoints": rows, "fewer_over_time":
                              bool(all(a["count"] >= b["count"] for a, b in zip(rows, rows[1:])))},
-                   tolerance=NEG_TOL, seeds=[ctx.seed], details=_details(run))
+                   tolerance=NEG_TOL, seeds=[ctx.seed], details=_details(run), range=_range(ctx, run),
+                   rows=rows_of(({"step": r["step"]}, u, r["count"] >= 1) for r, u in zip(rows, used)))
 
 
 claim("Q3-negative-eigenvalues", "Negative Hessian eigenvalues persist to the end of training", "Q3",
@@ -284,7 +295,10 @@ def check_concentration(ctx, random_vectors: bool = False) -> Verdict:
                               f"top {k} eigenvectors"},
                    measured={"checkpoints": rows, "gaussian_draws_mean": float(draws.mean()), "gaussian_draws_sd": sd,
                              "coordinates_kept": max(1, math.ceil(TOP_FRACTION * n)), "n": n},
-                   tolerance=CONC_TOL, seeds=[ctx.seed], details=_details(run))
+                   tolerance=CONC_TOL, seeds=[ctx.seed], details=_details(run), range=_range(ctx, run),
+                   rows=rows_of(({"step": r["step"]}, exceed_margin(min(r["top_masses"]) - reference, CONC_Z * sd,
+                                                                    passed=min(r["top_masses"]) > bar)
+                                 if sd > 0 else None, min(r["top_masses"]) > bar) for r in rows))
 
 
 claim("Q3-eigenvector-concentration", "Top Hessian eigenvectors hold far more than a Gaussian vector's 0.28 of "
@@ -346,6 +360,10 @@ def check_edge(ctx, expr=None) -> Verdict:
                                                        "lr": tr.lrs.tolist()},
                              "training_loss": tr.losses.tolist(), "products": tr.products},
                    tolerance=EDGE_TOL, seeds=[ctx.seed],
+                   range={"phases": [f"{r['phase'][0]}-{r['phase'][1]}" for r in rows],
+                          "lr": [r["lr"] for r in rows], "seeds": [ctx.seed]},
+                   rows=rows_of(({"phase": f"{r['phase'][0]}-{r['phase'][1]}"}, abs(r["ratio"] - 1) / EDGE_TOL.value,
+                                 abs(r["ratio"] - 1) <= EDGE_TOL.value) for r in rows),
                    details={"setup": s.describe(), "every": tr.every, "device": tr.device, "seed": tr.seed,
                             "why_full_batch": "with mini-batches of 32-64 the top eigenvalue stayed at 0.1-0.3 of "
                                               "the threshold in reference runs (the gradient noise keeps it low)"},
@@ -390,10 +408,11 @@ def batch_fits(ctx, step: int, degree: int = 2) -> tuple:
 
 def check_batch_quadratics(ctx, degree: int = 2) -> Verdict:
     run = ctx.spectrum_run()
-    rows, worst = [], 1.0
+    rows, worst, medians = [], 1.0, []
     for c in run.checkpoints:
         fits, wells = batch_fits(ctx, c.step, degree)
-        worst = min(worst, min(float(np.median(f.r_squared)) for f in fits))
+        medians.append(min(float(np.median(f.r_squared)) for f in fits))
+        worst = min(worst, medians[-1])
         rows.append({"step": c.step, "directions": [f.summary() for f in fits],
                      "double_wells": [w.summary() for w in wells]})
     ok = worst >= FIT_R2
@@ -403,7 +422,9 @@ def check_batch_quadratics(ctx, degree: int = 2) -> Verdict:
                    predicted={"model": "quadratic" if degree == 2 else f"polynomial of degree {degree}",
                               "median_r_squared_at_least": FIT_R2},
                    measured={"worst_median_r_squared": worst, "checkpoints": rows}, tolerance=FIT_TOL,
-                   seeds=[ctx.seed], details=_details(run),
+                   seeds=[ctx.seed], details=_details(run), range=_range(ctx, run),
+                   rows=rows_of(({"step": r["step"]}, (1 - m) / (1 - FIT_R2), m >= FIT_R2)
+                                for r, m in zip(rows, medians)),
                    # margin: (1 - R^2) over the allowed 1 - 0.99, on the side of 1 the rule (R^2 >= 0.99) puts it
                    key=key_number("worst median R^2 of the per-batch fits", worst, FIT_R2,
                                   margin_as_judged((1 - worst) / (1 - FIT_R2), ok), why, band=[FIT_R2, 1.0]))
@@ -482,6 +503,12 @@ def check_loss_drop(ctx, cut: float | None = None) -> Verdict:
                    predicted={"floor": "exact heavy-ball floor (Q2) per direction, lambda = h / 2, sigma = sd of "
                                        "the per-batch minima", "cut_factor": factor},
                    measured={"drops": rows}, tolerance=DROP_TOL, seeds=[ctx.seed], details=_details(run),
+                   range={**_range(ctx, run), "drops at steps": [r["drop_step"] for r in rows] or "none"},
+                   rows=rows_of(({"drop at step": r["drop_step"]},
+                                 abs(math.log(r["ratio"])) / math.log(DROP_TOL.value)
+                                 if np.isfinite(r["ratio"]) and r["ratio"] > 0 else None,
+                                 bool(np.isfinite(r["ratio"]) and 1 / DROP_TOL.value <= r["ratio"] <= DROP_TOL.value))
+                                for r in rows),
                    key=key_number("measured / predicted loss drop", worst, 1.0, margin, why,
                                   band=[1 / DROP_TOL.value, DROP_TOL.value]))
 

@@ -40,10 +40,10 @@ from theory.errors import InputError
 
 from .._io import atomic_write, dumps, jsonable
 from ..registry import PROFILE_NAMES as PROFILES
-from ..registry import STATUSES, Status, meets_expectation
+from ..registry import QUANTIFIERS, STATUSES, Status, check_range, check_rows, meets_expectation
 
 __all__ = ["SCHEMA", "STATUSES", "PROFILES", "validate_report", "validate_claim", "render_markdown", "render_html",
-           "write_report", "rerender", "format_margin", "counts_text", "expectation_of", "unexpected"]
+           "write_report", "rerender", "format_margin", "counts_text", "range_text", "expectation_of", "unexpected"]
 
 SCHEMA = "verify-report/4"
 #: schemas this renderer reads: 3 adds a claim's ``key`` (summary number) and ``results`` (label, LaTeX, MathML);
@@ -87,6 +87,7 @@ _KINDS = {
     "object": lambda v: isinstance(v, dict),
     "object or null": lambda v: v is None or isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
+    "array or null": lambda v: v is None or isinstance(v, list),
     "any": lambda v: True,
 }
 
@@ -283,6 +284,17 @@ def validate_claim(claim, path: str = "claim") -> None:
             _check(counts, "unit", "string", cpath)
             _check(counts, "allowed", "integer or null", cpath, required=False)
             _check(counts, "worst", "number or null", cpath, required=False)
+        quantifier = _check(key, "quantifier", "string or null", kpath, required=False)
+        if quantifier is not None and quantifier not in QUANTIFIERS:
+            raise InputError(f"{kpath}.quantifier", quantifier, f"is not one of {sorted(QUANTIFIERS)}",
+                             "write 'every' (for every seed) or 'most' (the Wilson rule, for 'typically')")
+    for name, check in (("range", check_range), ("rows", check_rows)):
+        value = _check(claim, name, "object or null" if name == "range" else "array or null", path, required=False)
+        try:
+            check(claim.get("claim", path), value)
+        except ValueError as exc:
+            raise InputError(f"{path}.{name}", value, f"is malformed: {exc}",
+                             "write range as {name: values} and rows as verify.registry.rows_of makes them") from None
     _check(claim, "details", "object", path, required=False)
     _check(claim, "wall_time_s", "number or null", path, required=False)
     for name in ("negative_control", "calibrated_control"):
@@ -660,7 +672,9 @@ def _placed_figures(report: dict) -> dict[str, list[tuple[int, dict]]]:
 
 def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dict, placed=()) -> Section:
     B = []
-    B.append(Heading(2, (Code(claim["claim"]), ": " + " ".join(claim["title"].split()))))
+    tested = range_text(claim.get("range"))
+    B.append(Heading(2, (Code(claim["claim"]), ": " + " ".join(claim["title"].split())
+                         + (f" (tested on {tested})" if tested else ""))))
     met = meets_expectation(claim["status"], expected["status"])
     meta = [StatusTag(claim["status"])]
     if not met:
@@ -708,6 +722,15 @@ def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dic
         B.append(Table(("fit",) + FIT_COLUMNS + ("other",), tuple(rows)))
     B.append(Heading(3, ("Seeds",)))
     B.append(Para((", ".join(str(s) for s in claim["seeds"]) if claim["seeds"] else "none (deterministic)",)))
+    quantifier = (claim.get("key") or {}).get("quantifier")
+    if quantifier in QUANTIFIERS:
+        B.append(Para((Strong(("Quantifier:",)), " " + QUANTIFIERS[quantifier] + ".")))
+    if claim.get("rows"):
+        B.append(Heading(3, ("Rows that failed or held only within tolerance",)))
+        B.append(Table(("row", "outcome", "margin"), tuple(
+            ((", ".join(f"{k} {_compact(v)}" for k, v in r["row"].items()),), (r["outcome"],),
+             (Code(format_margin(r["margin"])),) if r.get("margin") is not None else ("\u2014",))
+            for r in claim["rows"])))
     control = claim.get("negative_control")
     if control is not None:
         B.append(Heading(3, ("Negative control",)))
@@ -806,7 +829,27 @@ def _unit_one(unit: str) -> str:
     return unit[:-1] if unit.endswith("s") else unit
 
 
-def counts_text(counts: dict) -> tuple[str, str]:
+def _range_value(v) -> str:
+    """One value of a range: a list of consecutive integers as ``a-b``, other lists joined, a number short."""
+    if isinstance(v, (list, tuple)):
+        if len(v) > 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v) \
+                and list(v) == list(range(v[0], v[0] + len(v))):
+            return f"{v[0]}\u2013{v[-1]}"
+        return ", ".join(_range_value(x) for x in v)
+    if isinstance(v, float):
+        return format(v, ".4g")
+    return str(v)
+
+
+def range_text(rng) -> str:
+    """The range a claim was tested on (its ``range``, :class:`verify.registry.Verdict`), as the claim's heading
+    states it: ``"seeds 0-7; m 1000"``; empty when none was recorded."""
+    if not rng:
+        return ""
+    return "; ".join(f"{name} {_range_value(v)}" for name, v in rng.items())
+
+
+def counts_text(counts: dict, quantifier: str | None = None) -> tuple[str, str]:
     """The measured and predicted cells of a key judged on a count (``key["counts"]``, see
     :func:`verify.stats.fraction_key`): e.g. ("8/8 seeds within tolerance, worst seed at 0.65 of it",
     "most seeds (95 % Wilson interval above 1/2)"), or for a count rule ("17/18 runs within tolerance",
@@ -819,6 +862,8 @@ def counts_text(counts: dict) -> tuple[str, str]:
     allowed = counts.get("allowed")
     if allowed is None:
         predicted = f"most {unit} (95 % Wilson interval above 1/2)"
+    elif quantifier == "every":
+        predicted = f"every {_unit_one(unit)} ({total}/{total} {unit}; one counterexample fails)"
     else:
         predicted = f"{'' if allowed == 0 else 'at least '}{max(total - allowed, 0)}/{total} {unit}"
     return measured, predicted
@@ -855,7 +900,7 @@ def _summary_cells(claim: dict, expected: dict) -> tuple:
     for name in ("measured", "predicted", "margin"):
         v = key.get(name)
         if counts and name != "margin":          # a count: "8/8 seeds within tolerance, worst seed at 0.65 of it"
-            cells.append((counts_text(counts)[name == "predicted"],))
+            cells.append((counts_text(counts, key.get("quantifier"))[name == "predicted"],))
         else:
             cells.append((Code(fmt[name](v)),) if v is not None else ("\u2014",))
     return (*cells, tuple(status), _expected_cell(claim, expected), (_resolution_text(claim),))
