@@ -15,6 +15,7 @@ import verify.engines.events as events
 import verify.engines.flow as flow
 import verify.engines.twolayer.kernels as kernels
 import verify.multistage._initialisation as initialisation
+import verify.multistage._observables as observables
 import verify.multistage._simulate as simulate_module
 import verify.multistage.balance as balance
 import verify.multistage.critical_point as critical_point
@@ -28,7 +29,7 @@ import verify.multistage.taylor as taylor
 
 from verify.registry import REGISTRY, Status
 
-from mutation import Baseline, assert_baseline, assert_caught, context, mutate
+from mutation import Baseline, MutantSurvived, assert_baseline, assert_caught, context, mutate
 
 PAPER = "multistage"
 
@@ -103,6 +104,14 @@ def test_D6_catches_the_plateau_window_reversed(base, monkeypatch):
     assert_baseline(base, "D6-initial-plateau")
     mutate(monkeypatch, initial_plateau._check, "sel = traj.t <= T_p", "sel = traj.t >= T_p")
     assert_caught(base.derive("D6-initial-plateau"), "D6-initial-plateau")
+
+
+def test_D6_T_p_catches_q_max_without_the_output_weights(base, monkeypatch):
+    """q_max read from the input weights alone (|w_k| instead of |q_k| = |(a_k, w_k)|): q_max comes out about
+    1/sqrt(2) too small on the plateau, so it reaches m^(-alpha_1) later than the linear flow of q says."""
+    assert_baseline(base, "D6-T-p")
+    mutate(monkeypatch, observables._record, "out[\"q_max\"][i] = norms.max()", "out[\"q_max\"][i] = wn.max()")
+    assert_caught(context(PAPER), "D6-T-p")
 
 
 def test_D7_linear_law_catches_the_plateau_window_running_to_t_half(base, monkeypatch):
