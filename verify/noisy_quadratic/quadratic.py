@@ -9,8 +9,8 @@ from scipy import stats
 from theory.bridge import numeric
 from theory.noisy_quadratic import quadratic as theory
 
-from ..registry import Status, Tolerance, Verdict, key_number, rows_of
-from ..stats import ratio_margin
+from ..registry import Expectation, Status, Tolerance, Verdict, key_number, rows_of
+from ..stats import judge_interval, ratio_margin
 from ._context import claim
 from ._mc import z_tolerance
 from ._simulate import chain_interval
@@ -33,7 +33,8 @@ RELAX_BIAS = Tolerance(
     "distance exceeds 10 % of the floor; the batch slopes are independent, so their mean has a t interval (99 %, "
     "B - 1 degrees of freedom).  The log of a noisy distance is biased by -var/(2 d^2), at most about 1 % of the "
     "slope with the batch sizes used (relative noise of a batch mean below 2 %, 16 % at the window's end), so "
-    "the derived log-rate must lie within the t interval widened by 1 % of its size")
+    "the claim's tolerance is that 1 %: under the interval rule (issue 19) the fitted log-rate's whole 95 % t "
+    "interval must lie within 1 % of the derived log-rate")
 
 CUT_ALPHA_LAMBDA, CUT_FACTOR, CUT_STEP = 0.4, 10.0, 100
 #: steps after the cut compared one by one with the derived transient
@@ -150,32 +151,42 @@ def relaxation_fits(ctx) -> list[dict]:
 
 
 def check_relaxation(ctx, factor=theory.VARIANCE_FACTOR) -> Verdict:
+    """The interval rule of issue 19 at each alpha lambda: the fitted log-rate's 95 % t interval (B - 1 degrees of
+    freedom over the batch slopes) must lie inside the derived log-rate +- RELAX_BIAS of its size (passed),
+    wholly outside it (failed), or it straddles an edge (inconclusive); the claim takes the worst point."""
     fits = relaxation_fits(ctx)
     rate = numeric(factor, (theory.alpha, theory.lam))
-    ok = True
+    order = {Status.PASSED: 0, Status.INCONCLUSIVE: 1, Status.FAILED: 2}
+    status = Status.PASSED
+    margins, whys = [], []
     for f in fits:
         pred = math.log(abs(float(rate(f["alpha_lambda"], 1.0))))
-        t = float(stats.t.ppf(0.995, len(f["batch_slopes"]) - 1))
-        half = t * f["stderr"] + RELAX_BIAS.value * abs(pred)
-        f.update({"predicted": pred, "allowed": half, "inside": abs(f["slope"] - pred) <= half})
-        ok &= f["inside"]
-    # margin: |fitted - derived log-rate| / the allowed half-width (t interval + 1 % bias) at the worst alpha lambda
-    # (each below 1 exactly when that fit is inside, stats.ratio_margin)
-    margins = [ratio_margin(abs(f["slope"] - f["predicted"]), f["allowed"]) for f in fits]
-    j = max(range(len(fits)), key=lambda i: math.inf if margins[i] is None else margins[i])
+        t = float(stats.t.ppf(0.975, len(f["batch_slopes"]) - 1))
+        half = t * f["stderr"]
+        band = [pred - RELAX_BIAS.value * abs(pred), pred + RELAX_BIAS.value * abs(pred)]
+        st, mg, why = judge_interval([f["slope"] - half, f["slope"] + half], band,
+                                     f"the fitted log-rate at alpha lambda = {f['alpha_lambda']:g}")
+        f.update({"predicted": pred, "interval_95": [f["slope"] - half, f["slope"] + half], "band": band,
+                  "status": st.value, "inside": st is Status.PASSED})
+        margins.append(mg)
+        whys.append(why)
+        if order[st] > order[status]:
+            status = st
+    # margin: the interval margin (stats.interval_margin: the interval's farther end from the derived log-rate
+    # over the band's half-width) at the worst alpha lambda; below 1 exactly when that interval lies in its band
+    j = max(range(len(fits)), key=lambda i: (order[Status(fits[i]["status"])],
+                                             math.inf if margins[i] is None else margins[i]))
     worst, margin = fits[j], margins[j]
     key = key_number(f"fitted log-rate per step at alpha lambda = {worst['alpha_lambda']:g} (the worst of "
-                     f"{len(fits)})", worst["slope"], worst["predicted"], margin, None if ok else
-                     f"at alpha lambda = {worst['alpha_lambda']:g} the fitted log-rate {worst['slope']:.4g} is "
-                     f"{abs(worst['slope'] - worst['predicted']) / worst['allowed']:.3g} allowed half-widths from the "
-                     f"derived {worst['predicted']:.4g}")
+                     f"{len(fits)})", worst["slope"], worst["predicted"], margin, whys[j],
+                     interval=worst["interval_95"], band=worst["band"])
     return Verdict("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lambda)^(2n)",
-                   Status.PASSED if ok else Status.FAILED, key=key,
+                   status, key=key,
                    predicted={"variance factor per step": str(factor)}, measured={"fits": fits},
                    tolerance=RELAX_BIAS, seeds=[ctx.seed],
                    range={"alpha lambda": list(RELAX_ALPHA_LAMBDA), "batches": ctx.profile.relax_batches,
                           "chains": ctx.profile.relax_chains, "steps": RELAX_STEPS, "seeds": [ctx.seed]},
-                   rows=rows_of(({"alpha lambda": f["alpha_lambda"]}, mg, f["inside"]) for f, mg in zip(fits, margins)),
+                   rows=rows_of(({"alpha lambda": f["alpha_lambda"]}, mg, f["status"]) for f, mg in zip(fits, margins)),
                    details={"x0": 0.0, "curvature": 1.0, "noise": 1.0, "steps": RELAX_STEPS,
                             "batches": ctx.profile.relax_batches, "chains": ctx.profile.relax_chains,
                             "floor": "measured: mean of each batch's curve over the second half of the run"})
@@ -183,7 +194,15 @@ def check_relaxation(ctx, factor=theory.VARIANCE_FACTOR) -> Verdict:
 
 claim("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lambda)^(2n)", "Q1", check_relaxation,
       lambda ctx: check_relaxation(ctx, theory.VARIANCE_FACTOR.subs(theory.alpha, 1.1 * theory.alpha)),
-      "the derived variance factor with alpha scaled by 1.1", group="q1-relax")
+      "the derived variance factor with alpha scaled by 1.1", group="q1-relax",
+      # a finding about the measurement's power, not about the statement (exact for this model): the batch
+      # slopes scatter too much for a 1 % band; until the estimator is sharpened (common random numbers against
+      # a stationary start, or a weighted fit) the data cannot tell
+      expect=Expectation("inconclusive", "the fitted log-rates' 95 % intervals are wider than the 1 % band: half-"
+                                         "widths 0.0084, 0.0095, 0.0099 against bands 0.0008, 0.0045, 0.0021 at "
+                                         "quick, 0.0027, 0.0126, 0.0064 at default; the derived rate lies inside "
+                                         "every interval, but confirming it to 1 % needs about 10 to 100 times the "
+                                         "chains or a sharper estimator"))
 
 
 # ---------------------------------------------------------------------------
