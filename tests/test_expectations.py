@@ -346,3 +346,30 @@ def test_a_report_without_expectations_expects_every_claim_to_pass():
     assert "Every verdict equals its expectation." in render_markdown(report)
     report["claims"][0]["status"] = "inconclusive"
     assert unexpected(report) == ["A"]
+
+
+def test_deciding_whether_a_claim_applies_that_raises_makes_it_an_error(tmp_path, monkeypatch, capsys):
+    """The context's ``not_applicable`` raised (a researcher's configuration the regime analysis cannot read):
+    that claim is an error with its traceback, the run goes on and the other claims still run.  Control: the
+    same claims with a ``not_applicable`` that answers run normally."""
+    from verify.multistage._context import Context
+
+    add(monkeypatch, "D0-passes", passing("D0-passes"))
+    original = Context.not_applicable
+
+    def broken(self, claim_id):
+        if claim_id == "D1-gradient-flow":
+            raise RuntimeError("cannot read the regime")
+        return original(self, claim_id)
+
+    monkeypatch.setattr(Context, "not_applicable", broken)
+    code, out = run(tmp_path, "D1-gradient-flow", "D0-passes")
+    assert code == 1
+    claims = {c["claim"]: c for c in report_of(out)["claims"]}
+    assert claims["D1-gradient-flow"]["status"] == "error"
+    assert claims["D1-gradient-flow"]["traceback"].startswith("Deciding whether the claim applies raised:")
+    assert "cannot read the regime" in claims["D1-gradient-flow"]["traceback"]
+    assert claims["D0-passes"]["status"] == "passed"
+    monkeypatch.setattr(Context, "not_applicable", original)
+    code, out = run(tmp_path / "control", "D1-gradient-flow", "D0-passes")
+    assert code == 0 and {c["status"] for c in report_of(out)["claims"]} == {"passed"}

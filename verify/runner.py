@@ -69,7 +69,12 @@ def _error_verdict(paper, cid: str, exc: BaseException, where: str = "the check"
 def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     claim = REGISTRY[cid]
     start = time.perf_counter()
-    reason = ctx.not_applicable(cid) if hasattr(ctx, "not_applicable") else None
+    try:
+        reason = ctx.not_applicable(cid) if hasattr(ctx, "not_applicable") else None
+    except Exception as exc:  # noqa: BLE001
+        # deciding whether the claim applies raised (a bug, or a configuration the regime analysis cannot read):
+        # an error verdict with its traceback, and the other claims still run
+        return _error_verdict(paper, cid, exc, "deciding whether the claim applies"), time.perf_counter() - start
     if reason:
         verdict = {"claim": cid, "title": claim.title, "status": Status.NOT_APPLICABLE.value, "predicted": None,
                    "measured": None, "tolerance": None, "seeds": [], "fits": {}, "figures": [],

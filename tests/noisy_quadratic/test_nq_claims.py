@@ -30,11 +30,15 @@ def test_claims_registered():
 
 
 def test_claims_pass_and_controls_fail(report):
+    """Every claim reaches its expected quick verdict (passed, or Q1-relaxation's recorded inconclusive: its
+    intervals are wider than its band); the negative control of each claim that passed fails."""
     for c in report["claims"]:
-        assert c["status"] == "passed", (c["claim"], c["details"])
-        assert c["negative_control"]["status"] == "failed", c["claim"]
+        assert c["status"] == REGISTRY[c["claim"]].expected("quick")["status"], (c["claim"], c["details"])
+        if c["status"] == "passed":
+            assert c["negative_control"]["status"] == "failed", c["claim"]
         assert c["tolerance"]["justification"]
-    assert {f["name"] for f in report["figures"]} == {"nq_floor_vs_lr", "nq_floor_vs_momentum", "nq_lr_cut",
+    assert [c["claim"] for c in report["claims"] if c["status"] != "passed"] == ["Q1-relaxation"]
+    assert {f["name"] for f in report["figures"] if not f.get("claim")} == {"nq_floor_vs_lr", "nq_floor_vs_momentum", "nq_lr_cut",
                                                       "nq_training", "nq_spectra", "nq_concentration",
                                                       "nq_batch_fits"}
 
@@ -46,7 +50,9 @@ def test_every_key_agrees_with_its_status_and_each_controls_key_too(report):
 def test_same_seed_same_json(report, tmp_path):
     again, _ = run_paper("noisy-quadratic", IDS, profile="quick", seed=0, workers=1, out_dir=tmp_path,
                          figures=False, progress=lambda *_: None)
-    assert json.dumps(again["claims"], sort_keys=True) == json.dumps(report["claims"], sort_keys=True)
+    # the figures list differs only because this run draws none (a claim that did not pass gets a verdict figure)
+    strip = lambda claims: [{k: v for k, v in c.items() if k != "figures"} for c in claims]  # noqa: E731
+    assert json.dumps(strip(again["claims"]), sort_keys=True) == json.dumps(strip(report["claims"]), sort_keys=True)
 
 
 def test_simulation_gd_equals_heavy_ball_at_zero_momentum_and_is_seeded():
