@@ -238,3 +238,17 @@ def test_a_result_shaped_by_the_clock_is_not_written_to_disk():
     assert sup.method == "interval bracket" and sup.certified and sup.upper >= 6
     assert sup_abs(g, S, budget_s=0.0) is sup
     assert not _supremum.cache_path().exists()
+
+
+def test_the_sympy_time_limit_counts_cpu_time_not_wall_time():
+    """A wait (another job holding the cores) does not use up the budget; computing does.  So the route a
+    supremum takes does not depend on the machine's load."""
+    import time
+
+    with _supremum._time_limit(0.3):
+        time.sleep(0.6)                       # twice the budget in wall time, almost no CPU: no timeout
+    with pytest.raises(_supremum._Timeout):   # control: the same budget spent computing is interrupted
+        with _supremum._time_limit(0.3):
+            end = time.process_time() + 5.0
+            while time.process_time() < end:
+                pass

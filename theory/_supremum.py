@@ -14,7 +14,8 @@ bound, ``inf`` included):
    ``~/.cache``), written atomically.  Unreadable or corrupt files and entries
    are ignored; ``VERIFY_NO_CACHE=1`` turns the file off.  A result that a
    clock shaped (a SymPy time limit expired, or the time budget below ran
-   out) depends on the machine's load: it is kept in memory only.
+   out) depends on the machine (the budgets count this process's CPU time, so
+   not on its load, but on its speed): it is kept in memory only.
 1. **Infinite** (cheap).  A polynomial of degree >= 1 is unbounded.  When
    the interval enclosure of ``g`` on a tail ``[B, oo)`` is not finite,
    SymPy's limit at that end (under a time limit) decides: an infinite limit
@@ -72,7 +73,7 @@ __all__ = ["Supremum", "sup_abs", "VERSION", "cache_path", "clear_memory_cache"]
 VERSION = 3
 
 _TAIL_START = 20
-#: SymPy time limits (seconds; enforced only on the main thread, where SIGALRM can interrupt).
+#: SymPy time limits (seconds of CPU time; enforced only on the main thread, where SIGPROF can interrupt).
 _EXACT_SECONDS = 3.0
 _LIMIT_SECONDS = 3.0
 #: Expressions with more operations than this skip the SymPy critical-point search.
@@ -162,9 +163,15 @@ class _Timeout(Exception):
     pass
 
 
+#: the clock of every budget here: this process's CPU time (user + system), which another job on the machine
+#: does not consume, unlike wall time
+_cpu_time = time.process_time
+
+
 @contextmanager
 def _time_limit(seconds: float):
-    """Interrupt SymPy after ``seconds`` (only possible on the main thread)."""
+    """Interrupt SymPy after ``seconds`` of this process's CPU time (only possible on the main thread).  CPU time,
+    not wall time, so a result does not depend on how loaded the machine is (other jobs' CPU is not counted)."""
     if seconds <= 0:
         raise _Timeout()
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
@@ -174,16 +181,16 @@ def _time_limit(seconds: float):
     def handler(signum, frame):
         raise _Timeout()
 
-    previous = signal.signal(signal.SIGALRM, handler)
-    old_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    started = time.monotonic()
+    previous = signal.signal(signal.SIGPROF, handler)
+    old_delay, _ = signal.setitimer(signal.ITIMER_PROF, seconds)
+    started = _cpu_time()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if old_delay > 0:     # re-arm an outer timer (e.g. a test timeout) with what it had left
-            signal.setitimer(signal.ITIMER_REAL, max(old_delay - (time.monotonic() - started), 1e-3))
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+        if old_delay > 0:     # re-arm an outer CPU timer with what it had left
+            signal.setitimer(signal.ITIMER_PROF, max(old_delay - (_cpu_time() - started), 1e-3))
 
 
 def _down(x) -> float:
@@ -289,7 +296,7 @@ def _interval_function(g: sp.Expr, s: sp.Symbol):
 
 
 #: Set when a clock (a SymPy time limit or the branch and bound's budget) shaped the current result;
-#: such a result depends on the machine's load and is kept in memory only, not written to the disk cache.
+#: such a result depends on the machine's speed and is kept in memory only, not written to the disk cache.
 _CLOCK = threading.local()
 
 
@@ -373,10 +380,10 @@ def _exact_sup(g: sp.Expr, s: sp.Symbol) -> sp.Expr | None:
         return sp.Abs(g)
     if sp.count_ops(g) > _EXACT_MAX_OPS:
         return None
-    deadline = time.monotonic() + _EXACT_SECONDS
+    deadline = _cpu_time() + _EXACT_SECONDS
 
     def left():
-        return deadline - time.monotonic()
+        return deadline - _cpu_time()
 
     period = _period(g, s)
     domain = sp.Interval(0, period) if period else sp.S.Reals
@@ -463,7 +470,7 @@ def _branch_and_bound(boxes: _Boxes, a0, b0, lower, rtol, deadline, max_boxes):
     edges[-1] = b0
     tick = 0
     for i, (a, b) in enumerate(zip(edges, edges[1:])):
-        if i and time.monotonic() > deadline:
+        if i and _cpu_time() > deadline:
             # out of time before the first cover: the rest is one box (a true, if loose, upper bound)
             _clock_hit()
             b = b0
@@ -479,7 +486,7 @@ def _branch_and_bound(boxes: _Boxes, a0, b0, lower, rtol, deadline, max_boxes):
         ub = -heap[0][0]
         if ub <= lower * (1 + rtol):
             break
-        if boxes.count >= max_boxes or time.monotonic() > deadline:
+        if boxes.count >= max_boxes or _cpu_time() > deadline:
             if boxes.count < max_boxes:
                 _clock_hit()
             exhausted = True
@@ -550,7 +557,7 @@ def _interval_route(g, s, rtol, budget_s, max_boxes, started) -> Supremum:
                     tail_boxes = _Boxes(Fq, _interval_function(sp.diff(q, s), s), offset=H)
                     P = mpmath.mpf(_up(sp.N(q_period, 30)))
                     t_lower, t_upper, _ = _branch_and_bound(
-                        tail_boxes, mpmath.mpf(0), P, lower, eps, max(deadline, time.monotonic() + 0.5), max_boxes)
+                        tail_boxes, mpmath.mpf(0), P, lower, eps, max(deadline, _cpu_time() + 0.5), max_boxes)
                     count += tail_boxes.count
                     lower = max(lower, t_lower)
                     if t_upper < bound:
@@ -559,10 +566,10 @@ def _interval_route(g, s, rtol, budget_s, max_boxes, started) -> Supremum:
                                 f"H the enclosure of h on the tail")
             if bound > lower * (1 + eps):
                 kind, limit_bound = _limit_kind(
-                    _sympy_call(lambda: sp.limit(g, s, sign * sp.oo), min(_LIMIT_SECONDS, deadline - time.monotonic() + 0.5)))
+                    _sympy_call(lambda: sp.limit(g, s, sign * sp.oo), min(_LIMIT_SECONDS, deadline - _cpu_time() + 0.5)))
                 if kind == "infinite":
                     return _infinite(f"lim g at {'+' if sign > 0 else '-'}oo is infinite (SymPy)")
-                mono = _tail_monotone(g, s, sign, limit_bound, max(0.5, min(_LIMIT_SECONDS, deadline - time.monotonic())))
+                mono = _tail_monotone(g, s, sign, limit_bound, max(0.5, min(_LIMIT_SECONDS, deadline - _cpu_time())))
                 if mono is not None and mono < bound:
                     bound, text = mono, "g' has no zero there (SymPy), so g is monotone: max(|g(B)|, |lim g|)"
             if not mpmath.isfinite(bound):
@@ -575,7 +582,7 @@ def _interval_route(g, s, rtol, budget_s, max_boxes, started) -> Supremum:
                 notes.append(f"{side}: the tail bound {mpmath.nstr(bound, 10)} is above the best lower bound")
             tails.append(f"{side}: {text}")
             upper = max(upper, bound)
-    elapsed = time.monotonic() - started
+    elapsed = _cpu_time() - started
     lo, hi = _down(lower), _up(upper)
     converged = math.isfinite(hi) and hi - lo <= rtol * hi
     if exhausted:
@@ -752,4 +759,4 @@ def _compute(g: sp.Expr, s: sp.Symbol, rtol: float, budget_s: float, max_boxes: 
         return Supremum(lower, upper, exact, "exact", "critical points and the behaviour at +-oo (SymPy)", True,
                         "exact value from SymPy's critical points")
     with mpmath.workdps(_DPS):     # the budget counts from here: the exact route has its own time limit
-        return _interval_route(g, s, rtol, budget_s, max_boxes, time.monotonic())
+        return _interval_route(g, s, rtol, budget_s, max_boxes, _cpu_time())
