@@ -203,6 +203,11 @@ def test_a_raising_check_is_an_error_with_its_traceback_and_exits_1(tmp_path, mo
     assert claim["traceback"].startswith("The check raised:\nTraceback (most recent call last):")
     assert "in raising" in claim["traceback"] and "raise ZeroDivisionError" in claim["traceback"]
     assert claim["traceback"].endswith("ZeroDivisionError: a bug in the check")
+    # file names relative to the project, no folder of this machine (control: the test file's own absolute path
+    # is what the traceback would have held)
+    from pathlib import Path
+    here = str(Path(__file__).resolve())
+    assert here not in claim["traceback"] and '"tests/test_expectations.py"' in claim["traceback"]
     assert claim["negative_control"]["status"] == "failed"          # the control still ran
     assert report["claims"][1]["status"] == "passed"                 # and so did the other claims
     md = (out / "multistage" / "quick-seed0" / "report.md").read_text()

@@ -49,9 +49,20 @@ def groups_of(ids: list[str]) -> list[list[str]]:
 
 
 def _traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` as text, its file names relative to the project (``verify/runner.py``) or named
+    by their installation folder (``<site-packages>/numpy/...``, ``<python>/...``): the same error gives the same
+    report.json on every machine and the report names no folder of the machine that wrote it."""
+    import sysconfig
     import traceback
 
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
+    roots = [(Path(__file__).resolve().parents[1], "")]
+    roots += [(Path(sysconfig.get_paths()[k]).resolve(), "<site-packages>/") for k in ("purelib", "platlib")]
+    roots += [(Path(sys.base_prefix).resolve(), "<python>/"), (Path(sys.prefix).resolve(), "<python>/")]
+    # the longest folders first (site-packages lies inside the Python prefix, the project may lie anywhere)
+    for root, name in sorted(set(roots), key=lambda r: -len(str(r[0]))):
+        text = text.replace(f'"{root}{os.sep}', f'"{name}')
+    return text
 
 
 def _error_verdict(paper, cid: str, exc: BaseException, where: str = "the check") -> dict:
