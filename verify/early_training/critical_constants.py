@@ -168,6 +168,14 @@ def check_ordering(ctx, order=ORDER, gap: float = 0.0, factor: float = 1.0) -> V
     status, key, listed = every_key(f"{' <= '.join(order)} (each pair within its allowed factor)",
                                     [({"depth": r["depth"], "width": r["width"], "seed": r["seed"]}, u)
                                      for r, u in zip(rows, used)], unit="set-ups")
+    missed = [r for r in rows if not r.get("c_sharp_bracket", {"confirmed": True})["confirmed"]]
+    if missed and key.get("why"):
+        m, b = missed[0], missed[0]["c_sharp_bracket"]
+        end = "lower" if b["lower_event"] else "upper"
+        key["why"] += (f"; c_sharp's cell misses the paper's sharpness event at {len(missed)} set-up(s), e.g. depth "
+                       f"{m['depth']}, width {m['width']}, seed {m['seed']}: at its {end} end c = {b[end]:.4g} the "
+                       f"sharpness ratio reaches {b.get(end + '_max_ratio') or float('nan'):.3g}"
+                       + (" (above 1)" if end == "lower" else " (not above 1)"))
     _, interval = fraction_status(ok, len(rows))
     return Verdict("E2-ordering", "c_loss <= c_sharp <= c_max per seed (deep ReLU nets on digits)", status,
                    predicted={"order": list(order), "tolerance_factor": "authors' grid cell x resolution"},
