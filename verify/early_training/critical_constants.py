@@ -617,6 +617,7 @@ claim("E2-edge-of-stability", "Full-batch GD: the sharpness rises to the derived
       "and hovers there", "E2", check_eos, lambda ctx: check_eos(ctx, theory.SHARPNESS_EOS, 0.5),
       "the derived threshold 2(1+gamma)/eta evaluated at gamma = 0.5 (3/eta) for a run with gamma = 0",
       group="eos", heuristic=True,
-      calibrated=(lambda ctx: check_eos(ctx, theory.SHARPNESS_EOS * (1 + CALIBRATED * sp.Rational(str(EOS_BAND)))),
+      calibrated=(lambda ctx: check_eos(ctx, theory.SHARPNESS_EOS
+                                        * (1 + CALIBRATED * sp.Rational(str(EOS_BAND)))),
                   f"the derived threshold 2(1+gamma)/eta raised by {CALIBRATED} x the hover band "
                   f"({CALIBRATED * EOS_BAND:.0%})"))
