@@ -8,7 +8,11 @@ samples), not the paper's CIFAR-10.  The derived expressions of
 the upper end of GD's stable set on a quadratic) and of
 :mod:`theory.early_training.uv_model` (the uv model's ``c_max = 4``) enter
 through :func:`theory.bridge.numeric`; each negative control perturbs that
-derived expression (or reverses the predicted order) and must fail.
+derived expression (or the predicted order's separation) and each calibrated
+control perturbs it by twice the claim's tolerance.  Where the data do not
+refute a control (E2-c-max, a bound the deep constants clear by far; the
+limit of E2-c-loss-tends-to-2 at quick) the claim records that finding as its
+expected inconclusive verdict.
 """
 from __future__ import annotations
 
