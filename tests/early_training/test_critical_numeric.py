@@ -7,13 +7,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import sympy as sp
+import torch
 
 import theory.early_training as paper_theory
 from theory.early_training import critical_constants as theory
 from theory.errors import InputError
 from verify.early_training._critical import (Problem, Search, Setup, divergence_event, loss_event,
                                              sharpness_event)
+from verify.engines.datasets import Dataset
+from verify.engines.deepnet import DeepNet, train
 from verify.hessian import full_spectrum, torch_dense_hessian
+from verify.roundoff import rises
 
 TINY = Setup(depth=2, width=8, seed=3, measure_size=64)
 
@@ -102,3 +106,62 @@ def test_events_compare_against_round_off_not_the_last_bit(tiny):
     run = tiny.run(1.0)                          # a real run records its bands with its ratios
     assert len(run.sharpness_band) == len(run.sharpness) and np.all(run.sharpness_band[1:] > 0)
     assert np.all(run.sharpness_band[1:] < 1e-3)
+
+
+#: a tiny net whose sharpness does catapult: depth 4, width 16 (1696 parameters), 64-sample measurement batch; at
+#: c = 19.75 the ratio lambda_t / lambda_0 reaches about 1.09 at step 2, then falls to about 0.01 (measured with the
+#: Lanczos runs of Problem, and checked against the dense Hessian below; at c = 19 it stays below 0.95)
+SHARP = Setup(depth=4, width=16, seed=1, measure_size=64)
+SHARP_C = 19.75
+
+
+def _threshold_rule(run, threshold: float = 1.25) -> bool:
+    """The sharpness event with lambda_t / lambda_0 > ``threshold`` in place of > 1 (the mutant of issue 20 that
+    passed every critical-lr test and every E2 claim)."""
+    band = run.sharpness_band[1:] if len(run.sharpness_band) == len(run.sharpness) else 0.0
+    return bool(run.diverged or rises(run.sharpness[1:], threshold, band))
+
+
+@pytest.fixture(scope="module")
+def dense_sharpness():
+    """The Lanczos run of :class:`Problem` at ``SHARP_C`` and the oracle: per step the dense float64 Hessian of the
+    loss on the same measurement batch at the float32 run's parameters, its top eigenvalue (eigh) over the one at
+    step 0 where its Frobenius norm reaches half of lambda_0, else that norm (an upper bound of the top eigenvalue,
+    so an upper bound of the ratio, far below 1 there: eigh of 1696 x 1696 costs about 1 s a step), and which of
+    the two each step holds."""
+    prob = Problem(SHARP, notify=None)
+    twin = DeepNet(prob.net.in_dim, 10, SHARP.depth, SHARP.width, dtype=torch.float64, notify=None)
+    batch = Dataset(prob.measure_batch.x.double(), prob.measure_batch.y_onehot.double(), prob.measure_batch.labels,
+                    "measurement batch", "float64 copy")
+    loss = twin.flat_loss(batch)
+    thetas = []
+    train(prob.net, prob.params0, prob.data, prob.lr(SHARP_C), SHARP.steps, prob.options, seed=SHARP.seed,
+          callback=lambda t, params, value: thetas.append(prob.net.flatten(params).detach().clone()))
+    hessians = [torch_dense_hessian(loss, theta.to(torch.float64)) for theta in thetas]
+    top0 = float(np.linalg.eigvalsh(hessians[0])[-1])
+    exact = np.array([np.linalg.norm(H) >= top0 / 2 for H in hessians])
+    ratio = np.array([(np.linalg.eigvalsh(H)[-1] if e else np.linalg.norm(H)) / top0
+                      for H, e in zip(hessians, exact)])
+    return prob.run(SHARP_C), ratio, exact
+
+
+def test_the_sharpness_event_matches_the_dense_hessian_where_the_ratio_exceeds_1(dense_sharpness):
+    """Oracle of c_sharp's event (issue 20): at c = 19.75 the dense Hessian's ratio lambda_t / lambda_0 exceeds 1 at
+    some step (by more than 100 times the Lanczos runs' disagreement with it) while staying below 1.25; the event
+    must follow it, which pins the event's threshold at 1."""
+    run, dense, exact = dense_sharpness
+    assert len(run.sharpness) == len(dense) == SHARP.steps + 1 and exact[:3].all()
+    # Lanczos in float32 products against eigh in float64: the ratios agree to float32 round-off where eigh ran,
+    # and lie below the Frobenius bound elsewhere
+    assert np.max(np.abs(run.sharpness - dense)[exact]) <= 1e-4
+    assert np.all(run.sharpness[~exact] <= dense[~exact] + 1e-4) and np.all(dense[~exact] < 0.5)
+    assert 1.05 < np.max(dense[1:]) < 1.2             # the ratio exceeds 1, and a threshold of 1.25 misses it
+    assert sharpness_event(run) is True
+
+
+def test_a_sharpness_event_with_threshold_1_25_contradicts_the_dense_hessian(dense_sharpness):
+    """Control of the oracle above: the rule lambda_t / lambda_0 > 1.25 says no event at c = 19.75, where the dense
+    Hessian's ratio exceeds 1, so the oracle test fails for it."""
+    run, dense, _ = dense_sharpness
+    assert np.max(dense[1:]) > 1 and not _threshold_rule(run)
+    assert _threshold_rule(run, 1.0) is sharpness_event(run) is True

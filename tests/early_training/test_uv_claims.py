@@ -41,10 +41,13 @@ def test_every_claim_passes_with_a_statement_and_a_justified_tolerance(quick_rep
 
 
 @pytest.mark.parametrize("claim_id", E1_CLAIMS)
-def test_negative_control_fails(quick_report, claim_id):
+def test_negative_and_calibrated_controls_fail_and_the_resolution_is_stated(quick_report, claim_id):
     report, _ = quick_report
     claim = next(c for c in report["claims"] if c["claim"] == claim_id)
     assert claim["negative_control"]["status"] == "failed", claim["negative_control"]
+    assert claim["calibrated_control"]["status"] == "failed", claim["calibrated_control"]
+    assert claim["calibrated_control"]["key"]["margin"] > 1
+    assert claim["resolution"]["detects"] and claim["resolution"]["value"] > 0
 
 
 def test_c_loss_residual_exponent_is_2_and_the_control_gives_1():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import verify.early_training._critical as critical
+from verify.registry import Status
 import verify.early_training._eos as eos
 import verify.early_training._uv as uv
 import verify.early_training.uv_model as uv_model
@@ -60,9 +61,21 @@ def test_E2_ordering_catches_the_loss_event_judged_at_the_last_step_only(base, m
     assert_caught(base.derive("E2-ordering", drop=_constants("c_loss")), "E2-ordering")
 
 
+def test_E2_ordering_catches_the_sharpness_event_at_ratio_1_25(base, monkeypatch):
+    """The sharpness event 'lambda_t / lambda_0 > 1.25' in place of '> 1' (issue 20: it passed every critical-lr
+    test and every E2 claim): c_sharp moves up by 20 to 60 %, and the runs at the lower end of its new cell show
+    the sharpness above lambda_0, which E2-ordering reads against the paper's event."""
+    assert_baseline(base, "E2-ordering")
+    mutate(monkeypatch, critical.sharpness_event, "rises(run.sharpness[1:], 1.0, band)",
+           "rises(run.sharpness[1:], 1.25, band)")
+    assert_caught(base.derive("E2-ordering", drop=_constants("c_sharp")), "E2-ordering")
+
+
 def test_E2_c_loss_tends_to_2_catches_d_over_w_computed_as_w_over_d(base, monkeypatch):
     """The abscissa d/w of the fit computed as w/d: the fitted exponent changes sign."""
-    assert_baseline(base, "E2-c-loss-tends-to-2")
+    # the check passes; the runner reports the claim inconclusive at quick (its calibrated control, the limit
+    # raised to 2.46, is not refuted: a recorded finding), so its baseline is the check's own verdict
+    assert_baseline(base, "E2-c-loss-tends-to-2", Status.PASSED)
     mutate(monkeypatch, critical.Setup.depth_over_width, "return self.depth / self.width",
            "return self.width / self.depth")
     assert_caught(base.derive("E2-c-loss-tends-to-2"), "E2-c-loss-tends-to-2")
@@ -80,7 +93,8 @@ def test_E2_zero_last_layer_catches_the_flag_not_passed_to_the_network(base, mon
 def test_E2_c_max_catches_the_c_loss_event_pasted_into_the_c_max_search(base, monkeypatch):
     """The c_max search given the loss event of the line above it (a copy-paste) instead of the divergence
     event: c_max becomes the last c without a loss rise."""
-    assert_baseline(base, "E2-c-max")
+    # the check passes; its controls are not refuted (a bound the data clear by far: a recorded finding)
+    assert_baseline(base, "E2-c-max", Status.PASSED)
     mutate(monkeypatch, critical.Problem.constant,
            "boundary(name, lambda cs: [divergence_event(r) for r in self.loss_runs(cs)], search,",
            "boundary(name, lambda cs: [loss_event(r) for r in self.loss_runs(cs)], search,")

@@ -8,7 +8,11 @@ samples), not the paper's CIFAR-10.  The derived expressions of
 the upper end of GD's stable set on a quadratic) and of
 :mod:`theory.early_training.uv_model` (the uv model's ``c_max = 4``) enter
 through :func:`theory.bridge.numeric`; each negative control perturbs that
-derived expression (or reverses the predicted order) and must fail.
+derived expression (or the predicted order's separation) and each calibrated
+control perturbs it by twice the claim's tolerance.  Where the data do not
+refute a control (E2-c-max, a bound the deep constants clear by far; the
+limit of E2-c-loss-tends-to-2 at quick) the claim records that finding as its
+expected inconclusive verdict.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from theory.bridge import numeric
 from theory.early_training import critical_constants as theory
 from theory.early_training import uv_model
 
-from ..registry import Expectation, Status, Tolerance, Verdict, key_number, rows_of
+from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import (count_key, every_key, fit_slope, fraction_status, interval_margin, judge_interval,
                      margin_as_judged)
 from ._context import claim
@@ -29,6 +33,9 @@ from ._search import AUTHORS_GRID_STEP
 
 #: the constants in the order the paper places them
 ORDER = ("c_loss", "c_sharp", "c_max")
+#: the calibrated controls perturb the derived prediction by CALIBRATED x the claim's tolerance (a factor: its
+#: CALIBRATED-th power)
+CALIBRATED = 2
 
 
 def grid_tolerance(ctx, names=("c_loss",)) -> float:
@@ -103,18 +110,59 @@ def _excess_used(a_low, b_high, tol) -> float:
     return max(math.log(a_low / b_high), 0.0) / math.log(tol)
 
 
-def check_ordering(ctx, order=ORDER) -> Verdict:
+def _sharpness_exceeds(run) -> bool:
+    """The paper's sharpness event, stated here apart from the search's own rule so that each checks the other:
+    at some step 1.. the ratio lambda_t / lambda_0 on the measurement batch exceeds 1 by more than the bound on
+    its error from the two Lanczos residuals (a step whose ratio could not be measured does not count)."""
+    ratio = np.asarray(run.sharpness[1:], float)
+    band = (np.asarray(run.sharpness_band[1:], float) if len(run.sharpness_band) == len(run.sharpness)
+            else np.zeros_like(ratio))
+    seen = ~np.isnan(ratio)
+    return bool(np.any(ratio[seen] - 1 > band[seen]))
+
+
+def sharp_bracket(ctx, setup) -> dict:
+    """c_sharp's cell checked against the paper's definition, read from the runs at its two ends (cached by the
+    search) rather than from the search's event function: at the lower end no measured sharpness ratio exceeds 1
+    by more than its Lanczos band (and the run did not diverge), at the upper end one does (or the run diverged).
+    ``confirmed`` is false when either end contradicts it; an end outside the bracket is not checked."""
+    prob = ctx.problem(setup)
+    lo, hi = ctx.constant(setup, "c_sharp").interval
+    out = {"lower": lo, "upper": hi}
+    for end, c, want in (("lower", lo, False), ("upper", hi, True)):
+        if c is None:
+            out[f"{end}_event"] = None
+            continue
+        run = prob.run(c, stop_on_event=True)
+        event = bool(run.diverged or _sharpness_exceeds(run))
+        out[f"{end}_event"] = event
+        out[f"{end}_max_ratio"] = float(np.nanmax(run.sharpness[1:])) if len(run.sharpness) > 1 else None
+    out["confirmed"] = out["lower_event"] is not True and out["upper_event"] is not False
+    return out
+
+
+def check_ordering(ctx, order=ORDER, gap: float = 0.0, factor: float = 1.0) -> Verdict:
+    """``gap``, ``factor``: the controls, the predicted order with each adjacent pair at least ``factor`` x (the
+    pair's allowed factor)^``gap`` apart (``a * factor * tol^gap <= b * tol``)."""
     rows = [_row(ctx, s) for s in ctx.deep_setups()]
-    ok, used = 0, []
-    for r in rows:
+    ok, used, tight = 0, [], []
+    for setup, r in zip(ctx.deep_setups(), rows):
         holds, worst = True, 0.0
         for a, b in zip(order, order[1:]):
             lo_a, hi_b = _lower(r, a), _upper(r, b)
             tol = grid_tolerance(ctx, (a, b))
-            pair_ok = lo_a is not None and (hi_b is None or lo_a <= hi_b * tol)
+            sep = factor * tol ** gap
+            pair_ok = lo_a is not None and (hi_b is None or lo_a * sep <= hi_b * tol)
             r[f"{a} <= {b}"] = bool(pair_ok)
             holds &= pair_ok
-            worst = max(worst, _excess_used(lo_a, hi_b, tol))
+            worst = max(worst, _excess_used(None if lo_a is None else lo_a * sep, hi_b, tol))
+            if lo_a is not None and hi_b is not None:
+                tight.append(lo_a / hi_b)
+        if "c_sharp" in order:
+            # c_sharp is the paper's constant only if its cell brackets the paper's event (an unmeasured set-up)
+            r["c_sharp_bracket"] = sharp_bracket(ctx, setup)
+            if not r["c_sharp_bracket"]["confirmed"]:
+                holds, worst = False, math.inf
         r["ordered"] = bool(holds)
         r["used_fraction_of_factor"] = worst
         used.append(worst)
@@ -124,6 +172,14 @@ def check_ordering(ctx, order=ORDER) -> Verdict:
     status, key, listed = every_key(f"{' <= '.join(order)} (each pair within its allowed factor)",
                                     [({"depth": r["depth"], "width": r["width"], "seed": r["seed"]}, u)
                                      for r, u in zip(rows, used)], unit="set-ups")
+    missed = [r for r in rows if not r.get("c_sharp_bracket", {"confirmed": True})["confirmed"]]
+    if missed and key.get("why"):
+        m, b = missed[0], missed[0]["c_sharp_bracket"]
+        end = "lower" if b["lower_event"] else "upper"
+        key["why"] += (f"; c_sharp's cell misses the paper's sharpness event at {len(missed)} set-up(s), e.g. depth "
+                       f"{m['depth']}, width {m['width']}, seed {m['seed']}: at its {end} end c = {b[end]:.4g} the "
+                       f"sharpness ratio reaches {b.get(end + '_max_ratio') or float('nan'):.3g}"
+                       + (" (above 1)" if end == "lower" else " (not above 1)"))
     _, interval = fraction_status(ok, len(rows))
     return Verdict("E2-ordering", "c_loss <= c_sharp <= c_max per seed (deep ReLU nets on digits)", status,
                    predicted={"order": list(order), "tolerance_factor": "authors' grid cell x resolution"},
@@ -132,17 +188,36 @@ def check_ordering(ctx, order=ORDER) -> Verdict:
                    tolerance=GRID_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
                    # margin: the worst set-up's log(a / b) / log(allowed factor), below 1 when every set-up is ordered
                    key=key, rows=listed, range=_deep_range(ctx),
+                   # an inequality between measured constants: a reversal beyond the allowed factor is resolved,
+                   # an order that holds by a wide factor says nothing about a tighter one (validity only)
+                   resolution=resolution("a reversal of adjacent constants by more than the allowed factor "
+                                         f"2^(0.1 + resolutions) = {grid_tolerance(ctx, ('c_loss', 'c_sharp')):.3g} "
+                                         "(tightness: the largest lower / upper constant of a pair)",
+                                         grid_tolerance(ctx, ("c_loss", "c_sharp")), "factor",
+                                         tightness=max(tight, default=None)),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
                             "rule": "per set-up and seed, each adjacent pair a <= b * 2^(0.1 + resolutions); a "
-                                    "constant outside the bracket enters with the bracket end it lies beyond",
+                                    "constant outside the bracket enters with the bracket end it lies beyond; "
+                                    "c_sharp's cell must bracket the paper's sharpness event, read from the runs at "
+                                    "its ends (a set-up where it does not is unmeasured and fails)",
                             "judged": "passed when every set-up is ordered (one resolved counterexample fails; the "
                                       "95 % Wilson interval of the ordered fraction is reported)",
                             "notes": list(ctx.notes)})
 
 
 claim("E2-ordering", "c_loss <= c_sharp <= c_max per seed (deep ReLU nets on digits)", "E2", check_ordering,
-      lambda ctx: check_ordering(ctx, tuple(reversed(ORDER))),
-      "the predicted order reversed (c_max <= c_sharp <= c_loss)", group="deep", heuristic=True)
+      lambda ctx: check_ordering(ctx, factor=2.0),
+      "the predicted order with each adjacent pair at least a factor 2 apart (c_sharp >= 2 c_loss, c_max >= 2 "
+      "c_sharp): a coarse error of the prediction", group="deep", heuristic=True,
+      calibrated=(lambda ctx: check_ordering(ctx, gap=CALIBRATED),
+                  f"the predicted order with each adjacent pair at least its allowed factor^{CALIBRATED} apart (a "
+                  "separation of twice the tolerance: c_sharp >= c_loss x 2^(2 (0.1 + resolutions)), and so for "
+                  "c_max)"),
+      expect=Expectation("inconclusive", "measured from the committed default report (not rerun in this session): "
+                         "every adjacent pair is at least a factor 1.15 apart (depth 8, width 64: c_sharp / c_loss) "
+                         "against the allowed factor 2^0.18 = 1.13, so the calibrated control (a separation of "
+                         "1.13^2) is not refuted: the order holds there by more than the claim resolves",
+                         profiles=("default",)))
 
 
 # ---------------------------------------------------------------------------
@@ -221,8 +296,9 @@ def _tends_key(limit, parts, status) -> dict:
                       interval=None if fit is None else fit["interval"], band=list(EXPONENT_BAND))
 
 
-def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE) -> Verdict:
-    limit = _wide_limit(limit_expr)
+def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdict:
+    """``scale``: the calibrated control, the derived limit multiplied by it."""
+    limit = _wide_limit(limit_expr) * scale
     rows = [_row(ctx, s) for s in ctx.deep_setups()]
     fits, measured, statuses = {}, {}, []
     parts = []
@@ -252,11 +328,17 @@ def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE) -> Verdict:
                           "mean_by_d_over_w": {f"{k:.6g}": float(np.mean(v)) for k, v in sorted(by_dw.items())}}
     order = [Status.FAILED, Status.INCONCLUSIVE, Status.PASSED]
     status = min(statuses, key=order.index)
+    lowest = min((r[n] for r in rows for n in ("c_loss", "c_sharp") if r[n] is not None), default=None)
     return Verdict("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit 2 as d/w -> 0 and "
                    "grow with d/w", status, key=_tends_key(limit, parts, status),
                    predicted={"limit": limit, "limit_expression": str(limit_expr), "exponent_band": list(EXPONENT_BAND)},
                    measured={**measured, "rows": rows}, tolerance=TENDS_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
                    fits=fits, range=_deep_range(ctx),
+                   # the limit enters as a lower bound (no constant below it by more than the allowed factor) and
+                   # as the base of the excess's exponent, whose sign alone is judged: validity only
+                   resolution=resolution(f"the limit {limit:g} as a lower bound of c_loss and c_sharp (tightness: the "
+                                         "lowest measured constant over the limit) and the sign of the excess's "
+                                         "exponent in d/w", tightness=None if lowest is None else lowest / limit),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
                                        "depths": list(ctx.profile.deep_depths),
                                        "widths": list(ctx.profile.deep_widths)})
@@ -272,10 +354,17 @@ def _multiplier_scaled(k):
 claim("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit 2 as d/w -> 0 and grow with d/w",
       "E2", check_tends, lambda ctx: check_tends(ctx, _multiplier_scaled(sp.Rational(1, 2))),
       "the derived stable set with the GD multiplier 1 - c/2 (limit 4 instead of 2)", group="deep", heuristic=True,
-      expect=Expectation("inconclusive", "under the interval rule of issue 19 the fitted exponent of c_loss - 2 in "
+      calibrated=(lambda ctx: check_tends(ctx, scale=grid_tolerance(ctx, ("c_loss",)) ** CALIBRATED),
+                  f"the derived limit 2 multiplied by the allowed factor^{CALIBRATED} of c_loss (2^(2 (0.1 + "
+                  "resolution)): 2.46 at quick)"),
+      expect=(Expectation("inconclusive", "the calibrated control (the limit 2 raised to 2 x 1.11^2 = 2.46) is not "
+                          "refuted at quick: the lowest measured constant is c_loss = 3.08 (depth 2, width 64), "
+                          "above it, and the excess over 2.46 still grows with d/w (exponent interval above 0): the "
+                          "limit is tested only as a lower bound the data clear by 54 %", profiles=("quick",)),
+              Expectation("inconclusive", "under the interval rule of issue 19 the fitted exponent of c_loss - 2 in "
                          "d/w has the 95 % interval [-3.46, 6.43] at the default profile (c_sharp: [-2.30, 4.45]), "
                          "straddling 0: the default set-ups do not resolve the sign of the growth (it passed before "
-                         "on the point estimate alone)", profiles=("default",)))
+                         "on the point estimate alone)", profiles=("default",))))
 
 
 # ---------------------------------------------------------------------------
@@ -289,8 +378,9 @@ ZERO_TOL = Tolerance(
     "must overshoot for several steps before it outweighs the decrease of the rest of the loss")
 
 
-def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE) -> Verdict:
-    limit = _wide_limit(limit_expr)
+def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdict:
+    """``scale``: the calibrated control, the derived limit multiplied by it."""
+    limit = _wide_limit(limit_expr) * scale
     tol = grid_tolerance(ctx, ("c_loss",))
     rows = []
     for setup in ctx.deep_setups(zero_last_layer=True):
@@ -323,6 +413,8 @@ def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE) -> Verdict:
                              "sharpness_rises_at_small_c": rises, "rows": rows},
                    tolerance=ZERO_TOL, seeds=ctx.seeds(ctx.profile.zero_seeds),
                    range=_deep_range(ctx, zero_last_layer=True),
+                   resolution=resolution(f"the limit {limit:g} off by more than the allowed factor {tol:.3g} beyond "
+                                         "the measured departure of c_loss from it", tol, "factor"),
                    rows=rows_of(({"depth": r["depth"], "width": r["width"], "seed": r["seed"]}, u, r["within"])
                                 for r, u in zip(rows, used)),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
@@ -334,7 +426,10 @@ def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE) -> Verdict:
 
 claim("E2-zero-last-layer", "Last layer zero: c_loss = 2 at every depth and width tried", "E2", check_zero,
       lambda ctx: check_zero(ctx, _multiplier_scaled(sp.Rational(4, 5))),
-      "the derived stable set with the GD multiplier 1 - 0.8 c (limit 2.5 instead of 2)", group="deep", heuristic=True)
+      "the derived stable set with the GD multiplier 1 - 0.8 c (limit 2.5 instead of 2)", group="deep", heuristic=True,
+      calibrated=(lambda ctx: check_zero(ctx, scale=grid_tolerance(ctx, ("c_loss",)) ** CALIBRATED),
+                  f"the derived limit 2 multiplied by the allowed factor^{CALIBRATED} (2^(2 (0.1 + resolution)): "
+                  "2.46 at quick, 2.39 at default)"))
 
 
 # ---------------------------------------------------------------------------
@@ -351,8 +446,9 @@ CMAX_TOL = Tolerance(
 DEEP_MIN_DEPTH = 4
 
 
-def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0) -> Verdict:
-    uv_max = float(uv_model.regime_boundaries(uv_model.MULTIPLIER_WIDE_Y0, sharpness_change)[1])
+def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0, scale: float = 1.0) -> Verdict:
+    """``scale``: the calibrated control, the derived uv c_max multiplied by it."""
+    uv_max = float(uv_model.regime_boundaries(uv_model.MULTIPLIER_WIDE_Y0, sharpness_change)[1]) * scale
     res = 2.0 ** ctx.profile.search.resolution
     rows = [_row(ctx, s, ("c_max",)) for s in ctx.deep_setups() if s.depth >= DEEP_MIN_DEPTH]
     for r in rows:
@@ -381,6 +477,10 @@ def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0) -> Verdict:
                              "c_max_max": max(values) if values else None, "rows": rows},
                    tolerance=CMAX_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
                    range=_deep_range(ctx, min_depth=DEEP_MIN_DEPTH),
+                   # a lower bound the deep constants clear by a wide factor: validity only
+                   resolution=resolution(f"a deep c_max at or below the uv model's {uv_max:g} (tightness: the uv "
+                                         "c_max over the lowest deep c_max)",
+                                         tightness=None if not values else uv_max / min(values)),
                    rows=rows_of(({"depth": r["depth"], "width": r["width"], "seed": r["seed"]}, u, r["above_uv"])
                                 for r, u in zip(rows, used)),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
@@ -389,9 +489,16 @@ def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0) -> Verdict:
 
 
 claim("E2-c-max", "c_max of deep ReLU nets lies above the uv model's derived c_max = 4", "E2", check_c_max,
-      lambda ctx: check_c_max(ctx, uv_model.SHARPNESS_CHANGE_Y0.subs(uv_model.c, uv_model.c / 16)),
-      "the uv model's derived sharpness change with c scaled by 1/16 (its c_max moves from 4 to 64)",
-      group="deep", heuristic=True)
+      lambda ctx: check_c_max(ctx, uv_model.SHARPNESS_CHANGE_Y0.subs(uv_model.c, uv_model.c / 2)),
+      "the uv model's derived sharpness change with c scaled by 1/2 (its c_max moves from 4 to 8: a factor-2 error "
+      "of the derived bound)", group="deep", heuristic=True,
+      calibrated=(lambda ctx: check_c_max(ctx, scale=2.0 ** (CALIBRATED * ctx.profile.search.resolution)),
+                  f"the uv model's derived c_max multiplied by the bisection's resolution factor^{CALIBRATED} "
+                  "(2^(2 x 0.05) = 1.07 at quick)"),
+      expect=Expectation("inconclusive", "a lower bound the data clear by far: the lowest c_max at depth >= 4 is "
+                         "18.2 at quick (16.5 in the committed default report) against the uv model's 4, so neither "
+                         "the negative control (the bound doubled to 8) nor the calibrated one (4 x 2^(2 "
+                         "resolution)) is refuted; the claim confirms the bound's validity, it cannot resolve it"))
 
 
 # ---------------------------------------------------------------------------
@@ -492,6 +599,8 @@ def check_eos(ctx, threshold_expr=theory.SHARPNESS_EOS, gamma_value: float | Non
                           "c": es.c, "steps": es.steps},
                    rows=rows_of(({"seed": r["seed"]}, r["used_fraction"], r["reached"] and r["hovering"])
                                 for r in rows),
+                   resolution=resolution(f"the threshold off by more than the hover band {EOS_BAND:.0%} (reached: "
+                                         f"{EOS_REACH_FRACTION:.0%} of it)", EOS_BAND, "relative"),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
                             "run": f"full-batch GD, momentum {es.gamma}, MSE, eta = {es.c} / lambda^H_0, "
                                    f"{es.steps} steps, depth {es.depth}, width {es.width}, last layer "
@@ -511,4 +620,8 @@ def check_eos(ctx, threshold_expr=theory.SHARPNESS_EOS, gamma_value: float | Non
 claim("E2-edge-of-stability", "Full-batch GD: the sharpness rises to the derived edge of stability 2(1+gamma)/eta "
       "and hovers there", "E2", check_eos, lambda ctx: check_eos(ctx, theory.SHARPNESS_EOS, 0.5),
       "the derived threshold 2(1+gamma)/eta evaluated at gamma = 0.5 (3/eta) for a run with gamma = 0",
-      group="eos", heuristic=True)
+      group="eos", heuristic=True,
+      calibrated=(lambda ctx: check_eos(ctx, theory.SHARPNESS_EOS
+                                        * (1 + CALIBRATED * sp.Rational(str(EOS_BAND)))),
+                  f"the derived threshold 2(1+gamma)/eta raised by {CALIBRATED} x the hover band "
+                  f"({CALIBRATED * EOS_BAND:.0%})"))

@@ -9,7 +9,7 @@ import sympy as sp
 from theory.bridge import numeric
 from theory.early_training import uv_model as theory
 
-from ..registry import Status, Tolerance, Verdict, key_number, rows_of
+from ..registry import Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import count_key, fit_slope, judge_interval, ratio_margin
 from ._context import claim
 from ._uv import REGIMES, classify, map_step
@@ -104,6 +104,9 @@ def check_map(ctx, f_next=theory.F_NEXT, lam_next=theory.LAM_NEXT) -> Verdict:
                                   f"one step of the derived map differs from GD by {worst:.3g} of the round-off "
                                   f"scale, above {MAP_TOL.value:g}"),
                    seeds=ctx.seeds(p.map_seeds),
+                   resolution=resolution(f"a term of the map off by >= {MAP_TOL.value:g} of its round-off scale "
+                                         "(relative to |u'||v'| / sqrt(w) and the sizes of the map's terms)",
+                                         MAP_TOL.value, "relative to the round-off scale"),
                    range={"widths": list(p.map_widths), "seeds": ctx.seeds(p.map_seeds), "c": list(p.map_cs),
                           "y": list(p.map_targets), "steps": p.map_steps},
                    details={"widths": list(p.map_widths), "c": list(p.map_cs), "y": list(p.map_targets),
@@ -116,9 +119,23 @@ def _drop_eta_squared(expr):
     return sp.Add(*[t for t in sp.Add.make_args(sp.expand(expr)) if sp.degree(t, theory.eta) < 2])
 
 
+#: the calibrated controls perturb the derived prediction by CALIBRATED x the claim's tolerance
+CALIBRATED = 2
+
+
+def _lam_next_raised(k=CALIBRATED):
+    """The derived lambda' raised by ``k`` x MAP_TOL of the leading terms of its round-off scale (lambda' +
+    lambda): the error the check then measures is about ``k`` x its tolerance."""
+    tol = sp.Rational(MAP_TOL.value).limit_denominator(10**15)
+    return theory.LAM_NEXT + k * tol * (theory.LAM_NEXT + theory.lam)
+
+
 claim("E1-uv-map", "The derived (f, lambda) map equals gradient descent on u, v", "E1", check_map,
       lambda ctx: check_map(ctx, _drop_eta_squared(theory.F_NEXT), theory.LAM_NEXT),
-      "the derived map with its eta^2 term in f' dropped", group="uv")
+      "the derived map with its eta^2 term in f' dropped", group="uv",
+      calibrated=(lambda ctx: check_map(ctx, theory.F_NEXT, _lam_next_raised()),
+                  f"the derived lambda' raised by {CALIBRATED} x {MAP_TOL.value:g} of (lambda' + lambda), the "
+                  "leading terms of its round-off scale (an error of twice the tolerance)"))
 
 
 # ---------------------------------------------------------------------------
@@ -164,6 +181,12 @@ def check_regimes(ctx, multiplier_wide=theory.MULTIPLIER_WIDE_Y0, sharpness_chan
                    range={"width": p.regime_width, "seeds": ctx.seeds(p.regime_seeds),
                           "c": sorted({round(r["c"], 6) for r in rows}), "steps": p.regime_steps},
                    rows=rows_of(({"seed": r["seed"], "c": r["c"]}, None, False) for r in wrong),
+                   # the test points lie 1/4 of a regime inside each boundary: the lowest divergent point 1.125
+                   # c_max crosses the true c_max = 4 once the derived c_max is below 4 / 1.125 (off by 11 %), the
+                   # highest monotone point 0.75 c_loss once the derived c_loss is above 2 / 0.75 (off by 33 %)
+                   resolution=resolution("the catapult-divergence boundary c_max off by >= 11 % (lowered; "
+                                         "raised: >= 17 %), the monotone-catapult boundary c_loss by >= 33 %",
+                                         1 - 1 / 1.125, "relative"),
                    details={"width": p.regime_width, "steps": p.regime_steps, "y": 0.0,
                             "rules": "divergent: loss > 1e5 or not finite; monotone: the loss never rises; "
                                      "catapult: it rises, then ends below its start with lambda below its start"})
@@ -173,7 +196,11 @@ claim("E1-uv-regimes", "Wide uv model: monotone for c < 2, catapult for 2 < c < 
       check_regimes,
       lambda ctx: check_regimes(ctx, sharpness_change=theory.SHARPNESS_CHANGE_Y0.subs(theory.c, theory.c * 4 / 3)),
       "the derived sharpness change with c scaled by 4/3 (the catapult-divergence boundary moves from 4 to 3)",
-      group="uv")
+      group="uv",
+      calibrated=(lambda ctx: check_regimes(ctx, sharpness_change=theory.SHARPNESS_CHANGE_Y0.subs(
+          theory.c, theory.c * sp.Rational(8, 7))),
+                  "the derived sharpness change with c scaled by 8/7 (c_max moves from 4 to 3.5, 12.5 % low: its "
+                  "lowest divergent test point 1.125 c_max = 3.94 lies in the catapult regime)"))
 
 
 # ---------------------------------------------------------------------------
@@ -199,14 +226,17 @@ def closs_points(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> list[dict]:
     return out
 
 
-def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> Verdict:
+def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER, shift: float = 0.0) -> Verdict:
+    """``shift``: the calibrated control, the derived exponent 2 (and its band) lowered by ``shift`` x the band's
+    half-width."""
+    band = tuple(b - shift * CLOSS_TOL.value for b in RESIDUAL_ORDER_BAND)
     points = closs_points(ctx, prediction)
     usable = [q for q in points if q["residual"] not in (None, 0.0) and q["delta"] >= DELTA_MIN]
     fit = fit_slope([math.log(q["delta"]) for q in usable], [math.log(abs(q["residual"])) for q in usable]) \
         if len(usable) >= 3 else None
     # the interval rule (stats.judge_interval): the exponent's whole 95 % interval in the band
     status, fit_margin, fit_why = ((Status.INCONCLUSIVE, None, None) if fit is None else
-                                   judge_interval(fit["interval"], RESIDUAL_ORDER_BAND, "the fitted exponent"))
+                                   judge_interval(fit["interval"], band, "the fitted exponent"))
     per_width = {}
     for width in ctx.profile.closs_widths:
         rows = [q for q in points if q["width"] == width and q["residual"] is not None]
@@ -216,20 +246,20 @@ def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> Verdict:
                                  "mean_c_loss_minus_2": float(np.mean([q["c_loss"] - 2 for q in rows]))}
     exact_gap = max(abs(q["c_loss"] - q["exact_step1_root"]) for q in points if q["c_loss"] is not None)
     # margin: the interval's farther end's distance from the band's centre over its half-width
-    centre = sum(RESIDUAL_ORDER_BAND) / 2
+    centre = sum(band) / 2
     why = {Status.PASSED: None,
            Status.INCONCLUSIVE: (f"only {len(usable)} points have delta >= {DELTA_MIN:g} and a nonzero residual: a "
                                  "slope needs at least 3") if fit is None else fit_why,
            Status.FAILED: None if fit is None else
-                          f"the residual of the prediction scales like delta^{fit['slope']:.3g}, not delta^2: "
+                          f"the residual of the prediction scales like delta^{fit['slope']:.3g}, not delta^{centre:g}: "
                           f"{fit_why}"}[Status(status)]
     key = key_number("fitted exponent of |c_loss - prediction| in delta", None if fit is None else fit["slope"],
                      centre, fit_margin, why, **({} if fit is None else
-                                                 {"interval": fit["interval"], "band": list(RESIDUAL_ORDER_BAND)}))
+                                                 {"interval": fit["interval"], "band": list(band)}))
     return Verdict("E1-c-loss-finite-width",
                    "Finite-width uv model: the 10-step c_loss is 2 + 4 f_0^2 / (w lambda_0^2) + O(1/w^2)", status,
                    key=key,
-                   predicted={"c_loss": str(prediction), "residual_exponent_band": list(RESIDUAL_ORDER_BAND)},
+                   predicted={"c_loss": str(prediction), "residual_exponent_band": list(band)},
                    measured={"residual_exponent": None if fit is None else fit["slope"], "per_width": per_width,
                              "max_abs_c_loss_minus_exact_step1_root": exact_gap,
                              "non_monotone": sum(not q["monotone"] for q in points),
@@ -238,6 +268,14 @@ def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> Verdict:
                    range={"widths": list(ctx.profile.closs_widths), "seeds": ctx.seeds(ctx.profile.closs_seeds),
                           "delta >=": DELTA_MIN},
                    fits={} if fit is None else {"log|c_loss - predicted| vs log delta": fit},
+                   # a prediction whose residual exponent is p' is refuted once the fitted interval leaves
+                   # [p' - 0.2, p' + 0.2]: off by more than the band's half-width plus the interval's
+                   resolution=resolution(
+                       "the residual's exponent in delta off by >= the band's half-width "
+                       f"{CLOSS_TOL.value:g} plus the fitted interval's half-width"
+                       + ("" if fit is None else f" ({(fit['interval'][1] - fit['interval'][0]) / 2:.2g})"),
+                       CLOSS_TOL.value + (0.0 if fit is None else (fit["interval"][1] - fit["interval"][0]) / 2),
+                       "exponent"),
                    details={"delta": "f_0^2 / (w lambda_0^2) = O(1/w)", "fitted_points": len(usable),
                             "excluded_below_delta_min": sum(q["delta"] < DELTA_MIN for q in points),
                             "delta_min": DELTA_MIN, "y": 0.0, "steps": ctx.profile.steps})
@@ -246,4 +284,9 @@ def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> Verdict:
 claim("E1-c-loss-finite-width",
       "Finite-width uv model: the 10-step c_loss is 2 + 4 f_0^2 / (w lambda_0^2) + O(1/w^2)", "E1", check_c_loss,
       lambda ctx: check_c_loss(ctx, theory.C_LOSS_FIRST_ORDER.subs(theory.f0, 0)),
-      "the derived c_loss with its finite-width correction dropped (f_0 set to 0: c_loss = 2)", group="uv")
+      "the derived c_loss with its finite-width correction dropped (f_0 set to 0: c_loss = 2)", group="uv",
+      calibrated=(lambda ctx: check_c_loss(ctx, shift=CALIBRATED),
+                  f"the derived residual exponent 2 lowered by {CALIBRATED} x the band's half-width "
+                  f"{CLOSS_TOL.value:g} (to {2 - CALIBRATED * CLOSS_TOL.value:g}, band "
+                  f"[{RESIDUAL_ORDER_BAND[0] - CALIBRATED * CLOSS_TOL.value:g}, "
+                  f"{RESIDUAL_ORDER_BAND[1] - CALIBRATED * CLOSS_TOL.value:g}])"))
