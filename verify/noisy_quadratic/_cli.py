@@ -22,7 +22,7 @@ from .._io import jsonable
 from .._toolconfig import merge, read_table
 from ._simulate import chain_interval, simulate
 
-__all__ = ["add_tools", "stationary_summary", "spectrum_summary", "read_stationary_config", "STATIONARY_SETTINGS",
+__all__ = ["add_tools", "stationary_summary", "point_stream_key", "spectrum_summary", "read_stationary_config", "STATIONARY_SETTINGS",
            "STATIONARY_EXAMPLE"]
 
 #: the burn-in leaves the covariance this far from stationarity (relative), by the derived spectral radius
@@ -100,20 +100,49 @@ def stationary_summary(lr: float, curvature: float, noise: float, momentum: floa
         return out
     out["exact"] = float(numeric(q2.STATIONARY_LOSS, _ARGS)(lr, curvature, noise, gamma))
     if momentum is not None:
-        with np.errstate(divide="ignore"):
-            approx = float(numeric(q2.APPROXIMATION, _ARGS)(lr, curvature, noise, gamma))
-        out["approximation"] = approx if approx > 0 and math.isfinite(approx) else None
-        out["approximation_note"] = ("finite" if out["approximation"] is not None else
-                                     "the approximation predicts no stationary law here (alpha lambda >= 1 - "
-                                     "gamma^2) although the process is stable")
+        out.update(_approximation(lr, curvature, noise, gamma))
     burn = int(math.ceil(math.log(BURN_IN_RESIDUAL) / (2 * math.log(rho)))) if rho > 0 else 1
-    run = simulate(lr, curvature, noise, gamma, chains=chains, steps=burn + steps, burn_in=burn, seed=seed)
+    key = point_stream_key(lr, curvature, noise, gamma)
+    run = simulate(lr, curvature, noise, gamma, chains=chains, steps=burn + steps, burn_in=burn, seed=seed,
+                   spawn_key=key)
     ci = chain_interval(run.chain_means, run.chain_sq, steps)
     mean, se = float(ci["mean"][0]), float(ci["stderr"][0])
     out["simulated"] = {"mean": mean, "stderr": se, "interval_95": [mean - 1.96 * se, mean + 1.96 * se],
                         "burn_in": burn, "autocorrelation_time": float(ci["autocorrelation_time"][0]),
-                        "noise_stream": f"SeedSequence({seed})"}
+                        "noise_stream": f"SeedSequence({seed}, spawn_key={key}).spawn(1)[0]: this point's own "
+                                        "stream (the spawn key is the IEEE-754 bits of lr, curvature, noise, "
+                                        "momentum)"}
     return out
+
+
+def point_stream_key(lr: float, curvature: float, noise: float, momentum: float) -> tuple:
+    """The spawn key of one point's noise stream: the IEEE-754 bits of its four parameters as integers, so that
+    two points (two calls of ``stationary`` with one seed) draw independent noise and their simulated errors are
+    independent, while one point with one seed gives the same numbers every time."""
+    return tuple(int(np.float64(v).view(np.uint64)) for v in (lr, curvature, noise, momentum))
+
+
+def _approximation(lr: float, curvature: float, noise: float, gamma: float) -> dict:
+    """The circulating approximation at a stable point: its value, or None with the reason where it predicts no
+    stationary law (at or beyond its pole alpha lambda = 1 - gamma^2, where it is unbounded or negative; the pole
+    is decided by comparing alpha lambda with the derived pole, not by dividing by zero)."""
+    c = lr * curvature
+    pole = float(numeric(q2.APPROX_POLE, (q2.gamma,))(gamma))
+    beyond = ("the approximation predicts no stationary law here: alpha lambda = {c:.12g} is {where} its pole "
+              "1 - gamma^2 = {pole:.12g}, where it is {what}, although the process is stable (up to 1 + gamma)")
+    if c == pole:
+        return {"approximation": None, "approximation_pole": pole,
+                "approximation_note": beyond.format(c=c, where="at", pole=pole, what="unbounded")}
+    if c > pole:
+        return {"approximation": None, "approximation_pole": pole,
+                "approximation_note": beyond.format(c=c, where="beyond", pole=pole, what="negative")}
+    with np.errstate(divide="ignore", over="ignore"):
+        approx = float(numeric(q2.APPROXIMATION, _ARGS)(lr, curvature, noise, gamma))
+    if not (math.isfinite(approx) and approx >= 0):     # alpha lambda an ulp below the pole, rounded across it
+        return {"approximation": None, "approximation_pole": pole,
+                "approximation_note": beyond.format(c=c, where="within rounding of", pole=pole,
+                                                    what="unbounded")}
+    return {"approximation": approx, "approximation_pole": pole, "approximation_note": "finite"}
 
 
 def _fmt(value) -> str:

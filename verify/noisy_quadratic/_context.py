@@ -28,7 +28,8 @@ def claim(id: str, title: str, derivation: str, check, negative_control, control
                           calibrated_description=description))
 
 
-#: spawn keys of the simulations (one noise stream per purpose, all from the root seed)
+#: spawn keys of the simulations (one noise stream per purpose, all from the root seed; each parameter point of a
+#: simulation draws from its own child of its purpose's stream, see _simulate.simulate)
 STREAMS = {"stationary": (1,), "relaxation": (2,), "cut": (3,), "momentum": (4,), "region": (5,), "rate": (6,),
            "spectrum": (7,), "edge": (8,)}
 
@@ -85,7 +86,8 @@ class Context:
         p = self.profile
         return {"model": "f(x) = lambda (x + eps)^2, eps ~ N(0, sigma^2) fresh each step",
                 "update": "g = 2 lambda (x + eps); v' = gamma v + g; x' = x - alpha v' (v_0 = 0; gamma = 0: GD)",
-                "noise": "numpy default_rng(SeedSequence(seed, spawn_key=(stream,)))",
+                "noise": "point j of a simulation: numpy default_rng(SeedSequence(seed, spawn_key=(stream,)).spawn(points)[j]), "
+                         "its own stream",
                 "streams": {k: list(v) for k, v in STREAMS.items()}, "profile": p.name, "seed": self.seed,
                 "chains": {"stationary": p.stationary_chains, "relaxation": p.relax_chains, "cut": p.cut_chains,
                            "momentum": p.momentum_chains, "region": p.region_chains, "rate": p.rate_chains},
