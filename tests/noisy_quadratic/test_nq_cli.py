@@ -120,3 +120,25 @@ def test_the_stationary_tool_gives_each_point_its_own_stream():
     first = stationary_summary(0.1, 1.0, 1.0, 0.5, chains=64, steps=100)
     again = stationary_summary(0.1, 1.0, 1.0, 0.5, chains=64, steps=100)
     assert first["simulated"] == again["simulated"] and str(key_a[0]) in first["simulated"]["noise_stream"]
+
+
+@pytest.mark.parametrize("args", [
+    ["--lr", "0.1", "--noise", "1e300"],                              # x^2 overflows: inf, reported
+    ["--lr", "1e300", "--curvature", "1e-300", "--momentum", "0.5"],  # the floor underflows to 0
+    ["--lr", "5e-324"],                                               # rho rounds to 1: not simulated
+    ["--lr", "1e-12", "--momentum", "0.9"],                           # a burn-in of 4.6e11 steps: not simulated
+    ["--lr", "1.4999999999999998", "--momentum", "0.5"],              # an ulp inside the stability edge
+    ["--lr", "0.9999999999999999", "--noise", "1e200"],               # the derived floor overflows
+])
+def test_stationary_has_no_traceback_at_extreme_finite_inputs(capsys, args):
+    """Issue 21: no traceback at any finite input: overflow, underflow and points too slow to simulate are
+    reported (exit 0), the derived values printed where float64 holds them."""
+    base = {"--curvature": "1", "--noise": "1", "--chains": "16", "--steps": "50"}
+    extra = dict(zip(args[::2], args[1::2]))
+    flat = [t for kv in {**base, **extra}.items() for t in kv]
+    assert main(["noisy-quadratic", "stationary", *flat, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    out = json.loads(captured.out)
+    assert out["stable"] is True
+    assert out["simulated"] is not None or out["simulation_note"].startswith("not run: ")
