@@ -218,7 +218,12 @@ claim("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lamb
       # slopes scatter too much for a 1 % band, and so its calibrated control (2 %) is not refuted either.  A
       # sharper estimator was prototyped (common random numbers: a stationary partner sharing each chain's noise,
       # weighted fit): 3x narrower intervals at the same chains, inside the band only at 8x the quick chains and
-      # then not reliably (half-widths 0.54 to 0.71 of the band); left for a later change
+      # then not reliably (half-widths 0.54 to 0.71 of the band); left for a later change.  The estimator also
+      # under-covers: over quick seeds 0-11 its 95 % intervals miss the derived log-rate at 5 of 36 (seed, point)
+      # pairs (2 of 36 with the earlier shared stream; 1.8 expected), and at seed 1 one interval ([-0.441, -0.390] at
+      # alpha lambda = 0.1, window of 6 steps) lies wholly outside the band, so that seed's verdict is failed, not
+      # this expected inconclusive: the log of a noisy distance and a window ended by the noisy pooled curve bias
+      # the short windows
       expect=Expectation("inconclusive", "the fitted log-rates' 95 % intervals are wider than the 1 % band: half-"
                                          "widths 0.0053, 0.0247, 0.0123 against bands 0.0008, 0.0045, 0.0021 at "
                                          "quick, 0.0025, 0.0124, 0.0050 at default (seed 0); the derived rate lies "
