@@ -29,8 +29,9 @@ def base():
 
 
 def _purposes(*names):
-    """Cache keys of the chain simulations of the streams ``names`` (rerun by a mutant of the simulation)."""
-    return lambda key: isinstance(key, tuple) and key[0] in names
+    """Cache keys of the chain simulations of the streams ``names`` and of every two-stage confirmation (rerun by
+    a mutant of the simulation)."""
+    return lambda key: isinstance(key, tuple) and key[0] in names + ("confirm",)   # the two-stage confirmations too
 
 
 def test_Q1_Q2_floors_catch_the_standard_error_that_ignores_autocorrelation(base, monkeypatch):

@@ -1,6 +1,7 @@
 """Q1: the noisy quadratic under gradient descent simulated against its derived floor, transient and cut."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -12,7 +13,7 @@ from theory.noisy_quadratic import quadratic as theory
 from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import every_key
 from ._context import claim
-from ._mc import CALIBRATED, judge_points, z_resolution, z_tolerance
+from ._mc import CALIBRATED, CONFIRM_CHAINS, confirm_bound, judge_points, two_stage, z_resolution, z_tolerance
 from ._simulate import chain_interval
 
 #: alpha lambda of the floor check (curvature and noise below); the spectrum check's directions
@@ -51,12 +52,27 @@ def _burn_in(alpha_lambda) -> int:
 # Q1-stationary-loss
 
 
+def _simulator(ctx, confirm: int | None):
+    """``ctx.run``, or for the two-stage rule's confirmation of point ``confirm`` :meth:`Context.confirm_run`."""
+    return ctx.run if confirm is None else functools.partial(ctx.confirm_run, confirm)
+
+
 def floor_points(ctx, loss=theory.STATIONARY_LOSS) -> dict:
+    rows, burn = floor_rows(ctx, loss)
+    return {"points": rows, "spectrum": spectrum_point(ctx, loss), "burn_in": burn,
+            "steps": ctx.profile.stationary_steps}
+
+
+def floor_rows(ctx, loss=theory.STATIONARY_LOSS, confirm: int | None = None) -> tuple[list, int]:
+    """One row per alpha lambda of the floor check (``confirm``: the one row of that point re-simulated alone for
+    the two-stage rule, with the same burn-in and steps) and the burn-in."""
     p = ctx.profile
     cs = np.array(FLOOR_ALPHA_LAMBDA)
     burn = _burn_in(cs)
-    run = ctx.run("stationary", cs / FLOOR_CURVATURE, FLOOR_CURVATURE, FLOOR_NOISE, chains=p.stationary_chains,
-                  steps=burn + p.stationary_steps, burn_in=burn)
+    index = range(len(cs)) if confirm is None else [confirm]
+    cs = cs[list(index)]
+    run = _simulator(ctx, confirm)("stationary", cs / FLOOR_CURVATURE, FLOOR_CURVATURE, FLOOR_NOISE,
+                                   chains=p.stationary_chains, steps=burn + p.stationary_steps, burn_in=burn)
     ci = chain_interval(run.chain_means, run.chain_sq, p.stationary_steps)
     predict = numeric(loss, (theory.alpha, theory.lam, theory.sigma))
     rows = []
@@ -67,12 +83,19 @@ def floor_points(ctx, loss=theory.STATIONARY_LOSS) -> dict:
                      "naive_stderr": float(ci["naive_stderr"][j]),
                      "autocorrelation_time": float(ci["autocorrelation_time"][j]),
                      "z": float((ci["mean"][j] - pred) / ci["stderr"][j])})
-    # the spectrum: directions with their own curvature and noise, one shared step
+    return rows, burn
+
+
+def spectrum_point(ctx, loss=theory.STATIONARY_LOSS, confirm: bool = False) -> dict:
+    """The spectrum's summed floor: directions with their own curvature and noise, one shared step (``confirm``:
+    re-simulated alone for the two-stage rule)."""
+    p = ctx.profile
     lams = np.array([s[0] for s in SPECTRUM])
     sigs = np.array([s[1] for s in SPECTRUM])
     sburn = _burn_in(SPECTRUM_ALPHA * lams)
-    srun = ctx.run("spectrum", SPECTRUM_ALPHA, lams, sigs, chains=p.stationary_chains,
-                   steps=sburn + p.stationary_steps, burn_in=sburn)
+    srun = _simulator(ctx, 0 if confirm else None)("spectrum", SPECTRUM_ALPHA, lams, sigs,
+                                                   chains=p.stationary_chains, steps=sburn + p.stationary_steps,
+                                                   burn_in=sburn)
     total = srun.chain_means.sum(axis=0)          # directions are independent: the sum of each chain's averages
     se = float(total.std(ddof=1) / math.sqrt(total.size))
     dsym = len(SPECTRUM)
@@ -80,11 +103,23 @@ def floor_points(ctx, loss=theory.STATIONARY_LOSS) -> dict:
     at = {theory.alpha: SPECTRUM_ALPHA}
     for j, (lv, sv) in enumerate(SPECTRUM, start=1):
         at.update({theory.lam_i[j]: lv, theory.sigma_i[j]: sv})
+    predict = numeric(loss, (theory.alpha, theory.lam, theory.sigma))
     spectrum_pred = float(spectrum_expr.subs(at)) if loss is theory.STATIONARY_LOSS else float(
         sum(predict(SPECTRUM_ALPHA, lv, sv) for lv, sv in SPECTRUM))
-    spectrum = {"alpha": SPECTRUM_ALPHA, "directions": [list(s) for s in SPECTRUM], "predicted": spectrum_pred,
-                "measured": float(total.mean()), "stderr": se, "z": float((total.mean() - spectrum_pred) / se)}
-    return {"points": rows, "spectrum": spectrum, "burn_in": burn, "steps": p.stationary_steps}
+    return {"alpha": SPECTRUM_ALPHA, "directions": [list(s) for s in SPECTRUM], "predicted": spectrum_pred,
+            "measured": float(total.mean()), "stderr": se, "z": float((total.mean() - spectrum_pred) / se)}
+
+
+def _floor_confirmation(ctx, loss, index: int) -> dict:
+    """The two-stage rule's confirmation of floor point ``index`` (the spectrum's sum after the alpha lambdas)."""
+    chains = CONFIRM_CHAINS * ctx.profile.stationary_chains
+    if index < len(FLOOR_ALPHA_LAMBDA):
+        (r,), _ = floor_rows(ctx, loss, confirm=index)
+        return {"z": r["z"], "measured": r["measured"], "stderr": r["stderr"], "chains": chains,
+                "spawn_key": list(ctx.confirm_key("stationary", index))}
+    r = spectrum_point(ctx, loss, confirm=True)
+    return {"z": r["z"], "measured": r["measured"], "stderr": r["stderr"], "chains": chains,
+            "spawn_key": list(ctx.confirm_key("spectrum", 0))}
 
 
 def check_floor(ctx, loss=theory.STATIONARY_LOSS, calibrated: bool = False) -> Verdict:
@@ -102,14 +137,19 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS, calibrated: bool = False) -> V
         data = floor_points(ctx, loss)
     zs = [r["z"] for r in data["points"]] + [data["spectrum"]["z"]]
     worst = max(abs(z) for z in zs)
-    # every point: each |z| over the bound, below 1 exactly when that point passes (stats.every_key)
+    # the two-stage rule (_mc.two_stage), then every point: its |z| over the bound, or for a point beyond it its
+    # confirmation's |z| over the single bound; below 1 exactly when that point passes (stats.every_key)
+    judged, confirmations = two_stage(
+        [({"alpha lambda": r["alpha_lambda"]}, r["z"]) for r in data["points"]]
+        + [({"spectrum": "summed floor"}, data["spectrum"]["z"])], tol.value,
+        lambda i: _floor_confirmation(ctx, loss, i))
     status, key, rows = every_key(
-        f"|simulated - derived floor| <= {tol.value:.3g} standard errors",
-        [({"alpha lambda": r["alpha_lambda"]}, abs(r["z"]) / tol.value) for r in data["points"]]
-        + [({"spectrum": "summed floor"}, abs(data["spectrum"]["z"]) / tol.value)], unit="points")
+        f"|simulated - derived floor| <= {tol.value:.3g} standard errors (beyond it: <= {confirm_bound():.3g} in "
+        "the point's confirmation)", judged, unit="points")
     return Verdict("Q1-stationary-loss", "GD on the noisy quadratic settles at E[lambda x^2] = alpha lambda^2 "
                    "sigma^2 / (1 - alpha lambda); a spectrum's floor is the sum", status,
-                   predicted={"loss": str(loss)}, measured={"max_abs_z": worst, **data}, tolerance=tol, key=key,
+                   predicted={"loss": str(loss)}, tolerance=tol, key=key,
+                   measured={"max_abs_z": worst, **data, "confirmations": confirmations},
                    resolution=resolution(f"a floor off by >= {eps:.2%} (relative: {CALIBRATED:g} x the z bound "
                                          f"{tol.value:.3g} standard errors at {where}, the most precise point)",
                                          eps, "relative"),
@@ -236,9 +276,12 @@ claim("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lamb
 # Q1-lr-cut
 
 
-def cut_measurement(ctx, transient=theory.CUT_LOSS_TRANSIENT, new_floor=theory.CUT_LOSS) -> dict:
+def cut_measurement(ctx, transient=theory.CUT_LOSS_TRANSIENT, new_floor=theory.CUT_LOSS, confirm: bool = False
+                    ) -> dict:
+    """The floors and the transient around the cut (``confirm``: the run repeated for the two-stage rule,
+    CONFIRM_CHAINS x the chains on its own stream)."""
     p = ctx.profile
-    run = ctx.run("cut", CUT_ALPHA_LAMBDA, 1.0, 1.0, chains=p.cut_chains, steps=CUT_STEP + p.cut_steps,
+    run = _simulator(ctx, 0 if confirm else None)("cut", CUT_ALPHA_LAMBDA, 1.0, 1.0, chains=p.cut_chains, steps=CUT_STEP + p.cut_steps,
                   cut_step=CUT_STEP, cut_factor=CUT_FACTOR)
     args = (theory.alpha, theory.lam, theory.sigma, theory.k)
     vals = (CUT_ALPHA_LAMBDA, 1.0, 1.0, CUT_FACTOR)
@@ -262,6 +305,7 @@ def cut_measurement(ctx, transient=theory.CUT_LOSS_TRANSIENT, new_floor=theory.C
                             "predicted": float(numeric(theory.CLIFF_RATIO, args)(*vals)), "naive": CUT_FACTOR},
             "z_floors": [(m - pr) / s for m, s, pr in floors.values()],
             "z_transient_max": float(np.max(np.abs(z_curve))),
+            "z_transient": z_curve.tolist(),
             # the most precise prediction after the cut (the calibrated control's scale): the smallest relative
             # standard error of the new floor and of the transient's steps
             "after_cut_relative_stderr": float(min(floors["new"][1] / abs(new),
@@ -283,16 +327,35 @@ def check_cut(ctx, transient=theory.CUT_LOSS_TRANSIENT, new_floor=theory.CUT_LOS
         transient, new_floor = transient * (1 + eps), new_floor * (1 + eps)
         m = cut_measurement(ctx, transient, new_floor)
     worst = max([abs(z) for z in m["z_floors"]] + [m["z_transient_max"]])
-    # every window: its |z| (the transient's largest) over the bound, below 1 exactly when it passes
+    # the two-stage rule (_mc.two_stage) on every comparison (the two floors and each step of the transient): a
+    # comparison beyond the bound is confirmed in one repeat of the cut run (CONFIRM_CHAINS x the chains, its own
+    # stream) at the same window or step
+    windows = [{"window": "old floor"}, {"window": "new floor"}] + [
+        {"window": "transient", "step after cut": n} for n in range(len(m["z_transient"]))]
+
+    def confirm(i):
+        c = cut_measurement(ctx, transient, new_floor, confirm=True)
+        return {"z": (c["z_floors"] + c["z_transient"])[i], "chains": CONFIRM_CHAINS * ctx.profile.cut_chains,
+                "spawn_key": list(ctx.confirm_key("cut", 0))}
+
+    judged, confirmations = two_stage(list(zip(windows, m["z_floors"] + m["z_transient"])), tol.value, confirm)
+    # every window: its |z| over the bound (the transient's: its worst step), or for a comparison beyond it the
+    # confirmation's |z| over the single bound; below 1 exactly when it passes
+    steps = judged[2:]
+    used = [u for _, u in steps]
+    notes = [w["after confirmation"] + f" at step {w['step after cut']}" for w, _ in steps
+             if "after confirmation" in w]
+    transient_row = ({"window": "transient (worst step)", **({"after confirmation": "; ".join(notes)} if notes
+                                                            else {})},
+                     None if any(u is None for u in used) else max(used))
     status, key, rows = every_key(
-        f"|simulated - derived| <= {tol.value:.3g} standard errors",
-        [({"window": "old floor"}, abs(m["z_floors"][0]) / tol.value),
-         ({"window": "new floor"}, abs(m["z_floors"][1]) / tol.value),
-         ({"window": "transient (worst step)"}, m["z_transient_max"] / tol.value)], unit="windows")
+        f"|simulated - derived| <= {tol.value:.3g} standard errors (beyond it: <= {confirm_bound():.3g} in the "
+        "confirmation)", judged[:2] + [transient_row], unit="windows")
     return Verdict("Q1-lr-cut", "A learning-rate cut by 10 drops the floor by k (1 - alpha lambda / k) / "
                    "(1 - alpha lambda), reached like (1 - 2 alpha lambda / k)^(2n)", status,
                    predicted={"transient": str(transient), "new floor": str(new_floor)},
-                   measured={"max_abs_z": worst, **m}, tolerance=tol, seeds=[ctx.seed],
+                   measured={"max_abs_z": worst, **m, "confirmations": confirmations}, tolerance=tol,
+                   seeds=[ctx.seed],
                    range={"alpha lambda": CUT_ALPHA_LAMBDA, "cut factor": CUT_FACTOR,
                           "steps": [CUT_STEP // 2, CUT_STEP + ctx.profile.cut_steps],
                           "chains": ctx.profile.cut_chains, "seeds": [ctx.seed]},
