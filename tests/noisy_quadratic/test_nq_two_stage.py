@@ -93,3 +93,16 @@ def test_a_q2_confirmation_measures_the_same_point_alone_with_4x_the_chains():
     assert abs(c["measured"] - rows[j]["measured"]) < 5 * np.hypot(c["stderr"], rows[j]["stderr"])
     # control: stage 1's own run of that point is a different stream (the means differ beyond round-off)
     assert abs(c["measured"] - rows[j]["measured"]) > 1e-6 * rows[j]["stderr"]
+
+
+def test_after_a_confirmed_failure_the_remaining_points_are_judged_by_stage_one_and_say_so():
+    """Largest |z| first; once a confirmation fails, the others beyond the bound are not re-simulated."""
+    status, key, rows, confirmations, calls = _judge([BOUND + 1, 0.3, BOUND + 5], 4.0)
+    assert status.value == "failed" and calls == [2] and len(confirmations) == 1
+    assert key["margin"] == pytest.approx(4.0 / confirm_bound(), rel=1e-12)
+    left = next(r for r in rows if r["row"]["point"] == 0)
+    assert left["outcome"] == "failed" and left["row"]["after confirmation"].startswith("not confirmed")
+    assert left["margin"] == pytest.approx((BOUND + 1) / BOUND, rel=1e-12)
+    # control: a confirmation within the bound goes on to the next point
+    _, _, _, confirmations, calls = _judge([BOUND + 1, 0.3, BOUND + 5], 0.5)
+    assert calls == [2, 0] and len(confirmations) == 2

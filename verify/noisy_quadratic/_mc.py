@@ -89,31 +89,39 @@ def judge_points(points, name) -> tuple:
 
 def two_stage(points, bound: float, confirm) -> tuple[list, list]:
     """The preregistered two-stage z rule over ``points``, ``(where, z)`` pairs (``where`` a dict naming the
-    point): stage 1, each ``|z|`` against ``bound``; stage 2, each point beyond it confirmed by ``confirm(i)`` (an
-    independent re-simulation of point ``i`` alone, :data:`CONFIRM_CHAINS` x the chains: a dict with its ``z``
-    and what to record of it, e.g. ``chains`` and ``spawn_key``), judged against :func:`confirm_bound`.
+    point): stage 1, each ``|z|`` against ``bound``; stage 2, the points beyond it confirmed, largest ``|z|``
+    first, by ``confirm(i)`` (an independent re-simulation of point ``i`` alone, :data:`CONFIRM_CHAINS` x the
+    chains: a dict with its ``z`` and what to record of it, e.g. ``chains`` and ``spawn_key``), each judged
+    against :func:`confirm_bound`.  Once one confirmation fails the claim has failed, and the remaining points
+    beyond the bound are not re-simulated (a control far off would otherwise cost CONFIRM_CHAINS x its whole
+    simulation again): they are judged by stage 1 alone and say so.
 
-    Returns the judged ``(where, used)`` pairs for :func:`verify.stats.every_key` (``used``: stage 1's ``|z| /
-    bound`` for a point within it, else the confirmation's ``|z|`` over its bound, so the margin is below 1
-    exactly when the point passes; None where a z is not finite, which fails) and the confirmations (both z
-    values, both bounds, the outcome and what ``confirm`` recorded).  A confirmed point's ``where`` gains an
-    ``"after confirmation"`` entry with both z values."""
+    Returns the judged ``(where, used)`` pairs, in the order of ``points``, for :func:`verify.stats.every_key`
+    (``used``: stage 1's ``|z| / bound`` for a point within it or not confirmed, else the confirmation's ``|z|``
+    over its bound, so the margin is below 1 exactly when the point passes; None where a z is not finite, which
+    fails) and the confirmations (both z values, both bounds, the outcome and what ``confirm`` recorded).  A
+    point beyond the bound gains an ``"after confirmation"`` entry in its ``where`` with both z values."""
     b1 = confirm_bound()
-    judged, confirmations = [], []
-    for i, (where, z) in enumerate(points):
-        z = None if z is None or not math.isfinite(float(z)) else float(z)
-        if z is None or abs(z) <= bound:
-            judged.append((dict(where), None if z is None else abs(z) / bound))
+    zs = [None if z is None or not math.isfinite(float(z)) else float(z) for _, z in points]
+    judged = [(dict(where), None if z is None else abs(z) / bound) for (where, _), z in zip(points, zs)]
+    beyond = sorted((i for i, z in enumerate(zs) if z is not None and abs(z) > bound), key=lambda i: -abs(zs[i]))
+    confirmations, failed = [], False
+    for i in beyond:
+        where, z = judged[i][0], zs[i]
+        if failed:
+            judged[i] = ({**where, "after confirmation": f"not confirmed (stage-1 z {z:.3g} beyond {bound:.3g}; "
+                                                         "the claim had already failed at a confirmed point)"},
+                         judged[i][1])
             continue
         c = dict(confirm(i))
         zc = c.pop("z")
         zc = None if zc is None or not math.isfinite(float(zc)) else float(zc)
         used = None if zc is None else abs(zc) / b1
-        outcome = ("within tolerance after confirmation" if used is not None and used <= 1 else
-                   "failed after confirmation")
+        failed = used is None or used > 1
+        outcome = "failed after confirmation" if failed else "within tolerance after confirmation"
         confirmations.append({"point": dict(where), "z": z, "bound": bound, "z_confirmation": zc,
                               "confirmation_bound": b1, "outcome": outcome, **c})
         note = (f"{outcome}: stage-1 z {z:.3g} beyond {bound:.3g}, confirmation z "
                 + ("not finite" if zc is None else f"{zc:.3g}") + f" against {b1:.3g} ({CONFIRM_CHAINS}x chains)")
-        judged.append(({**where, "after confirmation": note}, used))
+        judged[i] = ({**where, "after confirmation": note}, used)
     return judged, confirmations
