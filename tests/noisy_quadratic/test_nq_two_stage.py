@@ -3,6 +3,8 @@ Bonferroni bound fails only if its independent confirmation (4x the chains, its 
 single-comparison bound."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from verify.noisy_quadratic import momentum
 from verify.noisy_quadratic._context import STREAMS, Context
 from verify.noisy_quadratic._mc import (CONFIRM_CHAINS, FAMILY_LEVEL, confirm_bound, two_stage,
                                         two_stage_false_alarm, z_bound)
-from verify.registry import check_key, check_rows
+from verify.registry import REGISTRY, check_key, check_rows
 from verify.stats import every_key
 
 BOUND = z_bound(35)
@@ -106,3 +108,29 @@ def test_after_a_confirmed_failure_the_remaining_points_are_judged_by_stage_one_
     # control: a confirmation within the bound goes on to the next point
     _, _, _, confirmations, calls = _judge([BOUND + 1, 0.3, BOUND + 5], 0.5)
     assert calls == [2, 0] and len(confirmations) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("VERIFY_DEFAULT_PROFILE_TESTS"),
+                    reason="a default-profile run of the Q2 floor grid (about 20 s of one core, stage 1 and the "
+                           "confirmation); set VERIFY_DEFAULT_PROFILE_TESTS=1 to run it")
+def test_default_seed_0_q2_false_alarm_is_confirmed_within_and_the_controls_still_fail():
+    """Issue 21's case: at the default profile, seed 0, the grid point gamma = 0.3, alpha lambda = 0.39 lies
+    beyond the 35-point bound (stage-1 z 3.74 against 3.63); its confirmation (16384 chains, its own stream) is
+    within 2.58, so both Q2 floor claims pass with that point listed; their calibrated and negative controls
+    still fail (control: the same stage-1 data judged without the confirmation fail)."""
+    ctx = Context.make("default", seed=0)
+    for cid in ("Q2-stationary-loss", "Q2-approximation-error"):
+        v = REGISTRY[cid].check(ctx)
+        assert v.status.value == "passed", (cid, v.key)
+        (c,) = v.measured["confirmations"]
+        assert c["point"] == {"gamma": 0.3, "alpha lambda": pytest.approx(0.39, rel=1e-9)}
+        assert c["z"] > c["bound"] and abs(c["z_confirmation"]) < c["confirmation_bound"]
+        assert c["chains"] == CONFIRM_CHAINS * ctx.profile.momentum_chains
+        assert any("after confirmation" in r["row"] for r in v.rows)
+        assert REGISTRY[cid].negative_control(ctx).status.value == "failed"
+        assert REGISTRY[cid].calibrated_control(ctx).status.value == "failed"
+    rows, _ = momentum.floor_rows(ctx)
+    bound = z_bound(len(rows))
+    status, _, _ = every_key("|z| within the bound", [({"i": r["index"]}, abs(r["z"]) / bound) for r in rows])
+    assert status.value == "failed"
