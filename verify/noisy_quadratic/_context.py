@@ -108,7 +108,8 @@ class Context:
         return {"model": "f(x) = lambda (x + eps)^2, eps ~ N(0, sigma^2) fresh each step",
                 "update": "g = 2 lambda (x + eps); v' = gamma v + g; x' = x - alpha v' (v_0 = 0; gamma = 0: GD)",
                 "noise": "point j of a simulation: numpy default_rng(SeedSequence(seed, spawn_key=(stream,)).spawn(points)[j]), "
-                         "its own stream",
+                         "its own stream; a two-stage confirmation of point j: 4x the chains on "
+                         "SeedSequence(seed, spawn_key=(9, stream, j)).spawn(1)[0], alone",
                 "streams": {k: list(v) for k, v in STREAMS.items()}, "profile": p.name, "seed": self.seed,
                 "chains": {"stationary": p.stationary_chains, "relaxation": p.relax_chains, "cut": p.cut_chains,
                            "momentum": p.momentum_chains, "region": p.region_chains, "rate": p.rate_chains},
