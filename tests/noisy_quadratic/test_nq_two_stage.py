@@ -112,7 +112,7 @@ def test_after_a_confirmed_failure_the_remaining_points_are_judged_by_stage_one_
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("VERIFY_DEFAULT_PROFILE_TESTS"),
-                    reason="a default-profile run of the Q2 floor grid (about 20 s of one core, stage 1 and the "
+                    reason="a default-profile run of the Q2 floor grid (22 s of one core measured, stage 1 and the "
                            "confirmation); set VERIFY_DEFAULT_PROFILE_TESTS=1 to run it")
 def test_default_seed_0_q2_false_alarm_is_confirmed_within_and_the_controls_still_fail():
     """Issue 21's case: at the default profile, seed 0, the grid point gamma = 0.3, alpha lambda = 0.39 lies

@@ -50,9 +50,10 @@ def z_tolerance(comparisons: int, what: str) -> Tolerance:
         f"a right prediction then fails at a point with probability {FAMILY_LEVEL:g} / {comparisons} x "
         f"{FAMILY_LEVEL:g}, the family with probability {two_stage_false_alarm(comparisons):.5g} (below level^2 = "
         f"{FAMILY_LEVEL ** 2:g}; a single-stage Bonferroni rule: {FAMILY_LEVEL:g}), while a bias of b standard "
-        "errors at stage 1 reappears as about 2b in the confirmation.  The standard errors come from independent chains (each chain's time average is one "
-        "sample), so they include the autocorrelation within a chain; the naive error that treats every step "
-        "as independent is reported next to them and is smaller by the square root of the autocorrelation time")
+        "errors at stage 1 reappears as about 2b in the confirmation.  The standard errors come from independent "
+        "chains (each chain's time average is one sample), so they include the autocorrelation within a chain; "
+        "the naive error that treats every step as independent is reported next to them and is smaller by the "
+        "square root of the autocorrelation time")
 
 
 def z_resolution(predicted, stderr, bound: float) -> tuple[float, int]:

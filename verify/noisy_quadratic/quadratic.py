@@ -281,8 +281,9 @@ def cut_measurement(ctx, transient=theory.CUT_LOSS_TRANSIENT, new_floor=theory.C
     """The floors and the transient around the cut (``confirm``: the run repeated for the two-stage rule,
     CONFIRM_CHAINS x the chains on its own stream)."""
     p = ctx.profile
-    run = _simulator(ctx, 0 if confirm else None)("cut", CUT_ALPHA_LAMBDA, 1.0, 1.0, chains=p.cut_chains, steps=CUT_STEP + p.cut_steps,
-                  cut_step=CUT_STEP, cut_factor=CUT_FACTOR)
+    run = _simulator(ctx, 0 if confirm else None)("cut", CUT_ALPHA_LAMBDA, 1.0, 1.0, chains=p.cut_chains,
+                                                  steps=CUT_STEP + p.cut_steps, cut_step=CUT_STEP,
+                                                  cut_factor=CUT_FACTOR)
     args = (theory.alpha, theory.lam, theory.sigma, theory.k)
     vals = (CUT_ALPHA_LAMBDA, 1.0, 1.0, CUT_FACTOR)
     old = float(numeric(theory.STATIONARY_LOSS, args[:3])(*vals[:3]))
