@@ -29,19 +29,39 @@ def base():
 
 
 def _purposes(*names):
-    """Cache keys of the chain simulations of the streams ``names`` (rerun by a mutant of the simulation)."""
-    return lambda key: isinstance(key, tuple) and key[0] in names
+    """Cache keys of the chain simulations of the streams ``names`` and of every two-stage confirmation (rerun by
+    a mutant of the simulation)."""
+    return lambda key: isinstance(key, tuple) and key[0] in names + ("confirm",)   # the two-stage confirmations too
 
 
-def test_Q1_Q2_floors_catch_the_standard_error_that_ignores_autocorrelation(base, monkeypatch):
+_NAIVE_ERROR = ("se = chain_means.std(axis=-1, ddof=1) / np.sqrt(n)",
+                "se = np.sqrt(np.maximum(chain_sq.mean(axis=-1) - mean**2, 0.0) / (n * steps))")
+
+
+def test_Q2_floors_catch_the_standard_error_that_ignores_autocorrelation(base, monkeypatch):
     """The floor's standard error computed as if every step of every chain were independent (the naive error,
-    smaller by the square root of the autocorrelation time) instead of from the chains' time averages."""
-    claims = ["Q1-stationary-loss", "Q2-stationary-loss", "Q2-approximation-error"]
+    smaller by the square root of the autocorrelation time) instead of from the chains' time averages; the
+    two-stage rule's confirmations are measured by the same mutated code."""
+    claims = ["Q2-stationary-loss", "Q2-approximation-error"]
     assert_baseline(base, claims)
-    mutate(monkeypatch, simulate.chain_interval, "se = chain_means.std(axis=-1, ddof=1) / np.sqrt(n)",
-           "se = np.sqrt(np.maximum(chain_sq.mean(axis=-1) - mean**2, 0.0) / (n * steps))")
+    mutate(monkeypatch, simulate.chain_interval, *_NAIVE_ERROR)
     for cid in claims:
         assert_caught(base.derive(cid), cid)
+
+
+@pytest.mark.xfail(strict=True, raises=MutantSurvived,
+                   reason="finding: under the two-stage z rule Q1-stationary-loss no longer catches the naive "
+                          "standard error at quick seed 0 (stage-1 |z| 3.76 and 3.72 against 3.14, confirmations "
+                          "-0.30 and 0.06 against 2.58); the bug inflates the z's scatter, it adds no bias for the "
+                          "confirmation to reproduce (README.md)")
+def test_Q1_floor_catches_the_standard_error_that_ignores_autocorrelation(base, monkeypatch):
+    """The naive error above on Q1's floors: their autocorrelation times are 1.1 to 49 (quick, seed 0; 49 at
+    alpha lambda = 0.01), so the naive z scatters like N(0, tau), with no bias: a confirmation lands within 2.58
+    by chance (probability about 0.3 where tau = 49, more elsewhere).  Over quick seeds 0-9 the single-stage rule
+    caught it at 8 seeds, the two-stage rule at 3 (seeds 5, 7, 8)."""
+    assert_baseline(base, "Q1-stationary-loss")
+    mutate(monkeypatch, simulate.chain_interval, *_NAIVE_ERROR)
+    assert_caught(base.derive("Q1-stationary-loss"), "Q1-stationary-loss")
 
 
 def test_Q1_relaxation_catches_the_distance_logged_in_base_10(base, monkeypatch):

@@ -22,11 +22,15 @@ from .._io import jsonable
 from .._toolconfig import merge, read_table
 from ._simulate import chain_interval, simulate
 
-__all__ = ["add_tools", "stationary_summary", "spectrum_summary", "read_stationary_config", "STATIONARY_SETTINGS",
+__all__ = ["add_tools", "stationary_summary", "point_stream_key", "spectrum_summary", "read_stationary_config", "STATIONARY_SETTINGS",
            "STATIONARY_EXAMPLE"]
 
 #: the burn-in leaves the covariance this far from stationarity (relative), by the derived spectral radius
 BURN_IN_RESIDUAL = 1e-8
+#: the most steps (burn-in and averaged) ``stationary`` simulates; a slower point reports its derived values only
+SIMULATION_STEP_LIMIT = 2_000_000
+#: the most chains ``stationary`` simulates (memory: a few arrays of this many floats)
+CHAIN_LIMIT = 10_000_000
 _ARGS = (q2.alpha, q2.lam, q2.sigma, q2.gamma)
 
 
@@ -61,10 +65,10 @@ def _check_stationary(values: dict, field=_option) -> None:
     momentum = values.get("momentum")
     if momentum is not None and not (math.isfinite(momentum) and 0 <= momentum < 1):
         bad("momentum", "must lie in [0, 1)")
-    if "chains" in values and values["chains"] < 2:
-        bad("chains", "must be at least 2 (the interval needs two chains)")
-    if "steps" in values and values["steps"] < 1:
-        bad("steps", "must be a positive integer")
+    if "chains" in values and not 2 <= values["chains"] <= CHAIN_LIMIT:
+        bad("chains", f"must lie in [2, {CHAIN_LIMIT:.0e}] (the interval needs two chains)")
+    if "steps" in values and not 1 <= values["steps"] <= SIMULATION_STEP_LIMIT:
+        bad("steps", f"must be a positive integer of at most {SIMULATION_STEP_LIMIT:.0e}")
     if "seed" in values and values["seed"] < 0:
         bad("seed", "must be a non-negative integer")
 
@@ -87,10 +91,9 @@ def stationary_summary(lr: float, curvature: float, noise: float, momentum: floa
                        "steps": steps, "seed": seed})
     gamma = 0.0 if momentum is None else momentum
     c = lr * curvature
-    upper = float(numeric(q2.STABLE_UPPER, (q2.gamma,))(gamma))
+    upper = _value(q2.STABLE_UPPER, (q2.gamma,), gamma)
     stable = 0 < c < upper
-    with np.errstate(invalid="ignore"):
-        rho = float(numeric(q2.SPECTRAL_RADIUS, (q2.alpha, q2.lam, q2.gamma))(lr, curvature, gamma))
+    rho = _value(q2.SPECTRAL_RADIUS, (q2.alpha, q2.lam, q2.gamma), lr, curvature, gamma)
     out = {"lr": lr, "curvature": curvature, "noise": noise, "momentum": momentum, "alpha_lambda": c,
            "stable": stable, "region": f"0 < alpha lambda < {upper:.12g} (1 + gamma)", "relaxation_rate": rho,
            "seed": seed, "chains": chains, "steps": steps}
@@ -98,22 +101,73 @@ def stationary_summary(lr: float, curvature: float, noise: float, momentum: floa
         out.update({"exact": None, "approximation": None, "simulated": None,
                     "approximation_note": "not evaluated: the parameters are outside the stable region"})
         return out
-    out["exact"] = float(numeric(q2.STATIONARY_LOSS, _ARGS)(lr, curvature, noise, gamma))
+    exact = _value(q2.STATIONARY_LOSS, _ARGS, lr, curvature, noise, gamma)
+    out["exact"] = exact if math.isfinite(exact) else None
+    if out["exact"] is None:
+        out["exact_note"] = "beyond the range of float64 (the derived floor overflows)"
     if momentum is not None:
-        with np.errstate(divide="ignore"):
-            approx = float(numeric(q2.APPROXIMATION, _ARGS)(lr, curvature, noise, gamma))
-        out["approximation"] = approx if approx > 0 and math.isfinite(approx) else None
-        out["approximation_note"] = ("finite" if out["approximation"] is not None else
-                                     "the approximation predicts no stationary law here (alpha lambda >= 1 - "
-                                     "gamma^2) although the process is stable")
-    burn = int(math.ceil(math.log(BURN_IN_RESIDUAL) / (2 * math.log(rho)))) if rho > 0 else 1
-    run = simulate(lr, curvature, noise, gamma, chains=chains, steps=burn + steps, burn_in=burn, seed=seed)
-    ci = chain_interval(run.chain_means, run.chain_sq, steps)
+        out.update(_approximation(lr, curvature, noise, gamma))
+    why_not = None
+    if not (math.isfinite(rho) and rho < 1):
+        why_not = (f"the relaxation rate rho = {rho:.17g} rounds to 1 or beyond in float64 (alpha lambda = {c:.3g} "
+                   f"too close to an edge of the stable region, 0 or {upper:.12g}, to simulate)")
+    else:
+        burn = math.ceil(math.log(BURN_IN_RESIDUAL) / (2 * math.log(rho))) if rho > 0 else 1
+        if burn + steps > SIMULATION_STEP_LIMIT:
+            why_not = (f"relaxing at rho = {rho:.12g} per step, the burn-in alone needs {burn:.3g} steps (more than "
+                       f"{SIMULATION_STEP_LIMIT:.0e} with --steps)")
+    if why_not is not None:                            # a finite but very slow point: derived values only
+        out["simulated"] = None
+        out["simulation_note"] = f"not run: {why_not}; the derived values above are exact"
+        return out
+    key = point_stream_key(lr, curvature, noise, gamma)
+    run = simulate(lr, curvature, noise, gamma, chains=chains, steps=burn + steps, burn_in=burn, seed=seed,
+                   spawn_key=key)
+    with np.errstate(all="ignore"):                   # a noise so large that x^2 overflows: inf and nan, reported
+        ci = chain_interval(run.chain_means, run.chain_sq, steps)
     mean, se = float(ci["mean"][0]), float(ci["stderr"][0])
     out["simulated"] = {"mean": mean, "stderr": se, "interval_95": [mean - 1.96 * se, mean + 1.96 * se],
                         "burn_in": burn, "autocorrelation_time": float(ci["autocorrelation_time"][0]),
-                        "noise_stream": f"SeedSequence({seed})"}
+                        "noise_stream": f"SeedSequence({seed}, spawn_key={key}).spawn(1)[0]: this point's own "
+                                        "stream (the spawn key is the IEEE-754 bits of lr, curvature, noise, "
+                                        "momentum)"}
     return out
+
+
+def point_stream_key(lr: float, curvature: float, noise: float, momentum: float) -> tuple:
+    """The spawn key of one point's noise stream: the IEEE-754 bits of its four parameters as integers, so that
+    two points (two calls of ``stationary`` with one seed) draw independent noise and their simulated errors are
+    independent, while one point with one seed gives the same numbers every time."""
+    return tuple(int(np.float64(v).view(np.uint64)) for v in (lr, curvature, noise, momentum))
+
+
+def _value(expr, args, *values) -> float:
+    """A derived expression at a point, evaluated in float64 NumPy arithmetic (an overflow gives inf, a division by
+    zero inf or nan, never an exception at a finite input)."""
+    with np.errstate(all="ignore"):
+        return float(numeric(expr, args)(*(np.float64(v) for v in values)))
+
+
+def _approximation(lr: float, curvature: float, noise: float, gamma: float) -> dict:
+    """The circulating approximation at a stable point: its value, or None with the reason where it predicts no
+    stationary law (at or beyond its pole alpha lambda = 1 - gamma^2, where it is unbounded or negative; the pole
+    is decided by comparing alpha lambda with the derived pole, not by dividing by zero)."""
+    c = lr * curvature
+    pole = float(numeric(q2.APPROX_POLE, (q2.gamma,))(gamma))
+    beyond = ("the approximation predicts no stationary law here: alpha lambda = {c:.12g} is {where} its pole "
+              "1 - gamma^2 = {pole:.12g}, where it is {what}, although the process is stable (up to 1 + gamma)")
+    if c == pole:
+        return {"approximation": None, "approximation_pole": pole,
+                "approximation_note": beyond.format(c=c, where="at", pole=pole, what="unbounded")}
+    if c > pole:
+        return {"approximation": None, "approximation_pole": pole,
+                "approximation_note": beyond.format(c=c, where="beyond", pole=pole, what="negative")}
+    approx = _value(q2.APPROXIMATION, _ARGS, lr, curvature, noise, gamma)
+    if not (math.isfinite(approx) and approx >= 0):     # alpha lambda an ulp below the pole, rounded across it
+        return {"approximation": None, "approximation_pole": pole,
+                "approximation_note": beyond.format(c=c, where="within rounding of", pole=pole,
+                                                    what="unbounded")}
+    return {"approximation": approx, "approximation_pole": pole, "approximation_note": "finite"}
 
 
 def _fmt(value) -> str:
@@ -128,11 +182,13 @@ def cmd_stationary(args) -> int:
     for key in ("lr", "curvature", "noise", "momentum", "alpha_lambda", "stable", "region", "relaxation_rate",
                 "exact"):
         print(f"  {key:<16} {_fmt(out[key])}")
+    if out.get("exact_note"):
+        print(f"  {'':<16} ({out['exact_note']})")
     if args.momentum is not None:
         print(f"  {'approximation':<16} {_fmt(out['approximation'])}  ({out.get('approximation_note', '')})")
     sim = out["simulated"]
     if sim is None:
-        print(f"  {'simulated':<16} not run (unstable: the loss grows without bound)")
+        print(f"  {'simulated':<16} " + out.get("simulation_note", "not run (unstable: the loss grows without bound)"))
     else:
         lo, hi = sim["interval_95"]
         print(f"  {'simulated':<16} {sim['mean']:.10g} +- {sim['stderr']:.3g}  (95 %: [{lo:.8g}, {hi:.8g}], "

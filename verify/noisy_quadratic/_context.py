@@ -9,6 +9,7 @@ import numpy as np
 from theory.noisy_quadratic import KEY
 
 from ..registry import Claim, register
+from ._mc import CONFIRM_CHAINS
 from ._profiles import PROFILES, Profile
 from ._simulate import Run, simulate
 
@@ -28,9 +29,10 @@ def claim(id: str, title: str, derivation: str, check, negative_control, control
                           calibrated_description=description))
 
 
-#: spawn keys of the simulations (one noise stream per purpose, all from the root seed)
+#: spawn keys of the simulations (one noise stream per purpose, all from the root seed; each parameter point of a
+#: simulation draws from its own child of its purpose's stream, see _simulate.simulate)
 STREAMS = {"stationary": (1,), "relaxation": (2,), "cut": (3,), "momentum": (4,), "region": (5,), "rate": (6,),
-           "spectrum": (7,), "edge": (8,)}
+           "spectrum": (7,), "edge": (8,), "confirm": (9,)}
 
 
 @dataclass
@@ -60,6 +62,26 @@ class Context:
                                        spawn_key=STREAMS[purpose], **kw)
         return self._runs[key]
 
+    def confirm_run(self, index: int, purpose: str, alpha, curvature, noise, momentum=0.0, *, chains: int,
+                    **kw) -> Run:
+        """The two-stage rule's confirmation (:func:`verify.noisy_quadratic._mc.two_stage`): point ``index`` of the
+        simulation of ``purpose``, given alone, re-simulated with CONFIRM_CHAINS x ``chains`` on its own stream,
+        spawn key ``STREAMS["confirm"] + STREAMS[purpose] + (index,)`` (disjoint from every stage-1 stream, whose
+        keys start with their purpose's number; cached).  Called with the stage-1 call's arguments, so that the
+        confirmation measures the same thing."""
+        spawn = self.confirm_key(purpose, index)
+        key = ("confirm", purpose, index, repr(alpha), repr(curvature), repr(noise), repr(momentum), chains,
+               tuple(sorted(kw.items())))
+        if key not in self._runs:
+            self._runs[key] = simulate(alpha, curvature, noise, momentum, seed=self.seed, spawn_key=spawn,
+                                       chains=CONFIRM_CHAINS * chains, **kw)
+        return self._runs[key]
+
+    @staticmethod
+    def confirm_key(purpose: str, index: int) -> tuple:
+        """The spawn key of the confirmation of point ``index`` of the simulation of ``purpose``."""
+        return (*STREAMS["confirm"], *STREAMS[purpose], int(index))
+
     def spectrum_run(self) -> "SpectrumRun":
         """Q3's network trained at the profile's set-up and measured at its checkpoints (cached)."""
         key = ("spectrum", self.profile.spectrum)
@@ -85,7 +107,9 @@ class Context:
         p = self.profile
         return {"model": "f(x) = lambda (x + eps)^2, eps ~ N(0, sigma^2) fresh each step",
                 "update": "g = 2 lambda (x + eps); v' = gamma v + g; x' = x - alpha v' (v_0 = 0; gamma = 0: GD)",
-                "noise": "numpy default_rng(SeedSequence(seed, spawn_key=(stream,)))",
+                "noise": "point j of a simulation: numpy default_rng(SeedSequence(seed, spawn_key=(stream,)).spawn(points)[j]), "
+                         "its own stream; a two-stage confirmation of point j: 4x the chains on "
+                         "SeedSequence(seed, spawn_key=(9, stream, j)).spawn(1)[0], alone",
                 "streams": {k: list(v) for k, v in STREAMS.items()}, "profile": p.name, "seed": self.seed,
                 "chains": {"stationary": p.stationary_chains, "relaxation": p.relax_chains, "cut": p.cut_chains,
                            "momentum": p.momentum_chains, "region": p.region_chains, "rate": p.rate_chains},

@@ -8,8 +8,11 @@ step is PyTorch's ``v_1 = g_0``; ``gamma = 0`` is plain gradient descent).
 The update is written from the gradient, not from the derived matrices.
 A learning-rate cut divides ``alpha`` by ``cut_factor`` from ``cut_step``
 on.  Directions of a multivariate quadratic are independent parameter
-points.  The noise comes from ``numpy.random.default_rng(SeedSequence(seed,
-spawn_key))``.
+points.  Each parameter point draws its noise from its own stream, the
+``j``-th child of ``SeedSequence(seed, spawn_key)`` (``.spawn(P)``: the
+child's spawn key is ``spawn_key + (j,)``), so that the points' Monte Carlo
+errors are independent and a point's noise does not depend on how many
+points are simulated with it.
 """
 from __future__ import annotations
 
@@ -88,7 +91,8 @@ def simulate(alpha, curvature, noise, momentum=0.0, *, chains: int, steps: int, 
     a, lam, sig, gam = (np.asarray(p, float) for p in np.broadcast_arrays(alpha, curvature, noise, momentum))
     a, lam, sig, gam = (p.reshape(-1, 1) for p in (a, lam, sig, gam))
     npts = a.shape[0]
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(spawn_key)))
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed, spawn_key=tuple(spawn_key)).spawn(npts)]
+    noise = np.empty((npts, chains))
     x = np.full((npts, chains), float(x0))
     v = np.zeros_like(x)
     batch_loss = np.empty((npts, batches, steps + 1))
@@ -108,7 +112,9 @@ def simulate(alpha, curvature, noise, momentum=0.0, *, chains: int, steps: int, 
             if t == steps:
                 break
             step = a / cut_factor if cut_step is not None and t >= cut_step else a
-            g = two_lam * (x + sig * rng.standard_normal(x.shape))
+            for j, rng in enumerate(streams):          # each point's own stream
+                rng.standard_normal(out=noise[j])
+            g = two_lam * (x + sig * noise)
             v = gam * v + g
             x = x - step * v
     count = steps - burn_in
