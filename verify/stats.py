@@ -10,7 +10,7 @@ from .registry import QUANTIFIERS, Status, key_number, rows_of
 
 __all__ = ["wilson_interval", "fraction_status", "judge", "judge_interval", "interval_margin", "fit_key",
            "fit_slope", "margin_as_judged", "ratio_margin", "band_margin", "exceed_margin", "count_margin",
-           "fraction_margin", "fraction_key", "count_key", "every_key", "QUANTIFIERS"]
+           "fraction_margin", "fraction_key", "count_key", "every_key", "judge_points", "QUANTIFIERS"]
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -102,6 +102,25 @@ def judge_interval(interval, band, name: str = "the fitted slope") -> tuple[Stat
         crossings.append(f"the upper edge {hi:.4g} (reaching {ci_hi - hi:.3g} above it)")
     return Status.INCONCLUSIVE, margin, (f"{iv} straddles " + " and ".join(crossings) + f" of the band {band_text}:"
                                          " the data cannot tell")
+
+
+_SEVERITY = {"passed": 0, "inconclusive": 1, "failed": 2}
+
+
+def judge_points(points, name) -> tuple:
+    """The interval rule of issue 19 at every point of a claim whose statement holds at each point: each
+    point's 95 % ``interval`` against its ``band`` (:func:`judge_interval`), the claim taking the
+    worst status (failed, then inconclusive, then the largest margin).  ``points``: dicts with ``interval_95`` and
+    ``band``, updated with ``status`` and ``margin``; ``name(point)`` names the quantity in the why.  Returns the
+    status, the worst point's index and its why."""
+    whys = []
+    for p in points:
+        st, margin, why = judge_interval(p["interval_95"], p["band"], name(p))
+        p.update({"status": st.value, "margin": margin})
+        whys.append(why)
+    j = max(range(len(points)), key=lambda i: (_SEVERITY[points[i]["status"]],
+                                               float("inf") if points[i]["margin"] is None else points[i]["margin"]))
+    return points[j]["status"], j, whys[j]
 
 
 def judge(fit: dict, band) -> Status:

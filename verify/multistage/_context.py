@@ -65,6 +65,7 @@ class Context:
     user: dict | None = None
     notes: list = field(default_factory=list)
     _runs: dict = field(default_factory=dict)
+    _predictions: dict = field(default_factory=dict)
 
     @classmethod
     def make(cls, profile: str = "default", **kw) -> "Context":
@@ -79,12 +80,20 @@ class Context:
 
         if self.user is None or REGISTRY[claim_id].derivation not in REGIME_DERIVATIONS:
             return None
-        verdict = predict(self.config())["applicable"]
+        verdict = self.predict(self.config())["applicable"]
         return None if verdict is True else f"outside the small-initialisation regime of D6-D11: {verdict}"
 
     def init_seeds(self, count: int | None = None) -> list[int]:
         """Initialisation seeds of the probabilistic claims: root seed + 1, + 2, ..."""
         return [self.seed + 1 + i for i in range(count or self.profile.seeds)]
+
+    def predict(self, config: Config) -> dict:
+        """:func:`~verify.multistage._predict.predict` for ``config`` (cached: the horizon a claim sets from the
+        predicted T_d and the run made with it share one evaluation)."""
+        key = repr(config.as_dict())
+        if key not in self._predictions:
+            self._predictions[key] = predict(config)
+        return self._predictions[key]
 
     def run(self, config: Config, grid: int = 301, remainder: bool = False, rtol: float | None = None, **kw):
         """Simulate (cached): returns ``(traj, obs, kernel, measured, predicted)``.
@@ -100,7 +109,7 @@ class Context:
         if key not in self._runs:
             traj, obs, kernel = simulate(config, backend=self.backend, device=self.device, rtol=rtol,
                                          grid=grid, progress=False, notify=self.notes.append, **kw)
-            self._runs[key] = (traj, obs, kernel, measure(config, traj, obs, kernel), predict(config))
+            self._runs[key] = (traj, obs, kernel, measure(config, traj, obs, kernel), self.predict(config))
         return self._runs[key]
 
     def with_seed(self, config: Config, seed: int) -> Config:

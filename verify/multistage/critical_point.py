@@ -127,7 +127,7 @@ claim("D10-plateau-shift", "The plateau sits at K_eq = 1 + kappa/m, kappa from t
 
 # ---- D10-descent-time: T_d at delta = 0.01 from the approach law, on every seed over m = 100..4000 ---------------
 
-from ._predict import T_D_RELATIVE, predict  # noqa: E402  (the flag in predict and this tolerance are one number)
+from ._predict import T_D_RELATIVE  # noqa: E402  (the flag in predict and this tolerance are one number)
 
 T_D = Tolerance("T_d-relative", T_D_RELATIVE,
                 "T_d (delta = 0.01) from D10's approach law of the cubic condensed model; its next order is O(rho^2) "
@@ -159,7 +159,7 @@ def _descent_time(ctx, predicted_of=_law, what: str = "D10's approach law dK/dt 
         for seed in seeds:
             over = {"train": {"seed": seed}, "model": {"width": width}, "analysis": {"delta": TD_DELTA}}
             config = ctx.config(**over)
-            horizon = 1.5 * float(predict(config)["T_d"]["value"])      # past T_d, so the event is seen
+            horizon = 1.5 * float(ctx.predict(config)["T_d"]["value"])   # past T_d, so the event is seen
             config = ctx.config(train={"seed": seed, "t_max": horizon}, model={"width": width},
                                 analysis={"delta": TD_DELTA})
             traj, obs, kernel, meas, pred = ctx.run(config, grid=101, remainder=False)

@@ -67,7 +67,7 @@ def _mean_T_d(ctx, **over):
     for seed in seeds:
         analysis = {"delta": SLOPE_DELTA}
         config = ctx.config(train={"seed": seed}, model=over.get("model", {}), analysis=analysis)
-        horizon = 1.5 * predict_horizon(config)       # past T_d, so the K = 1 - delta event is seen
+        horizon = 1.5 * float(ctx.predict(config)["T_d"]["value"])    # past T_d, so the K = 1 - delta event is seen
         config = ctx.config(train={"seed": seed, "t_max": horizon}, model=over.get("model", {}), analysis=analysis)
         traj, obs, kernel, meas, pred = ctx.run(config, grid=101, remainder=False)
         values.append(meas["T_d"]["value"])
@@ -118,12 +118,6 @@ def _slope_fit(x, Td, widths, zn, seeds, predicted, predicted_points, shift: flo
 def _band(predicted, se):
     half = SLOPE.value * abs(predicted) + 2 * se
     return [predicted - half, predicted + half]
-
-
-def predict_horizon(config) -> float:
-    from ._predict import predict
-
-    return float(predict(config)["T_d"]["value"])
 
 
 def _expected_T_d(a, width, zn, dlt):

@@ -119,7 +119,8 @@ def _seed_row(ctx, seed: int, bound_expr) -> dict:
 
 def _check(ctx, bound_expr=growth.bound_expr) -> Verdict:
     seeds = ctx.init_seeds()
-    why = bound_not_applicable(ctx.config(model={"alpha": ALPHA}, train={"seed": seeds[0], "t_max": 8.0}))
+    first = ctx.config(model={"alpha": ALPHA}, train={"seed": seeds[0], "t_max": 8.0})
+    why = bound_not_applicable(first, ctx.predict(first))
     if why is not None:     # C_1 infinite: the lemma's window C_1 (m + 1) q_max^2 <= eps is empty
         return Verdict("D5-growth-lemma", "Growth lemma: q_max(t) <= q_max(s) e^{(|z| + eps)(t - s)} while "
                        "C_1 (m + 1) q_max^2 <= eps", Status.NOT_APPLICABLE, {"bound": str(bound_expr)}, {}, TOL,

@@ -46,11 +46,11 @@ MIN_EFOLDS = 1.0
 CALIBRATED = 1.5
 
 
-def bound_not_applicable(config) -> str | None:
+def bound_not_applicable(config, pred: dict | None = None) -> str | None:
     """Why D3's bound (and D5's, which rests on it) says nothing for ``config``: its constant ``C_1`` is infinite
     (an activation with ``sup |sigma'|`` or ``sup |sigma^(3)|`` infinite), measured by :func:`predict`'s analysis of
-    the activation; None when ``C_1`` is finite."""
-    pred = predict(config)
+    the activation (``pred``: that prediction, when the caller has it); None when ``C_1`` is finite."""
+    pred = predict(config) if pred is None else pred
     if pred["C_1"] is not None:
         return None
     return pred["reasons"].get("C_1", f"C_1 is not finite for sigma = {pred['activation']['expr']}")
@@ -65,7 +65,7 @@ def _not_applicable(title: str, why: str, config) -> Verdict:
 def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
     """``factor``: the bound's factor ``F(Q)`` in ``|N_k| <= F(q_max) |q_k|`` (SymPy, in ``C_1, m, Q``)."""
     config = ctx.config()
-    why = bound_not_applicable(config)
+    why = bound_not_applicable(config, ctx.predict(config))
     if why is not None:
         return _not_applicable("|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| along the flow", why, config)
     traj, obs, kernel, meas, pred = ctx.run(config, remainder=True)

@@ -8,7 +8,7 @@ from scipy import stats
 from ..registry import Tolerance
 
 __all__ = ["FAMILY_LEVEL", "CALIBRATED", "CONFIRM_CHAINS", "z_bound", "confirm_bound", "two_stage_false_alarm",
-           "z_tolerance", "z_resolution", "two_stage", "judge_points"]
+           "z_tolerance", "z_resolution", "two_stage"]
 
 #: the chance that a right prediction fails one check by Monte Carlo error alone
 FAMILY_LEVEL = 0.01
@@ -65,27 +65,6 @@ def z_resolution(predicted, stderr, bound: float) -> tuple[float, int]:
     rel = CALIBRATED * bound * np.abs(np.asarray(stderr, float)) / np.abs(np.asarray(predicted, float))
     j = int(np.nanargmin(rel))
     return float(rel[j]), j
-
-
-_ORDER = {"passed": 0, "inconclusive": 1, "failed": 2}
-
-
-def judge_points(points, name) -> tuple:
-    """The interval rule of issue 19 at every point of a claim whose statement holds at each point: each
-    point's 95 % ``interval`` against its ``band`` (:func:`verify.stats.judge_interval`), the claim taking the
-    worst status (failed, then inconclusive, then the largest margin).  ``points``: dicts with ``interval`` and
-    ``band``, updated with ``status`` and ``margin``; ``name(point)`` names the quantity in the why.  Returns the
-    status, the worst point's index and its why."""
-    from ..stats import judge_interval
-
-    whys = []
-    for p in points:
-        st, margin, why = judge_interval(p["interval_95"], p["band"], name(p))
-        p.update({"status": st.value, "margin": margin})
-        whys.append(why)
-    j = max(range(len(points)), key=lambda i: (_ORDER[points[i]["status"]],
-                                               float("inf") if points[i]["margin"] is None else points[i]["margin"]))
-    return points[j]["status"], j, whys[j]
 
 
 def two_stage(points, bound: float, confirm) -> tuple[list, list]:

@@ -12,9 +12,9 @@ from theory.bridge import numeric
 from theory.noisy_quadratic import momentum as theory
 
 from ..registry import Status, Tolerance, Verdict, key_number, resolution, rows_of
-from ..stats import count_key, every_key
+from ..stats import count_key, every_key, judge_points
 from ._context import claim
-from ._mc import (CALIBRATED, CONFIRM_CHAINS, confirm_bound, judge_points, two_stage, z_bound, z_resolution,
+from ._mc import (CALIBRATED, CONFIRM_CHAINS, confirm_bound, two_stage, z_bound, z_resolution,
                   z_tolerance)
 from ._simulate import chain_interval
 

@@ -11,9 +11,9 @@ from theory.bridge import numeric
 from theory.noisy_quadratic import quadratic as theory
 
 from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
-from ..stats import every_key
+from ..stats import every_key, judge_points
 from ._context import claim
-from ._mc import CALIBRATED, CONFIRM_CHAINS, confirm_bound, judge_points, two_stage, z_resolution, z_tolerance
+from ._mc import CALIBRATED, CONFIRM_CHAINS, confirm_bound, two_stage, z_resolution, z_tolerance
 from ._simulate import chain_interval
 
 #: alpha lambda of the floor check (curvature and noise below); the spectrum check's directions
