@@ -154,3 +154,70 @@ def test_html_parses_and_shows_mathml(tmp_path):
     hostile["claims"][0]["results"][0]["mathml"] = '<math><mi>x</mi><script>alert(1)</script></math>'
     page = render_html(hostile, tmp_path)
     assert "<script" not in page and 'class="latex"' in page
+
+
+_HOSTILE_MATHML = [
+    '<math><?x ><img src=x onerror=alert(document.domain)>?></math>',          # the audit's payload
+    '<math><mi>x</mi><!-- --><img src=x onerror=alert(1)> --></math>',
+    '<math><mtext><![CDATA[<img src=x onerror=alert(1)>]]></mtext></math>',
+    '<!DOCTYPE math [<!ENTITY e "&lt;img src=x onerror=alert(1)&gt;">]><math><mi>&e;</mi></math>',
+    '<math><mi>&lt;img src=x onerror=alert(1)&gt;</mi></math>',                 # escaped text stays text
+    '<math><mi mathvariant="&quot; onmouseover=&quot;alert(1)">x</mi></math>',  # an attribute value breaking out
+    '<math><mi href="javascript:alert(1)">x</mi></math>',
+    '<math><mi><svg><script>alert(1)</script></svg></mi></math>',
+]
+
+
+def _live_markup(page: str) -> list:
+    """Event handlers, scripts, javascript: URLs and foreign elements of ``page`` as an HTML5 parser reads it."""
+    doc = html5lib.parse(page, namespaceHTMLElements=False)
+    found = []
+    for el in doc.iter():
+        tag = el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
+        if tag in ("script", "iframe", "object", "embed", "svg", "img") and not (
+                tag == "img" and el.get("src", "").startswith("data:image/png;base64,")):
+            found.append(tag)
+        for name, value in el.attrib.items():
+            if name.lower().startswith("on") or "javascript:" in str(value).lower():
+                found.append(f"{tag}@{name}")
+    return found
+
+
+@pytest.mark.parametrize("payload", _HOSTILE_MATHML)
+def test_hostile_mathml_never_reaches_the_page_live(tmp_path, payload):
+    report = every_section_report()
+    hostile = copy.deepcopy(report)
+    hostile["claims"][0]["results"][0]["mathml"] = payload
+    page = render_html(hostile, tmp_path)
+    assert _live_markup(page) == []
+
+
+def test_the_live_markup_check_sees_the_audit_payload_passed_through():
+    # control: the page as the earlier checker built it (the original text inserted once its parsed tree passed
+    # the whitelist) carries a live onerror handler
+    payload = _HOSTILE_MATHML[0]
+    assert _live_markup(f"<!DOCTYPE html><html><body><p>{payload}</p></body></html>") != []
+
+
+def test_mathml_is_serialised_from_the_checked_tree():
+    from verify.report.render import _safe_mathml
+
+    out = _safe_mathml('<math display="block"><mi>a&lt;b</mi><mo>&#x2062;</mo></math>')
+    assert out == ('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mi>a&lt;b</mi>'
+                   '<mo>\u2062</mo></math>')
+    assert _safe_mathml(_HOSTILE_MATHML[0]) is None and _safe_mathml("<math>" * 100000) is None
+
+
+def test_committed_reports_pass_every_formula_and_render_without_live_markup():
+    import json
+    from pathlib import Path
+
+    from verify.report.render import _safe_mathml
+
+    root = Path(__file__).resolve().parent.parent / "reports"
+    for path in sorted(root.glob("*/*/report.json")):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        formulas = [r["mathml"] for c in report.get("claims", []) for r in c.get("results", []) or []
+                    if isinstance(r, dict) and r.get("mathml")]
+        assert all(_safe_mathml(m) is not None for m in formulas), path
+        assert _live_markup(render_html(report, path.parent)) == [], path

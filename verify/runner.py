@@ -8,6 +8,7 @@ themselves.  ``report.json`` holds no clock readings (they go to
 from __future__ import annotations
 
 import os
+import re
 import platform
 import shutil
 import subprocess
@@ -311,6 +312,50 @@ def _derivation_texts(paper_key: str, keys) -> dict:
     return out
 
 
+#: a figure file's name as the runner writes it: one plain file name of a figure format (never a path)
+_FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.(png|svg|pdf)")
+
+
+def figure_name_ok(name) -> bool:
+    """Whether ``name`` is one plain figure file name: no separator, not absolute, no ``..``, a figure suffix."""
+    return isinstance(name, str) and _FIGURE_NAME.fullmatch(name) is not None and ".." not in name
+
+
+def _drawn_ok(value) -> tuple[bool, str]:
+    """Whether a cached figure entry has the shape :func:`_drawn` stores: figure entries and files named by plain
+    figure file names (:func:`figure_name_ok`) with base64 text (a cache folder is untrusted input)."""
+    if not isinstance(value, dict) or not isinstance(value.get("figures"), list) \
+            or not isinstance(value.get("files"), dict):
+        return False, "not a figure entry"
+    bad = [n for n, data in value["files"].items() if not figure_name_ok(n) or not isinstance(data, str)]
+    if bad:
+        return False, f"a figure file name that is not one plain file name ({bad[0][:60]!r})"
+    for fig in value["figures"]:
+        if not isinstance(fig, dict):
+            return False, "a figure entry that is not an object"
+        for field in ("png", "svg"):
+            ref = fig.get(field)
+            if ref is not None and not (isinstance(ref, str) and ref.startswith("figures/")
+                                        and figure_name_ok(ref[len("figures/"):])):
+                return False, f"a figure path outside the report's figures folder ({str(ref)[:60]!r})"
+    return True, ""
+
+
+def _write_figures(folder: Path, files: dict) -> None:
+    """Write the base64 ``files`` into ``folder``, each name checked again (:func:`figure_name_ok`)."""
+    import base64
+    import binascii
+
+    for name, data in files.items():
+        if not figure_name_ok(name):
+            raise ValueError(f"figure file name {name!r} is not one plain file name")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise ValueError(f"figure file {name!r} is not base64 text") from exc
+        atomic_write(folder / name, raw)
+
+
 def _drawn(key: str, draw) -> dict:
     """``{"figures": draw(folder), "files": {path in folder: base64}}``: ``draw`` writes its figures into a fresh
     folder of a temporary directory of its own and returns their entries; the parent writes the files, so the job
@@ -321,7 +366,11 @@ def _drawn(key: str, draw) -> dict:
 
     hit = cache.get("runs", key)
     if hit is not None:
-        return hit
+        ok, why = _drawn_ok(hit)
+        if ok:
+            return hit
+        cache._note(cache.address("runs", key), f"figure entry {cache.address('runs', key)[:12]} refused: {why}; "
+                                                "drawing again")
     tmp = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
     try:
         out = tmp / "figures"
@@ -439,11 +488,8 @@ class _PaperRun:
             texts = self.texts.result()
             figure_list = []
             if self.want_figures:
-                import base64
-
                 drawn = self.figure_list.result()
-                for name, data in drawn["files"].items():
-                    atomic_write(staging / "figures" / name, base64.b64decode(data))
+                _write_figures(staging / "figures", drawn["files"])
                 figure_list = drawn["figures"]
             claims = []
             for cid in self.ids:
@@ -461,12 +507,9 @@ class _PaperRun:
                     figure_list[1:1] = paper.result_figures(results, staging / "figures")
             if self.figures:
                 # every claim that did not pass gets a figure of its verdict, shown in its section
-                import base64
-
                 with _single_threaded():
                     drawn = _verdict_figures(claims)
-                for name, data in drawn["files"].items():
-                    atomic_write(staging / "figures" / name, base64.b64decode(data))
+                _write_figures(staging / "figures", drawn["files"])
                 for fig in drawn["figures"]:
                     results[fig["claim"]].setdefault("figures", []).append(fig["png"])
                 figure_list += drawn["figures"]

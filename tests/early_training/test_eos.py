@@ -85,3 +85,23 @@ def test_bad_settings_raise_one_line_input_errors(field, value):
     with pytest.raises(InputError) as err:
         EoSSetup(**kw)
     assert field in str(err.value) and "\n" not in str(err.value)
+
+
+_CLOCK_WORDS = ("second", "wall", "elapsed", "duration", "timestamp", "date")
+
+
+def _clock_keys(value, path=""):
+    if isinstance(value, dict):
+        return [f"{path}.{k}" for k in value if any(w in str(k).lower() for w in _CLOCK_WORDS)] + [
+            p for k, v in value.items() for p in _clock_keys(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _clock_keys(v, f"{path}[{i}]")]
+    return []
+
+
+def test_the_verdict_holds_no_clock_reading(verdict):
+    # the same seed must give the same report.json: seconds spent belong in timing.json
+    from verify._io import jsonable
+
+    assert _clock_keys(jsonable(verdict.as_dict())) == []
+    assert _clock_keys({"rows": [{"seconds": 1.0}]}) == [".rows[0].seconds"]      # control: a clock key is seen

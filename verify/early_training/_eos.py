@@ -89,7 +89,7 @@ class EoSRun:
         return {"setup": asdict(self.setup), "lambda0": self.lambda0, "eta": self.eta,
                 "steps_measured": self.steps_measured.tolist(), "sharpness": self.sharpness.tolist(),
                 "loss": self.losses.tolist(), "diverged": self.diverged, "hessian_vector_products": self.products,
-                "all_lanczos_converged": self.converged, "seconds": self.seconds}
+                "all_lanczos_converged": self.converged}   # no clock reading: the same seed gives the same JSON
 
 
 def sharpness_run(es: EoSSetup, notify=None, problem: Problem | None = None) -> EoSRun:

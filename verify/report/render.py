@@ -1253,19 +1253,50 @@ _MATHML_ATTRS = frozenset("xmlns display mathvariant open close separators colum
 
 
 def _safe_mathml(text: str) -> str | None:
-    """``text`` when it is well-formed MathML made only of presentation elements and harmless attributes
-    (so a report.json cannot put markup or scripts into the page), else None (the LaTeX is shown instead)."""
+    """MathML serialised afresh from ``text``'s parsed tree when that tree is made only of presentation elements
+    and harmless attributes, else None (the LaTeX is shown instead).
+
+    The page never receives ``text`` itself: processing instructions, comments, a DOCTYPE or CDATA (which an XML
+    parser drops or resolves but an HTML parser reads differently) reject it outright, and the output is built
+    from the checked elements with every text and attribute value escaped, so a report.json cannot put markup
+    or scripts into the page."""
     from xml.etree import ElementTree
 
+    if not isinstance(text, str) or "<?" in text or "<!" in text:
+        return None
     try:
         root = ElementTree.fromstring(text)
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, ValueError, RecursionError):
+        return None
+    if root.tag.rsplit("}", 1)[-1] != "math":
         return None
     for el in root.iter():
+        if not isinstance(el.tag, str):
+            return None
         tag = el.tag.rsplit("}", 1)[-1]
         if tag not in _MATHML_TAGS or any(a.rsplit("}", 1)[-1] not in _MATHML_ATTRS for a in el.attrib):
             return None
-    return text if root.tag.rsplit("}", 1)[-1] == "math" else None
+
+    def emit(el, out: list) -> None:
+        tag = el.tag.rsplit("}", 1)[-1]
+        attrs = {a.rsplit("}", 1)[-1]: v for a, v in el.attrib.items() if a.rsplit("}", 1)[-1] != "xmlns"}
+        if el is root:
+            attrs = {"xmlns": "http://www.w3.org/1998/Math/MathML", **attrs}
+        out.append(f"<{tag}" + "".join(f' {a}="{_e(v)}"' for a, v in attrs.items()) + ">")
+        if el.text:
+            out.append(_e(el.text))
+        for child in el:
+            emit(child, out)
+            if child.tail:
+                out.append(_e(child.tail))
+        out.append(f"</{tag}>")
+
+    out: list = []
+    try:
+        emit(root, out)
+    except RecursionError:
+        return None
+    return "".join(out)
 
 
 def _png_data_uri(base_dir: Path, rel: str) -> tuple[str | None, str | None]:
