@@ -39,8 +39,23 @@ def _isolated_cache(tmp_path, monkeypatch):
     """Each test starts cold: an empty in-process cache and a private cache folder."""
     monkeypatch.setattr(_supremum, "_MEMORY", {})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("VERIFY_CACHE_DIR", raising=False)
     monkeypatch.delenv("VERIFY_NO_CACHE", raising=False)
     yield
+
+
+def test_the_disk_cache_lives_in_the_one_cache_folder(tmp_path, monkeypatch, capsys):
+    # --cache DIR sets VERIFY_CACHE_DIR: the certified constants follow it, and 'cache clear' removes them
+    from verify.cli import main
+
+    monkeypatch.setenv("VERIFY_CACHE_DIR", str(tmp_path / "team"))
+    assert _supremum.cache_path() == tmp_path / "team" / "supremum.json"
+    s = sp.Symbol("s", real=True)
+    _supremum.sup_abs(sp.tanh(s), s)
+    assert _supremum.cache_path().is_file()
+    assert main(["cache", "clear"]) == 0 and not _supremum.cache_path().exists()
+    monkeypatch.delenv("VERIFY_CACHE_DIR")
+    assert _supremum.cache_path() == tmp_path / "cache" / "dynamics-verifier" / "supremum.json"   # control
 
 
 def grid_oracle(g: sp.Expr, lo: float = -30.0, hi: float = 30.0, n: int = 400_001) -> mpmath.mpf:

@@ -9,8 +9,9 @@ bound, ``inf`` included):
 
 0. **Cache.**  A record computed once is kept in memory (keyed by the
    expression's ``srepr``, the tolerance, the budget and :data:`VERSION`) and
-   in a small JSON file under the user cache folder
-   (``$XDG_CACHE_HOME/dynamics-verifier/supremum.json``, default
+   in a small JSON file in the project's cache folder
+   (``$VERIFY_CACHE_DIR/supremum.json``, else
+   ``$XDG_CACHE_HOME/dynamics-verifier/supremum.json``, default
    ``~/.cache``), written atomically.  Unreadable or corrupt files and entries
    are ignored; ``VERIFY_NO_CACHE=1`` turns the file off.  A result that a
    clock shaped (a SymPy time limit expired, or the time budget below ran
@@ -627,7 +628,12 @@ def clear_memory_cache() -> None:
 
 
 def cache_path() -> Path:
-    """The on-disk cache file (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``dynamics-verifier/supremum.json``)."""
+    """The on-disk cache file: ``supremum.json`` in the project's one cache folder (``$VERIFY_CACHE_DIR``, which
+    ``--cache DIR`` sets, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``dynamics-verifier``), so that
+    ``python -m verify cache clear`` and ``--cache`` reach it."""
+    explicit = os.environ.get("VERIFY_CACHE_DIR", "").strip()
+    if explicit:
+        return Path(explicit) / "supremum.json"
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(root) / "dynamics-verifier" / "supremum.json"
 

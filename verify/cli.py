@@ -16,6 +16,7 @@ error, nothing written), 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import re
 import difflib
 import os
 import sys
@@ -29,7 +30,16 @@ from .registry import REGISTRY, claims_of, load_papers
 __all__ = ["main", "build_parser"]
 
 
+#: what reads as a negative number value (argparse's own rule knows only -1 and -.5): -1e-3, -1E300, -inf, -nan
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "--target -1e300" and "--lr -inf" are values, not options (no option of this program looks like one)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
     def error(self, message):  # one line, exit 2
         self.exit(2, f"error: {message} (see 'python -m verify {self.prog.split(maxsplit=1)[-1]} --help')\n"
                   if " " in self.prog else f"error: {message} (see 'python -m verify --help')\n")
@@ -390,7 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # building the parser imports the papers' tool modules: a Ctrl-C there is an interrupt like any other
         args = build_parser(argv).parse_args(argv)
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()            # a full standard output fails here, inside the handlers below
+        return code
     except VerifierError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -403,3 +415,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:           # e.g. '... --json | head': the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:            # a full disk, a lost permission: one line, and no half-written report
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())    # stdout may be the full device
+        except (OSError, ValueError):
+            pass
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"error: cannot write{where}: {exc.strerror or exc}; nothing was left half-written (a report folder "
+              "is replaced only when complete); free space or choose another --out", file=sys.stderr)
+        return 2

@@ -527,21 +527,32 @@ class _PaperRun:
             }
             report = jsonable(report)
             validate_report(report)                     # nothing is written for an invalid report
-            # the report lists its own figures: an older run's figures in this folder would be stale
-            shutil.rmtree(out_dir / "figures", ignore_errors=True)
+            # the paper's folder is assembled beside its final place (same file system) and swapped in by a rename,
+            # so it appears only complete: a full disk or a lost permission leaves the earlier folder as it was
+            partial = _partial_folder(out_dir)
             if self.figures:
-                (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+                (partial / "figures").mkdir(parents=True, exist_ok=True)
                 for f in (staging / "figures").iterdir() if (staging / "figures").is_dir() else ():
-                    shutil.move(str(f), out_dir / "figures" / f.name)
+                    shutil.copyfile(f, partial / "figures" / f.name)
+        except BaseException:
+            if "partial" in locals():
+                shutil.rmtree(partial, ignore_errors=True)
+            raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        # the run record: what differs between two runs of the same seed and revision (kept out of report.json)
-        timing = {"run_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "git_dirty": _git_dirty(), "wall_time_s": time.perf_counter() - self.start,
-                  "per_claim_s": timings, "from_cache": cached, "workers": workers}
-        atomic_write(out_dir / "timing.json", dumps(timing))
-        paths = write_report(report, out_dir, run=timing)   # the figures are in place, so the HTML embeds them
-        paths["timing"] = str(out_dir / "timing.json")
+        try:
+            # the run record: what differs between two runs of the same seed and revision (kept out of report.json)
+            timing = {"run_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      "git_dirty": _git_dirty(), "wall_time_s": time.perf_counter() - self.start,
+                      "per_claim_s": timings, "from_cache": cached, "workers": workers}
+            atomic_write(partial / "timing.json", dumps(timing))
+            write_report(report, partial, run=timing)   # the figures are in place, so the HTML embeds them
+            _swap_in(partial, out_dir)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        paths = {"json": str(out_dir / "report.json"), "md": str(out_dir / "report.md"),
+                 "html": str(out_dir / "report.html"), "timing": str(out_dir / "timing.json")}
         return report, paths
 
 
@@ -562,6 +573,8 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
                       user=(user_configs or {}).get(key))
             for key, ids, out in plan]
     _sweep_stale_staging()
+    for parent in {Path(out).parent for _, _, out in plan}:
+        _sweep_stale_partials(parent)
 
     def announce(future):
         for verdict, seconds, from_cache in future.result():
@@ -683,6 +696,56 @@ def _stop(pool) -> None:
 
 
 _STAGING = "verify-figures-"
+#: the hidden siblings of a paper's report folder while it is assembled (``.<name>.partial-<pid>``) and while the
+#: earlier one is swapped out (``.<name>.old-<pid>``)
+_PARTIAL, _OLD = ".partial-", ".old-"
+
+
+def _partial_folder(out_dir: Path) -> Path:
+    """A fresh hidden folder beside ``out_dir`` (on its file system), where its new contents are assembled."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.parent / f".{out_dir.name}{_PARTIAL}{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    return partial
+
+
+def _swap_in(partial: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by ``partial`` with renames only (the earlier folder is restored if the second fails)."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}{_OLD}{os.getpid()}"
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(out_dir, old)
+    try:
+        os.rename(partial, out_dir)
+    except BaseException:
+        if old is not None:
+            os.rename(old, out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _sweep_stale_partials(root: Path) -> None:
+    """Remove the hidden assembly folders under ``root`` (two levels: paper and run) of runs whose process is
+    gone."""
+    for path in list(root.glob(".*")) + list(root.glob("*/.*")):
+        for marker in (_PARTIAL, _OLD):
+            if marker in path.name and path.is_dir():
+                pid = path.name.rsplit(marker, 1)[1]
+                if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                    shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _sweep_stale_staging() -> None:

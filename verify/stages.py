@@ -228,6 +228,8 @@ def _short(values) -> object:
 _MIN_SPAN, _MAX_SPAN = 1e-60, 1e60
 #: largest curve file read, in rows and bytes (a recorded curve has hundreds to tens of thousands of rows)
 MAX_ROWS = 1_000_000
+#: columns a loss curve may have (each row is held as strings: 100,000 columns of 1e6 rows would not fit)
+MAX_COLUMNS = 1000
 MAX_FILE_BYTES = 256 * 2**20
 
 
@@ -717,6 +719,10 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
         return min(max(s, floor), hi)
 
     if smooth is not None:
+        if not smooth <= span:
+            raise InputError("smooth", smooth, f"is longer than the curve's whole time span {span:.6g}",
+                             f"pass a scale below the span (e.g. smooth = {span / 20:.3g}), or leave it out to choose "
+                             "it from the noise")
         s_value = s_find = max(smooth, h)
     else:
         s_value = clamp(_scale_for_value(nu, rho, _VALUE_NOISE), cap / 2)
@@ -903,6 +909,9 @@ def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | No
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = []
             for i, row in enumerate(csv.reader(fh), start=1):
+                if len(row) > MAX_COLUMNS:
+                    raise InputError("FILE", str(path), f"line {i} has {len(row)} columns, more than {MAX_COLUMNS}",
+                                     "keep the time and loss columns (e.g. cut -d, -f1,2)")
                 if any(c.strip() for c in row):
                     rows.append((i, row))
                     if len(rows) > MAX_ROWS + 1:

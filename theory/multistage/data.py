@@ -111,11 +111,22 @@ class DataSet:
 
 
 def _moments(X: np.ndarray, p: np.ndarray, y: np.ndarray) -> dict:
+    with np.errstate(all="ignore"):         # a target so large that its moments overflow: refused below, silently
+        out = _moment_values(X, p, y)
+    bad = [k for k, v in out.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise InputError("[target] expr", f"largest |f| = {float(np.max(np.abs(y))):.3g}",
+                         f"the data moments ({', '.join(bad)}) overflow double precision",
+                         "scale the target down (e.g. exp(x0) instead of exp(100*x0))")
+    return out
+
+
+def _moment_values(X: np.ndarray, p: np.ndarray, y: np.ndarray) -> dict:
     norms = np.linalg.norm(X, axis=1)
     Sigma = (X * p[:, None]).T @ X
     z = X.T @ (p * y)
     zn = float(np.linalg.norm(z))
-    s = X @ (z / zn) if zn > 0 else np.zeros(len(p))   # zhat . x, for the plateau shift of D10
+    s = X @ (z / zn) if 0 < zn < np.inf else np.zeros(len(p))   # zhat . x, for the plateau shift of D10
     return {
         "z": z,
         "Sigma": Sigma,

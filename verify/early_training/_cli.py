@@ -105,8 +105,16 @@ def uv_summary(width: int, target: float, seed: int, steps: int = 10) -> dict:
     """
     if not (isinstance(target, (int, float)) and math.isfinite(target)):
         raise InputError("target", target, "must be a finite number", "use e.g. --target 0")
+    if not abs(target) <= 1e100:          # the loss (f - y)^2 / 2 and its round-off bands must stay in float64
+        raise InputError("--target", target, "is so large that the loss (f - y)^2 / 2 overflows float64",
+                         "use a target of modest size, e.g. --target 0.5 (|y| <= 1e100)")
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise InputError("steps", steps, "must be a positive integer", "use e.g. --steps 10")
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        raise InputError("width", width, "must be a positive integer", "use e.g. --width 1024")
+    from ._cost import check_uv
+
+    check_uv(width, steps)              # memory and time estimated before anything is allocated
     init = initialise(width, seed)
     consts = critical_constants(init, target, steps)
     s = uv_model
@@ -152,6 +160,9 @@ def cmd_critical(args) -> int:
         raise InputError("--data", args.data, "unknown data set", f"use one of {', '.join(DATASETS)}")
     if args.device not in DEVICES:
         raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
+    from ._cost import check_critical
+
+    check_critical(args.depth, args.width, args.steps)   # before a network is built
     setup = Setup(args.depth, args.width, args.seed, data=args.data, zero_last_layer=args.zero_last_layer,
                   device=args.device, steps=args.steps)
     notify = (lambda text: print(text, file=sys.stderr))

@@ -59,7 +59,10 @@ class ModelConfig:
             raise InputError("[model] alpha", self.alpha,
                              "alpha <= 1/2 is outside the condensed regime the theory covers",
                              "set alpha > 0.5 (e.g. 1.0)")
-        log10_scale2 = -2 * float(self.alpha) * math.log10(self.width)
+        if not math.isfinite(float(self.alpha)):
+            raise InputError("[model] alpha", self.alpha, "must be a finite number", "set alpha > 0.5 (e.g. 1.0)")
+        # at width 1 the variance m^(-2 alpha) is 1 for every alpha
+        log10_scale2 = -2 * float(self.alpha) * math.log10(self.width) if self.width > 1 else 0.0
         if not log10_scale2 >= math.log10(_SMALLEST_SCALE_SQUARED):
             largest = -math.log10(_SMALLEST_SCALE_SQUARED) / (2 * math.log10(self.width))
             raise InputError("[model] alpha", self.alpha,

@@ -81,6 +81,25 @@ def read_stationary_config(path) -> dict:
     return values
 
 
+#: the simulation's cost, measured with a safety factor of about two (one thread): NumPy's per-step overhead and
+#: the per-chain work of one heavy-ball step with fresh noise; memory: position, velocity, noise and the running
+#: sums of every chain
+SECONDS_PER_STEP, SECONDS_PER_CHAIN_STEP, BYTES_PER_CHAIN = 2e-5, 2e-8, 96
+
+
+def _check_cost(chains: int, total_steps: int) -> float:
+    """Refuse (one line) a simulation that cannot fit in memory or time; return its estimated seconds."""
+    from ..resources import FLOPS, check_memory, check_time
+
+    check_memory(float(chains) * BYTES_PER_CHAIN, "--chains", chains, f"{chains} chains",
+                 "use fewer --chains (e.g. 2048)")
+    seconds = float(total_steps) * (SECONDS_PER_STEP + float(chains) * SECONDS_PER_CHAIN_STEP)
+    return check_time(seconds * FLOPS, "--chains" if chains > 4096 else "--steps",
+                      chains if chains > 4096 else total_steps,
+                      f"{chains} chains x {total_steps} steps (burn-in included)",
+                      "use fewer --chains or --steps")
+
+
 def stationary_summary(lr: float, curvature: float, noise: float, momentum: float | None = None,
                        chains: int = 2048, steps: int = 4000, seed: int = 0) -> dict:
     """The derived floor (and approximation), a simulated floor with its 95 % interval, stability, relaxation.
@@ -108,7 +127,13 @@ def stationary_summary(lr: float, curvature: float, noise: float, momentum: floa
     if momentum is not None:
         out.update(_approximation(lr, curvature, noise, gamma))
     why_not = None
-    if not (math.isfinite(rho) and rho < 1):
+    # the chains square x (scale sqrt(floor)) and the interval squares x^2 again: past sqrt(float64 max) / 1e3 the
+    # estimate overflows and would print inf +- nan
+    square_limit = math.sqrt(np.finfo(np.float64).max) / 1e3
+    if out["exact"] is None or not out["exact"] < square_limit:
+        why_not = (f"the floor {exact:.3g} is beyond {square_limit:.3g}, where the chains' squared values and their "
+                   "variance overflow float64")
+    elif not (math.isfinite(rho) and rho < 1):
         why_not = (f"the relaxation rate rho = {rho:.17g} rounds to 1 or beyond in float64 (alpha lambda = {c:.3g} "
                    f"too close to an edge of the stable region, 0 or {upper:.12g}, to simulate)")
     else:
@@ -120,6 +145,7 @@ def stationary_summary(lr: float, curvature: float, noise: float, momentum: floa
         out["simulated"] = None
         out["simulation_note"] = f"not run: {why_not}; the derived values above are exact"
         return out
+    _check_cost(chains, burn + steps)
     key = point_stream_key(lr, curvature, noise, gamma)
     run = simulate(lr, curvature, noise, gamma, chains=chains, steps=burn + steps, burn_in=burn, seed=seed,
                    spawn_key=key)

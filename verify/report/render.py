@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import html
+import stat
 import json
 import math
 import re
@@ -1299,6 +1300,10 @@ def _safe_mathml(text: str) -> str | None:
     return "".join(out)
 
 
+#: the largest figure a report embeds (the project's are below 1 MiB)
+FIGURE_MAX_BYTES = 32 * 2**20
+
+
 def _png_data_uri(base_dir: Path, rel: str) -> tuple[str | None, str | None]:
     """(data URI, None) or (None, why the figure cannot be shown)."""
     p = PurePosixPath(rel)
@@ -1306,7 +1311,13 @@ def _png_data_uri(base_dir: Path, rel: str) -> tuple[str | None, str | None]:
         return None, "is outside the report folder"
     path = base_dir.joinpath(*p.parts)
     try:
-        data = path.read_bytes()
+        info = path.lstat()              # a link, a FIFO or a device is never opened (it could hang or never end)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "is not a regular file"
+        if info.st_size > FIGURE_MAX_BYTES:
+            return None, f"is larger than {FIGURE_MAX_BYTES // 2**20} MiB"
+        with path.open("rb") as fh:
+            data = fh.read(FIGURE_MAX_BYTES + 1)
     except FileNotFoundError:
         return None, "is missing"
     except OSError as exc:
@@ -1454,30 +1465,85 @@ def write_report(report: dict, out_dir, run: dict | None = None) -> dict:
     return {k: str(v) for k, v in paths.items()}
 
 
-def rerender(out_dir) -> dict:
-    """Read ``out_dir/report.json``, validate it and rewrite ``report.md`` and ``report.html``.
+#: the largest report.json ``report`` reads (the committed ones are below 2 MB)
+REPORT_MAX_BYTES = 64 * 2**20
+#: the deepest nesting of arrays and objects in a report.json (the schema needs about 12)
+REPORT_MAX_DEPTH = 64
 
-    Backs ``python -m verify report DIR``.  An absent, unreadable, malformed or
-    invalid ``report.json`` raises :class:`InputError` naming its path (and the
-    key, for an invalid one).  Returns ``{"md": path, "html": path}``.
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON ``text`` (outside strings), found without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _read_report_json(path: Path) -> dict:
+    """``path`` parsed, as untrusted input: a regular file below :data:`REPORT_MAX_BYTES`, nested at most
+    :data:`REPORT_MAX_DEPTH` deep, numbers of at most 4300 digits; each failure one :class:`InputError`."""
+    fix = "restore report.json from the run, or rerun 'python -m verify all'"
+    try:
+        info = path.lstat()
+    except OSError as exc:
+        raise InputError(str(path), str(path), f"cannot be read ({exc.strerror or exc})",
+                         "check the file's permissions") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(str(path), str(path), "is not a regular file (a link, a FIFO or a device)",
+                         "give the folder of a run whose report.json is a plain file")
+    if info.st_size > REPORT_MAX_BYTES:
+        raise InputError(str(path), f"{info.st_size} bytes", f"is larger than {REPORT_MAX_BYTES // 2**20} MiB",
+                         fix)
+    try:
+        with path.open("rb") as fh:
+            text = fh.read(REPORT_MAX_BYTES + 1).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), str(path), f"cannot be read ({exc})",
+                         "check the file's permissions and that it is UTF-8 JSON") from None
+    if _nesting_depth(text) > REPORT_MAX_DEPTH:
+        raise InputError(str(path), f"nesting deeper than {REPORT_MAX_DEPTH}", "is not a report (too deeply nested)",
+                         fix)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"line {exc.lineno} column {exc.colno}", f"is not valid JSON ({exc.msg})",
+                         fix) from None
+    except (ValueError, RecursionError) as exc:      # e.g. an integer of more than 4300 digits
+        raise InputError(str(path), str(exc)[:80], "is not a report (a value JSON cannot hold here)", fix) from None
+
+
+def rerender(out_dir) -> dict:
+    """Read ``out_dir/report.json`` (or ``out_dir`` itself when it names a ``report.json``), validate it and rewrite
+    ``report.md`` and ``report.html`` beside it.
+
+    Backs ``python -m verify report DIR``.  An absent, unreadable, oversized, malformed or invalid
+    ``report.json`` raises :class:`InputError` naming its path (and the key, for an invalid one).  Returns
+    ``{"md": path, "html": path}``.
     """
     out_dir = Path(out_dir)
+    if out_dir.name == "report.json" and not out_dir.is_dir():
+        out_dir = out_dir.parent
     path = out_dir / "report.json"
     if not path.is_file():
         where = "the folder does not exist" if not out_dir.exists() else (
             "it is not a folder" if not out_dir.is_dir() else "the folder holds no report.json")
         raise InputError(str(path), str(out_dir), f"is absent ({where})",
                          "give the folder of a run, e.g. reports/<paper>/<run-id>, written by 'python -m verify all'")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), str(out_dir), f"cannot be read ({exc})",
-                         "check the file's permissions and that it is UTF-8 JSON") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"line {exc.lineno} column {exc.colno}", f"is not valid JSON ({exc.msg})",
-                         "restore report.json from the run, or rerun 'python -m verify all'") from None
+    data = _read_report_json(path)
     try:
         validate_report(data)
     except InputError as exc:
