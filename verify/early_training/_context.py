@@ -119,6 +119,29 @@ class Context:
             self.seconds[(setup, name)] = time.perf_counter() - start
         return self._deep[key]
 
+    def reduction(self, setup) -> dict | None:
+        """The early-sharpness scan below ``setup``'s c_loss (:func:`~verify.early_training._reduction.reduction_scan`,
+        cached; None when the profile does not scan)."""
+        step = self.profile.reduction_step
+        if step is None:
+            return None
+        key = ("reduction", setup)
+        if key not in self._deep:
+            import numpy as np
+
+            from ._reduction import reduction_scan
+
+            prob = self.problem(setup)
+            b = self.constant(setup, "c_loss")
+            top = b.interval[0] if b.interval[0] is not None else self.profile.search.bracket[0]
+            if b.interval[0] is None and b.interval[1] is None:
+                top = self.profile.search.bracket[1]
+            start = time.perf_counter()
+            seed = int(np.random.SeedSequence(setup.seed, spawn_key=(5,)).generate_state(1)[0])
+            self._deep[key] = reduction_scan(prob, top, step, seed=seed)
+            self.seconds[(setup, "reduction")] = time.perf_counter() - start
+        return self._deep[key]
+
     def eos_setups(self) -> list:
         """The edge-of-stability runs of the profile (one per seed)."""
         from ._eos import EoSSetup
@@ -156,7 +179,10 @@ class Context:
                          "seeds": self.seeds(p.deep_seeds), "zero_last_layer": {
                              "depths": list(p.zero_depths), "widths": list(p.zero_widths),
                              "seeds": self.seeds(p.zero_seeds)},
-                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype},
+                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype,
+                         "sharpness_reduction_scan": None if p.reduction_step is None else {
+                             "step_log2_c": p.reduction_step, "levels": [0.9, 0.5],
+                             "rule": "the smallest c with lambda_10 / lambda_0 <= level (measurement batch)"}},
                 "edge_of_stability": {"depth": p.eos_depth, "width": p.eos_width, "c": p.eos_c,
                                       "steps": p.eos_steps, "every": p.eos_every, "seeds": self.seeds(p.eos_seeds),
                                       "run": "full-batch GD, momentum 0, MSE, last layer zero, digits"}}

@@ -80,6 +80,9 @@ class Profile:
     eos_steps: int = 300
     eos_every: int = 5
     eos_seeds: int = 1
+    #: the grid step in log2 c of the early-sharpness scan that locates the sharpness-reduction phase's lower edge
+    #: (:mod:`verify.early_training._reduction`); None: not scanned
+    reduction_step: float | None = None
 
     def __post_init__(self):
         if max(self.map_widths) > MAP_MAX_WIDTH:
@@ -101,14 +104,14 @@ PROFILES = {
     "quick": Profile("quick", map_widths=(8, 64, 512, 4096), map_seeds=2, map_cs=(0.5, 1.9, 3.0, 4.5),
                      map_targets=(0.0, 0.7), map_steps=10, regime_width=4096, regime_seeds=2, regime_steps=300,
                      closs_widths=(64, 256, 1024, 4096), closs_seeds=4,
-                     deep_depths=(2, 4), deep_widths=(16, 64), deep_seeds=2, zero_depths=(2,), zero_widths=(128, 256),
-                     zero_seeds=1, measure_size=128, search=Search(coarse_step=1.0, resolution=0.05, per_pass=3),
+                     deep_depths=(2, 4), deep_widths=(32, 64), deep_seeds=3, zero_depths=(2,),
+                     zero_widths=(16, 32, 64, 128), zero_seeds=3, measure_size=128, reduction_step=1.0, search=Search(coarse_step=1.0, resolution=0.05, per_pass=3),
                      sharp_search=Search(coarse_step=1.0, resolution=0.1, per_pass=1), eos_steps=200, eos_every=10),
     "default": Profile("default", map_widths=(2, 8, 64, 512, 4096), map_seeds=4, map_cs=(0.5, 1.0, 1.9, 2.5, 3.0, 4.5),
                        map_targets=(0.0, 0.7, -1.5), map_steps=10, regime_width=4096, regime_seeds=4,
                        regime_steps=400, closs_widths=(64, 128, 256, 512, 1024, 2048, 4096), closs_seeds=8,
-                       deep_depths=(4, 8), deep_widths=(64, 128), deep_seeds=1, zero_depths=(4,),
-                       zero_widths=(256,), zero_seeds=1, measure_size=512, eos_steps=300, eos_seeds=1,
+                       deep_depths=(4, 8), deep_widths=(32, 64, 128), deep_seeds=3, zero_depths=(4,),
+                       zero_widths=(32, 64, 128, 256), zero_seeds=3, measure_size=512, reduction_step=0.5, eos_steps=300, eos_seeds=1,
                        search=Search(coarse_step=1.0, resolution=0.03, per_pass=1),
                        sharp_search=Search(coarse_step=1.0, resolution=0.05, per_pass=1)),
     "full": Profile("full", map_widths=(1, 2, 8, 64, 512, 4096), map_seeds=8,
