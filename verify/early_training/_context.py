@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from theory.early_training import KEY
 
@@ -37,6 +37,8 @@ class Context:
     _deep: dict = field(default_factory=dict)
     #: wall seconds per (set-up, "lambda0" | constant name), for the profiles' cost estimates
     seconds: dict = field(default_factory=dict)
+    #: the E2 set-ups kept (a predicate on a Setup; None: all of the profile's), see :meth:`restricted`
+    keep: object = None
 
     @classmethod
     def make(cls, profile: str = "default", **kw) -> "Context":
@@ -79,9 +81,16 @@ class Context:
         depths, widths, seeds = ((p.zero_depths, p.zero_widths, p.zero_seeds) if zero_last_layer
                                  else (p.deep_depths, p.deep_widths, p.deep_seeds))
         dev = "cpu" if self.device == "auto" else self.device
-        return [Setup(d, w, s, zero_last_layer=zero_last_layer, dtype=p.dtype, device=dev,
-                      steps=p.steps, measure_size=p.measure_size)
-                for d in depths for w in widths for s in self.seeds(seeds)]
+        out = [Setup(d, w, s, zero_last_layer=zero_last_layer, dtype=p.dtype, device=dev,
+                     steps=p.steps, measure_size=p.measure_size)
+               for d in depths for w in widths for s in self.seeds(seeds)]
+        return out if self.keep is None else [s for s in out if self.keep(s)]
+
+    def restricted(self, keep) -> "Context":
+        """This context with only the E2 set-ups for which ``keep(setup)`` holds (e.g. ``lambda s:
+        s.depth_over_width <= 1/16``), sharing its run caches: a claim judged on a sub-range of the profile's (the
+        tests judge a claim and its controls where the paper's statement holds)."""
+        return replace(self, keep=keep)
 
     def problem(self, setup):
         """The :class:`~verify.early_training._critical.Problem` of ``setup`` (cached; CUDA falls back once)."""
