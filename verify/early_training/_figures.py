@@ -190,8 +190,10 @@ def _draw_regions(ax, ys, edges, regions, left, right) -> None:
         lo2, hi2 = np.concatenate([lo[:1], lo, lo[-1:]]), np.concatenate([hi[:1], hi, hi[-1:]])
         ax.fill_betweenx(yy, lo2, np.maximum(hi2, lo2), color=colour, alpha=0.9, lw=0, zorder=0)
         k = int(np.argmax(np.log(hi) - np.log(lo)))
-        y = ys[k] / _PAD ** 0.5 if k == 0 else ys[k] * _PAD ** 0.5 if k == len(ys) - 1 else ys[k]
-        ax.text(float(np.sqrt(lo[k] * hi[k])), y, name, ha="center", va="center", fontsize=7.5,
+        # at the outermost d/w the label hangs inward from the axes' edge, so that it stays inside them
+        y, va = ((ys[0] / _PAD * 1.02, "bottom") if k == 0 else (ys[-1] * _PAD / 1.02, "top") if k == len(ys) - 1
+                 else (ys[k], "center"))
+        ax.text(float(np.sqrt(lo[k] * hi[k])), y, name, ha="center", va=va, fontsize=7.5,
                 rotation=90 if np.log2(hi[k] / lo[k]) < 1.5 else 0, color="black", zorder=5,
                 bbox={"facecolor": "white", "alpha": 0.6, "lw": 0, "pad": 1})
 
