@@ -8,14 +8,19 @@ group.
 
 * quick (issue 20): deep set-ups depths 2 and 4, widths 32 and 64, three seeds each (d/w 1/32, 1/16 twice
   -- depth 2 width 32 against depth 4 width 64, the d/w-only comparison -- and 1/8, where the paper's order
-  reverses); zero-last-layer depth 2, widths 16-128 (d/w 1/8 to 1/64), three seeds; the early-sharpness scan
-  at step 1 in log2 c.  Measured with one thread, load average 3 on the two cores (2026-12-05): the deep
-  group's constants about 28 s (about 2.4 s per set-up, depth 4 width 64 the dearest at 4.3 s, c_sharp 45 %
-  of it), the scan 4 s, the zero-last-layer set-ups 8 s; on a quiet machine about half (see the branch's
-  report for the figures measured before and after).
-* default (issue 20; not run here, estimated from per-set-up timings, see the report of the branch): depths 4
-  and 8, widths 32, 64, 128, three seeds (d/w 1/32 to 1/4; 1/16 and 1/8 each at two depths), zero-last-layer
-  depth 4, widths 32-256 (d/w 1/8 to 1/64), three seeds, the early-sharpness scan at step 0.5.
+  reverses); zero-last-layer depth 2, widths 16-128 (d/w 1/8 to 1/64), three seeds; no early-sharpness scan
+  (the phase diagram then draws the sharpness-reduction phase from c = 2, as the authors do).  ``verify all
+  --quick --paper early-training`` with OMP_NUM_THREADS=1, back to back with the tree before issue 20 under a
+  load average of 4.3 on the two cores (2026-12-05): 27.6 s of CPU against 21.9 s (+5.7 s on the deep group's
+  critical path), 45 s and 48 s wall (the load's noise).  Per set-up (load 3): about 1.3-1.9 s at depth 2, 2.6
+  s at depth 4 width 32, 4.3 s at depth 4 width 64 (c_sharp about half of each).
+* default (issue 20; estimated from per-set-up timings at the default settings, seed 1 of each architecture,
+  load average 5): depths 4 and 8, widths 32, 64, 128, three seeds -- per seed 5.9 s (d4 w32), 8.7 s (d4 w64),
+  22.3 s (d4 w128), 8.5 s (d8 w32), 15.2 s (d8 w64), 49.6 s (d8 w128), of which c_sharp 64 s and the
+  early-sharpness scan (step 0.5) 25 s: about 110 s per seed, 330 s for three; zero-last-layer depth 4, widths
+  32-256, three seeds, measured whole: 77 s (d4 w256 42 s of it).  The deep group about 7 min under that load
+  (about half on a quiet machine), the edge-of-stability group beside it: well under 20 minutes; with c_sharp
+  twice as cheap about 5.5 min.
 * full (not run): depth 8, widths 256-2048, three seeds.  Estimated from the
   measured cost of c_loss and c_sharp at depth 4, width 256 (33 s on one
   thread, bench_critical_lr.py), scaled by the parameter count (depth 8
@@ -105,7 +110,7 @@ PROFILES = {
                      map_targets=(0.0, 0.7), map_steps=10, regime_width=4096, regime_seeds=2, regime_steps=300,
                      closs_widths=(64, 256, 1024, 4096), closs_seeds=4,
                      deep_depths=(2, 4), deep_widths=(32, 64), deep_seeds=3, zero_depths=(2,),
-                     zero_widths=(16, 32, 64, 128), zero_seeds=3, measure_size=128, reduction_step=1.0, search=Search(coarse_step=1.0, resolution=0.05, per_pass=3),
+                     zero_widths=(16, 32, 64, 128), zero_seeds=3, measure_size=128, search=Search(coarse_step=1.0, resolution=0.05, per_pass=3),
                      sharp_search=Search(coarse_step=1.0, resolution=0.1, per_pass=1), eos_steps=200, eos_every=10),
     "default": Profile("default", map_widths=(2, 8, 64, 512, 4096), map_seeds=4, map_cs=(0.5, 1.0, 1.9, 2.5, 3.0, 4.5),
                        map_targets=(0.0, 0.7, -1.5), map_steps=10, regime_width=4096, regime_seeds=4,
