@@ -158,3 +158,26 @@ def test_the_fit_of_c_loss_minus_2_has_a_positive_exponent(ctx):
     v = REGISTRY["E2-c-loss-tends-to-2"].check(ctx)
     assert v.predicted["limit"] == 2.0
     assert v.measured["c_loss"]["exponent_interval"][0] > 0
+
+
+def test_the_early_sharpness_scan_brackets_each_crossing_it_reports(ctx):
+    """The early-sharpness scan (the default profile measures it) on one quick set-up at step 1: ratios on the grid below
+    c_loss, each reported edge inside the grid cell whose two ratios bracket its level, and the ratio at the
+    smallest c within 10 % of 1 (the sharpness barely moves at c = 2^-6)."""
+    from verify.early_training._reduction import LOW_C, reduction_scan
+
+    setup = ctx.deep_setups()[0]
+    prob = ctx.problem(setup)
+    top = ctx.constant(setup, "c_loss").interval[0]
+    scan = reduction_scan(prob, top, 1.0)
+    cs, ratios = scan["c"], scan["sharpness_ratio_step10"]
+    assert cs[0] == LOW_C and cs[-1] < top and all(b == 2 * a for a, b in zip(cs, cs[1:]))
+    assert all(0 < r < 1.5 for r in ratios) and ratios[0] > 0.9
+    assert all(band < 1e-3 for band in scan["band"])
+    for level, e in scan["edges"].items():
+        if e["c"] is None:
+            assert e["above_scan"] and min(ratios) > float(level)
+            continue
+        lo, hi = e["cell"]
+        assert lo < e["c"] < hi
+        assert ratios[cs.index(lo)] > float(level) >= ratios[cs.index(hi)]
