@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from theory.early_training import KEY
 
@@ -37,6 +37,8 @@ class Context:
     _deep: dict = field(default_factory=dict)
     #: wall seconds per (set-up, "lambda0" | constant name), for the profiles' cost estimates
     seconds: dict = field(default_factory=dict)
+    #: the E2 set-ups kept (a predicate on a Setup; None: all of the profile's), see :meth:`restricted`
+    keep: object = None
 
     @classmethod
     def make(cls, profile: str = "default", **kw) -> "Context":
@@ -79,9 +81,16 @@ class Context:
         depths, widths, seeds = ((p.zero_depths, p.zero_widths, p.zero_seeds) if zero_last_layer
                                  else (p.deep_depths, p.deep_widths, p.deep_seeds))
         dev = "cpu" if self.device == "auto" else self.device
-        return [Setup(d, w, s, zero_last_layer=zero_last_layer, dtype=p.dtype, device=dev,
-                      steps=p.steps, measure_size=p.measure_size)
-                for d in depths for w in widths for s in self.seeds(seeds)]
+        out = [Setup(d, w, s, zero_last_layer=zero_last_layer, dtype=p.dtype, device=dev,
+                     steps=p.steps, measure_size=p.measure_size)
+               for d in depths for w in widths for s in self.seeds(seeds)]
+        return out if self.keep is None else [s for s in out if self.keep(s)]
+
+    def restricted(self, keep) -> "Context":
+        """This context with only the E2 set-ups for which ``keep(setup)`` holds (e.g. ``lambda s:
+        s.depth_over_width <= 1/16``), sharing its run caches: a claim judged on a sub-range of the profile's (the
+        tests judge a claim and its controls where the paper's statement holds)."""
+        return replace(self, keep=keep)
 
     def problem(self, setup):
         """The :class:`~verify.early_training._critical.Problem` of ``setup`` (cached; CUDA falls back once)."""
@@ -117,6 +126,29 @@ class Context:
             start = time.perf_counter()
             self._deep[key] = prob.constant(name, p.sharp_search if name == "c_sharp" else p.search)
             self.seconds[(setup, name)] = time.perf_counter() - start
+        return self._deep[key]
+
+    def reduction(self, setup) -> dict | None:
+        """The early-sharpness scan below ``setup``'s c_loss (:func:`~verify.early_training._reduction.reduction_scan`,
+        cached; None when the profile does not scan)."""
+        step = self.profile.reduction_step
+        if step is None:
+            return None
+        key = ("reduction", setup)
+        if key not in self._deep:
+            import numpy as np
+
+            from ._reduction import reduction_scan
+
+            prob = self.problem(setup)
+            b = self.constant(setup, "c_loss")
+            top = b.interval[0] if b.interval[0] is not None else self.profile.search.bracket[0]
+            if b.interval[0] is None and b.interval[1] is None:
+                top = self.profile.search.bracket[1]
+            start = time.perf_counter()
+            seed = int(np.random.SeedSequence(setup.seed, spawn_key=(5,)).generate_state(1)[0])
+            self._deep[key] = reduction_scan(prob, top, step, seed=seed)
+            self.seconds[(setup, "reduction")] = time.perf_counter() - start
         return self._deep[key]
 
     def eos_setups(self) -> list:
@@ -156,7 +188,10 @@ class Context:
                          "seeds": self.seeds(p.deep_seeds), "zero_last_layer": {
                              "depths": list(p.zero_depths), "widths": list(p.zero_widths),
                              "seeds": self.seeds(p.zero_seeds)},
-                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype},
+                         "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype,
+                         "sharpness_reduction_scan": None if p.reduction_step is None else {
+                             "step_log2_c": p.reduction_step, "levels": [0.9, 0.5],
+                             "rule": "the smallest c with lambda_10 / lambda_0 <= level (measurement batch)"}},
                 "edge_of_stability": {"depth": p.eos_depth, "width": p.eos_width, "c": p.eos_c,
                                       "steps": p.eos_steps, "every": p.eos_every, "seeds": self.seeds(p.eos_seeds),
                                       "run": "full-batch GD, momentum 0, MSE, last layer zero, digits"}}

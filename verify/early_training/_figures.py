@@ -11,8 +11,8 @@ from theory.early_training import uv_model as theory
 
 from ..report.figures import pyplot, save_figure
 
-__all__ = ["figure_uv_regimes", "figure_c_loss", "figure_phase_diagram", "figure_regime_runs", "figure_eos",
-           "simulated_figures", "result_figures", "PHASE_REGIONS"]
+__all__ = ["figure_uv_regimes", "figure_c_loss", "figure_phase_diagram", "figure_phase_diagram_zero",
+           "figure_regime_runs", "figure_eos", "simulated_figures", "result_figures", "PHASE_REGIONS", "ZERO_REGIONS"]
 
 #: steps drawn in the regimes figure (the catapult at the mid-regime c settles within about 30 at w = 4096)
 REGIME_FIGURE_STEPS = 60
@@ -81,16 +81,38 @@ def figure_c_loss(verdicts: dict, out: Path) -> dict | None:
             **save_figure(fig, out, "uv_c_loss")}
 
 
-#: the regions of the phase diagram, bottom to top, as the paper names them, with their colours
-PHASE_REGIONS = (("monotone", "tab:blue"), ("sharpness reduction", "tab:green"), ("loss catapult", "tab:orange"),
-                 ("divergence", "tab:red"))
-_CONSTANT_STYLE = {"c_loss": ("o", "tab:green"), "c_sharp": ("^", "tab:purple"), "c_max": ("s", "tab:red")}
+#: the regions of the phase diagram, left to right in c, as the paper names them (its Fig. 1 and the authors'
+#: notebook fill the same bands), with their colours; "sharpness rises first" is drawn only where a measured
+#: c_sharp lies below c_loss (the reversal E2-ordering reports)
+PHASE_REGIONS = (("no early sharpness fall", "#CFF5E7"), ("sharpness reduction", "#FFF3B0"),
+                 ("loss catapult", "#FCDDB0"), ("sharpness rises first", "#D9C8F0"),
+                 ("loss and sharpness catapult", "#FF9F9F"), ("divergence", "#E97777"))
+#: the regions of the zero-last-layer diagram (the sharpness rises from the smallest c on: no reduction phase)
+ZERO_REGIONS = (("below c_sharp", "#CFF5E7"), ("sharpness rises, loss falls", "#D9C8F0"),
+                ("loss and sharpness catapult", "#FF9F9F"), ("divergence", "#E97777"))
+_CONSTANT_STYLE = {"c_loss": ("s", "black"), "c_sharp": ("^", "tab:purple"), "c_max": ("D", "tab:red")}
+_EDGE_STYLE = {"0.9": ("o", "tab:green", "c_red(0.9): lambda_10 / lambda_0 first <= 0.9"),
+               "0.5": ("v", "tab:olive", "c_red(0.5): lambda_10 / lambda_0 first <= 0.5")}
 
 
-def _constant_rows(verdicts: dict) -> list:
-    """Per set-up rows with c_loss, c_sharp, c_max (the E2-ordering rows, else those of the other E2 claims)."""
+def _bound(row: dict, name: str) -> tuple[float | None, str]:
+    """A constant's value, else the end of the bracket it lies beyond: (value, "" | ">=" | "<=")."""
+    flags = row.get(f"{name}_flags") or {}
+    if row.get(name) is not None:
+        return float(row[name]), "<=" if flags.get("below_bracket") else ">=" if flags.get("above_bracket") else ""
+    lo, hi = row.get(f"{name}_interval") or (None, None)
+    if lo is not None and hi is None:
+        return float(lo), ">="
+    if hi is not None and lo is None:
+        return float(hi), "<="
+    return None, ""
+
+
+def _constant_rows(verdicts: dict, claim_ids=("E2-ordering", "E2-c-loss-tends-to-2", "E2-c-max")) -> list:
+    """Per set-up rows with c_loss, c_sharp, c_max (the first of ``claim_ids`` that has them), each constant its
+    value or the bracket end it lies beyond (:func:`_bound`)."""
     by_key = {}
-    for cid in ("E2-ordering", "E2-c-loss-tends-to-2", "E2-c-max"):
+    for cid in claim_ids:
         verdict = verdicts.get(cid) or {}
         measured = verdict.get("measured")
         for r in measured.get("rows", []) if isinstance(measured, dict) else []:
@@ -99,79 +121,232 @@ def _constant_rows(verdicts: dict) -> list:
             for name in _CONSTANT_STYLE:
                 if merged.get(name) is None and r.get(name) is not None:
                     merged[name] = r[name]
-    return [r for r in by_key.values() if r.get("c_loss") is not None and r.get("c_max") is not None]
+    out = []
+    for r in by_key.values():
+        bounds = {n: _bound(r, n) for n in _CONSTANT_STYLE}
+        if bounds["c_loss"][0] is None:
+            continue
+        out.append({**r, **{f"{n}_plot": b[0] for n, b in bounds.items()},
+                    **{f"{n}_censored": b[1] for n, b in bounds.items()}})
+    return out
 
 
-def _means(rows, name):
-    xs = sorted({r["d_over_w"] for r in rows})
-    return np.array(xs), np.array([np.exp(np.mean([np.log(r[name]) for r in rows
-                                                    if r["d_over_w"] == x and r.get(name)])) for x in xs])
+def _geo(values) -> tuple[float, float]:
+    """Geometric mean and the geometric standard error factor (1 with one value)."""
+    logs = np.log(np.asarray(values, float))
+    se = float(np.std(logs, ddof=1) / np.sqrt(len(logs))) if len(logs) > 1 else 0.0
+    return float(np.exp(np.mean(logs))), float(np.exp(se))
+
+
+def _architectures(rows, name) -> list:
+    """Per architecture: d/w, the geometric mean of ``name`` over seeds, its standard-error factor, seeds, and
+    whether a seed's value is a bracket end."""
+    out = []
+    for d, w in sorted({(r["depth"], r["width"]) for r in rows}):
+        vals = [r[f"{name}_plot"] for r in rows if (r["depth"], r["width"]) == (d, w) and r.get(f"{name}_plot")]
+        if vals:
+            m, f = _geo(vals)
+            out.append({"depth": d, "width": w, "d_over_w": d / w, "mean": m, "factor": f, "seeds": len(vals),
+                        "censored": {r[f"{name}_censored"] for r in rows
+                                     if (r["depth"], r["width"]) == (d, w)} - {""}})
+    return out
+
+
+def _per_d_over_w(rows, name) -> tuple[np.ndarray, np.ndarray]:
+    """The geometric mean of ``name`` over every set-up at each d/w (architectures pooled), ascending in d/w."""
+    xs = sorted({r["d_over_w"] for r in rows if r.get(f"{name}_plot")})
+    return np.array(xs), np.array([_geo([r[f"{name}_plot"] for r in rows if r["d_over_w"] == x
+                                         and r.get(f"{name}_plot")])[0] for x in xs])
+
+
+def _reduction_edges(verdicts: dict) -> dict:
+    """Per level, per set-up (d/w, c_red) from E2-c-loss-tends-to-2's early-sharpness scan: a set-up whose ratio is
+    already below the level at the scan's lowest c enters with that c, one that never reaches it below c_loss
+    with its scan's top (the phase is closed there)."""
+    measured = (verdicts.get("E2-c-loss-tends-to-2") or {}).get("measured")
+    scans = measured.get("sharpness_reduction", []) if isinstance(measured, dict) else []
+    out = {}
+    for r in scans:
+        for level, e in r["edges"].items():
+            c = e["c"] if e["c"] is not None else (r["scan"]["c"][0] if e["below_scan"] else r["scan"]["c_top"])
+            out.setdefault(level, []).append((r["d_over_w"], c, r["depth"], r["width"]))
+    return out
+
+
+#: how far (a factor in d/w) the regions extend beyond the outermost measured d/w, so that each is a band
+_PAD = 2 ** 0.4
+
+
+def _draw_regions(ax, ys, edges, regions, left, right) -> None:
+    """Fill each region between its two edges (arrays over ``ys``, held flat for half a step beyond the outermost
+    d/w) and write its name where it is widest, inside the axes (the legend sits below them, so no label is
+    hidden)."""
+    yy = np.concatenate([[ys[0] / _PAD], ys, [ys[-1] * _PAD]])
+    for name, colour in regions:
+        lo, hi = edges[name]
+        lo, hi = np.clip(lo, left, right), np.clip(hi, left, right)
+        if not np.any(hi > lo * 1.001):
+            continue
+        lo2, hi2 = np.concatenate([lo[:1], lo, lo[-1:]]), np.concatenate([hi[:1], hi, hi[-1:]])
+        ax.fill_betweenx(yy, lo2, np.maximum(hi2, lo2), color=colour, alpha=0.9, lw=0, zorder=0)
+        k = int(np.argmax(np.log(hi) - np.log(lo)))
+        # at the outermost d/w the label hangs inward from the axes' edge, so that it stays inside them
+        y, va = ((ys[0] / _PAD * 1.02, "bottom") if k == 0 else (ys[-1] * _PAD / 1.02, "top") if k == len(ys) - 1
+                 else (ys[k], "center"))
+        ax.text(float(np.sqrt(lo[k] * hi[k])), y, name, ha="center", va=va, fontsize=7.5,
+                rotation=90 if np.log2(hi[k] / lo[k]) < 1.5 else 0, color="black", zorder=5,
+                bbox={"facecolor": "white", "alpha": 0.6, "lw": 0, "pad": 1})
+
+
+def _draw_constants(ax, rows, names) -> None:
+    """Per architecture, each constant's geometric mean over seeds with its standard-error bar (a bracket end drawn
+    hollow: the constant lies beyond it), and a line through the per-d/w means (the boundary)."""
+    for name in names:
+        marker, colour = _CONSTANT_STYLE[name]
+        for a in _architectures(rows, name):
+            err = [[a["mean"] - a["mean"] / a["factor"]], [a["mean"] * a["factor"] - a["mean"]]]
+            ax.errorbar(a["mean"], a["d_over_w"], xerr=err, fmt=marker, color=colour, ms=6, capsize=3, zorder=4,
+                        mfc="white" if a["censored"] else colour)
+        xs, means = _per_d_over_w(rows, name)
+        ax.plot(means, xs, "-", color=colour, lw=1.3, zorder=3,
+                label=f"{name} (mean over seeds, bar: one standard error)")
+
+
+def _phase_axes(ax, ys, left, right, title) -> None:
+    ax.axvline(2.0, color="grey", ls="--", lw=1, zorder=2, label="c = 2 (derived wide limit)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set(xlim=(left, right), ylim=(ys[0] / _PAD, ys[-1] * _PAD), xlabel="c = eta lambda^H_0",
+           ylabel="d / w (depth over width)", title=title)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, borderaxespad=0.0)
 
 
 def figure_phase_diagram(verdicts: dict, out: Path) -> dict | None:
-    """Figure 3: the measured c_loss, c_sharp, c_max against d/w (log axes), the derived c = 2 and the regions."""
+    """Figure 3: the phase diagram as the paper draws it (c across, d/w up, log axes): c_loss, c_sharp and c_max as
+    boundaries, the sharpness-reduction phase from the measured early sharpness, from the E2 claims' verdicts."""
     rows = _constant_rows(verdicts)
     if len({r["d_over_w"] for r in rows}) < 2:
         return None
-    limit = float(numeric(critical.C_LOSS_WIDE, ())())
+    xs, loss = _per_d_over_w(rows, "c_loss")
+    _, sharp = _per_d_over_w(rows, "c_sharp")
+    _, cmax = _per_d_over_w(rows, "c_max")
+    if not (len(sharp) == len(cmax) == len(xs)):
+        return None
+    reductions = _reduction_edges(verdicts)
+    low = reductions.get("0.9")
+    if low:
+        red = np.array([_geo([c for x2, c, *_ in low if x2 == x])[0] if any(x2 == x for x2, *_ in low) else 2.0
+                        for x in xs])
+        red = np.minimum(red, loss)
+    else:
+        red = np.minimum(np.full_like(xs, 2.0), loss)
+    left = min(0.5, float(red.min()) / 1.5)
+    right = float(max(cmax.max(), max(r["c_max_plot"] for r in rows if r.get("c_max_plot")))) * 2
+    first = np.minimum(loss, sharp)
+    edges = {"no early sharpness fall": (np.full_like(xs, left), red),
+             "sharpness reduction": (red, first),
+             "loss catapult": (loss, np.maximum(loss, sharp)),
+             "sharpness rises first": (sharp, np.maximum(loss, sharp)),
+             "loss and sharpness catapult": (np.maximum(loss, sharp), cmax),
+             "divergence": (cmax, np.full_like(xs, right))}
+    edges["sharpness rises first"] = (np.where(sharp < loss, sharp, loss), np.where(sharp < loss, loss, loss))
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    x, loss = _means(rows, "c_loss")
-    _, cmax = _means(rows, "c_max")
-    top = max(cmax.max(), max(r["c_max"] for r in rows)) * 2
-    bottom = min(0.5, min(r["c_loss"] for r in rows) / 2)
-    edges = {"monotone": (np.full_like(x, bottom), np.full_like(x, limit)),
-             "sharpness reduction": (np.full_like(x, limit), np.maximum(loss, limit)),
-             "loss catapult": (np.maximum(loss, limit), cmax), "divergence": (cmax, np.full_like(x, top))}
-    for name, colour in PHASE_REGIONS:
-        lo, hi = edges[name]
-        ax.fill_between(x, lo, hi, color=colour, alpha=0.12, lw=0)
-        mid = np.sqrt(lo * hi)
-        k = int(np.argmax(hi / lo))
-        ax.text(x[k], mid[k], name, ha="right" if k == len(x) - 1 else "left", va="center", fontsize=9,
-                color=colour)
-    for name, (marker, colour) in _CONSTANT_STYLE.items():
-        pts = [(r["d_over_w"], r[name]) for r in rows if r.get(name) is not None]
-        if not pts:
-            continue
-        ax.plot(*zip(*pts), marker, color=colour, ms=4, alpha=0.5, ls="none")
-        xm, ym = _means(rows, name)
-        ax.plot(xm, ym, "-" + marker, color=colour, lw=1.5, label=f"{name} (measured, geometric mean over seeds)")
-    ax.axhline(limit, color="black", ls="--", lw=1, label=f"c = {limit:g} (derived wide limit of c_loss)")
-    ax.set(xscale="log", yscale="log", ylim=(bottom, top), xlabel="d / w (depth over width)",
-           ylabel="c = eta lambda^H_0", title="Phase diagram of early training (10 SGD steps, digits)")
-    ax.legend(fontsize=8, loc="upper left")
+    fig, ax = plt.subplots(figsize=(9, 7))
+    _draw_regions(ax, xs, edges, PHASE_REGIONS, left, right)
+    for level, pts in sorted(reductions.items(), reverse=True):
+        marker, colour, label = _EDGE_STYLE.get(level, ("o", "grey", f"c_red({level})"))
+        ax.plot([c for _, c, *_ in pts], [x for x, *_ in pts], marker, color=colour, ms=3.5, alpha=0.7, ls="none",
+                zorder=4)
+        means = [_geo([c for x2, c, *_ in pts if x2 == x])[0] for x in xs if any(x2 == x for x2, *_ in pts)]
+        ax.plot(means, [x for x in xs if any(x2 == x for x2, *_ in pts)], ":", color=colour, lw=1.5, zorder=3,
+                label=label + " (each seed; mean)")
+    _draw_constants(ax, rows, ("c_loss", "c_sharp", "c_max"))
+    _phase_axes(ax, xs, left, right, "Phase diagram of early training (10 SGD steps, digits)")
     fig.tight_layout()
     depths = sorted({r["depth"] for r in rows})
     widths = sorted({r["width"] for r in rows})
-    seeds = len({r["seed"] for r in rows})
+    seeds = sorted({r["seed"] for r in rows})
+    scan = ("the sharpness-reduction phase's lower edge is c_red(0.9), the smallest c at which the 10-step sharpness "
+            "ratio lambda_10 / lambda_0 (measurement batch) falls to 0.9 or below (scan from 2^-6 in steps of 2^step, "
+            "interpolated in log c; E2-c-loss-tends-to-2), with c_red(0.5), where it halves, dotted: the authors' "
+            "notebook draws this edge at the fixed line c = 2 instead" if low else
+            "no early-sharpness scan at this profile: the sharpness-reduction phase is drawn from c = 2 to c_loss, as "
+            "the authors' notebook draws it")
     return {"name": "phase_diagram", "title": "Figure 3: phase diagram of early training (E2)",
-            "caption": f"The measured 10-step critical constants c_loss, c_sharp and c_max (markers: each seed; lines: "
-                       f"geometric mean) of bias-free ReLU nets of depth {depths} and width {widths} ({seeds} seed(s)) "
-                       "on scikit-learn's digits (not CIFAR-10), against d/w on log axes, with the derived wide "
-                       f"limit c = {limit:g}.  Regions: monotone below {limit:g} (the sharpness need not fall); "
-                       f"sharpness reduction between {limit:g} and c_loss (the loss does not rise although "
-                       "eta > 2/lambda_0); loss catapult between c_loss and c_max; divergence above c_max.  From "
-                       "the E2 claims' verdicts, no new runs.", **save_figure(fig, out, "phase_diagram")}
+            "caption": f"As the paper draws it (c across, d/w up, log axes): the measured 10-step constants c_loss, "
+                       f"c_sharp and c_max of bias-free ReLU nets of depth {depths} and width {widths}, seeds "
+                       f"{seeds}, on scikit-learn's digits (not CIFAR-10); markers: each architecture's geometric "
+                       "mean over seeds with one standard error (hollow: a bracket end the constant lies beyond), "
+                       "lines: the means at each d/w, the regions' boundaries.  Regions: no early sharpness fall, "
+                       "sharpness reduction (below c_loss), loss catapult (c_loss to c_sharp), loss and sharpness "
+                       "catapult (c_sharp to c_max; c_sharp separates it from the loss catapult), divergence (above "
+                       "c_max); sharpness rises first marks where c_sharp lies below c_loss (the reversal E2-ordering "
+                       f"reports).  {scan}.  From the E2 claims' verdicts, no new runs.",
+            **save_figure(fig, out, "phase_diagram")}
+
+
+def figure_phase_diagram_zero(verdicts: dict, out: Path) -> dict | None:
+    """Figure 4: the phase diagram of the zero-last-layer variant, from E2-zero-last-layer's rows."""
+    rows = _constant_rows(verdicts, ("E2-zero-last-layer",))
+    if len({r["d_over_w"] for r in rows}) < 2 or not all(r.get("c_sharp_plot") and r.get("c_max_plot")
+                                                          for r in rows):
+        return None
+    xs, loss = _per_d_over_w(rows, "c_loss")
+    _, sharp = _per_d_over_w(rows, "c_sharp")
+    _, cmax = _per_d_over_w(rows, "c_max")
+    left = min(0.25, float(sharp.min()) / 2)
+    right = float(cmax.max()) * 2
+    edges = {"below c_sharp": (np.full_like(xs, left), np.minimum(sharp, loss)),
+             "sharpness rises, loss falls": (np.minimum(sharp, loss), loss),
+             "loss and sharpness catapult": (np.maximum(loss, sharp), cmax),
+             "divergence": (cmax, np.full_like(xs, right))}
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9, 7))
+    _draw_regions(ax, xs, edges, ZERO_REGIONS, left, right)
+    _draw_constants(ax, rows, ("c_loss", "c_sharp", "c_max"))
+    _phase_axes(ax, xs, left, right, "Phase diagram, last layer initialised to zero (10 SGD steps, digits)")
+    fig.tight_layout()
+    depths = sorted({r["depth"] for r in rows})
+    widths = sorted({r["width"] for r in rows})
+    censored = sorted({r[f"{n}_censored"] + n for r in rows for n in _CONSTANT_STYLE if r[f"{n}_censored"]})
+    return {"name": "phase_diagram_zero", "title": "Figure 4: phase diagram with the last layer zero (E2)",
+            "caption": f"The variant of the authors' second notebook: the last layer initialised to zero, depth "
+                       f"{depths}, width {widths}, {len({r['seed'] for r in rows})} seeds, digits.  Markers: each "
+                       "architecture's geometric mean over seeds with one standard error (hollow: a bracket end "
+                       "the constant lies beyond"
+                       + (f": {', '.join(c.replace('>=', '>= ').replace('<=', '<= ') for c in censored)}" if censored
+                          else "") + "), lines: the means at each d/w.  The sharpness rises from the smallest c "
+                       "tried (c_sharp at or below the bracket's end), the loss from c_loss near 2 (E2-zero-last-layer "
+                       "judges its departure from 2 per d/w); no sharpness-reduction phase.  From the claim's "
+                       "verdict, no new runs.", **save_figure(fig, out, "phase_diagram_zero")}
+
+
+#: the runs of Figure 5, one c in each band the constants bound, with their colours
+REGIME_RUNS = (("c = 1", "tab:blue"), ("2 < c < c_loss", "tab:green"), ("loss catapult", "tab:orange"),
+               ("divergence", "tab:red"))
 
 
 def _regime_cs(row: dict, limit: float) -> dict:
-    """One c inside each region of the phase diagram for ``row`` (a region thinner than 2^0.2 is skipped)."""
-    cs = {"monotone": limit / 2}
+    """One c inside each band of ``row``'s constants (a band 2 .. c_loss thinner than 2^0.2 is skipped)."""
+    cmax = row.get("c_max_plot") or row["c_max"]
+    cs = {"c = 1": limit / 2}
     if row["c_loss"] > limit * 2 ** 0.2:
-        cs["sharpness reduction"] = float(np.sqrt(limit * row["c_loss"]))
-    cs["loss catapult"] = float(np.sqrt(max(row["c_loss"], limit) * row["c_max"]))
-    cs["divergence"] = row["c_max"] * 1.25
+        cs["2 < c < c_loss"] = float(np.sqrt(limit * row["c_loss"]))
+    cs["loss catapult"] = float(np.sqrt(max(row["c_loss"], limit) * cmax))
+    cs["divergence"] = cmax * 1.25
     return cs
 
 
 def figure_regime_runs(verdicts: dict, out: Path) -> dict | None:
-    """Figure 4: loss and sharpness ratio against the step, one c per region, for the set-up of largest d/w."""
+    """Figure 5: loss and sharpness ratio against the step, one c per band, for the set-up of largest d/w."""
     from threadpoolctl import threadpool_limits
 
     from ._critical import Problem, Setup
 
     rows = _constant_rows(verdicts)
+    if not rows:
+        return None
+    rows = [r for r in rows if r.get("c_max") is not None]
     if not rows:
         return None
     row = max(rows, key=lambda r: (r["d_over_w"], -r["seed"]))
@@ -182,7 +357,7 @@ def figure_regime_runs(verdicts: dict, out: Path) -> dict | None:
     prob = Problem(setup, notify=None)
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    colours = dict(PHASE_REGIONS)
+    colours = dict(REGIME_RUNS)
     for region, cv in _regime_cs(row, limit).items():
         # the diverging run: its sharpness only until it first exceeds lambda_0 (Lanczos on exploding weights is
         # slow and says nothing more); its loss from the loss-only run, until the divergence rule stops it
@@ -206,18 +381,19 @@ def figure_regime_runs(verdicts: dict, out: Path) -> dict | None:
     fig.suptitle(f"depth {setup.depth}, width {setup.width}, seed {setup.seed}, digits: c_loss = {row['c_loss']:.3g}, "
                  f"c_max = {row['c_max']:.3g} (measured)", fontsize=10)
     fig.tight_layout()
-    return {"name": "phase_runs", "title": "Figure 4: one learning rate in each region of the phase diagram",
+    return {"name": "phase_runs", "title": "Figure 5: one learning rate in each band of the measured constants",
             "caption": f"The 10 SGD steps (batch {setup.batch_size}, eta = c / lambda^H_0) of the set-up with the "
                        f"largest d/w ({row['d_over_w']:.3g}) at one c in each region its measured constants bound; "
-                       "the sharpness ratio on the fixed measurement batch (Lanczos, warm-started).  Below 2 the "
-                       "loss falls; between 2 and c_loss it falls while the sharpness drops; between c_loss and "
+                       "the sharpness ratio on the fixed measurement batch (Lanczos, warm-started).  At c = 1 the "
+                       "loss falls (on digits the sharpness falls too: Figure 3's early-sharpness scan); between 2 "
+                       "and c_loss the loss falls while the sharpness drops; between c_loss and "
                        "c_max the loss rises and the sharpness falls (catapult); above c_max the run diverges (its loss "
                        "drawn until the divergence rule stops it; no sharpness).  A region thinner than 2^0.2 is left out.",
             **save_figure(fig, out, "phase_runs")}
 
 
 def figure_eos(verdicts: dict, out: Path) -> dict | None:
-    """Figure 5: sharpness over the longer full-batch run against the derived edge of stability."""
+    """Figure 6: sharpness over the longer full-batch run against the derived edge of stability."""
     verdict = verdicts.get("E2-edge-of-stability") or {}
     measured = verdict.get("measured")
     rows = measured.get("rows") if isinstance(measured, dict) else None
@@ -237,7 +413,7 @@ def figure_eos(verdicts: dict, out: Path) -> dict | None:
     axes[1].set(xlabel="GD step", ylabel="training loss (log scale)", title="(b) loss")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    return {"name": "edge_of_stability", "title": "Figure 5: the sharpness meets the edge of stability (E2)",
+    return {"name": "edge_of_stability", "title": "Figure 6: the sharpness meets the edge of stability (E2)",
             "caption": "Full-batch gradient descent on digits with the last layer zero and eta = c / lambda^H_0, "
                        "c < 2: the top Hessian eigenvalue of the full training loss (Lanczos, warm-started) divided "
                        "by the derived threshold 2(1+gamma)/eta at gamma = 0; dotted lines mark where each run first "
@@ -255,5 +431,6 @@ def simulated_figures(profile: str, seed: int, backend: str, device: str, out: s
 def result_figures(verdicts: dict, out) -> list:
     """The figures drawn from the claims' verdicts (those that have data)."""
     figs = (figure_c_loss(verdicts, Path(out)), figure_phase_diagram(verdicts, Path(out)),
-            figure_regime_runs(verdicts, Path(out)), figure_eos(verdicts, Path(out)))
+            figure_phase_diagram_zero(verdicts, Path(out)), figure_regime_runs(verdicts, Path(out)),
+            figure_eos(verdicts, Path(out)))
     return [f for f in figs if f]

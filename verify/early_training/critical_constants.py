@@ -12,7 +12,11 @@ derived expression (or the predicted order's separation) and each calibrated
 control perturbs it by twice the claim's tolerance.  Where the data do not
 refute a control (E2-c-max, a bound the deep constants clear by far; the
 limit of E2-c-loss-tends-to-2 at quick) the claim records that finding as its
-expected inconclusive verdict.
+expected inconclusive verdict.  Where the paper's statement fails on these
+data (E2-ordering at d/w >= 1/8, E2-zero-last-layer at d/w >= 1/16) the
+claim says where it holds and where it fails and records the failure as its
+expected verdict (issue 20); its tests judge the check and its controls on
+the sub-range where the statement holds (:meth:`Context.restricted`).
 """
 from __future__ import annotations
 
@@ -20,14 +24,15 @@ import math
 
 import numpy as np
 import sympy as sp
+from scipy import stats
 
 from theory.bridge import numeric
 from theory.early_training import critical_constants as theory
 from theory.early_training import uv_model
 
 from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
-from ..stats import (count_key, every_key, fit_slope, fraction_status, interval_margin, judge_interval,
-                     margin_as_judged)
+from ..stats import (count_key, every_key, fit_slope, fraction_status, interval_margin, judge_interval, judge_points,
+                     margin_as_judged, wilson_interval)
 from ._context import claim
 from ._search import AUTHORS_GRID_STEP
 
@@ -39,21 +44,12 @@ CALIBRATED = 2
 
 
 def grid_tolerance(ctx, names=("c_loss",)) -> float:
-    """The factor two constants may differ by and still count as equal: one cell of the authors' grid
-    (``2^0.1``) times the resolution of each bisected constant (``2^resolution`` each)."""
+    """One cell of the authors' grid (``2^0.1``) times the resolution of each bisected constant (``2^resolution``
+    each): the factor by which E2-c-loss-tends-to-2 lets a measured constant lie below the derived limit, and the
+    unit of its calibrated control.  (E2-ordering no longer uses it: it compares the bisection cells themselves.)"""
     p = ctx.profile
     res = sum(p.sharp_search.resolution if n == "c_sharp" else p.search.resolution for n in names)
     return 2.0 ** (AUTHORS_GRID_STEP + res)
-
-
-GRID_TOL = Tolerance(
-    "authors-grid-cell", 2.0 ** AUTHORS_GRID_STEP,
-    "the paper states its constants on the grid c = 2^(0.1 k), so two constants within one cell of it (a factor "
-    "2^0.1 = 1.072) are not told apart by the paper's data; our bisected constants carry their own resolution "
-    "(2^resolution in log2 c per constant, resolution 0.05 / 0.1 at the quick profile, 0.02 / 0.05 at default), "
-    "which multiplies the factor.  Nothing tighter is claimed by the paper.  The nets train in float32; the "
-    "constants found were the same under PyTorch's AVX-512, AVX2 and baseline kernels at the default profile "
-    "(lambda_0 moved by at most 6e-9 of itself; benchmarks/cross_machine.py), far inside the resolution")
 
 
 def _wide_limit(expr=theory.C_LOSS_WIDE) -> float:
@@ -76,15 +72,10 @@ def _row(ctx, setup, names=ORDER) -> dict:
     return out
 
 
-def _deep_range(ctx, zero_last_layer: bool = False, min_depth: int = 0) -> dict:
-    """The range an E2 claim over the deep set-ups (of depth >= ``min_depth``) was tested on: depths, widths, d/w
-    and seeds."""
-    p = ctx.profile
-    depths, widths, seeds = ((p.zero_depths, p.zero_widths, p.zero_seeds) if zero_last_layer
-                             else (p.deep_depths, p.deep_widths, p.deep_seeds))
-    depths = [d for d in depths if d >= min_depth] or list(depths)
-    return {"depths": list(depths), "widths": list(widths),
-            "d/w": sorted({d / w for d in depths for w in widths}), "seeds": ctx.seeds(seeds)}
+def _deep_range(ctx, setups) -> dict:
+    """The range an E2 claim was tested on, read from its set-ups: depths, widths, d/w and seeds."""
+    return {"depths": sorted({s.depth for s in setups}), "widths": sorted({s.width for s in setups}),
+            "d/w": sorted({s.depth_over_width for s in setups}), "seeds": sorted({s.seed for s in setups})}
 
 
 def _lower(row, name):
@@ -99,15 +90,47 @@ def _upper(row, name):
 # ---------------------------------------------------------------------------
 # E2-ordering
 
+#: what a pair of bisection cells says about ``a <= b``
+PAIR_STATES = ("ordered", "unresolved", "reversed")
 
-def _excess_used(a_low, b_high, tol) -> float:
-    """The used fraction of the allowed factor ``tol`` by ``a <= b * tol``: ``log(a / b) / log(tol)``, 0 when
-    ``a <= b`` (infinite without ``a``, 0 without ``b``, whose bracket end is then open)."""
-    if a_low is None:
-        return math.inf
-    if b_high is None:
-        return 0.0
-    return max(math.log(a_low / b_high), 0.0) / math.log(tol)
+
+def _cell(row, name) -> tuple[float, float]:
+    """The bisection cell that holds ``name`` (an end the bracket does not bound: 0 or infinity)."""
+    lo, hi = row[f"{name}_interval"]
+    return (0.0 if lo is None else float(lo)), (math.inf if hi is None else float(hi))
+
+
+def resolution_factor(ctx, a: str, b: str) -> float:
+    """The factor by which ``a`` must exceed ``b`` for their two bisection cells to be disjoint at worst: the
+    product of the cells' widths, ``2^(res_a + res_b)`` (the resolutions in log2 c of the two searches)."""
+    p = ctx.profile
+    res = sum(p.sharp_search.resolution if n == "c_sharp" else p.search.resolution for n in (a, b))
+    return 2.0 ** res
+
+
+def pair_order(row, a: str, b: str, shift: float = 1.0) -> dict:
+    """``a <= b`` read from the two bisection cells themselves (``a``'s cell multiplied by ``shift``: the controls'
+    perturbed prediction ``shift * a <= b``).
+
+    ``ordered``: ``a``'s cell lies wholly at or below ``b``'s (``a_hi <= b_lo``); ``reversed``: wholly at or above
+    it (``a_lo >= b_hi``: a resolved reversal, ``a > b`` whatever the constants are inside their cells);
+    ``unresolved``: the cells overlap.  ``used``: ``log(a_hi / b_lo) / (log(a_hi / a_lo) + log(b_hi / b_lo))``, the
+    overlap's share of the two cells' joint width: 0 when ordered, in (0, 1) while the cells overlap, 1 or more
+    exactly when reversed (0 for an overlap with a cell the bracket leaves open, None for a reversal against one).
+    ``ratio``: the constants' ratio ``shift * a / b``; ``least_ratio``: ``shift * a_lo / b_hi``, the smallest
+    ratio the cells allow (above 1 on a resolved reversal)."""
+    a_lo, a_hi = (x * shift for x in _cell(row, a))
+    b_lo, b_hi = _cell(row, b)
+    state = "ordered" if a_hi <= b_lo else "reversed" if a_lo >= b_hi else "unresolved"
+    used = 0.0
+    if state != "ordered":
+        width = math.log(a_hi / a_lo) + math.log(b_hi / b_lo) if a_lo > 0 and math.isfinite(a_hi * b_hi) else math.inf
+        used = (None if state == "reversed" else 0.0) if not math.isfinite(width) else \
+            margin_as_judged(math.log(a_hi / b_lo) / width, state != "reversed")
+    va, vb = _lower(row, a), _upper(row, b)
+    return {"pair": f"{a} <= {b}", "state": state, "used": used,
+            "ratio": None if va is None or vb is None else shift * va / vb,
+            "least_ratio": None if a_lo <= 0 or not math.isfinite(b_hi) else a_lo / b_hi}
 
 
 def _sharpness_exceeds(run) -> bool:
@@ -141,38 +164,76 @@ def sharp_bracket(ctx, setup) -> dict:
     return out
 
 
-def check_ordering(ctx, order=ORDER, gap: float = 0.0, factor: float = 1.0) -> Verdict:
-    """``gap``, ``factor``: the controls, the predicted order with each adjacent pair at least ``factor`` x (the
-    pair's allowed factor)^``gap`` apart (``a * factor * tol^gap <= b * tol``)."""
-    rows = [_row(ctx, s) for s in ctx.deep_setups()]
-    ok, used, tight = 0, [], []
-    for setup, r in zip(ctx.deep_setups(), rows):
-        holds, worst = True, 0.0
+def _dw(x: float) -> str:
+    """d/w as the fraction it is (``1/16``), else to 4 digits."""
+    inv = 1 / x
+    return f"1/{round(inv)}" if abs(inv - round(inv)) < 1e-9 else f"{x:.4g}"
+
+
+def _by_d_over_w(rows) -> list:
+    """Per d/w: set-ups, how many are ordered, unresolved, reversed or unmeasured, and the 95 % Wilson intervals of
+    the ordered and the reversed fractions."""
+    out = []
+    for x in sorted({r["d_over_w"] for r in rows}):
+        at = [r for r in rows if r["d_over_w"] == x]
+        n = len(at)
+        count = {s: sum(r["order"] == s for r in at) for s in (*PAIR_STATES, "unmeasured")}
+        out.append({"d_over_w": x, "d/w": _dw(x), "architectures": sorted({(r["depth"], r["width"]) for r in at}),
+                    "setups": n, **count, "fraction_ordered": count["ordered"] / n,
+                    "ordered_wilson_95": list(wilson_interval(count["ordered"], n)),
+                    "fraction_reversed": count["reversed"] / n,
+                    "reversed_wilson_95": list(wilson_interval(count["reversed"], n)),
+                    "holds": count["reversed"] == 0 and count["unmeasured"] == 0})
+    return out
+
+
+def check_ordering(ctx, order=ORDER, shift: float | None = None, shift_resolutions: float = 0.0) -> Verdict:
+    """The paper's order per initialisation, read from the bisection cells (:func:`pair_order`).  ``shift``,
+    ``shift_resolutions``: the controls, the perturbed prediction ``a * shift <= b`` for each adjacent pair, the
+    shift a fixed factor or that many of the pair's :func:`resolution_factor`."""
+    setups = ctx.deep_setups()
+    rows = [_row(ctx, s) for s in setups]
+    reversals = []
+    for setup, r in zip(setups, rows):
+        pairs = []
         for a, b in zip(order, order[1:]):
-            lo_a, hi_b = _lower(r, a), _upper(r, b)
-            tol = grid_tolerance(ctx, (a, b))
-            sep = factor * tol ** gap
-            pair_ok = lo_a is not None and (hi_b is None or lo_a * sep <= hi_b * tol)
-            r[f"{a} <= {b}"] = bool(pair_ok)
-            holds &= pair_ok
-            worst = max(worst, _excess_used(None if lo_a is None else lo_a * sep, hi_b, tol))
-            if lo_a is not None and hi_b is not None:
-                tight.append(lo_a / hi_b)
+            k = shift if shift is not None else resolution_factor(ctx, a, b) ** shift_resolutions
+            pairs.append(pair_order(r, a, b, k))
+            if pairs[-1]["state"] == "reversed":
+                reversals.append({"depth": r["depth"], "width": r["width"], "seed": r["seed"],
+                                  "d_over_w": r["d_over_w"], "d/w": _dw(r["d_over_w"]),
+                                  "reversal": f"{a} > {b}", "ratio": pairs[-1]["ratio"],
+                                  "least_ratio": pairs[-1]["least_ratio"],
+                                  f"{a}_interval": r[f"{a}_interval"], f"{b}_interval": r[f"{b}_interval"]})
+        r["pairs"] = pairs
+        states = [p["state"] for p in pairs]
+        r["order"] = "reversed" if "reversed" in states else "unresolved" if "unresolved" in states else "ordered"
+        used = [p["used"] for p in pairs]
+        r["used"] = None if None in used else max(used)
         if "c_sharp" in order:
             # c_sharp is the paper's constant only if its cell brackets the paper's event (an unmeasured set-up)
             r["c_sharp_bracket"] = sharp_bracket(ctx, setup)
             if not r["c_sharp_bracket"]["confirmed"]:
-                holds, worst = False, math.inf
-        r["ordered"] = bool(holds)
-        r["used_fraction_of_factor"] = worst
-        used.append(worst)
-        ok += holds
-    # the paper places the constants in this order for every network (no "typically"): judged on every set-up
-    # (stats.every_key), each set-up's used fraction its worst pair's log(a / b) / log(allowed factor)
-    status, key, listed = every_key(f"{' <= '.join(order)} (each pair within its allowed factor)",
-                                    [({"depth": r["depth"], "width": r["width"], "seed": r["seed"]}, u)
-                                     for r, u in zip(rows, used)], unit="set-ups")
-    missed = [r for r in rows if not r.get("c_sharp_bracket", {"confirmed": True})["confirmed"]]
+                r["order"], r["used"] = "unmeasured", None
+    # the paper places the constants in this order for every network (no "typically"): judged on every
+    # initialisation (stats.every_key); a row's used fraction is its worst pair's (pair_order), 1 or more exactly
+    # on a resolved reversal
+    status, key, listed = every_key(f"{' <= '.join(order)} (no resolved reversal of their bisection cells)",
+                                    [({"depth": r["depth"], "width": r["width"], "seed": r["seed"]}, r["used"])
+                                     for r in rows], unit="initialisations")
+    by_dw = _by_d_over_w(rows)
+    holds = [g["d/w"] for g in by_dw if g["holds"]]
+    fails = [g["d/w"] for g in by_dw if not g["holds"]]
+    unresolved = sum(r["order"] == "unresolved" for r in rows)
+    summary = (f"the order holds (no resolved reversal) at d/w = {', '.join(holds) or 'none'} and fails at d/w = "
+               f"{', '.join(fails) or 'none'}; {unresolved} of {len(rows)} initialisations have overlapping cells "
+               "(unresolved)")
+    if reversals:
+        worst = max(reversals, key=lambda v: v["least_ratio"] or 0)
+        summary += (f"; {len(reversals)} resolved reversal(s), the largest depth {worst['depth']}, width "
+                    f"{worst['width']}, seed {worst['seed']}: {worst['reversal']} by a factor "
+                    f"{worst['ratio']:.3g} (cells at least {worst['least_ratio']:.3g} apart)")
+    missed = [r for r in rows if r["order"] == "unmeasured"]
     if missed and key.get("why"):
         m, b = missed[0], missed[0]["c_sharp_bracket"]
         end = "lower" if b["lower_event"] else "upper"
@@ -180,44 +241,65 @@ def check_ordering(ctx, order=ORDER, gap: float = 0.0, factor: float = 1.0) -> V
                        f"{m['depth']}, width {m['width']}, seed {m['seed']}: at its {end} end c = {b[end]:.4g} the "
                        f"sharpness ratio reaches {b.get(end + '_max_ratio') or float('nan'):.3g}"
                        + (" (above 1)" if end == "lower" else " (not above 1)"))
-    _, interval = fraction_status(ok, len(rows))
-    return Verdict("E2-ordering", "c_loss <= c_sharp <= c_max per seed (deep ReLU nets on digits)", status,
-                   predicted={"order": list(order), "tolerance_factor": "authors' grid cell x resolution"},
-                   measured={"fraction_ordered": ok / len(rows), "wilson_95": interval, "setups": len(rows),
-                             "rows": rows},
-                   tolerance=GRID_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
-                   # margin: the worst set-up's log(a / b) / log(allowed factor), below 1 when every set-up is ordered
-                   key=key, rows=listed, range=_deep_range(ctx),
-                   # an inequality between measured constants: a reversal beyond the allowed factor is resolved,
-                   # an order that holds by a wide factor says nothing about a tighter one (validity only)
-                   resolution=resolution("a reversal of adjacent constants by more than the allowed factor "
-                                         f"2^(0.1 + resolutions) = {grid_tolerance(ctx, ('c_loss', 'c_sharp')):.3g} "
-                                         "(tightness: the largest lower / upper constant of a pair)",
-                                         grid_tolerance(ctx, ("c_loss", "c_sharp")), "factor",
-                                         tightness=max(tight, default=None)),
+    if key.get("why"):
+        key["why"] += "; " + summary
+    n_ok = sum(r["order"] != "reversed" and r["order"] != "unmeasured" for r in rows)
+    joint = resolution_factor(ctx, "c_loss", "c_sharp")
+    return Verdict("E2-ordering", "c_loss <= c_sharp <= c_max per initialisation (deep ReLU nets on digits)", status,
+                   predicted={"order": list(order), "shift": shift, "shift_resolutions": shift_resolutions,
+                              "rule": "per initialisation and adjacent pair, the bisection cells compared directly"},
+                   measured={"summary": summary, "holds_at_d_over_w": holds, "fails_at_d_over_w": fails,
+                             "reversals": reversals, "by_d_over_w": by_dw,
+                             "fraction_not_reversed": n_ok / len(rows),
+                             "not_reversed_wilson_95": list(wilson_interval(n_ok, len(rows))),
+                             "setups": len(rows), "rows": rows},
+                   tolerance=ORDER_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
+                   # margin: the worst initialisation's used fraction (pair_order), 1 or more on a resolved reversal
+                   key=key, rows=listed, range=_deep_range(ctx, setups),
+                   resolution=resolution("a reversal of adjacent constants by more than their two bisection cells "
+                                         f"(c_loss > c_sharp by a factor 2^(res_loss + res_sharp) = {joint:.3g} at "
+                                         "worst; less where the cells fall apart sooner)", joint, "factor"),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
-                            "rule": "per set-up and seed, each adjacent pair a <= b * 2^(0.1 + resolutions); a "
-                                    "constant outside the bracket enters with the bracket end it lies beyond; "
-                                    "c_sharp's cell must bracket the paper's sharpness event, read from the runs at "
-                                    "its ends (a set-up where it does not is unmeasured and fails)",
-                            "judged": "passed when every set-up is ordered (one resolved counterexample fails; the "
-                                      "95 % Wilson interval of the ordered fraction is reported)",
+                            "rule": "per initialisation and adjacent pair (c_loss, c_sharp), (c_sharp, c_max): "
+                                    "ordered when the lower constant's bisection cell lies wholly at or below the "
+                                    "other's, reversed when wholly at or above it (a resolved reversal), unresolved "
+                                    "when the cells overlap (no grid factor beyond the cells themselves); c_sharp's "
+                                    "cell must bracket the paper's sharpness event, read from the runs at its ends "
+                                    "(a set-up where it does not is unmeasured and fails)",
+                            "judged": "the paper's statement c_loss <= c_sharp <= c_max for every initialisation in "
+                                      "the range tested: one resolved reversal fails it; per d/w the ordered and "
+                                      "reversed fractions with 95 % Wilson intervals are reported",
+                            "source": "the authors' notebook (dayal-kalra/early-training) concludes c_loss <= c_sharp "
+                                      "<= c_barrier <= c_max from its phase diagram of constants averaged over "
+                                      "initialisations (<c_loss> etc., one initialisation per width in the demo); "
+                                      "the per-initialisation reading is the stronger one, judged here as issue 20 "
+                                      "asks",
                             "notes": list(ctx.notes)})
 
 
-claim("E2-ordering", "c_loss <= c_sharp <= c_max per seed (deep ReLU nets on digits)", "E2", check_ordering,
-      lambda ctx: check_ordering(ctx, factor=2.0),
+ORDER_TOL = Tolerance(
+    "bisection-cells", 1.0,
+    "none beyond the measurement's own resolution: each constant is known to lie in its bisection cell (width "
+    "2^resolution in c: 0.05 / 0.1 in log2 c for c_loss, c_max / c_sharp at the quick profile, 0.03 / 0.05 at "
+    "default), so a pair is ordered when the cells are, reversed when the cells are disjoint the other way (a "
+    "resolved counterexample whatever the constants are inside them), and unresolved when they overlap.  The paper's "
+    "own grid 2^0.1 is coarser: a reversal inside one of its cells could not be seen on it, but it is a reversal of "
+    "the constants all the same.  The nets train in float32; the constants found were the same under PyTorch's "
+    "AVX-512, AVX2 and baseline kernels at the default profile (benchmarks/cross_machine.py)")
+
+_ORDER_FINDING = ("the paper's order fails at d/w >= 1/8 on digits: c_loss lies above c_sharp with disjoint "
+                  "bisection cells at depth 4, width 32 (seeds 1 and 3 at quick, by factors 1.06 and 1.02), while "
+                  "every initialisation at d/w <= 1/16 is ordered or unresolved; a finding about the paper on this "
+                  "data set (issue 20), not a defect of the check")
+
+claim("E2-ordering", "c_loss <= c_sharp <= c_max per initialisation (deep ReLU nets on digits)", "E2", check_ordering,
+      lambda ctx: check_ordering(ctx, shift=2.0),
       "the predicted order with each adjacent pair at least a factor 2 apart (c_sharp >= 2 c_loss, c_max >= 2 "
       "c_sharp): a coarse error of the prediction", group="deep", heuristic=True,
-      calibrated=(lambda ctx: check_ordering(ctx, gap=CALIBRATED),
-                  f"the predicted order with each adjacent pair at least its allowed factor^{CALIBRATED} apart (a "
-                  "separation of twice the tolerance: c_sharp >= c_loss x 2^(2 (0.1 + resolutions)), and so for "
-                  "c_max)"),
-      expect=Expectation("inconclusive", "measured from the committed default report (not rerun in this session): "
-                         "every adjacent pair is at least a factor 1.15 apart (depth 8, width 64: c_sharp / c_loss) "
-                         "against the allowed factor 2^0.18 = 1.13, so the calibrated control (a separation of "
-                         "1.13^2) is not refuted: the order holds there by more than the claim resolves",
-                         profiles=("default",)))
+      calibrated=(lambda ctx: check_ordering(ctx, shift_resolutions=CALIBRATED),
+                  f"the predicted order with each adjacent pair at least {CALIBRATED} resolutions apart (c_sharp >= "
+                  "c_loss x 2^(2 (res_loss + res_sharp)): 1.23 at quick, 1.12 at default; c_max likewise)"),
+      expect=Expectation("failed", _ORDER_FINDING, profiles=("quick", "default")))
 
 
 # ---------------------------------------------------------------------------
@@ -241,6 +323,68 @@ def _excess_fit(rows, name, limit, tol):
         if len({x for x, _ in usable}) >= 2 and len(usable) >= 3 else None
     lin = fit_slope([x for x, _ in pts], [v - limit for _, v in pts]) if len({x for x, _ in pts}) >= 2 else None
     return fit, lin, below
+
+
+def _log_interval(values, confidence: float = 0.95) -> tuple[float, float, list]:
+    """Mean and standard error of ``log values`` and the 95 % t-interval of the geometric mean (None ends with
+    fewer than two values)."""
+    logs = np.log(np.asarray(values, float))
+    m = float(np.mean(logs))
+    if len(logs) < 2:
+        return m, math.inf, [None, None]
+    se = float(np.std(logs, ddof=1) / math.sqrt(len(logs)))
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(logs) - 1)) * se
+    return m, se, [math.exp(m - half), math.exp(m + half)]
+
+
+def architecture_means(rows, name) -> list:
+    """Per architecture (depth, width): the seeds' values of ``name``, their geometric mean and its 95 % t-interval
+    over the seeds (computed on log c)."""
+    out = []
+    for d, w in sorted({(r["depth"], r["width"]) for r in rows}, key=lambda a: (a[0] / a[1], a[0])):
+        vals = [r[name] for r in rows if (r["depth"], r["width"]) == (d, w) and r[name] is not None]
+        if not vals:
+            continue
+        m, se, iv = _log_interval(vals)
+        out.append({"depth": d, "width": w, "d_over_w": d / w, "seeds": len(vals), "values": vals,
+                    "geometric_mean": math.exp(m), "interval_95": iv, "log_mean": m, "log_se": se})
+    return out
+
+
+def d_over_w_only(means, confidence: float = 0.95) -> list:
+    """Whether a constant depends on depth and width only through d/w: for every two architectures at the same d/w,
+    the ratio of their geometric means over seeds with the 95 % Welch interval of the difference of the log means;
+    ``consistent`` when that interval holds 0 (ratio 1), else the constant differs between them beyond the seeds'
+    scatter."""
+    out = []
+    for i, a in enumerate(means):
+        for b in means[i + 1:]:
+            if abs(a["d_over_w"] - b["d_over_w"]) > 1e-12 or a["seeds"] < 2 or b["seeds"] < 2:
+                continue
+            va, vb = a["log_se"] ** 2, b["log_se"] ** 2
+            diff, se = a["log_mean"] - b["log_mean"], math.sqrt(va + vb)
+            dof = (va + vb) ** 2 / (va ** 2 / (a["seeds"] - 1) + vb ** 2 / (b["seeds"] - 1)) if se > 0 else 1.0
+            half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * se
+            out.append({"d_over_w": a["d_over_w"], "d/w": _dw(a["d_over_w"]),
+                        "a": {"depth": a["depth"], "width": a["width"], "geometric_mean": a["geometric_mean"]},
+                        "b": {"depth": b["depth"], "width": b["width"], "geometric_mean": b["geometric_mean"]},
+                        "ratio": math.exp(diff), "ratio_interval_95": [math.exp(diff - half), math.exp(diff + half)],
+                        "consistent": bool(diff - half <= 0 <= diff + half)})
+    return out
+
+
+def _reduction_rows(ctx, setups) -> list:
+    """The early-sharpness scan of each set-up (reported with E2-c-loss-tends-to-2, which carries the paper's
+    sharpness-reduction phase; drawn in the phase diagram), or none when the profile does not scan."""
+    out = []
+    for s in setups:
+        scan = ctx.reduction(s)
+        if scan is None:
+            return []
+        out.append({"depth": s.depth, "width": s.width, "seed": s.seed, "d_over_w": s.depth_over_width,
+                    **{f"c_red_{k}": e["c"] for k, e in scan["edges"].items()},
+                    "edges": scan["edges"], "scan": scan})
+    return out
 
 
 def _tends_part(rows, name, limit, tol, fit, below, status) -> dict:
@@ -299,7 +443,8 @@ def _tends_key(limit, parts, status) -> dict:
 def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdict:
     """``scale``: the calibrated control, the derived limit multiplied by it."""
     limit = _wide_limit(limit_expr) * scale
-    rows = [_row(ctx, s) for s in ctx.deep_setups()]
+    setups = ctx.deep_setups()
+    rows = [_row(ctx, s) for s in setups]
     fits, measured, statuses = {}, {}, []
     parts = []
     for name in ("c_loss", "c_sharp"):
@@ -326,22 +471,47 @@ def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdi
                           "linear_slope_interval": None if lin is None else lin["interval"],
                           "below_limit": [{"d_over_w": x, name: v} for x, v in below],
                           "mean_by_d_over_w": {f"{k:.6g}": float(np.mean(v)) for k, v in sorted(by_dw.items())}}
+        # per architecture the geometric mean over seeds with its interval, and whether the constant depends on d
+        # and w only through d/w (architectures at one d/w compared by their seeds; reported, not judged)
+        means = architecture_means(rows, name)
+        measured[name]["by_architecture"] = means
+        measured[name]["d_over_w_only"] = d_over_w_only(means)
     order = [Status.FAILED, Status.INCONCLUSIVE, Status.PASSED]
     status = min(statuses, key=order.index)
     lowest = min((r[n] for r in rows for n in ("c_loss", "c_sharp") if r[n] is not None), default=None)
+    pairs = [dict(p, constant=n) for n in ("c_loss", "c_sharp") for p in measured[n]["d_over_w_only"]]
+    apart = [p for p in pairs if not p["consistent"]]
+    measured["d_over_w_only"] = {
+        "pairs": len(pairs), "inconsistent": len(apart),
+        "summary": ("no two architectures at one d/w" if not pairs else
+                    f"{len(pairs) - len(apart)} of {len(pairs)} comparisons of architectures at one d/w agree within "
+                    "the seeds' 95 % Welch interval" + ("" if not apart else "; apart: " + "; ".join(
+                        f"{p['constant']} at d/w = {p['d/w']}: depth {p['a']['depth']} width {p['a']['width']} over "
+                        f"depth {p['b']['depth']} width {p['b']['width']} = {p['ratio']:.3g} "
+                        f"[{p['ratio_interval_95'][0]:.3g}, {p['ratio_interval_95'][1]:.3g}]" for p in apart)))}
+    reduction = _reduction_rows(ctx, setups)
+    if reduction:
+        measured["sharpness_reduction"] = reduction
     return Verdict("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit 2 as d/w -> 0 and "
                    "grow with d/w", status, key=_tends_key(limit, parts, status),
                    predicted={"limit": limit, "limit_expression": str(limit_expr), "exponent_band": list(EXPONENT_BAND)},
                    measured={**measured, "rows": rows}, tolerance=TENDS_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
-                   fits=fits, range=_deep_range(ctx),
+                   fits=fits, range=_deep_range(ctx, setups),
                    # the limit enters as a lower bound (no constant below it by more than the allowed factor) and
                    # as the base of the excess's exponent, whose sign alone is judged: validity only
                    resolution=resolution(f"the limit {limit:g} as a lower bound of c_loss and c_sharp (tightness: the "
                                          "lowest measured constant over the limit) and the sign of the excess's "
                                          "exponent in d/w", tightness=None if lowest is None else lowest / limit),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
-                                       "depths": list(ctx.profile.deep_depths),
-                                       "widths": list(ctx.profile.deep_widths)})
+                            "fit": "log(c - limit) against log(d/w), one point per initialisation (seeds scatter "
+                                   "the points: the interval carries it)",
+                            "d_over_w_only": "reported, not judged: the paper's phase diagrams plot the constants "
+                                             "against d/w (the authors' notebook against 1/w at depth 8); where two "
+                                             "depths meet at one d/w the ratio of their geometric means over seeds is "
+                                             "given with its 95 % Welch interval",
+                            "sharpness_reduction": "reported, not judged: per initialisation the smallest c at which "
+                                                   "the 10-step sharpness ratio falls to 0.9 and to 0.5 "
+                                                   "(verify/early_training/_reduction.py); drawn in the phase diagram"})
 
 
 def _multiplier_scaled(k):
@@ -358,78 +528,133 @@ claim("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit
                   f"the derived limit 2 multiplied by the allowed factor^{CALIBRATED} of c_loss (2^(2 (0.1 + "
                   "resolution)): 2.46 at quick)"),
       expect=(Expectation("inconclusive", "the calibrated control (the limit 2 raised to 2 x 1.11^2 = 2.46) is not "
-                          "refuted at quick: the lowest measured constant is c_loss = 3.08 (depth 2, width 64), "
-                          "above it, and the excess over 2.46 still grows with d/w (exponent interval above 0): the "
-                          "limit is tested only as a lower bound the data clear by 54 %", profiles=("quick",)),
-              Expectation("inconclusive", "under the interval rule of issue 19 the fitted exponent of c_loss - 2 in "
-                         "d/w has the 95 % interval [-3.46, 6.43] at the default profile (c_sharp: [-2.30, 4.45]), "
-                         "straddling 0: the default set-ups do not resolve the sign of the growth (it passed before "
-                         "on the point estimate alone)", profiles=("default",))))
+                          "refuted at quick: the lowest measured constant is c_loss = 3.08 (depth 2, width 64, seed 2), "
+                          "above it, and the excess over 2.46 still grows with d/w (exponent 2.27, interval [1.57, "
+                          "2.96] above 0): the limit is tested only as a lower bound the data clear by 54 %", profiles=("quick",)),
+              Expectation("inconclusive", "the calibrated control (the limit 2 raised to 2 x 2^(2 x 0.13) = 2.40) "
+                          "is not refuted at default: the lowest constant is c_loss = 3.44 (depth 4, width 64; 3.47 "
+                          "at width 128), above it, and the excess still grows with d/w up to c_loss = 61 at d/w = 1/4 "
+                          "(measured on seed 1 of each default architecture; the three-seed default run was not made "
+                          "in this session)", profiles=("default",))))
 
 
 # ---------------------------------------------------------------------------
 # E2-zero-last-layer
 
+#: the paper's resolution of c_loss: one cell of its grid c = 2^(0.1 k), in log2 c
+PAPER_CELL = AUTHORS_GRID_STEP
 ZERO_TOL = Tolerance(
-    "authors-grid-cell", 2.0 ** AUTHORS_GRID_STEP,
-    "with the last layer zero the paper reports c_loss = 2 on its grid c = 2^(0.1 k): a measured c_loss within one "
-    "cell of it (a factor 2^0.1 above or below) times our bisection's resolution (2^resolution) is c_loss = 2 as "
-    "the paper can state it.  Within that cell the 10-step rule itself lets c_loss sit above 2: the top direction "
-    "must overshoot for several steps before it outweighs the decrease of the rest of the loss")
+    "authors-grid-cell", 2.0 ** PAPER_CELL,
+    "with the last layer zero the paper reports c_loss = 2 on its grid c = 2^(0.1 k): a departure log2(c_loss / 2) "
+    "within one cell of it (|log2(c_loss / 2)| <= 0.1, a factor 1.072) is c_loss = 2 as the paper can state it.  "
+    "Per d/w the departure is the mean over the seeds of log2(c_loss / 2), each c_loss the geometric middle of its "
+    "bisection cell, with its 95 % t-interval over the seeds widened by half a cell; judged by the interval rule: "
+    "passed where the whole interval lies within 0.1 of 0, failed where it lies wholly beyond (the departure exceeds "
+    "the paper's resolution), inconclusive where it straddles the edge")
+
+
+def _departure_points(rows, limit) -> list:
+    """Per d/w: the seeds' departures ``log2(c_loss / limit)`` (each c_loss its cell's geometric middle), their mean
+    and the 95 % t-interval over the seeds widened by the largest half cell, against the band ``[-0.1, 0.1]``."""
+    out = []
+    for x in sorted({r["d_over_w"] for r in rows}):
+        at = [r for r in rows if r["d_over_w"] == x]
+        deps, halves, missing = [], [], 0
+        for r in at:
+            lo, hi = r["c_loss_interval"]
+            if lo is None or hi is None:
+                missing += 1
+                continue
+            deps.append(0.5 * (math.log2(lo) + math.log2(hi)) - math.log2(limit))
+            halves.append(0.5 * math.log2(hi / lo))
+        point = {"d_over_w": x, "d/w": _dw(x), "architectures": sorted({(r["depth"], r["width"]) for r in at}),
+                 "seeds": len(at), "unmeasured": missing, "departures_log2": deps, "band": [-PAPER_CELL, PAPER_CELL]}
+        if len(deps) >= 2 and not missing:
+            m = float(np.mean(deps))
+            half = float(stats.t.ppf(0.975, len(deps) - 1) * np.std(deps, ddof=1) / math.sqrt(len(deps))) + max(halves)
+            point.update({"departure_log2": m, "interval_95": [m - half, m + half],
+                          "c_loss_geometric_mean": limit * 2.0 ** m, "relative_departure": 2.0 ** m - 1})
+        else:
+            point.update({"departure_log2": float(np.mean(deps)) if deps else None,
+                          "interval_95": [-math.inf, math.inf]})
+        out.append(point)
+    return out
 
 
 def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdict:
     """``scale``: the calibrated control, the derived limit multiplied by it."""
     limit = _wide_limit(limit_expr) * scale
-    tol = grid_tolerance(ctx, ("c_loss",))
+    setups = ctx.deep_setups(zero_last_layer=True)
     rows = []
-    for setup in ctx.deep_setups(zero_last_layer=True):
-        r = _row(ctx, setup, ("c_loss",))
+    for setup in setups:
+        # c_sharp and c_max are reported (the zero-last-layer phase diagram draws them), not judged
+        r = _row(ctx, setup, ORDER)
         r["ratio_to_limit"] = None if r["c_loss"] is None else r["c_loss"] / limit
-        r["within"] = r["c_loss"] is not None and limit / tol <= r["c_loss"] <= limit * tol
-        small = ctx.problem(setup).run(ctx.profile.search.bracket[0] * 2)
-        r["small_c"] = small.c
-        r["small_c_max_sharpness_ratio"] = float(np.max(small.sharpness[1:])) if len(small.sharpness) > 1 else None
+        if setup.seed == setups[0].seed:      # reported, not judged: one seed per architecture keeps quick cheap
+            small = ctx.problem(setup).run(ctx.profile.search.bracket[0] * 2)
+            r["small_c"] = small.c
+            r["small_c_max_sharpness_ratio"] = (float(np.max(small.sharpness[1:])) if len(small.sharpness) > 1
+                                                else None)
         rows.append(r)
-    ok = sum(r["within"] for r in rows)
-    status = Status.PASSED if ok == len(rows) else Status.FAILED
-    rises = sum(1 for r in rows if (r["small_c_max_sharpness_ratio"] or 0) > 1)
-    # per set-up the used fraction of the allowed factor: |log(c_loss / limit)| / log(factor)
-    used = [math.inf if r["c_loss"] is None else abs(math.log(r["c_loss"] / limit)) / math.log(tol) for r in rows]
-    out = [r for r in rows if not r["within"]]
-    # margin: a count rule, every set-up within the factor: set-ups outside / (0 + 1/2) (stats.count_margin)
-    key = count_key(f"fraction of set-ups with c_loss within a factor {tol:.3g} of {limit:g}", ok, len(rows),
-                    None if status is Status.PASSED else
-                    f"{len(out)} of {len(rows)} set-ups have c_loss outside a factor {tol:.3g} of {limit:g}, e.g. "
-                    f"depth {out[0]['depth']}, width {out[0]['width']}: c_loss = "
-                    + ("not found" if out[0]["c_loss"] is None else f"{out[0]['c_loss']:.4g}"),
-                    unit="set-ups", worst_margin=max(used, default=None))
-    return Verdict("E2-zero-last-layer", "Last layer zero: c_loss = 2 at every depth and width tried", status,
-                   key=key, predicted={"c_loss": limit, "limit_expression": str(limit_expr),
-                              "allowed_factor": tol},
-                   measured={"within": ok, "setups": len(rows),
-                             "max_abs_log2_ratio": max(abs(math.log2(r["ratio_to_limit"])) for r in rows
-                                                       if r["ratio_to_limit"]) if any(r["ratio_to_limit"] for r in rows) else None,
-                             "sharpness_rises_at_small_c": rises, "rows": rows},
-                   tolerance=ZERO_TOL, seeds=ctx.seeds(ctx.profile.zero_seeds),
-                   range=_deep_range(ctx, zero_last_layer=True),
-                   resolution=resolution(f"the limit {limit:g} off by more than the allowed factor {tol:.3g} beyond "
-                                         "the measured departure of c_loss from it", tol, "factor"),
-                   rows=rows_of(({"depth": r["depth"], "width": r["width"], "seed": r["seed"]}, u, r["within"])
-                                for r, u in zip(rows, used)),
+    points = _departure_points(rows, limit)
+    # the paper states c_loss = 2 at every depth and width: judged at each d/w by the interval rule (judge_points),
+    # the claim taking the worst point
+    status, j, why = judge_points(points, lambda p: f"the mean departure log2(c_loss / {limit:g}) at d/w = {p['d/w']}")
+    beyond = [p["d/w"] for p in points if p["status"] == "failed"]
+    within = [p["d/w"] for p in points if p["status"] == "passed"]
+    unsure = [p["d/w"] for p in points if p["status"] == "inconclusive"]
+    summary = (f"c_loss = {limit:g} within the paper's resolution (2^0.1) at d/w = {', '.join(within) or 'none'}; "
+               f"the departure exceeds it at d/w = {', '.join(beyond) or 'none'}"
+               + (f"; undecided at d/w = {', '.join(unsure)}" if unsure else ""))
+    worst = points[j]
+    key = key_number(f"mean departure log2(c_loss / {limit:g}) over seeds, worst d/w ({worst['d/w']}; claimed within "
+                     f"+-{PAPER_CELL:g})", worst["departure_log2"], 0.0, worst["margin"],
+                     None if Status(status) is Status.PASSED else f"{why}; {summary}",
+                     interval=None if not all(map(math.isfinite, worst["interval_95"])) else worst["interval_95"],
+                     band=worst["band"])
+    rises = sum(1 for r in rows if (r.get("small_c_max_sharpness_ratio") or 0) > 1)
+    return Verdict("E2-zero-last-layer", "Last layer zero: c_loss = 2 (per d/w, over seeds, at the paper's resolution)",
+                   status, key=key,
+                   predicted={"c_loss": limit, "limit_expression": str(limit_expr),
+                              "band_log2": [-PAPER_CELL, PAPER_CELL]},
+                   measured={"summary": summary, "within_at_d_over_w": within, "exceeds_at_d_over_w": beyond,
+                             "undecided_at_d_over_w": unsure, "by_d_over_w": points,
+                             "sharpness_rises_at_small_c": rises,
+                             "small_c_runs": sum("small_c" in r for r in rows), "setups": len(rows), "rows": rows},
+                   tolerance=ZERO_TOL, seeds=ctx.seeds(ctx.profile.zero_seeds), range=_deep_range(ctx, setups),
+                   resolution=resolution(f"c_loss off from {limit:g} by more than the paper's grid cell 2^0.1 (a mean "
+                                         "departure over seeds whose 95 % interval lies beyond log2 = +-0.1)",
+                                         2.0 ** PAPER_CELL, "factor"),
+                   rows=rows_of(({"d/w": p["d/w"]}, p["margin"], p["status"]) for p in points),
                    details={"data": "scikit-learn digits, all 1797 samples (not CIFAR-10)",
-                            "rule": "every set-up's c_loss within limit / factor .. limit x factor",
-                            "sharpness_at_small_c": "the 10-step run at the small c, sharpness ratio on the "
-                                                    "measurement batch (reported, the paper's 'sharpness rises even "
-                                                    "at small c'; not judged)"})
+                            "rule": "per d/w, the seeds' mean log2(c_loss / 2) with its 95 % t-interval (plus half a "
+                                    "bisection cell) judged against [-0.1, 0.1] by the interval rule; the claim "
+                                    "takes the worst d/w",
+                            "source": "the authors' notebook early_training_phase_diagram_zeros.ipynb states "
+                                      "'c_loss = 2 independent of depth and width' from depth 8, widths 256-2048 "
+                                      "(d/w 1/256 to 1/32), one initialisation each",
+                            "sharpness_at_small_c": "the 10-step run at the small c (first seed of each "
+                                                    "architecture), sharpness ratio on the measurement batch "
+                                                    "(reported, the paper's 'sharpness rises even at small c'; not "
+                                                    "judged)"})
 
 
-claim("E2-zero-last-layer", "Last layer zero: c_loss = 2 at every depth and width tried", "E2", check_zero,
-      lambda ctx: check_zero(ctx, _multiplier_scaled(sp.Rational(4, 5))),
+_ZERO_FINDING = ("with the last layer zero the 10-step c_loss departs from 2 by more than the paper's grid cell 2^0.1 "
+                 "at d/w >= 1/16 (depth 2: mean c_loss 2.34 at d/w = 1/8 and 2.31 at 1/16 over three seeds at "
+                 "quick), and lies within it at d/w = 1/64: c_loss = 2 holds only in the paper's own range of small "
+                 "d/w (issue 20)")
+
+claim("E2-zero-last-layer", "Last layer zero: c_loss = 2 (per d/w, over seeds, at the paper's resolution)", "E2",
+      check_zero, lambda ctx: check_zero(ctx, _multiplier_scaled(sp.Rational(4, 5))),
       "the derived stable set with the GD multiplier 1 - 0.8 c (limit 2.5 instead of 2)", group="deep", heuristic=True,
-      calibrated=(lambda ctx: check_zero(ctx, scale=grid_tolerance(ctx, ("c_loss",)) ** CALIBRATED),
-                  f"the derived limit 2 multiplied by the allowed factor^{CALIBRATED} (2^(2 (0.1 + resolution)): "
-                  "2.46 at quick, 2.39 at default)"))
+      calibrated=(lambda ctx: check_zero(ctx, scale=2.0 ** (CALIBRATED * PAPER_CELL)),
+                  f"the derived limit 2 multiplied by the paper's grid cell^{CALIBRATED} (2^0.2: 2.30)"),
+      expect=(Expectation("failed", _ZERO_FINDING, profiles=("quick",)),
+              Expectation("inconclusive", "at depth 4 (the default set-ups) the three seeds' mean departure "
+                          "log2(c_loss / 2) is 0.10 to 0.13 at d/w = 1/32 .. 1/8 (c_loss 2.14 to 2.20), its 95 % "
+                          "interval straddling the paper's grid cell 0.1; within it at d/w = 1/64 (2.12 at every "
+                          "seed): the departure sits at the paper's resolution, unresolved by three seeds",
+                          profiles=("default",))))
 
 
 # ---------------------------------------------------------------------------
@@ -450,7 +675,8 @@ def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0, scale: float
     """``scale``: the calibrated control, the derived uv c_max multiplied by it."""
     uv_max = float(uv_model.regime_boundaries(uv_model.MULTIPLIER_WIDE_Y0, sharpness_change)[1]) * scale
     res = 2.0 ** ctx.profile.search.resolution
-    rows = [_row(ctx, s, ("c_max",)) for s in ctx.deep_setups() if s.depth >= DEEP_MIN_DEPTH]
+    setups = [s for s in ctx.deep_setups() if s.depth >= DEEP_MIN_DEPTH]
+    rows = [_row(ctx, s, ("c_max",)) for s in setups]
     for r in rows:
         r["above_uv"] = bool(_lower(r, "c_max") is not None and _lower(r, "c_max") > uv_max * res)
     ok = sum(r["above_uv"] for r in rows)
@@ -476,7 +702,7 @@ def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0, scale: float
                              "c_max_median": float(np.median(values)) if values else None,
                              "c_max_max": max(values) if values else None, "rows": rows},
                    tolerance=CMAX_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
-                   range=_deep_range(ctx, min_depth=DEEP_MIN_DEPTH),
+                   range=_deep_range(ctx, setups) if setups else None,
                    # a lower bound the deep constants clear by a wide factor: validity only
                    resolution=resolution(f"a deep c_max at or below the uv model's {uv_max:g} (tightness: the uv "
                                          "c_max over the lowest deep c_max)",
@@ -496,7 +722,7 @@ claim("E2-c-max", "c_max of deep ReLU nets lies above the uv model's derived c_m
                   f"the uv model's derived c_max multiplied by the bisection's resolution factor^{CALIBRATED} "
                   "(2^(2 x 0.05) = 1.07 at quick)"),
       expect=Expectation("inconclusive", "a lower bound the data clear by far: the lowest c_max at depth >= 4 is "
-                         "18.2 at quick (16.5 in the committed default report) against the uv model's 4, so neither "
+                         "13.7 at quick (depth 4, width 64, seed 3; 16.5 in the committed default report) against the uv model's 4, so neither "
                          "the negative control (the bound doubled to 8) nor the calibrated one (4 x 2^(2 "
                          "resolution)) is refuted; the claim confirms the bound's validity, it cannot resolve it"))
 
