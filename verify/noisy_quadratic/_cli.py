@@ -248,6 +248,12 @@ def _cmd_stationary_parsed(args) -> int:
     return cmd_stationary(args)
 
 
+#: Lanczos's eigenvalue count at most (more is the dense spectrum's job); the tool's cost: a training step of the
+#: small network, and one entry of the dense float64 Hessian (3392 parameters: 23.6 s, benchmarks/README.md), each
+#: with a safety factor of about two
+SPECTRUM_K_LIMIT, SPECTRUM_SECONDS_PER_STEP, SPECTRUM_SECONDS_PER_ENTRY = 50, 6e-3, 4e-6
+
+
 def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 5, seed: int = 0) -> dict:
     """Train Q3's network (depth 3, the width that gives ``params`` parameters) and compare Lanczos with eigh.
 
@@ -266,10 +272,18 @@ def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 
     step = steps if checkpoint is None else checkpoint
     if not 0 <= step <= steps:
         raise InputError("--checkpoint", step, f"must be a step in 0..{steps}", f"use e.g. --checkpoint {steps}")
-    if not 1 <= k < params:
-        raise InputError("--k", k, f"must lie in 1..{params - 1}", "use e.g. --k 5")
+    if not 1 <= k <= min(params - 1, SPECTRUM_K_LIMIT):
+        raise InputError("--k", k, f"must lie in 1..{min(params - 1, SPECTRUM_K_LIMIT)} (Lanczos finds a few extreme "
+                         "eigenvalues; the dense spectrum beside it has them all)", "use e.g. --k 5")
     if seed < 0:
         raise InputError("--seed", seed, "must be a non-negative integer", "use e.g. --seed 0")
+    from ..resources import FLOPS, check_memory, check_time
+
+    check_memory(8.0 * params * params * 3, "--params", params, f"the dense {params} x {params} Hessian and its "
+                 "eigenvectors", "use a smaller --params")
+    check_time((SPECTRUM_SECONDS_PER_STEP * steps + SPECTRUM_SECONDS_PER_ENTRY * params * params) * FLOPS,
+               "--params", params, f"{steps} training steps and the dense Hessian of {params} parameters",
+               "use a smaller --params")
     setup = SpectrumSetup(width=w, steps=steps, drops=(steps // 2, 3 * steps // 4), checkpoints=(step,), k=k)
     c = train_and_measure(setup, seed).at(step)
     dense_top = c.values[::-1][:k]
