@@ -114,8 +114,13 @@ class Context:
         if key not in self._deep:
             p = self.profile
             prob = self.problem(setup)
+            within = None
+            if name == "c_sharp":      # c_sharp's search starts from the measured c_loss and c_max (a hint)
+                from ._critical import sharp_hint
+
+                within = sharp_hint(self.constant(setup, "c_loss"), self.constant(setup, "c_max"))
             start = time.perf_counter()
-            self._deep[key] = prob.constant(name, p.sharp_search if name == "c_sharp" else p.search)
+            self._deep[key] = prob.constant(name, p.sharp_search if name == "c_sharp" else p.search, within=within)
             self.seconds[(setup, name)] = time.perf_counter() - start
         return self._deep[key]
 
