@@ -67,6 +67,9 @@ class Profile:
     deep_depths: tuple = (4,)
     deep_widths: tuple = (64,)
     deep_seeds: int = 1
+    #: ``((width, seeds), ...)``: a seed count that replaces ``deep_seeds`` at that width (the full profile's
+    #: widest net has fewer seeds than the others)
+    deep_seeds_at: tuple = ()
     zero_depths: tuple = (4,)
     zero_widths: tuple = (64,)
     zero_seeds: int = 1
@@ -91,6 +94,10 @@ class Profile:
         if len({d / w for d in self.deep_depths for w in self.deep_widths}) < 2:
             raise InputError("deep_depths", (self.deep_depths, self.deep_widths), "give fewer than two values of d/w",
                              "give two or more depths or widths: the E2 fit needs a sweep in d/w")
+        for width, count in self.deep_seeds_at:
+            if width not in self.deep_widths or not isinstance(count, int) or count < 1:
+                raise InputError("deep_seeds_at", self.deep_seeds_at, "needs (width, seeds) pairs of the profile's "
+                                 "widths with at least 1 seed", "use e.g. ((1024, 1),)")
         for name in ("map_seeds", "regime_seeds", "closs_seeds", "map_steps", "regime_steps", "steps",
                      "deep_seeds", "zero_seeds", "measure_size", "eos_steps", "eos_every", "eos_seeds"):
             if getattr(self, name) < 1:
@@ -115,8 +122,9 @@ PROFILES = {
                     map_cs=(0.25, 0.5, 1.0, 1.9, 2.5, 3.0, 3.9, 4.5, 6.0), map_targets=(0.0, 0.7, -1.5, 3.0),
                     map_steps=10, regime_width=16384, regime_seeds=8, regime_steps=600,
                     closs_widths=(32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384), closs_seeds=16,
-                    deep_depths=(8,), deep_widths=(256, 512, 1024, 2048), deep_seeds=3, zero_depths=(8,),
-                    zero_widths=(256, 1024), zero_seeds=2, measure_size=512, eos_steps=600, eos_seeds=3,
+                    deep_depths=(8,), deep_widths=(256, 512, 1024), deep_seeds=3, deep_seeds_at=((1024, 1),),
+                    zero_depths=(8,), zero_widths=(64, 128, 256, 512), zero_seeds=3, measure_size=512,
+                    eos_steps=600, eos_seeds=3,
                     search=Search(coarse_step=0.5, resolution=0.01, per_pass=1),
-                    sharp_search=Search(coarse_step=0.5, resolution=0.02, per_pass=1)),
+                    sharp_search=Search(coarse_step=0.5, resolution=0.05, per_pass=1)),
 }
