@@ -17,13 +17,22 @@ group.
   holds the deep constants; E2-zero-last-layer 149 s; the 500-step
   edge-of-stability runs 127 s beside them).  Still above a few minutes on
   a loaded machine: dropping width 256 at depth 4 is the next cut.
-* full (not run): depth 8, widths 256-2048, three seeds.  Estimated from the
-  measured cost of c_loss and c_sharp at depth 4, width 256 (33 s on one
-  thread, bench_critical_lr.py), scaled by the parameter count (depth 8
-  about 2.3 x, each doubling of the width about 4 x): about 75 s, 5 min,
-  20 min and 80 min per seed for widths 256, 512, 1024, 2048, so about
-  5.3 h for the three seeds plus about 15 min for the zero-last-layer
-  set-ups, in one worker -- hours, not minutes.
+* full: the paper's widths, depth 8 at widths 256 and 512 (three seeds each)
+  and 1024 (one seed: ``deep_seeds_at``), zero-last-layer set-ups at depth 8,
+  widths 64-512 (d/w 1/64 .. 1/8), three seeds each, the uv claims at their
+  full sizes, c_sharp bisected to 0.05 in log2 c.  Not run as a whole yet
+  (the integrator runs it on the merged code); estimated from set-ups timed
+  one at a time with one thread (``benchmarks/README.md``, "The full
+  profile"; CPU seconds, 2026-12-05, the c_sharp search of issue 20):
+  deep d8 w256 28 s, w512 80 s, w1024 415 s per seed; zero-last-layer
+  w64 about 3 s, w256 25 s, w512 68 s per seed; the uv and edge-of-stability
+  claims 63 s of CPU in all (124 s wall at load 4.4).  The deep group (one
+  worker) thus needs about 1020 s of one core, 17 min, plus figure 4 in the
+  parent (one w256 set-up, under a minute): about 18-19 min on two quiet
+  cores, within the 30 minutes asked; on the two cores shared at load 4-6
+  the same set-ups ran at 40-55 % of a core, which would double it.  Width
+  2048 (about 4 x the cost of 1024 per seed, over 25 min alone) and the
+  second and third seeds at 1024 (7 min each) are left out to fit.
 """
 from __future__ import annotations
 
