@@ -2,6 +2,15 @@
 
 Usage: python benchmarks/bench_critical_lr.py [--widths 64 128 256] [--depth 4] [--seeds 1 2 3]
        [--bracket 1 32] [--threads 1] [--levers] [--json FILE]
+       python benchmarks/bench_critical_lr.py --speed [--widths 64 256] [--depth 4] [--seeds 0 1 2] [--json FILE]
+
+``--speed`` (issue 20) times the c_sharp search before and after its two levers, on the same networks: before,
+the coarse grid over the whole bracket and every step's sharpness converged by Lanczos; after, the grid
+started from the measured c_loss and c_max (:func:`~verify.early_training._critical.sharp_hint`) and each
+step's event decided from a few Lanczos steps where they suffice (:mod:`verify.hessian.certify`).  Both with
+the ``full`` profile's searches (c_sharp: coarse step 0.5, bisection to 0.05 in log2 c).  It reports per
+set-up the Hessian-vector products and seconds of the c_sharp search, its runs, and whether the two cells
+overlap.
 
 Threads: ``--threads`` PyTorch threads and as many BLAS threads (threadpoolctl) for both sides.
 
@@ -139,8 +148,56 @@ def verifier(setup: Setup, search: Search, power: bool = False) -> dict:
             "seconds": time.perf_counter() - start}
 
 
+def speed(setup: Setup) -> dict:
+    """c_sharp's search before (whole bracket, converged sharpness) and after (hinted bracket, decided steps)."""
+    from verify.early_training._critical import sharp_hint
+    from verify.early_training._profiles import PROFILES
+
+    full = PROFILES["full"]
+    out = {}
+    for name, after in (("before", False), ("after", True)):
+        prob = Problem(setup, notify=None, decide=after)
+        c_loss, c_max = prob.constant("c_loss", full.search), prob.constant("c_max", full.search)
+        start = time.perf_counter()
+        b = prob.constant("c_sharp", full.sharp_search, within=sharp_hint(c_loss, c_max) if after else None)
+        seconds = time.perf_counter() - start
+        runs = list(prob._sharp_runs.values())
+        out[name] = {"c_loss": c_loss.interval, "c_sharp": b.interval, "c_max": c_max.interval,
+                     "extended_below": b.extended_below, "runs": b.runs, "seconds": seconds,
+                     "hessian_vector_products": sum(r.products for r in runs),
+                     "steps": sum(len(r.sharpness) - 1 for r in runs), "decided_steps": sum(r.decided for r in runs)}
+    (a, b), (c, d) = out["before"]["c_sharp"], out["after"]["c_sharp"]
+    out["cells_overlap"] = bool((a is None or d is None or a <= d) and (c is None or b is None or c <= b))
+    return out
+
+
+def speed_main(args) -> dict:
+    rows = []
+    for width in args.widths:
+        for seed in args.seeds:
+            row = {"depth": args.depth, "width": width, "seed": seed, **speed(Setup(args.depth, width, seed))}
+            rows.append(row)
+            b, a = row["before"], row["after"]
+            print(f"d{args.depth} w{width:4d} s{seed}: before {b['hessian_vector_products']:5d} HVPs {b['seconds']:6.1f} s "
+                  f"{b['runs']:2d} runs c_sharp {b['c_sharp'][1]:.4g} | after {a['hessian_vector_products']:5d} HVPs "
+                  f"{a['seconds']:6.1f} s {a['runs']:2d} runs c_sharp {a['c_sharp'][1]:.4g} "
+                  f"(decided {a['decided_steps']}/{a['steps']} steps{', below c_loss' if a['extended_below'] else ''})"
+                  f" | c_loss {a['c_loss'][1]:.4g} | cells overlap {row['cells_overlap']}", flush=True)
+    total = {k: {m: sum(r[k][m] for r in rows) for m in ("hessian_vector_products", "seconds", "runs")}
+             for k in ("before", "after")}
+    summary = {"total": total, "setups": len(rows), "cells_overlap": sum(r["cells_overlap"] for r in rows),
+               "threads": args.threads, "python": platform.python_version(), "torch": torch.__version__,
+               "numpy": np.__version__}
+    print(json.dumps(summary, indent=1))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"summary": summary, "rows": rows}, fh, indent=1)
+    return summary
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--speed", action="store_true", help="c_sharp's search before and after its two levers")
     ap.add_argument("--widths", type=int, nargs="+", default=[64, 128, 256])
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -151,6 +208,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads, user_api="blas")     # ARPACK's vector work, as the verifier's workers do
+    if args.speed:
+        return speed_main(args)
     search = Search(bracket=tuple(args.bracket))
     rows = []
     for width in args.widths:

@@ -181,3 +181,24 @@ def test_the_early_sharpness_scan_brackets_each_crossing_it_reports(ctx):
         lo, hi = e["cell"]
         assert lo < e["c"] < hi
         assert ratios[cs.index(lo)] > float(level) >= ratios[cs.index(hi)]
+
+
+def test_the_full_profile_holds_the_papers_widths_and_the_zero_last_layer_range():
+    """Issue 20: depth 8 at widths 256, 512 (three seeds each) and 1024 (one seed); zero-last-layer set-ups over
+    d/w = 1/64 .. 1/8 with three seeds each; a per-width seed count outside the widths is an input error."""
+    from dataclasses import replace
+
+    from theory.errors import InputError
+    from verify.early_training._profiles import PROFILES
+
+    full = Context.make("full", seed=0)
+    deep = [(s.depth, s.width, s.seed) for s in full.deep_setups()]
+    assert deep == [(8, w, s) for w in (256, 512) for s in (1, 2, 3)] + [(8, 1024, 1)]
+    zero = full.deep_setups(zero_last_layer=True)
+    assert sorted({s.depth_over_width for s in zero}) == [1 / 64, 1 / 32, 1 / 16, 1 / 8]
+    assert all(sum(z.width == w for z in zero) == 3 for w in (64, 128, 256, 512))
+    assert full.config()["deep"]["seeds_at_width"] == {"1024": [1]}
+    assert "seeds_at_width" not in Context.make("quick").config()["deep"]
+    assert PROFILES["full"].sharp_search.resolution == 0.05
+    with pytest.raises(InputError):
+        replace(PROFILES["full"], deep_seeds_at=((2048, 1),))

@@ -165,3 +165,30 @@ def test_a_sharpness_event_with_threshold_1_25_contradicts_the_dense_hessian(den
     run, dense, _ = dense_sharpness
     assert np.max(dense[1:]) > 1 and not _threshold_rule(run)
     assert _threshold_rule(run, 1.0) is sharpness_event(run) is True
+
+
+def test_decided_steps_agree_with_the_dense_hessian_and_with_converged_steps(dense_sharpness):
+    """The search's runs decide each step from a few Lanczos steps (verify.hessian.certify): at c = 19.75 the
+    decided run still sees the event the dense Hessian shows, its recorded Ritz ratios lie below the dense ratio
+    (a Ritz value is a lower bound), and every "below" step's upper bound lies above it.  At c = 4, 12, 19 and
+    24 the events equal those of runs whose every step is converged, and the upper bounds hold against them."""
+    run, dense, exact = dense_sharpness
+    fast = Problem(SHARP, notify=None)
+    decided = fast.run(SHARP_C, stop_on_event=True)
+    steps = len(decided.sharpness)
+    assert sharpness_event(decided) is True and decided.decided >= 1
+    assert np.all(decided.sharpness[1:] <= dense[1:steps] + 1e-4)
+    upper = decided.sharpness_upper[1:]
+    assert np.all(np.isnan(upper) | (upper >= dense[1:steps] - 1e-4))
+    slow = Problem(SHARP, notify=None, decide=False)
+    below = 0
+    for c in (4.0, 12.0, 19.0, 24.0):
+        a, b = fast.run(c, stop_on_event=True), slow.run(c, stop_on_event=True)
+        assert sharpness_event(a) == sharpness_event(b), c
+        n = min(len(a.sharpness), len(b.sharpness))
+        assert np.all(a.sharpness[1:n] <= b.sharpness[1:n] + b.sharpness_band[1:n] + 1e-6)
+        u = a.sharpness_upper[1:n]
+        assert np.all(np.isnan(u) | (u >= b.sharpness[1:n] - b.sharpness_band[1:n]))
+        below += int(np.sum(~np.isnan(u)))
+        assert a.products < b.products
+    assert below >= 10

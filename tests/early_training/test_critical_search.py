@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from theory.errors import InputError
-from verify.early_training._search import AUTHORS_GRID_STEP, Search, boundary
+from verify.early_training._search import AUTHORS_GRID_STEP, Search, _hinted_grid, boundary
 
 
 def threshold_events(t, calls=None):
@@ -65,3 +65,43 @@ def test_a_non_monotone_event_inside_a_pass_is_reported():
 def test_bad_search_is_an_input_error(kw):
     with pytest.raises(InputError):
         Search(**kw)
+
+
+@settings(max_examples=40, deadline=None)
+@given(t=st.floats(0.6, 250.0), lo=st.floats(0.6, 200.0), span=st.floats(0.1, 6.0))
+def test_a_hinted_search_finds_the_switch_wherever_it_lies(t, lo, span):
+    """c_sharp's search starts at the measured c_loss (a hint, not a bound: c_sharp < c_loss at some
+    initialisations, issue 20): the switch is found to the resolution inside, below or above the hint, and the
+    Boundary says which."""
+    hint = (lo, lo * 2 ** span)
+    search = Search(coarse_step=1.0, resolution=0.05, per_pass=1)
+    b = boundary("c_sharp", threshold_events(t), search, within=hint)
+    a, z = b.interval
+    assert a < t <= z and math.log2(z / a) <= search.resolution + 1e-12 and b.monotone and not b.fallback
+    assert b.extended_below == (t <= lo) and b.within == hint
+    assert b.extended_above == (t > _hinted_grid(search, hint)[-1])
+
+
+def test_a_switch_below_the_hinted_low_end_is_found_and_flagged():
+    """The reversal case: the event switches on at 26.05 while the hint starts at c_loss = 28.41 (d4 w32 seed 1's
+    measured constants); the search must step down and report the switch below the hint, flagged."""
+    calls = []
+    b = boundary("c_sharp", threshold_events(26.05, calls), Search(coarse_step=0.5, resolution=0.05, per_pass=1),
+                 within=(28.41, 200.0))
+    lo, hi = b.interval
+    assert lo < 26.05 <= hi < 28.41 and b.extended_below and not b.below_bracket
+    assert min(min(c) for c in calls) < 26.05               # it did evaluate below the hint
+    # without the downward extension the first grid point (28.41) would have been reported as the switch
+    assert b.value < 28.41
+
+
+def test_a_hint_below_the_bracket_end_still_reports_a_switch_below_the_bracket():
+    b = boundary("c", threshold_events(0.1), Search(), within=(3.0, 40.0))
+    assert b.below_bracket and b.extended_below and b.value == 0.5 and b.interval == (None, 0.5)
+
+
+def test_a_hint_saves_runs_against_the_whole_bracket():
+    search = Search(coarse_step=0.5, resolution=0.05, per_pass=1)
+    whole = boundary("c", threshold_events(9.0), search)
+    hinted = boundary("c", threshold_events(9.0), search, within=(6.0, 30.0))
+    assert hinted.runs < whole.runs and hinted.interval[0] < 9.0 <= hinted.interval[1]

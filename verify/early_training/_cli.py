@@ -194,7 +194,9 @@ def cmd_critical(args) -> int:
         flags = ("" if scan["monotone"] else "  (event not monotone in c)") + \
                 ("  (authors' grid 2^(0.1 k) used)" if scan["fallback"] else "") + \
                 ("  (at or below the bracket's lower end)" if scan["below_bracket"] else "") + \
-                ("  (beyond the bracket)" if scan["above_bracket"] else "")
+                ("  (beyond the bracket)" if scan["above_bracket"] else "") + \
+                ("  (below c_loss's cell: the search extended below its start)" if scan.get("extended_below")
+                 else "")
         print(f"  {key:<18} {_show(out[key])}  [{scan['runs']} runs]{flags}")
     print(f"  training runs      {out['training_runs']}")
     for key, run in out.get("trajectories", {}).items():

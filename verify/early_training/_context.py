@@ -81,9 +81,10 @@ class Context:
         depths, widths, seeds = ((p.zero_depths, p.zero_widths, p.zero_seeds) if zero_last_layer
                                  else (p.deep_depths, p.deep_widths, p.deep_seeds))
         dev = "cpu" if self.device == "auto" else self.device
+        at = {} if zero_last_layer else dict(p.deep_seeds_at)
         out = [Setup(d, w, s, zero_last_layer=zero_last_layer, dtype=p.dtype, device=dev,
                      steps=p.steps, measure_size=p.measure_size)
-               for d in depths for w in widths for s in self.seeds(seeds)]
+               for d in depths for w in widths for s in self.seeds(at.get(w, seeds))]
         return out if self.keep is None else [s for s in out if self.keep(s)]
 
     def restricted(self, keep) -> "Context":
@@ -123,8 +124,13 @@ class Context:
         if key not in self._deep:
             p = self.profile
             prob = self.problem(setup)
+            within = None
+            if name == "c_sharp":      # c_sharp's search starts from the measured c_loss and c_max (a hint)
+                from ._critical import sharp_hint
+
+                within = sharp_hint(self.constant(setup, "c_loss"), self.constant(setup, "c_max"))
             start = time.perf_counter()
-            self._deep[key] = prob.constant(name, p.sharp_search if name == "c_sharp" else p.search)
+            self._deep[key] = prob.constant(name, p.sharp_search if name == "c_sharp" else p.search, within=within)
             self.seconds[(setup, name)] = time.perf_counter() - start
         return self._deep[key]
 
@@ -185,7 +191,10 @@ class Context:
                          "lambda0": "Lanczos on the whole training set",
                          "sharpness": f"Lanczos on a fixed batch of {p.measure_size} samples, warm-started",
                          "depths": list(p.deep_depths), "widths": list(p.deep_widths),
-                         "seeds": self.seeds(p.deep_seeds), "zero_last_layer": {
+                         "seeds": self.seeds(p.deep_seeds),
+                         **({"seeds_at_width": {str(w): self.seeds(n) for w, n in p.deep_seeds_at}}
+                            if p.deep_seeds_at else {}),
+                         "zero_last_layer": {
                              "depths": list(p.zero_depths), "widths": list(p.zero_widths),
                              "seeds": self.seeds(p.zero_seeds)},
                          "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype,

@@ -15,7 +15,17 @@ paper's CIFAR-10) or a seeded synthetic set.  It measures:
 * the sharpness per step, only where an event needs it: the top Hessian
   eigenvalue on a **fixed measurement batch** (``measure_size`` samples drawn
   once per seed, without replacement), by Lanczos warm-started from the
-  previous step's top eigenvector.  The ratio ``lambda_t / lambda_0`` is
+  previous step's top eigenvector.  In the search's runs (``stop_on_event``)
+  each step's event is *decided* rather than measured where a few Lanczos
+  steps suffice (:func:`~verify.hessian.decide_top`): "above" when the top
+  Ritz value (a lower bound of the sharpness) already shows the event by the
+  rule below with its own residual band, "below" when an upper bound of the
+  sharpness (under the premise that the warm start has an overlap of at least
+  1e-3 with the top eigenvector, :mod:`verify.hessian.certify`) lies below the
+  lower end ``theta_0 - r_0`` of ``lambda_0``'s band; otherwise the
+  eigenvalue is converged as before.  The decided steps record the Ritz value
+  (ratio and band as for a converged one) and the upper bound
+  (:attr:`Run.sharpness_upper`).  The ratio ``lambda_t / lambda_0`` is
   taken on that same batch at both times, so the batch's own offset from the
   full-set curvature cancels; a fixed batch makes the ratio a function of
   the parameters alone (a fresh batch per step would add sampling noise of
@@ -53,17 +63,19 @@ from theory.errors import InputError
 
 from ..engines.datasets import Dataset, digits, synthetic
 from ..engines.deepnet import DeepNet, SGDOptions, train, train_many
-from ..hessian import TorchHessian, top_eigenpair
+from ..hessian import TorchHessian, decide_top, top_eigenpair
 from ..roundoff import dot_band, rises
 from ._search import Boundary, Search, boundary
 
-__all__ = ["DATASETS", "BATCH_SIZE", "Setup", "Search", "Run", "Boundary", "Problem", "boundary",
+__all__ = ["DATASETS", "BATCH_SIZE", "Setup", "Search", "Run", "Boundary", "Problem", "boundary", "sharp_hint",
            "loss_event", "sharpness_event", "divergence_event", "measure", "load_data"]
 
 #: the data sets a :class:`Setup` may name
 DATASETS = ("digits", "synthetic")
 #: the SGD batch of the authors' protocol
 BATCH_SIZE = 512
+#: Lanczos steps a step's sharpness decision may take before the eigenvalue is converged instead
+DECIDE_STEPS = 12
 #: the synthetic set: samples, input dimension, classes and data seed (fixed, so every seed trains on the same data)
 SYNTHETIC_SHAPE = (2048, 64, 10, 0)
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -115,7 +127,9 @@ class Run:
     ``loss_band`` is the relative round-off bound of a computed full-training loss
     (:meth:`Problem.loss_roundoff`); ``sharpness_band`` per measured step the bound on the error of the ratio
     ``lambda_t / lambda_0`` from the two eigenvalues' Lanczos residuals (``|lambda - theta| <= |r|`` for a
-    symmetric operator): ``ratio_t (|r_t| / lambda_t + |r_0| / lambda_0)``."""
+    symmetric operator): ``ratio_t (|r_t| / lambda_t + |r_0| / lambda_0)``; ``sharpness_upper`` per step the
+    upper bound of ``lambda_t / theta_0`` of a step decided "below" from a few Lanczos steps (NaN where the step
+    was converged or decided "above", :mod:`verify.hessian.certify`); ``decided`` the number of such steps."""
 
     c: float
     losses: np.ndarray
@@ -126,10 +140,14 @@ class Run:
     products: int = 0
     loss_band: float = 0.0
     sharpness_band: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sharpness_upper: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    decided: int = 0
 
     def as_dict(self) -> dict:
         return {"c": self.c, "loss": self.losses.tolist(), "batch_loss": self.batch_losses.tolist(),
                 "sharpness_ratio": self.sharpness.tolist(), "sharpness_band": self.sharpness_band.tolist(),
+                "sharpness_upper": [None if math.isnan(u) else u for u in self.sharpness_upper.tolist()],
+                "decided_steps": self.decided,
                 "loss_band": self.loss_band, "diverged": self.diverged,
                 "stopped_at": self.stopped_at, "hessian_vector_products": self.products}
 
@@ -178,8 +196,11 @@ class Problem:
     (full set) and ``(4,)`` (measurement batch).
     """
 
-    def __init__(self, setup: Setup, notify: Callable[[str], object] | None = print, data: Dataset | None = None):
+    def __init__(self, setup: Setup, notify: Callable[[str], object] | None = print, data: Dataset | None = None,
+                 decide: bool = True):
         self.setup = setup
+        #: decide each step's sharpness event from a few Lanczos steps where they suffice (False: always converge)
+        self.decide = decide
         s = setup
         self.net = DeepNet(0 + (data.dim if data else 64 if s.data == "digits" else SYNTHETIC_SHAPE[1]),
                            10, s.depth, s.width, zero_last_layer=s.zero_last_layer, dtype=_DTYPES[s.dtype],
@@ -241,14 +262,23 @@ class Problem:
             return self._sharp_runs[key]
         if not stop_on_event and (float(c), True) in self._sharp_runs:
             early = self._sharp_runs[(float(c), True)]
-            if early.stopped_at is None:
+            if early.stopped_at is None and not early.decided:
                 return early
-        ratios, vector, products = [1.0], [self.measure0.vector], [0]
-        rel0 = abs(self.measure0.residual / self.measure0.value)
+        ratios, vector, products, uppers, decided = [1.0], [self.measure0.vector], [0], [math.nan], [0]
+        theta0, r0 = self.measure0.value, abs(self.measure0.residual)
+        rel0 = abs(r0 / theta0)
         bands = [2 * rel0]
 
         def band_of(pair) -> float:
             return ratios[-1] * (abs(pair.residual / pair.value) + rel0) if pair.value else math.inf
+
+        def rule(theta: float, residual: float, upper: float):
+            """"above": the Ritz value shows the event with its own band; "below": the sharpness's upper bound
+            lies under lambda_0's lower end theta_0 - r_0; None: undecided."""
+            ratio = theta / theta0
+            if theta and ratio - 1 > ratio * (abs(residual / theta) + rel0):
+                return "above"
+            return "below" if upper <= theta0 - r0 else None
 
         def measure(t, params, loss):
             if t == 0:
@@ -257,16 +287,30 @@ class Problem:
                 return True          # diverged: the event holds whatever the sharpness
             h = TorchHessian(self.net.flat_loss(self.measure_batch), self.net.flatten(params))
             start = vector[0] if np.all(np.isfinite(vector[0])) and np.any(vector[0]) else None
+            upper = math.nan
             try:
-                pair = top_eigenpair(h, v0=start, seed=_spawn(self.setup.seed, 4 + t))
-            except ArpackError:      # products not finite (overflowing weights): no sharpness at this step
+                pair = None
+                if stop_on_event and self.decide:
+                    got = decide_top(h, rule, v0=start, seed=_spawn(self.setup.seed, 4 + t), max_steps=DECIDE_STEPS,
+                                     scale=theta0)
+                    products[0] += got.products
+                    if got.decision is not None:
+                        pair, decided[0] = got, decided[0] + 1
+                        upper = got.upper / theta0 if got.decision == "below" else math.nan
+                    else:            # undecided: converge, warm-started from the top Ritz vector
+                        start = got.vector
+                if pair is None:
+                    pair = top_eigenpair(h, v0=start, seed=_spawn(self.setup.seed, 4 + t))
+                    products[0] += pair.products
+            except (ArpackError, FloatingPointError):  # products not finite (overflowing weights): no sharpness
                 ratios.append(math.nan)
                 bands.append(math.nan)
+                uppers.append(math.nan)
                 return True
             vector[0] = pair.vector
-            products[0] += pair.products
-            ratios.append(pair.value / self.measure0.value)
+            ratios.append(pair.value / theta0)
             bands.append(band_of(pair))
+            uppers.append(upper)
             return stop_on_event and ratios[-1] - 1 > bands[-1]
 
         res = train(self.net, self.params0, self.data, self.lr(c), self.setup.steps, self.options,
@@ -274,12 +318,14 @@ class Problem:
         self.runs += 1
         out = Run(float(c), res.losses, res.batch_losses, np.array(ratios),
                   diverged=_diverged(res.losses, res.batch_losses), stopped_at=res.stopped_at, products=products[0],
-                  loss_band=self.loss_roundoff(), sharpness_band=np.array(bands))
+                  loss_band=self.loss_roundoff(), sharpness_band=np.array(bands), sharpness_upper=np.array(uppers),
+                  decided=decided[0])
         self._sharp_runs[key] = out
         return out
 
-    def constant(self, name: str, search: Search = Search()) -> Boundary:
-        """``"c_loss"``, ``"c_sharp"`` or ``"c_max"`` of this initialisation."""
+    def constant(self, name: str, search: Search = Search(), within: tuple | None = None) -> Boundary:
+        """``"c_loss"``, ``"c_sharp"`` or ``"c_max"`` of this initialisation; ``within``: where c_sharp's coarse grid
+        starts and ends (:func:`sharp_hint`; a hint, :func:`~verify.early_training._search.boundary`)."""
         if name == "c_loss":
             return boundary(name, lambda cs: [loss_event(r) for r in self.loss_runs(cs)], search)
         if name == "c_max":
@@ -287,7 +333,7 @@ class Problem:
                             last_without=True)
         if name == "c_sharp":
             return boundary(name, lambda cs: [sharpness_event(self.run(c, stop_on_event=True)) for c in cs],
-                            search, per_pass=1)
+                            search, per_pass=1, within=within)
         raise InputError("constant", name, "unknown critical constant", "use one of c_loss, c_sharp, c_max")
 
     def describe(self) -> dict:
@@ -300,6 +346,17 @@ class Problem:
                 "measure_batch_lambda0": self.measure0.value,
                 "sharpness_on": f"a fixed batch of {s.measure_size} samples (seed {s.seed}, spawn key 2), "
                                 "Lanczos warm-started from the previous step's top eigenvector"}
+
+
+def sharp_hint(c_loss: Boundary | None, c_max: Boundary | None) -> tuple | None:
+    """Where c_sharp's search starts: from c_loss's cell's lower end to c_max's upper end (the first diverging c,
+    where the sharpness event holds by definition); None where c_loss lies below its bracket.  The paper's order
+    c_loss <= c_sharp <= c_max makes this the smallest bracket; where the data reverse it (c_sharp < c_loss at
+    some initialisations, issue 20) the search extends below the hint and says so (``extended_below``)."""
+    if c_loss is None or c_loss.interval is None or c_loss.interval[0] is None:
+        return None
+    hi = None if c_max is None or c_max.interval is None else c_max.interval[1]
+    return (c_loss.interval[0], hi)
 
 
 def _spawn(seed: int, key: int) -> int:
@@ -315,7 +372,10 @@ def measure(setup: Setup, search: Search = Search(), names: Sequence[str] = ("c_
     """
     start = time.perf_counter()
     prob = problem if problem is not None else Problem(setup, notify=notify)
-    found = {name: prob.constant(name, search) for name in names}
+    found = {name: prob.constant(name, search) for name in names if name != "c_sharp"}
+    if "c_sharp" in names:          # from the measured c_loss and c_max where they were asked for
+        found["c_sharp"] = prob.constant("c_sharp", search, within=sharp_hint(found.get("c_loss"), found.get("c_max")))
+    found = {name: found[name] for name in names}
     out = {"setup": prob.describe(), "search": asdict(search),
            **{name: b.value for name, b in found.items()},
            "scan": {name: b.as_dict() for name, b in found.items()},

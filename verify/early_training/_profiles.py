@@ -21,13 +21,22 @@ group.
   32-256, three seeds, measured whole: 77 s (d4 w256 42 s of it).  The deep group about 7 min under that load
   (about half on a quiet machine), the edge-of-stability group beside it: well under 20 minutes; with c_sharp
   twice as cheap about 5.5 min.
-* full (not run): depth 8, widths 256-2048, three seeds.  Estimated from the
-  measured cost of c_loss and c_sharp at depth 4, width 256 (33 s on one
-  thread, bench_critical_lr.py), scaled by the parameter count (depth 8
-  about 2.3 x, each doubling of the width about 4 x): about 75 s, 5 min,
-  20 min and 80 min per seed for widths 256, 512, 1024, 2048, so about
-  5.3 h for the three seeds plus about 15 min for the zero-last-layer
-  set-ups, in one worker -- hours, not minutes.
+* full: the paper's widths, depth 8 at widths 256 and 512 (three seeds each)
+  and 1024 (one seed: ``deep_seeds_at``), zero-last-layer set-ups at depth 8,
+  widths 64-512 (d/w 1/64 .. 1/8), three seeds each, the uv claims at their
+  full sizes, c_sharp bisected to 0.05 in log2 c.  Not run as a whole yet
+  (the integrator runs it on the merged code); estimated from set-ups timed
+  one at a time with one thread (``benchmarks/README.md``, "The full
+  profile"; CPU seconds, 2026-12-05, the c_sharp search of issue 20):
+  deep d8 w256 28 s, w512 80 s, w1024 415 s per seed; zero-last-layer
+  w64 about 3 s, w256 25 s, w512 68 s per seed; the uv and edge-of-stability
+  claims 63 s of CPU in all (124 s wall at load 4.4).  The deep group (one
+  worker) thus needs about 1020 s of one core, 17 min, plus figure 4 in the
+  parent (one w256 set-up, under a minute): about 18-19 min on two quiet
+  cores, within the 30 minutes asked; on the two cores shared at load 4-6
+  the same set-ups ran at 40-55 % of a core, which would double it.  Width
+  2048 (about 4 x the cost of 1024 per seed, over 25 min alone) and the
+  second and third seeds at 1024 (7 min each) are left out to fit.
 """
 from __future__ import annotations
 
@@ -72,6 +81,9 @@ class Profile:
     deep_depths: tuple = (4,)
     deep_widths: tuple = (64,)
     deep_seeds: int = 1
+    #: ``((width, seeds), ...)``: a seed count that replaces ``deep_seeds`` at that width (the full profile's
+    #: widest net has fewer seeds than the others)
+    deep_seeds_at: tuple = ()
     zero_depths: tuple = (4,)
     zero_widths: tuple = (64,)
     zero_seeds: int = 1
@@ -99,6 +111,10 @@ class Profile:
         if len({d / w for d in self.deep_depths for w in self.deep_widths}) < 2:
             raise InputError("deep_depths", (self.deep_depths, self.deep_widths), "give fewer than two values of d/w",
                              "give two or more depths or widths: the E2 fit needs a sweep in d/w")
+        for width, count in self.deep_seeds_at:
+            if width not in self.deep_widths or not isinstance(count, int) or count < 1:
+                raise InputError("deep_seeds_at", self.deep_seeds_at, "needs (width, seeds) pairs of the profile's "
+                                 "widths with at least 1 seed", "use e.g. ((1024, 1),)")
         for name in ("map_seeds", "regime_seeds", "closs_seeds", "map_steps", "regime_steps", "steps",
                      "deep_seeds", "zero_seeds", "measure_size", "eos_steps", "eos_every", "eos_seeds"):
             if getattr(self, name) < 1:
@@ -123,8 +139,9 @@ PROFILES = {
                     map_cs=(0.25, 0.5, 1.0, 1.9, 2.5, 3.0, 3.9, 4.5, 6.0), map_targets=(0.0, 0.7, -1.5, 3.0),
                     map_steps=10, regime_width=16384, regime_seeds=8, regime_steps=600,
                     closs_widths=(32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384), closs_seeds=16,
-                    deep_depths=(8,), deep_widths=(256, 512, 1024, 2048), deep_seeds=3, zero_depths=(8,),
-                    zero_widths=(256, 1024), zero_seeds=2, measure_size=512, eos_steps=600, eos_seeds=3,
+                    deep_depths=(8,), deep_widths=(256, 512, 1024), deep_seeds=3, deep_seeds_at=((1024, 1),),
+                    zero_depths=(8,), zero_widths=(64, 128, 256, 512), zero_seeds=3, measure_size=512,
+                    eos_steps=600, eos_seeds=3,
                     search=Search(coarse_step=0.5, resolution=0.01, per_pass=1),
-                    sharp_search=Search(coarse_step=0.5, resolution=0.02, per_pass=1)),
+                    sharp_search=Search(coarse_step=0.5, resolution=0.05, per_pass=1)),
 }

@@ -10,6 +10,15 @@ bisection) until the cell is narrower than the resolution in ``log2 c``.
 Where the coarse grid shows a non-monotone event, the authors' grid
 ``2^(0.1 k)`` over the bracket is evaluated instead and the first switch on
 it is reported, flagged ``fallback``.
+
+``within=(lo, hi)`` starts the coarse grid at ``lo`` instead of the bracket's
+low end and stops it at the first point at or above ``hi`` (c_sharp's search
+starts from the measured c_loss and c_max).  A hint may be wrong: where the
+event already holds at ``lo`` the grid is extended downward by the coarse step
+until a point without it (or the bracket's low end), flagged
+``extended_below``, so a switch below ``lo`` (c_sharp < c_loss) is still found;
+where it never holds up to ``hi`` it is extended upward to the bracket's high
+end, flagged ``extended_above``.
 """
 from __future__ import annotations
 
@@ -69,7 +78,10 @@ class Boundary:
     end is None where the bracket does not bound it);
     ``monotone``: whether the coarse grid (and every refining pass) saw a single switch; ``fallback``: the
     authors' grid was used instead of refining; ``below_bracket`` / ``above_bracket``: the event already
-    holds at the low end / never holds; ``runs``: training runs used; ``passes``: calls of the event.
+    holds at the low end / never holds; ``runs``: training runs used; ``passes``: calls of the event;
+    ``within``: the hinted start of the coarse grid (None: the whole bracket); ``extended_below`` /
+    ``extended_above``: the event already held at the hint's low end / never held up to its high end, and the
+    grid was extended beyond the hint.
     """
 
     name: str
@@ -82,23 +94,42 @@ class Boundary:
     passes: int
     below_bracket: bool = False
     above_bracket: bool = False
+    within: tuple | None = None
+    extended_below: bool = False
+    extended_above: bool = False
 
     def as_dict(self) -> dict:
         out = asdict(self)
         out["interval"] = None if self.interval is None else list(self.interval)
+        out["within"] = None if self.within is None else list(self.within)
         return out
 
 
+def _hinted_grid(search: Search, within) -> list[float]:
+    """The coarse grid ``lo 2^(k step)`` from the hint's low end (clipped to the bracket) to the first point at or
+    above its high end (at most the bracket's high end)."""
+    b_lo, b_hi = search.bracket
+    lo = min(max(float(within[0]), b_lo), b_hi)
+    hi = b_hi if within[1] is None else min(max(float(within[1]), lo), b_hi)
+    grid = [lo]
+    while grid[-1] < hi * (1 - 1e-12):
+        grid.append(min(grid[-1] * 2.0 ** search.coarse_step, b_hi))
+    return grid
+
+
 def boundary(name: str, events: Callable[[Sequence[float]], list], search: Search = Search(), *,
-             last_without: bool = False, per_pass: int | None = None) -> Boundary:
+             last_without: bool = False, per_pass: int | None = None, within: tuple | None = None) -> Boundary:
     """Where ``events`` (a list of values of c -> a list of booleans) first switches on, in ``search.bracket``.
 
     Coarse grid, then multi-section of the first switching cell on ``log c`` with ``per_pass`` points per call
     (1: bisection) until the cell is narrower than ``search.resolution`` in ``log2 c``; a coarse grid with an
     event that switches off again falls back to the grid ``2^(fallback_step k)`` (first switch on it).
+    ``within=(lo, hi)`` (``hi`` may be None): a hint where the switch lies; the coarse grid starts at ``lo`` and is
+    extended below ``lo`` (or above ``hi``) where the event says the switch is not inside (module docstring).
     """
     m = search.per_pass if per_pass is None else per_pass
     runs = passes = 0
+    extended_below = extended_above = False
 
     def call(cs):
         nonlocal runs, passes
@@ -108,11 +139,29 @@ def boundary(name: str, events: Callable[[Sequence[float]], list], search: Searc
             raise ValueError(f"events returned {len(out)} values for {len(cs)} values of c")
         return out
 
-    def result(lo, hi, **kw):
-        return Boundary(name, lo if last_without else hi, (lo, hi), runs=runs, passes=passes, **kw)
+    hint = None if within is None or within[0] is None else (float(within[0]),
+                                                            None if within[1] is None else float(within[1]))
 
-    grid = search.grid(search.coarse_step)
-    happens = call(grid)
+    def result(lo, hi, **kw):
+        return Boundary(name, lo if last_without else hi, (lo, hi), runs=runs, passes=passes, within=hint,
+                        extended_below=extended_below, extended_above=extended_above, **kw)
+
+    if hint is None:
+        grid = search.grid(search.coarse_step)
+        happens = call(grid)
+    else:
+        grid = _hinted_grid(search, hint)
+        happens = call(grid)
+        # the hint is a measurement, not a bound: step down while the event holds at the grid's low end ...
+        while happens[0] and grid[0] > search.bracket[0] * (1 + 1e-12):
+            extended_below = True
+            c = max(grid[0] / 2.0 ** search.coarse_step, search.bracket[0])
+            grid, happens = [c] + grid, call([c]) + happens
+        # ... and up while it never holds
+        while not any(happens) and grid[-1] < search.bracket[1] * (1 - 1e-12):
+            extended_above = True
+            c = min(grid[-1] * 2.0 ** search.coarse_step, search.bracket[1])
+            grid, happens = grid + [c], happens + call([c])
     flips = [grid[k] for k in range(len(grid) - 1) if happens[k] != happens[k + 1]]
     monotone = not any(happens[k] and not happens[k + 1] for k in range(len(grid) - 1))
     fallback = False
@@ -120,7 +169,8 @@ def boundary(name: str, events: Callable[[Sequence[float]], list], search: Searc
         grid, fallback = search.grid(search.fallback_step), True
         happens = call(grid)
     if not any(happens):
-        return Boundary(name, None, (grid[-1], None), monotone, fallback, flips, runs, passes, above_bracket=True)
+        return Boundary(name, None, (grid[-1], None), monotone, fallback, flips, runs, passes, above_bracket=True,
+                        within=hint, extended_below=extended_below, extended_above=extended_above)
     first = happens.index(True)
     if first == 0:
         return result(None, grid[0], monotone=monotone, fallback=fallback, flips=flips, below_bracket=True)
