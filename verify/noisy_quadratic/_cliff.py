@@ -22,8 +22,9 @@ the full-data loss evaluated only where it is measured: per step 0.3 ms against 
 one core, float64, batch 128).  ``tests/noisy_quadratic/test_nq_cliff.py`` checks that the two loops agree.
 
 Randomness: the root ``SeedSequence`` of a run (an int seed, or a sequence spawned by the caller) is split into
-two children, training (split once more by :func:`verify.engines.deepnet.seed_streams` into initialisation and
-batch order) and the Lanczos start vector.  The run records the root's entropy
+three children, training (split once more by :func:`verify.engines.deepnet.seed_streams` into initialisation and
+batch order), the Lanczos start vector and the partition into batches on which per-batch gradients are measured
+(:meth:`CliffRun.batches`).  The run records the root's entropy
 and spawn key.  The data set (with its random labels) depends on ``setup.noise_seed`` only.
 """
 from __future__ import annotations
@@ -41,8 +42,12 @@ from ..hessian import Spectrum, TorchHessian, full_spectrum, torch_dense_hessian
 from ._setup import CliffSetup
 from ._spectrum import TRAIN_DTYPE, lanczos_top
 
-__all__ = ["LANCZOS_TOL", "CliffRun", "cliff_data", "cliff_net", "sgd", "train_cliff"]
+__all__ = ["DENSE_ROUTE", "LANCZOS_TOL", "CliffRun", "cliff_data", "cliff_net", "sgd", "train_cliff"]
 
+#: the route of the dense Hessians (verify.hessian.torch_dense_hessian): "folded", exact and about twice as fast
+#: as the default "jacrev" here (1,482 parameters: 5.5 s against 10.8 s on a loaded core); the two agree to
+#: round-off (benchmarks/README.md, "Dense Hessian"; tests/noisy_quadratic/test_nq_cliff.py)
+DENSE_ROUTE = "folded"
 #: Lanczos tolerance of the lambda_max measurements (relative; the residuals are recorded)
 LANCZOS_TOL = 1e-6
 
@@ -88,6 +93,7 @@ class CliffRun:
     accuracy: dict
     products: int
     device: str
+    batch_seed: int = 0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -127,8 +133,30 @@ class CliffRun:
         key = ("spectrum", int(step))
         if key not in self._cache:
             theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
-            H = torch_dense_hessian(self.net().flat_loss(self.data(), "cross_entropy"), theta)
+            H = torch_dense_hessian(self.net().flat_loss(self.data(), "cross_entropy"), theta, route=DENSE_ROUTE)
             self._cache[key] = full_spectrum(H)
+        return self._cache[key]
+
+    def batches(self) -> np.ndarray:
+        """The run's partition of the samples into training-size batches: a permutation from
+        ``default_rng(batch_seed)`` (the root's third child), cut into ``n // batch_size`` rows of ``batch_size``
+        indices (the last incomplete batch dropped, as in training)."""
+        n, b = self.data().n, self.setup.batch_size
+        perm = np.random.default_rng(self.batch_seed).permutation(n)
+        return perm[: (n // b) * b].reshape(n // b, b)
+
+    def batch_gradients(self, step: int) -> np.ndarray:
+        """The gradient of each batch's loss (rows: :meth:`batches`; no weight-decay term) at checkpoint ``step``,
+        float64 (cached)."""
+        key = ("batch_gradients", int(step))
+        if key not in self._cache:
+            net, data = self.net(), self.data()
+            theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
+            rows = []
+            for idx in self.batches():
+                loss_fn = net.flat_loss(data.rows(idx), "cross_entropy")
+                rows.append(torch.func.grad(loss_fn)(theta).detach().to("cpu", torch.float64).numpy())
+            self._cache[key] = np.array(rows)
         return self._cache[key]
 
     def gradient(self, step: int) -> np.ndarray:
@@ -172,7 +200,7 @@ def train_cliff(setup: CliffSetup, seed: int | np.random.SeedSequence = 0, devic
     """Train the network of ``setup`` from ``seed`` and measure it (see the module docstring)."""
     device = resolve_device(device)
     root = _root(seed)
-    train_seq, lanczos_seq = root.spawn(2)
+    train_seq, lanczos_seq, batch_seq = root.spawn(3)
     net, data = cliff_net(setup, device), cliff_data(setup, device)
     measured, kept = set(setup.measured), set(setup.checkpoints)
     saved, thetas = {}, {}
@@ -208,4 +236,5 @@ def train_cliff(setup: CliffSetup, seed: int | np.random.SeedSequence = 0, devic
         with torch.no_grad():
             accuracy[step] = float((net.forward(params, data.x).argmax(1) == data.labels).double().mean())
     return CliffRun(setup, {"entropy": int(root.entropy), "spawn_key": list(root.spawn_key)}, steps,
-                    np.array(loss), np.array(tops), np.array(res), lrs, thetas, accuracy, products, device)
+                    np.array(loss), np.array(tops), np.array(res), lrs, thetas, accuracy, products, device,
+                    int(batch_seq.generate_state(1)[0]))

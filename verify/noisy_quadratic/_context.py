@@ -34,7 +34,8 @@ def claim(id: str, title: str, derivation: str, check, negative_control, control
 #: spawn keys of the simulations (one noise stream per purpose, all from the root seed; each parameter point of a
 #: simulation draws from its own child of its purpose's stream, see _simulate.simulate)
 STREAMS = {"stationary": (1,), "relaxation": (2,), "cut": (3,), "momentum": (4,), "region": (5,), "rate": (6,),
-           "spectrum": (7,), "edge": (8,), "confirm": (9,), "cliff": (10,)}
+           "spectrum": (7,), "edge": (8,), "confirm": (9,), "cliff": (10,),
+           "drop": (11,)}
 
 
 @dataclass
