@@ -18,7 +18,7 @@ from verify.noisy_quadratic._setup import DIGITS_SAMPLES, END_POINTS, CliffSetup
 
 #: a short schedule of a narrower network (682 parameters; two phases of 60 steps, the last 6 of each measured
 #: every 2 steps), so that its dense Hessian costs about a second
-TINY = CliffSetup(width=8, lrs=(0.1, 0.01), steps=(60, 60), every=20, end_every=2, after=(4,))
+TINY = CliffSetup(width=8, lrs=(0.1, 0.01), steps=(60, 60), every=20, end_every=2, after=(6,))
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_one_seed_is_deterministic_and_seeds_differ(tiny_run):
 def test_run_layout(tiny_run):
     run, s = tiny_run, TINY
     assert tuple(run.steps) == s.measured and run.loss.shape == run.lambda_max.shape == run.residuals.shape
-    assert set(run.checkpoints) == {60, 64, 120} == set(s.checkpoints) and set(run.accuracy) == set(s.checkpoints)
+    assert set(run.checkpoints) == {60, 66, 120} == set(s.checkpoints) and set(run.accuracy) == set(s.checkpoints)
     assert run.lrs.shape == (120,) and run.lr_of_phase(0) == 0.1
     assert abs(run.lr_of_phase(1) - 0.01) < 4 * np.finfo(float).eps * 0.01
     assert np.all(run.lrs[:60] == 0.1) and np.all(run.lrs[60:] == run.lr_of_phase(1))
@@ -126,7 +126,7 @@ def test_dense_spectrum_matches_lanczos_and_is_cached(tiny_run):
                                     dict(batch_size=2000), dict(momentum=1.0), dict(weight_decay=-1.0),
                                     dict(lrs=(0.1,), steps=(100,)), dict(lrs=(0.01, 0.1)),
                                     dict(steps=(3000, 3000, 1999)), dict(end_every=300), dict(after=(0,)),
-                                    dict(after=(3000,))])
+                                    dict(after=(3000,)), dict(after=(100,))])
 def test_validation_errors_are_one_line(change):
     with pytest.raises(InputError) as err:
         CliffSetup(**change)

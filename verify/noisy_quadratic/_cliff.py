@@ -42,7 +42,8 @@ from ..hessian import Spectrum, TorchHessian, full_spectrum, torch_dense_hessian
 from ._setup import CliffSetup
 from ._spectrum import TRAIN_DTYPE, lanczos_top
 
-__all__ = ["DENSE_ROUTE", "LANCZOS_TOL", "CliffRun", "cliff_data", "cliff_net", "sgd", "train_cliff"]
+__all__ = ["DENSE_ROUTE", "LANCZOS_TOL", "CliffRun", "cliff_data", "cliff_net", "sgd", "train_cliff",
+           "memorising_curve"]
 
 #: the route of the dense Hessians (verify.hessian.torch_dense_hessian): "folded", exact and about twice as fast
 #: as the default "jacrev" here (1,482 parameters: 5.5 s against 10.8 s on a loaded core); the two agree to
@@ -238,3 +239,27 @@ def train_cliff(setup: CliffSetup, seed: int | np.random.SeedSequence = 0, devic
     return CliffRun(setup, {"entropy": int(root.entropy), "spawn_key": list(root.spawn_key)}, steps,
                     np.array(loss), np.array(tops), np.array(res), lrs, thetas, accuracy, products, device,
                     int(batch_seq.generate_state(1)[0]))
+
+
+def memorising_curve(setup, seed: int, device: str = "cpu") -> tuple[np.ndarray, dict]:
+    """The training of :func:`verify.noisy_quadratic._spectrum.train_and_measure` (the earlier Q3 set-up, the same
+    seed streams and arithmetic) without its spectra: the full-data loss after every step and the training accuracy
+    at each learning-rate drop.  The post-cut claims measure the talk's preconditions on it."""
+    from ..engines.deepnet import train
+
+    device = resolve_device(device)
+    net = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", dtype=TRAIN_DTYPE, device=device,
+                  notify=None)
+    data = digits(dtype=TRAIN_DTYPE, device=device)
+    drops = {int(d) for d in setup.drops}
+    accuracy = {}
+
+    def grab(step, params, loss):
+        if step in drops:
+            with torch.no_grad():
+                accuracy[step] = float((net.forward(params, data.x).argmax(1) == data.labels).double().mean())
+
+    train_seq, _ = np.random.SeedSequence(seed).spawn(2)
+    result = train(net, net.init(train_seq), data, setup.lr, setup.steps, setup.options, seed=train_seq,
+                   callback=grab)
+    return result.losses, accuracy

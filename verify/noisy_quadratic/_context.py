@@ -96,13 +96,25 @@ class Context:
         return self._runs[key]
 
     def edge_trace(self) -> "SharpnessTrace":
-        """Q3's edge-of-stability run: the profile's ``edge`` set-up, top eigenvalue every ``edge_every`` steps."""
+        """The full-batch run of the profile's ``edge`` set-up, top eigenvalue every ``edge_every`` steps (the post-cut
+        claims report that the talk's preconditions fail on it)."""
         key = ("edge", self.profile.edge, self.profile.edge_every)
         if key not in self._runs:
             from ._spectrum import sharpness_trace
 
             seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["edge"]).generate_state(1)[0])
             self._runs[key] = sharpness_trace(self.profile.edge, seed, self.profile.edge_every, device=self.device)
+        return self._runs[key]
+
+    def memorising_curve(self) -> tuple:
+        """The training curve of the profile's ``spectrum`` set-up (the run of :meth:`spectrum_run`, its spectra left
+        out; cached): the full-data loss after every step and the training accuracy at each drop."""
+        key = ("memorising", self.profile.spectrum)
+        if key not in self._runs:
+            from ._cliff import memorising_curve
+
+            seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["spectrum"]).generate_state(1)[0])
+            self._runs[key] = memorising_curve(self.profile.spectrum, seed, device=self.device)
         return self._runs[key]
 
     def cliff_seed(self, index: int) -> np.random.SeedSequence:

@@ -18,7 +18,7 @@ class Profile:
     ``relax_batches`` batches, steps); ``cut_*``: the learning-rate cut (chains, steps before and after the
     cut); ``momentum_*``: Q2's floors over ``momentum_gammas`` x ``momentum_fractions`` (of the derived
     stability bound); ``region_*``: the stability-region runs; ``rate_*``: Q2's relaxation runs;
-    ``spectrum``: Q3's network, training and checkpoints; ``edge``: the edge-of-stability run (full-batch
+    ``spectrum``: Q3's network, training and checkpoints; ``edge``: the full-batch run (full-batch
     heavy ball on all 1797 digits, so that the sharpness can reach the threshold before each drop; measured
     every ``edge_every`` steps); ``cliff``: the non-interpolating set-up of Q3's post-cut statements, trained
     from ``cliff_seeds`` independent seeds; ``drop_cuts``: the first cuts at which Q3-loss-drop forms the dense

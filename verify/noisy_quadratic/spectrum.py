@@ -334,13 +334,12 @@ def other_setups(ctx) -> dict:
     from ._cuts import preconditions
 
     out = {}
-    run = ctx.spectrum_run()
-    s = run.setup
+    losses, acc = ctx.memorising_curve()
+    s = ctx.profile.spectrum
     bounds = [0, *sorted(int(d) for d in s.drops), s.steps]
-    steps = np.arange(len(run.losses))
-    acc = {c.step: c.accuracy for c in run.checkpoints}
+    steps = np.arange(len(losses))
     out["memorising set-up (profile.spectrum)"] = [
-        preconditions(steps, run.losses, lo, hi, accuracy=acc.get(hi)) for lo, hi in zip(bounds, bounds[1:-1])]
+        preconditions(steps, losses, lo, hi, accuracy=acc.get(hi)) for lo, hi in zip(bounds, bounds[1:-1])]
     tr = ctx.edge_trace()
     e = tr.setup
     bounds = [0, *sorted(int(d) for d in e.drops), e.steps]
@@ -428,7 +427,12 @@ def check_rise(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
                    predicted={"statement": "mean lambda_max over the last 10 % of the phase after a cut exceeds that "
                                            "of the phase before it", "band_of_the_rise": list(band),
                               "threshold": str(theory.SHARPNESS_THRESHOLD)},
-                   measured={"cuts": rows, "phases": phases, "widest_half_width": widest}, tolerance=RISE_TOL,
+                   measured={"cuts": rows, "phases": phases, "widest_half_width": widest,
+                             "traces": [{"seed": i, "step": r.steps.tolist(), "loss": r.loss.tolist(),
+                                         "lambda_max": r.lambda_max.tolist()} for i, r in enumerate(runs)],
+                             "boundaries": list(s.boundaries), "checkpoints": list(s.checkpoints),
+                             "end_windows": [list(s.end_steps(k)) for k in range(len(s.steps))]},
+                   tolerance=RISE_TOL,
                    seeds=[ctx.seed], details=_cliff_details(ctx, runs), range=_cliff_range(ctx, runs),
                    resolution=resolution(f"a rise or fall of the end-of-phase lambda_max larger than {widest:.2g} "
                                          "(absolute: the widest 95 % half-width over the seeds and cuts)", widest,
