@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 import verify.noisy_quadratic._batchfit as batchfit
+import verify.noisy_quadratic._cliff as cliff
 import verify.noisy_quadratic._simulate as simulate
 import verify.noisy_quadratic._spectrum as measure_spectrum
 import verify.noisy_quadratic.momentum as momentum
@@ -187,9 +188,44 @@ def test_Q3_concentration_catches_the_mass_of_absolute_values_not_squares(base, 
     assert_caught(base.derive("Q3-eigenvector-concentration"), "Q3-eigenvector-concentration")
 
 
-@pytest.mark.skip(reason="Q3-edge-of-stability fails in the unmutated quick run (a measured finding of our set-up): "
-                         "a mutant cannot show that a bug moves it to failed")
-def test_Q3_edge_of_stability_is_not_mutated():
+def _cliff_runs(key) -> bool:
+    """Cache keys of the cliff set-up's training runs (retrained by a mutant of the training or its measurement)."""
+    return isinstance(key, tuple) and key[0] == "cliff"
+
+
+@pytest.mark.xfail(strict=True, raises=MutantSurvived,
+                   reason="finding: lambda_max measured on one batch moves Q3-lambda-max-rise to inconclusive, not "
+                          "failed (the one-batch values scatter so that the first cut's rise at seed 2 is -0.003 "
+                          "+- 0.96); README.md")
+def test_Q3_lambda_max_rise_catches_lambda_max_measured_on_one_batch(base, monkeypatch):
+    """lambda_max by Lanczos on the Hessian of one batch's loss (the first 128 samples) instead of all 1797: a
+    noisier top eigenvalue whose rise at the cuts is not the full-data one.  The three seeds are trained and
+    measured again."""
+    assert_baseline(base, "Q3-lambda-max-rise")
+    mutate(monkeypatch, cliff.train_cliff, "lanczos_top(TorchHessian(loss_fn, saved[step]), 1, lanczos_seed,",
+           'lanczos_top(TorchHessian(net.flat_loss(data.rows(np.arange(setup.batch_size)), "cross_entropy"), '
+           "saved[step]), 1, lanczos_seed,")
+    assert_caught(base.derive("Q3-lambda-max-rise", drop=_cliff_runs), "Q3-lambda-max-rise")
+
+
+def test_Q3_lambda_max_rise_catches_the_after_value_read_right_after_the_cut(base, monkeypatch):
+    """The 'after' of a cut read on the window right after it (its first steps at the new learning rate) instead of
+    at the end of the next phase: lambda_max has not risen yet."""
+    assert_baseline(base, "Q3-lambda-max-rise")
+    mutate(monkeypatch, spectrum.check_rise, "w = welch_rise(ends[k], ends[k + 1])",
+           "w = welch_rise(ends[k], run.lambda_max[np.searchsorted(run.steps, s.after_steps(cut))])")
+    assert_caught(base.derive("Q3-lambda-max-rise"), "Q3-lambda-max-rise")
+
+
+@pytest.mark.skip(reason="Q3-loss-cliff fails in the unmutated quick run (a finding: no cliff beyond the pre-cut "
+                         "drift at the second cut): a mutant cannot show that a bug moves it to failed")
+def test_Q3_loss_cliff_is_not_mutated():
+    """Listed so that the claim without a mutation test shows in the test run."""
+
+
+@pytest.mark.skip(reason="Q3-loss-drop fails in the unmutated quick run (a finding about the talk's write-up: the "
+                         "floors sum to a quarter of the loss): a mutant cannot show that a bug moves it to failed")
+def test_Q3_loss_drop_is_not_mutated():
     """Listed so that the claim without a mutation test shows in the test run."""
 
 
@@ -201,11 +237,3 @@ def test_Q3_batch_quadratics_catches_the_curvature_read_one_eigenvalue_off(base,
     mutate(monkeypatch, batchfit.top_fit, "float(c.values[-1 - j])", "float(c.values[-j])")
     ctx = base.derive("Q3-batch-quadratics", drop=lambda key: isinstance(key, tuple) and key[0] == "batchfit")
     assert_caught(ctx, "Q3-batch-quadratics")
-
-
-def test_Q3_loss_drop_catches_the_variance_of_the_minima_for_their_spread(base, monkeypatch):
-    """The spread of the per-batch minima returned as their variance instead of their standard deviation."""
-    assert_baseline(base, "Q3-loss-drop")
-    mutate(monkeypatch, batchfit.BatchFit.minima_sd, 'return float(m.std(ddof=1)) if m.size > 1 else float("nan")',
-           'return float(m.var(ddof=1)) if m.size > 1 else float("nan")')
-    assert_caught(base.derive("Q3-loss-drop"), "Q3-loss-drop")

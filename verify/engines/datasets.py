@@ -23,7 +23,7 @@ import torch
 
 from theory.errors import InputError
 
-__all__ = ["Dataset", "digits", "synthetic"]
+__all__ = ["Dataset", "STANDARDISATIONS", "digits", "noisy_labels", "synthetic"]
 
 
 @dataclass(frozen=True)
@@ -82,23 +82,73 @@ def _build(x: np.ndarray, labels: np.ndarray, classes: int, name: str, descripti
                    torch.as_tensor(labels, dtype=torch.long, device=device), name, description)
 
 
-def digits(standardise: bool = True, dtype: torch.dtype = torch.float32, device: str = "cpu") -> Dataset:
+STANDARDISATIONS = ("sample", "feature")
+
+
+def digits(standardise: bool = True, dtype: torch.dtype = torch.float32, device: str = "cpu", *,
+           per: str = "sample", label_noise: float = 0.0, noise_seed: int = 0) -> Dataset:
     """scikit-learn's bundled digits: 1797 samples of 64 pixels, 10 classes.
 
-    With ``standardise`` each sample (row) is shifted to mean 0 and scaled to
-    standard deviation 1 over its own 64 pixels, as Kalra and Barkeshli do for
-    images; otherwise the raw pixel values 0..16 are kept. No sample of the set
-    is constant, so the division is safe.
+    With ``standardise`` and ``per="sample"`` (the default) each sample (row)
+    is shifted to mean 0 and scaled to standard deviation 1 over its own 64
+    pixels, as Kalra and Barkeshli do for images; no sample of the set is
+    constant, so the division is safe. With ``per="feature"`` each pixel
+    (column) is shifted to mean 0 and scaled to standard deviation 1 over the
+    1797 samples, as the talk standardises CIFAR-10 per pixel; the pixels that
+    are constant over the set (three are always 0) are left at 0. Without
+    ``standardise`` the raw pixel values 0..16 are kept.
+
+    ``label_noise`` (a fraction in [0, 1)) makes the labels partly random:
+    ``round(label_noise * 1797)`` samples, chosen without replacement, get a
+    label drawn uniformly from the nine other classes, so that exactly that
+    many labels are wrong. Both draws come from
+    ``numpy.random.default_rng(SeedSequence(noise_seed))`` (choice first, then
+    the new labels); the clean set does not use the seed.
     """
     from sklearn.datasets import load_digits
 
+    _check_standardisation(per)
+    if not 0 <= label_noise < 1:
+        raise InputError("label_noise", label_noise, "must be a fraction in [0, 1)", "pass e.g. label_noise=0.3")
+    if int(noise_seed) != noise_seed or noise_seed < 0:
+        raise InputError("noise_seed", noise_seed, "must be a non-negative integer", "pass e.g. noise_seed=0")
     raw = load_digits()
     x = np.asarray(raw.data, dtype=float)
-    if standardise:
+    if standardise and per == "sample":
         x = (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
-    how = "each sample standardised to mean 0, std 1" if standardise else "raw pixels 0..16"
-    return _build(x, np.asarray(raw.target), 10, "digits",
+        how = "each sample standardised to mean 0, std 1"
+    elif standardise:
+        std = x.std(axis=0)
+        x = np.where(std > 0, (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0), 0.0)
+        how = "each pixel standardised to mean 0, std 1 over the samples (constant pixels 0)"
+    else:
+        how = "raw pixels 0..16"
+    labels = np.asarray(raw.target).copy()
+    name = "digits"
+    if label_noise > 0:
+        labels, flipped = noisy_labels(labels, 10, label_noise, noise_seed)
+        how += f"; {flipped} labels ({label_noise:.0%}) redrawn from the other classes (seed {noise_seed})"
+        name = "digits-noisy"
+    return _build(x, labels, 10, name,
                   f"scikit-learn digits (1797 x 64, 10 classes; {how}), not CIFAR-10", dtype, device)
+
+
+def _check_standardisation(per: str) -> None:
+    if per not in STANDARDISATIONS:
+        raise InputError("per", per, "unknown standardisation", f"use one of {', '.join(STANDARDISATIONS)}")
+
+
+def noisy_labels(labels: np.ndarray, classes: int, fraction: float, seed: int) -> tuple[np.ndarray, int]:
+    """``labels`` with ``round(fraction * n)`` of them (chosen without replacement) replaced by a class drawn
+    uniformly from the ``classes - 1`` others; returns the new labels and the number replaced.  Both draws from
+    ``default_rng(SeedSequence(seed))``."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    labels = np.asarray(labels).copy()
+    count = int(round(fraction * labels.size))
+    chosen = rng.choice(labels.size, size=count, replace=False)
+    shift = rng.integers(1, classes, size=count)            # 1..classes-1: never the old class
+    labels[chosen] = (labels[chosen] + shift) % classes
+    return labels, count
 
 
 def synthetic(n: int, dim: int, classes: int, seed: int, teacher_width: int = 64,

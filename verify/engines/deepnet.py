@@ -1,11 +1,15 @@
-"""Fully connected networks without bias, trained by SGD, in a functional PyTorch style.
+"""Fully connected networks (bias-free by default), trained by SGD, in a functional PyTorch style.
 
 A network is described by a frozen :class:`DeepNet` (depth = number of
-weight layers, width, activation, dtype, device); its parameters are a tuple
-of weight matrices ``W_1 .. W_d`` (``W_l`` of shape fan_out x fan_in) and
-``f(x) = W_d s(W_(d-1) ... s(W_1 x))`` in standard parameterisation. Hidden
-layers start He-normal (variance ``2 / fan_in``), the last layer with
-variance ``1 / fan_in`` or exactly zero.
+weight layers, width, activation, dtype, device, biases or not); its
+parameters are a tuple of weight matrices ``W_1 .. W_d`` (``W_l`` of shape
+fan_out x fan_in) and ``f(x) = W_d s(W_(d-1) ... s(W_1 x))`` in standard
+parameterisation. Hidden layers start He-normal (variance ``2 / fan_in``), the
+last layer with variance ``1 / fan_in`` or exactly zero. With ``bias=True``
+each weight matrix is followed in the tuple by its bias vector ``b_l``
+(``f(x) = W_d s(... s(W_1 x + b_1) ...) + b_d``), which starts at zero; the
+weights are drawn exactly as without biases, so the two networks start from
+the same weights.
 
 Because the forward pass is a pure function of the parameter tuple,
 :func:`torch.func.grad` and :func:`torch.func.vmap` apply to it directly:
@@ -41,7 +45,7 @@ from torch.func import grad_and_value, vmap
 from theory.errors import InputError
 
 from .datasets import Dataset
-from .layers import layer_shapes
+from .layers import layer_shapes, parameter_shapes
 
 __all__ = ["ACTIVATIONS", "LOSSES", "DEVICES", "resolve_device", "seed_streams", "DeepNet", "SGDOptions",
            "TrainResult", "ManyResult", "train", "train_many", "mse_loss", "cross_entropy_loss"]
@@ -100,7 +104,7 @@ def seed_streams(seed: int | np.random.SeedSequence) -> tuple[torch.Generator, t
 
 @dataclass(frozen=True)
 class DeepNet:
-    """A bias-free fully connected network: ``depth`` weight layers, hidden ``width``, ``activation``.
+    """A fully connected network: ``depth`` weight layers, hidden ``width``, ``activation``, biases if ``bias``.
 
     ``device`` is resolved on construction (``"cuda"`` without a GPU becomes
     ``"cpu"`` with a one-line notice through ``notify``).
@@ -115,8 +119,11 @@ class DeepNet:
     dtype: torch.dtype = torch.float32
     device: str = "cpu"
     notify: Callable[[str], object] | None = field(default=print, repr=False, compare=False)
+    bias: bool = False
 
     def __post_init__(self):
+        if not isinstance(self.bias, (bool, np.bool_)):
+            raise InputError("bias", self.bias, "must be True or False", "pass bias=True for biases")
         for name in ("in_dim", "out_dim", "depth", "width"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -131,9 +138,14 @@ class DeepNet:
         return layer_shapes(self.in_dim, self.out_dim, self.depth, self.width)
 
     @property
+    def param_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """The shapes of the parameter tuple: :attr:`shapes`, each weight followed by its bias with ``bias``."""
+        return parameter_shapes(self.in_dim, self.out_dim, self.depth, self.width, self.bias)
+
+    @property
     def size(self) -> int:
         """The number of parameters."""
-        return sum(a * b for a, b in self.shapes)
+        return sum(int(np.prod(s)) for s in self.param_shapes)
 
     def init(self, seed: int | np.random.SeedSequence | torch.Generator) -> Params:
         """Initial weights: He-normal hidden layers, last layer ``N(0, 1/fan_in)`` or zero.
@@ -152,12 +164,18 @@ class DeepNet:
                 z = torch.zeros_like(z)
             std = np.sqrt((1.0 if last else 2.0) / fan_in)
             out.append((std * z).to(dtype=self.dtype, device=self.device))
+            if self.bias:
+                out.append(torch.zeros(fan_out, dtype=self.dtype, device=self.device))
         return tuple(out)
 
     def forward(self, params: Params, x: torch.Tensor) -> torch.Tensor:
         """``f(x)`` for rows ``x`` (n x in_dim): n x out_dim."""
         act = ACTIVATIONS[self.activation]
         h = x
+        if self.bias:
+            for W, b in zip(params[0:-2:2], params[1:-2:2]):
+                h = act(h @ W.T + b)
+            return h @ params[-2].T + params[-1]
         for W in params[:-1]:
             h = act(h @ W.T)
         return h @ params[-1].T
@@ -172,7 +190,7 @@ class DeepNet:
         return self.loss(params, data.x, getattr(data, LOSSES[kind][1]), kind)
 
     def flatten(self, params: Params) -> torch.Tensor:
-        """The parameters as one vector (layer by layer, row-major)."""
+        """The parameters as one vector (layer by layer, row-major; a layer's bias after its weights)."""
         return torch.cat([W.reshape(-1) for W in params])
 
     def unflatten(self, theta: torch.Tensor) -> Params:
@@ -180,8 +198,9 @@ class DeepNet:
         if theta.shape != (self.size,):
             raise InputError("theta", tuple(theta.shape), f"expected a vector of {self.size} parameters",
                              "pass the output of flatten()")
-        sizes = [a * b for a, b in self.shapes]
-        return tuple(p.view(shape) for p, shape in zip(torch.split(theta, sizes), self.shapes))
+        shapes = self.param_shapes
+        sizes = [int(np.prod(s)) for s in shapes]
+        return tuple(p.view(shape) for p, shape in zip(torch.split(theta, sizes), shapes))
 
     def flat_loss(self, data: Dataset, kind: str = "mse") -> Callable[[torch.Tensor], torch.Tensor]:
         """``theta -> loss`` on ``data`` for a flat parameter vector (for Hessian-vector products)."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from theory.errors import InputError
 from theory.noisy_quadratic import KEY
 
 from ..registry import Claim, register
@@ -14,6 +15,7 @@ from ._profiles import PROFILES, Profile
 from ._simulate import Run, simulate
 
 if TYPE_CHECKING:           # Q3's runs import PyTorch when they run, not when the claims are listed
+    from ._cliff import CliffRun
     from ._spectrum import SharpnessTrace, SpectrumRun
 
 __all__ = ["Context", "claim"]
@@ -32,7 +34,8 @@ def claim(id: str, title: str, derivation: str, check, negative_control, control
 #: spawn keys of the simulations (one noise stream per purpose, all from the root seed; each parameter point of a
 #: simulation draws from its own child of its purpose's stream, see _simulate.simulate)
 STREAMS = {"stationary": (1,), "relaxation": (2,), "cut": (3,), "momentum": (4,), "region": (5,), "rate": (6,),
-           "spectrum": (7,), "edge": (8,), "confirm": (9,)}
+           "spectrum": (7,), "edge": (8,), "confirm": (9,), "cliff": (10,),
+           "drop": (11,)}
 
 
 @dataclass
@@ -93,7 +96,8 @@ class Context:
         return self._runs[key]
 
     def edge_trace(self) -> "SharpnessTrace":
-        """Q3's edge-of-stability run: the profile's ``edge`` set-up, top eigenvalue every ``edge_every`` steps."""
+        """The full-batch run of the profile's ``edge`` set-up, top eigenvalue every ``edge_every`` steps (the post-cut
+        claims report that the talk's preconditions fail on it)."""
         key = ("edge", self.profile.edge, self.profile.edge_every)
         if key not in self._runs:
             from ._spectrum import sharpness_trace
@@ -101,6 +105,40 @@ class Context:
             seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["edge"]).generate_state(1)[0])
             self._runs[key] = sharpness_trace(self.profile.edge, seed, self.profile.edge_every, device=self.device)
         return self._runs[key]
+
+    def memorising_curve(self) -> tuple:
+        """The training curve of the profile's ``spectrum`` set-up (the run of :meth:`spectrum_run`, its spectra left
+        out; cached): the full-data loss after every step and the training accuracy at each drop."""
+        key = ("memorising", self.profile.spectrum)
+        if key not in self._runs:
+            from ._cliff import memorising_curve
+
+            seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["spectrum"]).generate_state(1)[0])
+            self._runs[key] = memorising_curve(self.profile.spectrum, seed, device=self.device)
+        return self._runs[key]
+
+    def cliff_seed(self, index: int) -> np.random.SeedSequence:
+        """The root of training seed ``index`` of the cliff set-up: ``SeedSequence(seed, spawn_key=(10, index))``,
+        child ``index`` of the stream ``STREAMS["cliff"]`` (independent across indices; the run splits it into
+        its training and Lanczos streams, :func:`~verify.noisy_quadratic._cliff.train_cliff`)."""
+        if not isinstance(index, (int, np.integer)) or index < 0:
+            raise InputError("index", index, "must be a non-negative integer", "pass e.g. 0")
+        return np.random.SeedSequence(self.seed, spawn_key=(*STREAMS["cliff"], int(index)))
+
+    def cliff_run(self, index: int) -> "CliffRun":
+        """Training seed ``index`` of the profile's cliff set-up (:class:`~verify.noisy_quadratic._setup.CliffSetup`,
+        the non-interpolating network on which Q3's post-cut statements are tested), trained and measured (cached;
+        the dense spectra it computes later are cached on the run)."""
+        key = ("cliff", self.profile.cliff, int(index))
+        if key not in self._runs:
+            from ._cliff import train_cliff
+
+            self._runs[key] = train_cliff(self.profile.cliff, self.cliff_seed(index), device=self.device)
+        return self._runs[key]
+
+    def cliff_runs(self) -> tuple:
+        """The profile's ``cliff_seeds`` runs of the cliff set-up (:meth:`cliff_run` 0, 1, ...)."""
+        return tuple(self.cliff_run(i) for i in range(self.profile.cliff_seeds))
 
     def config(self) -> dict:
         """The configuration recorded in the report."""
@@ -114,4 +152,7 @@ class Context:
                 "chains": {"stationary": p.stationary_chains, "relaxation": p.relax_chains, "cut": p.cut_chains,
                            "momentum": p.momentum_chains, "region": p.region_chains, "rate": p.rate_chains},
                 "momentum_gammas": list(p.momentum_gammas), "momentum_fractions": list(p.momentum_fractions),
-                "spectrum": p.spectrum.describe(), "edge": {**p.edge.describe(), "every": p.edge_every}}
+                "spectrum": p.spectrum.describe(), "edge": {**p.edge.describe(), "every": p.edge_every},
+                "cliff": {**p.cliff.describe(), "seeds": p.cliff_seeds,
+                          "seed_streams": f"seed i: SeedSequence(seed, spawn_key={STREAMS['cliff'] + ('i',)}); its "
+                                          "children: training (initialisation, batch order), Lanczos start"}}

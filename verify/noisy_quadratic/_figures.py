@@ -12,7 +12,8 @@ from theory.noisy_quadratic import quadratic as q1
 from ..report.figures import pyplot, save_figure
 
 __all__ = ["figure_floor_vs_lr", "figure_floor_vs_momentum", "figure_cliff", "result_figures", "figure_spectra",
-           "figure_concentration", "figure_training", "figure_batch_fits", "simulated_figures"]
+           "figure_concentration", "figure_training", "figure_batch_fits", "simulated_figures", "figure_cliff_training",
+           "figure_floor_sum"]
 
 
 def _measured(verdicts, cid):
@@ -102,7 +103,8 @@ def figure_cliff(verdicts: dict, out: Path) -> dict | None:
 
 def result_figures(verdicts: dict, out) -> list:
     figs = (figure_floor_vs_lr(verdicts, Path(out)), figure_floor_vs_momentum(verdicts, Path(out)),
-            figure_cliff(verdicts, Path(out)))
+            figure_cliff(verdicts, Path(out)), figure_cliff_training(verdicts, Path(out)),
+            figure_floor_sum(verdicts, Path(out)))
     return [f for f in figs if f]
 
 
@@ -287,3 +289,95 @@ def simulated_figures(profile: str, seed: int, backend: str, device: str, out: s
     out = Path(out)
     return [figure_training(run, out), figure_spectra(run, out), figure_concentration(run, out, seed),
             figure_batch_fits(run, out)]
+
+
+# ---- Q3 on the cliff set-up: drawn from the verdicts of Q3-lambda-max-rise and Q3-loss-drop ----------------------
+
+_SEED_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
+
+
+def figure_cliff_training(verdicts: dict, out: Path) -> dict | None:
+    """The talk's central figure on the cliff set-up: the full-data loss (left axis) and lambda_max (right axis, log)
+    against the step for every seed, the heavy-ball threshold 2 (1 + gamma) / eta of each phase, the cuts, the
+    end-of-phase windows and the checkpoints (markers on the loss curves, drawn above the cut lines)."""
+    m = _measured(verdicts, "Q3-lambda-max-rise")
+    if not m or "traces" not in m:
+        return None
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9, 5))
+    lam_ax = ax.twinx()
+    bounds = m["boundaries"]
+    for cut in bounds[1:-1]:
+        ax.axvline(cut, color="grey", lw=0.8, ls=":", zorder=1)
+    for k, window in enumerate(m["end_windows"]):
+        ax.axvspan(window[0], window[-1], color="0.9", zorder=0, label="end-of-phase windows" if k == 0 else None)
+    for tr in m["traces"]:
+        col = _SEED_COLOURS[tr["seed"] % len(_SEED_COLOURS)]
+        step, loss = np.array(tr["step"]), np.array(tr["loss"])
+        ax.plot(step, loss, "-", color=col, lw=1.2, zorder=3, label=f"loss, seed {tr['seed']}")
+        lam_ax.plot(step, tr["lambda_max"], "--", color=col, lw=1.0, zorder=3)
+        at = np.isin(step, m["checkpoints"])
+        ax.plot(step[at], loss[at], "D", color=col, mec="black", ms=6, zorder=5,
+                label="checkpoints" if tr["seed"] == 0 else None)
+    phases = [p for p in m["phases"] if p["seed"] == 0]
+    top = 1.3 * max(max(tr["lambda_max"]) for tr in m["traces"])
+    lam_ax.set_ylim(0, top)
+    for p in phases:
+        lo, hi = bounds[p["phase"]], bounds[p["phase"] + 1]
+        if p["threshold"] <= top:
+            lam_ax.hlines(p["threshold"], lo, hi, color="tab:red", lw=1.5, zorder=2,
+                          label="2 (1 + gamma) / eta" if p["phase"] == 0 else None)
+        else:               # far above lambda_max (the talk's run too sits at 0.1 of it and below): said, not drawn
+            lam_ax.annotate(f"2(1+gamma)/eta = {p['threshold']:.3g}\n(lambda_max at {p['lambda_max_over_threshold']:.2g} of it)",
+                            xy=((lo + hi) / 2, top), xytext=(0, -4), textcoords="offset points", ha="center",
+                            va="top", fontsize=7, color="tab:red")
+    ax.set_yscale("log")
+    lam_ax.set_ylabel("lambda_max (dashed)")
+    ax.set(xlabel="step", ylabel="full-data training loss (solid; log)",
+           title="Cliff set-up: loss and lambda_max through the learning-rate cuts (Q3)")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = lam_ax.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="center right")
+    fig.tight_layout()
+    ratios = ", ".join(f"{p['lambda_max_over_threshold']:.2g}" for p in phases)
+    return {"name": "nq_cliff_training", "title": "Cliff set-up: training loss and lambda_max (the talk's figure)",
+            "caption": f"Solid: full-data loss; dashed: lambda_max (Lanczos, all samples); red: the heavy-ball threshold "
+                       f"of each phase (written where it lies far above the axis); diamonds: the checkpoints; grey bands: the end-of-phase windows of "
+                       f"Q3-lambda-max-rise. lambda_max / threshold at the phase ends (seed 0): {ratios}.",
+            **save_figure(fig, out, "nq_cliff_training")}
+
+
+def figure_floor_sum(verdicts: dict, out: Path) -> dict | None:
+    """Q3-loss-drop: per seed and cut, the drop the heavy-ball floors predict (over all positive directions, split
+    into those that relax within the after-cut window and those that cannot) against the measured drop, and the
+    floor sum with its 95 % interval against the loss (the talk's write-up statement)."""
+    m = _measured(verdicts, "Q3-loss-drop")
+    if not m or "cuts" not in m:
+        return None
+    rows = m["cuts"]
+    labels = [f"seed {r['seed']}\ncut {r['cut']}" for r in rows]
+    x = np.arange(len(rows))
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fast = np.array([r["predicted_drop_relaxing"] for r in rows])
+    slow = np.array([r["predicted_drop_not_relaxing"] for r in rows])
+    left.bar(x - 0.2, fast, 0.4, color="tab:blue", label="predicted: directions relaxing within the window")
+    left.bar(x - 0.2, slow, 0.4, bottom=fast, color="tab:cyan", label="predicted: directions that cannot relax")
+    left.bar(x + 0.2, [r["measured_drop"] for r in rows], 0.4, color="black", label="measured drop")
+    left.set_xticks(x, labels, fontsize=7)
+    left.set(ylabel="loss drop (nats)", title="Drop at the cut: floors (all positive directions) vs measured")
+    left.legend(fontsize=7)
+    sums = np.array([r["floor_sum"] for r in rows])
+    err = np.array([[r["floor_sum"] - r["floor_sum_interval_95"][0], r["floor_sum_interval_95"][1] - r["floor_sum"]]
+                    for r in rows]).T
+    right.bar(x - 0.2, sums, 0.4, yerr=err, color="tab:blue", capsize=3, label="floor sum (95 % bootstrap)")
+    right.bar(x + 0.2, [r["loss"] for r in rows], 0.4, color="0.6", label="loss at the checkpoint")
+    right.set_xticks(x, labels, fontsize=7)
+    right.set(ylabel="nats", title="The write-up: floor sum > loss?")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    return {"name": "nq_floor_sum", "title": "Cliff set-up: heavy-ball floors over all positive directions",
+            "caption": "Left: the drop the exact heavy-ball floors predict at each cut (lambda = h / 2, sigma the spread "
+                       "of the per-batch minima), split by whether a direction's variance relaxes within the "
+                       "after-cut window, against the measured drop. Right: the floor sum against the loss (the "
+                       "talk's write-up says it exceeds it).", **save_figure(fig, out, "nq_floor_sum")}

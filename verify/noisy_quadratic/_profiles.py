@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from theory.errors import InputError
 
-from ._setup import SpectrumSetup
+from ._setup import CliffSetup, SpectrumSetup
 
 __all__ = ["Profile", "PROFILES"]
 
@@ -18,9 +18,11 @@ class Profile:
     ``relax_batches`` batches, steps); ``cut_*``: the learning-rate cut (chains, steps before and after the
     cut); ``momentum_*``: Q2's floors over ``momentum_gammas`` x ``momentum_fractions`` (of the derived
     stability bound); ``region_*``: the stability-region runs; ``rate_*``: Q2's relaxation runs;
-    ``spectrum``: Q3's network, training and checkpoints; ``edge``: the edge-of-stability run (full-batch
+    ``spectrum``: Q3's network, training and checkpoints; ``edge``: the full-batch run (full-batch
     heavy ball on all 1797 digits, so that the sharpness can reach the threshold before each drop; measured
-    every ``edge_every`` steps).
+    every ``edge_every`` steps); ``cliff``: the non-interpolating set-up of Q3's post-cut statements, trained
+    from ``cliff_seeds`` independent seeds; ``drop_cuts``: the first cuts at which Q3-loss-drop forms the dense
+    Hessian (None: every cut; each costs 3-6 s a seed).
     """
 
     name: str
@@ -41,12 +43,18 @@ class Profile:
     edge: SpectrumSetup = SpectrumSetup(width=8, lr=0.2, batch_size=1797, steps=300, drops=(100, 200),
                                         checkpoints=(300,))
     edge_every: int = 25
+    cliff: CliffSetup = CliffSetup()
+    cliff_seeds: int = 3
+    drop_cuts: int | None = None
 
     def __post_init__(self):
         for name in ("stationary_chains", "stationary_steps", "relax_chains", "cut_chains", "cut_steps",
-                     "momentum_chains", "momentum_steps", "region_chains", "region_steps", "rate_chains"):
+                     "momentum_chains", "momentum_steps", "region_chains", "region_steps", "rate_chains", "cliff_seeds"):
             if getattr(self, name) < 1:
                 raise InputError(name, getattr(self, name), "must be at least 1", "use a positive count")
+        if self.drop_cuts is not None and not 1 <= self.drop_cuts <= len(self.cliff.cuts):
+            raise InputError("drop_cuts", self.drop_cuts, f"must lie in 1..{len(self.cliff.cuts)} or be None",
+                             "use None for every cut")
         if self.relax_batches < 4 or self.relax_chains % self.relax_batches:
             raise InputError("relax_batches", self.relax_batches, "must be at least 4 and divide relax_chains",
                              "use e.g. 8 batches of 4096 chains")
@@ -57,13 +65,17 @@ class Profile:
                              "give fractions of the stability bound such as (0.01, 0.5)")
 
 
+#: the quick profile's cliff set-up: the default network and data on a third of the schedule (1000 steps a phase),
+#: measured every 250 steps, and every 25 in the last tenth of each phase and in the 75 steps after each cut
+QUICK_CLIFF = CliffSetup(steps=(1000, 1000, 1000), every=250, end_every=25, after=(75,))
+
 PROFILES = {
     "quick": Profile("quick", stationary_chains=2048, stationary_steps=2000, relax_chains=32768, relax_batches=8,
                      cut_chains=8192, cut_steps=300, momentum_chains=1024, momentum_steps=3000,
                      momentum_gammas=(0.0, 0.5, 0.9, 0.99), momentum_fractions=(0.01, 0.1, 0.5, 0.9),
                      region_chains=128, region_steps=1500, rate_chains=1024,
                      spectrum=SpectrumSetup(width=8, steps=200, drops=(100, 150), checkpoints=(100, 200)),
-                     edge_every=50),
+                     edge_every=50, cliff=QUICK_CLIFF, drop_cuts=1),
     "default": Profile("default", stationary_chains=8192, stationary_steps=4000, relax_chains=131072,
                        relax_batches=16, cut_chains=32768, cut_steps=400, momentum_chains=4096,
                        momentum_steps=6000, momentum_gammas=(0.0, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99),
@@ -71,7 +83,7 @@ PROFILES = {
                        rate_chains=4096, spectrum=SpectrumSetup(width=24, steps=800, drops=(400, 600),
                                                                 checkpoints=(400, 600, 800)),
                        edge=SpectrumSetup(width=16, lr=0.2, batch_size=1797, steps=600, drops=(200, 400),
-                                          checkpoints=(600,)), edge_every=25),
+                                          checkpoints=(600,)), edge_every=25, cliff=CliffSetup()),
     "full": Profile("full", stationary_chains=32768, stationary_steps=8000, relax_chains=524288,
                     relax_batches=32, cut_chains=131072, cut_steps=500, momentum_chains=16384,
                     momentum_steps=10000, momentum_gammas=(0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99),
@@ -80,5 +92,6 @@ PROFILES = {
                     spectrum=SpectrumSetup(width=32, steps=3000, drops=(1500, 2250),
                                            checkpoints=(1500, 2250, 3000)),
                     edge=SpectrumSetup(width=24, lr=0.2, batch_size=1797, steps=1500, drops=(500, 1000),
-                                       checkpoints=(1500,)), edge_every=25),
+                                       checkpoints=(1500,)), edge_every=25, cliff=CliffSetup(every=100),
+                    cliff_seeds=5),
 }

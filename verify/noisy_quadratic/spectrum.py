@@ -15,9 +15,12 @@ import sympy as sp
 from theory.bridge import numeric
 from theory.noisy_quadratic import spectrum as theory
 
-from ..registry import Expectation, Status, Tolerance, Verdict, key_number, rows_of
-from ..stats import count_key, exceed_margin, fit_slope, judge_interval, margin_as_judged, ratio_margin
-from ._context import claim
+from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
+from ..stats import (count_key, every_key, exceed_margin, fit_slope, judge_interval, judge_points, margin_as_judged,
+                     ratio_margin)
+from ._context import STREAMS, claim
+from ._cuts import fall_below_trend, welch_rise
+from ._mc import CALIBRATED
 
 TOP_FIT = 100
 TOP_FRACTION = 0.05
@@ -309,81 +312,215 @@ claim("Q3-eigenvector-concentration", "Top Hessian eigenvectors hold far more th
 
 
 # ---------------------------------------------------------------------------
-# Q3-edge-of-stability
-
-EDGE_TOL = Tolerance(
-    "sharpness-over-threshold", 0.5,
-    "the edge of stability (Cohen et al. 2021) is the regime in which the top eigenvalue of the objective's "
-    "Hessian hovers at the stability threshold; 'at the edge' is read as the ratio of the top loss-Hessian "
-    "eigenvalue to the derived threshold 2 (1 + gamma) / alpha - wd within 0.5 of 1 (a factor 2 below, half "
-    "above, fixed before measuring); passed when the ratio at the end of every learning-rate phase lies in "
-    "[0.5, 1.5]")
+# Q3-lambda-max-rise and Q3-loss-cliff: what happens at a learning-rate cut, on the non-interpolating set-up
+# (verify.noisy_quadratic._setup.CliffSetup, several seeds); they replace Q3-edge-of-stability, whose statement
+# (lambda_max at the threshold 2 (1 + gamma) / eta in every phase) the talk does not make: its run sits at 0.11 to
+# 0.00013 of the threshold, and what it shows is lambda_max rising after each cut while the loss falls in a cliff.
 
 
-def _edge_threshold(expr):
-    return numeric(expr, (theory.alpha, theory.gamma, theory.wd))
+def _cliff_phases(run) -> list:
+    """The preconditions (``_cuts.preconditions``) of every phase that ends at a cut, on one cliff run."""
+    from ._cuts import preconditions
+
+    b = run.setup.boundaries
+    return [preconditions(run.steps, run.loss, b[k], b[k + 1], accuracy=run.accuracy.get(b[k + 1]))
+            for k in range(len(b) - 2)]
 
 
-def _effective_lr_threshold():
-    """A wrong threshold: gradient descent's 2 / alpha at the 'effective' step alpha / (1 - gamma), minus wd."""
-    return (theory.SHARPNESS_THRESHOLD.subs(theory.gamma, 0).subs(theory.alpha, theory.alpha / (1 - theory.gamma))
-            - theory.wd)
+def other_setups(ctx) -> dict:
+    """The talk's preconditions measured on the project's two earlier set-ups, where the post-cut claims do not
+    apply: the weight-decayed network on clean digits (``profile.spectrum``, mini-batch SGD) and the full-batch run
+    (``profile.edge``, no gradient noise)."""
+    from ._cuts import preconditions
 
-
-def check_edge(ctx, expr=None) -> Verdict:
-    tr = ctx.edge_trace()
-    s = tr.setup
-    expr = theory.OBJECTIVE_THRESHOLD if expr is None else expr
-    thr = _edge_threshold(expr)
+    out = {}
+    losses, acc = ctx.memorising_curve()
+    s = ctx.profile.spectrum
     bounds = [0, *sorted(int(d) for d in s.drops), s.steps]
+    steps = np.arange(len(losses))
+    out["memorising set-up (profile.spectrum)"] = [
+        preconditions(steps, losses, lo, hi, accuracy=acc.get(hi)) for lo, hi in zip(bounds, bounds[1:-1])]
+    tr = ctx.edge_trace()
+    e = tr.setup
+    bounds = [0, *sorted(int(d) for d in e.drops), e.steps]
+    pre = [preconditions(np.arange(len(tr.losses)), tr.losses, lo, hi) for lo, hi in zip(bounds, bounds[1:-1])]
+    for p in pre:
+        p["reason"] = "; ".join(x for x in ("full batch: no gradient noise, so no noise floor to fall from",
+                                            p["reason"]) if x)
+        p["holds"] = False
+    out["full-batch set-up (profile.edge)"] = pre
+    return out
+
+
+def _applicable(ctx, claim_id: str, title: str, runs, tolerance) -> Verdict | None:
+    """A not-applicable verdict when a cut of some seed breaks the talk's preconditions, else None."""
+    bad = [(i, k, p) for i, run in enumerate(runs) for k, p in enumerate(_cliff_phases(run)) if not p["holds"]]
+    if not bad:
+        return None
+    i, k, p = bad[0]
+    why = (f"the talk's preconditions fail before cut {k + 1} of seed {i} (step {p['phase_end']}): {p['reason']}"
+           + (f" (and at {len(bad) - 1} more cuts)" if len(bad) > 1 else ""))
+    return Verdict(claim_id, title, Status.NOT_APPLICABLE, predicted=None,
+                   measured={"preconditions": [[q for q in _cliff_phases(r)] for r in runs]}, tolerance=tolerance,
+                   seeds=[ctx.seed], key=key_number("seeds and cuts meeting the talk's preconditions",
+                                                    None, None, None, why))
+
+
+def _cliff_range(ctx, runs, cuts=None) -> dict:
+    s = runs[0].setup
+    return {"seeds": [f"{ctx.seed}:{i}" for i in range(len(runs))], "cuts at steps": list(cuts or s.cuts),
+            "lr": list(s.lrs), "parameters": s.size}
+
+
+def _cliff_details(ctx, runs) -> dict:
+    return {"setup": runs[0].setup.describe(), "seeds": [r.seed for r in runs], "device": runs[0].device,
+            "preconditions": [_cliff_phases(r) for r in runs],
+            "other_setups": other_setups(ctx)}
+
+
+RISE_TOL = Tolerance(
+    "rise-interval", 0.0,
+    "the talk: 'the max eigenvalue increases as we lower the learning rate'; read per seed and cut as the mean "
+    "lambda_max over the last 10 % of the phase after the cut (the talk's plot: lambda_max climbs after the cut and "
+    "settles, so the end of the next phase is its 'after') minus that over the last 10 % of the phase before it, "
+    "with its 95 % Welch interval (each window's measurements taken as independent draws around the plateau): "
+    "passed when the interval lies above 0 for every seed and cut (the every-seed rule), failed when it lies below "
+    "0 for one, inconclusive when it straddles 0; lambda_max / (2 (1 + gamma) / eta) is reported, not judged")
+
+
+def check_rise(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
+    """``band``: the accepted rise (``[0, None]``: a rise; the negative control ``[None, 0]``: a fall).
+    ``calibrated``: the calibrated control, the opposite statement (a fall) moved toward the data by
+    ``CALIBRATED`` x the widest interval half-width h (the check's resolution): 'lambda_max rises by at most 2 h'."""
+    runs = ctx.cliff_runs()
+    title = "lambda_max rises after each learning-rate cut (every seed)"
+    na = _applicable(ctx, "Q3-lambda-max-rise", title, runs, RISE_TOL)
+    if na is not None:
+        return na
+    s = runs[0].setup
+    threshold = numeric(theory.SHARPNESS_THRESHOLD, (theory.alpha, theory.gamma))
+    rows, phases = [], []
+    for i, run in enumerate(runs):
+        ends = [run.lambda_max[run.in_phase(k)] for k in range(len(s.steps))]
+        for k in range(len(s.steps)):
+            lr = run.lr_of_phase(k)
+            thr = float(threshold(lr, s.momentum))
+            phases.append({"seed": i, "phase": k, "lr": lr, "threshold": thr, "lambda_max_end": float(ends[k].mean()),
+                           "lambda_max_over_threshold": float(ends[k].mean()) / thr,
+                           "lanczos_residual_max": float(run.residuals[run.in_phase(k)].max())})
+        for k, cut in enumerate(s.cuts):
+            w = welch_rise(ends[k], ends[k + 1])
+            rows.append({"seed": i, "cut": int(cut), "before": w["before"], "after": w["after"], "rise": w["rise"],
+                         "relative_rise": w["rise"] / w["before"]["mean"], "interval_95": w["interval"],
+                         "dof": w["dof"]})
+    widest = max((r["interval_95"][1] - r["interval_95"][0]) / 2 for r in rows)
+    if calibrated:
+        band = (None, CALIBRATED * widest)
+    for r in rows:
+        r["band"] = list(band)
+    status, j, why = judge_points(rows, lambda r: f"the rise of the end-of-phase lambda_max at the cut at step "
+                                                  f"{r['cut']} (seed {r['seed']})")
+    worst = rows[j]
+    key = key_number(f"rise of the end-of-phase lambda_max at a cut (the worst of {len(rows)} seeds x cuts)",
+                     worst["rise"], None, worst["margin"], why, interval=worst["interval_95"], band=band)
+    return Verdict("Q3-lambda-max-rise", title, Status(status), key=key,
+                   predicted={"statement": "mean lambda_max over the last 10 % of the phase after a cut exceeds that "
+                                           "of the phase before it", "band_of_the_rise": list(band),
+                              "threshold": str(theory.SHARPNESS_THRESHOLD)},
+                   measured={"cuts": rows, "phases": phases, "widest_half_width": widest,
+                             "traces": [{"seed": i, "step": r.steps.tolist(), "loss": r.loss.tolist(),
+                                         "lambda_max": r.lambda_max.tolist()} for i, r in enumerate(runs)],
+                             "boundaries": list(s.boundaries), "checkpoints": list(s.checkpoints),
+                             "end_windows": [list(s.end_steps(k)) for k in range(len(s.steps))]},
+                   tolerance=RISE_TOL,
+                   seeds=[ctx.seed], details=_cliff_details(ctx, runs), range=_cliff_range(ctx, runs),
+                   resolution=resolution(f"a rise or fall of the end-of-phase lambda_max larger than {widest:.2g} "
+                                         "(absolute: the widest 95 % half-width over the seeds and cuts)", widest,
+                                         "absolute"),
+                   rows=rows_of(({"seed": r["seed"], "cut": r["cut"]}, r["margin"], r["status"]) for r in rows))
+
+
+claim("Q3-lambda-max-rise", "After each learning-rate cut the end-of-phase lambda_max is higher than before it "
+      "(every seed of the non-interpolating set-up)", "Q3", check_rise, lambda ctx: check_rise(ctx, band=(None, 0.0)),
+      "the opposite statement: lambda_max falls (or stays) at every cut", group="q3-cliff", heuristic=True,
+      expect=Expectation("inconclusive", "at the default profile the second cut's rise at seed 2 (+0.07, 1.4 %) is "
+                                         "not resolved: one spike (4.62 against 4.2-4.3) in the end-of-phase-2 window "
+                                         "widens its interval to [-0.13, 0.27]; the other five seeds x cuts rise "
+                                         "(+3 % to +54 %)", profiles=("default",)),
+      calibrated=(lambda ctx: check_rise(ctx, calibrated=True),
+                  f"the opposite statement moved toward the data by {CALIBRATED:g} x the widest interval half-width "
+                  "h: lambda_max rises by at most 2 h at every cut"))
+
+
+CLIFF_TOL = Tolerance(
+    "fall-below-trend-interval", 0.0,
+    "the talk: 'cliff-like decreases in loss at every learning rate decrease'; read per seed and cut as: the mean "
+    "full-data loss over the after-cut window (every few steps in the first max(after) steps of the new phase) "
+    "lies below the pre-cut trend: over the last quarter of the phase, the fitted straight line evaluated at the "
+    "window's mean step where its slope is resolved (so that a drift already under way is not taken for a cliff), "
+    "the plateau's mean where it is not (_cuts.fall_below_trend); the fall "
+    "(trend minus window mean) is judged by its 95 % Welch interval: passed when it lies above 0 for every seed "
+    "and cut (the every-seed rule), failed when it lies below 0 for one, inconclusive when it straddles 0")
+
+
+def check_cliff(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
+    """``band``: the accepted fall below the trend (``[0, None]``: a fall; the negative control ``[None, 0]``: no
+    fall).  ``calibrated``: the calibrated control, the opposite statement moved toward the data by
+    ``CALIBRATED`` x the widest interval half-width h: 'the loss falls below the trend by at most 2 h'."""
+    runs = ctx.cliff_runs()
+    title = "The loss falls in a cliff at each learning-rate cut (every seed)"
+    na = _applicable(ctx, "Q3-loss-cliff", title, runs, CLIFF_TOL)
+    if na is not None:
+        return na
+    s = runs[0].setup
+    b = s.boundaries
     rows = []
-    for lo, hi in zip(bounds, bounds[1:]):
-        sel = (tr.steps > lo) & (tr.steps <= hi)
-        if not sel.any():
-            continue
-        last = int(np.flatnonzero(sel)[-1])
-        lr = float(tr.lrs[last])
-        threshold = float(thr(lr, s.momentum, s.weight_decay))
-        rows.append({"phase": [lo, hi], "lr": lr, "threshold": threshold, "step": int(tr.steps[last]),
-                     "lambda_max": float(tr.lambda_max[last]), "ratio": float(tr.lambda_max[last] / threshold),
-                     "phase_max_ratio": float(tr.lambda_max[sel].max() / threshold),
-                     "lanczos_residual": float(tr.residuals[last])})
-    dev = max(abs(r["ratio"] - 1) for r in rows)
-    ok = dev <= EDGE_TOL.value
-    worst = max(rows, key=lambda r: abs(r["ratio"] - 1))
-    why = None if ok else (f"the top eigenvalue is {worst['ratio']:.3g} of the threshold at the end of phase "
-                           f"{worst['phase']} (lr {worst['lr']:g})")
-    return Verdict("Q3-edge-of-stability", "The top eigenvalue sits at the heavy-ball threshold in every phase",
-                   Status.PASSED if ok else Status.FAILED,
-                   predicted={"threshold": str(expr), "band": [1 - EDGE_TOL.value, 1 + EDGE_TOL.value]},
-                   measured={"phases": rows, "trace": {"step": tr.steps.tolist(), "lambda_max": tr.lambda_max.tolist(),
-                                                       "lr": tr.lrs.tolist()},
-                             "training_loss": tr.losses.tolist(), "products": tr.products},
-                   tolerance=EDGE_TOL, seeds=[ctx.seed],
-                   range={"phases": [f"{r['phase'][0]}-{r['phase'][1]}" for r in rows],
-                          "lr": [r["lr"] for r in rows], "seeds": [ctx.seed]},
-                   rows=rows_of(({"phase": f"{r['phase'][0]}-{r['phase'][1]}"}, abs(r["ratio"] - 1) / EDGE_TOL.value,
-                                 abs(r["ratio"] - 1) <= EDGE_TOL.value) for r in rows),
-                   details={"setup": s.describe(), "every": tr.every, "device": tr.device, "seed": tr.seed,
-                            "why_full_batch": "with mini-batches of 32-64 the top eigenvalue stayed at 0.1-0.3 of "
-                                              "the threshold in reference runs (the gradient noise keeps it low)"},
-                   key=key_number("top eigenvalue / threshold at the end of the phase farthest from 1",
-                                  worst["ratio"], 1.0, ratio_margin(dev, EDGE_TOL.value), why,
-                                  band=[1 - EDGE_TOL.value, 1 + EDGE_TOL.value]))
+    for i, run in enumerate(runs):
+        for k, cut in enumerate(s.cuts):
+            f = fall_below_trend(run.steps, run.loss, b[k], b[k + 1], s.after_steps(cut))
+            rows.append({"seed": i, "cut": int(cut), "window": [int(s.after_steps(cut)[0]), int(s.after_steps(cut)[-1])],
+                         "trend_model": f["trend_model"], "trend_at_window": f["trend_value"],
+                         "trend_slope": f["trend"]["slope"], "trend_slope_interval": f["trend"]["slope_interval"],
+                         "plateau_points": f["trend"]["points"], "window_mean_loss": f["after"]["mean"],
+                         "fall": f["fall"], "relative_fall": f["fall"] / f["trend_value"],
+                         "interval_95": f["interval"], "dof": f["dof"]})
+    widest = max((r["interval_95"][1] - r["interval_95"][0]) / 2 for r in rows)
+    if calibrated:
+        band = (None, CALIBRATED * widest)
+    for r in rows:
+        r["band"] = list(band)
+    status, j, why = judge_points(rows, lambda r: f"the fall of the loss below the pre-cut trend after the cut at "
+                                                  f"step {r['cut']} (seed {r['seed']})")
+    worst = rows[j]
+    key = key_number(f"fall of the loss below the pre-cut trend after a cut (the worst of {len(rows)} seeds x cuts)",
+                     worst["fall"], None, worst["margin"], why, interval=worst["interval_95"], band=band)
+    return Verdict("Q3-loss-cliff", title, Status(status), key=key,
+                   predicted={"statement": f"the mean loss over the {max(s.after)} steps after a cut below the "
+                                           "pre-cut trend", "band_of_the_fall": list(band)},
+                   measured={"cuts": rows, "widest_half_width": widest}, tolerance=CLIFF_TOL, seeds=[ctx.seed],
+                   details=_cliff_details(ctx, runs), range=_cliff_range(ctx, runs),
+                   resolution=resolution(f"a fall below (or rise above) the pre-cut trend larger than {widest:.2g} "
+                                         "nats (absolute: the widest 95 % half-width over the seeds and cuts)",
+                                         widest, "absolute"),
+                   rows=rows_of(({"seed": r["seed"], "cut": r["cut"]}, r["margin"], r["status"]) for r in rows))
 
 
-claim("Q3-edge-of-stability", "After each learning-rate drop the top eigenvalue is at the heavy-ball threshold "
-      "2 (1 + gamma) / eta", "Q3", check_edge, lambda ctx: check_edge(ctx, _effective_lr_threshold()),
-      "the threshold of gradient descent at the 'effective' step alpha / (1 - gamma), 2 (1 - gamma) / alpha - wd",
-      group="q3-edge", heuristic=True,
-      expect=Expectation("failed", "the talk's observation does not hold on our small network: after each "
-                                   "learning-rate drop the top Hessian eigenvalue stays far below the heavy-ball "
-                                   "threshold 2 (1 + gamma) / eta instead of rising to it (a measured result, not a "
-                                   "fault of the check)"))
+claim("Q3-loss-cliff", "The full-data loss falls in a cliff at each learning-rate cut (below the pre-cut trend, "
+      "every seed of the non-interpolating set-up)", "Q3", check_cliff, lambda ctx: check_cliff(ctx, band=(None, 0.0)),
+      "the opposite statement: the loss does not fall below the pre-cut trend at any cut", group="q3-cliff",
+      heuristic=True,
+      expect=Expectation("failed", "a finding about the talk on our set-up: the first cut (lr 0.1 -> 0.01) is a cliff "
+                                   "(0.09-0.23 nats below the plateau in every seed), but after the second (0.01 -> "
+                                   "0.001) the loss falls less than its pre-cut drift would have taken it (-0.0003 to "
+                                   "-0.0014 nats against the trend; the slow directions relax ten times slower)",
+                         profiles=("quick", "default")),
+      calibrated=(lambda ctx: check_cliff(ctx, calibrated=True),
+                  f"the opposite statement moved toward the data by {CALIBRATED:g} x the widest interval half-width "
+                  "h: the loss falls below the trend by at most 2 h at every cut"))
 
 
 # ---------------------------------------------------------------------------
-# Q3-batch-quadratics and Q3-loss-drop
+# Q3-batch-quadratics
 
 FIT_R2 = 0.99
 FIT_TOL = Tolerance(
@@ -442,82 +579,142 @@ claim("Q3-batch-quadratics", "Per-batch losses along top Hessian eigenvectors ar
 
 
 DROP_TOL = Tolerance(
-    "drop-ratio-factor", 3.0,
-    "Q1/Q2's quadratic model predicts the loss drop at a learning-rate cut as the sum over the top k directions "
-    "of the exact heavy-ball floor at alpha minus that at alpha times the drop factor, with lambda = h / 2 and "
-    "sigma = the sd of the per-batch minima; 'agrees' is read as measured / predicted within a factor 3 (the "
-    "talk reports a factor about 10 too large); the ratio is reported whatever it is")
+    "floor-sum-minus-loss-interval", 0.0,
+    "the talk's write-up (section 4, 'How much loss decrease does the toy model predict?'): summed over all "
+    "positive Hessian directions at the checkpoint before a cut, the heavy-ball floors E[lambda x^2] (lambda = h / 2, "
+    "sigma_j the spread of the per-batch minima along v_j) exceed the total loss there ('an order of magnitude "
+    "higher than the total loss of the network'); judged as stated, per seed and cut, by the 95 % interval of the "
+    "floor sum minus the loss (a bootstrap over the batches the spreads come from): passed when it lies above 0 "
+    "for every seed and cut, failed when it lies below 0 for one, inconclusive when it straddles 0.  The drop the "
+    "floors predict at the cut (old floors minus new) is reported against the measured one (plateau mean minus the "
+    "after-cut window's mean), split into the directions whose heavy-ball variance relaxes within the window "
+    "and those that cannot, not judged")
+
+#: bootstrap resamples of the batches for the floor sum's interval
+DROP_BOOTSTRAP = 1000
 
 
-def _floor():
+def _drop_functions():
     from theory.noisy_quadratic import momentum as q2
 
-    return numeric(q2.STATIONARY_LOSS, (q2.alpha, q2.lam, q2.sigma, q2.gamma))
+    floor = numeric(q2.STATIONARY_LOSS, (q2.alpha, q2.lam, q2.sigma, q2.gamma))
+    radius = numeric(q2.SPECTRAL_RADIUS, (q2.alpha, q2.lam, q2.gamma))
+    return floor, radius
 
 
-def check_loss_drop(ctx, cut: float | None = None) -> Verdict:
-    run = ctx.spectrum_run()
+def floor_terms(run, step: int, lr_old: float, lr_new: float, floor=None) -> dict:
+    """The quadratic model of every positive Hessian direction at checkpoint ``step``: eigenvalue ``h``, the
+    spread ``sigma`` of the per-batch minima ``-g_i . v / h`` (the minimiser of batch i's quadratic along v, the
+    batches of :meth:`CliffRun.batches`), the floors at ``lr_old`` and ``lr_new`` (``floor``: the exact heavy-ball
+    floor of Q2 by default) and the relaxation time ``1 / (-2 log rho)`` of the variance at ``lr_new``."""
+    default_floor, radius = _drop_functions()
+    floor = default_floor if floor is None else floor
     s = run.setup
-    factor = s.drop_factor if cut is None else cut
-    floor = _floor()
-    measured_at = {c.step for c in run.checkpoints}
-    drops = [int(d) for d in s.drops if int(d) in measured_at]
-    ends = sorted({*(int(d) for d in s.drops), s.steps})
+    spec = run.spectrum(step)
+    scale = abs(spec.values).max()
+    pos = spec.values > POSITIVE_ROUNDOFF * scale
+    h, V = spec.values[pos], spec.vectors[:, pos]
+    minima = -(run.batch_gradients(step) @ V) / h          # batches x directions
+    lam = h / 2
+    old, new = np.asarray(floor(lr_old, lam, 1.0, s.momentum), float), np.asarray(floor(lr_new, lam, 1.0, s.momentum),
+                                                                                  float)
+    with np.errstate(invalid="ignore"):                 # the unused branch of the Piecewise is evaluated too
+        rho = np.asarray(radius(lr_new, lam, s.momentum), float)
+    with np.errstate(divide="ignore"):
+        relax = np.where(rho < 1, 1.0 / (-2.0 * np.log(rho)), np.inf)
+    return {"h": h, "minima": minima, "unit_floor_old": old, "unit_floor_new": new, "relax_steps": relax,
+            "stable": h < float(numeric(theory.SHARPNESS_THRESHOLD, (theory.alpha, theory.gamma))(lr_old, s.momentum)),
+            "negative_or_zero": int((~pos).sum())}
+
+
+#: eigenvalues at or below this fraction of max |h| count as zero (round-off of a dense float64 eigh, n eps |H|
+#: with n about 1.5e3, is below 1e-12 |H|)
+POSITIVE_ROUNDOFF = 1e-12
+
+
+def check_drop(ctx, floor=None, scale: float = 1.0, calibrated: bool = False) -> Verdict:
+    """``floor``: the negative control's floor (the gradient-descent floor without momentum); ``scale``: the floors
+    multiplied by it; ``calibrated``: the calibrated control, every floor times 1 + CALIBRATED x the widest
+    relative half-width of a floor sum's interval (the check's resolution)."""
+    runs = ctx.cliff_runs()
+    title = "The heavy-ball floors over all positive directions exceed the loss before each cut (the talk's write-up)"
+    na = _applicable(ctx, "Q3-loss-drop", title, runs, DROP_TOL)
+    if na is not None:
+        return na
+    s = runs[0].setup
+    b = s.boundaries
+    window_steps = max(s.after)
     rows = []
-    for d in drops:
-        nxt = min(e for e in ends if e > d)
-        m = max(1, min(25, (nxt - d) // 3, d // 3))
-        before = float(np.mean(run.losses[d - m:d + 1]))
-        after = float(np.mean(run.losses[d + m:d + 2 * m]))
-        c = run.at(d)
-        fits, _ = batch_fits(ctx, d)
-        lr = s.lr_at(d - 1)
-        terms = []
-        for f in fits:
-            lam = f.eigenvalue / 2
-            stable = lr * lam < 1 + s.momentum
-            old = float(floor(lr, lam, f.minima_sd, s.momentum)) if stable else float("inf")
-            new = float(floor(lr * factor, lam, f.minima_sd, s.momentum))
-            terms.append({"h": f.eigenvalue, "minima_sd": f.minima_sd, "stable": bool(stable), "floor_before": old,
-                          "floor_after": new})
-        predicted = float(sum(t["floor_before"] - t["floor_after"] for t in terms))
-        rows.append({"drop_step": d, "lr_before": lr, "window": m, "loss_before": before, "loss_after": after,
-                     "measured_drop": before - after, "predicted_drop": predicted,
-                     "ratio": (before - after) / predicted if predicted > 0 else float("inf"), "directions": terms,
-                     "checkpoint_loss": c.loss})
-    ratios = [r["ratio"] for r in rows]
-    bad = [x for x in ratios if not (np.isfinite(x) and 1 / DROP_TOL.value <= x <= DROP_TOL.value)]
-    ok = bool(rows) and not bad
-    worst = max(ratios, key=lambda x: abs(math.log(x)) if np.isfinite(x) and x > 0 else float("inf"),
-                default=None)
-    # margin: |log(measured / predicted)| / log 3 at the worst drop, on the side of 1 the rule puts it; none when
-    # that ratio is not a finite positive number (a predicted drop of 0 or less, a loss that rose)
-    margin = (margin_as_judged(abs(math.log(worst)) / math.log(DROP_TOL.value), ok)
-              if worst is not None and np.isfinite(worst) and worst > 0 else None)
-    why = (None if ok else "no learning-rate drop falls on a checkpoint" if worst is None else
-           f"measured / predicted drop = {worst:.3g}" if np.isfinite(worst) and worst > 0 else
-           "the predicted drop is not positive" if not np.isfinite(worst) else
-           f"the loss did not drop at the cut (measured / predicted drop = {worst:.3g})")
-    return Verdict("Q3-loss-drop", "The loss drop at a learning-rate cut against the quadratic model's prediction",
-                   Status.PASSED if ok else Status.FAILED,
-                   predicted={"floor": "exact heavy-ball floor (Q2) per direction, lambda = h / 2, sigma = sd of "
-                                       "the per-batch minima", "cut_factor": factor},
-                   measured={"drops": rows}, tolerance=DROP_TOL, seeds=[ctx.seed], details=_details(run),
-                   range={**_range(ctx, run), "drops at steps": [r["drop_step"] for r in rows] or "none"},
-                   rows=rows_of(({"drop at step": r["drop_step"]},
-                                 abs(math.log(r["ratio"])) / math.log(DROP_TOL.value)
-                                 if np.isfinite(r["ratio"]) and r["ratio"] > 0 else None,
-                                 bool(np.isfinite(r["ratio"]) and 1 / DROP_TOL.value <= r["ratio"] <= DROP_TOL.value))
-                                for r in rows),
-                   key=key_number("measured / predicted loss drop", worst, 1.0, margin, why,
-                                  band=[1 / DROP_TOL.value, DROP_TOL.value]))
+    cuts = s.cuts if ctx.profile.drop_cuts is None else s.cuts[:ctx.profile.drop_cuts]
+    for i, run in enumerate(runs):
+        for k, cut in enumerate(cuts):
+            lr_old, lr_new = run.lr_of_phase(k), run.lr_of_phase(k + 1)
+            t = floor_terms(run, cut, lr_old, lr_new, floor)
+            sigma2 = t["minima"].var(axis=0, ddof=1)
+            old, new = scale * t["unit_floor_old"] * sigma2, scale * t["unit_floor_new"] * sigma2
+            total = float(old[t["stable"]].sum())
+            rng = np.random.default_rng(np.random.SeedSequence(ctx.seed, spawn_key=(*STREAMS["drop"], i, k)))
+            nb = t["minima"].shape[0]
+            boot = np.empty(DROP_BOOTSTRAP)
+            for r in range(DROP_BOOTSTRAP):
+                m = t["minima"][rng.integers(0, nb, nb)]
+                boot[r] = float((scale * t["unit_floor_old"] * m.var(axis=0, ddof=1))[t["stable"]].sum())
+            loss = float(run.loss[int(np.flatnonzero(run.steps == cut)[0])])
+            fast = t["relax_steps"] <= window_steps
+            plateau = run.loss[run.in_phase(k)]
+            after = run.loss[np.searchsorted(run.steps, s.after_steps(cut))]
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            rows.append({"seed": i, "cut": int(cut), "lr_before": lr_old, "lr_after": lr_new,
+                         "positive_directions": int(t["h"].size), "nonpositive_directions": t["negative_or_zero"],
+                         "unstable_directions": int((~t["stable"]).sum()),
+                         "floor_sum": total, "floor_sum_interval_95": [float(lo), float(hi)], "loss": loss,
+                         "floor_sum_over_loss": total / loss, "interval_95": [float(lo) - loss, float(hi) - loss],
+                         "predicted_drop": float((old - new)[t["stable"]].sum()),
+                         "predicted_drop_relaxing": float((old - new)[t["stable"] & fast].sum()),
+                         "predicted_drop_not_relaxing": float((old - new)[t["stable"] & ~fast].sum()),
+                         "relaxing_directions": int((t["stable"] & fast).sum()), "window_steps": window_steps,
+                         "measured_drop": float(plateau.mean() - after.mean()),
+                         "top_h": float(t["h"].max()), "median_sigma": float(np.sqrt(np.median(sigma2)))})
+    widest = max((r["floor_sum_interval_95"][1] - r["floor_sum_interval_95"][0]) / 2 / r["floor_sum"] for r in rows)
+    if calibrated:
+        return check_drop(ctx, floor, scale=1 + CALIBRATED * widest)
+    for r in rows:
+        r["band"] = [0.0, None]
+    status, j, why = judge_points(rows, lambda r: f"the floor sum minus the loss at the cut at step {r['cut']} "
+                                                  f"(seed {r['seed']})")
+    worst = rows[j]
+    key = key_number(f"floor sum over all positive directions minus the loss before a cut (the worst of {len(rows)} "
+                     "seeds x cuts)", worst["floor_sum"] - worst["loss"], 0.0, worst["margin"], why,
+                     interval=worst["interval_95"], band=[0.0, None])
+    return Verdict("Q3-loss-drop", title, Status(status), key=key,
+                   predicted={"statement": "sum over positive directions of E[lambda x^2] (exact heavy-ball floor, "
+                                           "lambda = h / 2, sigma = spread of the per-batch minima) > the loss",
+                              "floor": "exact heavy-ball floor of Q2" if floor is None else "control floor",
+                              "floor_scale": scale},
+                   measured={"cuts": rows, "widest_relative_half_width": widest,
+                             "batches": int(runs[0].batches().shape[0]), "batch_size": s.batch_size},
+                   tolerance=DROP_TOL, seeds=[ctx.seed], details=_cliff_details(ctx, runs),
+                   range=_cliff_range(ctx, runs, cuts),
+                   resolution=resolution(f"a floor sum off by more than {widest:.1%} (relative: the widest 95 % "
+                                         "bootstrap half-width over the seeds and cuts)", widest, "relative"),
+                   rows=rows_of(({"seed": r["seed"], "cut": r["cut"]}, r["margin"], r["status"]) for r in rows))
 
 
-claim("Q3-loss-drop", "The loss drop at a learning-rate cut matches Q1's quadratic prediction from measured "
-      "curvatures and minimum spreads", "Q3", check_loss_drop, lambda ctx: check_loss_drop(ctx, cut=1.0),
-      "the prediction with the cut factor set to 1 (no cut: the derived floor does not move)", group="q3-spectrum",
-      heuristic=True,
-      expect=Expectation("failed", "at the default profile the measured drop is 3.2 times the prediction summed "
-                                   "over the top eigen-directions, outside the factor 3 (a measured result, the same "
-                                   "under three CPU code paths; the prediction's scope is under review: the talk "
-                                   "sums the floors over all positive directions)", profiles=("default",)))
+def _gd_floor():
+    """The negative control's floor: the heavy-ball floor at gamma = 0 (gradient descent's, momentum ignored)."""
+    floor, _ = _drop_functions()
+    return lambda a, lam, sig, g: floor(a, lam, sig, 0.0)
+
+
+claim("Q3-loss-drop", "Summed over all positive Hessian directions, the heavy-ball floors exceed the total loss "
+      "before each cut (the talk's write-up), with the predicted drop against the measured one", "Q3", check_drop,
+      lambda ctx: check_drop(ctx, floor=_gd_floor()),
+      "the floors of gradient descent, momentum ignored (the exact floor at gamma = 0)",
+      group="q3-cliff", heuristic=True,
+      expect=Expectation("failed", "a finding about the talk's write-up: on our non-interpolating set-up the floors "
+                                   "summed over all positive directions are 24-40 % of the loss before the first cut "
+                                   "and 3 % before the second (quick and default), not above it; the drop they predict "
+                                   "within the after-cut window is near the measured one (default: 0.17-0.24 against "
+                                   "0.21-0.22 nats at the first cut, 0.008 against 0.005 at the second)"),
+      calibrated=(lambda ctx: check_drop(ctx, calibrated=True),
+                  f"every floor times 1 + {CALIBRATED:g} x the widest relative half-width of a floor sum's interval"))

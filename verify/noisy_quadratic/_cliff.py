@@ -1,0 +1,265 @@
+"""Train Q3's non-interpolating network through its learning-rate cuts and measure loss and lambda_max (Q3).
+
+:func:`train_cliff` trains the network of a :class:`~verify.noisy_quadratic._setup.CliffSetup` (GELU MLP with
+biases on digits with partly random labels) by SGD with heavy-ball momentum, in float64 (see
+:mod:`verify.noisy_quadratic._spectrum` for why float64), and returns a :class:`CliffRun`:
+
+- the per-step learning rate (``lrs``);
+- at every measurement step (``setup.measured``): the full-data loss and lambda_max, the largest eigenvalue of
+  the Hessian of the full-data loss (no weight-decay term), by Lanczos (:func:`~._spectrum.lanczos_top`, k = 1,
+  tolerance :data:`LANCZOS_TOL`, the same seeded start vector at every step) with its residual
+  ``r = |H v - lambda v|`` (the eigenvalue is within ``r`` of an exact one, and within ``r^2 / gap`` when
+  isolated);
+- the float64 parameters at the checkpoints (``setup.checkpoints``: the end of each phase and a few steps after
+  each cut);
+- :meth:`CliffRun.spectrum`: the dense float64 Hessian of the full-data loss at a checkpoint (no weight-decay
+  term) and all its eigenvalues and eigenvectors (``eigh``), computed on first use and cached.
+
+The training loop is :func:`verify.engines.deepnet.train`'s arithmetic (the same batches from the same batch
+stream, ``v' = gamma v + g + wd theta``, ``theta' = theta - lr v'``) written with ``torch.autograd.grad`` and with
+the full-data loss evaluated only where it is measured: per step 0.3 ms against the engine's 2.4 ms (its
+``torch.func.grad_and_value`` costs 1.6 ms on this small network, its full-data loss after every step 0.8 ms;
+one core, float64, batch 128).  ``tests/noisy_quadratic/test_nq_cliff.py`` checks that the two loops agree.
+
+Randomness: the root ``SeedSequence`` of a run (an int seed, or a sequence spawned by the caller) is split into
+three children, training (split once more by :func:`verify.engines.deepnet.seed_streams` into initialisation and
+batch order), the Lanczos start vector and the partition into batches on which per-batch gradients are measured
+(:meth:`CliffRun.batches`).  The run records the root's entropy
+and spawn key.  The data set (with its random labels) depends on ``setup.noise_seed`` only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from theory.errors import InputError
+
+from ..engines.datasets import Dataset, digits
+from ..engines.deepnet import DeepNet, SGDOptions, _batches, resolve_device, seed_streams
+from ..hessian import Spectrum, TorchHessian, full_spectrum, torch_dense_hessian
+from ._setup import CliffSetup
+from ._spectrum import TRAIN_DTYPE, lanczos_top
+
+__all__ = ["DENSE_ROUTE", "LANCZOS_TOL", "CliffRun", "cliff_data", "cliff_net", "sgd", "train_cliff",
+           "memorising_curve"]
+
+#: the route of the dense Hessians (verify.hessian.torch_dense_hessian): "folded", exact and about twice as fast
+#: as the default "jacrev" here (1,482 parameters: 5.5 s against 10.8 s on a loaded core); the two agree to
+#: round-off (benchmarks/README.md, "Dense Hessian"; tests/noisy_quadratic/test_nq_cliff.py)
+DENSE_ROUTE = "folded"
+#: Lanczos tolerance of the lambda_max measurements (relative; the residuals are recorded)
+LANCZOS_TOL = 1e-6
+
+
+def cliff_net(setup: CliffSetup, device: str = "cpu") -> DeepNet:
+    """The set-up's network (float64)."""
+    return DeepNet(64, 10, setup.depth, setup.width, activation="gelu", dtype=TRAIN_DTYPE, device=device,
+                   notify=None, bias=setup.bias)
+
+
+def cliff_data(setup: CliffSetup, device: str = "cpu") -> Dataset:
+    """The set-up's data: digits standardised per pixel, ``label_noise`` of the labels replaced (float64)."""
+    return digits(dtype=TRAIN_DTYPE, device=device, per="feature", label_noise=setup.label_noise,
+                  noise_seed=setup.noise_seed)
+
+
+def _options(setup: CliffSetup) -> SGDOptions:
+    b = setup.boundaries
+    drops = tuple((b[k], setup.lrs[k] / setup.lrs[k - 1]) for k in range(1, len(setup.lrs)))
+    return SGDOptions(batch_size=setup.batch_size, momentum=setup.momentum, weight_decay=setup.weight_decay,
+                      drops=drops, loss="cross_entropy")
+
+
+@dataclass(frozen=True)
+class CliffRun:
+    """One training run of a :class:`CliffSetup` and its measurements (see the module docstring).
+
+    ``steps``, ``loss``, ``lambda_max`` and ``residuals`` are aligned (the measurement steps; ``loss`` the
+    full-data loss, ``residuals`` Lanczos's ``|H v - lambda v|``); ``lrs[t]`` is the learning rate of step ``t``;
+    ``checkpoints`` maps a step to the float64 parameters after it; ``accuracy`` maps a checkpoint to the
+    training accuracy (on the noisy labels) there.  ``seed`` records the root ``SeedSequence`` (entropy and
+    spawn key).
+    """
+
+    setup: CliffSetup
+    seed: dict
+    steps: np.ndarray
+    loss: np.ndarray
+    lambda_max: np.ndarray
+    residuals: np.ndarray
+    lrs: np.ndarray
+    checkpoints: dict
+    accuracy: dict
+    products: int
+    device: str
+    batch_seed: int = 0
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def boundaries(self) -> tuple:
+        """Phase boundaries: ``(0, first cut, ..., total)``."""
+        return self.setup.boundaries
+
+    def lr_of_phase(self, phase: int) -> float:
+        """The learning rate of phase ``phase`` as the training loop applied it (the compounded drop factors)."""
+        return float(self.lrs[self.boundaries[phase]])
+
+    def in_phase(self, phase: int) -> np.ndarray:
+        """Indices (into ``steps``) of the end-of-phase window of phase ``phase``
+        (:meth:`CliffSetup.end_steps`)."""
+        if not 0 <= phase < len(self.setup.steps):
+            raise InputError("phase", phase, f"is not a phase 0..{len(self.setup.steps) - 1}", "pass a phase index")
+        return np.searchsorted(self.steps, self.setup.end_steps(phase))
+
+    def theta(self, step: int) -> np.ndarray:
+        """The float64 parameters after ``step`` steps (a checkpoint)."""
+        if step not in self.checkpoints:
+            raise InputError("step", step, "is not a checkpoint",
+                             f"use one of {', '.join(str(s) for s in sorted(self.checkpoints))}")
+        return self.checkpoints[step]
+
+    def net(self) -> DeepNet:
+        return cliff_net(self.setup, self.device)
+
+    def data(self) -> Dataset:
+        if "data" not in self._cache:
+            self._cache["data"] = cliff_data(self.setup, self.device)
+        return self._cache["data"]
+
+    def spectrum(self, step: int) -> Spectrum:
+        """All eigenvalues (ascending) and eigenvectors (columns) of the dense float64 Hessian of the full-data
+        loss (no weight-decay term) at checkpoint ``step`` (computed on first use, then cached)."""
+        key = ("spectrum", int(step))
+        if key not in self._cache:
+            theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
+            H = torch_dense_hessian(self.net().flat_loss(self.data(), "cross_entropy"), theta, route=DENSE_ROUTE)
+            self._cache[key] = full_spectrum(H)
+        return self._cache[key]
+
+    def batches(self) -> np.ndarray:
+        """The run's partition of the samples into training-size batches: a permutation from
+        ``default_rng(batch_seed)`` (the root's third child), cut into ``n // batch_size`` rows of ``batch_size``
+        indices (the last incomplete batch dropped, as in training)."""
+        n, b = self.data().n, self.setup.batch_size
+        perm = np.random.default_rng(self.batch_seed).permutation(n)
+        return perm[: (n // b) * b].reshape(n // b, b)
+
+    def batch_gradients(self, step: int) -> np.ndarray:
+        """The gradient of each batch's loss (rows: :meth:`batches`; no weight-decay term) at checkpoint ``step``,
+        float64 (cached)."""
+        key = ("batch_gradients", int(step))
+        if key not in self._cache:
+            net, data = self.net(), self.data()
+            theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
+            rows = []
+            for idx in self.batches():
+                loss_fn = net.flat_loss(data.rows(idx), "cross_entropy")
+                rows.append(torch.func.grad(loss_fn)(theta).detach().to("cpu", torch.float64).numpy())
+            self._cache[key] = np.array(rows)
+        return self._cache[key]
+
+    def gradient(self, step: int) -> np.ndarray:
+        """The full-data gradient (no weight-decay term) at checkpoint ``step`` (float64)."""
+        theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
+        loss_fn = self.net().flat_loss(self.data(), "cross_entropy")
+        return torch.func.grad(loss_fn)(theta).detach().to("cpu", torch.float64).numpy()
+
+
+def _root(seed) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("seed", seed, "must be a non-negative integer or a SeedSequence", "pass e.g. seed=0")
+    return np.random.SeedSequence(int(seed))
+
+
+def sgd(net: DeepNet, params, data: Dataset, setup: CliffSetup, batch_gen: torch.Generator, callback):
+    """Heavy-ball SGD of ``setup`` from ``params`` on batches drawn with ``batch_gen``: ``callback(t, params)``
+    after ``t`` steps (``t = 0 .. total``); returns the per-step learning rates.  The arithmetic of
+    :func:`verify.engines.deepnet.train` (see the module docstring)."""
+    options = _options(setup)
+    params = tuple(p.detach().clone() for p in params)
+    bufs, lrs = None, np.empty(setup.total)
+    callback(0, params)
+    for t, (xb, _, lb) in enumerate(_batches(data, setup.batch_size, setup.total, batch_gen)):
+        rate = setup.lrs[0] * options.factor_at(t)
+        live = tuple(p.requires_grad_(True) for p in params)
+        grads = torch.autograd.grad(net.loss(live, xb, lb, "cross_entropy"), live)
+        with torch.no_grad():
+            if setup.weight_decay:
+                grads = tuple(g + setup.weight_decay * p for g, p in zip(grads, params))
+            bufs = grads if bufs is None else tuple(setup.momentum * b + g for b, g in zip(bufs, grads))
+            params = tuple(p.detach() - rate * b for p, b in zip(params, bufs))
+        lrs[t] = rate
+        callback(t + 1, params)
+    return lrs
+
+
+def train_cliff(setup: CliffSetup, seed: int | np.random.SeedSequence = 0, device: str = "cpu") -> CliffRun:
+    """Train the network of ``setup`` from ``seed`` and measure it (see the module docstring)."""
+    device = resolve_device(device)
+    root = _root(seed)
+    train_seq, lanczos_seq, batch_seq = root.spawn(3)
+    net, data = cliff_net(setup, device), cliff_data(setup, device)
+    measured, kept = set(setup.measured), set(setup.checkpoints)
+    saved, thetas = {}, {}
+
+    def grab(step, params):
+        if step in measured or step in kept:
+            flat = net.flatten(params).detach().clone()
+            if step in measured:
+                saved[step] = flat
+            if step in kept:
+                thetas[step] = flat.to("cpu", torch.float64).numpy().copy()
+
+    init_gen, batch_gen = seed_streams(train_seq)
+    lrs = sgd(net, net.init(init_gen), data, setup, batch_gen, grab)
+    loss_fn = net.flat_loss(data, "cross_entropy")
+    lanczos_seed = int(lanczos_seq.generate_state(1)[0])
+    steps = np.array(sorted(saved))
+    loss, tops, res, products = [], [], [], 0
+    for step in steps:
+        with torch.no_grad():
+            loss.append(float(loss_fn(saved[step])))
+        if not np.isfinite(loss[-1]):
+            raise InputError("setup", setup, f"diverged (loss {loss[-1]} after {step} steps)",
+                             "lower the learning rates")
+        values, residuals, _, count = lanczos_top(TorchHessian(loss_fn, saved[step]), 1, lanczos_seed,
+                                                  tol=LANCZOS_TOL)
+        tops.append(float(values[0]))
+        res.append(float(residuals[0]))
+        products += count
+    accuracy = {}
+    for step, theta in thetas.items():
+        params = net.unflatten(torch.as_tensor(theta, dtype=TRAIN_DTYPE, device=device))
+        with torch.no_grad():
+            accuracy[step] = float((net.forward(params, data.x).argmax(1) == data.labels).double().mean())
+    return CliffRun(setup, {"entropy": int(root.entropy), "spawn_key": list(root.spawn_key)}, steps,
+                    np.array(loss), np.array(tops), np.array(res), lrs, thetas, accuracy, products, device,
+                    int(batch_seq.generate_state(1)[0]))
+
+
+def memorising_curve(setup, seed: int, device: str = "cpu") -> tuple[np.ndarray, dict]:
+    """The training of :func:`verify.noisy_quadratic._spectrum.train_and_measure` (the earlier Q3 set-up, the same
+    seed streams and arithmetic) without its spectra: the full-data loss after every step and the training accuracy
+    at each learning-rate drop.  The post-cut claims measure the talk's preconditions on it."""
+    from ..engines.deepnet import train
+
+    device = resolve_device(device)
+    net = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", dtype=TRAIN_DTYPE, device=device,
+                  notify=None)
+    data = digits(dtype=TRAIN_DTYPE, device=device)
+    drops = {int(d) for d in setup.drops}
+    accuracy = {}
+
+    def grab(step, params, loss):
+        if step in drops:
+            with torch.no_grad():
+                accuracy[step] = float((net.forward(params, data.x).argmax(1) == data.labels).double().mean())
+
+    train_seq, _ = np.random.SeedSequence(seed).spawn(2)
+    result = train(net, net.init(train_seq), data, setup.lr, setup.steps, setup.options, seed=train_seq,
+                   callback=grab)
+    return result.losses, accuracy
