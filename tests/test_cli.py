@@ -257,3 +257,11 @@ def test_a_seed_out_of_range_is_one_line_naming_seed(seed, tmp_path, capsys):
     assert main(["run", "D1", "--quick", "--seed", seed, "--out", str(tmp_path / "rep")]) == 2
     err = capsys.readouterr().err
     assert "--seed" in err and err.count("\n") == 1 and not (tmp_path / "rep").exists()
+
+
+def test_derive_text_is_drawn_by_the_pretty_printer(capsys):
+    # not SymPy's repr: no Eq(...), no Subs(...), equations drawn as a = b
+    assert main(["derive", "D1", "D2"]) == 0
+    out = capsys.readouterr().out
+    assert "Eq(" not in out and "Subs(" not in out and "Derivative(" not in out
+    assert "R = " in out or "R =" in out

@@ -458,14 +458,23 @@ def namespace(file, **kw):
                                  "smooth": None, "penalty": None, "log": True, **kw})
 
 
-def test_cmd_stages_prints_the_table_and_writes_the_plot(tmp_path, capsys):
+def test_cmd_stages_prints_the_table_and_writes_the_plot_only_with_out(tmp_path, capsys, monkeypatch):
     t, loss, spec = two_drop_curve()
     csv_path = write_csv(tmp_path / "run.csv", t, loss)
     assert cmd_stages(namespace(csv_path)) == 0
     out = capsys.readouterr().out
-    png = tmp_path / "run_stages.png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.csv"]        # nothing written beside the user's file
+    assert "no plot written" in out
+    from verify.report import figures
+
+    labels = []
+    real = figures.loss_figure
+    monkeypatch.setattr(figures, "loss_figure", lambda *a, **k: labels.append((k["xlabel"], k["ylabel"])) or real(*a, **k))
+    assert cmd_stages(namespace(csv_path, out=str(tmp_path / "plots"), time="t")) == 0
+    out = capsys.readouterr().out
+    png = tmp_path / "plots" / "run_stages.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert f"wrote {png}" in out
+    assert f"wrote {png}" in out and labels == [("t", "loss")]          # the axes name the file's columns
     for name in expected_names(2):
         assert name in out
     assert not list(tmp_path.glob(".*"))          # no temporary file left behind

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 
 import sympy as sp
 
@@ -31,6 +32,19 @@ def resolve(package, names: list[str]) -> list[str]:
     return keys
 
 
+def _pretty_item(label: str, value) -> str:
+    """One result as SymPy's pretty printer draws it (``a = b`` for an equation, evaluated derivatives with a
+    bar), on the label's line when it takes one line, else indented below it."""
+    try:
+        unicode = "utf" in (getattr(sys.stdout, "encoding", None) or "").lower()
+        text = sp.pretty(value, use_unicode=unicode, wrap_line=False)
+    except Exception:  # noqa: BLE001 - a value the pretty printer cannot draw is shown in SymPy's plain form
+        text = sp.sstr(value)
+    if "\n" not in text:
+        return f"  * {label}: {text}"
+    return f"  * {label}:\n" + "\n".join("      " + line for line in text.splitlines())
+
+
 def show(results: list, args) -> int:
     """Print derivation records as ``--json``, ``--latex`` or plain text; 0 when every identity verified."""
     if args.json:
@@ -42,7 +56,7 @@ def show(results: list, args) -> int:
             print(f"{r.key}. {r.title}  [{r.name}]")
             print("  " + r.text.get("statement", "").replace("\n", "\n  "))
             for label, value in r.results.items():
-                print(f"  * {label}: {sp.sstr(value)}")
+                print(_pretty_item(label, value))
             for label, ok in r.identities.items():
                 print(f"  {'ok ' if ok else 'FAIL'} {label}")
             print()

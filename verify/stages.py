@@ -1009,7 +1009,7 @@ def add_parser(subparsers):
     p.add_argument("--column", default="loss", help="loss column (default loss)")
     p.add_argument("--time", default="t",
                    help="time column (default t); 'step' means the row index when there is no such column")
-    p.add_argument("--out", help="directory for <stem>_stages.png (default: the CSV's folder)")
+    p.add_argument("--out", help="directory for <stem>_stages.png (default: no plot is written)")
     p.add_argument("--smooth", default=None, metavar="S",
                    help="one Gaussian smoothing scale in time units for everything (default: chosen from the noise)")
     p.add_argument("--penalty", default=None, metavar="C",
@@ -1053,20 +1053,23 @@ def cmd_stages(args) -> int:
         column = args.column if match.group(1) == "loss" else args.time
         field = f"{path} line {lines[int(match.group(2))]}, column {column!r}"
         raise InputError(field, exc.value, exc.problem, exc.fix) from None
-    out_dir = Path(args.out) if getattr(args, "out", None) else path.parent
-    png = out_dir / f"{path.stem}_stages.png"
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = loss_figure(t, loss, {s.name: (s.start, s.end) for s in stages}, png,
-                              title=f"{path.name}: {args.column} against {args.time}, {len(stages)} stage(s)")
-    except OSError as exc:
-        raise InputError("--out", str(out_dir), f"cannot write the plot there ({exc.strerror or exc})",
-                         "pass a writable directory") from None
+    written = None
+    if getattr(args, "out", None):          # the plot only where asked: never a file beside the user's data
+        out_dir = Path(args.out)
+        png = out_dir / f"{path.stem}_stages.png"
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            written = loss_figure(t, loss, {s.name: (s.start, s.end) for s in stages}, png,
+                                  title=f"{path.name}: {args.column} against {args.time}, {len(stages)} stage(s)",
+                                  xlabel=args.time, ylabel=args.column)
+        except OSError as exc:
+            raise InputError("--out", str(out_dir), f"cannot write the plot there ({exc.strerror or exc})",
+                             "pass a writable directory") from None
     if getattr(args, "json", False):
         print(json.dumps({"file": str(path), "column": args.column, "time": args.time, "points": int(t.size),
                           "stages": [s.as_json() for s in stages], "plot": written}, indent=2))
     else:
         print(f"{path}: {t.size} points, {len(stages)} stage(s)")
         print(_format_table(stages))
-        print(f"wrote {written}")
+        print(f"wrote {written}" if written else "no plot written (give --out DIR for <stem>_stages.png)")
     return 0

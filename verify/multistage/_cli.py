@@ -193,7 +193,7 @@ def cmd_simulate(args) -> int:
 
             plateau = predict(config)["plateau_loss"]
             files["png"] = loss_figure(traj.t, traj.loss, summary["stages"], out_dir / "loss.png",
-                                       plateau_level=plateau,
+                                       plateau_level=plateau, level_label="R* (predicted)",
                                        marks={"T_p (theory)": summary["T_p"]["value"],
                                               "T_d (theory)": summary["T_d"]["value"]},
                                        title=f"{config.activation.name}, m = {config.model.width}, "

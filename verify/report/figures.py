@@ -94,7 +94,8 @@ def save_figure(fig, out: Path, name: str) -> dict:
 
 
 def loss_figure(t: np.ndarray, loss: np.ndarray, stages: dict, path: str | Path, *, plateau_level=None,
-                title: str = "", marks: dict | None = None) -> str:
+                title: str = "", marks: dict | None = None, xlabel: str = "t", ylabel: str = "loss R(t)",
+                level_label: str = "plateau level (predicted)") -> str:
     """Save the loss against time (linear axes) with the stages shaded, each in its own colour
     (:func:`stage_colours`), and each ``marks`` entry ``{label: time}`` (e.g. predicted ``T_p``, ``T_d``) drawn as a
     vertical line (entries whose time is None are skipped); return the path."""
@@ -111,9 +112,9 @@ def loss_figure(t: np.ndarray, loss: np.ndarray, stages: dict, path: str | Path,
         if when is not None:
             ax.axvline(when, color="tab:purple", ls=styles[k % len(styles)], lw=1.2, label=label)
     if plateau_level is not None:
-        ax.axhline(plateau_level, color="tab:green", ls="--", lw=1, label="R* (predicted)")
-    ax.set_xlabel("t")
-    ax.set_ylabel("loss R(t)")
+        ax.axhline(plateau_level, color="tab:green", ls="--", lw=1, label=level_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
