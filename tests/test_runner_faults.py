@@ -232,3 +232,16 @@ def test_a_report_written_into_the_repository_does_not_make_the_code_dirty(monke
     monkeypatch.setattr(runner, "_git", lambda *a: (None if a[0] == "status" and "--" in a else
                                                      " M reports/x/report.json" if a[0] == "status" else "abc123"))
     assert runner._git_dirty() is False                     # only a report changed
+
+
+def test_one_claim_group_runs_in_this_process_unless_workers_are_asked(capsys, tmp_path):
+    # issue 23: 'run' of one claim started a pool of two workers
+    from verify.runner import groups_of
+
+    ids = ["D1-gradient-flow"]
+    assert len(groups_of(ids)) == 1
+    assert _cap_workers(2, ids, sys.stdout, explicit=False) == 1
+    assert capsys.readouterr().out == ""
+    assert _cap_workers(2, ids, sys.stdout, explicit=True) == min(os.cpu_count() or 1, 2)   # control: asked
+    assert main(["run", "D1", "--quick", "--no-figures", "--no-cache", "--out", str(tmp_path / "rep")]) == 0
+    assert "1 worker;" in capsys.readouterr().out

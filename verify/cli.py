@@ -99,6 +99,9 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
         raise InputError("--backend", args.backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
     if args.device not in DEVICES:
         raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
+    explicit = args.workers is not None
+    if not explicit:
+        args.workers = min(os.cpu_count() or 1, 4)
     if args.workers < 1:
         raise InputError("--workers", args.workers, "must be at least 1", "use e.g. --workers 2")
     if not 0 <= args.seed < 2**63:
@@ -117,7 +120,7 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     say = sys.stderr if args.json else sys.stdout
     # a remote cluster has its own workers; locally (a pool or --scheduler local) they are capped at the cores
     remote = args.scheduler is not None and args.scheduler != "local"
-    workers = args.workers if remote else _cap_workers(args.workers, ids, say)
+    workers = args.workers if remote else _cap_workers(args.workers, ids, say, explicit)
     lock = _lock_output(root)       # checked before any work: a folder we cannot write, or another run in it
     # with --json, standard output carries the JSON summary alone; the progress goes to standard error
     print(f"Running {len(ids)} claim{'s' if len(ids) != 1 else ''}, profile {profile}, seed {args.seed}, "
@@ -191,16 +194,20 @@ def _why_line(claim: dict) -> str:
     return " ".join(str(why).split())[:200] if why else ""
 
 
-def _cap_workers(asked: int, ids: list[str], say) -> int:
+def _cap_workers(asked: int, ids: list[str], say, explicit: bool = True) -> int:
     """``--workers`` capped at the cores and at the independent jobs (run groups, and per paper its derivations
-    and figures); a cap is said."""
+    and figures); a cap of an explicit ``--workers`` is said.  Without ``--workers``, one run group runs in this
+    process (its derivation texts and figures are small: a pool would only cost its start-up)."""
     from .runner import groups_of
 
     papers = {REGISTRY[cid].paper for cid in ids}
-    jobs = len(groups_of(ids)) + 2 * len(papers)
+    groups = len(groups_of(ids))
+    jobs = groups + 2 * len(papers)
     cores = os.cpu_count() or 1
     workers = max(1, min(asked, cores, jobs))
-    if workers < asked:
+    if not explicit and groups == 1:
+        return 1
+    if workers < asked and explicit:
         why = "the cores" if workers == cores else "the independent jobs"
         print(f"note: --workers {asked} capped at {workers} ({why}: {cores} cores, {jobs} jobs)", file=say)
     return workers
@@ -322,8 +329,9 @@ def _add_run_options(p) -> None:
                         "predict'); claims whose assumptions it breaks are reported not-applicable with the reason")
     p.add_argument("--backend", default="auto", help="auto | numpy | torch")
     p.add_argument("--device", default="cpu", help="cpu | cuda")
-    p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
-                   help="parallel worker processes (default: the number of cores, at most 4)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel worker processes (default: the number of cores, at most 4; one claim group runs "
+                        "in this process)")
     # removed: a claim records its expected verdict itself (claim(..., expect=...)); kept only to say so
     p.add_argument("--accept-failure", action="append", default=[], metavar="CLAIM", help=argparse.SUPPRESS)
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
