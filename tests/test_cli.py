@@ -265,3 +265,15 @@ def test_derive_text_is_drawn_by_the_pretty_printer(capsys):
     out = capsys.readouterr().out
     assert "Eq(" not in out and "Subs(" not in out and "Derivative(" not in out
     assert "R = " in out or "R =" in out
+
+
+def test_simulate_says_which_times_are_measured_and_where_predictions_come_from(capsys, tmp_path):
+    # issue 23: 'predict' and 'simulate' printed two different T_p, the measured one labelled "theory"
+    from verify.multistage._cli import DEFAULT_CONFIG
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(Path(DEFAULT_CONFIG).read_text().replace("t_max = 60.0", "t_max = 10.0")
+                   .replace("width = 1000", "width = 200"))
+    assert main(["simulate", "--config", str(cfg), "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "(theory)" not in out and "T_p (measured)" in out and "'predict' gives" in out

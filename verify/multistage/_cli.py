@@ -194,8 +194,8 @@ def cmd_simulate(args) -> int:
             plateau = predict(config)["plateau_loss"]
             files["png"] = loss_figure(traj.t, traj.loss, summary["stages"], out_dir / "loss.png",
                                        plateau_level=plateau, level_label="R* (predicted)",
-                                       marks={"T_p (theory)": summary["T_p"]["value"],
-                                              "T_d (theory)": summary["T_d"]["value"]},
+                                       marks={"T_p (measured: q_max reaches m^-alpha_1)": summary["T_p"]["value"],
+                                              "T_d (measured: K reaches 1 - delta)": summary["T_d"]["value"]},
                                        title=f"{config.activation.name}, m = {config.model.width}, "
                                              f"alpha = {config.model.alpha}, {traj.info['integrator']}")
         except KeyboardInterrupt:
@@ -224,13 +224,18 @@ def cmd_simulate(args) -> int:
         for key in ("status", "z_norm", "K0", "t_half", "T_d", "T_p", "initial_loss", "plateau_loss", "final_loss",
                     "diverged", "interrupted", "files"):
             print(f"  {key:<14} {summary[key]}")
-        print("  stages         detected (start - end)          theory (start - end)")
+        print("  stages         detected in the loss (start - end)   by the theory's events on this run (start - end)")
         theory = summary.get("stages_theory", {})
         for name in dict.fromkeys([*summary["stages"], *theory]):
             found, pred = summary["stages"].get(name), theory.get(name)
             show = (lambda b: f"{b[0]:>10.4g} - {b[1]:<10.4g}" if b else f"{'-':>10}   {'':<10}")
             print(f"    {name:<18} {show(found)}      {show(pred)}")
-        print(f"  T_p (theory)   {summary['T_p']['value']}   T_d (theory) {summary['T_d']['value']}")
+        print(f"  T_p (measured) {summary['T_p']['value']}   (q_max reached m^-alpha_1 on this run; 'predict' gives "
+              "the exact linear flow's first passage from the same initial scale)")
+        print(f"  T_d (measured) {summary['T_d']['value']}   (K reached 1 - delta on this run; 'predict' gives the "
+              "derived descent time)")
+        print("  the detected stages come from the loss curve alone (verify.stages); the others are the theory's "
+              "definitions, [0, T_p], [T_p, T_d], [T_d, end], read from this run's q_max and K")
         for path, why in summary["reasons"].items():
             print(f"  null: {path:<18} {why}")
     if stops:
