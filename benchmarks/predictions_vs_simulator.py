@@ -37,7 +37,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: the data of the claims' reference set-up (THEORY.md D9), d = 3, 200 Gaussian samples
+#: the data of the claims' reference set-up (D9's reference figures), d = 3, 200 Gaussian samples
 TARGET = "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"
 
 

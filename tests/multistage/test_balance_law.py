@@ -2,7 +2,7 @@
 
 Oracles: a large Monte Carlo sample of the two laws (|N(0,1)| and
 sqrt(N(0,1)^2 + r^2 chi^2_(d-1))), whose sorted-sample W2 converges to the
-quantile distance; the values c_2, c_3, c_5 quoted in THEORY.md D7 (computed
+quantile distance; the values c_2, c_3, c_5 of the D7 reference figures (computed
 independently); the exact linear law exp(tA) q(0) sampled directly.
 """
 from __future__ import annotations

@@ -25,9 +25,9 @@ from waiting import HANG_S, Output
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: THEORY.md D9: t_half agreed to 0.01 % on the prototype; the issue asks for 0.5 %.
+#: D9 (reference figures): t_half agreed to 0.01 % on the prototype; the issue asks for 0.5 %.
 T_HALF_RTOL = 5e-3
-#: THEORY.md D10: the plateau loss is R* up to O(1/m) corrections; the issue asks for 1e-3.
+#: D10: the plateau loss is R* up to O(1/m) corrections; the issue asks for 1e-3.
 PLATEAU_ATOL = 1e-3
 #: Two float64 backends doing the same arithmetic in a different order: round-off
 #: (~1e-16 per operation) amplified by the flow over the run stays far below this.

@@ -32,7 +32,7 @@ def test_small_steps_recover_the_logistic_times():
 
 @pytest.mark.parametrize("eta_z, excess", [(0.25, 0.02), (0.9, 0.06)])
 def test_logistic_with_the_gd_rate_overestimates_t_half(eta_z, excess):
-    """THEORY.md D9: t_half map / logistic-with-GD-rate = 5.135 / 5.284 at eta|z| = 0.25, 6.119 / 6.613 at 0.9."""
+    """Reference figures of D9 (theory/multistage/descent_time.py): t_half map / logistic-with-GD-rate = 5.135 / 5.284 at eta|z| = 0.25, 6.119 / 6.613 at 0.9."""
     k0, zn = 1e-3, 0.786
     lr = eta_z / zn
     t_map = gd_map_times(k0, lr, zn, [0.5])[0]

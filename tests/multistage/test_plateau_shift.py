@@ -28,7 +28,7 @@ def test_linear_activation_has_no_shift():
 
 
 def test_tanh_reference_kappa_and_T_d():
-    """THEORY.md D10 (tanh, d = 2, |z| = 0.786): m (K_eq - 1) = 2.8 to 3.3; T_d 7.476 with the shift, 7.498 simulated,
+    """Reference figures of D10 (theory/multistage/critical_point.py; tanh, d = 2, |z| = 0.786): m (K_eq - 1) = 2.8 to 3.3; T_d 7.476 with the shift, 7.498 simulated,
     the unshifted T_d about 1.9 % high at m = 1000.  Our run of this configuration simulated T_d = 7.462."""
     p = predict(config_from_dict(_raw()))
     assert p["z_norm"] == pytest.approx(0.786, abs=2e-3)
