@@ -16,7 +16,7 @@ from ..registry import Paper, register_paper
 KEY = _theory.KEY
 
 #: the claim modules, in the order of the derivations they check (Q1, Q2, ...); a later module appends here
-CLAIM_MODULES = ("quadratic", "momentum", "spectrum")
+CLAIM_MODULES = ("quadratic", "momentum", "spectrum", "batch_quadratic", "eigenbasis")
 
 
 def _make_context(profile: str, **kw):
