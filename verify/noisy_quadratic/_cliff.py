@@ -37,7 +37,7 @@ from theory.errors import InputError
 
 from ..engines.datasets import Dataset, digits
 from ..engines.deepnet import DeepNet, SGDOptions, _batches, resolve_device, seed_streams
-from ..hessian import Spectrum, TorchHessian, full_spectrum, torch_dense_hessian
+from ..hessian import Spectrum, TorchHessian, full_spectrum
 from ._setup import CliffSetup
 from ._spectrum import TRAIN_DTYPE, lanczos_top
 
@@ -127,8 +127,9 @@ class CliffRun:
         key = ("spectrum", int(step))
         if key not in self._cache:
             theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
-            H = torch_dense_hessian(self.net().flat_loss(self.data(), "cross_entropy"), theta)
-            self._cache[key] = full_spectrum(H)
+            from ._mlp_hessian import mlp_dense_hessian     # the first layer's block from per-sample parts
+
+            self._cache[key] = full_spectrum(mlp_dense_hessian(self.net(), self.data(), theta))
         return self._cache[key]
 
     def gradient(self, step: int) -> np.ndarray:

@@ -40,7 +40,7 @@ __all__ = ["BATCH", "BATCHES", "RANKS", "GRID", "CURV_TOL", "FIT_R2", "ALPHA", "
            "sample_batches", "fit_direction", "check_batch_quadratics"]
 
 #: the talk's batch size, and the number of independent batches fitted per direction
-BATCH, BATCHES = 512, 100
+BATCH, BATCHES = 512, 200
 #: ranks (1 = largest) of the positive eigenvalues whose eigenvectors are fitted
 RANKS = (1, 3, 10, 30, 100, 300)
 #: points of the window's grid
