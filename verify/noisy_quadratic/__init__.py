@@ -39,8 +39,9 @@ def _figures(profile: str, seed: int, backend: str, device: str, out: str) -> li
 
 def _result_figures(verdicts: dict, out) -> list:
     from ._figures import result_figures
+    from ._spectral_figures import spectral_figures
 
-    return result_figures(verdicts, out)
+    return result_figures(verdicts, out) + spectral_figures(verdicts, out)
 
 
 def _add_tools(subparsers) -> None:

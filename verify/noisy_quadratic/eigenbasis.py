@@ -286,7 +286,12 @@ claim("Q3-power-law", "The positive Hessian spectrum is roughly a power law (100
       "shifts upward from phase to phase", "Q3", check_power_law, _power_control,
       "the same fits on the spectra of seeded Gaussian (GOE) random matrices of the same size and top",
       calibrated=(lambda ctx: check_power_law(ctx, centre=-1.0 + CALIBRATED * POWER_TOL.value),
-                  "the slope band centred at 0 instead of -1 (moved by twice its half-width)"), **HEURISTIC)
+                  "the slope band centred at 0 instead of -1 (moved by twice its half-width)"),
+      expect=Expectation("inconclusive", "the power law holds (slopes -0.57 to -0.63, every interval inside "
+                                         "[-1.5, -0.5]) and the spectrum shifts upward across the first cut (mean "
+                                         "log eigenvalue +0.31 to +0.41), but across the second cut the shift "
+                                         "(+0.01 to +0.04) is not resolved: its 95 % interval straddles 0 on some "
+                                         "seeds (a measured result at quick and default, seeds 0-2)"), **HEURISTIC)
 
 
 # ---------------------------------------------------------------------------
@@ -589,4 +594,10 @@ def _top_vector_delta(run, step):
 claim("Q3-cliff-displacement", "The displacement across the first cut lies mostly in the low-lambda subspace "
       "(high-lambda directions change little)", "Q3e", check_displacement,
       lambda ctx: check_displacement(ctx, _top_vector_delta),
-      "the displacement replaced by the top eigenvector (all of it in the high-lambda subspace)", **HEURISTIC)
+      "the displacement replaced by the top eigenvector (all of it in the high-lambda subspace)",
+      expect=Expectation("failed", "the talk's statement does not hold on the cliff set-up: the displacement over "
+                                   "the first 50 steps after the first cut puts 67-72 % of its squared norm in the "
+                                   "top fifth of the positive spectrum (15 % of the dimensions; a random direction's "
+                                   "share), 12-16 % in the other four fifths and 11-20 % in the negative eigenspace "
+                                   "(quick and default, seeds 0-2; measured from the last iterate before the cut, "
+                                   "where the talk subtracted the mean of its earlier checkpoints)"), **HEURISTIC)
