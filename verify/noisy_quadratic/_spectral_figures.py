@@ -122,7 +122,8 @@ def figure_batch_quadratics(verdicts: dict, out: Path) -> dict | None:
     bx.set(xlabel="fitted minimum", ylabel="density", title="(b) per-batch minima")
     bx.legend(fontsize=7)
     names = list(f["curvature_ratios"])
-    cx.boxplot([f["curvature_ratios"][k] for k in names], labels=[k.replace("rank ", "") for k in names])
+    cx.boxplot([f["curvature_ratios"][k] for k in names])
+    cx.set_xticks(range(1, len(names) + 1), [k.replace("rank ", "") for k in names])
     band = verdicts["Q3-batch-quadratics"]["predicted"]["curvature_band"]
     for y in band:
         cx.axhline(y, color="tab:red", ls="--", lw=1)
