@@ -45,10 +45,10 @@ def test_every_identity_holds(key):
         assert d.text.get(section), section
 
 
-@pytest.mark.parametrize("bias", [True, False])
-def test_fast_hessian_is_jacrev_to_round_off(bias):
+@pytest.mark.parametrize("bias, depth", [(True, 3), (False, 3), (True, 4)])
+def test_fast_hessian_is_jacrev_to_round_off(bias, depth):
     """Independent oracle: torch.func.jacrev of the gradient of the whole network (verify.hessian)."""
-    setup = dataclasses.replace(TINY, bias=bias)
+    setup = dataclasses.replace(TINY, bias=bias, depth=depth)
     net, data = cliff_net(setup), cliff_data(setup)
     gen = torch.Generator().manual_seed(0)
     theta = net.flatten(net.init(np.random.SeedSequence(3))) + 0.1 * torch.randn(net.size, dtype=torch.float64,

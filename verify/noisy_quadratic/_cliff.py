@@ -127,7 +127,7 @@ class CliffRun:
         key = ("spectrum", int(step))
         if key not in self._cache:
             theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
-            from ._mlp_hessian import mlp_dense_hessian     # the first layer's block from per-sample parts
+            from ._mlp_hessian import mlp_dense_hessian     # exact, from per-sample backpropagated parts
 
             self._cache[key] = full_spectrum(mlp_dense_hessian(self.net(), self.data(), theta))
         return self._cache[key]
