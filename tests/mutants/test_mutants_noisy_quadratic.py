@@ -1,9 +1,9 @@
 """Mutation tests of the noisy-quadratic claims: a plausible bug in the measurement must turn a passing claim to
 failed (see tests/mutants/README.md and the module docstring of test_mutants_multistage.py).
 
-The Q3 claims share one trained network and its dense spectra (the baseline's ``q3-spectrum`` context); the Q3
-mutants of the checks and of the per-batch fits reuse that run, the Lanczos-tolerance and weight-decay mutants train
-and measure the network again.
+The Q3 claims on the cliff set-up share its trained networks and their dense spectra (the baseline's ``q3-cliff``
+context); their mutants reuse them (the per-batch fits and the Lanczos measurements are made again where a mutant
+changes them).
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 
 import verify.noisy_quadratic._batchfit as batchfit
 import verify.noisy_quadratic._cliff as cliff
+import verify.noisy_quadratic.batch_quadratic as batch_quadratic
+import verify.noisy_quadratic.eigenbasis as eigenbasis
 import verify.noisy_quadratic._simulate as simulate
-import verify.noisy_quadratic._spectrum as measure_spectrum
 import verify.noisy_quadratic.momentum as momentum
 import verify.noisy_quadratic.quadratic as quadratic
-import verify.noisy_quadratic.spectrum as spectrum
 
 from verify.registry import REGISTRY, Status
 
@@ -120,72 +120,89 @@ def test_Q2_relaxation_catches_the_prony_target_one_step_early(base, monkeypatch
 def test_Q3_lanczos_catches_the_dense_top_values_taken_in_ascending_order(base, monkeypatch):
     """The dense top-k compared with Lanczos's largest-first values in ascending order (the reversal dropped)."""
     assert_baseline(base, "Q3-lanczos-vs-dense")
-    mutate(monkeypatch, spectrum.check_lanczos, "diff_top = np.abs(c.lanczos_top - dense[::-1][:k]) / scale",
-           "diff_top = np.abs(c.lanczos_top - dense[-k:]) / scale")
+    mutate(monkeypatch, eigenbasis.check_lanczos, "diff_top = float(np.max(np.abs(m[\"top\"] - dense[::-1][:k]))) / scale",
+           "diff_top = float(np.max(np.abs(m[\"top\"] - dense[-k:]))) / scale")
     assert_caught(base.derive("Q3-lanczos-vs-dense"), "Q3-lanczos-vs-dense")
 
 
 def test_Q3_lanczos_catches_the_float32_tolerance_for_float64_products(base, monkeypatch):
     """The top-k Lanczos run at ARPACK tolerance 1e-5 (the toolkit's tolerance for float32 products) instead of
-    1e-12 on the float64 Hessian: its values and residuals are no longer within 1e-8 lambda_max.  The network is
-    trained and measured again."""
+    1e-12 on the float64 Hessian: its values and residuals are no longer within 1e-8 lambda_max.  The Lanczos
+    measurements are made again on the baseline's trained networks."""
     assert_baseline(base, "Q3-lanczos-vs-dense")
-    mutate(monkeypatch, measure_spectrum._measure, "top, res, conv, products = lanczos_top(hess, setup.k, seed)",
-           "top, res, conv, products = lanczos_top(hess, setup.k, seed, tol=1e-5)")
-    assert_caught(context(PAPER), "Q3-lanczos-vs-dense")
+    mutate(monkeypatch, eigenbasis.lanczos_measure, "top, res, conv, products = lanczos_top(hess, LANCZOS_K, seed)",
+           "top, res, conv, products = lanczos_top(hess, LANCZOS_K, seed, tol=1e-5)")
+    ctx = base.derive("Q3-lanczos-vs-dense", drop=lambda key: isinstance(key, tuple) and key[0] == "q3e-lanczos")
+    assert_caught(ctx, "Q3-lanczos-vs-dense")
 
 
 def test_Q3_power_law_catches_the_smallest_positive_eigenvalues_fitted(base, monkeypatch):
-    """The 'top 100' positive eigenvalues taken from the ascending sort (the reversal dropped): the smallest 100."""
+    """The 'top 100' positive eigenvalues taken from the ascending sort (the reversal dropped): the smallest 100.
+    The quick baseline is inconclusive (a recorded finding: the shift across the second cut is not resolved)."""
     assert_baseline(base, "Q3-power-law")
-    mutate(monkeypatch, spectrum.check_power_law, "pos = np.sort(values[values > 0])[::-1][:TOP_FIT]",
-           "pos = np.sort(values[values > 0])[:TOP_FIT]")
+    mutate(monkeypatch, eigenbasis._level, "pos = np.sort(values[values > roundoff(len(values)) * abs(values[-1])])[::-1][:TOP_FIT]",
+           "pos = np.sort(values[values > roundoff(len(values)) * abs(values[-1])])[:TOP_FIT]")
     assert_caught(base.derive("Q3-power-law"), "Q3-power-law")
 
 
-@pytest.mark.xfail(strict=True, raises=MutantSurvived,
-                   reason="finding: no plausible measurement bug moves Q3-negative-eigenvalues; its negative "
-                          "eigenvalues lie 3 to 4 decades below the threshold (README.md)")
-def test_Q3_negative_eigenvalues_catches_the_threshold_taken_from_the_wrong_entry(base, monkeypatch):
-    """The threshold read from the last entry of NEGATIVE_TOLERANCES (1e-3 lambda_max) instead of 1e-6: 61 and
-    55 eigenvalues still lie below it, so the verdict does not move."""
+def test_Q3_negative_eigenvalues_catches_the_fraction_of_the_matrix_entries(base, monkeypatch):
+    """The negative count divided by the number of entries of the eigenvector matrix (n^2) instead of the number
+    of eigenvalues: fractions of 1e-4 instead of 7-23 %."""
     assert_baseline(base, "Q3-negative-eigenvalues")
-    mutate(monkeypatch, spectrum.check_negative, "neg = values[values < -NEGATIVE_TOLERANCE * scale]",
-           "neg = values[values < -NEGATIVE_TOLERANCES[-1] * scale]")
+    mutate(monkeypatch, eigenbasis.check_negative, '"fraction": count / n,', '"fraction": count / sp_.vectors.size,')
     assert_caught(base.derive("Q3-negative-eigenvalues"), "Q3-negative-eigenvalues")
 
 
-@pytest.mark.xfail(strict=True, raises=MutantSurvived,
-                   reason="finding: no plausible measurement bug moves Q3-negative-eigenvalues; the weight decay's "
-                          "5e-3 I added to the Hessian leaves its negative eigenvalues in place (README.md)")
-def test_Q3_negative_eigenvalues_catches_the_weight_decay_added_to_the_hessian(base, monkeypatch):
-    """The dense Hessian of the training objective (with the weight decay's 5e-3 I) instead of the loss's: every
-    eigenvalue moves up by 5e-3, the most negative ones are -0.52 and -0.14.  Q3-lanczos-vs-dense catches the bug
-    (its Lanczos products have no weight decay); Q3-negative-eigenvalues does not.  The network is trained and
-    measured again."""
-    assert_baseline(base, ["Q3-negative-eigenvalues", "Q3-lanczos-vs-dense"])
-    mutate(monkeypatch, measure_spectrum._measure, "H = torch_dense_hessian(loss_fn, t)",
-           "H = torch_dense_hessian(loss_fn, t) + setup.weight_decay * np.eye(setup.size)")
-    ctx = context(PAPER)
-    # the bug is real: the Lanczos check sees it (a plain assertion, not the xfail's MutantSurvived)
-    assert REGISTRY["Q3-lanczos-vs-dense"].check(ctx).status is Status.FAILED
-    assert_caught(ctx, "Q3-negative-eigenvalues")
+def test_Q3_concentration_catches_the_transposed_eigenvector_matrix(base, monkeypatch):
+    """The eigenvector matrix transposed (rows, one parameter's components over the eigenvectors, read as the
+    vectors): the low fifth's 'vectors' are as concentrated as the high fifth's, nearer the high than the
+    Gaussian (the midpoint rule fails), which the old claim passed."""
+    assert_baseline(base, "Q3-eigenvector-concentration")
+    mutate(monkeypatch, eigenbasis.check_concentration, "V = sp_.vectors if vectors is None else vectors(run, s)",
+           "V = sp_.vectors.T if vectors is None else vectors(run, s)")
+    assert_caught(base.derive("Q3-eigenvector-concentration"), "Q3-eigenvector-concentration")
 
 
 def test_Q3_concentration_catches_the_mass_summed_over_the_smallest_coordinates(base, monkeypatch):
     """The top-5 % mass summed over the ascending sort (the reversal dropped): the smallest 5 % of coordinates."""
     assert_baseline(base, "Q3-eigenvector-concentration")
-    mutate(monkeypatch, spectrum.top_mass, "sq = np.sort(np.asarray(v, float) ** 2)[::-1]",
-           "sq = np.sort(np.asarray(v, float) ** 2)")
+    mutate(monkeypatch, eigenbasis.top_mass, "sq = np.sort(V ** 2, axis=0)[::-1]", "sq = np.sort(V ** 2, axis=0)")
     assert_caught(base.derive("Q3-eigenvector-concentration"), "Q3-eigenvector-concentration")
 
 
-def test_Q3_concentration_catches_the_mass_of_absolute_values_not_squares(base, monkeypatch):
-    """The mass taken as the sum of |v_i| instead of v_i^2 while the Gaussian reference is the squared mass."""
-    assert_baseline(base, "Q3-eigenvector-concentration")
-    mutate(monkeypatch, spectrum.top_mass, "sq = np.sort(np.asarray(v, float) ** 2)[::-1]",
-           "sq = np.sort(np.abs(np.asarray(v, float)))[::-1]")
-    assert_caught(base.derive("Q3-eigenvector-concentration"), "Q3-eigenvector-concentration")
+def test_Q3_rotation_catches_the_transposed_later_eigenvector_matrix(base, monkeypatch):
+    """The later checkpoint's eigenvector matrix transposed: its 'bands' are sets of parameters, not of
+    eigenvectors, and the top band no longer keeps most of its subspace."""
+    assert_baseline(base, "Q3-eigenvector-rotation")
+    mutate(monkeypatch, eigenbasis.rotation_measure, "VB = B.vectors if basis is None else basis(run, b)",
+           "VB = B.vectors.T if basis is None else basis(run, b)")
+    assert_caught(base.derive("Q3-eigenvector-rotation"), "Q3-eigenvector-rotation")
+
+
+@pytest.mark.skip(reason="Q3-cliff-displacement fails in the unmutated quick run (a measured finding against the "
+                         "talk): a mutant cannot show that a bug moves it to failed")
+def test_Q3_cliff_displacement_is_not_mutated():
+    """Listed so that the claim without a mutation test shows in the test run."""
+
+
+def test_Q3_batch_quadratics_catches_the_transposed_eigenvector_matrix(base, monkeypatch):
+    """The fit directions read as rows of the eigenvector matrix (transposed): the fitted curvature is no longer
+    the eigenvalue.  The per-batch fits are recomputed on the baseline's trained networks."""
+    assert_baseline(base, "Q3-batch-quadratics")
+    mutate(monkeypatch, batch_quadratic.batch_fits, "V = sp_.vectors[:, cols] if vectors is None",
+           "V = sp_.vectors.T[:, cols] if vectors is None")
+    ctx = base.derive("Q3-batch-quadratics", drop=lambda key: isinstance(key, tuple) and key[0] == "q3b-fits")
+    assert_caught(ctx, "Q3-batch-quadratics")
+
+
+def test_Q3_batch_quadratics_catches_fits_along_the_neighbouring_eigenvector(base, monkeypatch):
+    """Each fit along the eigenvector of the next smaller eigenvalue (column c - 1, an off-by-one) while judged
+    against the eigenvalue of column c: wrong fit vectors."""
+    assert_baseline(base, "Q3-batch-quadratics")
+    mutate(monkeypatch, batch_quadratic.batch_fits, "V = sp_.vectors[:, cols] if vectors is None",
+           "V = sp_.vectors[:, [c - 1 for c in cols]] if vectors is None")
+    ctx = base.derive("Q3-batch-quadratics", drop=lambda key: isinstance(key, tuple) and key[0] == "q3b-fits")
+    assert_caught(ctx, "Q3-batch-quadratics")
 
 
 def _cliff_runs(key) -> bool:
@@ -229,11 +246,3 @@ def test_Q3_loss_drop_is_not_mutated():
     """Listed so that the claim without a mutation test shows in the test run."""
 
 
-def test_Q3_batch_quadratics_catches_the_curvature_read_one_eigenvalue_off(base, monkeypatch):
-    """Along the j-th top eigenvector the curvature read as values[-j] instead of values[-1 - j] (for j = 0 the
-    most negative eigenvalue): the fit window, derived from the curvature, is wrong.  The per-batch fits are
-    recomputed on the baseline's trained network."""
-    assert_baseline(base, "Q3-batch-quadratics")
-    mutate(monkeypatch, batchfit.top_fit, "float(c.values[-1 - j])", "float(c.values[-j])")
-    ctx = base.derive("Q3-batch-quadratics", drop=lambda key: isinstance(key, tuple) and key[0] == "batchfit")
-    assert_caught(ctx, "Q3-batch-quadratics")

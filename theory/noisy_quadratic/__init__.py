@@ -38,6 +38,11 @@ LATEX_NAMES = {
     "h_max_loss": r"h_{\max}^{\mathrm{loss}}",
     "m(q)": r"m(q)",
     "lambda_100/lambda_1": r"\frac{\lambda_{100}}{\lambda_{1}}",
+    "c_fit": r"c_{\mathrm{fit}}",
+    "c_fit - h": r"c_{\mathrm{fit}} - h",
+    "E|P_m u|^2": r"\mathbb{E}\,\lVert P_m u \rVert^{2}",
+    "PR/n": r"\mathrm{PR}/n",
+    "k/n": r"k/n",
 }
 
 #: key -> module name.
@@ -45,6 +50,8 @@ DERIVATIONS = {
     "Q1": "quadratic",
     "Q2": "momentum",
     "Q3": "spectrum",
+    "Q3b": "batch_quadratic",
+    "Q3e": "eigenbasis",
 }
 
 

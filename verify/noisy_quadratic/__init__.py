@@ -16,7 +16,7 @@ from ..registry import Paper, register_paper
 KEY = _theory.KEY
 
 #: the claim modules, in the order of the derivations they check (Q1, Q2, ...); a later module appends here
-CLAIM_MODULES = ("quadratic", "momentum", "spectrum")
+CLAIM_MODULES = ("quadratic", "momentum", "spectrum", "batch_quadratic", "eigenbasis")
 
 
 def _make_context(profile: str, **kw):
@@ -39,8 +39,9 @@ def _figures(profile: str, seed: int, backend: str, device: str, out: str) -> li
 
 def _result_figures(verdicts: dict, out) -> list:
     from ._figures import result_figures
+    from ._spectral_figures import spectral_figures
 
-    return result_figures(verdicts, out)
+    return result_figures(verdicts, out) + spectral_figures(verdicts, out)
 
 
 def _add_tools(subparsers) -> None:

@@ -38,7 +38,7 @@ from theory.errors import InputError
 
 from ..engines.datasets import Dataset, digits
 from ..engines.deepnet import DeepNet, SGDOptions, _batches, resolve_device, seed_streams
-from ..hessian import Spectrum, TorchHessian, full_spectrum, torch_dense_hessian
+from ..hessian import Spectrum, TorchHessian, full_spectrum
 from ._setup import CliffSetup
 from ._spectrum import TRAIN_DTYPE, lanczos_top
 
@@ -134,8 +134,9 @@ class CliffRun:
         key = ("spectrum", int(step))
         if key not in self._cache:
             theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
-            H = torch_dense_hessian(self.net().flat_loss(self.data(), "cross_entropy"), theta, route=DENSE_ROUTE)
-            self._cache[key] = full_spectrum(H)
+            from ._mlp_hessian import mlp_dense_hessian     # exact, from per-sample backpropagated parts
+
+            self._cache[key] = full_spectrum(mlp_dense_hessian(self.net(), self.data(), theta))
         return self._cache[key]
 
     def batches(self) -> np.ndarray:

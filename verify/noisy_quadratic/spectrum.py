@@ -1,33 +1,23 @@
-"""Q3: measured Hessian spectra of a small GELU network trained on digits, against the talk's observations.
+"""Q3: what happens at a learning-rate cut on the non-interpolating set-up, against the talk's observations.
 
-Each claim is a measurement of an empirical statement (``heuristic=True``);
-the reference values (the power-law band, the Gaussian vector's top-5 % mass,
-the heavy-ball sharpness threshold) come from
-:mod:`theory.noisy_quadratic.spectrum`.
+Q3-lambda-max-rise, Q3-loss-cliff and Q3-loss-drop (the heavy-ball floors summed over every positive Hessian
+direction); the spectral claims are in :mod:`verify.noisy_quadratic.eigenbasis` and
+:mod:`verify.noisy_quadratic.batch_quadratic`.  Each claim is a measurement of an empirical statement
+(``heuristic=True``); the derived quantities (the heavy-ball threshold, the exact momentum floor) come from
+:mod:`theory.noisy_quadratic`.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import sympy as sp
 
 from theory.bridge import numeric
 from theory.noisy_quadratic import spectrum as theory
 
 from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
-from ..stats import (count_key, every_key, exceed_margin, fit_slope, judge_interval, judge_points, margin_as_judged,
-                     ratio_margin)
+from ..stats import judge_points
 from ._context import STREAMS, claim
 from ._cuts import fall_below_trend, welch_rise
 from ._mc import CALIBRATED
-
-TOP_FIT = 100
-TOP_FRACTION = 0.05
-NEGATIVE_TOLERANCES = (0.0, 1e-9, 1e-6, 1e-3)
-NEGATIVE_TOLERANCE = 1e-6
-#: Gaussian vectors drawn to measure the finite-n spread of the reference mass
-GAUSSIAN_DRAWS = 1000
 
 
 def _details(run) -> dict:
@@ -49,266 +39,6 @@ def _range(ctx, run) -> dict:
 
 def _threshold(setup, lr: float) -> float:
     return float(numeric(theory.SHARPNESS_THRESHOLD, (theory.alpha, theory.gamma))(lr, setup.momentum))
-
-
-# ---------------------------------------------------------------------------
-# Q3-lanczos-vs-dense
-
-LANCZOS_TOL = Tolerance(
-    "relative-eigenvalue-difference", 1e-8,
-    "Lanczos (eigsh, ARPACK tol 1e-12, seeded start vector) on exact float64 Hessian-vector products against "
-    "eigh of the dense float64 Hessian: both are backward stable, with errors of order n eps |H| (about 1e-12 "
-    "|lambda_max| for n of a few thousand), and each Lanczos value lies within its residual |H v - lambda v| "
-    "of an exact eigenvalue; every top-k value and the bottom value must agree with eigh within 1e-8 "
-    "|lambda_max|, and every residual must be below 1e-8 |lambda_max|")
-
-
-def check_lanczos(ctx, shift: float = 0.0) -> Verdict:
-    run = ctx.spectrum_run()
-    rows, worst = [], 0.0
-    for c in run.checkpoints:
-        scale = abs(c.top)
-        dense = c.values + shift * scale
-        k = len(c.lanczos_top)
-        diff_top = np.abs(c.lanczos_top - dense[::-1][:k]) / scale
-        diff_bottom = abs(c.lanczos_bottom - dense[0]) / scale
-        res = max(float(c.lanczos_top_residuals.max()), c.lanczos_bottom_residual) / scale
-        worst = max(worst, float(diff_top.max()), diff_bottom, res)
-        rows.append({"step": c.step, "lanczos_top": c.lanczos_top.tolist(), "dense_top": dense[::-1][:k].tolist(),
-                     "lanczos_bottom": c.lanczos_bottom, "dense_bottom": float(dense[0]),
-                     "max_relative_difference_top": float(diff_top.max()),
-                     "relative_difference_bottom": diff_bottom, "max_relative_residual": res,
-                     "converged": bool(c.lanczos_top_converged and c.lanczos_bottom_converged),
-                     "products": c.products})
-    converged = all(r["converged"] for r in rows)
-    ok = worst <= LANCZOS_TOL.value and converged
-    # margin: the largest relative difference or residual over 1e-8 (stats.ratio_margin); none when Lanczos did
-    # not converge at some checkpoint (the verdict then rests on that)
-    why = (None if ok else
-           f"a Lanczos value or residual is {worst:.3g} |lambda_max| from the dense one, above {LANCZOS_TOL.value:g}"
-           if converged else
-           "Lanczos did not converge at step(s) " + ", ".join(str(r["step"]) for r in rows if not r["converged"]))
-    key = key_number("largest |Lanczos - eigh| or residual / lambda_max over the checkpoints", worst, 0.0,
-                     ratio_margin(worst, LANCZOS_TOL.value) if converged else None, why)
-    return Verdict("Q3-lanczos-vs-dense", "Lanczos top-k and bottom eigenvalues agree with the dense spectrum",
-                   Status.PASSED if ok else Status.FAILED, key=key,
-                   predicted={"dense_shift_relative_to_lambda_max": shift},
-                   measured={"worst_relative": worst, "checkpoints": rows}, tolerance=LANCZOS_TOL,
-                   seeds=[ctx.seed], details=_details(run), range=_range(ctx, run),
-                   rows=rows_of(({"step": r["step"]}, _lanczos_worst(r) / LANCZOS_TOL.value,
-                                 r["converged"] and _lanczos_worst(r) <= LANCZOS_TOL.value) for r in rows))
-
-
-def _lanczos_worst(row) -> float:
-    """A checkpoint's largest relative difference or residual (of check_lanczos's row)."""
-    return max(row["max_relative_difference_top"], row["relative_difference_bottom"], row["max_relative_residual"])
-
-
-claim("Q3-lanczos-vs-dense", "Lanczos extreme eigenvalues match eigh of the dense float64 Hessian", "Q3",
-      check_lanczos, lambda ctx: check_lanczos(ctx, shift=1e-6),
-      "the dense eigenvalues shifted by 1e-6 lambda_max (a wrong shift must be detected)", group="q3-spectrum",
-      heuristic=True)
-
-
-# ---------------------------------------------------------------------------
-# Q3-power-law
-
-
-def power_law_band() -> tuple[float, float]:
-    """Slopes whose 100th eigenvalue is 10 to 1000 times below the top ("about 100 times": within 10x)."""
-    lo = sp.solve(sp.Eq(theory.HUNDREDTH_RATIO, sp.Rational(1, 1000)), theory.s)[0]
-    hi = sp.solve(sp.Eq(theory.HUNDREDTH_RATIO, sp.Rational(1, 10)), theory.s)[0]
-    return float(lo), float(hi)
-
-
-POWER_TOL = Tolerance(
-    "slope-band", 1.0,
-    "the talk: the 100th positive eigenvalue about 100 times below the top, i.e. a log-log slope s with "
-    "100^s = 1/100; 'about' is read as within a factor 10, so the band is 100^s in [1/1000, 1/10], "
-    "s in [-1.5, -0.5] (value = the band's width); the fit is least squares of log lambda_i on log i over the "
-    "top 100 positive eigenvalues with a 95 % t interval; passed when the whole interval lies in the band at "
-    "every checkpoint, failed when the whole interval lies outside it at some checkpoint")
-
-
-def gaussian_spectra(sizes, scales, seed: int) -> list:
-    """Spectra of seeded GOE matrices (entries N(0, 1/n)) of the given sizes, scaled to the given tops."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(30,)))
-    out = []
-    for n, top in zip(sizes, scales):
-        A = rng.standard_normal((n, n)) / math.sqrt(n)
-        v = np.linalg.eigvalsh((A + A.T) / 2)
-        out.append(v * top / v[-1])
-    return out
-
-
-def check_power_law(ctx, spectra=None, source: str = "trained network") -> Verdict:
-    run = ctx.spectrum_run()
-    band = power_law_band()
-    spectra = [c.values for c in run.checkpoints] if spectra is None else spectra
-    rows, statuses = [], []
-    for c, values in zip(run.checkpoints, spectra):
-        pos = np.sort(values[values > 0])[::-1][:TOP_FIT]
-        i = np.arange(1, len(pos) + 1)
-        fit = fit_slope(np.log(i), np.log(pos))
-        # the interval rule (stats.judge_interval): the slope's whole 95 % interval in the band
-        st, margin, why = judge_interval(fit["interval"], band, f"the fitted slope at step {c.step}")
-        statuses.append(st)
-        pred = fit["intercept"] + fit["slope"] * np.log(i)
-        r2 = 1 - np.sum((np.log(pos) - pred) ** 2) / np.sum((np.log(pos) - np.log(pos).mean()) ** 2)
-        rows.append({"step": c.step, "slope": fit["slope"], "interval": fit["interval"], "r_squared": float(r2),
-                     "points": len(pos), "ratio_last_to_top": float(pos[-1] / pos[0]), "status": st.value,
-                     "margin": margin, "why": why,
-                     "positive_eigenvalues": int(np.sum(values > 0)), "lambda_max": float(pos[0])})
-    status = (Status.FAILED if Status.FAILED in statuses else
-              Status.PASSED if all(s == Status.PASSED for s in statuses) else Status.INCONCLUSIVE)
-    slopes = [r["slope"] for r in rows]
-    # margin: the interval's farther end's distance from the band's centre over its half-width (stats.interval_margin)
-    # at the checkpoint where it is largest: below 1 exactly when every slope's interval lies in the band
-    margins = [r["margin"] for r in rows]
-    j = max(range(len(rows)), key=lambda i: math.inf if margins[i] is None else margins[i])
-    worst = rows[j]
-    # why from the first checkpoint with the verdict's status (a failed one when any failed)
-    why = None if status is Status.PASSED else next(r["why"] for r in rows if r["status"] == status.value)
-    key = key_number("log-log slope of the top 100 positive eigenvalues (the checkpoint farthest from the band's "
-                     "centre)", worst["slope"], sum(band) / 2, margins[j], why, interval=worst["interval"],
-                     band=list(band))
-    return Verdict("Q3-power-law", "The positive spectrum's top 100 follow a power law of slope about -1",
-                   status, key=key, predicted={"band": list(band), "ratio_100th_to_top": str(theory.HUNDREDTH_RATIO)},
-                   measured={"spectrum_of": source, "checkpoints": rows,
-                             "slope_spread": float(max(slopes) - min(slopes))},
-                   tolerance=POWER_TOL, seeds=[ctx.seed], details=_details(run),
-                   range={"steps": [r["step"] for r in rows], "top eigenvalues": TOP_FIT, "seeds": [ctx.seed]},
-                   rows=rows_of(({"step": r["step"]}, r["margin"], r["status"]) for r in rows))
-
-
-def _power_control(ctx) -> Verdict:
-    run = ctx.spectrum_run()
-    spectra = gaussian_spectra([len(c.values) for c in run.checkpoints], [c.top for c in run.checkpoints], ctx.seed)
-    return check_power_law(ctx, spectra, source="GOE random matrices of the same size and top eigenvalue")
-
-
-claim("Q3-power-law", "The positive Hessian spectrum is roughly a power law (100th about 100x below the top)", "Q3",
-      check_power_law, _power_control,
-      "the same fit on the spectrum of a seeded Gaussian (GOE) random matrix of the same size", group="q3-spectrum",
-      heuristic=True)
-
-
-# ---------------------------------------------------------------------------
-# Q3-negative-eigenvalues
-
-NEG_TOL = Tolerance(
-    "relative-negative-threshold", NEGATIVE_TOLERANCE,
-    "an eigenvalue counts as negative below -1e-6 lambda_max: eigh's error is of order n eps |H| (about 1e-12 "
-    "lambda_max here), six decades below; the counts at 0, 1e-9 and 1e-3 are reported to show how much the "
-    "count depends on this choice; passed when at least one eigenvalue lies below the threshold at every "
-    "checkpoint")
-
-
-def check_negative(ctx, block: str = "full") -> Verdict:
-    run = ctx.spectrum_run()
-    rows, persist, used = [], True, []
-    for c in run.checkpoints:
-        values = c.values if block == "full" else c.last_layer_values
-        scale = c.top
-        # the checkpoint's used fraction: the threshold over its most negative eigenvalue (both / lambda_max),
-        # below 1 when an eigenvalue lies below the threshold; infinite when none is negative
-        lowest = float(np.min(values))
-        used.append(NEGATIVE_TOLERANCE / (-lowest / scale) if lowest < 0 else math.inf)
-        counts = {f"{t:g}": int(np.sum(values < -t * scale)) for t in NEGATIVE_TOLERANCES}
-        neg = values[values < -NEGATIVE_TOLERANCE * scale]
-        count = len(neg)
-        persist &= count >= 1
-        rows.append({"step": c.step, "count": count, "fraction": count / len(values), "counts_by_tolerance": counts,
-                     "negative_mass_over_positive_mass": float(-neg.sum() / values[values > 0].sum()),
-                     "most_negative_over_lambda_max": float(values[0] / scale), "size": len(values)})
-    met = sum(r["count"] >= 1 for r in rows)
-    none = [r["step"] for r in rows if r["count"] < 1]
-    # margin: a count rule, every checkpoint has a negative eigenvalue: checkpoints without one / (0 + 1/2)
-    # (stats.count_margin)
-    key = count_key(f"fraction of checkpoints with an eigenvalue below -{NEGATIVE_TOLERANCE:g} lambda_max "
-                    f"({block} Hessian)", met, len(rows),
-                    None if persist else f"no eigenvalue below -{NEGATIVE_TOLERANCE:g} lambda_max at step(s) "
-                                         + ", ".join(str(s) for s in none),
-                    unit="checkpoints", worst_margin=max(used, default=None))
-    return Verdict("Q3-negative-eigenvalues", "Negative Hessian eigenvalues persist at every checkpoint",
-                   Status.PASSED if persist else Status.FAILED, key=key,
-                   predicted={"threshold_relative_to_lambda_max": -NEGATIVE_TOLERANCE, "block": block},
-                   measured={"checkpoints": rows, "fewer_over_time":
-                             bool(all(a["count"] >= b["count"] for a, b in zip(rows, rows[1:])))},
-                   tolerance=NEG_TOL, seeds=[ctx.seed], details=_details(run), range=_range(ctx, run),
-                   rows=rows_of(({"step": r["step"]}, u, r["count"] >= 1) for r, u in zip(rows, used)))
-
-
-claim("Q3-negative-eigenvalues", "Negative Hessian eigenvalues persist to the end of training", "Q3",
-      check_negative, lambda ctx: check_negative(ctx, block="last-layer"),
-      "the same count on the last layer's Hessian block, which is positive semi-definite (the cross-entropy is "
-      "convex in the logits and the logits are linear in the last layer)", group="q3-spectrum", heuristic=True)
-
-
-# ---------------------------------------------------------------------------
-# Q3-eigenvector-concentration
-
-CONC_Z = 6.0
-CONC_TOL = Tolerance(
-    "gaussian-mass-z", CONC_Z,
-    "a Gaussian vector of length n carries the derived fraction 2 (q phi(q) + 1 - Phi(q)) = 0.2791 of its "
-    "squared norm in its largest 5 % of coordinates, with a finite-n spread measured on 1000 seeded Gaussian "
-    "vectors; a top eigenvector counts as concentrated when its fraction exceeds that value by more than 6 "
-    "measured standard deviations (a Gaussian vector does so with probability below 1e-6 by the normal tail); "
-    "passed when each of the top k eigenvectors is concentrated at every checkpoint")
-
-
-def top_mass(v: np.ndarray, fraction: float = TOP_FRACTION) -> float:
-    """The fraction of ``|v|^2`` in its largest ``ceil(fraction n)`` coordinates."""
-    sq = np.sort(np.asarray(v, float) ** 2)[::-1]
-    return float(sq[:max(1, math.ceil(fraction * len(sq)))].sum() / sq.sum())
-
-
-def check_concentration(ctx, random_vectors: bool = False) -> Verdict:
-    run = ctx.spectrum_run()
-    k = run.setup.k
-    reference = float(numeric(theory.GAUSSIAN_TOP_MASS.subs(theory.q, theory.GAUSSIAN_QUANTILE),
-                              (theory.p,))(TOP_FRACTION))
-    n = len(run.checkpoints[0].values)
-    rng = np.random.default_rng(np.random.SeedSequence(ctx.seed, spawn_key=(31,)))
-    draws = np.array([top_mass(rng.standard_normal(n)) for _ in range(GAUSSIAN_DRAWS)])
-    sd = float(draws.std(ddof=1))
-    bar = reference + CONC_Z * sd
-    rows, ok = [], True
-    for c in run.checkpoints:
-        vecs = rng.standard_normal((n, k)) if random_vectors else c.top_vectors[:, :k]
-        masses = [top_mass(vecs[:, j]) for j in range(k)]
-        bottom = [top_mass(c.bottom_vectors[:, j]) for j in range(min(k, c.bottom_vectors.shape[1]))]
-        ok &= min(masses) > bar
-        rows.append({"step": c.step, "top_masses": masses, "bottom_masses": bottom})
-    # margin: the rule "least mass > reference + 6 sd" as stats.exceed_margin of the least mass's excess over the
-    # reference against 6 sd: 6 sd / excess while it exceeds 6 sd, else 1 + the shortfall in units of 6 sd
-    least = min(min(r["top_masses"]) for r in rows)
-    at = next(r["step"] for r in rows if min(r["top_masses"]) == least)
-    margin = exceed_margin(least - reference, CONC_Z * sd, passed=ok) if sd > 0 else (0.0 if ok else None)
-    key = key_number(f"least top-5 % mass of the top {k} {'random vectors' if random_vectors else 'eigenvectors'} "
-                     "over the checkpoints", least, reference, margin,
-                     None if ok else f"at step {at} a vector holds {least:.3g} of its mass in its top 5 % of "
-                                     f"coordinates, not above the Gaussian {reference:.3g} + {CONC_Z:g} sd = {bar:.3g}",
-                     band=[bar, 1.0])
-    return Verdict("Q3-eigenvector-concentration", "Top Hessian eigenvectors concentrate their mass in few "
-                   "coordinates", Status.PASSED if ok else Status.FAILED, key=key,
-                   predicted={"gaussian_reference": reference, "formula": str(theory.GAUSSIAN_TOP_MASS),
-                              "bar": bar, "vectors": "seeded Gaussian vectors" if random_vectors else
-                              f"top {k} eigenvectors"},
-                   measured={"checkpoints": rows, "gaussian_draws_mean": float(draws.mean()), "gaussian_draws_sd": sd,
-                             "coordinates_kept": max(1, math.ceil(TOP_FRACTION * n)), "n": n},
-                   tolerance=CONC_TOL, seeds=[ctx.seed], details=_details(run), range=_range(ctx, run),
-                   rows=rows_of(({"step": r["step"]}, exceed_margin(min(r["top_masses"]) - reference, CONC_Z * sd,
-                                                                    passed=min(r["top_masses"]) > bar)
-                                 if sd > 0 else None, min(r["top_masses"]) > bar) for r in rows))
-
-
-claim("Q3-eigenvector-concentration", "Top Hessian eigenvectors hold far more than a Gaussian vector's 0.28 of "
-      "their mass in their largest 5 % of coordinates", "Q3", check_concentration,
-      lambda ctx: check_concentration(ctx, random_vectors=True),
-      "the same check on seeded Gaussian random vectors in place of the eigenvectors", group="q3-spectrum",
-      heuristic=True)
 
 
 # ---------------------------------------------------------------------------
@@ -520,63 +250,7 @@ claim("Q3-loss-cliff", "The full-data loss falls in a cliff at each learning-rat
 
 
 # ---------------------------------------------------------------------------
-# Q3-batch-quadratics
-
-FIT_R2 = 0.99
-FIT_TOL = Tolerance(
-    "median-r-squared", FIT_R2,
-    "per-batch losses along each top eigenvector count as quadratics when the median coefficient of "
-    "determination of the least-squares quadratic fits over the batches is at least 0.99 on the window derived "
-    "from the measured slopes and curvature (|mean g| + 3 sd g) / |h|; the minima's Shapiro-Wilk p-values and "
-    "the double wells along negative eigenvectors are reported as measurements")
-
-
-def batch_fits(ctx, step: int, degree: int = 2) -> tuple:
-    """Per-batch fits along the top k eigenvectors and double wells along the bottom ones at ``step`` (cached)."""
-    from ._batchfit import bottom_wells, top_fit
-
-    key = ("batchfit", ctx.profile.spectrum, step, degree)
-    if key not in ctx._runs:
-        run = ctx.spectrum_run()
-        fits = [top_fit(run, step, j, degree) for j in range(run.setup.k)]
-        ctx._runs[key] = (fits, bottom_wells(run, step))
-    return ctx._runs[key]
-
-
-def check_batch_quadratics(ctx, degree: int = 2) -> Verdict:
-    run = ctx.spectrum_run()
-    rows, worst, medians = [], 1.0, []
-    for c in run.checkpoints:
-        fits, wells = batch_fits(ctx, c.step, degree)
-        medians.append(min(float(np.median(f.r_squared)) for f in fits))
-        worst = min(worst, medians[-1])
-        rows.append({"step": c.step, "directions": [f.summary() for f in fits],
-                     "double_wells": [w.summary() for w in wells]})
-    ok = worst >= FIT_R2
-    why = None if ok else f"the worst median R^2 is {worst:.3g} (model of degree {degree})"
-    return Verdict("Q3-batch-quadratics", "Per-batch losses along top eigenvectors are quadratics",
-                   Status.PASSED if ok else Status.FAILED,
-                   predicted={"model": "quadratic" if degree == 2 else f"polynomial of degree {degree}",
-                              "median_r_squared_at_least": FIT_R2},
-                   measured={"worst_median_r_squared": worst, "checkpoints": rows}, tolerance=FIT_TOL,
-                   seeds=[ctx.seed], details=_details(run), range=_range(ctx, run),
-                   rows=rows_of(({"step": r["step"]}, (1 - m) / (1 - FIT_R2), m >= FIT_R2)
-                                for r, m in zip(rows, medians)),
-                   # margin: (1 - R^2) over the allowed 1 - 0.99, on the side of 1 the rule (R^2 >= 0.99) puts it
-                   key=key_number("worst median R^2 of the per-batch fits", worst, FIT_R2,
-                                  margin_as_judged((1 - worst) / (1 - FIT_R2), ok), why, band=[FIT_R2, 1.0]))
-
-
-claim("Q3-batch-quadratics", "Per-batch losses along top Hessian eigenvectors are close to quadratics (minima "
-      "roughly normal; double wells along negative directions)", "Q3", check_batch_quadratics,
-      lambda ctx: check_batch_quadratics(ctx, degree=1),
-      "the same fits with a straight line (the per-batch losses taken as linear along the eigenvector)",
-      group="q3-spectrum", heuristic=True,
-      expect=Expectation("failed", "at the default profile the worst median per-batch R^2 of a quadratic along a top "
-                                   "eigenvector is 0.97 against the 0.99 asked (a measured result on our network, "
-                                   "the same under three CPU code paths; it passes at the quick profile)",
-                         profiles=("default",)))
-
+# Q3-loss-drop
 
 DROP_TOL = Tolerance(
     "floor-sum-minus-loss-interval", 0.0,
