@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-import verify.noisy_quadratic._batchfit as batchfit
 import verify.noisy_quadratic._cliff as cliff
 import verify.noisy_quadratic.batch_quadratic as batch_quadratic
 import verify.noisy_quadratic.eigenbasis as eigenbasis
 import verify.noisy_quadratic._simulate as simulate
 import verify.noisy_quadratic.momentum as momentum
 import verify.noisy_quadratic.quadratic as quadratic
+import verify.noisy_quadratic.spectrum as spectrum
 
 from verify.registry import REGISTRY, Status
 

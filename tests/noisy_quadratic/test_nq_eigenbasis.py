@@ -24,7 +24,7 @@ from key_rules import assert_key_consistent
 
 load_papers()
 #: 682 parameters, two phases of 60 steps (the cliff tests' tiny set-up)
-TINY = CliffSetup(width=8, lrs=(0.1, 0.01), steps=(60, 60), every=20, end_every=2, after=(4,))
+TINY = CliffSetup(width=8, lrs=(0.1, 0.01), steps=(60, 60), every=20, end_every=2, after=(6,))
 IDS = ("Q3-lanczos-vs-dense", "Q3-power-law", "Q3-negative-eigenvalues", "Q3-eigenvector-concentration",
        "Q3-eigenvector-rotation", "Q3-cliff-displacement", "Q3-batch-quadratics")
 EPS = np.finfo(float).eps
