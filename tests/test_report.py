@@ -194,7 +194,8 @@ def test_markdown_summary_math_and_figures():
     assert "Every verdict equals its expectation." in md and "Verdicts that differ" not in md
     lines = md.splitlines()
     opens = [i for i, ln in enumerate(lines) if ln == "```math"]      # display math in fenced math blocks
-    assert len(opens) == 4 and lines[opens[0] + 1].startswith("t_{1/2} = \\frac")
+    # the derivation text once per derivation; a later claim of the same derivation links to it
+    assert len(opens) == 2 and lines[opens[0] + 1].startswith("t_{1/2} = \\frac")
     assert "$$" not in md
     assert "![Figure 1. Loss descent](figures/descent.png)" in md
     assert "[SVG](figures/descent.svg)" in md
@@ -353,8 +354,10 @@ def test_an_error_and_verdicts_that_differ_from_their_expectation_are_shown(run_
     assert ("**Verdicts that differ from their expectation:** `D9-descent-time` (error, expected passed), "
             "`H1-heuristic-width` (passed, expected failed).") in md
     rows = [ln for ln in md.splitlines() if ln.startswith("| [")]
-    assert "| error: the check raised ValueError: boom \\<script\\> | **differs: expected passed** |" in rows[0]
-    assert rows[1].endswith("| passed | **differs: expected failed**: the heuristic does not hold at these widths "
+    assert "| error | Descent time" in rows[0]
+    assert ("| no key number: the check raised ValueError: boom \\<script\\> | \u2014 | \u2014 | \u2014 | "
+            "**differs: expected passed** |") in rows[0]
+    assert rows[1].endswith("| \u2014 | **differs: expected failed**, a finding: the claim's section says why "
                             "| \u2014 |")
     assert "**1 claims:**" not in md and "1 passed, 0 failed, 0 inconclusive, 1 error, 1 not-applicable" in md
     assert "### Error" in md and "````text\nThe check raised:" in md    # a longer fence than the traceback's

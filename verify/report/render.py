@@ -981,13 +981,12 @@ def counts_text(counts: dict, quantifier: str | None = None) -> tuple[str, str]:
 def _expected_cell(claim: dict, expected: dict) -> tuple:
     """The expected-verdict cell of a claim's summary row: the expected status, whether the verdict differs from
     it, and for a documented finding a pointer to its reason (stated in the claim's section)."""
+    finding = " (a finding: the claim's section says why)" if expected["reason"] else ""
     if meets_expectation(claim["status"], expected["status"]):
-        cell = [StatusTag(expected["status"])]
-    else:           # plain words: a table cell drops the space between a text part and the next part
-        cell = [Strong((f"differs: expected {expected['status']}",))]
-    if expected["reason"]:
-        cell.append(" (a finding: the claim's section says why)")
-    return tuple(cell)
+        return (StatusTag(expected["status"], finding),)
+    # plain words: a table cell drops the space between a text part and the next part
+    return (Strong((f"differs: expected {expected['status']}",)),) + ((", a finding: the claim's section says why",)
+                                                                      if finding else ())
 
 
 #: the columns of the summary table: the status right after the claim id, so that it is seen first
