@@ -131,6 +131,17 @@ def test_every_derived_result_converts_to_latex_and_mathml(derived):
         assert display_name(label).strip()
 
 
+def test_every_derived_result_prints_without_leaks_and_with_upright_names(derived):
+    """Issue 23: no SymPy class as a name (``subs(...)``, ``piecewise(...)``) in the MathML, every multi-letter
+    identifier upright, and LaTeX with known commands and no multi-letter name in italics (``ratio``)."""
+    from test_report_math import latex_problems, mathml_problems
+
+    for paper, key, label, value, names in derived:
+        tex = to_latex(value, names)
+        assert not latex_problems(tex), (paper, key, label, tex, latex_problems(tex))
+        assert not mathml_problems(to_mathml(value)), (paper, key, label, mathml_problems(to_mathml(value)))
+
+
 def test_mapped_names_are_used_and_no_current_name_falls_back(derived):
     """Every symbol name SymPy cannot split has a LaTeX name in its paper's LATEX_NAMES."""
     from theory._derivation import _SIMPLE_NAME, _symbols

@@ -21,6 +21,9 @@ from html.entities import html5
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import translate as latex_translate
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.core.function import AppliedUndef
 from sympy.printing.pretty.pretty_symbology import greek_unicode
@@ -100,9 +103,37 @@ def _symbol_names(expr, names: dict) -> dict:
     return out
 
 
+def _is_word(text: str) -> bool:
+    """A name of two or more Latin letters that LaTeX would set as a product of italic letters (``ratio``, ``eq``)
+    and that is no Greek letter or accent SymPy translates."""
+    return len(text) > 1 and text.isascii() and text.isalpha() and latex_translate(text) == text
+
+
+class _Latex(LatexPrinter):
+    """SymPy's LaTeX printer with a multi-letter name (``ratio``, the ``eq`` of ``K_eq``) set upright as one word,
+    ``\\mathrm{ratio}``, not as the product r a t i o; the names mapped in ``symbol_names`` print as given."""
+
+    def _deal_with_super_sub(self, string: str, style: str = "plain") -> str:
+        if "{" in string or not _SIMPLE_NAME.fullmatch(string):
+            return super()._deal_with_super_sub(string, style)
+        name, supers, subs = split_super_sub(string)
+        if not (_is_word(name) or any(_is_word(x) for x in supers + subs)):
+            return super()._deal_with_super_sub(string, style)
+        word = lambda t: r"\mathrm{" + t + "}" if _is_word(t) else latex_translate(t)
+        out = word(name)
+        if style == "bold":
+            out = r"\mathbf{" + out + "}"
+        if supers:
+            out += "^{" + " ".join(word(x) for x in supers) + "}"
+        if subs:
+            out += "_{" + " ".join(word(x) for x in subs) + "}"
+        return out
+
+
 def to_latex(expr, names: dict | None = None) -> str:
-    """LaTeX of ``expr`` with the symbol names of ``names`` (name -> LaTeX) and a safe form for other names."""
-    return sp.latex(expr, symbol_names=_symbol_names(expr, names or {}))
+    """LaTeX of ``expr`` with the symbol names of ``names`` (name -> LaTeX), a safe form for other names that are
+    not LaTeX, and multi-letter names upright (:class:`_Latex`)."""
+    return _Latex({"symbol_names": _symbol_names(expr, names or {})}).doprint(expr)
 
 
 class _MathML(MathMLPresentationPrinter):
@@ -119,6 +150,69 @@ class _MathML(MathMLPresentationPrinter):
         return mi
 
     _print_Dummy = _print_Symbol
+
+    def _print_Subs(self, e):
+        """``expr|_{s = s_k}``: the expression, a bar, the substitutions below it (SymPy prints ``subs(...)``)."""
+        expr, old, new = e.args
+        bar = self.dom.createElement("mrow")
+        bar.appendChild(self._print(expr))
+        mo = self.dom.createElement("mo")
+        mo.setAttribute("stretchy", "true")
+        mo.appendChild(self.dom.createTextNode("|"))
+        bar.appendChild(mo)
+        at = self.dom.createElement("mrow")
+        for i, (o, n) in enumerate(zip(old, new)):
+            if i:
+                at.appendChild(self._mo(","))
+            at.appendChild(self._print(o))
+            at.appendChild(self._mo("="))
+            at.appendChild(self._print(n))
+        msub = self.dom.createElement("msub")
+        msub.appendChild(bar)
+        msub.appendChild(at)
+        return msub
+
+    def _print_Piecewise(self, e):
+        """A brace and one row per piece, ``value  if condition`` (``otherwise`` for the last, true, one)."""
+        table = self.dom.createElement("mtable")
+        table.setAttribute("columnalign", "left left")
+        for value, cond in e.args:
+            row = self.dom.createElement("mtr")
+            for part in (value, cond):
+                cell = self.dom.createElement("mtd")
+                if part is cond:
+                    text = self.dom.createElement("mtext")
+                    text.appendChild(self.dom.createTextNode("otherwise" if cond == sp.true else "if\u00a0"))
+                    cell.appendChild(text)
+                    if cond != sp.true:
+                        cell.appendChild(self._print(cond))
+                else:
+                    cell.appendChild(self._print(part))
+                row.appendChild(cell)
+            table.appendChild(row)
+        mrow = self.dom.createElement("mrow")
+        mrow.appendChild(self._mo("{"))
+        mrow.appendChild(table)
+        return mrow
+
+    def _mo(self, text: str):
+        mo = self.dom.createElement("mo")
+        mo.appendChild(self.dom.createTextNode(text))
+        return mo
+
+    def doprint(self, expr):
+        """As SymPy's, with every identifier of two or more letters marked upright (``mathvariant="normal"``): a
+        name (``ratio``, the ``eq`` of ``K_eq``) or a function (``log``) is one word, not a product of italics."""
+        root = self._print(expr)
+        stack = [root]
+        while stack:
+            el = stack.pop()
+            if getattr(el, "tagName", None) == "mi" and not el.getAttribute("mathvariant"):
+                text = "".join(c.data for c in el.childNodes if c.nodeType == c.TEXT_NODE)
+                if len(html.unescape(text)) > 1:
+                    el.setAttribute("mathvariant", "normal")
+            stack.extend(getattr(el, "childNodes", ()))
+        return root.toxml().encode("ascii", "xmlcharrefreplace").decode()
 
     def _print_Function(self, e):
         if not isinstance(e, AppliedUndef):
