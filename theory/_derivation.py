@@ -113,12 +113,13 @@ class _Latex(LatexPrinter):
     """SymPy's LaTeX printer with a multi-letter name (``ratio``, the ``eq`` of ``K_eq``) set upright as one word,
     ``\\mathrm{ratio}``, not as the product r a t i o; the names mapped in ``symbol_names`` print as given."""
 
-    def _deal_with_super_sub(self, string: str, style: str = "plain") -> str:
-        if "{" in string or not _SIMPLE_NAME.fullmatch(string):
-            return super()._deal_with_super_sub(string, style)
+    def _print_Symbol(self, expr, style: str = "plain") -> str:
+        string = expr.name
+        if expr in self._settings["symbol_names"] or not _SIMPLE_NAME.fullmatch(string):
+            return super()._print_Symbol(expr, style)
         name, supers, subs = split_super_sub(string)
         if not (_is_word(name) or any(_is_word(x) for x in supers + subs)):
-            return super()._deal_with_super_sub(string, style)
+            return super()._print_Symbol(expr, style)
         word = lambda t: r"\mathrm{" + t + "}" if _is_word(t) else latex_translate(t)
         out = word(name)
         if style == "bold":
