@@ -1014,7 +1014,7 @@ def _summary_cells(claim: dict, expected: dict) -> tuple:
     dash = ("\u2014",)
     if key is None:                                  # a claim without a key number: a sentence, not its values
         return (tuple(status), (_no_key_sentence(claim),), dash, dash, dash, _expected_cell(claim, expected),
-                (_resolution_text(claim),))
+                (Clipped(_resolution_text(claim)),))
     why = _why(claim)
     if why:
         status.append(": " + why)
@@ -1027,7 +1027,7 @@ def _summary_cells(claim: dict, expected: dict) -> tuple:
             cells.append((counts_text(counts, key.get("quantifier"))[name == "predicted"],))
         else:
             cells.append((Code(fmt[name](v)),) if v is not None else dash)
-    return (tuple(status), *cells, _expected_cell(claim, expected), (_resolution_text(claim),))
+    return (tuple(status), *cells, _expected_cell(claim, expected), (Clipped(_resolution_text(claim)),))
 
 
 def _join_pairs(parts: list, sep: str) -> list:
@@ -1348,22 +1348,21 @@ figure { margin: 1em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); }
 table.summary { display: table; width: 100%; table-layout: fixed; font-size: 13px; line-height: 1.35; }
-table.summary th, table.summary td { padding: 3px 5px; overflow-wrap: anywhere; word-break: normal; }
+table.summary th, table.summary td { padding: 3px 5px; overflow-wrap: anywhere; hyphens: auto; }
 table.summary code { font-size: 12px; padding: 0 .15em; }
-table.summary col.c-claim { width: 13%; }
+table.summary col.c-claim { width: 12%; }
 table.summary col.c-status { width: 15%; }
-table.summary col.c-title { width: 12%; }
+table.summary col.c-title { width: 11%; }
 table.summary col.c-key-quantity { width: 16%; }
 table.summary col.c-measured, table.summary col.c-predicted { width: 10%; }
 table.summary col.c-margin { width: 6%; }
-table.summary col.c-expected { width: 9%; }
-table.summary col.c-resolution { width: 9%; }
+table.summary col.c-expected, table.summary col.c-resolution { width: 10%; }
 table.summary td.c-status, table.summary td.c-title, table.summary td.c-expected,
 table.summary td.c-resolution { font-size: 12px; }
-table.summary td.c-title .clip { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3;
-                                 line-clamp: 3; overflow: hidden; }
+table.summary td .clip { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3;
+                         line-clamp: 3; overflow: hidden; }
 table.summary td.c-expected, table.summary td.c-resolution { color: var(--muted); }
-table.summary .status { white-space: normal; }
+table.summary .status { font-size: .85em; padding: 0 .4em; overflow-wrap: normal; }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; }
 dl.kv dt { font-weight: 600; }
 dl.kv dd { margin: 0; }
