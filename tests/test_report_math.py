@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -87,7 +88,7 @@ def mathml_problems(text: str, *, strict: bool = True) -> list[str]:
             word = (mi.text or "").strip()
             if word.lower() in ("subs", "piecewise", "true", "false", "derivative", "integral"):
                 problems.append(f"SymPy's {word} printed as a name")
-            elif len(word) > 1 and mi.get("mathvariant") is None:
+            elif sum(not unicodedata.combining(c) for c in word) > 1 and mi.get("mathvariant") is None:
                 problems.append(f"multi-letter identifier {word!r} not marked upright")
     return problems
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+import unicodedata
 from html.entities import html5
 from dataclasses import dataclass, field
 
@@ -143,9 +144,18 @@ class _MathML(MathMLPresentationPrinter):
     def _print_Symbol(self, sym, style="plain"):
         if _SIMPLE_NAME.fullmatch(sym.name):
             return super()._print_Symbol(sym, style)
+        sub = _TRAILING_SUB.fullmatch(sym.name)
+        if sub:                                    # "\dot a_k": a_k with the dot, the k as a subscript
+            msub = self.dom.createElement("msub")
+            msub.appendChild(self._mi(display_name(sub.group(1))))
+            msub.appendChild(self._mi(sub.group(2)))
+            return msub
+        return self._mi(display_name(sym.name))
+
+    def _mi(self, text: str):
+        """An identifier; upright when it is more than one letter (combining accents not counted)."""
         mi = self.dom.createElement("mi")
-        text = display_name(sym.name)
-        if len(text) > 1:
+        if sum(not unicodedata.combining(c) for c in text) > 1:
             mi.setAttribute("mathvariant", "normal")
         mi.appendChild(self.dom.createTextNode(html.escape(text, quote=False)))   # the writer does not escape
         return mi
@@ -210,7 +220,7 @@ class _MathML(MathMLPresentationPrinter):
             el = stack.pop()
             if getattr(el, "tagName", None) == "mi" and not el.getAttribute("mathvariant"):
                 text = "".join(c.data for c in el.childNodes if c.nodeType == c.TEXT_NODE)
-                if len(html.unescape(text)) > 1:
+                if sum(not unicodedata.combining(c) for c in html.unescape(text)) > 1:
                     el.setAttribute("mathvariant", "normal")
             stack.extend(getattr(el, "childNodes", ()))
         return root.toxml().encode("ascii", "xmlcharrefreplace").decode()
@@ -225,6 +235,8 @@ class _MathML(MathMLPresentationPrinter):
 
 
 _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+#: a name that is not simple but ends in one plain subscript (``\\dot a_k``): the base and the subscript
+_TRAILING_SUB = re.compile(r"([^_]+)_([A-Za-z0-9]+)")
 
 
 def to_mathml(expr) -> str:
