@@ -155,7 +155,9 @@ def test_an_expected_failure_that_passes_exits_1_naming_it(tmp_path, monkeypatch
     assert unexpected(report) == ["D0-now-passes"]
     md = (out / "multistage" / "quick-seed0" / "report.md").read_text()
     assert "**Verdicts that differ from their expectation:** `D0-now-passes` (passed, expected failed)" in md
-    assert "**differs: expected failed**: " + FINDING in md
+    # the summary row marks it (the reason stands in the claim's section)
+    assert "**differs: expected failed**, a finding: the claim's section says why" in md
+    assert "**Expected verdict:** failed: " + FINDING in md
     index = (out / "index.md").read_text()
     assert "`D0-now-passes`" in index and "differ from the expectation" in index
 
@@ -212,7 +214,8 @@ def test_a_raising_check_is_an_error_with_its_traceback_and_exits_1(tmp_path, mo
     assert report["claims"][1]["status"] == "passed"                 # and so did the other claims
     md = (out / "multistage" / "quick-seed0" / "report.md").read_text()
     row = next(ln for ln in md.splitlines() if ln.startswith("| [`D0-raises`]"))
-    assert "| error: the check raised ZeroDivisionError: a bug in the check |" in row
+    assert "| error | synthetic D0-raises | no key number: the check raised ZeroDivisionError: a bug in the check |" \
+        in row
     assert "### Error" in md and "raise ZeroDivisionError" in md
     html = (out / "multistage" / "quick-seed0" / "report.html").read_text()
     assert 'class="status status-error">error</span>' in html and '<section class="claim error"' in html

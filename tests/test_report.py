@@ -178,29 +178,31 @@ def test_markdown_summary_math_and_figures():
                                          ("D6-plateau", "not-applicable")]):
         assert cid in row and f"| {status}" in row
         assert row.count(" | ") == 8  # nine cells: a '|' in a title is escaped
-    assert "`rel_tol=0.05`" in rows[0] and "t_half: 3.14159" in rows[0]
+        assert row.split(" | ")[1].startswith(status)   # the status right after the claim id
+    # a claim without a key number: a sentence, never its raw values (JSON) or a tolerance string
+    assert "no key number; the check detects t\\_half off by \\>= 7.5 %" in rows[0]
+    assert "t_half: 3.14159" not in rows[0] and "rel_tol" not in rows[0] and "{" not in rows[0]
     assert "Width scaling \\| heuristic" in rows[1]
-    assert "failed: the measurement is outside the tolerance" in rows[1]     # a claim that did not pass says why
-    # its expected verdict, with the reason, in its row and in its section; the default (passed) in the others
-    assert rows[1].endswith("| failed: the heuristic does not hold at these widths | \u2014 |")
+    assert "no key number: the measurement is outside the tolerance" in rows[1]   # did not pass: says why
+    # its expected verdict (the reason in its section); the default (passed) in the others
+    assert rows[1].endswith("| failed (a finding: the claim's section says why) | \u2014 |")
     assert rows[0].endswith("| passed | detects t\\_half off by \\>= 7.5 % |") and rows[2].endswith("| passed | \u2014 |")
-    # the resolution in the claim's section, and its calibrated control
-    assert "**Resolution:** detects t\\_half off by \\>= 7.5 %" in md
-    assert "### Calibrated control" in md and "growth rate times 1.075" in md
+    # the calibrated and negative controls, one line each
+    assert "**Calibrated control:** failed" in md and "growth rate times 1.075" in md
+    assert "**Negative control:** failed" in md and "growth rate doubled" in md
     assert "**Expected verdict:** failed: the heuristic does not hold at these widths. The verdict equals it." in md
     assert "Every verdict equals its expectation." in md and "Verdicts that differ" not in md
     lines = md.splitlines()
-    opens = [i for i, ln in enumerate(lines) if ln == "$$"]
-    assert len(opens) == 4 and lines[opens[0] + 1].startswith("t_{1/2} = \\frac")
+    opens = [i for i, ln in enumerate(lines) if ln == "```math"]      # display math in fenced math blocks
+    # the derivation text once per derivation; a later claim of the same derivation links to it
+    assert len(opens) == 2 and lines[opens[0] + 1].startswith("t_{1/2} = \\frac")
+    assert "$$" not in md
     assert "![Figure 1. Loss descent](figures/descent.png)" in md
     assert "[SVG](figures/descent.svg)" in md
     assert "![figures/missing.png](figures/missing.png)" in md
-    assert "Reconstruction of a result of arXiv:2410.20119" in md
-    assert "measurement of a heuristic claim" in md
-    assert "0.987654" in md and "[0.9, 1.07]" in md and "[0.95, 1.05]" in md  # fit: slope, interval, band
-    assert "growth rate doubled" in md and "**failed**" in md                  # negative control
+    assert "<details><summary>Statement and derived results</summary>" in md
     assert "t_half = log(1/K0 - 1) / (2|z|)" in md                             # indented formula kept as code
-    assert "discretisation error \\< 1%" in md
+    assert md.index("## Figures") < md.index('<a id="claim-D9-descent-time">')  # summary and figures lead
     assert "python -m verify all" in md and "python -m verify report reports/demo/20250101-quick-s0" in md
     assert "abc1234" in md and "3.8.0" in md and "12.3457 s" in md
 
@@ -352,8 +354,10 @@ def test_an_error_and_verdicts_that_differ_from_their_expectation_are_shown(run_
     assert ("**Verdicts that differ from their expectation:** `D9-descent-time` (error, expected passed), "
             "`H1-heuristic-width` (passed, expected failed).") in md
     rows = [ln for ln in md.splitlines() if ln.startswith("| [")]
-    assert "| error: the check raised ValueError: boom \\<script\\> | **differs: expected passed** |" in rows[0]
-    assert rows[1].endswith("| passed | **differs: expected failed**: the heuristic does not hold at these widths "
+    assert "| error | Descent time" in rows[0]
+    assert ("| no key number: the check raised ValueError: boom \\<script\\> | \u2014 | \u2014 | \u2014 | "
+            "**differs: expected passed** |") in rows[0]
+    assert rows[1].endswith("| \u2014 | **differs: expected failed**, a finding: the claim's section says why "
                             "| \u2014 |")
     assert "**1 claims:**" not in md and "1 passed, 0 failed, 0 inconclusive, 1 error, 1 not-applicable" in md
     assert "### Error" in md and "````text\nThe check raised:" in md    # a longer fence than the traceback's

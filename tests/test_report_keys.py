@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 
 from verify.registry import REGISTRY, Status, Tolerance, Verdict, check_key, key_number, load_papers
 from verify.report import render_markdown, validate_report
-from verify.report.render import counts_text, format_margin
+from verify.report.render import SUMMARY_COLUMNS, counts_text, format_margin
 from verify.runner import run_paper
 from verify.stats import (band_margin, count_key, count_margin, exceed_margin, fraction_key, fraction_margin,
                           fraction_status, margin_as_judged, ratio_margin)
@@ -65,7 +65,7 @@ def test_every_fast_claim_has_a_key_number_consistent_with_its_status(reports):
 
 
 def _summary_rows(markdown: str) -> dict:
-    """The summary table of a rendered report: claim id -> its cells' text, read with markdown-it."""
+    """The summary table of a rendered report: claim id -> {column: its cell's text}, read with markdown-it."""
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
     rows, row, in_cell, table_seen = {}, None, False, False
     for tok in tokens:
@@ -83,20 +83,22 @@ def _summary_rows(markdown: str) -> dict:
             in_cell = False
         elif tok.type == "tr_close" and row:
             rows[row[0]] = row
-    return rows
+    head = rows.pop("claim")
+    assert head == list(SUMMARY_COLUMNS), head
+    return {cid: dict(zip(head, cells)) for cid, cells in rows.items()}
 
 
 def test_the_summary_table_shows_each_key_number(reports):
     for paper, report in reports.items():
         rows = _summary_rows(render_markdown(report))
-        assert rows.pop("claim")[2:6] == ["key quantity", "measured", "predicted", "margin"]
         for claim in report["claims"]:
             cells, key = rows[claim["claim"]], claim["key"]
-            assert cells[2] == " ".join(key["quantity"].split()), cells
-            assert cells[5] == format_margin(key["margin"]), cells
-            assert cells[6].startswith(claim["status"]), cells
+            assert cells["key quantity"] == " ".join(key["quantity"].split()), cells
+            assert cells["margin"] == (format_margin(key["margin"]) if key["margin"] is not None else "\u2014"), cells
+            assert cells["status"].startswith(claim["status"]), cells
             if key.get("counts"):
-                assert cells[3:5] == list(counts_text(key["counts"], key.get("quantifier"))), cells
+                assert [cells["measured"], cells["predicted"]] == list(counts_text(key["counts"],
+                                                                                   key.get("quantifier"))), cells
 
 
 @pytest.mark.parametrize("paper", list(FAST))
@@ -116,7 +118,7 @@ def test_negative_controls_give_a_failing_key_and_the_summary_says_why(reports, 
     validate_report(report)
     rows = _summary_rows(render_markdown(report))
     for claim in report["claims"]:
-        status_cell = rows[claim["claim"]][6]
+        status_cell = rows[claim["claim"]]["status"]
         assert status_cell.startswith("failed"), status_cell
         assert " ".join(claim["key"]["why"].split()) in status_cell, (status_cell, claim["key"]["why"])
 

@@ -141,8 +141,8 @@ def test_the_claim_section_shows_its_verdict_figure_and_the_figures_section_link
     section = md.split("## `H1-heuristic-width`", 1)[1].split("\n## ", 1)[0]
     assert "#### Figure 2. H1-heuristic-width: the failed verdict" in section
     assert f"![Figure 2. H1-heuristic-width: the failed verdict, measured against predicted]({fig['png']})" in section
-    assert section.count(fig["png"]) == 2                            # the image and its PNG link, no bullet
-    figures_section = md.split("\n## Figures", 1)[1].split("\n## Run", 1)[0]
+    assert section.count(fig["png"]) == 1                            # the image (it links the PNG), no bullet
+    figures_section = md.split("\n## Figures", 1)[1].split('<a id="claim-', 1)[0]
     assert "[Figure 2](#fig-2-verdict-H1-heuristic-width)" in figures_section
     assert "### Figure 1. Loss descent" in figures_section and "Figure 2." not in figures_section
     page = render_html(report, tmp_path)

@@ -17,10 +17,14 @@ from __future__ import annotations
 import html
 import re
 import sys
+import unicodedata
 from html.entities import html5
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import translate as latex_translate
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.core.function import AppliedUndef
 from sympy.printing.pretty.pretty_symbology import greek_unicode
@@ -100,9 +104,38 @@ def _symbol_names(expr, names: dict) -> dict:
     return out
 
 
+def _is_word(text: str) -> bool:
+    """A name of two or more Latin letters that LaTeX would set as a product of italic letters (``ratio``, ``eq``)
+    and that is no Greek letter or accent SymPy translates."""
+    return len(text) > 1 and text.isascii() and text.isalpha() and latex_translate(text) == text
+
+
+class _Latex(LatexPrinter):
+    """SymPy's LaTeX printer with a multi-letter name (``ratio``, the ``eq`` of ``K_eq``) set upright as one word,
+    ``\\mathrm{ratio}``, not as the product r a t i o; the names mapped in ``symbol_names`` print as given."""
+
+    def _print_Symbol(self, expr, style: str = "plain") -> str:
+        string = expr.name
+        if expr in self._settings["symbol_names"] or not _SIMPLE_NAME.fullmatch(string):
+            return super()._print_Symbol(expr, style)
+        name, supers, subs = split_super_sub(string)
+        if not (_is_word(name) or any(_is_word(x) for x in supers + subs)):
+            return super()._print_Symbol(expr, style)
+        word = lambda t: r"\mathrm{" + t + "}" if _is_word(t) else latex_translate(t)
+        out = word(name)
+        if style == "bold":
+            out = r"\mathbf{" + out + "}"
+        if supers:
+            out += "^{" + " ".join(word(x) for x in supers) + "}"
+        if subs:
+            out += "_{" + " ".join(word(x) for x in subs) + "}"
+        return out
+
+
 def to_latex(expr, names: dict | None = None) -> str:
-    """LaTeX of ``expr`` with the symbol names of ``names`` (name -> LaTeX) and a safe form for other names."""
-    return sp.latex(expr, symbol_names=_symbol_names(expr, names or {}))
+    """LaTeX of ``expr`` with the symbol names of ``names`` (name -> LaTeX), a safe form for other names that are
+    not LaTeX, and multi-letter names upright (:class:`_Latex`)."""
+    return _Latex({"symbol_names": _symbol_names(expr, names or {})}).doprint(expr)
 
 
 class _MathML(MathMLPresentationPrinter):
@@ -111,14 +144,86 @@ class _MathML(MathMLPresentationPrinter):
     def _print_Symbol(self, sym, style="plain"):
         if _SIMPLE_NAME.fullmatch(sym.name):
             return super()._print_Symbol(sym, style)
+        sub = _TRAILING_SUB.fullmatch(sym.name)
+        if sub:                                    # "\dot a_k": a_k with the dot, the k as a subscript
+            msub = self.dom.createElement("msub")
+            msub.appendChild(self._mi(display_name(sub.group(1))))
+            msub.appendChild(self._mi(sub.group(2)))
+            return msub
+        return self._mi(display_name(sym.name))
+
+    def _mi(self, text: str):
+        """An identifier; upright when it is more than one letter (combining accents not counted)."""
         mi = self.dom.createElement("mi")
-        text = display_name(sym.name)
-        if len(text) > 1:
+        if sum(not unicodedata.combining(c) for c in text) > 1:
             mi.setAttribute("mathvariant", "normal")
         mi.appendChild(self.dom.createTextNode(html.escape(text, quote=False)))   # the writer does not escape
         return mi
 
     _print_Dummy = _print_Symbol
+
+    def _print_Subs(self, e):
+        """``expr|_{s = s_k}``: the expression, a bar, the substitutions below it (SymPy prints ``subs(...)``)."""
+        expr, old, new = e.args
+        bar = self.dom.createElement("mrow")
+        bar.appendChild(self._print(expr))
+        mo = self.dom.createElement("mo")
+        mo.setAttribute("stretchy", "true")
+        mo.appendChild(self.dom.createTextNode("|"))
+        bar.appendChild(mo)
+        at = self.dom.createElement("mrow")
+        for i, (o, n) in enumerate(zip(old, new)):
+            if i:
+                at.appendChild(self._mo(","))
+            at.appendChild(self._print(o))
+            at.appendChild(self._mo("="))
+            at.appendChild(self._print(n))
+        msub = self.dom.createElement("msub")
+        msub.appendChild(bar)
+        msub.appendChild(at)
+        return msub
+
+    def _print_Piecewise(self, e):
+        """A brace and one row per piece, ``value  if condition`` (``otherwise`` for the last, true, one)."""
+        table = self.dom.createElement("mtable")
+        table.setAttribute("columnalign", "left left")
+        for value, cond in e.args:
+            row = self.dom.createElement("mtr")
+            for part in (value, cond):
+                cell = self.dom.createElement("mtd")
+                if part is cond:
+                    text = self.dom.createElement("mtext")
+                    text.appendChild(self.dom.createTextNode("otherwise" if cond == sp.true else "if\u00a0"))
+                    cell.appendChild(text)
+                    if cond != sp.true:
+                        cell.appendChild(self._print(cond))
+                else:
+                    cell.appendChild(self._print(part))
+                row.appendChild(cell)
+            table.appendChild(row)
+        mrow = self.dom.createElement("mrow")
+        mrow.appendChild(self._mo("{"))
+        mrow.appendChild(table)
+        return mrow
+
+    def _mo(self, text: str):
+        mo = self.dom.createElement("mo")
+        mo.appendChild(self.dom.createTextNode(text))
+        return mo
+
+    def doprint(self, expr):
+        """As SymPy's, with every identifier of two or more letters marked upright (``mathvariant="normal"``): a
+        name (``ratio``, the ``eq`` of ``K_eq``) or a function (``log``) is one word, not a product of italics."""
+        root = self._print(expr)
+        stack = [root]
+        while stack:
+            el = stack.pop()
+            if getattr(el, "tagName", None) == "mi" and not el.getAttribute("mathvariant"):
+                text = "".join(c.data for c in el.childNodes if c.nodeType == c.TEXT_NODE)
+                if sum(not unicodedata.combining(c) for c in html.unescape(text)) > 1:
+                    el.setAttribute("mathvariant", "normal")
+            stack.extend(getattr(el, "childNodes", ()))
+        return root.toxml().encode("ascii", "xmlcharrefreplace").decode()
 
     def _print_Function(self, e):
         if not isinstance(e, AppliedUndef):
@@ -130,6 +235,8 @@ class _MathML(MathMLPresentationPrinter):
 
 
 _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+#: a name that is not simple but ends in one plain subscript (``\\dot a_k``): the base and the subscript
+_TRAILING_SUB = re.compile(r"([^_]+)_([A-Za-z0-9]+)")
 
 
 def to_mathml(expr) -> str:

@@ -50,7 +50,9 @@ def cmd_list(args) -> int:
     keys = [args.paper] if args.paper else list(papers)
     for key in keys:
         paper = papers[key]
-        print(f"{paper.title} ({paper.arxiv}) [{key}]")
+        from .report.render import paper_line
+
+        print(f"{paper_line(paper.title, paper.arxiv)} [{key}]")
         print("  Claims (python -m verify run CLAIM ...):")
         for cid in claims_of(key):
             claim = REGISTRY[cid]
@@ -379,12 +381,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     add_stages(sub)
 
+    from .report.render import paper_line
+
     for i, (key, paper) in enumerate(papers.items()):
         if paper.add_tools is None:
             continue
         if i == 0:                                  # the first paper's tools also stand at the top level
             paper.add_tools(sub)
-        p = sub.add_parser(key, help=f"tools of {paper.title} ({paper.arxiv})")
+        p = sub.add_parser(key, help=f"tools of {paper_line(paper.title, paper.arxiv)}")
         if argv is None or command is None or command == key:
             paper.add_tools(p.add_subparsers(dest="tool", required=True, parser_class=_Parser))
     return parser

@@ -60,7 +60,7 @@ LATEX_NAMES = {
     "E[s_v^2]": r"\mathbb{E}\left[s_{v}^{2}\right]",
     "E[s_v^4]": r"\mathbb{E}\left[s_{v}^{4}\right]",
     "E[f* s_v^3]": r"\mathbb{E}\left[f^{*} s_{v}^{3}\right]",
-    "-dK'/dK at K_eq": r"-\left.\frac{d\dot K}{dK}\right|_{K = K_{eq}}",
+    "-dK'/dK at K_eq": r"-\left.\frac{d\dot K}{dK}\right|_{K = K_{\mathrm{eq}}}",
     "T_d(law) - T_d(capacity)": r"T_{d}^{\mathrm{law}} - T_{d}^{\mathrm{capacity}}",
     "dT_d/dalpha": r"\frac{dT_{d}}{d\alpha}",
     "dT_d/dlog m": r"\frac{dT_{d}}{d \log m}",

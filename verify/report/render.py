@@ -44,7 +44,8 @@ from ..registry import PROFILE_NAMES as PROFILES
 from ..registry import QUANTIFIERS, STATUSES, Status, check_range, check_rows, meets_expectation
 
 __all__ = ["SCHEMA", "STATUSES", "PROFILES", "validate_report", "validate_claim", "render_markdown", "render_html",
-           "write_report", "rerender", "format_margin", "counts_text", "range_text", "expectation_of", "unexpected"]
+           "write_report", "rerender", "format_margin", "counts_text", "range_text", "expectation_of", "unexpected",
+           "paper_line", "SUMMARY_COLUMNS"]
 
 SCHEMA = "verify-report/4"
 #: schemas this renderer reads: 3 adds a claim's ``key`` (summary number) and ``results`` (label, LaTeX, MathML);
@@ -523,6 +524,30 @@ def _summary_mismatch(report: dict) -> str | None:
             + ", ".join(f"{counts[s]} {s}" for s in STATUSES) + ").")
 
 
+_AUTHORS = re.compile(r"^(?P<title>.*\S)\s*\((?P<who>[^()]*)\)\s*$")
+
+
+def paper_line(title: str, arxiv: str) -> str:
+    """One clean line naming a paper: ``"Title (Authors; arXiv:NNNN.NNNNN)"``, or ``"Title (Author; talk)"`` for a
+    work with no arXiv id.
+
+    ``title`` may end with its authors in parentheses (as the theory packages and report.json write it), and a
+    talk may say so twice ("... (Ciuca, talk)" with the label "talk (no arXiv id)"): the line says it once."""
+    title, arxiv = " ".join(str(title).split()), " ".join(str(arxiv).split())
+    m = _AUTHORS.match(title)
+    main, who = (m.group("title"), [w.strip() for w in m.group("who").split(",") if w.strip()]) if m else (title, [])
+    talk = [w for w in who if w.lower() == "talk"]
+    who = [w for w in who if w.lower() != "talk"]
+    if re.match(r"(?i)arxiv:", arxiv):
+        source = arxiv
+    elif talk or arxiv.lower().startswith("talk"):
+        source = "talk"
+    else:
+        source = arxiv
+    inner = "; ".join(part for part in (", ".join(who), source) if part)
+    return f"{main} ({inner})" if inner else main
+
+
 def _date(created: str) -> str:
     parsed = _parse_created(created)
     return parsed.date().isoformat() if parsed is not None else created
@@ -601,9 +626,16 @@ class Formula:
 
 
 @dataclass(frozen=True)
+class Clipped:
+    """Text the HTML shows on one line, cut with an ellipsis, the whole of it on hover (Markdown: the text)."""
+    text: str
+
+
+@dataclass(frozen=True)
 class Table:
     head: tuple | None        # column titles, or None for a key-value table
     rows: tuple               # rows of cells; each cell a tuple of inline parts
+    cls: str = ""             # "summary": the claims' summary, laid out to fit the page
 
 
 @dataclass(frozen=True)
@@ -671,42 +703,22 @@ def _placed_figures(report: dict) -> dict[str, list[tuple[int, dict]]]:
     return out
 
 
-def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dict, placed=()) -> Section:
-    B = []
-    tested = range_text(claim.get("range"))
-    B.append(Heading(2, (Code(claim["claim"]), ": " + " ".join(claim["title"].split())
-                         + (f" (tested on {tested})" if tested else ""))))
-    met = meets_expectation(claim["status"], expected["status"])
-    meta = [StatusTag(claim["status"])]
-    if not met:
-        meta.append(Strong((f"differs from the expected {expected['status']}",)))
-    elif expected["reason"]:
-        meta.append(f"as expected ({expected['status']})")
-    meta += [f"derivation {claim['derivation']}", Em((" ".join(claim["label"].split()),))]
-    if claim.get("wall_time_s") is not None:
-        meta.append(f"wall time {_duration(claim['wall_time_s'])}")
-    B.append(Para(tuple(_join(meta, " \u00b7 ")), "meta"))
-    if expected["reason"] or not met:
-        # the documented finding (or the default, passed), and whether this verdict equals it
-        said = ": " + " ".join(expected["reason"].split()).rstrip(".") if expected["reason"] else ""
-        verdict = ("The verdict equals it." if met else
-                   f"The verdict ({claim['status']}) differs from it: a change to report.")
-        B.append(Para((Strong(("Expected verdict:",)), " ", StatusTag(expected["status"]), said + ". " + verdict),
-                      "" if met else "note"))
-    if claim["status"] == Status.ERROR:
-        B.append(Heading(3, ("Error",)))
-        B.append(Para(("The check or its negative control raised: a fault of the verifier, not a verdict on the "
-                       "claim. The traceback:",)))
-        B.append(Pre(claim.get("traceback") or "(no traceback recorded)"))
-    for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
-        if claim.get(key):
-            B += [Heading(3, (heading,)), Text(claim[key])]
-    if claim.get("results"):
-        B.append(Heading(3, ("Derived results",)))
-        B += [Formula(r["label"], r["latex"], r.get("mathml")) for r in claim["results"]]
-    elif claim.get("latex"):
-        B.append(Heading(3, ("Derived results",)))
-        B += [Math(tex) for tex in claim["latex"]]
+#: rows of a claim's failing-rows table the compact Markdown shows (the others are in report.json and report.html)
+_BRIEF_ROWS = 8
+
+
+def _brief_value(v):
+    """A value short enough for the compact Markdown: itself, or a sentence saying where the whole of it is."""
+    if isinstance(v, str) and len(v) <= _INLINE or len(_compact(v)) <= _INLINE:
+        return Value(v)
+    n = f"{len(v)} entries" if isinstance(v, (list, dict)) else f"{len(_compact(v))} characters"
+    return (f"{n}: in report.json and report.html",)
+
+
+def _full_body(claim: dict) -> list:
+    """The middle of a claim's full (HTML) section: prediction and measurement, fits, seeds, rows, controls,
+    details."""
+    B: list = []
     B.append(Heading(3, ("Prediction and measurement",)))
     tol = claim["tolerance"]
     tol_parts = ("none",) if tol is None else (Code(_tolerance_short(tol)), " " + " ".join(tol["justification"].split()))
@@ -727,11 +739,15 @@ def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dic
     if quantifier in QUANTIFIERS:
         B.append(Para((Strong(("Quantifier:",)), " " + QUANTIFIERS[quantifier] + ".")))
     if claim.get("rows"):
+        rows = claim["rows"]
         B.append(Heading(3, ("Rows that failed or held only within tolerance",)))
         B.append(Table(("row", "outcome", "margin"), tuple(
             ((", ".join(f"{k} {_compact(v)}" for k, v in r["row"].items()),), (r["outcome"],),
              (Code(format_margin(r["margin"])),) if r.get("margin") is not None else ("\u2014",))
-            for r in claim["rows"])))
+            for r in rows)))
+        if len(rows) < len(claim["rows"]):
+            B.append(Para((f"The first {len(rows)} of {len(claim['rows'])} rows; all of them are in report.json "
+                           "and report.html.",), "meta"))
     control = claim.get("negative_control")
     if control is not None:
         B.append(Heading(3, ("Negative control",)))
@@ -758,6 +774,98 @@ def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dic
         B.append(Fields(tuple(items)))
     if claim.get("details"):
         B.append(Details("Details", (Pre(_pretty(claim["details"])),)))
+    return B
+
+
+def _brief_body(claim: dict, text: list, same_as: str | None, anchors: dict) -> list:
+    """The middle of a claim's compact (Markdown) section: the derivation text folded (or a link to the claim that
+    shows the same text), the values in a few lines, the first failing rows, one line per control."""
+    B: list = []
+    if same_as is not None:
+        B.append(Para(("Statement and derived results: as in ",
+                       Link((Code(same_as),), "#" + anchors[same_as]), "."), "meta"))
+    elif text:
+        # the assumptions are left to report.html and report.json
+        cut = [i for i, b in enumerate(text) if isinstance(b, Heading) and b.parts == ("Assumptions",)]
+        shown = text[:cut[0]] + text[cut[0] + 2:] if cut else text
+        B.append(Details("Statement and derived results", tuple(shown)))
+    tol = claim["tolerance"]
+    quantifier = (claim.get("key") or {}).get("quantifier")
+    items = [("Tolerance", (Code(_tolerance_short(tol)),) if tol else ("none",)),
+             ("Seeds", (", ".join(str(s) for s in claim["seeds"]) if claim["seeds"] else "none (deterministic)",)
+              + ((" (" + QUANTIFIERS[quantifier].split(":")[0].split(" (")[0] + ")",)
+                 if quantifier in QUANTIFIERS else ()))]
+    for name, label in (("negative_control", "Negative control"), ("calibrated_control", "Calibrated control")):
+        control = claim.get(name)
+        if control is not None:
+            margin = (control.get("key") or {}).get("margin")
+            items.append((label, (StatusTag(control["status"]),
+                                  (f" (margin {format_margin(margin)})" if margin is not None else "")
+                                  + ": " + " ".join(control["description"].split()))))
+    B.append(Fields(tuple(items)))
+    failing = [r for r in claim.get("rows") or () if r["outcome"] != "within tolerance"]
+    if failing:
+        rows = failing[:_BRIEF_ROWS]
+        B.append(Heading(3, ("Rows that failed",)))
+        B.append(Table(("row", "outcome", "margin"), tuple(
+            ((", ".join(f"{k} {_compact(v)}" for k, v in r["row"].items()),), (r["outcome"],),
+             (Code(format_margin(r["margin"])),) if r.get("margin") is not None else ("\u2014",))
+            for r in rows)))
+    if len(failing[:_BRIEF_ROWS]) < len(claim.get("rows") or ()):
+        B.append(Para((f"{len(claim['rows'])} rows failed or held only within tolerance"
+                       + (f" (the first {len(failing[:_BRIEF_ROWS])} failed ones above)" if failing else "")
+                       + "; all of them are in report.html and report.json.",), "meta"))
+    return B
+
+
+def _claim_section(claim: dict, anchors: dict, figs_by_path: dict, expected: dict, placed=(), *,
+                   brief: bool = False, same_as: str | None = None) -> Section:
+    """A claim's section.  ``brief`` (the Markdown): the verdict, key number, controls and figures in the open,
+    the derivation text and derived results folded, long values, the details and all but the first few failing
+    rows left to report.json and report.html (so that report.md stays small)."""
+    B = []
+    tested = range_text(claim.get("range"))
+    B.append(Heading(2, (Code(claim["claim"]), ": " + " ".join(claim["title"].split())
+                         + (f" (tested on {tested})" if tested else ""))))
+    met = meets_expectation(claim["status"], expected["status"])
+    meta = [StatusTag(claim["status"])]
+    if not met:
+        meta.append(Strong((f"differs from the expected {expected['status']}",)))
+    elif expected["reason"]:
+        meta.append(f"as expected ({expected['status']})")
+    meta.append(f"derivation {claim['derivation']}")
+    if not brief:                                   # the Markdown leaves the label to report.html and report.json
+        meta.append(Em((" ".join(claim["label"].split()),)))
+    if claim.get("wall_time_s") is not None:
+        meta.append(f"wall time {_duration(claim['wall_time_s'])}")
+    B.append(Para(tuple(_join(meta, " \u00b7 ")), "meta"))
+    if expected["reason"] or not met:
+        # the documented finding (or the default, passed), and whether this verdict equals it
+        said = ": " + " ".join(expected["reason"].split()).rstrip(".") if expected["reason"] else ""
+        verdict = ("The verdict equals it." if met else
+                   f"The verdict ({claim['status']}) differs from it: a change to report.")
+        B.append(Para((Strong(("Expected verdict:",)), " ", StatusTag(expected["status"]), said + ". " + verdict),
+                      "" if met else "note"))
+    if claim["status"] == Status.ERROR:
+        B.append(Heading(3, ("Error",)))
+        B.append(Para(("The check or its negative control raised: a fault of the verifier, not a verdict on the "
+                       "claim. The traceback:",)))
+        B.append(Pre(claim.get("traceback") or "(no traceback recorded)"))
+    text = []
+    for key, heading in (("statement", "Statement"), ("assumptions", "Assumptions")):
+        if claim.get(key):
+            text += [Heading(3, (heading,)), Text(claim[key])]
+    if claim.get("results"):
+        text.append(Heading(3, ("Derived results",)))
+        text += [Formula(r["label"], r["latex"], r.get("mathml")) for r in claim["results"]]
+    elif claim.get("latex"):
+        text.append(Heading(3, ("Derived results",)))
+        text += [Math(tex) for tex in claim["latex"]]
+    if brief:
+        B += _brief_body(claim, text, same_as, anchors)
+    else:
+        B += text
+        B += _full_body(claim)
     shown = {path for _, fig in placed for path in (fig["png"], fig.get("svg"))}
     listed = [path for path in claim["figures"] if path not in shown]
     if placed or listed:
@@ -871,30 +979,45 @@ def counts_text(counts: dict, quantifier: str | None = None) -> tuple[str, str]:
 
 
 def _expected_cell(claim: dict, expected: dict) -> tuple:
-    """The expected-verdict cell of a claim's summary row: the expected status, the finding's reason, and
-    whether the verdict differs from it."""
+    """The expected-verdict cell of a claim's summary row: the expected status, whether the verdict differs from
+    it, and for a documented finding a pointer to its reason (stated in the claim's section)."""
+    finding = " (a finding: the claim's section says why)" if expected["reason"] else ""
     if meets_expectation(claim["status"], expected["status"]):
-        cell = [StatusTag(expected["status"])]
-    else:           # plain words: a table cell drops the space between a text part and the next part
-        cell = [Strong((f"differs: expected {expected['status']}",))]
-    if expected["reason"]:
-        cell.append(": " + " ".join(expected["reason"].split()))
-    return tuple(cell)
+        return (StatusTag(expected["status"], finding),)
+    # plain words: a table cell drops the space between a text part and the next part
+    return (Strong((f"differs: expected {expected['status']}",)),) + ((", a finding: the claim's section says why",)
+                                                                      if finding else ())
+
+
+#: the columns of the summary table: the status right after the claim id, so that it is seen first
+SUMMARY_COLUMNS = ("claim", "status", "title", "key quantity", "measured", "predicted", "margin", "expected",
+                   "resolution")
+
+
+def _no_key_sentence(claim: dict) -> str:
+    """The sentence a summary row shows for a claim that recorded no key number: why it did not pass, else what
+    its check detects, else that the report records none."""
+    why = _why(claim)
+    if why:
+        return "no key number: " + why
+    res = _resolution_text(claim)
+    if res != "\u2014":
+        return "no key number; the check " + res
+    return "no key number recorded; see the claim's section"
 
 
 def _summary_cells(claim: dict, expected: dict) -> tuple:
-    """The key quantity, measured, predicted, margin, status, expected and resolution cells of a claim's summary
-    row."""
+    """The status, key quantity, measured, predicted, margin, expected and resolution cells of a claim's summary
+    row: one number per claim, or a sentence where the claim recorded none (never its raw values)."""
     key = claim.get("key")
     status = [StatusTag(claim["status"])]
+    dash = ("\u2014",)
+    if key is None:                                  # a claim without a key number: a sentence, not its values
+        return (tuple(status), (_no_key_sentence(claim),), dash, dash, dash, _expected_cell(claim, expected),
+                (Clipped(_resolution_text(claim)),))
     why = _why(claim)
     if why:
         status.append(": " + why)
-    if key is None:                                  # a claim without a key number: its short values
-        tol = claim["tolerance"]
-        return (("(no key number)",), (Code(_short(claim["measured"])),), (Code(_short(claim["predicted"])),),
-                ((Code(_tolerance_short(tol)),) if tol else ("\u2014",)), tuple(status),
-                _expected_cell(claim, expected), (_resolution_text(claim),))
     fmt = {"measured": lambda v: _num(float(v)), "predicted": lambda v: _num(float(v)), "margin": format_margin}
     cells = [(" ".join(key["quantity"].split()),)]
     counts = key.get("counts")
@@ -903,8 +1026,8 @@ def _summary_cells(claim: dict, expected: dict) -> tuple:
         if counts and name != "margin":          # a count: "8/8 seeds within tolerance, worst seed at 0.65 of it"
             cells.append((counts_text(counts, key.get("quantifier"))[name == "predicted"],))
         else:
-            cells.append((Code(fmt[name](v)),) if v is not None else ("\u2014",))
-    return (*cells, tuple(status), _expected_cell(claim, expected), (_resolution_text(claim),))
+            cells.append((Code(fmt[name](v)),) if v is not None else dash)
+    return (tuple(status), *cells, _expected_cell(claim, expected), (Clipped(_resolution_text(claim)),))
 
 
 def _join_pairs(parts: list, sep: str) -> list:
@@ -931,9 +1054,10 @@ def report_title(report: dict, run: dict | None = None) -> str:
     return f"Verification report {report['run_id']} ({report['profile']} profile, {_date(when)})"
 
 
-def build_sections(report: dict, run: dict | None = None) -> list:
+def build_sections(report: dict, run: dict | None = None, *, brief: bool = False) -> list:
     """The report as a list of blocks, the one model both renderers walk (``run``: the run record, see
-    :func:`_run_rows`)."""
+    :func:`_run_rows`): the summary and the figures first, then one section per claim.  ``brief``: the compact
+    claim sections of the Markdown (see :func:`_claim_section`)."""
     anchors = _anchors(report)
     figs_by_path = _figures_by_path(report)
     expected = {c["claim"]: expectation_of(c, report) for c in report["claims"]}
@@ -941,7 +1065,7 @@ def build_sections(report: dict, run: dict | None = None) -> list:
     summary = report["summary"]
     paper = report["paper"]
     B: list = [Heading(1, (report_title(report, run),))]
-    B.append(Para(("Paper: " + paper["title"] + ", " + paper["arxiv"] + " (key ", Code(paper["key"]), ")."),
+    B.append(Para(("Paper: " + paper_line(paper["title"], paper["arxiv"]) + " (key ", Code(paper["key"]), ")."),
                   "paper"))
     when = f"run on {run['run_date']}" if run and run.get("run_date") else f"revision of {report['created']}"
     B.append(Para(("Run ", Code(report["run_id"]), ", profile ", Code(report["profile"]),
@@ -968,27 +1092,22 @@ def build_sections(report: dict, run: dict | None = None) -> list:
         B.append(Para(("Expected findings (documented in the claim, shown in its section): ",
                        *_join(findings, ", "), ".")))
     B.append(Heading(2, ("Summary",)))
-    B.append(Para(("Each claim's key quantity: measured, predicted, and the ", Em(("margin",)), ", the fraction "
-                   "of the tolerance the difference uses: below 1 the claim passed, above 1 it did not (none: the "
-                   "claim could not form the quantity; the status says why). A claim judged on a count of seeds or "
-                   "runs shows the count and, where each has its own tolerance, the worst one's used fraction; its "
-                   "margin is that of the count rule. A claim that did not pass says why. The expected verdict is "
-                   "passed unless the claim records a finding against its source (with the reason); a verdict "
-                   "that differs from it, in either direction, is marked. The resolution is the smallest error of "
-                   "the prediction the check detects: its calibrated control perturbs the prediction by that much "
-                   "(at most twice the tolerance) and must fail; a check of a loose bound says it checks validity "
-                   "only, with the bound's measured tightness.",),
+    B.append(Para(("One key number per claim: measured, predicted and the ", Em(("margin",)), ", the used fraction "
+                   "of the tolerance (below 1 passed, above 1 not; a dash: no finite quantity, and the status says "
+                   "why). A claim judged on a count shows the count and its worst member's used fraction. The "
+                   "expected verdict is passed unless the claim records a finding against its source; a verdict "
+                   "that differs from it is marked. The resolution is the smallest error of the prediction the "
+                   "check detects (its calibrated control, perturbed that much, must fail)."
+                   + (" This Markdown is the compact view: the assumptions, the full predicted and measured values, "
+                      "fits, every row and the details are in report.html and report.json." if brief else ""),),
                   "meta"))
     rows = []
     for claim in report["claims"]:
-        rows.append(((Link((Code(claim["claim"]),), "#" + anchors[claim["claim"]]),),
-                     (" ".join(claim["title"].split()),), *_summary_cells(claim, expected[claim["claim"]])))
-    B.append(Table(("claim", "title", "key quantity", "measured", "predicted", "margin", "status", "expected",
-                    "resolution"),
-                   tuple(rows)))
+        cells = _summary_cells(claim, expected[claim["claim"]])
+        rows.append(((Link((Code(claim["claim"]),), "#" + anchors[claim["claim"]]),), cells[0],
+                     (Clipped(" ".join(claim["title"].split())),), *cells[1:]))
+    B.append(Table(SUMMARY_COLUMNS, tuple(rows), "summary"))
     placed = _placed_figures(report)
-    B += [_claim_section(claim, anchors, figs_by_path, expected[claim["claim"]], placed.get(claim["claim"], ()))
-          for claim in report["claims"]]
     if report["figures"]:
         B.append(Heading(2, ("Figures",)))
         in_sections = sorted(j for figs in placed.values() for j, _ in figs)
@@ -997,6 +1116,16 @@ def build_sections(report: dict, run: dict | None = None) -> list:
             B.append(Para(("The figure of each claim that did not pass is in that claim's section: ",
                            *_join(links, ", "), ".")))
         B += [_figure_block(j, f) for j, f in enumerate(report["figures"]) if j not in in_sections]
+    first: dict = {}                     # the derivation text -> the first claim that shows it
+    same_as = {}
+    for claim in report["claims"]:
+        text = json.dumps([claim.get("statement"), claim.get("assumptions"), claim.get("results"),
+                           claim.get("latex")], sort_keys=True)
+        same_as[claim["claim"]] = first.setdefault(text, claim["claim"])
+    B += [_claim_section(claim, anchors, figs_by_path, expected[claim["claim"]], placed.get(claim["claim"], ()),
+                         brief=brief, same_as=same_as[claim["claim"]] if same_as[claim["claim"]] != claim["claim"]
+                         else None)
+          for claim in report["claims"]]
     B.append(Heading(2, ("Run",)))
     B.append(Table(None, tuple(((name,), (value,)) for name, value in _run_rows(report, run))))
     B.append(Details("Configuration", (Pre(_pretty(report["config"])),)))
@@ -1104,6 +1233,8 @@ def _md_inline(parts, table: bool = False) -> str:
             out.append(f"[{_md_inline(p.parts, table)}]({href})")
         elif isinstance(p, StatusTag):
             out.append(p.status + p.extra)
+        elif isinstance(p, Clipped):
+            out.append(_md_cell(p.text) if table else _md(p.text))
         else:
             raise TypeError(f"no Markdown for inline {p!r}")
     return "".join(out)
@@ -1126,7 +1257,9 @@ def _md_block(b) -> list[str]:
     if isinstance(b, Pre):
         return [_md_fence(b.text, "text")]
     if isinstance(b, Math):
-        return ["$$\n" + "\n".join(ln for ln in b.tex.strip().splitlines() if ln.strip()) + "\n$$"]
+        # a fenced math block: GitHub typesets it, plain CommonMark shows the LaTeX as code (never as a list,
+        # emphasis or a heading, as a $$ paragraph can be read)
+        return [_md_fence("\n".join(ln for ln in b.tex.strip().splitlines() if ln.strip()), "math")]
     if isinstance(b, Formula):
         return ([f"*{_md(b.label)}*"] if b.label.strip() else []) + _md_block(Math(b.tex))
     if isinstance(b, Table):
@@ -1157,8 +1290,7 @@ def _md_block(b) -> list[str]:
         out = [f'<a id="{b.anchor}"></a>', f"{'#' * b.level} {_md_cell(b.title)}",
                f"![{_md_cell(b.title)}]({_md_link_target(b.png)})"]
         out += _md_text_blocks(b.caption) if b.caption else []
-        links = [f"[PNG]({_md_link_target(b.png)})"] + ([f"[SVG]({_md_link_target(b.svg)})"] if b.svg else [])
-        return out + [" \u00b7 ".join(links) + f" \u00b7 name {_md_code(b.name)}"]
+        return out + ([f"[SVG]({_md_link_target(b.svg)})"] if b.svg else [])   # the image links the PNG
     if isinstance(b, Section):
         return [f'<a id="{b.anchor}"></a>'] + [p for x in b.body for p in _md_block(x)]
     raise TypeError(f"no Markdown for block {b!r}")
@@ -1167,7 +1299,7 @@ def _md_block(b) -> list[str]:
 def render_markdown(report: dict, run: dict | None = None) -> str:
     """The report as GitHub Markdown (validates ``report`` first; ``run``: the run record of timing.json)."""
     validate_report(report)
-    paragraphs = [p for block in build_sections(report, run) for p in _md_block(block)]
+    paragraphs = [p for block in build_sections(report, run, brief=True) for p in _md_block(block)]
     return "\n\n".join(paragraphs).rstrip("\n") + "\n"
 
 
@@ -1215,6 +1347,22 @@ section.claim.not-applicable { border-left-color: #afb8c1; }
 figure { margin: 1em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); }
+table.summary { display: table; width: 100%; table-layout: fixed; font-size: 13px; line-height: 1.35; }
+table.summary th, table.summary td { padding: 3px 5px; overflow-wrap: anywhere; hyphens: auto; }
+table.summary code { font-size: 12px; padding: 0 .15em; }
+table.summary col.c-claim { width: 12%; }
+table.summary col.c-status { width: 15%; }
+table.summary col.c-title { width: 11%; }
+table.summary col.c-key-quantity { width: 16%; }
+table.summary col.c-measured, table.summary col.c-predicted { width: 10%; }
+table.summary col.c-margin { width: 6%; }
+table.summary col.c-expected, table.summary col.c-resolution { width: 10%; }
+table.summary td.c-status, table.summary td.c-title, table.summary td.c-expected,
+table.summary td.c-resolution { font-size: 12px; }
+table.summary td .clip { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3;
+                         line-clamp: 3; overflow: hidden; }
+table.summary td.c-expected, table.summary td.c-resolution { color: var(--muted); }
+table.summary .status { font-size: .85em; padding: 0 .4em; overflow-wrap: normal; }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; }
 dl.kv dt { font-weight: 600; }
 dl.kv dd { margin: 0; }
@@ -1351,6 +1499,8 @@ def _html_inline(parts) -> str:
         elif isinstance(p, StatusTag):
             extra = f' <span class="muted">{_e(p.extra.strip())}</span>' if p.extra else ""
             out.append(_status_html(p.status, extra))
+        elif isinstance(p, Clipped):
+            out.append(f'<span class="clip" title="{_e(p.text)}">{_e(p.text)}</span>')
         else:
             raise TypeError(f"no HTML for inline {p!r}")
     return "".join(out)
@@ -1374,6 +1524,15 @@ def _html_block(b, base_dir: Path) -> list[str]:
         mathml = _safe_mathml(b.mathml) if b.mathml else None
         shown = mathml if mathml else f'<pre class="latex"><code>{_e(b.tex.strip())}</code></pre>'
         return [f'<div class="formula">{label}{shown}</div>']
+    if isinstance(b, Table) and b.cls == "summary":
+        # laid out to the page's width: fixed column widths, long words broken, the status right after the id
+        cols = [re.sub(r"[^a-z0-9]+", "-", h.lower()) for h in b.head]
+        out = ['<table class="summary">', "<colgroup>" + "".join(f'<col class="c-{c}">' for c in cols) + "</colgroup>",
+               "<thead><tr>" + "".join(f'<th class="c-{c}">{_e(h)}</th>' for c, h in zip(cols, b.head))
+               + "</tr></thead>", "<tbody>"]
+        out += ["<tr>" + "".join(f'<td class="c-{c}">{_html_inline(cell)}</td>' for c, cell in zip(cols, row))
+                + "</tr>" for row in b.rows]
+        return out + ["</tbody>", "</table>"]
     if isinstance(b, Table):
         out = ["<table>"]
         if b.head is not None:
