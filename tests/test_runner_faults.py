@@ -245,3 +245,15 @@ def test_one_claim_group_runs_in_this_process_unless_workers_are_asked(capsys, t
     assert _cap_workers(2, ids, sys.stdout, explicit=True) == min(os.cpu_count() or 1, 2)   # control: asked
     assert main(["run", "D1", "--quick", "--no-figures", "--no-cache", "--out", str(tmp_path / "rep")]) == 0
     assert "1 worker;" in capsys.readouterr().out
+
+
+def test_progress_counts_the_claims_and_says_when_figures_are_drawn(capsys, tmp_path, monkeypatch):
+    # issue 23: "12/40 claims, about 3 min left" and a line while figures are drawn; in one process each group is
+    # announced as it finishes
+    monkeypatch.setenv("VERIFY_NO_CACHE", "1")
+    assert main(["run", "D1", "D2", "--quick", "--workers", "1", "--out", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if ln.startswith("  passed")]
+    assert len(lines) == 2 and lines[0].endswith("[1/2]") and "[2/2]" in lines[1]
+    assert "multistage: drawing the figures and writing the report" in out
+    assert out.index("[2/2]") < out.index("drawing the figures")

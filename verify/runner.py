@@ -436,7 +436,11 @@ def _git(*args) -> str | None:
 
 
 class _Now:
-    """An executor that runs each job when it is submitted (one worker: no processes)."""
+    """An executor that runs each job when it is submitted (one worker: no processes); ``on_group(future)`` is
+    called as each run group finishes (the progress line of its claims)."""
+
+    def __init__(self, on_group=None):
+        self.on_group = on_group
 
     def submit(self, fn, *args):
         future = Future()
@@ -444,7 +448,18 @@ class _Now:
             future.set_result(fn(*args))
         except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result, as a pool would
             future.set_exception(exc)
+        if self.on_group is not None and fn is _group and future.exception() is None:
+            self.on_group(future)
         return future
+
+
+def _duration_text(seconds: float) -> str:
+    """``seconds`` as a person says it: "40 s", "3 min", "1.2 h"."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class _PaperRun:
@@ -487,6 +502,8 @@ class _PaperRun:
                         cached.append(verdict["claim"])
             texts = self.texts.result()
             figure_list = []
+            if self.figures:
+                self.progress(f"  {paper.key}: drawing the figures and writing the report")
             if self.want_figures:
                 drawn = self.figure_list.result()
                 _write_figures(staging / "figures", drawn["files"])
@@ -576,10 +593,18 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
     for parent in {Path(out).parent for _, _, out in plan}:
         _sweep_stale_partials(parent)
 
+    total = sum(len(run.ids) for run in runs)
+    done, begun = [0], time.perf_counter()
+
     def announce(future):
         for verdict, seconds, from_cache in future.result():
+            done[0] += 1
+            left = total - done[0]
+            # a naive estimate from the claims so far: enough to tell minutes from hours
+            eta = (time.perf_counter() - begun) / done[0] * left
+            tail = f", about {_duration_text(eta)} left" if left and done[0] >= 2 else ""
             progress(f"  {verdict['status']:<14} {verdict['claim']:<32} {seconds:6.1f} s"
-                     + (" (from the cache)" if from_cache else ""))
+                     + (" (from the cache)" if from_cache else "") + f"  [{done[0]}/{total}{tail}]")
 
     try:
         if scheduler is not None:
@@ -602,9 +627,7 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
             return out
         out = []
         for run in runs:
-            run.submit(_Now())
-            for future in run.groups:
-                announce(future)
+            run.submit(_Now(on_group=announce))      # each group announced as it finishes, not after the paper
             out.append(run.finish(workers))
         return out
     finally:
