@@ -9,10 +9,23 @@ errors, the derivation record) are shared by every paper and import none.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from ._derivation import Derivation
-from .activation import Activation, activation_from_spec
 from .errors import InputError, NotTanhLike, VerifierError
+
+if TYPE_CHECKING:
+    from ._derivation import Derivation
+    from .activation import Activation, activation_from_spec
+
+#: names imported on first use: the derivation record and the activations import SymPy (0.3-0.8 s), which
+#: ``python -m verify --version`` and ``--help`` never need
+_LAZY = {"Derivation": "._derivation", "Activation": ".activation", "activation_from_spec": ".activation"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["PAPERS", "paper", "derive", "derivation_names", "Derivation", "Activation", "activation_from_spec", "InputError",
            "NotTanhLike", "VerifierError"]
@@ -38,6 +51,6 @@ def derivation_names(paper_key: str) -> str:
     return ", ".join(f"{k} ({name})" for k, name in paper(paper_key).DERIVATIONS.items())
 
 
-def derive(paper_key: str, key: str) -> Derivation:
+def derive(paper_key: str, key: str) -> "Derivation":
     """Run one derivation of a paper by key or module name: ``derive("multistage", "D9")``."""
     return paper(paper_key).derive(key)

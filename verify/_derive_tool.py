@@ -8,8 +8,6 @@ import difflib
 import json
 import sys
 
-import sympy as sp
-
 from theory.errors import InputError
 
 __all__ = ["resolve", "show", "add_parser"]
@@ -35,6 +33,8 @@ def resolve(package, names: list[str]) -> list[str]:
 def _pretty_item(label: str, value) -> str:
     """One result as SymPy's pretty printer draws it (``a = b`` for an equation, evaluated derivatives with a
     bar), on the label's line when it takes one line, else indented below it."""
+    import sympy as sp
+
     try:
         unicode = "utf" in (getattr(sys.stdout, "encoding", None) or "").lower()
         text = sp.pretty(value, use_unicode=unicode, wrap_line=False)

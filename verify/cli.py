@@ -389,7 +389,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         if i == 0:                                  # the first paper's tools also stand at the top level
             paper.add_tools(sub)
         p = sub.add_parser(key, help=f"tools of {paper_line(paper.title, paper.arxiv)}")
-        if argv is None or command is None or command == key:
+        # a paper's own tools only when it is the command (building them imports its tool modules and their
+        # derivations: about a second); a top-level --help lists the paper with its one-line help
+        if argv is None or command == key:
             paper.add_tools(p.add_subparsers(dest="tool", required=True, parser_class=_Parser))
     return parser
 
@@ -407,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:           # answered before any parser is built (no SymPy, torch or paper import)
+        from . import __version__
+
+        print(f"verify {__version__}")
+        return 0
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:

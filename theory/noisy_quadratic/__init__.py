@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import replace
 from importlib import import_module
 
-from .._derivation import Derivation
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:               # the record imports SymPy; the paper's names are read without it
+    from .._derivation import Derivation
 
 KEY = "noisy-quadratic"
 ARXIV = "talk (no arXiv id)"

@@ -12,14 +12,12 @@ import sys
 from pathlib import Path
 
 import theory.multistage as derivations
-from theory.activation import activation_from_spec
 from theory.errors import InputError
 
 from .._derive_tool import add_parser as add_derive_parser
 from .._derive_tool import resolve, show
 from .._interrupt import HeldInterrupt
 from .._io import atomic_write, dumps
-from ._config import load_config
 
 __all__ = ["add_tools", "DEFAULT_CONFIG"]
 
@@ -29,6 +27,8 @@ _TAKES_ACTIVATION = {"D2", "D7", "D11"}
 
 def cmd_derive(args) -> int:
     keys = resolve(derivations, args.names)
+    from theory.activation import activation_from_spec
+
     activation = activation_from_spec(args.activation, "--activation").require_tanh_like("--activation")
     results = [derivations.derive(k, activation) if k in _TAKES_ACTIVATION else derivations.derive(k) for k in keys]
     return show(results, args)
@@ -64,6 +64,8 @@ def _write_stdout(text: str) -> None:
 
 def cmd_predict(args) -> int:
     from ._predict import predict
+
+    from ._config import load_config
 
     config = load_config(args.config)
     p = predict(config)
@@ -158,6 +160,8 @@ def cmd_simulate(args) -> int:
     the summary says where the run was stopped (``interrupted``, ``complete``) and why a file is missing
     (``files.<kind>`` null, with ``reasons["files.<kind>"]``).  Exit status 130 after any Ctrl-C."""
     from ._simulate import integrate, measure, missing, observe
+
+    from ._config import load_config
 
     config = load_config(args.config)
     _check_simulate_options(args, config)
