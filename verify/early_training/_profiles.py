@@ -24,18 +24,13 @@ group.
 * full: the paper's widths, depth 8 at widths 256 and 512 (three seeds each)
   and 1024 (one seed: ``deep_seeds_at``), zero-last-layer set-ups at depth 8,
   widths 64-512 (d/w 1/64 .. 1/8), three seeds each, the uv claims at their
-  full sizes, c_sharp bisected to 0.05 in log2 c.  Not run as a whole yet
-  (the integrator runs it on the merged code); estimated from set-ups timed
-  one at a time with one thread (``benchmarks/README.md``, "The full
-  profile"; CPU seconds, 2026-12-05, the c_sharp search of issue 20):
-  deep d8 w256 28 s, w512 80 s, w1024 415 s per seed; zero-last-layer
-  w64 about 3 s, w256 25 s, w512 68 s per seed; the uv and edge-of-stability
-  claims 63 s of CPU in all (124 s wall at load 4.4).  The deep group (one
-  worker) thus needs about 1020 s of one core, 17 min, plus figure 4 in the
-  parent (one w256 set-up, under a minute): about 18-19 min on two quiet
-  cores, within the 30 minutes asked; on the two cores shared at load 4-6
-  the same set-ups ran at 40-55 % of a core, which would double it.  Width
-  2048 (about 4 x the cost of 1024 per seed, over 25 min alone) and the
+  full sizes, c_sharp bisected to 0.05 in log2 c.  Measured as a whole (``python -m verify all --paper
+  early-training --full --seed 0 --workers 2 --no-cache``, 2026-12-05, two cores at load 2-4): 22 min 7 s wall,
+  1082 s of user CPU, 3.7 GB peak (E2-ordering, which holds the deep constants, 952 s; E2-zero-last-layer 346 s;
+  the uv and edge-of-stability claims beside them in the other worker); the per-set-up estimate from set-ups
+  timed one at a time with one thread (``benchmarks/README.md``, "The full profile") was 18-19 min on quiet
+  cores: deep d8 w256 28 s, w512 80 s, w1024 415 s per seed; zero-last-layer w64 about 3 s, w256 25 s, w512
+  68 s per seed.  Width 2048 (about 4 x the cost of 1024 per seed, over 25 min alone) and the
   second and third seeds at 1024 (7 min each) are left out to fit.
 """
 from __future__ import annotations
