@@ -40,7 +40,8 @@ def summary_block(reports: Path = REPO / "reports", profile: str = "default") ->
         total, passed = total + n, passed + summary["passed"]
         try:
             timing = json.loads((path.parent / "timing.json").read_text(encoding="utf-8"))
-            wall = f"{float(timing['wall_time_s']):.0f} s ({int(timing['workers'])} workers)"
+            workers = int(timing['workers'])
+            wall = f"{float(timing['wall_time_s']):.0f} s ({workers} worker{'' if workers == 1 else 's'})"
         except (OSError, ValueError, KeyError, TypeError):
             wall = "not recorded"
         rows.append(f"| `{key}` | {summary['passed']} of {n} | "
