@@ -131,3 +131,14 @@ def test_report_never_opens_a_figure_that_is_not_a_regular_file(report_dir, caps
     assert main(["report", str(report_dir)]) == 0
     page = (report_dir / "report.html").read_text()
     assert page.count("is not a regular file") >= 2
+
+
+def test_a_tower_of_exponentials_as_the_target_is_refused_at_once(tmp_path, capsys):
+    # the audit saw exp(exp(exp(100))) run past 30 s; it is refused from its constant's size (CPU time, not wall)
+    from waiting import cpu_seconds
+
+    path = tmp_path / "c.toml"
+    path.write_text(_CONFIG.format(width=100, alpha=1.0, expr="exp(exp(exp(100)))"))
+    with cpu_seconds() as used:
+        line = _one_line(capsys, ["predict", "--config", str(path)])
+    assert "[target] expr" in line and "double-precision range" in line and used() < 10
