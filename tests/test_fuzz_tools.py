@@ -84,7 +84,7 @@ def test_fuzz_critical_lr_options_are_checked_before_any_network(capsys, tight, 
         raise InputError("stub", "ran", "the options were accepted", "nothing")
 
     monkeypatch.setattr(_critical, "measure", stub)
-    argv = ["early-training", "critical-lr", "--json", "--depth", "2", "--width", "8"]
+    argv = ["early-training", "critical-lr", "--json", "--quiet", "--depth", "2", "--width", "8"]
     for option, value in options:
         argv += [f"{option}={value}"]
     _answered(capsys, argv)
@@ -121,4 +121,5 @@ def test_fuzz_tool_config_files(capsys, tight, monkeypatch, tmp_path, tool, data
     base = {"uv": {"width": "16"}, "critical-lr": {"depth": "2", "width": "8"},
             "stationary": {"chains": "64", "steps": "200"}}[tool]
     extra = [f"--{k}={v}" for k, v in base.items() if k not in keys or table != tool]
-    _answered(capsys, [paper, tool, "--json", "--config", str(path)] + extra)
+    quiet = ["--quiet"] if tool == "critical-lr" else []
+    _answered(capsys, [paper, tool, "--json", *quiet, "--config", str(path)] + extra)

@@ -23,9 +23,9 @@ def test_cuda_without_a_gpu_is_a_one_line_notice(capsys):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     assert main(["early-training", "critical-lr", "--depth", "2", "--width", "4", "--device", "cuda",
-                 "--steps", "2"]) == 0
+                 "--steps", "2", "--quiet"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.strip() == "CUDA is not available: running on the CPU"
+    assert captured.err.strip() == "CUDA is not available: running on the CPU"    # said even with --quiet
     assert "c_loss" in captured.out and "training runs" in captured.out
 
 
@@ -55,7 +55,7 @@ def test_the_search_runs_on_pinned_threads_and_restores_them(monkeypatch, capsys
 
     seen = []
 
-    def fake_measure(setup, search, trajectories, notify):
+    def fake_measure(setup, search, trajectories, notify, progress=None):
         blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
         seen.append((torch.get_num_threads(), blas))
         raise SystemExit(0)
@@ -68,3 +68,16 @@ def test_the_search_runs_on_pinned_threads_and_restores_them(monkeypatch, capsys
         threads, blas = seen[-1]
         assert threads == want and all(n == want for n in blas)
         assert torch.get_num_threads() == before
+
+
+def test_critical_lr_says_its_estimate_and_every_search_pass_unless_quiet(capsys):
+    # issue 23: a depth-4, width-64 search printed nothing for 952 s on a loaded machine
+    from verify.cli import main
+
+    assert main(["early-training", "critical-lr", "--depth", "2", "--width", "8", "--json"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("critical-lr: depth 2, width 8: estimated about")
+    passes = [ln for ln in err if ln.startswith(("  c_loss:", "  c_max:", "  c_sharp:"))]
+    assert len(passes) >= 6 and {ln.split(":")[0].strip() for ln in passes} == {"c_loss", "c_max", "c_sharp"}
+    assert main(["early-training", "critical-lr", "--depth", "2", "--width", "8", "--json", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

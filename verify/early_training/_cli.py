@@ -132,6 +132,14 @@ def uv_summary(width: int, target: float, seed: int, steps: int = 10) -> dict:
             "initialisation": f"u, v ~ N(0, 1) from SeedSequence({seed}, spawn_key=({width},))"}
 
 
+#: PyTorch's and the BLAS's threads at most (a larger count only oversubscribes; 2**63 overflowed in torch)
+THREADS_LIMIT = 1024
+
+
+def _about(seconds: float) -> str:
+    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+
+
 def _show(value) -> str:
     return "none in the bracket" if value is None else f"{value:.12g}"
 
@@ -162,10 +170,15 @@ def cmd_critical(args) -> int:
         raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
     from ._cost import check_critical
 
-    check_critical(args.depth, args.width, args.steps)   # before a network is built
+    seconds = check_critical(args.depth, args.width, args.steps)   # before a network is built
+    quiet = getattr(args, "quiet", False)
+    if not quiet:
+        print(f"critical-lr: depth {args.depth}, width {args.width}: estimated {_about(seconds)} on one core; a line "
+              "per search pass follows (--quiet: none)", file=sys.stderr)
     setup = Setup(args.depth, args.width, args.seed, data=args.data, zero_last_layer=args.zero_last_layer,
                   device=args.device, steps=args.steps)
-    notify = (lambda text: print(text, file=sys.stderr))
+    notify = (lambda text: print(text, file=sys.stderr, flush=True))   # the device notice, always
+    progress = None if quiet else notify
     # PyTorch's and the BLAS's threads pinned as the claims pin them: with their defaults on a loaded 2-core
     # machine a depth-4, width-64 search took 6 min 20 s wall against 22 s with one thread, same constants
     import torch
@@ -177,7 +190,7 @@ def cmd_critical(args) -> int:
     try:
         with threadpool_limits(threads, user_api="blas"):
             out = measure(setup, Search(coarse_step=0.5, resolution=0.02, per_pass=1), trajectories=True,
-                          notify=notify)
+                          notify=notify, progress=progress)
     finally:
         torch.set_num_threads(before)
     if args.json:
@@ -218,8 +231,8 @@ def _cmd_critical_parsed(args) -> int:
                     else None})
     _settings("critical-lr", args, options)
     args.threads = 1 if args.threads is None else _parse_int("--threads", args.threads, "1")
-    if args.threads < 1:
-        raise InputError("--threads", args.threads, "must be at least 1", "use e.g. --threads 1")
+    if not 1 <= args.threads <= THREADS_LIMIT:
+        raise InputError("--threads", args.threads, f"must lie in 1..{THREADS_LIMIT}", "use e.g. --threads 1")
     return cmd_critical(args)
 
 
@@ -255,6 +268,8 @@ def add_tools(sub) -> None:
                    help="PyTorch and BLAS threads (default 1, as the claims use: more threads on a shared machine "
                         "slow the search down many times over)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (the search prints "
+                   "one per pass, with an estimate of its time first)")
     p.set_defaults(func=_cmd_critical_parsed)
 
 

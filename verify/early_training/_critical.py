@@ -323,16 +323,29 @@ class Problem:
         self._sharp_runs[key] = out
         return out
 
-    def constant(self, name: str, search: Search = Search(), within: tuple | None = None) -> Boundary:
+    def constant(self, name: str, search: Search = Search(), within: tuple | None = None,
+                 progress: Callable[[str], object] | None = None) -> Boundary:
         """``"c_loss"``, ``"c_sharp"`` or ``"c_max"`` of this initialisation; ``within``: where c_sharp's coarse grid
-        starts and ends (:func:`sharp_hint`; a hint, :func:`~verify.early_training._search.boundary`)."""
+        starts and ends (:func:`sharp_hint`; a hint, :func:`~verify.early_training._search.boundary`);
+        ``progress(line)`` hears of every pass of the search (the values of c tried and whether the event held)."""
+        def told(events):
+            if progress is None:
+                return events
+
+            def each(cs):
+                out = events(cs)
+                span = f"c = {cs[0]:.4g}" if len(cs) == 1 else f"{len(cs)} values of c in [{min(cs):.4g}, {max(cs):.4g}]"
+                progress(f"  {name}: {span}: event at {sum(map(bool, out))} of them ({self.runs} runs so far)")
+                return out
+            return each
+
         if name == "c_loss":
-            return boundary(name, lambda cs: [loss_event(r) for r in self.loss_runs(cs)], search)
+            return boundary(name, told(lambda cs: [loss_event(r) for r in self.loss_runs(cs)]), search)
         if name == "c_max":
-            return boundary(name, lambda cs: [divergence_event(r) for r in self.loss_runs(cs)], search,
+            return boundary(name, told(lambda cs: [divergence_event(r) for r in self.loss_runs(cs)]), search,
                             last_without=True)
         if name == "c_sharp":
-            return boundary(name, lambda cs: [sharpness_event(self.run(c, stop_on_event=True)) for c in cs],
+            return boundary(name, told(lambda cs: [sharpness_event(self.run(c, stop_on_event=True)) for c in cs]),
                             search, per_pass=1, within=within)
         raise InputError("constant", name, "unknown critical constant", "use one of c_loss, c_sharp, c_max")
 
@@ -365,16 +378,18 @@ def _spawn(seed: int, key: int) -> int:
 
 def measure(setup: Setup, search: Search = Search(), names: Sequence[str] = ("c_loss", "c_sharp", "c_max"), *,
             trajectories: bool = False, notify: Callable[[str], object] | None = print,
-            problem: Problem | None = None) -> dict:
+            problem: Problem | None = None, progress: Callable[[str], object] | None = None) -> dict:
     """The constants ``names`` of one initialisation, as a JSON-ready dict (with the runs used and the time).
 
-    ``trajectories`` adds the per-step loss and sharpness ratio of the run at each constant found.
+    ``trajectories`` adds the per-step loss and sharpness ratio of the run at each constant found; ``notify`` hears
+    the device notice, ``progress`` a line per pass of each search.
     """
     start = time.perf_counter()
     prob = problem if problem is not None else Problem(setup, notify=notify)
-    found = {name: prob.constant(name, search) for name in names if name != "c_sharp"}
+    found = {name: prob.constant(name, search, progress=progress) for name in names if name != "c_sharp"}
     if "c_sharp" in names:          # from the measured c_loss and c_max where they were asked for
-        found["c_sharp"] = prob.constant("c_sharp", search, within=sharp_hint(found.get("c_loss"), found.get("c_max")))
+        found["c_sharp"] = prob.constant("c_sharp", search, within=sharp_hint(found.get("c_loss"), found.get("c_max")),
+                                         progress=progress)
     found = {name: found[name] for name in names}
     out = {"setup": prob.describe(), "search": asdict(search),
            **{name: b.value for name, b in found.items()},
