@@ -40,7 +40,7 @@ def measured(monkeypatch):
     minutes): the test sees the Setup the tool builds from the file and the options."""
     seen = []
 
-    def record(setup, search, trajectories, notify):
+    def record(setup, search, trajectories, notify, progress=None):
         seen.append(setup)
         return {"setup": {"depth": setup.depth, "width": setup.width}}
 

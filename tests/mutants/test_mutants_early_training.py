@@ -139,8 +139,8 @@ def test_E2_c_max_catches_the_c_loss_event_pasted_into_the_c_max_search(base, mo
     # the check passes; its controls are not refuted (a bound the data clear by far: a recorded finding)
     assert_baseline(base, "E2-c-max", Status.PASSED)
     mutate(monkeypatch, critical.Problem.constant,
-           "boundary(name, lambda cs: [divergence_event(r) for r in self.loss_runs(cs)], search,",
-           "boundary(name, lambda cs: [loss_event(r) for r in self.loss_runs(cs)], search,")
+           "boundary(name, told(lambda cs: [divergence_event(r) for r in self.loss_runs(cs)]), search,",
+           "boundary(name, told(lambda cs: [loss_event(r) for r in self.loss_runs(cs)]), search,")
     assert_caught(base.derive("E2-c-max", drop=_constants("c_max")), "E2-c-max")
 
 
