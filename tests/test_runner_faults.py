@@ -247,8 +247,10 @@ def test_a_report_written_into_the_repository_does_not_make_the_code_dirty(monke
 
 def test_one_claim_group_runs_in_this_process_unless_workers_are_asked(capsys, tmp_path):
     # issue 23: 'run' of one claim started a pool of two workers
+    from verify.registry import load_papers
     from verify.runner import groups_of
 
+    load_papers()                     # the registry, also when this test runs alone
     ids = ["D1-gradient-flow"]
     assert len(groups_of(ids)) == 1
     assert _cap_workers(2, ids, sys.stdout, explicit=False) == 1

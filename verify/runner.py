@@ -453,15 +453,6 @@ class _Now:
         return future
 
 
-def _duration_text(seconds: float) -> str:
-    """``seconds`` as a person says it: "40 s", "3 min", "1.2 h"."""
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 class _PaperRun:
     """One paper's run: its jobs submitted to a shared executor, then its report assembled and written."""
 
@@ -593,6 +584,8 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
     for parent in {Path(out).parent for _, _, out in plan}:
         _sweep_stale_partials(parent)
 
+    from .resources import describe_seconds
+
     total = sum(len(run.ids) for run in runs)
     done, begun = [0], time.perf_counter()
 
@@ -602,7 +595,7 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
             left = total - done[0]
             # a naive estimate from the claims so far: enough to tell minutes from hours
             eta = (time.perf_counter() - begun) / done[0] * left
-            tail = f", about {_duration_text(eta)} left" if left and done[0] >= 2 else ""
+            tail = f", {describe_seconds(eta)} left" if left and done[0] >= 2 else ""
             progress(f"  {verdict['status']:<14} {verdict['claim']:<32} {seconds:6.1f} s"
                      + (" (from the cache)" if from_cache else "") + f"  [{done[0]}/{total}{tail}]")
 

@@ -136,10 +136,6 @@ def uv_summary(width: int, target: float, seed: int, steps: int = 10) -> dict:
 THREADS_LIMIT = 1024
 
 
-def _about(seconds: float) -> str:
-    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
-
-
 def _show(value) -> str:
     return "none in the bracket" if value is None else f"{value:.12g}"
 
@@ -168,12 +164,13 @@ def cmd_critical(args) -> int:
         raise InputError("--data", args.data, "unknown data set", f"use one of {', '.join(DATASETS)}")
     if args.device not in DEVICES:
         raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
+    from ..resources import describe_seconds
     from ._cost import check_critical
 
     seconds = check_critical(args.depth, args.width, args.steps)   # before a network is built
     quiet = getattr(args, "quiet", False)
     if not quiet:
-        print(f"critical-lr: depth {args.depth}, width {args.width}: estimated {_about(seconds)} on one core; a line "
+        print(f"critical-lr: depth {args.depth}, width {args.width}: estimated {describe_seconds(seconds)} on one core; a line "
               "per search pass follows (--quiet: none)", file=sys.stderr)
     setup = Setup(args.depth, args.width, args.seed, data=args.data, zero_last_layer=args.zero_last_layer,
                   device=args.device, steps=args.steps)

@@ -20,21 +20,17 @@ from ._cuts import fall_below_trend, welch_rise
 from ._mc import CALIBRATED
 
 
-def _details(run) -> dict:
-    s = run.setup
-    return {"setup": s.describe(), "seed": run.seed, "device": run.device,
-            "final_training_loss": float(run.losses[-1]),
-            "checkpoints": [{"step": c.step, "lr": c.lr, "loss": c.loss, "accuracy": c.accuracy,
-                             "lambda_max": c.top, "lambda_min": float(c.values[0]),
-                             "sharpness_threshold": _threshold(s, c.lr),
-                             "lambda_max_plus_wd_over_threshold": (c.top + s.weight_decay) / _threshold(s, c.lr)}
-                            for c in run.checkpoints]}
-
-
-def _range(ctx, run) -> dict:
-    """The range a Q3 claim on the trained network was tested on: its checkpoints, its size and the seed."""
-    return {"checkpoints": [c.step for c in run.checkpoints], "parameters": len(run.checkpoints[0].values),
-            "seeds": [ctx.seed]}
+def _judge_cuts(rows: list, band: tuple, calibrated: bool, what: str) -> tuple:
+    """Judge each seed-and-cut row's interval against ``band`` (:func:`verify.stats.judge_points`); the calibrated
+    control's band is the opposite statement moved toward the data by CALIBRATED x the widest half-width.  Returns
+    (status, worst row, why, band, widest half-width); each row gets its band."""
+    widest = max((r["interval_95"][1] - r["interval_95"][0]) / 2 for r in rows)
+    if calibrated:
+        band = (None, CALIBRATED * widest)
+    for r in rows:
+        r["band"] = list(band)
+    status, j, why = judge_points(rows, lambda r: f"{what} the cut at step {r['cut']} (seed {r['seed']})")
+    return status, rows[j], why, band, widest
 
 
 def _threshold(setup, lr: float) -> float:
@@ -143,14 +139,8 @@ def check_rise(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
             rows.append({"seed": i, "cut": int(cut), "before": w["before"], "after": w["after"], "rise": w["rise"],
                          "relative_rise": w["rise"] / w["before"]["mean"], "interval_95": w["interval"],
                          "dof": w["dof"]})
-    widest = max((r["interval_95"][1] - r["interval_95"][0]) / 2 for r in rows)
-    if calibrated:
-        band = (None, CALIBRATED * widest)
-    for r in rows:
-        r["band"] = list(band)
-    status, j, why = judge_points(rows, lambda r: f"the rise of the end-of-phase lambda_max at the cut at step "
-                                                  f"{r['cut']} (seed {r['seed']})")
-    worst = rows[j]
+    status, worst, why, band, widest = _judge_cuts(rows, band, calibrated,
+                                                   "the rise of the end-of-phase lambda_max at")
     key = key_number(f"rise of the end-of-phase lambda_max at a cut (the worst of {len(rows)} seeds x cuts)",
                      worst["rise"], None, worst["margin"], why, interval=worst["interval_95"], band=band)
     return Verdict("Q3-lambda-max-rise", title, Status(status), key=key,
@@ -214,14 +204,8 @@ def check_cliff(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
                          "plateau_points": f["trend"]["points"], "window_mean_loss": f["after"]["mean"],
                          "fall": f["fall"], "relative_fall": f["fall"] / f["trend_value"],
                          "interval_95": f["interval"], "dof": f["dof"]})
-    widest = max((r["interval_95"][1] - r["interval_95"][0]) / 2 for r in rows)
-    if calibrated:
-        band = (None, CALIBRATED * widest)
-    for r in rows:
-        r["band"] = list(band)
-    status, j, why = judge_points(rows, lambda r: f"the fall of the loss below the pre-cut trend after the cut at "
-                                                  f"step {r['cut']} (seed {r['seed']})")
-    worst = rows[j]
+    status, worst, why, band, widest = _judge_cuts(rows, band, calibrated,
+                                                   "the fall of the loss below the pre-cut trend after")
     key = key_number(f"fall of the loss below the pre-cut trend after a cut (the worst of {len(rows)} seeds x cuts)",
                      worst["fall"], None, worst["margin"], why, interval=worst["interval_95"], band=band)
     return Verdict("Q3-loss-cliff", title, Status(status), key=key,
