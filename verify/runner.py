@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import lru_cache
 from datetime import datetime, timezone
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -408,15 +409,31 @@ def _verdict_figures(claims: list[dict]) -> dict:
     return _drawn(_run_key("verdict-figures", verdicts=jsonable(inputs)), draw)
 
 
+def _claim_figures(paper_key: str, verdicts: list[dict]) -> tuple[dict, dict]:
+    """The figures drawn from a paper's verdicts (``verdicts`` in the paper's order): its result figures and the
+    figure of every verdict that did not pass, each as :func:`_drawn` gives them (from the cache when drawn before).
+    A job for a worker: small figure runs are single-threaded (threads only contend: 60 s against 1.4 s seen)."""
+    paper = load_papers()[paper_key]
+    with _single_threaded():
+        if paper.result_figures is None:
+            results_drawn = {"figures": [], "files": {}}
+        else:
+            by_id = {v["claim"]: v for v in verdicts}
+            results_drawn = _drawn(_run_key("result-figures", paper=paper_key, verdicts=jsonable(verdicts)),
+                                   lambda out: paper.result_figures(by_id, out))
+        return results_drawn, _verdict_figures(verdicts)
+
+
+@lru_cache(maxsize=1)
 def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
     import matplotlib
     import scipy
 
-    try:
-        import torch
-
-        torch_version = torch.__version__
-    except ImportError:
+    try:    # the installed distribution's version: importing torch only to ask costs a second or more
+        torch_version = version("torch")
+    except PackageNotFoundError:
         torch_version = None
     from .engines.twolayer import fused_status
 
@@ -468,6 +485,7 @@ class _PaperRun:
         self.figures, self.progress = figures, progress
         self.user = user
         self.staging = None          # the temporary figure folder, made when the jobs are submitted
+        self.drawing = None          # the job drawing the claims' figures, submitted when the claims are in
         self.want_figures = figures and paper_figures and self.paper.figures is not None
 
     def submit(self, pool, threads: int | None = None) -> None:
@@ -481,7 +499,19 @@ class _PaperRun:
         self.texts = pool.submit(_derivation_texts, self.key, keys)
         self.figure_list = pool.submit(_figures, *fig_args) if self.want_figures else None
 
-    def finish(self, workers: int) -> tuple[dict, dict]:
+    def groups_done(self) -> bool:
+        return all(f.done() for f in self.groups)
+
+    def submit_drawing(self, pool) -> None:
+        """Once the claims are in: their figures (the paper's result figures and a figure of every verdict that
+        did not pass) drawn by a worker, so that one paper's drawing overlaps the other papers' claims."""
+        if self.drawing is not None or not self.figures:
+            return
+        verdicts = {v["claim"]: v for f in self.groups for v, _, _ in f.result()}
+        ordered = [verdicts[c] for c in self.ids]
+        self.drawing = pool.submit(_claim_figures, self.key, ordered)
+
+    def finish(self, workers: int, pool=None) -> tuple[dict, dict]:
         paper, profile, seed, out_dir, staging = self.paper, self.profile, self.seed, self.out_dir, self.staging
         results, timings = {}, {}
         try:
@@ -491,6 +521,7 @@ class _PaperRun:
                     results[verdict["claim"]], timings[verdict["claim"]] = verdict, seconds
                     if from_cache:
                         cached.append(verdict["claim"])
+            self.submit_drawing(pool if pool is not None else _Now())
             texts = self.texts.result()
             figure_list = []
             if self.figures:
@@ -510,17 +541,15 @@ class _PaperRun:
                 # expects to pass (the findings are measurements of the project's own set-up)
                 v["expected"] = REGISTRY[cid].expected(profile) if self.user is None else dict(EXPECT_PASSED)
                 claims.append(v)
-            if self.figures and paper.result_figures is not None:
-                with _single_threaded():    # small figure runs: threads only contend (60 s against 1.4 s seen)
-                    figure_list[1:1] = paper.result_figures(results, staging / "figures")
             if self.figures:
+                result_drawn, verdict_drawn = self.drawing.result()
+                _write_figures(staging / "figures", result_drawn["files"])
+                figure_list[1:1] = result_drawn["figures"]
                 # every claim that did not pass gets a figure of its verdict, shown in its section
-                with _single_threaded():
-                    drawn = _verdict_figures(claims)
-                _write_figures(staging / "figures", drawn["files"])
-                for fig in drawn["figures"]:
+                _write_figures(staging / "figures", verdict_drawn["files"])
+                for fig in verdict_drawn["figures"]:
                     results[fig["claim"]].setdefault("figures", []).append(fig["png"])
-                figure_list += drawn["figures"]
+                figure_list += verdict_drawn["figures"]
             statuses = [c["status"] for c in claims]
             report = {
                 "schema": SCHEMA, "run_id": run_id(profile, seed),
@@ -612,7 +641,10 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
                 for future in as_completed([f for run in runs for f in run.groups]):
                     if future.exception() is None:
                         announce(future)
-                out = [run.finish(workers) for run in runs]
+                    for run in runs:
+                        if run.groups_done() and not any(f.exception() for f in run.groups):
+                            run.submit_drawing(pool)
+                out = [run.finish(workers, pool) for run in runs]
             except BaseException:
                 _stop(pool)         # interrupted or failed: the workers go now, not after their current job
                 raise
@@ -671,7 +703,10 @@ def _run_on_dask(runs: list, scheduler: str, workers: int, announce) -> list:
         for future in dask_completed([f for run in runs for f in run.groups]):
             if future.exception() is None:
                 announce(future)
-        return [run.finish(workers) for run in runs]
+            for run in runs:
+                if run.groups_done() and not any(f.exception() for f in run.groups):
+                    run.submit_drawing(pool)
+        return [run.finish(workers, pool) for run in runs]
     finally:
         client.close()
         if cluster is not None:
