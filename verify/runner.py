@@ -452,6 +452,33 @@ def _git(*args) -> str | None:
     return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
+def _duration_key(paper_key: str, ids: list[str], profile: str) -> dict:
+    return {"paper": paper_key, "jobs": list(ids), "profile": profile}
+
+
+def _last_seconds(paper_key: str, ids: list[str], profile: str, default: float) -> float:
+    """The seconds a job (a claim group, named by its claims) took in the last run of this profile, from the
+    cache (an ordering hint only: nothing a verdict depends on); ``default`` when unknown or not a number."""
+    from . import cache
+
+    value = cache.get("durations", _duration_key(paper_key, ids, profile))
+    return float(value) if isinstance(value, (int, float)) and 0 <= value < 1e7 else float(default)
+
+
+def _remember_seconds(paper_key: str, ids: list[str], profile: str, seconds: float) -> None:
+    from . import cache
+
+    cache.put("durations", _duration_key(paper_key, ids, profile), round(float(seconds), 2))
+
+
+def _submit_longest_first(pool, runs: list, threads: int | None) -> None:
+    """Submit every paper's jobs to ``pool``, the longest guessed first (a long job started last would hold the
+    run's end while the other workers idle)."""
+    jobs = [job for run in runs for job in run.jobs(threads)]
+    for _, fn, args, store in sorted(jobs, key=lambda job: -job[0]):     # stable: ties keep the papers' order
+        store(pool.submit(fn, *args))
+
+
 class _Now:
     """An executor that runs each job when it is submitted (one worker: no processes); ``on_group(future)`` is
     called as each run group finishes (the progress line of its claims)."""
@@ -488,16 +515,44 @@ class _PaperRun:
         self.drawing = None          # the job drawing the claims' figures, submitted when the claims are in
         self.want_figures = figures and paper_figures and self.paper.figures is not None
 
-    def submit(self, pool, threads: int | None = None) -> None:
+    def jobs(self, threads: int | None = None) -> list[tuple[float, object, tuple, object]]:
+        """The paper's jobs as ``(weight, fn, args, store)``: ``store(future)`` keeps the future of ``fn(*args)``.
+        The weight guesses a job's length, so that a pool can start the longest first: a group's seconds in
+        its last run with this profile (:func:`_last_seconds`), else its number of claims."""
         self.start = time.perf_counter()
         self.staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
         keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
-        fig_args = (self.key, self.profile, self.seed, self.backend, self.device)
-        self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device, self.user,
-                                            threads))
-                       for g in groups_of(self.ids)]
-        self.texts = pool.submit(_derivation_texts, self.key, keys)
-        self.figure_list = pool.submit(_figures, *fig_args) if self.want_figures else None
+        groups = groups_of(self.ids)
+        self.groups = [None] * len(groups)
+
+        def keep(i):
+            return lambda future: self.groups.__setitem__(i, future)
+
+        out = [(_last_seconds(self.key, g, self.profile, len(g)), _group,
+                ((g, self.profile, self.seed, self.backend, self.device, self.user, threads),), keep(i))
+               for i, g in enumerate(groups)]
+        out.append((_last_seconds(self.key, ["derivations"], self.profile, len(keys) / 2), _derivation_texts,
+                    (self.key, keys), lambda future: setattr(self, "texts", future)))
+        self.figure_list = None
+        if self.want_figures:
+            out.append((_last_seconds(self.key, ["figures"], self.profile, 4.0), _figures,
+                        (self.key, self.profile, self.seed, self.backend, self.device),
+                        lambda future: setattr(self, "figure_list", future)))
+        return out
+
+    def submit(self, pool, threads: int | None = None) -> None:
+        """Submit the paper's jobs in their order (:meth:`jobs`)."""
+        for _, fn, args, store in self.jobs(threads):
+            store(pool.submit(fn, *args))
+
+    def remember_seconds(self) -> None:
+        """Record each finished group's seconds for the ordering of the next run (:func:`_last_seconds`)."""
+        for future in self.groups:
+            if future is not None and future.done() and future.exception() is None:
+                rows = future.result()
+                if rows and not any(from_cache for _, _, from_cache in rows):
+                    _remember_seconds(self.key, [v["claim"] for v, _, _ in rows], self.profile,
+                                      sum(seconds for _, seconds, _ in rows))
 
     def groups_done(self) -> bool:
         return all(f.done() for f in self.groups)
@@ -636,8 +691,7 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
             threads = max(1, (os.cpu_count() or 1) // workers)
             pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
             try:
-                for run in runs:
-                    run.submit(pool, threads)
+                _submit_longest_first(pool, runs, threads)
                 for future in as_completed([f for run in runs for f in run.groups]):
                     if future.exception() is None:
                         announce(future)
@@ -645,6 +699,8 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
                         if run.groups_done() and not any(f.exception() for f in run.groups):
                             run.submit_drawing(pool)
                 out = [run.finish(workers, pool) for run in runs]
+                for run in runs:
+                    run.remember_seconds()
             except BaseException:
                 _stop(pool)         # interrupted or failed: the workers go now, not after their current job
                 raise
@@ -654,6 +710,7 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
         for run in runs:
             run.submit(_Now(on_group=announce))      # each group announced as it finishes, not after the paper
             out.append(run.finish(workers))
+            run.remember_seconds()
         return out
     finally:
         for run in runs:
@@ -698,8 +755,7 @@ def _run_on_dask(runs: list, scheduler: str, workers: int, announce) -> list:
     try:
         threads = max(1, (os.cpu_count() or 1) // workers) if scheduler == "local" else None
         pool = _DaskPool(client)
-        for run in runs:
-            run.submit(pool, threads)
+        _submit_longest_first(pool, runs, threads)
         for future in dask_completed([f for run in runs for f in run.groups]):
             if future.exception() is None:
                 announce(future)
