@@ -123,6 +123,9 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     # a remote cluster has its own workers; locally (a pool or --scheduler local) they are capped at the cores
     remote = args.scheduler is not None and args.scheduler != "local"
     workers = args.workers if remote else _cap_workers(args.workers, ids, say, explicit)
+    from .threads import parse
+
+    threads = parse(args.threads)
     lock = _lock_output(root)       # checked before any work: a folder we cannot write, or another run in it
     # with --json, standard output carries the JSON summary alone; the progress goes to standard error
     print(f"Running {len(ids)} claim{'s' if len(ids) != 1 else ''}, profile {profile}, seed {args.seed}, "
@@ -139,7 +142,7 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
             results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
                                  device=args.device, workers=workers,
                                  figures=not args.no_figures, paper_figures=paper_figures, progress=progress,
-                                 user_configs=user_configs, scheduler=args.scheduler)
+                                 user_configs=user_configs, scheduler=args.scheduler, threads=threads)
     elapsed = time.perf_counter() - start
     unexpected, changes = [], []
     print(f"\n({elapsed:.0f} s)", file=say)
@@ -334,6 +337,9 @@ def _add_run_options(p) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="parallel worker processes (default: the number of cores, at most 4; one claim group runs "
                         "in this process)")
+    p.add_argument("--threads", default=None, metavar="N",
+                   help="BLAS and PyTorch threads of each worker (default: the idle cores shared among the "
+                        "workers)")
     # removed: a claim records its expected verdict itself (claim(..., expect=...)); kept only to say so
     p.add_argument("--accept-failure", action="append", default=[], metavar="CLAIM", help=argparse.SUPPRESS)
     p.add_argument("--no-figures", action="store_true", help="skip the figures")

@@ -172,23 +172,17 @@ def _inconclusive(cid: str, verdict: dict, control: str, reason: str) -> None:
 
 
 def _limit_threads(threads: int | None):
-    """Cap the BLAS/OpenMP threads of this worker process (``None``: leave them).
+    """Cap the BLAS/OpenMP and PyTorch threads of this process inside the block (``None``: leave them;
+    :func:`verify.threads.limit`).
 
     Workers that each start one BLAS thread per core oversubscribe the machine: on two busy cores a 656 x 656
-    ``eigh`` took 5 s with two OpenBLAS threads per worker and 0.09 s with one.  The cap holds for BLAS libraries
-    already loaded (``threadpoolctl``), for torch if imported, and through ``OMP_NUM_THREADS`` for torch imported
-    later in the worker.
+    ``eigh`` took 5 s with two OpenBLAS threads per worker and 0.09 s with one.
     """
     from contextlib import nullcontext
 
-    if threads is None:
-        return nullcontext()
-    from threadpoolctl import threadpool_limits
+    from .threads import limit
 
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    return threadpool_limits(limits=threads)
+    return nullcontext() if threads is None else limit(threads)
 
 
 def _run_key(kind: str, **inputs) -> dict:
@@ -651,12 +645,15 @@ class _PaperRun:
 def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "default", seed: int = 0,
                 backend: str = "auto", device: str = "cpu", workers: int = 1,
                 figures: bool = True, paper_figures: bool = True, progress=print,
-                user_configs: dict | None = None, scheduler: str | None = None) -> list[tuple[dict, dict]]:
+                user_configs: dict | None = None, scheduler: str | None = None,
+                threads: int | None = None) -> list[tuple[dict, dict]]:
     """Run several papers' claims with one executor: every paper's jobs are submitted before any report is
     assembled, so that the workers never wait for a paper to finish (``plan``: ``(paper, ids, out_dir)``).
     ``paper_figures=False`` leaves out each paper's own figures from fresh simulations (the claims' figures
     stay).  ``user_configs`` maps a paper to a researcher's configuration (its ``read_config`` dict): that
-    paper's claims run on it, and its figures of the reference set-up are left out.  ``scheduler`` sends the
+    paper's claims run on it, and its figures of the reference set-up are left out.  ``threads``: each worker's
+    BLAS and PyTorch threads (default: :func:`verify.threads.choose`, the idle cores shared among the workers).
+    ``scheduler`` sends the
     jobs to a ``dask.distributed`` cluster instead of the local process pool: an address
     (``tcp://host:8786``), or ``"local"`` for a ``LocalCluster`` of ``workers`` processes."""
     runs = [_PaperRun(key, ids, profile=profile, seed=seed, backend=backend, device=device, out_dir=Path(out),
@@ -683,12 +680,14 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
             progress(f"  {verdict['status']:<14} {verdict['claim']:<32} {seconds:6.1f} s"
                      + (" (from the cache)" if from_cache else "") + f"  [{done[0]}/{total}{tail}]")
 
+    from .threads import choose
+
     try:
         if scheduler is not None:
-            return _run_on_dask(runs, scheduler, workers, announce)
+            return _run_on_dask(runs, scheduler, workers, announce, threads)
+        # each worker gets its share of the idle cores for BLAS and torch threads (or --threads)
+        threads = choose(threads, workers=workers)[0]
         if workers > 1:
-            # each worker gets its share of the cores for BLAS and torch threads
-            threads = max(1, (os.cpu_count() or 1) // workers)
             pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
             try:
                 _submit_longest_first(pool, runs, threads)
@@ -708,7 +707,7 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
             return out
         out = []
         for run in runs:
-            run.submit(_Now(on_group=announce))      # each group announced as it finishes, not after the paper
+            run.submit(_Now(on_group=announce), threads)   # each group announced as it finishes, not after the paper
             out.append(run.finish(workers))
             run.remember_seconds()
         return out
@@ -728,7 +727,7 @@ class _DaskPool:
         return self.client.submit(fn, *args, pure=False)
 
 
-def _run_on_dask(runs: list, scheduler: str, workers: int, announce) -> list:
+def _run_on_dask(runs: list, scheduler: str, workers: int, announce, threads: int | None = None) -> list:
     """Run every paper's jobs on a Dask cluster (imported only here: the local default never imports Dask)."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed as dask_completed
@@ -753,7 +752,10 @@ def _run_on_dask(runs: list, scheduler: str, workers: int, announce) -> list:
         raise InputError("--scheduler", scheduler, f"cannot be reached ({exc})",
                          "give the address of a running 'dask scheduler' (tcp://host:8786) or 'local'") from None
     try:
-        threads = max(1, (os.cpu_count() or 1) // workers) if scheduler == "local" else None
+        if scheduler == "local":
+            from .threads import choose
+
+            threads = choose(threads, workers=workers)[0]
         pool = _DaskPool(client)
         _submit_longest_first(pool, runs, threads)
         for future in dask_completed([f for run in runs for f in run.groups]):

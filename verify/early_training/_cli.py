@@ -132,8 +132,10 @@ def uv_summary(width: int, target: float, seed: int, steps: int = 10) -> dict:
             "initialisation": f"u, v ~ N(0, 1) from SeedSequence({seed}, spawn_key=({width},))"}
 
 
-#: PyTorch's and the BLAS's threads at most (a larger count only oversubscribes; 2**63 overflowed in torch)
-THREADS_LIMIT = 1024
+#: parameters from which critical-lr's network uses more than one thread: below it PyTorch's threads cost more
+#: than they gain (20 forward-backward passes on the 1797 digits, depth 4, two threads against one on a loaded
+#: 2-core machine: 0.07x at width 64, 0.34x at 512, 0.84x at 1024; benchmarks/README.md)
+CRITICAL_PARALLEL_FROM = 5e5
 
 
 def _show(value) -> str:
@@ -176,20 +178,18 @@ def cmd_critical(args) -> int:
                   device=args.device, steps=args.steps)
     notify = (lambda text: print(text, file=sys.stderr, flush=True))   # the device notice, always
     progress = None if quiet else notify
-    # PyTorch's and the BLAS's threads pinned as the claims pin them: with their defaults on a loaded 2-core
-    # machine a depth-4, width-64 search took 6 min 20 s wall against 22 s with one thread, same constants
-    import torch
-    from threadpoolctl import threadpool_limits
+    # PyTorch's and the BLAS's threads from the work and the idle cores (verify.threads): with PyTorch's defaults
+    # on a loaded 2-core machine a depth-4, width-64 search took 6 min 20 s wall against 22 s with one thread
+    from .. import threads as _threads
+    from . import _cost
 
-    threads = getattr(args, "threads", 1)
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(threads, user_api="blas"):
-            out = measure(setup, Search(coarse_step=0.5, resolution=0.02, per_pass=1), trajectories=True,
-                          notify=notify, progress=progress)
-    finally:
-        torch.set_num_threads(before)
+    n, why = _threads.choose(getattr(args, "threads", None), work=_cost._parameters(args.depth, args.width),
+                             parallel_from=CRITICAL_PARALLEL_FROM, say=notify)
+    if not quiet:
+        print(f"critical-lr: {n} thread{'s' if n != 1 else ''} ({why}; --threads N to set)", file=sys.stderr)
+    with _threads.limit(n):
+        out = measure(setup, Search(coarse_step=0.5, resolution=0.02, per_pass=1), trajectories=True,
+                      notify=notify, progress=progress)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -227,9 +227,9 @@ def _cmd_critical_parsed(args) -> int:
     options.update({"data": args.data, "device": args.device, "zero_last_layer": True if args.zero_last_layer
                     else None})
     _settings("critical-lr", args, options)
-    args.threads = 1 if args.threads is None else _parse_int("--threads", args.threads, "1")
-    if not 1 <= args.threads <= THREADS_LIMIT:
-        raise InputError("--threads", args.threads, f"must lie in 1..{THREADS_LIMIT}", "use e.g. --threads 1")
+    from ..threads import parse
+
+    args.threads = parse(args.threads)
     return cmd_critical(args)
 
 
@@ -261,9 +261,9 @@ def add_tools(sub) -> None:
     p.add_argument("--data", type=str, default=None, help="digits (default) or synthetic")
     p.add_argument("--device", type=str, default=None, help="cpu (default) or cuda (falls back to cpu)")
     p.add_argument("--steps", type=str, default=None, help="steps of the event rules (default 10)")
-    p.add_argument("--threads", type=str, default=None,
-                   help="PyTorch and BLAS threads (default 1, as the claims use: more threads on a shared machine "
-                        "slow the search down many times over)")
+    p.add_argument("--threads", type=str, default=None, metavar="N",
+                   help="PyTorch and BLAS threads (default: one below half a million parameters, else the idle "
+                        "cores: threads that wait for a busy neighbour slow the search many times over)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (the search prints "
                    "one per pass, with an estimate of its time first)")

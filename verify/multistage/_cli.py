@@ -81,6 +81,12 @@ def _check_levels(option: str, values, low: float, high: float, fix: str) -> tup
     return tuple(values)
 
 
+#: n x m (points x width) from which simulate's two-layer kernel shares its rows among threads: at n = 300,
+#: m = 800 two threads already take one field evaluation from 1.41 to 0.98 numpy.tanh passes on an idle machine
+#: (benchmarks/README.md); below about 1e5 elements a block per thread is too small to pay for the hand-off
+KERNEL_PARALLEL_FROM = 1e5
+
+
 def _check_simulate_options(args, config) -> None:
     """Refuse bad options before any work: levels, threads, grid, batch, device and the output folder."""
     from ..engines import FlowOptions
@@ -88,8 +94,11 @@ def _check_simulate_options(args, config) -> None:
     FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)
     _check_levels("--k-levels", args.k_levels, 0.0, math.inf, "give levels of K such as --k-levels 0.1 0.9")
     _check_levels("--loss-levels", args.loss_levels, 0.0, math.inf, "give positive losses such as --loss-levels 0.01")
-    if args.threads < 1:
-        raise InputError("--threads", args.threads, "must be at least 1", "use e.g. --threads 1")
+    from .. import threads as _threads
+
+    args.threads, _ = _threads.choose(_threads.parse(args.threads), work=config.points * config.model.width,
+                                      parallel_from=KERNEL_PARALLEL_FROM,
+                                      say=lambda line: print(line, file=sys.stderr))
     if args.batch is not None and args.batch < 1:
         raise InputError("--batch", args.batch, "must be at least 1", "omit it for full-batch descent")
     seconds = config.check_resources(simulate=True, grid=args.grid, batch=args.batch)
@@ -270,7 +279,9 @@ def add_tools(sub) -> None:
                    help="relative tolerance of the flow solver (default 1e-6: event times to about 1e-7 relative)")
     p.add_argument("--grid", type=int, default=301, help="number of recording times (default 301)")
     p.add_argument("--batch", type=int, default=None, help="mini-batch size: SGD instead of full-batch descent")
-    p.add_argument("--threads", type=int, default=1, help="threads for the NumPy kernel")
+    p.add_argument("--threads", default=None, metavar="N",
+                   help="threads of the two-layer kernel (default: one below n x m = "
+                        f"{KERNEL_PARALLEL_FROM:.0e}, else the idle cores)")
     p.add_argument("--k-levels", type=float, nargs="*", default=(), metavar="K",
                    help="extra levels of K whose crossing times are recorded (1/2 and 1 - delta always are)")
     p.add_argument("--loss-levels", type=float, nargs="*", default=(), metavar="R",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import numpy as np
 
@@ -295,10 +296,21 @@ def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 
             "max_relative_difference": rel / abs(c.top)}
 
 
+#: parameters from which ``spectrum`` uses more than one thread: the dense Hessian's eigendecomposition (cubic
+#: in the parameters) is the part that threads speed up; the training of a network this small they slow down
+SPECTRUM_PARALLEL_FROM = 3000
+
+
 def cmd_spectrum(args) -> int:
-    out = spectrum_summary(_number("--params", args.params, "656", int),
-                           None if args.checkpoint is None else _number("--checkpoint", args.checkpoint, "800", int),
-                           _number("--k", args.k, "5", int), _number("--seed", args.seed, "0", int))
+    from .. import threads as _threads
+
+    params = _number("--params", args.params, "656", int)
+    checkpoint = None if args.checkpoint is None else _number("--checkpoint", args.checkpoint, "800", int)
+    k, seed = _number("--k", args.k, "5", int), _number("--seed", args.seed, "0", int)
+    n, _ = _threads.choose(_threads.parse(args.threads), work=params, parallel_from=SPECTRUM_PARALLEL_FROM,
+                           say=lambda line: print(line, file=sys.stderr))
+    with _threads.limit(n):
+        out = spectrum_summary(params, checkpoint, k, seed)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -339,5 +351,8 @@ def add_tools(sub) -> None:
     p.add_argument("--checkpoint", default=None, help="the training step measured (default: the last)")
     p.add_argument("--k", default="5", help="top eigenvalues found by Lanczos (default 5)")
     p.add_argument("--seed", default="0", help="seed of initialisation, batches and start vector (default 0)")
+    p.add_argument("--threads", default=None, metavar="N",
+                   help=f"PyTorch and BLAS threads (default: one below {SPECTRUM_PARALLEL_FROM} parameters, else "
+                        "the idle cores)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=cmd_spectrum)

@@ -1,0 +1,54 @@
+"""verify.threads: --threads taken as given (capped at the cores), one thread for small work, the idle cores
+otherwise; limit() applies a count to the BLAS and PyTorch and restores them."""
+import pytest
+import torch
+from threadpoolctl import threadpool_info
+
+from theory.errors import InputError
+from verify import threads
+
+
+def test_parse_takes_whole_numbers_in_range_and_refuses_the_rest():
+    assert threads.parse(None) is None and threads.parse("2") == 2 and threads.parse(3) == 3
+    for bad in ("0", "-1", "two", "1.5", str(threads.THREADS_LIMIT + 1)):
+        with pytest.raises(InputError, match="--threads"):
+            threads.parse(bad)
+
+
+def test_choose_follows_the_request_the_work_and_the_idle_cores(monkeypatch):
+    monkeypatch.setattr(threads, "cores", lambda: 4)
+    said = []
+    assert threads.choose(8, say=said.append) == (4, "--threads") and "capped at 4" in said[0]
+    assert threads.choose(2)[0] == 2
+    monkeypatch.setattr(threads, "busy_cores", lambda window=0.1: 0.0)
+    assert threads.choose()[0] == 4
+    assert threads.choose(workers=2)[0] == 2
+    assert threads.choose(work=10, parallel_from=100)[0] == 1            # small work: one thread
+    assert threads.choose(work=1000, parallel_from=100)[0] == 4
+    monkeypatch.setattr(threads, "busy_cores", lambda window=0.1: 3.0)    # one core idle
+    n, why = threads.choose()
+    assert n == 1 and "1 of 4 cores idle" in why
+    monkeypatch.setattr(threads, "busy_cores", lambda window=0.1: 1.9)
+    assert threads.choose()[0] == 2
+    monkeypatch.setattr(threads, "cores", lambda: 1)
+    assert threads.choose()[0] == 1
+
+
+def test_busy_cores_reads_the_busy_share_of_proc_stat(monkeypatch):
+    samples = iter([(100.0, 1000.0), (150.0, 1100.0)])          # half of the CPU time in the window was busy
+    monkeypatch.setattr(threads, "_cpu_times", lambda: next(samples))
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    assert threads.busy_cores(window=0.0) == pytest.approx(2.0)
+    monkeypatch.setattr(threads, "_cpu_times", lambda: None)              # unreadable: the load average
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert threads.busy_cores(window=0.0) == pytest.approx(1.5)
+
+
+def test_limit_applies_and_restores():
+    before = torch.get_num_threads()
+    blas_before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    with threads.limit(1):
+        assert torch.get_num_threads() == 1
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+    assert torch.get_num_threads() == before
+    assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == blas_before
