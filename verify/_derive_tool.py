@@ -73,7 +73,7 @@ def add_parser(sub, package, about: str):
     p.add_argument("names", nargs="*", metavar="NAME",
                    help=f"one of {theory.derivation_names(package.KEY)}, by key or name (default: all)")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
+    fmt.add_argument("--latex", action="store_true", help="Markdown: each result's label, then its LaTeX in a ```math block")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.set_defaults(func=lambda args: show([package.derive(k) for k in resolve(package, args.names)], args))
     return p
