@@ -89,7 +89,7 @@ def _profile(args) -> str:
     return "quick" if args.quick else "full" if args.full else "default"
 
 
-def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = True) -> int:
+def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = True, signs=None) -> int:
     from tqdm import tqdm
 
     from .engines.twolayer import BACKENDS, DEVICES
@@ -131,10 +131,18 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     # an overall bar with the ETA on a terminal (tqdm stays silent where standard error is not one)
     with tqdm(total=len(ids), unit="claim", file=sys.stderr, disable=None, leave=False,
               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} claims [{elapsed}<{remaining}]") as bar:
+        done = [0]
+
         def progress(line: str) -> None:
             bar.write(line, file=say)
+            if signs is not None:
+                signs.heard()
+            if re.search(r"\[\d+/\d+", line):      # a claim's line ("[12/40, about 3 min left]")
+                done[0] += 1
             bar.update(1)
 
+        if signs is not None:      # a line on standard error every few seconds while one claim or a figure runs long
+            signs.phase("running the claims", lambda: f"{done[0]} of {len(ids)} claims done", line="")
         with lock:
             results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
                                  device=args.device, workers=workers,
@@ -269,20 +277,26 @@ def _user_configs(ids: list[str], path: str) -> dict:
 
 
 def cmd_all(args) -> int:
+    from ._progress import Signs
     from .runner import REPORTS_ROOT
 
-    ids = claims_of(args.paper)
-    if args.config and not args.paper:        # a configuration file belongs to the papers that read one
-        papers = load_papers()
-        ids = [cid for cid in ids if papers[REGISTRY[cid].paper].read_config is not None]
-    return _run_and_report(ids, args, REPORTS_ROOT)
+    with Signs("all") as signs:
+        signs.phase("loading the claims", line="")
+        ids = claims_of(args.paper)
+        if args.config and not args.paper:        # a configuration file belongs to the papers that read one
+            papers = load_papers()
+            ids = [cid for cid in ids if papers[REGISTRY[cid].paper].read_config is not None]
+        return _run_and_report(ids, args, REPORTS_ROOT, signs=signs)
 
 
 def cmd_run(args) -> int:
+    from ._progress import Signs
     from .runner import CLAIMS_ROOT
 
-    # some claims: their own figures, not the paper's figures from fresh simulations (those come with 'all')
-    return _run_and_report(_resolve_claims(args.claims), args, CLAIMS_ROOT, paper_figures=False)
+    with Signs("run") as signs:
+        signs.phase("loading the claims", line="")
+        # some claims: their own figures, not the paper's figures from fresh simulations (those come with 'all')
+        return _run_and_report(_resolve_claims(args.claims), args, CLAIMS_ROOT, paper_figures=False, signs=signs)
 
 
 def cmd_cache(args) -> int:
@@ -417,8 +431,14 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        # building the parser imports the papers' tool modules: a Ctrl-C there is an interrupt like any other
-        args = build_parser(argv).parse_args(argv)
+        from ._progress import Signs
+
+        # building the parser imports the papers' tool modules: a Ctrl-C there is an interrupt like any other; on a
+        # loaded machine that can take longer than a heartbeat (it speaks only then, and never with --quiet)
+        words = " ".join(a for a in argv[:2] if not a.startswith("-"))
+        with Signs("verify", quiet="--quiet" in argv) as loading:
+            loading.phase(f"loading the modules of '{words}'", line="")
+            args = build_parser(argv).parse_args(argv)
         code = args.func(args)
         sys.stdout.flush()            # a full standard output fails here, inside the handlers below
         return code

@@ -254,11 +254,13 @@ def _cmd_stationary_parsed(args) -> int:
 SPECTRUM_K_LIMIT, SPECTRUM_SECONDS_PER_STEP, SPECTRUM_SECONDS_PER_ENTRY = 50, 6e-3, 4e-6
 
 
-def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 5, seed: int = 0) -> dict:
+def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 5, seed: int = 0, *,
+                     signs=None) -> dict:
     """Train Q3's network (depth 3, the width that gives ``params`` parameters) and compare Lanczos with eigh.
 
     ``params`` must be ``64 w + w^2 + 10 w`` for a width ``w`` (656 for 8, 2352 for 24, 3392 for 32); training
     runs ``100 w`` steps (at most 3000) with drops at 1/2 and 3/4; the checkpoint defaults to the end.
+    ``signs`` (:class:`verify._progress.Signs`, the command line's) hears the estimate and a line per phase.
     """
     from ._spectrum import SpectrumSetup, train_and_measure
 
@@ -281,11 +283,16 @@ def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 
 
     check_memory(8.0 * params * params * 3, "--params", params, f"the dense {params} x {params} Hessian and its "
                  "eigenvectors", "use a smaller --params")
-    check_time((SPECTRUM_SECONDS_PER_STEP * steps + SPECTRUM_SECONDS_PER_ENTRY * params * params) * FLOPS,
-               "--params", params, f"{steps} training steps and the dense Hessian of {params} parameters",
-               "use a smaller --params")
+    seconds = check_time((SPECTRUM_SECONDS_PER_STEP * steps + SPECTRUM_SECONDS_PER_ENTRY * params * params) * FLOPS,
+                         "--params", params, f"{steps} training steps and the dense Hessian of {params} parameters",
+                         "use a smaller --params")
     setup = SpectrumSetup(width=w, steps=steps, drops=(steps // 2, 3 * steps // 4), checkpoints=(step,), k=k)
-    c = train_and_measure(setup, seed).at(step)
+    phase = None
+    if signs is not None:
+        signs.estimate(seconds, f"{params} parameters (width {w}), {steps} training steps, the dense Hessian at "
+                       f"step {step}")
+        phase = signs.phase
+    c = train_and_measure(setup, seed, phase=phase).at(step)
     dense_top = c.values[::-1][:k]
     rel = max(float(np.max(np.abs(c.lanczos_top - dense_top))), abs(c.lanczos_bottom - float(c.values[0])))
     return {"setup": setup.describe(), "seed": seed, "checkpoint": step, "loss": c.loss, "accuracy": c.accuracy,
@@ -296,9 +303,13 @@ def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 
 
 
 def cmd_spectrum(args) -> int:
-    out = spectrum_summary(_number("--params", args.params, "656", int),
-                           None if args.checkpoint is None else _number("--checkpoint", args.checkpoint, "800", int),
-                           _number("--k", args.k, "5", int), _number("--seed", args.seed, "0", int))
+    from .._progress import Signs
+
+    numbers = (_number("--params", args.params, "656", int),
+               None if args.checkpoint is None else _number("--checkpoint", args.checkpoint, "800", int),
+               _number("--k", args.k, "5", int), _number("--seed", args.seed, "0", int))
+    with Signs("spectrum", quiet=args.quiet) as signs:
+        out = spectrum_summary(*numbers, signs=signs)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -340,4 +351,6 @@ def add_tools(sub) -> None:
     p.add_argument("--k", default="5", help="top eigenvalues found by Lanczos (default 5)")
     p.add_argument("--seed", default="0", help="seed of initialisation, batches and start vector (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (an estimate, then "
+                   "one per phase: training, the dense Hessian, eigh, Lanczos)")
     p.set_defaults(func=cmd_spectrum)
