@@ -73,7 +73,8 @@ def add_parser(sub, package, about: str):
     p.add_argument("names", nargs="*", metavar="NAME",
                    help=f"one of {theory.derivation_names(package.KEY)}, by key or name (default: all)")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--latex", action="store_true", help="Markdown: each result's label, then its LaTeX in a ```math block")
+    fmt.add_argument("--latex", action="store_true",
+                     help="Markdown: each result's label, then its LaTeX in a ```math block")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (one per derivation)")
     p.set_defaults(func=lambda args: show(derive_each(package, args), args))

@@ -86,8 +86,13 @@ def _check_simulate_options(args, config) -> float:
     """Refuse bad options before any work: levels, threads, grid, batch, device and the output folder; return
     the run's estimated seconds (:meth:`Config.check_resources`)."""
     from ..engines import FlowOptions
+    from ..engines.twolayer import BACKENDS, DEVICES
 
     FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)
+    if args.backend not in BACKENDS:            # refused here, before the estimate line (select_kernel checks too)
+        raise InputError("--backend", args.backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
+    if args.device not in DEVICES:
+        raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
     _check_levels("--k-levels", args.k_levels, 0.0, math.inf, "give levels of K such as --k-levels 0.1 0.9")
     _check_levels("--loss-levels", args.loss_levels, 0.0, math.inf, "give positive losses such as --loss-levels 0.01")
     if args.threads < 1:
