@@ -92,7 +92,6 @@ def derive_each(package, args, derive=None) -> list:
     out = []
     with Signs("derive", quiet=getattr(args, "quiet", False)) as signs:
         for key in keys:
-            signs.phase(f"deriving {key} ({package.DERIVATIONS[key]})" if key in package.DERIVATIONS
-                        else f"deriving {key}", line=None if len(keys) > 1 else "")
+            signs.phase(f"deriving {key} ({package.DERIVATIONS[key]})")
             out.append(derive(key))
     return out
