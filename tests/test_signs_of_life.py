@@ -207,3 +207,32 @@ def test_the_heartbeat_thread_speaks_during_a_silent_call(capsys):
         time.sleep(0.9)                                                  # a long call that prints nothing
     beats = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("  ... still sleeping")]
     assert len(beats) >= 2
+
+
+#: the tools with --quiet, in-process, with tiny arguments (each also takes --json)
+QUIET = {
+    "uv": ["early-training", "uv", "--width", "32"],
+    "spectrum": ["noisy-quadratic", "spectrum", "--params", "75", "--k", "2"],
+    "simulate": ["multistage", "simulate", "--config", "{tmp}/tiny.toml", "--out", "{tmp}/sim", "--grid", "41"],
+    "derive": ["noisy-quadratic", "derive", "Q1"],
+}
+
+
+@pytest.mark.parametrize("name", list(QUIET))
+def test_json_keeps_standard_output_for_the_json_and_quiet_silences_the_lines(name, tmp_path, capsys):
+    import json
+
+    from verify.cli import main
+
+    (tmp_path / "tiny.toml").write_text(TINY_CONFIG)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in QUIET[name]]
+    assert main([*argv, "--json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)                                             # the JSON alone
+    assert captured.err.strip(), "no progress line"
+    if name != "derive":                                                 # an estimate line first
+        assert captured.err.splitlines()[0].startswith(f"{name}: ") and "estimated about" in captured.err
+    assert main([*argv, "--json", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)
+    assert captured.err == ""
