@@ -51,8 +51,8 @@ NOT_RUN = {
     "report": "renders one report again (about a second)",
     "stages": "segments one CSV (seconds)",
     "multistage predict": "closed forms of one configuration (seconds)",
-    "noisy-quadratic stationary": "derived values and a simulation estimated before it runs (seconds at the "
-                                  "defaults)",
+    "noisy-quadratic stationary": "seconds at the defaults, silent then; past 5 s estimated, an estimate line and "
+                                  "the heartbeat (test_stationary_speaks_only_when_it_runs_long)",
     "all": "the code of 'run' (the same _run_and_report, runner and heartbeat) over every claim: a quick 'all' "
            "takes a minute, 'run D1' a few seconds",
 }
@@ -236,3 +236,22 @@ def test_json_keeps_standard_output_for_the_json_and_quiet_silences_the_lines(na
     captured = capsys.readouterr()
     json.loads(captured.out)
     assert captured.err == ""
+
+
+def test_stationary_speaks_only_when_it_runs_long(capsys, monkeypatch):
+    """At the defaults (about a second) ``stationary`` prints nothing on standard error; a simulation estimated
+    past a heartbeat gets the estimate line (the cost constant raised here instead of running a long one)."""
+    import verify.noisy_quadratic._cli as nq
+
+    from verify.cli import main
+
+    argv = ["noisy-quadratic", "stationary", "--lr", "0.1", "--curvature", "1", "--noise", "1", "--chains", "16",
+            "--steps", "50"]
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(nq, "SECONDS_PER_STEP", 1.0)                       # 50 steps and the burn-in: a minute
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("stationary: 16 chains x ") and "estimated about" in err[0]
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -129,7 +129,7 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     # an overall bar with the ETA on a terminal (tqdm stays silent where standard error is not one)
     with tqdm(total=len(ids), unit="claim", file=sys.stderr, disable=None, leave=False,
               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} claims [{elapsed}<{remaining}]") as bar:
-        done = [0]
+        done, last = [0], [time.perf_counter()]
 
         def progress(line: str) -> None:
             bar.write(line, file=say)
@@ -137,10 +137,14 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
                 signs.heard()
             if re.search(r"\[\d+/\d+", line):      # a claim's line ("[12/40, about 3 min left]")
                 done[0] += 1
+                last[0] = time.perf_counter()
+            elif signs is not None and "drawing the figures" in line:     # the heartbeat names the paper's figures
+                signs.phase(f"{line.strip()} ({done[0]} of {len(ids)} claims done)", line="")
             bar.update(1)
 
         if signs is not None:      # a line on standard error every few seconds while one claim or a figure runs long
-            signs.phase("running the claims", lambda: f"{done[0]} of {len(ids)} claims done", line="")
+            signs.phase("running the claims", lambda: f"{done[0]} of {len(ids)} claims done, the last "
+                        f"{time.perf_counter() - last[0]:.0f} s ago", line="")
         with lock:
             results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
                                  device=args.device, workers=workers,

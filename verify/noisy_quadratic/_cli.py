@@ -101,10 +101,12 @@ def _check_cost(chains: int, total_steps: int) -> float:
 
 
 def stationary_summary(lr: float, curvature: float, noise: float, momentum: float | None = None,
-                       chains: int = 2048, steps: int = 4000, seed: int = 0) -> dict:
+                       chains: int = 2048, steps: int = 4000, seed: int = 0, *, signs=None) -> dict:
     """The derived floor (and approximation), a simulated floor with its 95 % interval, stability, relaxation.
 
-    Unstable parameters are reported (``stable: False`` with the region) and not simulated.
+    Unstable parameters are reported (``stable: False`` with the region) and not simulated.  ``signs``
+    (:class:`verify._progress.Signs`, the command line's) hears an estimate where the simulation is estimated
+    to take longer than a heartbeat, and its heartbeat speaks while a simulation runs long.
     """
     _check_stationary({"lr": lr, "curvature": curvature, "noise": noise, "momentum": momentum, "chains": chains,
                        "steps": steps, "seed": seed})
@@ -145,7 +147,14 @@ def stationary_summary(lr: float, curvature: float, noise: float, momentum: floa
         out["simulated"] = None
         out["simulation_note"] = f"not run: {why_not}; the derived values above are exact"
         return out
-    _check_cost(chains, burn + steps)
+    seconds = _check_cost(chains, burn + steps)
+    if signs is not None:
+        from .._progress import HEARTBEAT_S
+
+        what = f"{chains} chains x {burn + steps} steps (burn-in {burn})"
+        if seconds >= HEARTBEAT_S:          # a run of a few seconds (the defaults) stays silent
+            signs.estimate(seconds, what, "a line every few seconds follows")
+        signs.phase(f"simulating {what}", line="")
     key = point_stream_key(lr, curvature, noise, gamma)
     run = simulate(lr, curvature, noise, gamma, chains=chains, steps=burn + steps, burn_in=burn, seed=seed,
                    spawn_key=key)
@@ -201,7 +210,11 @@ def _fmt(value) -> str:
 
 
 def cmd_stationary(args) -> int:
-    out = stationary_summary(args.lr, args.curvature, args.noise, args.momentum, args.chains, args.steps, args.seed)
+    from .._progress import Signs
+
+    with Signs("stationary", quiet=args.quiet) as signs:
+        out = stationary_summary(args.lr, args.curvature, args.noise, args.momentum, args.chains, args.steps,
+                                 args.seed, signs=signs)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -342,6 +355,8 @@ def add_tools(sub) -> None:
     p.add_argument("--steps", default=None, help="steps averaged after the burn-in (default 4000)")
     p.add_argument("--seed", default=None, help="noise seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (an estimate where "
+                   "the simulation is estimated to take over 5 s, then a line every few seconds)")
     p.set_defaults(func=_cmd_stationary_parsed)
 
     p = sub.add_parser("spectrum", help="train Q3's small GELU network on digits; Lanczos against the dense "
