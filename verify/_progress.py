@@ -109,7 +109,10 @@ class Signs:
 
     def _run(self) -> None:
         while not self._stop.wait(min(1.0, self.every / 4)):
-            self.beat()
+            try:
+                self.beat()
+            except (OSError, ValueError):   # standard error closed or its reader gone: the work goes on unheard
+                return
 
     def __enter__(self) -> "Signs":
         self._last = self._since = self.clock()
