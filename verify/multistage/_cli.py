@@ -167,10 +167,10 @@ def cmd_simulate(args) -> int:
     quiet = getattr(args, "quiet", False)
     with Signs("simulate", quiet=quiet) as signs:
         signs.phase("loading the configuration and its derivations", line="")
-        return _simulate(args, signs, quiet)
+        return _run_simulation(args, signs, quiet)
 
 
-def _simulate(args, signs, quiet: bool) -> int:
+def _run_simulation(args, signs, quiet: bool) -> int:
     from ..engines.events import Progress
     from ._simulate import integrate, measure, missing, observe
 
