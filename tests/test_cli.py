@@ -82,9 +82,20 @@ def test_derive_json_lists_D1_to_D11_all_verified(capsys):
 
 
 def test_derive_latex_renders_math(capsys):
+    """Issue 23: each result's LaTeX stands in a ```math block after its label, never in a list item ("- label:
+    $$...$$" rendered as a bullet with emphasis made of subscripts on plain CommonMark)."""
+    from markdown_it import MarkdownIt
+
     assert main(["derive", "D4", "--latex"]) == 0
     out = capsys.readouterr().out
-    assert "$$" in out and "\\cosh" in out
+    tokens = MarkdownIt("commonmark").parse(out)
+    math = [t.content for t in tokens if t.type == "fence" and t.info == "math"]
+    assert len(math) >= 3 and any("\\cosh" in m for m in math)
+    assert "$$" not in out
+    children = [c for t in tokens if t.type == "inline" for c in t.children or []]
+    text = " ".join(c.content for c in children if c.type == "text")
+    assert "\\left" not in text and "\\frac" not in text          # no LaTeX outside the fences
+    assert not any(c.type == "em_open" for c in children)
 
 
 def test_unknown_derivation_suggests_a_close_match(capsys):

@@ -21,7 +21,11 @@ def test_the_api_section_has_an_example_per_paper():
 def test_readme_example_runs(code, monkeypatch, capsys):
     monkeypatch.chdir(README.parent)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
-    assert capsys.readouterr().out.strip()          # every example prints what it computed
+    out = capsys.readouterr().out
+    assert out.strip()                              # every example prints what it computed
+    # issue 23: a None printed bare ("0.52 None {...}") says nothing; it is followed by the reason in words
+    bare = [line for line in out.splitlines() if re.search(r"\bNone\b(?!,?\s+[A-Za-z(])", line)]
+    assert not bare, bare
 
 
 def test_every_documented_name_is_exported():

@@ -295,9 +295,12 @@ class Derivation:
                  "mathml": to_mathml(value)} for label, value in self.results.items()]
 
     def latex(self) -> str:
+        """Markdown with the LaTeX of each result: its label on a line of its own, then the LaTeX in a fenced
+        ```` ```math ```` block (GitHub renders it; plain CommonMark shows the LaTeX as readable code, never a
+        list item or emphasis made of math), then the identities and whether they verified."""
         lines = [f"### {self.key}. {self.title}", "", self.text.get("statement", ""), ""]
         for label, value in self.results.items():
-            lines.append(f"- {display_name(label)}: $${to_latex(value, self.latex_names)}$$")
+            lines += [f"{display_name(label)}:", "", "```math", to_latex(value, self.latex_names), "```", ""]
         for label, ok in self.identities.items():
             lines.append(f"- identity {label}: {'verified (difference simplifies to 0)' if ok else 'NOT verified'}")
         return "\n".join(lines)

@@ -73,7 +73,25 @@ def add_parser(sub, package, about: str):
     p.add_argument("names", nargs="*", metavar="NAME",
                    help=f"one of {theory.derivation_names(package.KEY)}, by key or name (default: all)")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--latex", action="store_true", help="LaTeX (Markdown with $$ math $$)")
+    fmt.add_argument("--latex", action="store_true",
+                     help="Markdown: each result's label, then its LaTeX in a ```math block")
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON")
-    p.set_defaults(func=lambda args: show([package.derive(k) for k in resolve(package, args.names)], args))
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (one per derivation)")
+    p.set_defaults(func=lambda args: show(derive_each(package, args), args))
     return p
+
+
+def derive_each(package, args, derive=None) -> list:
+    """Derive the results ``args.names`` asks for (``derive(key)``, default ``package.derive``), with a line on
+    standard error as each begins (SymPy takes seconds, all of a paper's derivations up to a quarter of a minute)
+    unless ``--quiet``."""
+    from ._progress import Signs
+
+    derive = package.derive if derive is None else derive
+    keys = resolve(package, args.names)
+    out = []
+    with Signs("derive", quiet=getattr(args, "quiet", False)) as signs:
+        for key in keys:
+            signs.phase(f"deriving {key} ({package.DERIVATIONS[key]})")
+            out.append(derive(key))
+    return out

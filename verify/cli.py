@@ -46,24 +46,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_list(args) -> int:
-    papers = load_papers()
-    keys = [args.paper] if args.paper else list(papers)
-    for key in keys:
-        paper = papers[key]
-        from .report.render import paper_line
+    # from the committed claim index (verify/claim_index.json, checked against the registry by a test): importing
+    # the claim modules for their ids and titles took 4-6 s (SymPy derivations and PyTorch at import)
+    from ._claim_index import current
+    from .report.render import paper_line
 
-        print(f"{paper_line(paper.title, paper.arxiv)} [{key}]")
+    for paper in current()["papers"]:
+        if args.paper and paper["key"] != args.paper:
+            continue
+        print(f"{paper_line(paper['title'], paper['arxiv'])} [{paper['key']}]")
         print("  Claims (python -m verify run CLAIM ...):")
-        for cid in claims_of(key):
-            claim = REGISTRY[cid]
-            kind = "  [heuristic, measured]" if claim.heuristic else ""
-            print(f"    {cid:<24} {claim.derivation:<4} {claim.title}{kind}")
-        print(f"  Derivations (python -m verify {key} derive NAME):")
-        import theory
-
-        derivations = theory.paper(key)
-        for dkey, name in derivations.DERIVATIONS.items():
-            print(f"    {dkey:<4} {name:<18} {derivations.module(dkey).TITLE}")
+        for claim in paper["claims"]:
+            kind = "  [heuristic, measured]" if claim["heuristic"] else ""
+            print(f"    {claim['id']:<24} {claim['derivation']:<4} {claim['title']}{kind}")
+        print(f"  Derivations (python -m verify {paper['key']} derive NAME):")
+        for d in paper["derivations"]:
+            print(f"    {d['key']:<4} {d['name']:<18} {d['title']}")
         print()
     return 0
 
@@ -89,7 +87,7 @@ def _profile(args) -> str:
     return "quick" if args.quick else "full" if args.full else "default"
 
 
-def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = True) -> int:
+def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = True, signs=None) -> int:
     from tqdm import tqdm
 
     from .engines.twolayer import BACKENDS, DEVICES
@@ -134,10 +132,22 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     # an overall bar with the ETA on a terminal (tqdm stays silent where standard error is not one)
     with tqdm(total=len(ids), unit="claim", file=sys.stderr, disable=None, leave=False,
               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} claims [{elapsed}<{remaining}]") as bar:
+        done, last = [0], [time.perf_counter()]
+
         def progress(line: str) -> None:
             bar.write(line, file=say)
+            if signs is not None:
+                signs.heard()
+            if re.search(r"\[\d+/\d+", line):      # a claim's line ("[12/40, about 3 min left]")
+                done[0] += 1
+                last[0] = time.perf_counter()
+            elif signs is not None and "drawing the figures" in line:     # the heartbeat names the paper's figures
+                signs.phase(f"{line.strip()} ({done[0]} of {len(ids)} claims done)", line="")
             bar.update(1)
 
+        if signs is not None:      # a line on standard error every few seconds while one claim or a figure runs long
+            signs.phase("running the claims", lambda: f"{done[0]} of {len(ids)} claims done, the last "
+                        f"{time.perf_counter() - last[0]:.0f} s ago", line="")
         with lock:
             results = run_claims(ids, out_root=root, profile=profile, seed=args.seed, backend=args.backend,
                                  device=args.device, workers=workers,
@@ -272,20 +282,26 @@ def _user_configs(ids: list[str], path: str) -> dict:
 
 
 def cmd_all(args) -> int:
+    from ._progress import Signs
     from .runner import REPORTS_ROOT
 
-    ids = claims_of(args.paper)
-    if args.config and not args.paper:        # a configuration file belongs to the papers that read one
-        papers = load_papers()
-        ids = [cid for cid in ids if papers[REGISTRY[cid].paper].read_config is not None]
-    return _run_and_report(ids, args, REPORTS_ROOT)
+    with Signs("all") as signs:
+        signs.phase("loading the claims", line="")
+        ids = claims_of(args.paper)
+        if args.config and not args.paper:        # a configuration file belongs to the papers that read one
+            papers = load_papers()
+            ids = [cid for cid in ids if papers[REGISTRY[cid].paper].read_config is not None]
+        return _run_and_report(ids, args, REPORTS_ROOT, signs=signs)
 
 
 def cmd_run(args) -> int:
+    from ._progress import Signs
     from .runner import CLAIMS_ROOT
 
-    # some claims: their own figures, not the paper's figures from fresh simulations (those come with 'all')
-    return _run_and_report(_resolve_claims(args.claims), args, CLAIMS_ROOT, paper_figures=False)
+    with Signs("run") as signs:
+        signs.phase("loading the claims", line="")
+        # some claims: their own figures, not the paper's figures from fresh simulations (those come with 'all')
+        return _run_and_report(_resolve_claims(args.claims), args, CLAIMS_ROOT, paper_figures=False, signs=signs)
 
 
 def cmd_cache(args) -> int:
@@ -423,8 +439,14 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        # building the parser imports the papers' tool modules: a Ctrl-C there is an interrupt like any other
-        args = build_parser(argv).parse_args(argv)
+        from ._progress import Signs
+
+        # building the parser imports the papers' tool modules: a Ctrl-C there is an interrupt like any other; on a
+        # loaded machine that can take longer than a heartbeat (it speaks only then, and never with --quiet)
+        words = " ".join(a for a in argv[:2] if not a.startswith("-"))
+        with Signs("verify", quiet="--quiet" in argv) as loading:
+            loading.phase(f"loading the modules of '{words}'", line="")
+            args = build_parser(argv).parse_args(argv)
         code = args.func(args)
         sys.stdout.flush()            # a full standard output fails here, inside the handlers below
         return code

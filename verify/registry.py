@@ -512,8 +512,17 @@ def load_papers(claims: bool = True) -> dict[str, Paper]:
 
 
 def claims_of(paper: str | None = None) -> list[str]:
-    """Claim ids in listing order: papers in the order of :data:`theory.PAPERS`, then registration order."""
+    """Claim ids in listing order: papers in the order of :data:`theory.PAPERS`, then their derivations' order
+    (``DERIVATIONS``), then registration order."""
     load_papers()
     order = list(theory.PAPERS)
     ids = [cid for cid, c in REGISTRY.items() if paper is None or c.paper == paper]
-    return sorted(ids, key=lambda cid: order.index(REGISTRY[cid].paper))
+
+    def place(cid: str) -> tuple[int, int]:
+        # papers in their order, then derivations in theirs (D1, D2, ...; a claim module imported early by
+        # someone else does not move its claims), then registration order (a stable sort)
+        claim = REGISTRY[cid]
+        keys = list(theory.paper(claim.paper).DERIVATIONS)
+        return order.index(claim.paper), keys.index(claim.derivation) if claim.derivation in keys else len(keys)
+
+    return sorted(ids, key=place)

@@ -96,12 +96,13 @@ def _settings(tool: str, args, options: dict) -> None:
         setattr(args, key, value)
 
 
-def uv_summary(width: int, target: float, seed: int, steps: int = 10) -> dict:
+def uv_summary(width: int, target: float, seed: int, steps: int = 10, *, signs=None) -> dict:
     """The measured ``c_loss``, ``c_sharp``, ``c_max`` of one initialisation and the derived ``c_loss``.
 
     For ``y = 0`` the prediction is the derived 10-step ``c_loss`` to first order in ``1/w``; for ``y != 0``
     it is the derived first-order step-1 threshold ``2 + 4 e_0 f_0 / (w lambda_0^2)`` (the loss can then
-    first rise at a later step, so the measured value may lie below it).
+    first rise at a later step, so the measured value may lie below it).  ``signs``
+    (:class:`verify._progress.Signs`, the command line's) hears the estimate and a line per constant.
     """
     if not (isinstance(target, (int, float)) and math.isfinite(target)):
         raise InputError("target", target, "must be a finite number", "use e.g. --target 0")
@@ -114,9 +115,18 @@ def uv_summary(width: int, target: float, seed: int, steps: int = 10) -> dict:
         raise InputError("width", width, "must be a positive integer", "use e.g. --width 1024")
     from ._cost import check_uv
 
-    check_uv(width, steps)              # memory and time estimated before anything is allocated
+    seconds = check_uv(width, steps)    # memory and time estimated before anything is allocated
+    progress = None
+    if signs is not None:
+        signs.estimate(seconds, f"width {width}, target {target:g}, {steps} steps",
+                       "a line per constant follows")
+
+        def progress(name, runs):
+            signs.phase(f"searching {name}", detail=lambda: f"{runs()} runs so far",
+                        line=f"  {name}: scan of c = 2^x over [{BRACKET[0]:g}, {BRACKET[1]:g}], then bisection "
+                             f"({runs()} runs so far)")
     init = initialise(width, seed)
-    consts = critical_constants(init, target, steps)
+    consts = critical_constants(init, target, steps, progress=progress)
     s = uv_model
     if target == 0:
         predicted = float(numeric(s.C_LOSS_FIRST_ORDER, (s.f0, s.lam0, s.w))(init.f0, init.lam0, width))
@@ -143,7 +153,10 @@ def _show(value) -> str:
 
 
 def cmd_uv(args) -> int:
-    out = uv_summary(args.width, args.target, args.seed, args.steps)
+    from .._progress import Signs
+
+    with Signs("uv", quiet=getattr(args, "quiet", False)) as signs:
+        out = uv_summary(args.width, args.target, args.seed, args.steps, signs=signs)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -177,19 +190,21 @@ def cmd_critical(args) -> int:
     setup = Setup(args.depth, args.width, args.seed, data=args.data, zero_last_layer=args.zero_last_layer,
                   device=args.device, steps=args.steps)
     notify = (lambda text: print(text, file=sys.stderr, flush=True))   # the device notice, always
-    progress = None if quiet else notify
     # PyTorch's and the BLAS's threads from the work and the idle cores (verify.threads): with PyTorch's defaults
     # on a loaded 2-core machine a depth-4, width-64 search took 6 min 20 s wall against 22 s with one thread
     from .. import threads as _threads
+    from .._progress import Signs
     from . import _cost
 
     n, why = _threads.choose(getattr(args, "threads", None), work=_cost._parameters(args.depth, args.width),
                              parallel_from=CRITICAL_PARALLEL_FROM, say=notify)
     if not quiet:
         print(f"critical-lr: {n} thread{'s' if n != 1 else ''} ({why}; --threads N to set)", file=sys.stderr)
-    with _threads.limit(n):
+    # the heartbeat speaks where one pass of the search runs long (a wide network's runs and its Lanczos)
+    with _threads.limit(n), Signs("critical-lr", quiet=quiet) as signs:
+        signs.phase("searching", line="  building the network and measuring lambda0, then the search")
         out = measure(setup, Search(coarse_step=0.5, resolution=0.02, per_pass=1), trajectories=True,
-                      notify=notify, progress=progress)
+                      notify=notify, progress=None if quiet else signs.say)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -247,6 +262,8 @@ def add_tools(sub) -> None:
     p.add_argument("--seed", type=str, default=None, help="initialisation seed (default 0)")
     p.add_argument("--steps", type=str, default=None, help="steps of the event rules (default 10, the authors')")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (an estimate, then "
+                   "one per constant)")
     p.set_defaults(func=_cmd_uv_parsed)
 
     p = sub.add_parser("critical-lr", help="10-step c_loss, c_sharp, c_max of one deep ReLU net (E2)")

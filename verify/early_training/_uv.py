@@ -266,16 +266,27 @@ def critical_constant(name: str, event: Callable[[float], bool], *, last_without
     return Critical(name, lo if last_without else hi, monotone, flips, bisections=halvings)
 
 
-def critical_constants(init: UVInit, y: float = 0.0, steps: int = 10, *, bracket: tuple = BRACKET) -> dict:
-    """``{"c_loss", "c_sharp", "c_max"}`` (:class:`Critical`) of one initialisation by gradient descent."""
+def critical_constants(init: UVInit, y: float = 0.0, steps: int = 10, *, bracket: tuple = BRACKET,
+                       progress: Callable[[str, Callable[[], int]], object] | None = None) -> dict:
+    """``{"c_loss", "c_sharp", "c_max"}`` (:class:`Critical`) of one initialisation by gradient descent.
+
+    ``progress(name, runs)`` hears as the search of each constant begins; ``runs()`` gives the gradient-descent
+    runs so far (the command line's progress lines)."""
     _check_run(1.0, steps)
+    count = [0]
 
     def run(cv):
+        count[0] += 1
         return gd(init, cv, y, steps)
 
-    return {"c_loss": critical_constant("c_loss", lambda cv: loss_rises(run(cv)), bracket=bracket),
-            "c_sharp": critical_constant("c_sharp", lambda cv: sharpness_rises(run(cv)), bracket=bracket),
-            "c_max": critical_constant("c_max", lambda cv: diverges(run(cv)), last_without=True, bracket=bracket)}
+    rules = (("c_loss", loss_rises, False), ("c_sharp", sharpness_rises, False), ("c_max", diverges, True))
+    out = {}
+    for name, event, last_without in rules:
+        if progress is not None:
+            progress(name, lambda: count[0])
+        out[name] = critical_constant(name, lambda cv, event=event: event(run(cv)), last_without=last_without,
+                                      bracket=bracket)
+    return out
 
 
 def classify(traj: Trajectory) -> str:

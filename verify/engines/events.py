@@ -43,8 +43,10 @@ class Progress:
         self.total, self.label = float(total), label
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._last = 0.0
+        self.t = 0.0            # the time reached, also where no bar is drawn (a heartbeat line reads it)
 
     def update(self, t: float) -> None:
+        self.t = float(t)
         if not self.enabled or time.monotonic() - self._last < 0.2:
             return
         self._last = time.monotonic()

@@ -15,7 +15,7 @@ import theory.multistage as derivations
 from theory.errors import InputError
 
 from .._derive_tool import add_parser as add_derive_parser
-from .._derive_tool import resolve, show
+from .._derive_tool import derive_each, resolve, show
 from .._interrupt import HeldInterrupt
 from .._io import atomic_write, dumps
 
@@ -26,11 +26,12 @@ _TAKES_ACTIVATION = {"D2", "D7", "D11"}
 
 
 def cmd_derive(args) -> int:
-    keys = resolve(derivations, args.names)
+    resolve(derivations, args.names)            # an unknown name is refused before the activation is built
     from theory.activation import activation_from_spec
 
     activation = activation_from_spec(args.activation, "--activation").require_tanh_like("--activation")
-    results = [derivations.derive(k, activation) if k in _TAKES_ACTIVATION else derivations.derive(k) for k in keys]
+    results = derive_each(derivations, args, lambda k: derivations.derive(k, activation) if k in _TAKES_ACTIVATION
+                          else derivations.derive(k))
     return show(results, args)
 
 
@@ -87,11 +88,17 @@ def _check_levels(option: str, values, low: float, high: float, fix: str) -> tup
 KERNEL_PARALLEL_FROM = 1e5
 
 
-def _check_simulate_options(args, config) -> None:
-    """Refuse bad options before any work: levels, threads, grid, batch, device and the output folder."""
+def _check_simulate_options(args, config) -> float:
+    """Refuse bad options before any work: levels, threads, grid, batch, device and the output folder; return
+    the run's estimated seconds (:meth:`Config.check_resources`)."""
     from ..engines import FlowOptions
+    from ..engines.twolayer import BACKENDS, DEVICES
 
     FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)
+    if args.backend not in BACKENDS:            # refused here, before the estimate line (select_kernel checks too)
+        raise InputError("--backend", args.backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
+    if args.device not in DEVICES:
+        raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
     _check_levels("--k-levels", args.k_levels, 0.0, math.inf, "give levels of K such as --k-levels 0.1 0.9")
     _check_levels("--loss-levels", args.loss_levels, 0.0, math.inf, "give positive losses such as --loss-levels 0.01")
     from .. import threads as _threads
@@ -101,11 +108,7 @@ def _check_simulate_options(args, config) -> None:
                                       say=lambda line: print(line, file=sys.stderr))
     if args.batch is not None and args.batch < 1:
         raise InputError("--batch", args.batch, "must be at least 1", "omit it for full-batch descent")
-    seconds = config.check_resources(simulate=True, grid=args.grid, batch=args.batch)
-    if seconds > 60:
-        from ..resources import describe_seconds
-        print(f"note: this run is estimated to take {describe_seconds(seconds)} (from the configuration)",
-              file=sys.stderr)
+    return config.check_resources(simulate=True, grid=args.grid, batch=args.batch)
 
 
 def _prepare_out(out_dir: Path) -> None:
@@ -168,26 +171,45 @@ def cmd_simulate(args) -> int:
     ``summary.json`` are still written (whole: Ctrl-C is held back while they are), the figure is skipped, and
     the summary says where the run was stopped (``interrupted``, ``complete``) and why a file is missing
     (``files.<kind>`` null, with ``reasons["files.<kind>"]``).  Exit status 130 after any Ctrl-C."""
+    from .._progress import Signs
+
+    quiet = getattr(args, "quiet", False)
+    with Signs("simulate", quiet=quiet) as signs:
+        signs.phase("loading the configuration and its derivations", line="")
+        return _run_simulation(args, signs, quiet)
+
+
+def _run_simulation(args, signs, quiet: bool) -> int:
+    from ..engines.events import Progress
     from ._simulate import integrate, measure, missing, observe
 
     from ._config import load_config
 
     config = load_config(args.config)
-    _check_simulate_options(args, config)
+    seconds = _check_simulate_options(args, config)
     out_dir = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-seed{config.train.seed}"
     _prepare_out(out_dir)
     _prefetch()
+    signs.estimate(seconds, f"{args.config}: width {config.model.width}, alpha {config.model.alpha}, "
+                   f"t_max {config.train.t_max:g}", "a line per phase follows")
     note = lambda msg: print(msg, file=sys.stderr)    # noqa: E731 - notices (e.g. a CUDA fallback) on stderr
+    # the bar on a terminal (--progress forces it, --no-progress and --quiet turn it off); elsewhere the heartbeat
+    # says the time reached every few seconds
+    bar = Progress(config.train.t_max, enabled=False if quiet and args.progress is None else args.progress)
+    signs.phase(f"integrating to t = {config.train.t_max:g}", lambda: f"t = {bar.t:.4g} of {bar.total:g}",
+                beat=not bar.enabled)
     traj, kernel = integrate(config, backend=args.backend, device=args.device, solver=args.solver, rtol=args.rtol,
-                             grid=args.grid, batch=args.batch, progress=args.progress, K_levels=args.k_levels,
+                             grid=args.grid, batch=args.batch, progress=bar, K_levels=args.k_levels,
                              loss_levels=args.loss_levels, notify=note, threads=args.threads)
     stops = [f"during the integration ({traj.message})"] if traj.status == "interrupted" else []
     files, not_written = {}, {}
     obs = {}
+    signs.phase(f"computing the observables on {len(traj.t)} recorded states")
     try:
         obs = observe(config, traj, kernel)
     except KeyboardInterrupt:
         stops.append("after the integration, while the observables were computed (the files hold none)")
+    signs.phase(f"measuring the stages and writing the trajectory files to {out_dir}/")
     with HeldInterrupt() as held:
         summary = measure(config, traj, obs, kernel)
         if len(traj.t):
@@ -201,6 +223,7 @@ def cmd_simulate(args) -> int:
         not_written["png"] = f"not drawn: Ctrl-C arrived {stops[0]}"
     else:
         try:
+            signs.phase("drawing loss.png")
             from ..report.figures import loss_figure
             from ._predict import predict      # imported by the prefetch thread during the integration
 
@@ -288,4 +311,6 @@ def add_tools(sub) -> None:
                    help="loss levels whose (downward) crossing times are recorded")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when standard error is a terminal)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (an estimate, then "
+                   "one per phase, and the time reached every few seconds where there is no bar)")
     p.set_defaults(func=cmd_simulate)

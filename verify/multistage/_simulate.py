@@ -82,7 +82,7 @@ def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solv
 
 def integrate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
               rtol: float = 1e-8, grid: int = 601, batch: int | None = None, K_levels=(), loss_levels=(),
-              progress: bool | None = None, notify=print, threads: int = 1) -> tuple[Trajectory, object]:
+              progress: "bool | Progress | None" = None, notify=print, threads: int = 1) -> tuple[Trajectory, object]:
     """The first half of :func:`simulate`: the trajectory and the kernel, without the observables (a Ctrl-C
     here ends the run early with status ``interrupted``)."""
     data = config.dataset
@@ -95,7 +95,8 @@ def integrate(config: Config, *, backend: str = "auto", device: str = "cpu", sol
     zSz = data.moments["z_Sinv_z"]
     levels = tuple(dict.fromkeys((0.5, 1 - delta, *K_levels))) if not data.z_is_zero else ()
     events = make_events(kernel, m, data.z, zSz if zSz > 0 else 1.0, K_levels=levels, loss_levels=loss_levels)
-    bar = Progress(config.train.t_max, enabled=progress)
+    # a Progress of the caller's (the command line reads its time reached), or a bar shown as ``progress`` says
+    bar = progress if isinstance(progress, Progress) else Progress(config.train.t_max, enabled=progress)
     if config.train.method == "flow" and batch is None:
         traj = integrate_flow(kernel, theta0, config.train.t_max, scale=float(m) ** (-config.model.alpha),
                               events=events, options=FlowOptions(solver=solver, rtol=rtol, grid=grid),

@@ -102,10 +102,12 @@ def _check_cost(chains: int, total_steps: int) -> float:
 
 
 def stationary_summary(lr: float, curvature: float, noise: float, momentum: float | None = None,
-                       chains: int = 2048, steps: int = 4000, seed: int = 0) -> dict:
+                       chains: int = 2048, steps: int = 4000, seed: int = 0, *, signs=None) -> dict:
     """The derived floor (and approximation), a simulated floor with its 95 % interval, stability, relaxation.
 
-    Unstable parameters are reported (``stable: False`` with the region) and not simulated.
+    Unstable parameters are reported (``stable: False`` with the region) and not simulated.  ``signs``
+    (:class:`verify._progress.Signs`, the command line's) hears an estimate where the simulation is estimated
+    to take longer than a heartbeat, and its heartbeat speaks while a simulation runs long.
     """
     _check_stationary({"lr": lr, "curvature": curvature, "noise": noise, "momentum": momentum, "chains": chains,
                        "steps": steps, "seed": seed})
@@ -146,7 +148,14 @@ def stationary_summary(lr: float, curvature: float, noise: float, momentum: floa
         out["simulated"] = None
         out["simulation_note"] = f"not run: {why_not}; the derived values above are exact"
         return out
-    _check_cost(chains, burn + steps)
+    seconds = _check_cost(chains, burn + steps)
+    if signs is not None:
+        from .._progress import HEARTBEAT_S
+
+        what = f"{chains} chains x {burn + steps} steps (burn-in {burn})"
+        if seconds >= HEARTBEAT_S:          # a run of a few seconds (the defaults) stays silent
+            signs.estimate(seconds, what, "a line every few seconds follows")
+        signs.phase(f"simulating {what}", line="")
     key = point_stream_key(lr, curvature, noise, gamma)
     run = simulate(lr, curvature, noise, gamma, chains=chains, steps=burn + steps, burn_in=burn, seed=seed,
                    spawn_key=key)
@@ -202,7 +211,11 @@ def _fmt(value) -> str:
 
 
 def cmd_stationary(args) -> int:
-    out = stationary_summary(args.lr, args.curvature, args.noise, args.momentum, args.chains, args.steps, args.seed)
+    from .._progress import Signs
+
+    with Signs("stationary", quiet=args.quiet) as signs:
+        out = stationary_summary(args.lr, args.curvature, args.noise, args.momentum, args.chains, args.steps,
+                                 args.seed, signs=signs)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -255,11 +268,13 @@ def _cmd_stationary_parsed(args) -> int:
 SPECTRUM_K_LIMIT, SPECTRUM_SECONDS_PER_STEP, SPECTRUM_SECONDS_PER_ENTRY = 50, 6e-3, 4e-6
 
 
-def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 5, seed: int = 0) -> dict:
+def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 5, seed: int = 0, *,
+                     signs=None) -> dict:
     """Train Q3's network (depth 3, the width that gives ``params`` parameters) and compare Lanczos with eigh.
 
     ``params`` must be ``64 w + w^2 + 10 w`` for a width ``w`` (656 for 8, 2352 for 24, 3392 for 32); training
     runs ``100 w`` steps (at most 3000) with drops at 1/2 and 3/4; the checkpoint defaults to the end.
+    ``signs`` (:class:`verify._progress.Signs`, the command line's) hears the estimate and a line per phase.
     """
     from ._spectrum import SpectrumSetup, train_and_measure
 
@@ -282,11 +297,16 @@ def spectrum_summary(params: int = 656, checkpoint: int | None = None, k: int = 
 
     check_memory(8.0 * params * params * 3, "--params", params, f"the dense {params} x {params} Hessian and its "
                  "eigenvectors", "use a smaller --params")
-    check_time((SPECTRUM_SECONDS_PER_STEP * steps + SPECTRUM_SECONDS_PER_ENTRY * params * params) * FLOPS,
-               "--params", params, f"{steps} training steps and the dense Hessian of {params} parameters",
-               "use a smaller --params")
+    seconds = check_time((SPECTRUM_SECONDS_PER_STEP * steps + SPECTRUM_SECONDS_PER_ENTRY * params * params) * FLOPS,
+                         "--params", params, f"{steps} training steps and the dense Hessian of {params} parameters",
+                         "use a smaller --params")
     setup = SpectrumSetup(width=w, steps=steps, drops=(steps // 2, 3 * steps // 4), checkpoints=(step,), k=k)
-    c = train_and_measure(setup, seed).at(step)
+    phase = None
+    if signs is not None:
+        signs.estimate(seconds, f"{params} parameters (width {w}), {steps} training steps, the dense Hessian at "
+                       f"step {step}")
+        phase = signs.phase
+    c = train_and_measure(setup, seed, phase=phase).at(step)
     dense_top = c.values[::-1][:k]
     rel = max(float(np.max(np.abs(c.lanczos_top - dense_top))), abs(c.lanczos_bottom - float(c.values[0])))
     return {"setup": setup.describe(), "seed": seed, "checkpoint": step, "loss": c.loss, "accuracy": c.accuracy,
@@ -303,14 +323,15 @@ SPECTRUM_PARALLEL_FROM = 3000
 
 def cmd_spectrum(args) -> int:
     from .. import threads as _threads
+    from .._progress import Signs
 
     params = _number("--params", args.params, "656", int)
-    checkpoint = None if args.checkpoint is None else _number("--checkpoint", args.checkpoint, "800", int)
-    k, seed = _number("--k", args.k, "5", int), _number("--seed", args.seed, "0", int)
+    numbers = (params, None if args.checkpoint is None else _number("--checkpoint", args.checkpoint, "800", int),
+               _number("--k", args.k, "5", int), _number("--seed", args.seed, "0", int))
     n, _ = _threads.choose(_threads.parse(args.threads), work=params, parallel_from=SPECTRUM_PARALLEL_FROM,
                            say=lambda line: print(line, file=sys.stderr))
-    with _threads.limit(n):
-        out = spectrum_summary(params, checkpoint, k, seed)
+    with _threads.limit(n), Signs("spectrum", quiet=args.quiet) as signs:
+        out = spectrum_summary(*numbers, signs=signs)
     if args.json:
         print(json.dumps(jsonable(out), indent=2))
         return 0
@@ -343,6 +364,8 @@ def add_tools(sub) -> None:
     p.add_argument("--steps", default=None, help="steps averaged after the burn-in (default 4000)")
     p.add_argument("--seed", default=None, help="noise seed (default 0)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (an estimate where "
+                   "the simulation is estimated to take over 5 s, then a line every few seconds)")
     p.set_defaults(func=_cmd_stationary_parsed)
 
     p = sub.add_parser("spectrum", help="train Q3's small GELU network on digits; Lanczos against the dense "
@@ -355,4 +378,6 @@ def add_tools(sub) -> None:
                    help=f"PyTorch and BLAS threads (default: one below {SPECTRUM_PARALLEL_FROM} parameters, else "
                         "the idle cores)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error (an estimate, then "
+                   "one per phase: training, the dense Hessian, eigh, Lanczos)")
     p.set_defaults(func=cmd_spectrum)

@@ -107,14 +107,19 @@ def lanczos_top(hessian, k: int, seed: int, tol: float = 1e-12) -> tuple[np.ndar
     return values, residuals, True, op.products
 
 
-def _measure(setup: SpectrumSetup, theta: np.ndarray, data, seed: int, device: str, keep: int) -> dict:
+def _measure(setup: SpectrumSetup, theta: np.ndarray, data, seed: int, device: str, keep: int,
+             phase=None) -> dict:
+    say = phase if phase is not None else (lambda name: None)
     net = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", dtype=torch.float64, device=device,
                   notify=None)
     loss_fn = net.flat_loss(data, "cross_entropy")
     t = torch.as_tensor(theta, dtype=torch.float64, device=device)
+    say(f"forming the dense {setup.size} x {setup.size} Hessian")
     H = torch_dense_hessian(loss_fn, t)
+    say("diagonalising it (eigh)")
     spec = full_spectrum(H)
     hess = TorchHessian(loss_fn, t)
+    say(f"Lanczos: the top {setup.k} and the bottom eigenvalue")
     top, res, conv, products = lanczos_top(hess, setup.k, seed)
     bottom = bottom_eigenpair(hess, seed=seed, tol=1e-12, ncv=40)
     last = slice(setup.size - 10 * setup.width, setup.size)
@@ -127,13 +132,18 @@ def _measure(setup: SpectrumSetup, theta: np.ndarray, data, seed: int, device: s
             "loss": float(hess.loss)}
 
 
-def train_and_measure(setup: SpectrumSetup, seed: int = 0, device: str = "cpu", keep: int = 10) -> SpectrumRun:
+def train_and_measure(setup: SpectrumSetup, seed: int = 0, device: str = "cpu", keep: int = 10,
+                      phase=None) -> SpectrumRun:
     """Train from ``SeedSequence(seed)`` (initialisation and batch order) and measure every checkpoint.
 
     Training runs in float64 (:data:`TRAIN_DTYPE`), as does the measurement
     of each checkpoint.  ``keep`` eigenvectors at each end are kept.  The
     Lanczos start vector is seeded from ``seed`` too (its own child).
+    ``phase(name, detail=None)`` hears as each phase begins (training, each checkpoint's dense Hessian, its
+    eigh and Lanczos; ``detail()`` gives the step reached): the command line's progress lines.
     """
+    say = phase if phase is not None else (lambda name, detail=None: None)
+    reached = [0]
     device = resolve_device(device)
     net = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", dtype=TRAIN_DTYPE, device=device,
                   notify=None)
@@ -142,17 +152,20 @@ def train_and_measure(setup: SpectrumSetup, seed: int = 0, device: str = "cpu", 
     saved = {}
 
     def grab(step, params, loss):
+        reached[0] = step
         if step in wanted:
             saved[step] = net.flatten(params).detach().to("cpu", torch.float64).numpy().copy()
 
     root = np.random.SeedSequence(seed)
     train_seq, lanczos_seq = root.spawn(2)
+    say(f"training {setup.steps} steps", lambda: f"step {reached[0]} of {setup.steps}")
     result = train(net, net.init(train_seq), data64, setup.lr, setup.steps, setup.options, seed=train_seq,
                    callback=grab)
     lanczos_seed = int(lanczos_seq.generate_state(1)[0])
     checkpoints = []
     for step in sorted(saved):
-        m = _measure(setup, saved[step], data64, lanczos_seed, device, keep)
+        m = _measure(setup, saved[step], data64, lanczos_seed, device, keep,
+                     phase=lambda name: say(f"step {step}: {name}"))
         params = net.unflatten(torch.as_tensor(saved[step], dtype=TRAIN_DTYPE, device=device))
         acc = float((net.forward(params, data64.x).argmax(1) == data64.labels).float().mean())
         checkpoints.append(Checkpoint(step=step, lr=setup.lr_at(max(step - 1, 0)), accuracy=acc, theta=saved[step],
