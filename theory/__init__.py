@@ -27,7 +27,7 @@ def __getattr__(name):
         return getattr(import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["PAPERS", "paper", "derive", "derivation_names", "Derivation", "Activation", "activation_from_spec", "InputError",
+__all__ = ["PAPERS", "OUTSIDE", "add_paper", "paper", "derive", "derivation_names", "Derivation", "Activation", "activation_from_spec", "InputError",
            "NotTanhLike", "VerifierError"]
 
 #: paper key (as used on the command line and in reports) -> package under ``theory`` (and ``verify``).
@@ -39,11 +39,25 @@ PAPERS = {
 }
 
 
+#: papers of installed packages (``verify.registry.load_papers`` adds them from their entry points): paper key ->
+#: the absolute name of the module that holds the paper's derivations (its ``KEY``, ``DERIVATIONS``, ``derive``)
+OUTSIDE: dict[str, str] = {}
+
+
+def add_paper(key: str, module: str) -> None:
+    """Make the derivations of an outside paper known by its key (``module``: an absolute module name)."""
+    if key in PAPERS:
+        raise ValueError(f"paper key {key!r} is one of the built-in papers")
+    OUTSIDE[key] = module
+
+
 def paper(key: str):
-    """The theory package of a paper (``"multistage"``, ``"early-training"``)."""
-    if key not in PAPERS:
-        raise KeyError(key)
-    return import_module(f"{__name__}.{PAPERS[key]}")
+    """The theory package of a paper (``"multistage"``, ``"early-training"``, or an outside paper's key)."""
+    if key in PAPERS:
+        return import_module(f"{__name__}.{PAPERS[key]}")
+    if key in OUTSIDE:
+        return import_module(OUTSIDE[key])
+    raise KeyError(key)
 
 
 def derivation_names(paper_key: str) -> str:

@@ -48,10 +48,14 @@ class _Parser(argparse.ArgumentParser):
 def cmd_list(args) -> int:
     # from the committed claim index (verify/claim_index.json, checked against the registry by a test): importing
     # the claim modules for their ids and titles took 4-6 s (SymPy derivations and PyTorch at import)
-    from ._claim_index import current
+    import theory
+
+    from ._claim_index import build, current
     from .report.render import paper_line
 
-    for paper in current()["papers"]:
+    # papers of installed packages (entry points) are not in the committed index: listed from their registry
+    outside = [key for key in load_papers(claims=False) if key not in theory.PAPERS]
+    for paper in current()["papers"] + (build(outside)["papers"] if outside else []):
         if args.paper and paper["key"] != args.paper:
             continue
         print(f"{paper_line(paper['title'], paper['arxiv'])} [{paper['key']}]")

@@ -13,7 +13,10 @@ does not fail cannot resolve its own tolerance.  Every verdict records its
 
 Paper packages register themselves (:func:`register_paper`) and their claims
 (:func:`register`) when imported; :func:`load_papers` imports every paper
-named in :data:`theory.PAPERS`, so this module never imports a paper.
+named in :data:`theory.PAPERS`, so this module never imports a paper, and
+then every paper an installed package declares under the entry-point group
+:data:`ENTRY_POINT_GROUP` (an outside paper: its entry point names the paper's
+key and the module that registers its :class:`Paper`).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from ._io import jsonable
 __all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "resolution",
            "check_resolution", "QUANTIFIERS", "ROW_OUTCOMES", "rows_of", "check_rows", "check_range", "Expectation",
            "EXPECT_PASSED", "meets_expectation", "Claim", "Paper", "Context", "REGISTRY", "PAPER_REGISTRY",
-           "register", "register_paper", "load_papers", "claims_of"]
+           "register", "register_paper", "load_papers", "claims_of", "ENTRY_POINT_GROUP"]
 
 
 class Status(str, Enum):
@@ -464,7 +467,12 @@ class Paper:
         then check the claims on it, and a context's ``not_applicable(claim_id)`` names the claims whose
         assumptions it breaks.  None: the paper takes no configuration file.
     claim_modules : tuple of str
-        Modules of the paper package that register its claims (imported by :func:`load_papers`).
+        Modules of the paper package that register its claims (imported by :func:`load_papers`; names relative
+        to the package that registers the paper).
+    theory_module : str
+        An outside paper's module of derivations (absolute name; its ``KEY``, ``TITLE``, ``ARXIV``,
+        ``DERIVATIONS``, ``module(key)`` and ``derive(key)`` as a ``theory/<paper>`` package has them); empty for
+        the built-in papers, whose derivations are ``theory.<package>``.
     """
 
     key: str
@@ -480,6 +488,7 @@ class Paper:
     add_tools: Callable | None = None
     claim_modules: tuple = ()
     read_config: Callable | None = None
+    theory_module: str = ""
 
 
 REGISTRY: dict[str, Claim] = {}
@@ -500,23 +509,77 @@ def register_paper(paper: Paper) -> Paper:
     return paper
 
 
+#: the entry-point group through which an installed package adds a paper: the entry point's name is the paper's
+#: key, its value the module that registers the paper (``register_paper``), e.g. in the package's pyproject.toml
+#: ``[project.entry-points."dynamics_verifier.papers"] toy-flow = "toy_flow.paper"``
+ENTRY_POINT_GROUP = "dynamics_verifier.papers"
+
+#: outside papers that could not be loaded: entry-point name -> the one-line reason (said once per process)
+OUTSIDE_ERRORS: dict[str, str] = {}
+
+
+def _claim_modules(paper: Paper, module) -> None:
+    package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
+    for name in paper.claim_modules:
+        import_module(f".{name}", package) if package else import_module(name)
+
+
+def _outside_entry_points() -> list:
+    from importlib.metadata import entry_points
+
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def _load_outside(ep, claims: bool) -> None:
+    """Import one outside paper's entry point (and, with ``claims``, its claim modules); raise with a reason."""
+    if ep.name in theory.PAPERS:
+        raise ValueError(f"its key {ep.name!r} is a built-in paper's")
+    module = ep.load()
+    paper = PAPER_REGISTRY.get(ep.name)
+    if paper is None:
+        raise ValueError(f"{ep.value} registered no paper of key {ep.name!r} (register_paper(Paper(key={ep.name!r}, "
+                         "...)) when it is imported)")
+    if not paper.theory_module:
+        raise ValueError(f"the paper {ep.name!r} names no theory_module (the module of its derivations)")
+    theory.add_paper(ep.name, paper.theory_module)
+    if claims:
+        _claim_modules(paper, module)
+
+
 def load_papers(claims: bool = True) -> dict[str, Paper]:
-    """Import every paper package named in :data:`theory.PAPERS` (in that order) and, with ``claims``, the
-    modules that register their claims; return the papers by key."""
+    """Import every paper package named in :data:`theory.PAPERS` (in that order), then every outside paper of
+    the entry-point group :data:`ENTRY_POINT_GROUP` (by key), and, with ``claims``, the modules that register
+    their claims; return the papers by key.  An outside paper that cannot be loaded is left out, said once on
+    standard error with its reason (:data:`OUTSIDE_ERRORS`); the built-in papers still load."""
     for package in theory.PAPERS.values():
         module = import_module(f"{__package__}.{package}")
         if claims:
-            for name in PAPER_REGISTRY[module.KEY].claim_modules:
-                import_module(f"{module.__name__}.{name}")
-    return {key: PAPER_REGISTRY[key] for key in theory.PAPERS if key in PAPER_REGISTRY}
+            _claim_modules(PAPER_REGISTRY[module.KEY], module)
+    outside = []
+    for ep in _outside_entry_points():
+        if ep.name in OUTSIDE_ERRORS:
+            continue
+        try:
+            _load_outside(ep, claims)
+        except Exception as exc:  # noqa: BLE001 - a broken plug-in is said and left out, the built-ins still run
+            OUTSIDE_ERRORS[ep.name] = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            PAPER_REGISTRY.pop(ep.name, None)
+            for cid in [cid for cid, c in REGISTRY.items() if c.paper == ep.name]:
+                del REGISTRY[cid]
+            import sys
+
+            print(f"note: the paper {ep.name!r} of an installed package ({ep.value}) is left out: "
+                  f"{OUTSIDE_ERRORS[ep.name]}", file=sys.stderr)
+            continue
+        outside.append(ep.name)
+    return {key: PAPER_REGISTRY[key] for key in [*theory.PAPERS, *outside] if key in PAPER_REGISTRY}
 
 
 def claims_of(paper: str | None = None) -> list[str]:
     """Claim ids in listing order: papers in the order of :data:`theory.PAPERS`, then their derivations' order
     (``DERIVATIONS``), then registration order."""
-    load_papers()
-    order = list(theory.PAPERS)
-    ids = [cid for cid, c in REGISTRY.items() if paper is None or c.paper == paper]
+    order = list(load_papers())
+    ids = [cid for cid, c in REGISTRY.items() if (paper is None or c.paper == paper) and c.paper in order]
 
     def place(cid: str) -> tuple[int, int]:
         # papers in their order, then derivations in theirs (D1, D2, ...; a claim module imported early by

@@ -1,0 +1,1 @@
+"""A toy paper for the verifier's plug-in test: the linear flow x' = -k x."""
