@@ -94,15 +94,16 @@ def _profile(args) -> str:
 def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = True, signs=None) -> int:
     from tqdm import tqdm
 
-    from .engines.twolayer import BACKENDS, DEVICES
+    from .devices import check_device
     from .report.render import expectation_of
     from .report.render import unexpected as unexpected_claims
     from .runner import run_claims
 
-    if args.backend not in BACKENDS:
-        raise InputError("--backend", args.backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
-    if args.device not in DEVICES:
-        raise InputError("--device", args.device, "unknown device", f"use one of {', '.join(DEVICES)}")
+    check_device(args.device)
+    papers = load_papers()
+    for key in dict.fromkeys(REGISTRY[cid].paper for cid in ids):     # each paper checks what its engines take
+        if papers[key].check_run_options is not None:
+            papers[key].check_run_options(args.backend, args.device)
     explicit = args.workers is not None
     if not explicit:
         args.workers = min(os.cpu_count() or 1, 4)

@@ -469,6 +469,13 @@ class Paper:
     claim_modules : tuple of str
         Modules of the paper package that register its claims (imported by :func:`load_papers`; names relative
         to the package that registers the paper).
+    check_run_options : callable or None
+        ``check_run_options(backend, device)``: refuse (:class:`theory.InputError`) a ``--backend`` or
+        ``--device`` the paper's engines do not know, before any work.  None: the paper takes any device word
+        its context understands (``cpu``, ``cuda``) and ignores the backend.
+    versions : callable or None
+        ``versions()``: what the paper adds to a report's versions (e.g. whether a compiled kernel is built), a
+        dict of strings.
     theory_module : str
         An outside paper's module of derivations (absolute name; its ``KEY``, ``TITLE``, ``ARXIV``,
         ``DERIVATIONS``, ``module(key)`` and ``derive(key)`` as a ``theory/<paper>`` package has them); empty for
@@ -489,6 +496,8 @@ class Paper:
     claim_modules: tuple = ()
     read_config: Callable | None = None
     theory_module: str = ""
+    check_run_options: Callable | None = None
+    versions: Callable | None = None
 
 
 REGISTRY: dict[str, Claim] = {}

@@ -418,8 +418,10 @@ def _claim_figures(paper_key: str, verdicts: list[dict]) -> tuple[dict, dict]:
         return results_drawn, _verdict_figures(verdicts)
 
 
-@lru_cache(maxsize=1)
-def _versions() -> dict:
+@lru_cache(maxsize=None)
+def _versions(paper_key: str | None = None) -> dict:
+    """The versions a report records: Python and the shared libraries, and what the paper adds
+    (:attr:`Paper.versions`, e.g. whether the two-layer engine's compiled kernel is built)."""
     from importlib.metadata import PackageNotFoundError, version
 
     import matplotlib
@@ -429,12 +431,12 @@ def _versions() -> dict:
         torch_version = version("torch")
     except PackageNotFoundError:
         torch_version = None
-    from .engines.twolayer import fused_status
-
-    fused, why = fused_status()
-    return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-            "sympy": sp.__version__, "matplotlib": matplotlib.__version__, "torch": torch_version,
-            "fused_kernel": "built" if fused else why}
+    out = {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+           "sympy": sp.__version__, "matplotlib": matplotlib.__version__, "torch": torch_version}
+    paper = load_papers(claims=False).get(paper_key) if paper_key is not None else None
+    if paper is not None and paper.versions is not None:
+        out.update({str(k): None if v is None else str(v) for k, v in paper.versions().items()})
+    return out
 
 
 def _git(*args) -> str | None:
@@ -606,7 +608,7 @@ class _PaperRun:
                 "profile": profile,
                 "created": _git("log", "-1", "--format=%cI") or "1970-01-01T00:00:00+00:00", "seed": seed,
                 "wall_time_s": None, "git_revision": _git("rev-parse", "HEAD"), "backend": self.backend,
-                "device": self.device, "versions": _versions(),
+                "device": self.device, "versions": _versions(paper.key),
                 "config": paper.config(profile, seed) if self.user is None else paper.config(profile, seed, self.user),
                 "summary": {s: statuses.count(s) for s in STATUSES},
                 "claims": claims, "figures": figure_list,

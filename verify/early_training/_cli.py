@@ -22,6 +22,7 @@ from .._derive_tool import add_parser as add_derive_parser
 from .._io import jsonable
 from .._toolconfig import merge, read_table
 from ._uv import BRACKET, critical_constants, initialise
+from ..devices import DEVICES
 
 __all__ = ["add_tools", "uv_summary", "cmd_critical", "read_tool_config", "SETTINGS", "EXAMPLE"]
 
@@ -40,7 +41,6 @@ _LOW = {"width": 1, "depth": 1, "seed": 0, "steps": 1}
 _EXAMPLES = {"uv": {"width": "1024", "target": "0", "seed": "0", "steps": "10"},
              "critical-lr": {"depth": "4", "width": "256", "seed": "0", "zero_last_layer": "true", "data": "digits",
                              "device": "cpu", "steps": "10"}}
-DEVICES = ("cpu", "cuda")
 
 
 def _option(key: str) -> str:

@@ -46,6 +46,7 @@ from theory.errors import InputError
 
 from .datasets import Dataset
 from .layers import layer_shapes, parameter_shapes
+from ..devices import DEVICES
 
 __all__ = ["ACTIVATIONS", "LOSSES", "DEVICES", "resolve_device", "seed_streams", "DeepNet", "SGDOptions",
            "TrainResult", "ManyResult", "train", "train_many", "mse_loss", "cross_entropy_loss"]
@@ -56,7 +57,6 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
     "gelu": torch.nn.functional.gelu,
 }
-DEVICES = ("cpu", "cuda")
 
 
 def mse_loss(f: torch.Tensor, y_onehot: torch.Tensor) -> torch.Tensor:

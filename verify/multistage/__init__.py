@@ -56,12 +56,29 @@ def _add_tools(subparsers) -> None:
     add_tools(subparsers)
 
 
+def _check_run_options(backend: str, device: str) -> None:
+    from ..engines.twolayer import BACKENDS
+
+    if backend not in BACKENDS:
+        from theory.errors import InputError
+
+        raise InputError("--backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
+
+
+def _versions() -> dict:
+    from ..engines.twolayer import fused_status
+
+    fused, why = fused_status()
+    return {"fused_kernel": "built" if fused else why}
+
+
 PAPER = register_paper(Paper(
     key=KEY, title=_theory.TITLE, arxiv=_theory.ARXIV,
     label=f"check of our reconstruction of a result of {_theory.ARXIV}",
     heuristic_label=f"measurement of a heuristic claim ({_theory.ARXIV} argues it without proof)",
     make_context=_make_context, config=_config, derivation=_theory.derive, figures=_figures,
     result_figures=_result_figures, add_tools=_add_tools, claim_modules=CLAIM_MODULES, read_config=_read_config,
+    check_run_options=_check_run_options, versions=_versions,
 ))
 
 __all__ = ["KEY", "PAPER", "CLAIM_MODULES"]

@@ -13,11 +13,11 @@ from theory.activation import Activation
 from theory.errors import InputError
 
 from .kernels import NumpyKernel
+from ...devices import DEVICES
 
 __all__ = ["select_kernel", "BACKENDS", "DEVICES"]
 
 BACKENDS = ("auto", "numpy", "torch")
-DEVICES = ("cpu", "cuda")
 
 
 def select_kernel(activation: Activation, X: np.ndarray, p: np.ndarray, y: np.ndarray, width: int,
