@@ -27,7 +27,7 @@ from .registry import EXPECT_PASSED, REGISTRY, STATUSES, Status, check_key, load
 from .report import SCHEMA, validate_report, write_report
 from .report.index import write_index
 
-__all__ = ["run_claims", "run_paper", "run_id", "groups_of", "REPORTS_ROOT", "CLAIMS_ROOT"]
+__all__ = ["run_claims", "run_paper", "run_id", "groups_of", "group_cost", "REPORTS_ROOT", "CLAIMS_ROOT"]
 
 #: where ``all`` writes reports unless ``out_root`` says otherwise: ``runs/reports/<paper>/<run-id>/`` (outside the
 #: committed ``reports/``, which ``python -m verify all --out reports`` regenerates)
@@ -47,6 +47,11 @@ def groups_of(ids: list[str]) -> list[list[str]]:
         claim = REGISTRY[cid]
         groups.setdefault(f"{claim.paper}/{claim.run_group}", []).append(cid)
     return list(groups.values())
+
+
+def group_cost(ids: list[str]) -> float:
+    """A run group's rough weight: the largest ``cost`` of its claims (:class:`verify.registry.Claim`)."""
+    return max(REGISTRY[cid].cost for cid in ids)
 
 
 def _traceback(exc: BaseException) -> str:
@@ -471,15 +476,32 @@ class _PaperRun:
         self.want_figures = figures and paper_figures and self.paper.figures is not None
 
     def submit(self, pool, threads: int | None = None) -> None:
+        for _, job in self.jobs(threads):
+            job(pool)
+
+    def jobs(self, threads: int | None = None) -> list:
+        """This paper's jobs, not yet submitted: ``(cost, submit)`` pairs, ``submit(pool)`` submitting one (its
+        run groups with their weight, :func:`group_cost`, then the derivation texts and the figures, weight 0)."""
         self.start = time.perf_counter()
         self.staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
         keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
         fig_args = (self.key, self.profile, self.seed, self.backend, self.device)
-        self.groups = [pool.submit(_group, (g, self.profile, self.seed, self.backend, self.device, self.user,
-                                            threads))
-                       for g in groups_of(self.ids)]
-        self.texts = pool.submit(_derivation_texts, self.key, keys)
-        self.figure_list = pool.submit(_figures, *fig_args) if self.want_figures else None
+        groups = groups_of(self.ids)
+        self.groups = [None] * len(groups)
+
+        def group(i, ids):
+            def submit(pool):
+                self.groups[i] = pool.submit(_group, (ids, self.profile, self.seed, self.backend, self.device,
+                                                      self.user, threads))
+            return submit
+
+        def texts(pool):
+            self.texts = pool.submit(_derivation_texts, self.key, keys)
+
+        def figures(pool):
+            self.figure_list = pool.submit(_figures, *fig_args) if self.want_figures else None
+
+        return [(group_cost(g), group(i, g)) for i, g in enumerate(groups)] + [(0.0, texts), (0.0, figures)]
 
     def finish(self, workers: int) -> tuple[dict, dict]:
         paper, profile, seed, out_dir, staging = self.paper, self.profile, self.seed, self.out_dir, self.staging
@@ -607,8 +629,10 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
             threads = max(1, (os.cpu_count() or 1) // workers)
             pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
             try:
-                for run in runs:
-                    run.submit(pool, threads)
+                # the costliest run groups of every paper first (a stable sort: the others keep their order), so
+                # that the longest job does not start after the short ones and end the run alone
+                for _, job in sorted((j for run in runs for j in run.jobs(threads)), key=lambda j: -j[0]):
+                    job(pool)
                 for future in as_completed([f for run in runs for f in run.groups]):
                     if future.exception() is None:
                         announce(future)

@@ -176,7 +176,8 @@ def test_Q3_rotation_catches_the_transposed_later_eigenvector_matrix(base, monke
     assert_baseline(base, "Q3-eigenvector-rotation")
     mutate(monkeypatch, eigenbasis.rotation_measure, "VB = B.vectors if basis is None else basis(run, b)",
            "VB = B.vectors.T if basis is None else basis(run, b)")
-    assert_caught(base.derive("Q3-eigenvector-rotation"), "Q3-eigenvector-rotation")
+    ctx = base.derive("Q3-eigenvector-rotation", drop=lambda key: isinstance(key, tuple) and key[0] == "q3e-rotation")
+    assert_caught(ctx, "Q3-eigenvector-rotation")
 
 
 @pytest.mark.skip(reason="Q3-cliff-displacement fails in the unmutated quick run (a measured finding against the "

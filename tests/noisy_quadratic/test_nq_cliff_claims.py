@@ -31,8 +31,7 @@ def ctx():
     c.profile = dataclasses.replace(
         c.profile, cliff=SMALL, drop_cuts=None,
         spectrum=SpectrumSetup(width=8, steps=100, drops=(50, 75), checkpoints=(50, 100), k=3),
-        edge=SpectrumSetup(width=8, lr=0.2, batch_size=1797, steps=60, drops=(20, 40), checkpoints=(60,)),
-        edge_every=20)
+        edge=SpectrumSetup(width=8, lr=0.2, batch_size=1797, steps=60, drops=(20, 40), checkpoints=(60,)))
     return c
 
 

@@ -315,7 +315,8 @@ def figure_cliff_training(verdicts: dict, out: Path) -> dict | None:
         col = _SEED_COLOURS[tr["seed"] % len(_SEED_COLOURS)]
         step, loss = np.array(tr["step"]), np.array(tr["loss"])
         ax.plot(step, loss, "-", color=col, lw=1.2, zorder=3, label=f"loss, seed {tr['seed']}")
-        lam_ax.plot(step, tr["lambda_max"], "--", color=col, lw=1.0, zorder=3)
+        lam_ax.plot(tr.get("lambda_step", step), tr["lambda_max"], "--", marker=".", ms=3, color=col, lw=1.0,
+                    zorder=3)
         at = np.isin(step, m["checkpoints"])
         ax.plot(step[at], loss[at], "D", color=col, mec="black", ms=6, zorder=5,
                 label="checkpoints" if tr["seed"] == 0 else None)

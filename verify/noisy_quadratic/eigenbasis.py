@@ -30,7 +30,7 @@ from theory.noisy_quadratic import spectrum as q3
 
 from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import every_key, fit_slope, judge_points
-from ._context import claim
+from ._context import CLIFF_GROUP, claim
 
 __all__ = ["ROUNDOFF", "BANDS", "TOP_FIT", "TOP_FRACTION", "F_MIN", "GAUSSIAN_DRAWS", "CONC_Z", "roundoff",
            "phase_ends", "positive_bands", "top_mass", "talk_window", "overlap_matrix", "power_law_band",
@@ -48,7 +48,7 @@ F_MIN = 0.01
 GAUSSIAN_DRAWS, CONC_Z = 1000, 6.0
 #: the calibrated factor (the prediction moved by this multiple of its tolerance)
 CALIBRATED = 2.0
-HEURISTIC = dict(group="q3-cliff", heuristic=True)
+HEURISTIC = dict(**CLIFF_GROUP, heuristic=True)
 
 
 def roundoff(n: int) -> float:
@@ -481,7 +481,10 @@ ROT_TOL = Tolerance(
 
 def rotation_measure(ctx, index: int, basis=None) -> list:
     """Overlap matrices between consecutive phase ends of seed ``index`` (``basis(run, step)``: the later basis;
-    default the dense eigenvectors)."""
+    default the dense eigenvectors, whose matrices are cached: the check and its calibrated control read the same)."""
+    key = ("q3e-rotation", ctx.profile.cliff, index)
+    if basis is None and key in ctx._runs:
+        return ctx._runs[key]
     run = ctx.cliff_run(index)
     ends = phase_ends(run)
     out = []
@@ -493,6 +496,8 @@ def rotation_measure(ctx, index: int, basis=None) -> list:
         out.append({"from": a, "to": b, "overlap": O, "random": [len(x) / len(B.values) for x in bands_b],
                     "band_sizes": [len(x) for x in bands_a],
                     "band_edges_from": [[float(A.values[x[0]]), float(A.values[x[-1]])] for x in bands_a]})
+    if basis is None:
+        ctx._runs[key] = out
     return out
 
 
