@@ -18,6 +18,7 @@ preconditions (a training loss stationary above zero before each cut) do not hol
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -197,11 +198,19 @@ claim("Q3-lanczos-vs-dense", "Lanczos extreme eigenvalues match eigh of the dens
 # Q3-power-law: the top of the positive spectrum is a power law of slope about -1 that shifts upward
 
 
+@functools.lru_cache(maxsize=1)
+def _hundredth_band() -> tuple[float, float]:
+    """The slopes whose 100th eigenvalue is 1000 and 10 times below the top, solved from ``100^s`` (Q3; SymPy's
+    solve takes 0.3 s, so once per process)."""
+    lo = float(sp.solve(sp.Eq(q3.HUNDREDTH_RATIO, sp.Rational(1, 1000)), q3.s)[0])
+    hi = float(sp.solve(sp.Eq(q3.HUNDREDTH_RATIO, sp.Rational(1, 10)), q3.s)[0])
+    return lo, hi
+
+
 def power_law_band(centre: float = -1.0) -> tuple[float, float]:
     """Slopes whose 100th eigenvalue is 10 to 1000 times below the top ("about 100 times": within 10x), derived
     from ``100^s`` (Q3); ``centre`` moves the band (the calibrated control)."""
-    lo = float(sp.solve(sp.Eq(q3.HUNDREDTH_RATIO, sp.Rational(1, 1000)), q3.s)[0])
-    hi = float(sp.solve(sp.Eq(q3.HUNDREDTH_RATIO, sp.Rational(1, 10)), q3.s)[0])
+    lo, hi = _hundredth_band()
     return lo + centre + 1.0, hi + centre + 1.0
 
 
