@@ -180,10 +180,14 @@ def test_Q3_rotation_catches_the_transposed_later_eigenvector_matrix(base, monke
     assert_caught(ctx, "Q3-eigenvector-rotation")
 
 
-@pytest.mark.skip(reason="Q3-cliff-displacement fails in the unmutated quick run (a measured finding against the "
-                         "talk): a mutant cannot show that a bug moves it to failed")
-def test_Q3_cliff_displacement_is_not_mutated():
-    """Listed so that the claim without a mutation test shows in the test run."""
+def test_Q3_cliff_displacement_catches_the_displacement_from_the_last_iterate(base, monkeypatch):
+    """The displacement measured from the last iterate before the cut instead of the mean of the late phase-1
+    iterates (the talk's step2g): the iterate's noise around the plateau, which lives in the high-lambda
+    directions, is counted as the cliff's, and the top band's share rises far above a random direction's."""
+    assert_baseline(base, "Q3-cliff-displacement")
+    mutate(monkeypatch, eigenbasis.displacement_measure, "d = run.theta(after) - run.iterate_means[before]",
+           "d = run.theta(after) - run.theta(before)")
+    assert_caught(base.derive("Q3-cliff-displacement"), "Q3-cliff-displacement")
 
 
 def test_Q3_batch_quadratics_catches_the_transposed_eigenvector_matrix(base, monkeypatch):

@@ -89,7 +89,9 @@ class CliffRun:
     full-data loss, ``residuals`` Lanczos's ``|H v - lambda v|``; ``lambda_max`` and ``residuals`` NaN at the steps
     outside ``setup.sharpness_steps``); ``lrs[t]`` is the learning rate of step ``t``;
     ``checkpoints`` maps a step to the float64 parameters after it; ``accuracy`` maps a checkpoint to the
-    training accuracy (on the noisy labels) there.  ``seed`` records the root ``SeedSequence`` (entropy and
+    training accuracy (on the noisy labels) there; ``iterate_means`` maps each cut to the mean of the parameters
+    over :meth:`CliffSetup.average_steps` of the phase it ends (the talk's mean), ``window_means`` to their mean over
+    that phase's end-of-phase window (:meth:`CliffSetup.end_steps`; float64).  ``seed`` records the root ``SeedSequence`` (entropy and
     spawn key).
     """
 
@@ -105,6 +107,8 @@ class CliffRun:
     products: int
     device: str
     batch_seed: int = 0
+    iterate_means: dict = field(default_factory=dict)
+    window_means: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -223,9 +227,18 @@ def train_cliff(setup: CliffSetup, seed: int | np.random.SeedSequence = 0, devic
     train_seq, lanczos_seq, batch_seq = root.spawn(3)
     net, data = cliff_net(setup, device), cliff_data(setup, device)
     measured, kept, sharp = set(setup.measured), set(setup.checkpoints), set(setup.sharpness_steps)
+    averaged = {s: cut for k, cut in enumerate(setup.cuts) for s in setup.average_steps(k)}
+    windowed = {s: cut for k, cut in enumerate(setup.cuts) for s in setup.end_steps(k)}
     saved, thetas = {}, {}
+    sums = {(kind, cut): [None, 0] for cut in setup.cuts for kind in ("talk", "window")}
 
     def grab(step, params):
+        for kind, where in (("talk", averaged), ("window", windowed)):
+            if step in where:
+                total = sums[kind, where[step]]
+                flat = net.flatten(params).detach().to("cpu", torch.float64)
+                total[0] = flat.clone() if total[0] is None else total[0] + flat
+                total[1] += 1
         if step in measured or step in kept:
             flat = net.flatten(params).detach().clone()
             if step in measured:
@@ -261,7 +274,9 @@ def train_cliff(setup: CliffSetup, seed: int | np.random.SeedSequence = 0, devic
             accuracy[step] = float((net.forward(params, data.x).argmax(1) == data.labels).double().mean())
     return CliffRun(setup, {"entropy": int(root.entropy), "spawn_key": list(root.spawn_key)}, steps,
                     np.array(loss), np.array(tops), np.array(res), lrs, thetas, accuracy, products, device,
-                    int(batch_seq.generate_state(1)[0]))
+                    int(batch_seq.generate_state(1)[0]),
+                    {cut: (total / count).numpy() for (kind, cut), (total, count) in sums.items() if kind == "talk"},
+                    {cut: (total / count).numpy() for (kind, cut), (total, count) in sums.items() if kind == "window"})
 
 
 def memorising_curve(setup, seed: int, device: str = "cpu") -> tuple[np.ndarray, dict]:

@@ -225,6 +225,14 @@ class CliffSetup:
             raise InputError("cut", cut, "is not a cut", f"use one of {', '.join(map(str, self.cuts))}")
         return tuple(range(cut + self.end_every, cut + max(self.after) + 1, self.end_every))
 
+    def average_steps(self, phase: int) -> tuple:
+        """The iterates averaged for the mean before the cut that ends phase ``phase``: its second half, every 1 %
+        of its length (the talk's step2g averages the checkpoints 5000, 5100, ..., 10000 of its 10,000-step first
+        phase: the mean removes the iterates' noise around the plateau, and the cliff's displacement is measured
+        from it)."""
+        lo, hi = self.boundaries[phase], self.boundaries[phase + 1]
+        return tuple(range(lo + (hi - lo) // 2, hi + 1, max(1, (hi - lo) // 100)))
+
     def _grid(self) -> tuple:
         windows = [(hi - END_FRACTION * (hi - lo), hi) for lo, hi in zip(self.boundaries, self.boundaries[1:])]
         coarse = {s for s in range(0, self.total + 1, self.every) if not any(a <= s <= b for a, b in windows)}
