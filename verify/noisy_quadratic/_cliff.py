@@ -34,6 +34,7 @@ and spawn key.  The data set (with its random labels) depends on ``setup.noise_s
 """
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,14 +145,33 @@ class CliffRun:
 
     def spectrum(self, step: int) -> Spectrum:
         """All eigenvalues (ascending) and eigenvectors (columns) of the dense float64 Hessian of the full-data
-        loss (no weight-decay term) at checkpoint ``step`` (computed on first use, then cached)."""
+        loss (no weight-decay term) at checkpoint ``step`` (computed on first use, or taken from a
+        :meth:`prefetch`, then cached)."""
         key = ("spectrum", int(step))
         if key not in self._cache:
-            theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
-            from ._mlp_hessian import mlp_dense_hessian     # exact, from per-sample backpropagated parts
+            self._cache[key] = self._dense_spectrum(int(step))
+        value = self._cache[key]
+        if isinstance(value, Future):
+            value = self._cache[key] = value.result()       # a prefetch: its result, or its exception raised here
+        return value
 
-            self._cache[key] = full_spectrum(mlp_dense_hessian(self.net(), self.data(), theta), solver=DENSE_SOLVER)
-        return self._cache[key]
+    def prefetch(self, steps, pool) -> None:
+        """Start the dense spectra at the checkpoints ``steps`` on ``pool`` (an executor of threads), so that they
+        are formed while the caller trains the next seed: the dense Hessian's large products and NumPy's eigh
+        release the GIL, the training loop's small operations hardly need a second core.  :meth:`spectrum` waits
+        for them; the values are those it computes itself."""
+        self.data()                                       # cached here, not raced for by the pool's thread
+        for step in steps:
+            self.theta(step)                              # a checkpoint, or the InputError here
+            key = ("spectrum", int(step))
+            if key not in self._cache:
+                self._cache[key] = pool.submit(self._dense_spectrum, int(step))
+
+    def _dense_spectrum(self, step: int) -> Spectrum:
+        from ._mlp_hessian import mlp_dense_hessian     # exact, from per-sample backpropagated parts
+
+        theta = torch.as_tensor(self.theta(step), dtype=torch.float64, device=self.device)
+        return full_spectrum(mlp_dense_hessian(self.net(), self.data(), theta), solver=DENSE_SOLVER)
 
     def batches(self) -> np.ndarray:
         """The run's partition of the samples into training-size batches: a permutation from

@@ -281,8 +281,18 @@ def figure_batch_fits(run, out: Path, step: int | None = None, shown: int = 5) -
             "caption": caption, **save_figure(fig, out, "nq_batch_fits")}
 
 
+#: profiles whose reports leave out the earlier set-up's figures: no claim measures that set-up's spectra any more
+#: (its loss curve is trained again, without spectra, for the post-cut claims' preconditions), and drawing them
+#: costs a training with four dense spectra (8 s of a core at quick, a third of the paper's quick run)
+NO_MEMORISING_FIGURES = ("quick",)
+
+
 def simulated_figures(profile: str, seed: int, backend: str, device: str, out: str) -> list:
-    """The Q3 figures from a run of the profile's spectrum set-up (the same run the Q3 claims measure)."""
+    """The figures of the earlier, memorising Q3 set-up (``profile.spectrum``: training, spectra, concentration of
+    the top eigenvector, per-batch fits), from a fresh run of it; none at the profiles of
+    :data:`NO_MEMORISING_FIGURES`."""
+    if profile in NO_MEMORISING_FIGURES:
+        return []
     from ._context import Context
 
     run = Context.make(profile, seed=seed, device=device).spectrum_run()
