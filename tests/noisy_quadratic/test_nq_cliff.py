@@ -125,6 +125,29 @@ def test_memorising_curve_matches_the_engine(setup):
     assert sorted(accuracy) == sorted(setup.drops) and all(0 < a <= 1 for a in accuracy.values())
 
 
+def test_iterate_means_are_the_means_of_the_named_iterates(tiny_run):
+    """The talk's mean (the second half of the phase, every 1 %) and the end-window mean, against the iterates of
+    the same training captured independently (the run's training stream, sgd's callback)."""
+    train_seq, _, _ = np.random.SeedSequence(0, spawn_key=(10, 0)).spawn(3)
+    net, data = cliff_net(TINY), cliff_data(TINY)
+    init_gen, batch_gen = seed_streams(train_seq)
+    cut = TINY.cuts[0]
+    talk, window = set(TINY.average_steps(0)), set(TINY.end_steps(0))
+    got = {"talk": [], "window": []}
+
+    def grab(t, params):
+        flat = net.flatten(params).detach().numpy()
+        if t in talk:
+            got["talk"].append(flat.copy())
+        if t in window:
+            got["window"].append(flat.copy())
+    sgd(net, net.init(init_gen), data, TINY, batch_gen, grab)
+    assert len(got["talk"]) == len(talk) == 31 and len(got["window"]) == len(window)
+    scale = max(np.abs(np.array(got["talk"])).max(), 1.0)
+    for kind, means in (("talk", tiny_run.iterate_means), ("window", tiny_run.window_means)):
+        assert np.abs(means[cut] - np.mean(got[kind], axis=0)).max() <= 1e3 * np.finfo(float).eps * scale, kind
+
+
 def test_quick_cliff_measures_lambda_max_where_it_is_read():
     """The quick set-up thins lambda_max out to step 0, the end-of-phase windows (judged) and the after-cut windows;
     the loss stays measured at every measured step; the default measures lambda_max everywhere."""

@@ -11,14 +11,17 @@ biases on digits with partly random labels) by SGD with heavy-ball momentum, in 
   (:func:`~._spectrum.lanczos_top`, k = 1, tolerance :data:`LANCZOS_TOL`, the same seeded start vector at every
   step) with its residual ``r = |H v - lambda v|`` (the eigenvalue is within ``r`` of an exact one, and within
   ``r^2 / gap`` when isolated).  Each measurement is independent of the others, so thinning them leaves the
-  remaining values unchanged to the bit.  (Started from the previous measurement's eigenvector, Lanczos saved 2 % of the
-  products at the quick schedule, 17 % with a basis of 10 vectors instead of 20, and 4-5 % of the time (2.37 and
-  2.34 s against 2.47 s for one seed): the top eigenvector moves between measurements, and ARPACK's first basis
-  costs ``ncv`` products whatever the start.)
+  remaining values unchanged to the bit.  (Started from the previous measurement's eigenvector, Lanczos saved 2 %
+  of the products at the quick schedule, 17 % with a basis of 10 vectors instead of 20, and 4-5 % of the time
+  (2.37 and 2.34 s against 2.47 s for one seed): the top eigenvector moves between measurements, and ARPACK's
+  first basis costs ``ncv`` products whatever the start.  A tolerance of 1e-4 instead of 1e-6 saved at most 20 %
+  of the products; it is kept at 1e-6.)
 - the float64 parameters at the checkpoints (``setup.checkpoints``: the end of each phase and a few steps after
-  each cut);
+  each cut), and for each cut the mean of the parameters over the second half of the phase it ends
+  (``iterate_means``, the talk's average, :meth:`CliffSetup.average_steps`) and over its end-of-phase window
+  (``window_means``);
 - :meth:`CliffRun.spectrum`: the dense float64 Hessian of the full-data loss at a checkpoint (no weight-decay
-  term) and all its eigenvalues and eigenvectors (``eigh``), computed on first use and cached.
+  term) and all its eigenvalues and eigenvectors (NumPy's ``eigh``), computed on first use and cached.
 
 The training loop is :func:`verify.engines.deepnet.train`'s arithmetic (the same batches from the same batch
 stream, ``v' = gamma v + g + wd theta``, ``theta' = theta - lr v'``) written with ``torch.autograd.grad`` and with
@@ -34,7 +37,6 @@ and spawn key.  The data set (with its random labels) depends on ``setup.noise_s
 """
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,27 +147,13 @@ class CliffRun:
 
     def spectrum(self, step: int) -> Spectrum:
         """All eigenvalues (ascending) and eigenvectors (columns) of the dense float64 Hessian of the full-data
-        loss (no weight-decay term) at checkpoint ``step`` (computed on first use, or taken from a
-        :meth:`prefetch`, then cached)."""
+        loss (no weight-decay term) at checkpoint ``step`` (computed on first use, then cached).  (Formed on a
+        helper thread while the next seed trained, they saved no time on the loaded two-core machine and cost 2 s
+        more CPU over the quick group: the training loop and the Hessian's assembly contend for the GIL.)"""
         key = ("spectrum", int(step))
         if key not in self._cache:
             self._cache[key] = self._dense_spectrum(int(step))
-        value = self._cache[key]
-        if isinstance(value, Future):
-            value = self._cache[key] = value.result()       # a prefetch: its result, or its exception raised here
-        return value
-
-    def prefetch(self, steps, pool) -> None:
-        """Start the dense spectra at the checkpoints ``steps`` on ``pool`` (an executor of threads), so that they
-        are formed while the caller trains the next seed: the dense Hessian's large products and NumPy's eigh
-        release the GIL, the training loop's small operations hardly need a second core.  :meth:`spectrum` waits
-        for them; the values are those it computes itself."""
-        self.data()                                       # cached here, not raced for by the pool's thread
-        for step in steps:
-            self.theta(step)                              # a checkpoint, or the InputError here
-            key = ("spectrum", int(step))
-            if key not in self._cache:
-                self._cache[key] = pool.submit(self._dense_spectrum, int(step))
+        return self._cache[key]
 
     def _dense_spectrum(self, step: int) -> Spectrum:
         from ._mlp_hessian import mlp_dense_hessian     # exact, from per-sample backpropagated parts

@@ -142,20 +142,8 @@ class Context:
         if key not in self._runs:
             from ._cliff import train_cliff
 
-            run = train_cliff(self.profile.cliff, self.cliff_seed(index), device=self.device)
-            # the dense spectra at the phase ends (read by most Q3 claims) formed on a helper thread while the
-            # next seed trains; the values are the same as formed on first use
-            run.prefetch(run.setup.boundaries[1:], self._spectra_pool())
-            self._runs[key] = run
+            self._runs[key] = train_cliff(self.profile.cliff, self.cliff_seed(index), device=self.device)
         return self._runs[key]
-
-    def _spectra_pool(self):
-        """One helper thread of this context for the dense spectra (:meth:`CliffRun.prefetch`)."""
-        if "spectra-pool" not in self._runs:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._runs["spectra-pool"] = ThreadPoolExecutor(1, thread_name_prefix="nq-spectra")
-        return self._runs["spectra-pool"]
 
     def cliff_runs(self) -> tuple:
         """The profile's ``cliff_seeds`` runs of the cliff set-up (:meth:`cliff_run` 0, 1, ...)."""

@@ -124,9 +124,10 @@ class CliffSetup:
     measure and report this, and the cliff rule must separate a cut's drop from the drift.  Against the
     issue's prototype (labels redrawn among all ten classes, lambda_max every 250 steps): the replaced labels are
     all wrong (exactly 30 %), and each end-of-phase window (the last 10 %) holds 5-7 measurements (every 50 steps).
-    Cost (one core): training 0.3 ms a step (2.4 s for the default schedule) and 0.1-0.2 s a Lanczos measurement
-    (55 at the default schedule, 31 at the quick profile's), about 12 s and 5 s a seed on an idle core; measured
-    at 25-32 s and 15-18 s a seed on the shared machine (load average 3-5 on two cores).
+    Cost (one core): training 0.3-0.5 ms a step (2.4 s for the default schedule) and 0.1-0.2 s a Lanczos
+    measurement (55 at the default schedule; 22 at the quick profile's, which measures lambda_max only where it is
+    read, ``sharpness_every``), about 12 s and 4 s a seed on an idle core; measured at 25-32 s and 15-18 s a seed
+    (31 measurements at quick) on the shared machine (load average 3-5 on two cores).
     """
 
     width: int = 16
