@@ -27,7 +27,7 @@ from .registry import EXPECT_PASSED, REGISTRY, STATUSES, Status, check_key, load
 from .report import SCHEMA, validate_report, write_report
 from .report.index import write_index
 
-__all__ = ["run_claims", "run_paper", "run_id", "groups_of", "group_cost", "REPORTS_ROOT", "CLAIMS_ROOT"]
+__all__ = ["run_claims", "run_paper", "run_id", "groups_of", "group_cost", "submission_order", "REPORTS_ROOT", "CLAIMS_ROOT"]
 
 #: where ``all`` writes reports unless ``out_root`` says otherwise: ``runs/reports/<paper>/<run-id>/`` (outside the
 #: committed ``reports/``, which ``python -m verify all --out reports`` regenerates)
@@ -52,6 +52,13 @@ def groups_of(ids: list[str]) -> list[list[str]]:
 def group_cost(ids: list[str]) -> float:
     """A run group's rough weight: the largest ``cost`` of its claims (:class:`verify.registry.Claim`)."""
     return max(REGISTRY[cid].cost for cid in ids)
+
+
+def submission_order(jobs: list) -> list:
+    """The ``submit`` functions of ``(cost, submit)`` jobs (:meth:`_PaperRun.jobs`), the costliest first (a stable
+    sort: jobs of equal cost keep their order), so that the longest group does not start after the short ones and
+    end the run alone."""
+    return [job for _, job in sorted(jobs, key=lambda j: -j[0])]
 
 
 def _traceback(exc: BaseException) -> str:
@@ -629,9 +636,7 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
             threads = max(1, (os.cpu_count() or 1) // workers)
             pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
             try:
-                # the costliest run groups of every paper first (a stable sort: the others keep their order), so
-                # that the longest job does not start after the short ones and end the run alone
-                for _, job in sorted((j for run in runs for j in run.jobs(threads)), key=lambda j: -j[0]):
+                for job in submission_order([j for run in runs for j in run.jobs(threads)]):
                     job(pool)
                 for future in as_completed([f for run in runs for f in run.groups]):
                     if future.exception() is None:

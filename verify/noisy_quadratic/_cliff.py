@@ -94,8 +94,8 @@ class CliffRun:
     ``checkpoints`` maps a step to the float64 parameters after it; ``accuracy`` maps a checkpoint to the
     training accuracy (on the noisy labels) there; ``iterate_means`` maps each cut to the mean of the parameters
     over :meth:`CliffSetup.average_steps` of the phase it ends (the talk's mean), ``window_means`` to their mean over
-    that phase's end-of-phase window (:meth:`CliffSetup.end_steps`; float64).  ``seed`` records the root ``SeedSequence`` (entropy and
-    spawn key).
+    that phase's end-of-phase window (:meth:`CliffSetup.end_steps`; float64).  ``seed`` records the root
+    ``SeedSequence`` (entropy and spawn key).
     """
 
     setup: CliffSetup
