@@ -519,15 +519,16 @@ ROT_TOL = Tolerance(
 
 
 def rotation_measure(ctx, index: int, basis=None) -> list:
-    """Overlap matrices between consecutive phase ends of seed ``index`` (``basis(run, step)``: the later basis;
-    default the dense eigenvectors, whose matrices are cached: the check and its calibrated control read the same)."""
+    """Overlap matrices between consecutive phase ends of seed ``index`` (``basis(run, step)``: the later basis, the
+    negative control's, which needs only the judged first pair; default the dense eigenvectors, whose matrices are
+    cached: the check and its calibrated control read the same)."""
     key = ("q3e-rotation", ctx.profile.cliff, index)
     if basis is None and key in ctx._runs:
         return ctx._runs[key]
     run = ctx.cliff_run(index)
     ends = phase_ends(run)
     out = []
-    for a, b in zip(ends, ends[1:]):
+    for a, b in list(zip(ends, ends[1:]))[:None if basis is None else 1]:
         A, B = run.spectrum(a), run.spectrum(b)
         VB = B.vectors if basis is None else basis(run, b)
         bands_a, bands_b = positive_bands(A.values), positive_bands(B.values)
