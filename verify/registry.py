@@ -398,7 +398,9 @@ class Claim:
     compares each verdict with it (:meth:`expected`).  ``calibrated_control`` (optional, with its
     ``calibrated_description``): the check against the derived prediction perturbed by the smallest amount the
     claim says it resolves (at most twice its tolerance); it must fail, or the runner reports the claim
-    inconclusive ("cannot resolve its own tolerance").
+    inconclusive ("cannot resolve its own tolerance").  ``cost``: a rough weight of the claim's run group
+    (seconds of one core at the quick profile; 0 when unknown, the group's weight is its claims' largest): the
+    runner submits the costliest groups first, so that the longest job does not start after the short ones.
     """
 
     id: str
@@ -413,6 +415,7 @@ class Claim:
     expect: tuple = ()
     calibrated_control: Callable[[Any], Verdict] | None = None
     calibrated_description: str = ""
+    cost: float = 0.0
 
     def __post_init__(self):
         if self.calibrated_control is not None and not (isinstance(self.calibrated_description, str)

@@ -28,7 +28,7 @@ from .registry import EXPECT_PASSED, REGISTRY, STATUSES, Status, check_key, load
 from .report import SCHEMA, validate_report, write_report
 from .report.index import write_index
 
-__all__ = ["run_claims", "run_paper", "run_id", "groups_of", "REPORTS_ROOT", "CLAIMS_ROOT"]
+__all__ = ["run_claims", "run_paper", "run_id", "groups_of", "group_cost", "REPORTS_ROOT", "CLAIMS_ROOT"]
 
 #: where ``all`` writes reports unless ``out_root`` says otherwise: ``runs/reports/<paper>/<run-id>/`` (outside the
 #: committed ``reports/``, which ``python -m verify all --out reports`` regenerates)
@@ -48,6 +48,11 @@ def groups_of(ids: list[str]) -> list[list[str]]:
         claim = REGISTRY[cid]
         groups.setdefault(f"{claim.paper}/{claim.run_group}", []).append(cid)
     return list(groups.values())
+
+
+def group_cost(ids: list[str]) -> float:
+    """A run group's rough weight: the largest ``cost`` of its claims (:class:`verify.registry.Claim`)."""
+    return max(REGISTRY[cid].cost for cid in ids)
 
 
 def _traceback(exc: BaseException) -> str:
@@ -514,7 +519,8 @@ class _PaperRun:
     def jobs(self, threads: int | None = None) -> list[tuple[float, object, tuple, object]]:
         """The paper's jobs as ``(weight, fn, args, store)``: ``store(future)`` keeps the future of ``fn(*args)``.
         The weight guesses a job's length, so that a pool can start the longest first: a group's seconds in
-        its last run with this profile (:func:`_last_seconds`), else its number of claims."""
+        its last run with this profile (:func:`_last_seconds`), else its claims' stated cost (:func:`group_cost`),
+        else its number of claims."""
         self.start = time.perf_counter()
         self.staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
         keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
@@ -524,7 +530,7 @@ class _PaperRun:
         def keep(i):
             return lambda future: self.groups.__setitem__(i, future)
 
-        out = [(_last_seconds(self.key, g, self.profile, len(g)), _group,
+        out = [(_last_seconds(self.key, g, self.profile, group_cost(g) or len(g)), _group,
                 ((g, self.profile, self.seed, self.backend, self.device, self.user, threads),), keep(i))
                for i, g in enumerate(groups)]
         out.append((_last_seconds(self.key, ["derivations"], self.profile, len(keys) / 2), _derivation_texts,

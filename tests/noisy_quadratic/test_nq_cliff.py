@@ -11,10 +11,10 @@ import torch
 from theory.errors import InputError
 from verify.engines.datasets import digits
 from verify.engines.deepnet import DeepNet, seed_streams, train
-from verify.noisy_quadratic._cliff import _options, cliff_data, cliff_net, sgd, train_cliff
+from verify.noisy_quadratic._cliff import _options, cliff_data, cliff_net, memorising_curve, sgd, train_cliff
 from verify.noisy_quadratic._context import Context
 from verify.noisy_quadratic._profiles import PROFILES
-from verify.noisy_quadratic._setup import DIGITS_SAMPLES, END_POINTS, CliffSetup
+from verify.noisy_quadratic._setup import DIGITS_SAMPLES, END_POINTS, CliffSetup, SpectrumSetup
 
 #: a short schedule of a narrower network (682 parameters; two phases of 60 steps, the last 6 of each measured
 #: every 2 steps), so that its dense Hessian costs about a second
@@ -107,6 +107,62 @@ def test_training_loop_matches_the_engine():
     worst = max(float((a - b).abs().max()) for a, b in zip(got[setup.total], reference.params))
     assert worst < 1e3 * np.finfo(float).eps * scale          # float64 round-off over 120 steps
     assert np.array_equal(lrs, reference.lrs)
+
+
+@pytest.mark.parametrize("setup", [SpectrumSetup(width=8, steps=40, drops=(20, 30), checkpoints=(40,)),
+                                   SpectrumSetup(width=8, lr=0.2, batch_size=1797, steps=30, drops=(10, 20),
+                                                 checkpoints=(30,))], ids=["mini-batch", "full-batch"])
+def test_memorising_curve_matches_the_engine(setup):
+    """The earlier set-ups' loss curves (the post-cut claims' preconditions on them) by the fast loop against
+    engines.deepnet.train from the same seed streams: the mini-batch set-up with weight decay, the full-batch one."""
+    losses, accuracy = memorising_curve(setup, 4)
+    net = DeepNet(64, 10, setup.depth, setup.width, activation="gelu", dtype=torch.float64, notify=None)
+    train_seq, _ = np.random.SeedSequence(4).spawn(2)
+    reference = train(net, net.init(train_seq), digits(dtype=torch.float64), setup.lr, setup.steps, setup.options,
+                      seed=train_seq)
+    assert losses.shape == reference.losses.shape == (setup.steps + 1,)
+    assert np.max(np.abs(losses - reference.losses)) < 1e3 * np.finfo(float).eps * reference.losses.max()
+    assert sorted(accuracy) == sorted(setup.drops) and all(0 < a <= 1 for a in accuracy.values())
+
+
+def test_iterate_means_are_the_means_of_the_named_iterates(tiny_run):
+    """The talk's mean (the second half of the phase, every 1 %) and the end-window mean, against the iterates of
+    the same training captured independently (the run's training stream, sgd's callback)."""
+    train_seq, _, _ = np.random.SeedSequence(0, spawn_key=(10, 0)).spawn(3)
+    net, data = cliff_net(TINY), cliff_data(TINY)
+    init_gen, batch_gen = seed_streams(train_seq)
+    cut = TINY.cuts[0]
+    talk, window = set(TINY.average_steps(0)), set(TINY.end_steps(0))
+    got = {"talk": [], "window": []}
+
+    def grab(t, params):
+        flat = net.flatten(params).detach().numpy()
+        if t in talk:
+            got["talk"].append(flat.copy())
+        if t in window:
+            got["window"].append(flat.copy())
+    sgd(net, net.init(init_gen), data, TINY, batch_gen, grab)
+    assert len(got["talk"]) == len(talk) == 31 and len(got["window"]) == len(window)
+    scale = max(np.abs(np.array(got["talk"])).max(), 1.0)
+    for kind, means in (("talk", tiny_run.iterate_means), ("window", tiny_run.window_means)):
+        assert np.abs(means[cut] - np.mean(got[kind], axis=0)).max() <= 1e3 * np.finfo(float).eps * scale, kind
+
+
+def test_quick_cliff_measures_lambda_max_where_it_is_read():
+    """The quick set-up thins lambda_max out to step 0, the end-of-phase windows (judged) and the after-cut windows;
+    the loss stays measured at every measured step; the default measures lambda_max everywhere."""
+    quick, default = PROFILES["quick"].cliff, PROFILES["default"].cliff
+    assert default.sharpness_steps == default.measured
+    ends = {s for k in range(len(quick.steps)) for s in quick.end_steps(k)}
+    afters = {s for c in quick.cuts for s in quick.after_steps(c)}
+    assert set(quick.sharpness_steps) == ends | afters | {0} and len(quick.sharpness_steps) < len(quick.measured)
+    thin = dataclasses.replace(TINY, sharpness_every=60)
+    run = train_cliff(thin, np.random.SeedSequence(0, spawn_key=(10, 0)))
+    where = np.isin(run.steps, thin.sharpness_steps)
+    assert np.all(np.isfinite(run.lambda_max[where])) and np.all(np.isnan(run.lambda_max[~where]))
+    assert np.all(np.isfinite(run.loss))
+    with pytest.raises(InputError):
+        dataclasses.replace(TINY, sharpness_every=0)
 
 
 def test_dense_spectrum_matches_lanczos_and_is_cached(tiny_run):

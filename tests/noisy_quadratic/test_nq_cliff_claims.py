@@ -31,8 +31,7 @@ def ctx():
     c.profile = dataclasses.replace(
         c.profile, cliff=SMALL, drop_cuts=None,
         spectrum=SpectrumSetup(width=8, steps=100, drops=(50, 75), checkpoints=(50, 100), k=3),
-        edge=SpectrumSetup(width=8, lr=0.2, batch_size=1797, steps=60, drops=(20, 40), checkpoints=(60,)),
-        edge_every=20)
+        edge=SpectrumSetup(width=8, lr=0.2, batch_size=1797, steps=60, drops=(20, 40), checkpoints=(60,)))
     return c
 
 
@@ -150,3 +149,33 @@ def test_expectations_are_recorded_for_the_measured_findings():
     assert REGISTRY["Q3-loss-drop"].expected("quick")["status"] == "failed"
     assert REGISTRY["Q3-loss-cliff"].expected("default")["status"] == "failed"
     assert REGISTRY["Q3-lambda-max-rise"].expected("quick")["status"] == "passed"
+
+
+def test_the_cliff_group_is_submitted_first(tmp_path):
+    """The q3-cliff group (three trainings and nine dense spectra, by far the paper's heaviest) goes to the pool
+    before the light groups, the derivation texts and the figures."""
+    import shutil
+
+    from verify.registry import claims_of
+    from verify.runner import _group, _PaperRun, _submit_longest_first, group_cost, groups_of
+
+    ids = claims_of("noisy-quadratic")
+    run = _PaperRun("noisy-quadratic", ids, profile="quick", seed=0, backend="auto", device="cpu",
+                    out_dir=tmp_path / "out", figures=True, progress=lambda *_: None)
+
+    class Pool:
+        def __init__(self):
+            self.submitted = []
+
+        def submit(self, fn, *args):
+            self.submitted.append((fn, args))
+
+    pool = Pool()
+    try:
+        _submit_longest_first(pool, [run], 1)
+    finally:
+        shutil.rmtree(run.staging, ignore_errors=True)
+    groups = [args[0][0] for fn, args in pool.submitted if fn is _group]
+    assert "Q3-lambda-max-rise" in groups[0] and group_cost(groups[0]) > 0
+    assert sorted(groups[1:]) == sorted(g for g in groups_of(ids) if "Q3-lambda-max-rise" not in g)
+    assert all(group_cost(g) == 0 for g in groups[1:]) and len(pool.submitted) == len(groups) + 2

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from verify.noisy_quadratic._batchfit import bottom_wells, top_fit
-from verify.noisy_quadratic._figures import (figure_batch_fits, figure_cliff_training, figure_concentration,
-                                             figure_floor_sum, figure_spectra, figure_training, result_figures)
+from verify.noisy_quadratic._figures import (NO_MEMORISING_FIGURES, figure_batch_fits, figure_cliff_training,
+                                             figure_concentration, figure_floor_sum, figure_spectra, figure_training,
+                                             result_figures, simulated_figures)
 from verify.noisy_quadratic._spectrum import SpectrumSetup, train_and_measure
 
 
@@ -43,6 +44,23 @@ def _cliff_verdicts():
              "measured_drop": 0.21, "floor_sum": 0.25, "floor_sum_interval_95": [0.2, 0.27], "loss": 0.7}
             for s in range(3)]
     return {"Q3-lambda-max-rise": {"measured": rise}, "Q3-loss-drop": {"measured": {"cuts": rows}}}
+
+
+def test_cliff_training_figure_draws_a_thinned_lambda_max_trace(tmp_path):
+    """At the quick profile lambda_max is measured at fewer steps than the loss: the trace gives its own steps."""
+    verdicts = _cliff_verdicts()
+    for tr in verdicts["Q3-lambda-max-rise"]["measured"]["traces"]:
+        keep = [0, 2, 3, 4, 7, 8]
+        tr["lambda_step"] = [tr["step"][i] for i in keep]
+        tr["lambda_max"] = [tr["lambda_max"][i] for i in keep]
+    fig = figure_cliff_training(verdicts, tmp_path)
+    assert fig is not None and (tmp_path / "nq_cliff_training.png").stat().st_size > 1000
+
+
+def test_no_memorising_set_up_figures_at_quick(tmp_path):
+    """The earlier set-up's figures (a training with dense spectra) are left out of the quick report."""
+    assert "quick" in NO_MEMORISING_FIGURES and "default" not in NO_MEMORISING_FIGURES
+    assert simulated_figures("quick", 0, "auto", "cpu", str(tmp_path)) == [] and not list(tmp_path.iterdir())
 
 
 def test_cliff_figures_are_written_from_the_verdicts(tmp_path):

@@ -164,12 +164,26 @@ class Spectrum:
         return int(np.sum(self.values < threshold))
 
 
-def full_spectrum(H: np.ndarray, vectors: bool = True) -> Spectrum:
-    """``eigh`` of the symmetrised ``H`` (SciPy, LAPACK ``syevr``)."""
+#: the dense symmetric eigensolvers of :func:`full_spectrum`
+SOLVERS = ("scipy", "numpy")
+
+
+def full_spectrum(H: np.ndarray, vectors: bool = True, solver: str = "scipy") -> Spectrum:
+    """``eigh`` of the symmetrised ``H``: SciPy's (LAPACK ``syevr``, the default), or with ``solver="numpy"``
+    NumPy's (LAPACK ``syevd`` in NumPy's own OpenBLAS; both backward stable, eigenvalues agreeing to 1.5e-15
+    |lambda_max| on Q3's 1,482-parameter Hessian, where NumPy's took 0.63 s against SciPy's 1.04-1.21 s, one
+    thread, loaded machine)."""
     H = np.asarray(H, dtype=float)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise InputError("H", H.shape, "is not a square matrix", "pass a dense Hessian")
+    if solver not in SOLVERS:
+        raise InputError("solver", solver, "unknown eigensolver", f"use one of {', '.join(SOLVERS)}")
     S = (H + H.T) / 2
+    if solver == "numpy":
+        if vectors:
+            values, vecs = np.linalg.eigh(S)
+            return Spectrum(values, vecs)
+        return Spectrum(np.linalg.eigvalsh(S), np.empty((H.shape[0], 0)))
     if vectors:
         values, vecs = scipy.linalg.eigh(S)
         return Spectrum(values, vecs)

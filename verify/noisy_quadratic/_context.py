@@ -16,19 +16,26 @@ from ._simulate import Run, simulate
 
 if TYPE_CHECKING:           # Q3's runs import PyTorch when they run, not when the claims are listed
     from ._cliff import CliffRun
-    from ._spectrum import SharpnessTrace, SpectrumRun
+    from ._spectrum import SpectrumRun
 
 __all__ = ["Context", "claim"]
 
 
 def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
-          group: str = "", heuristic: bool = False, expect=(), calibrated=None) -> Claim:
+          group: str = "", heuristic: bool = False, expect=(), calibrated=None, cost: float = 0.0) -> Claim:
     """Register a claim of this paper (``expect``: a documented finding, :class:`verify.registry.Expectation`;
-    ``calibrated``: ``(control, description)``, the calibrated control, :class:`verify.registry.Claim`)."""
+    ``calibrated``: ``(control, description)``, the calibrated control; ``cost``: the run group's rough weight;
+    :class:`verify.registry.Claim`)."""
     control, description = calibrated if calibrated is not None else (None, "")
     return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
                           group=group, heuristic=heuristic, expect=expect, calibrated_control=control,
-                          calibrated_description=description))
+                          calibrated_description=description, cost=cost))
+
+
+#: the run group of the claims on the cliff set-up (its three trainings and their dense spectra are shared) and its
+#: rough weight at the quick profile (seconds of one core, measured 2026-12-05; by far the paper's heaviest group,
+#: submitted first)
+CLIFF_GROUP = {"group": "q3-cliff", "cost": 20.0}
 
 
 #: spawn keys of the simulations (one noise stream per purpose, all from the root seed; each parameter point of a
@@ -95,15 +102,17 @@ class Context:
             self._runs[key] = train_and_measure(self.profile.spectrum, seed, device=self.device)
         return self._runs[key]
 
-    def edge_trace(self) -> "SharpnessTrace":
-        """The full-batch run of the profile's ``edge`` set-up, top eigenvalue every ``edge_every`` steps (the post-cut
-        claims report that the talk's preconditions fail on it)."""
-        key = ("edge", self.profile.edge, self.profile.edge_every)
+    def edge_curve(self) -> tuple:
+        """The training curve of the profile's full-batch ``edge`` set-up (the post-cut claims report that the
+        talk's preconditions fail on it; cached): the full-data loss after every step and the training accuracy at
+        each drop.  The training of :func:`~verify.noisy_quadratic._spectrum.sharpness_trace` (the same seed
+        streams and arithmetic) without its Lanczos measurements, which nothing reads."""
+        key = ("edge", self.profile.edge)
         if key not in self._runs:
-            from ._spectrum import sharpness_trace
+            from ._cliff import memorising_curve
 
             seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["edge"]).generate_state(1)[0])
-            self._runs[key] = sharpness_trace(self.profile.edge, seed, self.profile.edge_every, device=self.device)
+            self._runs[key] = memorising_curve(self.profile.edge, seed, device=self.device)
         return self._runs[key]
 
     def memorising_curve(self) -> tuple:
@@ -152,7 +161,7 @@ class Context:
                 "chains": {"stationary": p.stationary_chains, "relaxation": p.relax_chains, "cut": p.cut_chains,
                            "momentum": p.momentum_chains, "region": p.region_chains, "rate": p.rate_chains},
                 "momentum_gammas": list(p.momentum_gammas), "momentum_fractions": list(p.momentum_fractions),
-                "spectrum": p.spectrum.describe(), "edge": {**p.edge.describe(), "every": p.edge_every},
+                "spectrum": p.spectrum.describe(), "edge": p.edge.describe(),
                 "cliff": {**p.cliff.describe(), "seeds": p.cliff_seeds,
                           "seed_streams": f"seed i: SeedSequence(seed, spawn_key={STREAMS['cliff'] + ('i',)}); its "
                                           "children: training (initialisation, batch order), Lanczos start"}}

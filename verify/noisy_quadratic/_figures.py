@@ -281,8 +281,18 @@ def figure_batch_fits(run, out: Path, step: int | None = None, shown: int = 5) -
             "caption": caption, **save_figure(fig, out, "nq_batch_fits")}
 
 
+#: profiles whose reports leave out the earlier set-up's figures: no claim measures that set-up's spectra any more
+#: (its loss curve is trained again, without spectra, for the post-cut claims' preconditions), and drawing them
+#: costs a training with four dense spectra (8 s of a core at quick, a third of the paper's quick run)
+NO_MEMORISING_FIGURES = ("quick",)
+
+
 def simulated_figures(profile: str, seed: int, backend: str, device: str, out: str) -> list:
-    """The Q3 figures from a run of the profile's spectrum set-up (the same run the Q3 claims measure)."""
+    """The figures of the earlier, memorising Q3 set-up (``profile.spectrum``: training, spectra, concentration of
+    the top eigenvector, per-batch fits), from a fresh run of it; none at the profiles of
+    :data:`NO_MEMORISING_FIGURES`."""
+    if profile in NO_MEMORISING_FIGURES:
+        return []
     from ._context import Context
 
     run = Context.make(profile, seed=seed, device=device).spectrum_run()
@@ -315,7 +325,8 @@ def figure_cliff_training(verdicts: dict, out: Path) -> dict | None:
         col = _SEED_COLOURS[tr["seed"] % len(_SEED_COLOURS)]
         step, loss = np.array(tr["step"]), np.array(tr["loss"])
         ax.plot(step, loss, "-", color=col, lw=1.2, zorder=3, label=f"loss, seed {tr['seed']}")
-        lam_ax.plot(step, tr["lambda_max"], "--", color=col, lw=1.0, zorder=3)
+        lam_ax.plot(tr.get("lambda_step", step), tr["lambda_max"], "--", marker=".", ms=3, color=col, lw=1.0,
+                    zorder=3)
         at = np.isin(step, m["checkpoints"])
         ax.plot(step[at], loss[at], "D", color=col, mec="black", ms=6, zorder=5,
                 label="checkpoints" if tr["seed"] == 0 else None)

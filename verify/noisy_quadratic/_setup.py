@@ -109,7 +109,10 @@ class CliffSetup:
     a phase after the first.  The full-data loss and lambda_max (Lanczos) are measured every ``every`` steps
     from step 0 and every ``end_every`` steps in the last :data:`END_FRACTION` of each phase (the window of its
     end-of-phase mean, which must hold at least :data:`END_POINTS` measurements) and in the ``max(after)`` steps
-    after each cut (the after-cut window, as many); the parameters are kept at the end of every phase and ``after`` steps after every cut.
+    after each cut (the after-cut window, as many); the parameters are kept at the end of every phase and ``after``
+    steps after every cut.  ``sharpness_every``: lambda_max is measured only in the end-of-phase windows and every
+    ``sharpness_every`` steps (the loss still at every measured step; the quick profile's saving), or at every
+    measured step (None).
 
     Why the preconditions hold.  Fewer parameters than samples: 1,482 < 1,797.  Above zero: 539 of the 1,797
     labels are wrong and cannot be fitted by 1,482 parameters in these few hundred epochs; measured (three seeds,
@@ -121,9 +124,10 @@ class CliffSetup:
     measure and report this, and the cliff rule must separate a cut's drop from the drift.  Against the
     issue's prototype (labels redrawn among all ten classes, lambda_max every 250 steps): the replaced labels are
     all wrong (exactly 30 %), and each end-of-phase window (the last 10 %) holds 5-7 measurements (every 50 steps).
-    Cost (one core): training 0.3 ms a step (2.4 s for the default schedule) and 0.1-0.2 s a Lanczos measurement
-    (55 at the default schedule, 31 at the quick profile's), about 12 s and 5 s a seed on an idle core; measured
-    at 25-32 s and 15-18 s a seed on the shared machine (load average 3-5 on two cores).
+    Cost (one core): training 0.3-0.5 ms a step (2.4 s for the default schedule) and 0.1-0.2 s a Lanczos
+    measurement (55 at the default schedule; 22 at the quick profile's, which measures lambda_max only where it is
+    read, ``sharpness_every``), about 12 s and 4 s a seed on an idle core; measured at 25-32 s and 15-18 s a seed
+    (31 measurements at quick) on the shared machine (load average 3-5 on two cores).
     """
 
     width: int = 16
@@ -139,12 +143,16 @@ class CliffSetup:
     end_every: int = 50
     after: tuple = (50, 250)
     weight_decay: float = 0.0
+    sharpness_every: int | None = None
 
     def __post_init__(self):
         for name in ("width", "depth", "batch_size", "every", "end_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise InputError(name, value, "must be a positive integer", f"pass {name} >= 1")
+        if self.sharpness_every is not None and (not isinstance(self.sharpness_every, int) or self.sharpness_every < 1):
+            raise InputError("sharpness_every", self.sharpness_every, "must be a positive integer or None",
+                             "pass e.g. 500, or None for lambda_max at every measured step")
         if not isinstance(self.bias, bool):
             raise InputError("bias", self.bias, "must be True or False", "pass bias=True")
         if not 0 <= self.label_noise < 1:
@@ -218,6 +226,14 @@ class CliffSetup:
             raise InputError("cut", cut, "is not a cut", f"use one of {', '.join(map(str, self.cuts))}")
         return tuple(range(cut + self.end_every, cut + max(self.after) + 1, self.end_every))
 
+    def average_steps(self, phase: int) -> tuple:
+        """The iterates averaged for the mean before the cut that ends phase ``phase``: its second half, every 1 %
+        of its length (the talk's step2g averages the checkpoints 5000, 5100, ..., 10000 of its 10,000-step first
+        phase: the mean removes the iterates' noise around the plateau, and the cliff's displacement is measured
+        from it)."""
+        lo, hi = self.boundaries[phase], self.boundaries[phase + 1]
+        return tuple(range(lo + (hi - lo) // 2, hi + 1, max(1, (hi - lo) // 100)))
+
     def _grid(self) -> tuple:
         windows = [(hi - END_FRACTION * (hi - lo), hi) for lo, hi in zip(self.boundaries, self.boundaries[1:])]
         coarse = {s for s in range(0, self.total + 1, self.every) if not any(a <= s <= b for a, b in windows)}
@@ -230,6 +246,17 @@ class CliffSetup:
         """The steps at which the loss and lambda_max are measured: every ``every`` steps from 0, every
         ``end_every`` steps in the last :data:`END_FRACTION` of each phase, and each phase's last step."""
         return self._grid()
+
+    @property
+    def sharpness_steps(self) -> tuple:
+        """The measured steps at which lambda_max is measured too: all of them (``sharpness_every`` None), or the
+        end-of-phase windows (the steps Q3-lambda-max-rise judges), the after-cut windows (lambda_max right after a
+        cut, before it has risen) and every ``sharpness_every`` steps from 0."""
+        if self.sharpness_every is None:
+            return self.measured
+        ends = {s for k in range(len(self.steps)) for s in self.end_steps(k)}
+        afters = {s for c in self.cuts for s in self.after_steps(c)}
+        return tuple(s for s in self.measured if s in ends or s in afters or s % self.sharpness_every == 0)
 
     @property
     def checkpoints(self) -> tuple:
@@ -252,6 +279,9 @@ class CliffSetup:
                 "batch_size": self.batch_size, "momentum": self.momentum, "lrs": list(self.lrs),
                 "steps": list(self.steps), "cuts": list(self.cuts), "weight_decay": self.weight_decay,
                 "measured_every": self.every, "measured_every_at_phase_ends": self.end_every,
+                "lambda_max_measured_at": "every measured step" if self.sharpness_every is None else
+                f"the end-of-phase and after-cut windows and every {self.sharpness_every} steps (the loss at every "
+                f"measured step)",
                 "end_of_phase_window": f"last {END_FRACTION:.0%} of each phase", "checkpoints": list(self.checkpoints),
                 "lambda_max": "Lanczos (eigsh 'LA', seeded start, tol 1e-6) on exact float64 Hessian-vector products "
                               "of the full-data loss without the weight decay term",

@@ -24,6 +24,7 @@ zero) and its figure of that set-up stays in :mod:`verify.noisy_quadratic._figur
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -34,7 +35,7 @@ from theory.noisy_quadratic import batch_quadratic as q3b
 
 from ..registry import Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import judge_interval, margin_as_judged
-from ._context import claim
+from ._context import CLIFF_GROUP, claim
 
 __all__ = ["BATCH", "BATCHES", "RANKS", "GRID", "CURV_TOL", "FIT_R2", "ALPHA", "DirectionFit", "batch_fits",
            "sample_batches", "fit_direction", "check_batch_quadratics"]
@@ -151,8 +152,10 @@ def batch_fits(ctx, index: int, vectors=None) -> list:
     return fits
 
 
+@functools.lru_cache(maxsize=16)
 def shapiro_power(k: int, level: float, seed: int) -> float:
-    """The power of Shapiro-Wilk at ``level`` on ``k`` Student-t(3) draws (``POWER_DRAWS`` seeded samples)."""
+    """The power of Shapiro-Wilk at ``level`` on ``k`` Student-t(3) draws (``POWER_DRAWS`` seeded samples; cached:
+    the check and its controls ask for the same, 0.5 s each)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(34,)))
     x = rng.standard_t(POWER_DF, size=(POWER_DRAWS, k))
     return float(np.mean([stats.shapiro(row).pvalue < level for row in x]))
@@ -246,4 +249,4 @@ claim("Q3-batch-quadratics", "Per-batch losses at batch 512 along Hessian eigenv
       check_batch_quadratics, lambda ctx: check_batch_quadratics(ctx, vectors=_random_directions(ctx)),
       "the same fits along seeded random unit vectors (wrong fit vectors) against the eigenvalues",
       calibrated=(lambda ctx: check_batch_quadratics(ctx, factor=1 + CALIBRATED * CURV_TOL),
-                  "the predicted curvature 1.2 h (twice the tolerance)"), group="q3-cliff", heuristic=True)
+                  "the predicted curvature 1.2 h (twice the tolerance)"), **CLIFF_GROUP, heuristic=True)

@@ -18,6 +18,7 @@ preconditions (a training loss stationary above zero before each cut) do not hol
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -30,7 +31,7 @@ from theory.noisy_quadratic import spectrum as q3
 
 from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import every_key, fit_slope, judge_points
-from ._context import claim
+from ._context import CLIFF_GROUP, claim
 
 __all__ = ["ROUNDOFF", "BANDS", "TOP_FIT", "TOP_FRACTION", "F_MIN", "GAUSSIAN_DRAWS", "CONC_Z", "roundoff",
            "phase_ends", "positive_bands", "top_mass", "talk_window", "overlap_matrix", "power_law_band",
@@ -48,7 +49,7 @@ F_MIN = 0.01
 GAUSSIAN_DRAWS, CONC_Z = 1000, 6.0
 #: the calibrated factor (the prediction moved by this multiple of its tolerance)
 CALIBRATED = 2.0
-HEURISTIC = dict(group="q3-cliff", heuristic=True)
+HEURISTIC = dict(**CLIFF_GROUP, heuristic=True)
 
 
 def roundoff(n: int) -> float:
@@ -197,11 +198,19 @@ claim("Q3-lanczos-vs-dense", "Lanczos extreme eigenvalues match eigh of the dens
 # Q3-power-law: the top of the positive spectrum is a power law of slope about -1 that shifts upward
 
 
+@functools.lru_cache(maxsize=1)
+def _hundredth_band() -> tuple[float, float]:
+    """The slopes whose 100th eigenvalue is 1000 and 10 times below the top, solved from ``100^s`` (Q3; SymPy's
+    solve takes 0.3 s, so once per process)."""
+    lo = float(sp.solve(sp.Eq(q3.HUNDREDTH_RATIO, sp.Rational(1, 1000)), q3.s)[0])
+    hi = float(sp.solve(sp.Eq(q3.HUNDREDTH_RATIO, sp.Rational(1, 10)), q3.s)[0])
+    return lo, hi
+
+
 def power_law_band(centre: float = -1.0) -> tuple[float, float]:
     """Slopes whose 100th eigenvalue is 10 to 1000 times below the top ("about 100 times": within 10x), derived
     from ``100^s`` (Q3); ``centre`` moves the band (the calibrated control)."""
-    lo = float(sp.solve(sp.Eq(q3.HUNDREDTH_RATIO, sp.Rational(1, 1000)), q3.s)[0])
-    hi = float(sp.solve(sp.Eq(q3.HUNDREDTH_RATIO, sp.Rational(1, 10)), q3.s)[0])
+    lo, hi = _hundredth_band()
     return lo + centre + 1.0, hi + centre + 1.0
 
 
@@ -319,7 +328,10 @@ def _last_layer_values(run, step: int) -> np.ndarray:
     return np.linalg.eigvalsh((V * sp_.values) @ V.T)
 
 
-def check_negative(ctx, block: str = "full") -> Verdict:
+def check_negative(ctx, block: str = "full", ceiling: float | None = None) -> Verdict:
+    """``block``: the spectrum counted (the negative control's last-layer block); ``ceiling``: the calibrated
+    control, the opposite statement moved toward the data, 'at some phase end at most ``ceiling`` of the
+    eigenvalues lie below -tau lambda_max', judged at the phase end with the least fraction."""
     rows = []
     for i in _seeds(ctx):
         run = ctx.cliff_run(i)
@@ -334,31 +346,45 @@ def check_negative(ctx, block: str = "full") -> Verdict:
                          "most_negative_over_lambda_max": float(values[0] / top), "tau": tau,
                          "within_tau": int(np.sum(np.abs(values) <= tau * top)),
                          "exact_zero_scale": float(np.sort(np.abs(sp_.values))[0] / top)})
-    status, key, listed = every_key(f"a fraction >= {F_MIN:g} of eigenvalues below -tau lambda_max",
-                                    [({"seed": r["seed"], "step": r["step"]},
-                                      F_MIN / r["fraction"] if r["fraction"] > 0 else None) for r in rows],
-                                    unit="checkpoints")
+    least = min(r["fraction"] for r in rows)
+    if ceiling is None:
+        status, key, listed = every_key(f"a fraction >= {F_MIN:g} of eigenvalues below -tau lambda_max",
+                                        [({"seed": r["seed"], "step": r["step"]},
+                                          F_MIN / r["fraction"] if r["fraction"] > 0 else None) for r in rows],
+                                        unit="checkpoints")
+    else:
+        r = min(rows, key=lambda r: r["fraction"])
+        status, key, listed = every_key(f"a fraction <= {ceiling:g} of eigenvalues below -tau lambda_max (at the "
+                                        "phase end with the least)", [({"seed": r["seed"], "step": r["step"]},
+                                                                       r["fraction"] / ceiling)],
+                                        unit="checkpoints")
     firsts = {r["seed"]: r["fraction"] for r in reversed(rows)}
     lasts = {r["seed"]: r["fraction"] for r in rows}
-    least = min(r["fraction"] for r in rows)
     return Verdict("Q3-negative-eigenvalues", "Negative Hessian eigenvalues persist as a fraction of the spectrum",
                    status, key=key, rows=listed,
-                   predicted={"fraction_at_least": F_MIN, "threshold": "-1000 n eps lambda_max", "block": block},
+                   predicted={"fraction_at_least": F_MIN, "threshold": "-1000 n eps lambda_max", "block": block,
+                              "calibrated_ceiling": ceiling},
                    measured={"checkpoints": rows, "last_over_first": {i: lasts[i] / firsts[i] if firsts[i] else None
                                                                       for i in firsts}},
                    tolerance=NEG_TOL, seeds=[ctx.seed], details=_details(ctx), range=_range(ctx, phase_ends(
                        ctx.cliff_run(0))),
-                   resolution=resolution("a spectrum with fewer than 1 % of its eigenvalues below -tau lambda_max (no "
-                                         "calibrated control: the least measured fraction is the bar times "
-                                         f"{least / F_MIN:.3g}, far beyond a perturbation of the bar)",
-                                         tightness=F_MIN / least if least > 0 else None))
+                   resolution=resolution(f"a negative fraction {CALIBRATED * F_MIN:g} of the spectrum from the bar "
+                                         f"(the calibrated control: 'at most {(1 + CALIBRATED) * F_MIN:g} at some "
+                                         f"phase end' must be refuted; the least fraction measured is "
+                                         f"{least:.3g}, the bar times {least / F_MIN:.3g})" if least > 0 else
+                                         "no phase end with a negative eigenvalue below -tau lambda_max",
+                                         CALIBRATED * F_MIN, "fraction of the spectrum"))
 
 
 claim("Q3-negative-eigenvalues", "Negative Hessian eigenvalues persist as a sizeable fraction (>= 1 %, beyond "
       "round-off) at the end of every phase", "Q3e", check_negative,
       lambda ctx: check_negative(ctx, block="last-layer"),
       "the same count on the last layer's Hessian block, which is positive semi-definite (the cross-entropy is "
-      "convex in the logits and the logits are linear in the last layer)", **HEURISTIC)
+      "convex in the logits and the logits are linear in the last layer)",
+      calibrated=(lambda ctx: check_negative(ctx, ceiling=(1 + CALIBRATED) * F_MIN),
+                  f"the opposite statement moved toward the data by twice the tolerance: at some phase end at most "
+                  f"{(1 + CALIBRATED) * F_MIN:.0%} of the eigenvalues lie below -tau lambda_max (judged at the phase "
+                  "end with the least)"), **HEURISTIC)
 
 
 # ---------------------------------------------------------------------------
@@ -405,9 +431,11 @@ def concentration_profile(V: np.ndarray, values: np.ndarray) -> dict:
     return {"ranks": ranks.tolist(), "high": curve(V[:, hi]), "low": curve(V[:, lo])}
 
 
-def check_concentration(ctx, vectors=None) -> Verdict:
+def check_concentration(ctx, vectors=None, calibrated: bool = False) -> Verdict:
     """``vectors(run, step) -> matrix``: the vectors measured (default the dense eigenvectors); the columns are
-    taken in the order of the eigenvalues."""
+    taken in the order of the eigenvalues.  ``calibrated``: the calibrated control, the opposite statements moved
+    toward the data by twice their tolerance: (A) the high fifth's mean mass at most g + 3 x 6 sd (the bar moved by
+    twice its 6 sd), (B) the midpoint D at most 2 h, h the widest 95 % half-width of D over the seeds."""
     points, rows, profile = [], [], None
     for i in _seeds(ctx):
         run = ctx.cliff_run(i)
@@ -436,6 +464,11 @@ def check_concentration(ctx, vectors=None) -> Verdict:
                              run.spectrum(e).values)[2]]).mean())} for e in phase_ends(run)[1:]} if vectors is None else {}})
         if profile is None and vectors is None:
             profile = {"seed": i, "step": s, **concentration_profile(V, sp_.values), "gaussian": g}
+    widest_d = max((p["interval_95"][1] - p["interval_95"][0]) / 2 for p in points if p["what"].startswith("mid"))
+    if calibrated:
+        for p, r in zip(points, [r for r in rows for _ in (0, 1)]):
+            p["band"] = ([None, r["gaussian"] + (1 + CALIBRATED) * CONC_Z * r["gaussian_draws_sd"]]
+                         if p["what"].startswith("high") else [None, CALIBRATED * widest_d])
     status, j, why = judge_points(points, lambda p: f"the {p['what']} (seed {p['seed']})")
     worst = points[j]
     key = key_number(f"worst point: {worst['what']} (seed {worst['seed']})", worst["measured"], None,
@@ -447,8 +480,10 @@ def check_concentration(ctx, vectors=None) -> Verdict:
                    measured={"seeds": rows, "points": points, "profile": profile}, tolerance=CONC_TOL,
                    seeds=[ctx.seed], details=_details(ctx), range=_range(ctx, [rows[0]["step"]]),
                    rows=rows_of(({"seed": p["seed"], "what": p["what"]}, p["margin"], p["status"]) for p in points),
-                   resolution=resolution("a low fifth nearer the high fifth than the Gaussian vector (D < 0, its "
-                                         "interval wholly below 0), or a high fifth within 6 Gaussian sds"))
+                   resolution=resolution(f"a high fifth's mass 12 Gaussian sds from its bar of 6, or a midpoint D "
+                                         f"{CALIBRATED * widest_d:.2g} from 0 (twice its widest 95 % half-width; the "
+                                         "calibrated control: the opposite statements moved by these must be "
+                                         "refuted)", CALIBRATED * widest_d, "midpoint D (top-5 % mass)"))
 
 
 def _random_vectors(ctx):
@@ -459,7 +494,11 @@ def _random_vectors(ctx):
 claim("Q3-eigenvector-concentration", "High-lambda Hessian eigenvectors hold far more than a Gaussian vector's 0.28 "
       "of their mass in their largest 5 % of coordinates; low-lambda ones are nearer the Gaussian (end of phase 1)",
       "Q3e", check_concentration, lambda ctx: check_concentration(ctx, _random_vectors(ctx)),
-      "the same check on seeded Gaussian random vectors in place of the eigenvectors", **HEURISTIC)
+      "the same check on seeded Gaussian random vectors in place of the eigenvectors",
+      calibrated=(lambda ctx: check_concentration(ctx, calibrated=True),
+                  f"the opposite statements moved toward the data by twice their tolerance: the high fifth's mean "
+                  f"top-5 % mass at most g + {(1 + CALIBRATED) * CONC_Z:g} sd, the midpoint D at most twice its "
+                  "widest 95 % half-width"), **HEURISTIC)
 
 
 # ---------------------------------------------------------------------------
@@ -480,12 +519,16 @@ ROT_TOL = Tolerance(
 
 
 def rotation_measure(ctx, index: int, basis=None) -> list:
-    """Overlap matrices between consecutive phase ends of seed ``index`` (``basis(run, step)``: the later basis;
-    default the dense eigenvectors)."""
+    """Overlap matrices between consecutive phase ends of seed ``index`` (``basis(run, step)``: the later basis, the
+    negative control's, which needs only the judged first pair; default the dense eigenvectors, whose matrices are
+    cached: the check and its calibrated control read the same)."""
+    key = ("q3e-rotation", ctx.profile.cliff, index)
+    if basis is None and key in ctx._runs:
+        return ctx._runs[key]
     run = ctx.cliff_run(index)
     ends = phase_ends(run)
     out = []
-    for a, b in zip(ends, ends[1:]):
+    for a, b in list(zip(ends, ends[1:]))[:None if basis is None else 1]:
         A, B = run.spectrum(a), run.spectrum(b)
         VB = B.vectors if basis is None else basis(run, b)
         bands_a, bands_b = positive_bands(A.values), positive_bands(B.values)
@@ -493,6 +536,8 @@ def rotation_measure(ctx, index: int, basis=None) -> list:
         out.append({"from": a, "to": b, "overlap": O, "random": [len(x) / len(B.values) for x in bands_b],
                     "band_sizes": [len(x) for x in bands_a],
                     "band_edges_from": [[float(A.values[x[0]]), float(A.values[x[-1]])] for x in bands_a]})
+    if basis is None:
+        ctx._runs[key] = out
     return out
 
 
@@ -548,54 +593,93 @@ claim("Q3-eigenvector-rotation", "Between phase ends the Hessian's eigenvectors 
 DISP_TOL = Tolerance(
     "displacement-fractions", 0.5,
     "the talk: 'the cliff drop is mostly directed in the low lambda subspace; high lambda directions don't change "
-    "much' (its repository's step2g: the displacement across the cut in the eigenbasis at the checkpoint before "
-    "it).  Here: delta = theta(first cut + first 'after' step) - theta(end of phase 1), decomposed in the dense "
-    "eigenbasis at the end of phase 1; high-lambda subspace: the top of the 5 equal-count bands of the positive "
-    "spectrum (those of Q3-eigenvector-rotation), low-lambda: the other four.  (i) 'mostly in the low subspace': "
-    "its share of |delta|^2 at least 1/2 (used: 1/2 over the share); (ii) 'high directions don't change much': the "
-    "high subspace's share at most its dimension fraction, a random direction's share (Q3e; used: share over "
-    "fraction); every seed")
+    "much'.  Its repository's step2g measures the displacement from the mean of the iterates over the second half "
+    "of the first phase (its checkpoints 5000, 5100, ..., 10000: the mean removes the iterates' noise around the "
+    "plateau, which lives mostly in the high-lambda directions) to the iterate 100 steps after the cut, in the "
+    "dense eigenbasis at the cut.  Here the same: delta = theta(first cut + first 'after' step) minus the mean of "
+    "the iterates over the second half of phase 1, every 1 % of the phase (CliffSetup.average_steps, 51 iterates), "
+    "decomposed in the dense eigenbasis at the end of phase 1; high-lambda subspace: the top of the 5 equal-count "
+    "bands of the positive spectrum (those of Q3-eigenvector-rotation), low-lambda: the other four.  (i) 'mostly "
+    "in the low subspace': its share of |delta|^2 at least 1/2 (used: 1/2 over the share); (ii) 'high directions "
+    "don't change much': the high subspace's share at most its dimension fraction, a random direction's share "
+    "(Q3e; used: share over fraction); every seed.  The displacement from the last iterate before the cut (noise "
+    "included) is reported beside it, not judged")
 
 
 def displacement_measure(ctx, index: int, delta=None) -> dict:
+    """The first cut's displacement (from the mean of phase 1's late iterates, :meth:`CliffSetup.average_steps`, to
+    the first checkpoint after the cut) in the dense eigenbasis at the cut, and the same from the last iterate
+    before the cut (reported); ``delta(run, step)`` replaces the judged displacement (the negative control)."""
     run = ctx.cliff_run(index)
     before = phase_ends(run)[0]
     after = before + min(run.setup.after)
     sp_ = run.spectrum(before)
-    d = run.theta(after) - run.theta(before) if delta is None else delta(run, before)
+    d = run.theta(after) - run.iterate_means[before] if delta is None else delta(run, before)
     bands = positive_bands(sp_.values)
     f = displacement_fractions(sp_.vectors, sp_.values, d, bands)
     low, low_dim = sum(f["bands"][1:]), sum(f["band_dimension"][1:])
-    return {"before": before, "after": after, "norm": float(np.linalg.norm(d)), **f, "low": low,
+    last = displacement_fractions(sp_.vectors, sp_.values, run.theta(after) - run.theta(before), bands)
+    window = displacement_fractions(sp_.vectors, sp_.values, run.theta(after) - run.window_means[before], bands)
+    positive = low + f["bands"][0]
+    return {"before": before, "after": after, "averaged": [run.setup.average_steps(0)[0], before, len(
+                run.setup.average_steps(0))], "norm": float(np.linalg.norm(d)), **f, "low": low,
+            "low_of_positive": low / positive if positive > 0 else None,
             "low_dimension": low_dim, "high": f["bands"][0], "high_dimension": f["band_dimension"][0],
-            "used": max(0.5 / low if low > 0 else math.inf, f["bands"][0] / f["band_dimension"][0])}
+            "from_last_iterate": {"high": last["bands"][0], "low": sum(last["bands"][1:]),
+                                  "negative": last["negative"],
+                                  "norm": float(np.linalg.norm(run.theta(after) - run.theta(before)))},
+            "from_end_window_mean": {"high": window["bands"][0], "low": sum(window["bands"][1:]),
+                                     "negative": window["negative"], "norm": float(np.linalg.norm(
+                                         run.theta(after) - run.window_means[before]))},
+            "mean_to_last_iterate_norm": float(np.linalg.norm(run.theta(before) - run.iterate_means[before]))}
 
 
-def check_displacement(ctx, delta=None) -> Verdict:
+def _displacement_used(r: dict, bar: float) -> float:
+    """The fraction of its tolerance a seed uses: (i) the low share against ``1 - bar / 2`` and (ii) the high share
+    against ``bar`` x its dimension fraction (``bar = 1``: the claim's 1/2 and a random direction's share)."""
+    low_bar = 1 - bar / 2
+    return max(low_bar / r["low"] if r["low"] > 0 else math.inf, r["high"] / (bar * r["high_dimension"]))
+
+
+def check_displacement(ctx, delta=None, bar: float = 1.0) -> Verdict:
+    """``delta``: the negative control's displacement; ``bar``: the calibrated control's tighter bars (``bar = 1/2``:
+    the low share at least 3/4, the high share at most half a random direction's)."""
     rows = [{"seed": i, **displacement_measure(ctx, i, delta)} for i in _seeds(ctx)]
-    status, key, listed = every_key("the cut's displacement mostly in the low-lambda subspace, the high subspace at "
-                                    "most its random share", [({"seed": r["seed"]}, r["used"]) for r in rows])
+    for r in rows:
+        r["used"] = _displacement_used(r, bar)
+    status, key, listed = every_key(f"the cut's displacement mostly in the low-lambda subspace (share >= "
+                                    f"{1 - bar / 2:g}), the high subspace at most {bar:g} x its random share",
+                                    [({"seed": r["seed"]}, r["used"]) for r in rows])
     return Verdict("Q3-cliff-displacement", "The first cut's displacement lies mostly in the low-lambda subspace",
                    status, key=key, rows=listed,
-                   predicted={"low_share_at_least": 0.5, "high_share_at_most": "its dimension fraction (random "
-                                                                               "direction, m / n)"},
+                   predicted={"low_share_at_least": 1 - bar / 2,
+                              "high_share_at_most": f"{bar:g} x its dimension fraction (random direction: m / n)",
+                              "from": "the mean of the iterates over the second half of phase 1 (the talk's step2g)"},
                    measured={"seeds": rows}, tolerance=DISP_TOL, seeds=[ctx.seed], details=_details(ctx),
                    range=_range(ctx, [rows[0]["before"], rows[0]["after"]], bands=BANDS),
-                   resolution=resolution("a displacement whose high-lambda share exceeds a random direction's, or "
-                                         "whose low-lambda share is below 1/2"))
+                   resolution=resolution("a displacement whose low-lambda share is below 3/4 or whose high-lambda "
+                                         "share exceeds half a random direction's (the calibrated control: both "
+                                         "bars moved halfway to the data's side)", 0.5, "share ratio"))
 
 
 def _top_vector_delta(run, step):
     return run.spectrum(step).vectors[:, -1].copy()
 
 
-claim("Q3-cliff-displacement", "The displacement across the first cut lies mostly in the low-lambda subspace "
-      "(high-lambda directions change little)", "Q3e", check_displacement,
-      lambda ctx: check_displacement(ctx, _top_vector_delta),
+claim("Q3-cliff-displacement", "The displacement across the first cut (from the mean of the late phase-1 iterates, "
+      "as the talk) lies mostly in the low-lambda subspace (high-lambda directions change little)", "Q3e",
+      check_displacement, lambda ctx: check_displacement(ctx, _top_vector_delta),
       "the displacement replaced by the top eigenvector (all of it in the high-lambda subspace)",
-      expect=Expectation("failed", "the talk's statement does not hold on the cliff set-up: the displacement over "
-                                   "the first 50 steps after the first cut puts 67-72 % of its squared norm in the "
-                                   "top fifth of the positive spectrum (15 % of the dimensions; a random direction's "
-                                   "share), 12-16 % in the other four fifths and 11-20 % in the negative eigenspace "
-                                   "(quick and default, seeds 0-2; measured from the last iterate before the cut, "
-                                   "where the talk subtracted the mean of its earlier checkpoints)"), **HEURISTIC)
+      calibrated=(lambda ctx: check_displacement(ctx, bar=0.5),
+                  "both bars halved toward the data's side: the low-lambda share at least 3/4, the high-lambda "
+                  "share at most half its dimension fraction"),
+      expect=Expectation("failed", "at the default profile (3000-step phases) the low-lambda share of the "
+                                   "displacement from the talk's iterate mean is 0.47-0.55 (seed 1 below 1/2): 44-51 % "
+                                   "of it lies in the negative eigenspace, which is neither; the high-lambda share is "
+                                   "0.9-1.1 % against a random direction's 14 % (that half of the statement holds "
+                                   "clearly).  At quick the low share is 0.56-0.64 and the claim passes.  Both "
+                                   "profiles: the displacement from the mean is dominated by the drift of the "
+                                   "iterates over the second half of phase 1 (the mean lies 4.1-4.2 (quick) and about "
+                                   "6 (default) from the last iterate, the cut moves it 0.7-0.9); from the last "
+                                   "iterate 56-69 % of it lies in the top band", profiles=("default",)),
+      **HEURISTIC)

@@ -15,7 +15,7 @@ from theory.noisy_quadratic import spectrum as theory
 
 from ..registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ..stats import judge_points
-from ._context import STREAMS, claim
+from ._context import CLIFF_GROUP, STREAMS, claim
 from ._cuts import fall_below_trend, welch_rise
 from ._mc import CALIBRATED
 
@@ -66,10 +66,10 @@ def other_setups(ctx) -> dict:
     steps = np.arange(len(losses))
     out["memorising set-up (profile.spectrum)"] = [
         preconditions(steps, losses, lo, hi, accuracy=acc.get(hi)) for lo, hi in zip(bounds, bounds[1:-1])]
-    tr = ctx.edge_trace()
-    e = tr.setup
+    losses, _ = ctx.edge_curve()
+    e = ctx.profile.edge
     bounds = [0, *sorted(int(d) for d in e.drops), e.steps]
-    pre = [preconditions(np.arange(len(tr.losses)), tr.losses, lo, hi) for lo, hi in zip(bounds, bounds[1:-1])]
+    pre = [preconditions(np.arange(len(losses)), losses, lo, hi) for lo, hi in zip(bounds, bounds[1:-1])]
     for p in pre:
         p["reason"] = "; ".join(x for x in ("full batch: no gradient noise, so no noise floor to fall from",
                                             p["reason"]) if x)
@@ -149,7 +149,9 @@ def check_rise(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
                               "threshold": str(theory.SHARPNESS_THRESHOLD)},
                    measured={"cuts": rows, "phases": phases, "widest_half_width": widest,
                              "traces": [{"seed": i, "step": r.steps.tolist(), "loss": r.loss.tolist(),
-                                         "lambda_max": r.lambda_max.tolist()} for i, r in enumerate(runs)],
+                                         "lambda_step": r.steps[np.isfinite(r.lambda_max)].tolist(),
+                                         "lambda_max": r.lambda_max[np.isfinite(r.lambda_max)].tolist()}
+                                        for i, r in enumerate(runs)],
                              "boundaries": list(s.boundaries), "checkpoints": list(s.checkpoints),
                              "end_windows": [list(s.end_steps(k)) for k in range(len(s.steps))]},
                    tolerance=RISE_TOL,
@@ -162,7 +164,7 @@ def check_rise(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
 
 claim("Q3-lambda-max-rise", "After each learning-rate cut the end-of-phase lambda_max is higher than before it "
       "(every seed of the non-interpolating set-up)", "Q3", check_rise, lambda ctx: check_rise(ctx, band=(None, 0.0)),
-      "the opposite statement: lambda_max falls (or stays) at every cut", group="q3-cliff", heuristic=True,
+      "the opposite statement: lambda_max falls (or stays) at every cut", **CLIFF_GROUP, heuristic=True,
       expect=Expectation("inconclusive", "at the default profile the second cut's rise at seed 2 (+0.07, 1.4 %) is "
                                          "not resolved: one spike (4.62 against 4.2-4.3) in the end-of-phase-2 window "
                                          "widens its interval to [-0.13, 0.27]; the other five seeds x cuts rise "
@@ -221,7 +223,7 @@ def check_cliff(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
 
 claim("Q3-loss-cliff", "The full-data loss falls in a cliff at each learning-rate cut (below the pre-cut trend, "
       "every seed of the non-interpolating set-up)", "Q3", check_cliff, lambda ctx: check_cliff(ctx, band=(None, 0.0)),
-      "the opposite statement: the loss does not fall below the pre-cut trend at any cut", group="q3-cliff",
+      "the opposite statement: the loss does not fall below the pre-cut trend at any cut", **CLIFF_GROUP,
       heuristic=True,
       expect=Expectation("failed", "a finding about the talk on our set-up: the first cut (lr 0.1 -> 0.01) is a cliff "
                                    "(0.09-0.23 nats below the plateau in every seed), but after the second (0.01 -> "
@@ -368,7 +370,7 @@ claim("Q3-loss-drop", "Summed over all positive Hessian directions, the heavy-ba
       "before each cut (the talk's write-up), with the predicted drop against the measured one", "Q3", check_drop,
       lambda ctx: check_drop(ctx, floor=_gd_floor()),
       "the floors of gradient descent, momentum ignored (the exact floor at gamma = 0)",
-      group="q3-cliff", heuristic=True,
+      **CLIFF_GROUP, heuristic=True,
       expect=Expectation("failed", "a finding about the talk's write-up: on our non-interpolating set-up the floors "
                                    "summed over all positive directions are 24-40 % of the loss before the first cut "
                                    "and 3 % before the second (quick and default), not above it; the drop they predict "
