@@ -274,3 +274,23 @@ def test_a_linear_activation_whose_derivative_is_a_constant_computes_the_field(s
     # control: the comparison sees a derivative off by 10 %
     _, wrong = reference(X, p, y, theta[:20], 5, linear, dsigma=lambda s: 1.1 * numeric(linear.derivative(1), (S,))(s))
     assert not close(field, wrong)
+
+
+@needs_fused
+@pytest.mark.parametrize("name", ["tanh", "sin", "erf"])
+@pytest.mark.parametrize("d", [3, 8])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_full_vectors_and_a_short_last_block_at_the_largest_compiled_dimension(name, d, threads):
+    """Sizes beyond the vector width and the row block (67 neurons, 53 rows: several full vectors, a
+    remainder and a short last block of rows) at d = 3 and at the largest compiled d = 8, with
+    pre-activations from about 1e-3 to 30 (tanh's inline evaluation and its clamp at |x| = 20)."""
+    activation = FUSED_ACTIVATIONS[name]
+    for scale in (1e-3, 0.4, 5.0):
+        X, p, y, theta = problem(d + int(1000 * scale), 53, 67, d, scale)
+        fused = NumpyKernel(activation, X, p, y, 67, threads=threads)
+        plain = NumpyKernel(activation, X, p, y, 67, fused=False)
+        assert fused.variant == "fused"
+        loss, field = fused.loss_and_field(theta)
+        ref_loss, ref_field = reference(X, p, y, theta, 67, activation)
+        assert abs(loss - ref_loss) <= PATH_RTOL * ref_loss
+        assert close(field, ref_field) and close(field, plain.field(theta))
