@@ -20,7 +20,8 @@ K = 1/2 event), against ``jax_diffrax_flow.py`` (jitted JAX + diffrax, Tsit5, rt
 states and their losses, ``--losses-in-solve 1``) run in ``--jax-python`` (skipped, with a line, when none is given), its compile excluded: the
 script times ``--repeat`` runs of the compiled solve.  Two modes: ``one`` (one thread each: this process
 and the JAX process pinned to one core, the kernel with one thread, XLA without its Eigen thread pool),
-``all`` (the machine's threads each: the kernel with ``os.cpu_count()`` threads, JAX with its defaults).
+``all`` (the machine's threads each: the kernel's rows split among the cores from n * m = 1e6 on, below
+that one kernel thread with the recorded losses on the other core; JAX with its defaults).
 Agreement: K(t) of the two runs on the 101 recording times (max difference) and t_half interpolated
 linearly on that grid by the same rule for both; the engine's t_half from its event is printed too.
 Ratio: JAX's median integration time over the engine's; target >= 1.2 at every size and mode.
@@ -50,6 +51,7 @@ TARGET = "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"
 SIZES = {"A": (800, 300, 3, 100.0), "B": (4000, 2000, 8, 20.0), "C": (20000, 2000, 8, 20.0)}
 RTOL = 1e-5
 GRID = 101
+SPLIT_FROM = 1_000_000  # n * m from which "all" mode splits the kernel's rows among the cores
 
 
 def setup(m, n, d, t_max):
@@ -164,7 +166,8 @@ def jax_runs(jax_python, m, n, d, t_max, mode, repeat, work):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jax-python", default=None, help="a Python with jax and diffrax (e.g. a separate venv)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="integrations per side at A and B")
+    parser.add_argument("--repeat-large", type=int, default=2, help="integrations per side at C (about a minute each)")
     parser.add_argument("--sizes", default="A,B,C")
     parser.add_argument("--modes", default="one,all")
     parser.add_argument("--quick", action="store_true", help="size A only, one repeat, fewer field rounds")
@@ -193,15 +196,19 @@ def main() -> int:
         for mode in args.modes.split(","):
             if mode == "one":
                 os.sched_setaffinity(0, {min(cores)})
-            threads = 1 if mode == "one" else len(cores)
+            # the machine's threads: the kernel's rows split among the cores from SPLIT_FROM entries on (below,
+            # splitting costs more than it gains: one kernel thread, the recorded losses on the other core)
+            threads = len(cores) if mode == "all" and m * n >= SPLIT_FROM else 1
+            reps = args.repeat_large if label == "C" and not args.quick else repeat
             try:
-                eng = engine_runs(m, n, d, t_max, threads, repeat)
-                jax = jax_runs(args.jax_python, m, n, d, t_max, mode, repeat, work) if args.jax_python else None
+                eng = engine_runs(m, n, d, t_max, threads, reps)
+                jax = jax_runs(args.jax_python, m, n, d, t_max, mode, reps, work) if args.jax_python else None
             finally:
                 os.sched_setaffinity(0, cores)
             e_med = band(eng["times_s"])
-            row = {"engine": eng, "engine_median_s": e_med}
-            line = (f"{label} (m = {m}, n = {n}, d = {d}, t to {t_max:g}), {mode} thread(s): engine "
+            row = {"engine": eng, "engine_median_s": e_med, "kernel_threads": threads, "repeat": reps}
+            line = (f"{label} (m = {m}, n = {n}, d = {d}, t to {t_max:g}), {mode} thread(s), {reps} run(s) each: engine "
+                    f"({threads} kernel thread(s)) "
                     f"{e_med[0]:.3f} s ({e_med[1]:.3f}-{e_med[2]:.3f}), {eng['evaluations']} evaluations, field "
                     f"{eng['field_s'] * 1e3:.2f} ms x evaluations = {eng['field_s'] * eng['evaluations'] / e_med[0]:.0%}"
                     f" of it")

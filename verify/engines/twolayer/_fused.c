@@ -75,39 +75,39 @@ static Py_ssize_t work_items(Py_ssize_t m, Py_ssize_t d)
                     double *restrict out, double *restrict work, double scale
 
 /* tanh(x) inline, so that the loops over neurons keep their values in registers instead of calling
- * libmvec's vector tanh (1.8 ns a value against 0.9 ns for this one on the AVX-512 EPYC of
- * benchmarks/README.md): tanh|x| = -e / (2 + e) with e = expm1(-2|x|), and expm1(y) = 2^k (1 + p(r)) - 1
- * for y = k ln 2 + r, |r| <= ln 2 / 2, p(r) = r + r^2 q(r) with q a degree-9 fit to (expm1(r) - r) / r^2
- * on that interval (mpmath's chebyfit; its error 1.05e-16 in q, i.e. below 4e-17 relative in p).  For
- * |x| <= 0.173 (k = 0) e = p(r) exactly, so small arguments keep their relative accuracy; within 3 ulps
- * of tanh over 2e7 arguments from 1e-7 to 25 (largest at 0.22).  |x| is clamped at 20, where tanh is 1
- * in double; NaN propagates. */
+ * libmvec's vector tanh (1.8 ns a value against 0.76 ns for this one on the AVX-512 EPYC of
+ * benchmarks/README.md): tanh|x| = -e / (2 + e) with e = expm1(-2u), u = |x|, and
+ * expm1(-2u) = 2^k (1 + p) - 1 with k = round(-2u / ln 2), r = u + k ln 2 / 2 (|r| <= ln 2 / 4) and
+ * p = expm1(-2r) = r (-2 + r Q(r)), Q(r) = 4 q(-2r) for q a degree-9 fit to (expm1(v) - v) / v^2 on
+ * |v| <= ln 2 / 2 (mpmath's chebyfit, error 1.05e-16 in q, below 4e-17 relative in p; the powers of -2
+ * scale its coefficients exactly).  k ln 2 / 2 takes ln 2's leading double only: the error, below
+ * 58 * 2^-56 in r, is multiplied by 2^k in e and stays under 0.1 ulp.  For u <= 0.173 (k = 0) e = p,
+ * so small arguments keep their relative accuracy; within 3 ulps of tanh over 2e7 arguments from 1e-7
+ * to 25.  u is clamped at 20, where tanh is 1 in double; NaN propagates. */
 static inline __attribute__((always_inline)) double tanh_inline(double x)
 {
-    const double ax = fabs(x);
-    const double y = -2.0 * (ax > 20.0 ? 20.0 : ax);                /* [-40, 0], or NaN */
-    const double shifter = 0x1.8p52;
-    double kd = y * 0x1.71547652b82fep0 + shifter;                   /* round(y / ln 2) in the low bits */
-    int64_t kbits;
+    const double u = fabs(x) > 20.0 ? 20.0 : fabs(x);                 /* [0, 20], or NaN */
+    const double shifter = 0x1.8p52 + 1023.0;
+    double kd = fma(u, -0x1.71547652b82fep1, shifter);               /* round(-2u / ln 2) + 1023 in the low bits */
+    uint64_t kbits;
     memcpy(&kbits, &kd, sizeof kbits);
     kd -= shifter;
-    double r = fma(-kd, 0x1.62e42fefa39efp-1, y);                    /* y - k ln 2, ln 2 = hi + lo */
-    r = fma(-kd, 0x1.abc9e3b39803fp-56, r);
-    double q = 2.510038549551032e-08;
-    q = fma(q, r, 2.7620088445409746e-07);
-    q = fma(q, r, 2.7557268459997064e-06);
-    q = fma(q, r, 2.4801521295954376e-05);
-    q = fma(q, r, 0.00019841269863053618);
-    q = fma(q, r, 0.0013888888917213717);
-    q = fma(q, r, 0.008333333333330062);
-    q = fma(q, r, 0.04166666666662413);
-    q = fma(q, r, 0.16666666666666669);
-    q = fma(q, r, 0.5000000000000001);
-    const double p = fma(r * r, q, r);                               /* expm1(r) */
-    const int64_t tbits = (kbits - (int64_t)0x4338000000000000LL + 1023) << 52;
+    const double r = fma(kd, 0x1.62e42fefa39efp-2, u);              /* -(y - k ln 2) / 2 for y = -2u */
+    double q = -5.1405589494805136e-05;
+    q = fma(q, r, 0.0002828297056809958);
+    q = fma(q, r, -0.0014109321451518497);
+    q = fma(q, r, 0.00634918945176432);
+    q = fma(q, r, -0.02539682542470863);
+    q = fma(q, r, 0.08888888907016779);
+    q = fma(q, r, -0.26666666666656197);
+    q = fma(q, r, 0.6666666666659861);
+    q = fma(q, r, -1.3333333333333335);
+    q = fma(q, r, 2.0000000000000004);
+    const double p = r * fma(r, q, -2.0);                            /* expm1(-2r) */
+    const uint64_t tbits = kbits << 52;                              /* the bits of 2^k: (k + 1023) << 52 */
     double t;                                                        /* 2^k, k in [-58, 0] */
     memcpy(&t, &tbits, sizeof t);
-    const double e = fma(t, p, t - 1.0);                             /* expm1(y) in (-1, 0] */
+    const double e = fma(t, p, t - 1.0);                             /* expm1(-2u) in (-1, 0] */
     return copysign(e / (2.0 + e), x);                               /* e / (2 + e) = -tanh|x| */
 }
 
