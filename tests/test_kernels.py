@@ -263,6 +263,36 @@ def test_the_recorded_losses_of_a_flow_run_are_those_of_the_recorded_states():
     assert run.loss.tolist() == [kernel.loss(th) for th in run.theta]
 
 
+@needs_fused
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity (Linux)")
+def test_on_one_core_the_recorded_losses_come_after_the_integration_with_the_same_numbers(monkeypatch):
+    """With one core the flow does not start the loss thread (it would only compete): same trajectory, same
+    losses, and no thread named recorded-losses while it runs."""
+    import threading
+
+    from verify.engines import FlowOptions, flow as flow_module, integrate_flow
+    from verify.multistage._initialisation import initial_parameters
+
+    X, p, y, _ = problem(9, 120, 60, 3, 1.0)
+    a0, W0 = initial_parameters(60, 3, 1.0, 4)
+    seen = []
+    original = NumpyKernel.loss_and_field
+
+    def spy(self, theta):
+        seen.extend(t.name for t in threading.enumerate())
+        return original(self, theta)
+
+    runs = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(flow_module, "_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(NumpyKernel, "loss_and_field", spy)
+        seen.clear()
+        runs[cores] = integrate_flow(NumpyKernel(TANH, X, p, y, 60), pack(a0, W0), 15.0, scale=60 ** -1.0,
+                                     options=FlowOptions(rtol=1e-9, grid=31))
+        assert any(name.startswith("recorded-losses") for name in seen) == (cores > 1)
+    assert np.array_equal(runs[1].theta, runs[2].theta) and runs[1].loss.tolist() == runs[2].loss.tolist()
+
+
 @pytest.mark.parametrize("spec", ["s", "2*s"])
 def test_a_linear_activation_whose_derivative_is_a_constant_computes_the_field(spec):
     # sigma' lambdifies to a scalar here; the field once failed with a matmul error on it
