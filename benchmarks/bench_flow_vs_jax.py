@@ -172,6 +172,8 @@ def main() -> int:
     parser.add_argument("--modes", default="one,all")
     parser.add_argument("--quick", action="store_true", help="size A only, one repeat, fewer field rounds")
     parser.add_argument("--skip-field", action="store_true")
+    parser.add_argument("--split-from", type=float, default=SPLIT_FROM,
+                        help="n * m from which 'all' mode splits the kernel's rows among the cores (default 1e6)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     sizes = ["A"] if args.quick else args.sizes.split(",")
@@ -198,7 +200,7 @@ def main() -> int:
                 os.sched_setaffinity(0, {min(cores)})
             # the machine's threads: the kernel's rows split among the cores from SPLIT_FROM entries on (below,
             # splitting costs more than it gains: one kernel thread, the recorded losses on the other core)
-            threads = len(cores) if mode == "all" and m * n >= SPLIT_FROM else 1
+            threads = len(cores) if mode == "all" and m * n >= args.split_from else 1
             reps = args.repeat_large if label == "C" and not args.quick else repeat
             try:
                 eng = engine_runs(m, n, d, t_max, threads, reps)

@@ -10,8 +10,8 @@ built-in ``tanh``, ``sin`` and ``erf(sqrt(pi) s / 2)``) it calls the compiled
 kernel :mod:`verify.engines.twolayer._fused` when the install built it (x86-64
 Linux with glibc; see setup.py): one pass over the rows that never writes the
 ``n x m`` array, with tanh computed inline and sin, cos, erf and exp from
-glibc's vector math library.  For tanh it costs about 0.9 (d = 3) to 1.3
-(d = 8) times ``numpy.tanh`` over that array (benchmarks/README.md).
+glibc's vector math library.  For tanh it costs about 0.7 (d = 3) to 0.9
+(d = 8) times ``numpy.tanh`` over that array (benchmarks/README.md, issue 25).
 Otherwise (another activation, no compiler,
 ``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the NumPy path at
 about two ``tanh`` passes:
