@@ -1,8 +1,9 @@
 """Build of the optional compiled kernel; everything else is declared in pyproject.toml.
 
 ``verify.engines.twolayer._fused`` computes the loss and gradient of the two-layer
-network with a tanh, sin or erf activation in one pass over the data, with tanh,
-sin, cos and exp from glibc's vector math library (libmvec) and glibc's erf.
+network with a tanh, sin or erf activation in one pass over the data, with tanh
+computed inline and sin, cos, erf and exp from glibc's vector math library
+(libmvec; erf since glibc 2.35).
 It is built only on x86-64 Linux with glibc, and only if the compiler
 succeeds; otherwise the install goes on without it and the engine uses its
 NumPy path (the same results to round-off, 2.5 to 8 times slower per

@@ -1,6 +1,7 @@
 """Optional baseline: the gradient flow of the simulate workload as a jitted JAX + diffrax script.
 
 Usage: python benchmarks/jax_diffrax_flow.py INPUT.npz OUTPUT.json [--rtol 1e-5] [--t-max 100] [--grid 601]
+       [--repeat 1] [--losses-in-solve 0|1]
 
 INPUT.npz holds the data and the initial parameters (``X``, ``y``, ``p``,
 ``a``, ``W``, ``z``, ``zSz``), written by ``bench_simulate.py`` from the same
@@ -11,7 +12,12 @@ with a PID controller at the given tolerance, the solution saved on a grid,
 and t_half (first time K = a.(W z)/z^T Sigma^-1 z reaches 1/2) found on the
 saved grid by linear interpolation.  It is run as a whole process (imports,
 compilation and all) by the benchmark; it prints nothing but writes
-OUTPUT.json with its own split of the time.
+OUTPUT.json with its own split of the time.  ``--repeat N`` runs the compiled
+solve N times (``integrate_all_s``; ``integrate_s`` is the first) for
+``bench_flow_vs_jax.py``, which compares the integration alone; ``K`` is K(t)
+on the saved grid.  ``--losses-in-solve 1`` also evaluates the loss at every saved
+time inside the timed, compiled solve, as the engine's ``integrate_flow`` does
+with its recordings.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ def main(argv: list[str]) -> int:
     src, dst = argv[0], argv[1]
     opts = dict(zip(argv[2::2], argv[3::2]))
     rtol, t_max, grid = float(opts.get("--rtol", 1e-5)), float(opts.get("--t-max", 100.0)), int(opts.get("--grid", 601))
+    repeat = int(opts.get("--repeat", 1))
     data = np.load(src)
     X, y, p, z = (jnp.asarray(data[k]) for k in ("X", "y", "p", "z"))
     zSz = float(data["zSz"])
@@ -52,17 +59,27 @@ def main(argv: list[str]) -> int:
     term = diffrax.ODETerm(field)
     ts = jnp.linspace(0.0, t_max, grid)
 
+    with_losses = opts.get("--losses-in-solve", "0") == "1"
+
     @jax.jit
     def solve(theta):
-        return diffrax.diffeqsolve(term, diffrax.Tsit5(), 0.0, t_max, None, theta,
-                                   saveat=diffrax.SaveAt(ts=ts),
-                                   stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol * 1e-6),
-                                   max_steps=1_000_000)
+        sol = diffrax.diffeqsolve(term, diffrax.Tsit5(), 0.0, t_max, None, theta,
+                                  saveat=diffrax.SaveAt(ts=ts),
+                                  stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol * 1e-6),
+                                  max_steps=1_000_000)
+        # the losses at the saved times, one after the other (a vmap would hold grid x n x m values)
+        return sol, (jax.lax.map(loss, sol.ys) if with_losses else None)
 
     compiled = solve.lower(theta0).compile()
     ready = time.perf_counter()
-    sol = compiled(theta0)
-    ys = np.asarray(sol.ys)
+    integrate_all = []
+    for _ in range(repeat):
+        begin = time.perf_counter()
+        sol, saved_losses = compiled(theta0)
+        ys = np.asarray(sol.ys)
+        if with_losses:
+            saved_losses = np.asarray(saved_losses)
+        integrate_all.append(time.perf_counter() - begin)
     done = time.perf_counter()
     a, W = ys[:, :m], ys[:, m:].reshape(len(ts), m, -1)
     K = np.einsum("tk,tkd,d->t", a, W, np.asarray(z)) / zSz
@@ -73,7 +90,8 @@ def main(argv: list[str]) -> int:
     with open(dst, "w") as fh:
         json.dump({"t_half": t_half, "evaluations": int(sol.stats["num_steps"]) * 6 + 1,
                    "steps": int(sol.stats["num_steps"]), "import_s": imported - start,
-                   "compile_s": ready - imported, "integrate_s": done - ready, "final_loss": losses[-1],
+                   "compile_s": ready - imported, "integrate_s": integrate_all[0], "integrate_all_s": integrate_all,
+                   "K": K.tolist(), "final_loss": losses[-1],
                    "total_in_process_s": time.perf_counter() - start}, fh, indent=2)
     return 0
 

@@ -263,6 +263,36 @@ def test_the_recorded_losses_of_a_flow_run_are_those_of_the_recorded_states():
     assert run.loss.tolist() == [kernel.loss(th) for th in run.theta]
 
 
+@needs_fused
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity (Linux)")
+def test_on_one_core_the_recorded_losses_come_after_the_integration_with_the_same_numbers(monkeypatch):
+    """With one core the flow does not start the loss thread (it would only compete): same trajectory, same
+    losses, and no thread named recorded-losses while it runs."""
+    import threading
+
+    from verify.engines import FlowOptions, flow as flow_module, integrate_flow
+    from verify.multistage._initialisation import initial_parameters
+
+    X, p, y, _ = problem(9, 120, 60, 3, 1.0)
+    a0, W0 = initial_parameters(60, 3, 1.0, 4)
+    seen = []
+    original = NumpyKernel.loss_and_field
+
+    def spy(self, theta):
+        seen.extend(t.name for t in threading.enumerate())
+        return original(self, theta)
+
+    runs = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(flow_module, "_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(NumpyKernel, "loss_and_field", spy)
+        seen.clear()
+        runs[cores] = integrate_flow(NumpyKernel(TANH, X, p, y, 60), pack(a0, W0), 15.0, scale=60 ** -1.0,
+                                     options=FlowOptions(rtol=1e-9, grid=31))
+        assert any(name.startswith("recorded-losses") for name in seen) == (cores > 1)
+    assert np.array_equal(runs[1].theta, runs[2].theta) and runs[1].loss.tolist() == runs[2].loss.tolist()
+
+
 @pytest.mark.parametrize("spec", ["s", "2*s"])
 def test_a_linear_activation_whose_derivative_is_a_constant_computes_the_field(spec):
     # sigma' lambdifies to a scalar here; the field once failed with a matmul error on it
@@ -274,3 +304,23 @@ def test_a_linear_activation_whose_derivative_is_a_constant_computes_the_field(s
     # control: the comparison sees a derivative off by 10 %
     _, wrong = reference(X, p, y, theta[:20], 5, linear, dsigma=lambda s: 1.1 * numeric(linear.derivative(1), (S,))(s))
     assert not close(field, wrong)
+
+
+@needs_fused
+@pytest.mark.parametrize("name", ["tanh", "sin", "erf"])
+@pytest.mark.parametrize("d", [3, 8])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_full_vectors_and_a_short_last_block_at_the_largest_compiled_dimension(name, d, threads):
+    """Sizes beyond the vector width and the row block (67 neurons, 53 rows: several full vectors, a
+    remainder and a short last block of rows) at d = 3 and at the largest compiled d = 8, with
+    pre-activations from about 1e-3 to 30 (tanh's inline evaluation and its clamp at |x| = 20)."""
+    activation = FUSED_ACTIVATIONS[name]
+    for scale in (1e-3, 0.4, 5.0):
+        X, p, y, theta = problem(d + int(1000 * scale), 53, 67, d, scale)
+        fused = NumpyKernel(activation, X, p, y, 67, threads=threads)
+        plain = NumpyKernel(activation, X, p, y, 67, fused=False)
+        assert fused.variant == "fused"
+        loss, field = fused.loss_and_field(theta)
+        ref_loss, ref_field = reference(X, p, y, theta, 67, activation)
+        assert abs(loss - ref_loss) <= PATH_RTOL * ref_loss
+        assert close(field, ref_field) and close(field, plain.field(theta))

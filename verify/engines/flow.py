@@ -9,6 +9,7 @@ with :func:`scipy.optimize.brentq` on it, as ``solve_ivp`` does.
 """
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,6 +56,14 @@ class FlowOptions:
             raise InputError("--grid", self.grid, "needs at least 2 recording times", "use e.g. --grid 601")
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, events: list[Event] = (),
                    options: FlowOptions = FlowOptions(), progress: Progress | None = None) -> Trajectory:
     """Integrate ``theta' = -grad R(theta)`` from 0 to ``t_max``.
@@ -64,7 +73,8 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
 
     The losses at the recording times are evaluated while the integration goes on, in a second thread on a
     copy of the kernel with its own work arrays (``kernel.concurrent_copy()``, where the kernel has one and
-    its evaluations release the GIL): the same numbers as evaluating them afterwards, on a second core.
+    its evaluations release the GIL): the same numbers as evaluating them afterwards, on a second core (with
+    one core they are evaluated afterwards).
     """
     grid = np.linspace(0.0, t_max, options.grid)
     ceiling = [options.loss_ceiling]
@@ -82,7 +92,10 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
     start = time.perf_counter()
     evals0 = kernel.evaluations
     times, states = [0.0], [np.array(theta0, dtype=float)]
-    twin = kernel.concurrent_copy() if hasattr(kernel, "concurrent_copy") else None
+    # on one core the second thread only competes with the integration (GIL hand-offs and context switches:
+    # benchmarks/bench_flow_vs_jax.py's workload A pinned to one core took 0.27 s with it, 0.19 s without):
+    # there the losses are evaluated after the integration, the same numbers
+    twin = kernel.concurrent_copy() if hasattr(kernel, "concurrent_copy") and _cores() > 1 else None
     side = ThreadPoolExecutor(1, thread_name_prefix="recorded-losses") if twin is not None else None
     losses = [side.submit(twin.loss, states[0])] if side is not None else []
     hits = {ev.name: [] for ev in events}

@@ -12,22 +12,22 @@
  * with g' = 1 - g^2 for tanh, cos for sin and 2/sqrt(pi) exp(-u^2) for erf.  The
  * constant c is folded into the copy of W the kernel makes.
  *
- * The rows are taken ROW_BLOCK at a time: their pre-activations and activations
- * fill a buffer of ROW_BLOCK x m that stays in cache (sin and erf fill a second
- * one with g'), the residuals follow, and one sweep over the neurons adds the
- * block's share of the gradient, so the n x m array of the NumPy path is never
- * written.  For tanh, g' = 1 - g^2 is used as c_j - sum_r b_rj s_rk^2 with
- * b_rj = p_r e_r x_rj and c_j = sum_r b_rj, as in the NumPy path, so that one
- * transcendental function per entry suffices.
+ * The rows are taken ROW_BLOCK at a time (a short last block padded with zero rows).  One sweep
+ * over the neurons, vectorised over them, loads the D entries of each neuron's w_k once and computes
+ * the block's ROW_BLOCK x D pre-activations and their g (a small GEMM per block, the inputs held as
+ * broadcast scalars) into a buffer of ROW_BLOCK x m that stays in cache (sin and erf fill a second
+ * one with g'); the residuals follow, and a second sweep adds the block's share of the gradient, so
+ * the n x m array of the NumPy path is never written.  For tanh, g' = 1 - g^2 is used as
+ * c_j - sum_r b_rj s_rk^2 with b_rj = p_r e_r x_rj and c_j = sum_r b_rj, as in the NumPy path, so
+ * that one transcendental function per entry suffices.
  *
- * The loops over neurons are vectorised by the compiler; tanh, sin, cos and exp
- * come from glibc's vector math library (libmvec) through their OpenMP "declare
- * simd" variants.  libmvec has no erf: erf is glibc's scalar one, called in a
- * loop of its own, while its derivative uses the vector exp.  The kernel is
- * compiled for AVX-512, AVX2 and baseline x86-64 with run-time dispatch, so one
- * build runs on any x86-64 machine.  setup.py builds this module only where that
- * works; elsewhere verify.engines.twolayer.kernels uses the NumPy path.  The input
- * dimension d and the activation are compile-time constants of each kernel.
+ * tanh is computed inline (tanh_inline below, through expm1 with a polynomial: no call, so the sweep
+ * keeps its values in registers); sin, cos, erf and exp come from glibc's vector math library
+ * (libmvec, glibc >= 2.35 for erf) through their OpenMP "declare simd" variants.  The kernel is
+ * compiled for AVX-512, AVX2 and baseline x86-64 with run-time dispatch, so one build runs on any
+ * x86-64 machine.  setup.py builds this module only where that works; elsewhere
+ * verify.engines.twolayer.kernels uses the NumPy path.  The input dimension d and the activation
+ * are compile-time constants of each kernel.
  *
  * The GIL is released during the loops: callers may run disjoint row ranges in
  * several threads, each with its own work array, and add up the outputs.
@@ -39,13 +39,13 @@
 #include <string.h>
 
 #pragma omp declare simd notinbranch
-double tanh(double);
-#pragma omp declare simd notinbranch
 double sin(double);
 #pragma omp declare simd notinbranch
 double cos(double);
 #pragma omp declare simd notinbranch
 double exp(double);
+#pragma omp declare simd notinbranch
+double erf(double);
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -54,7 +54,7 @@ double exp(double);
 #endif
 
 /* Raised whenever the calling convention changes, so that a stale build is not used. */
-#define FUSED_VERSION 3
+#define FUSED_VERSION 4
 #define ROW_BLOCK 8 /* rows sharing one sweep over the gradient accumulators (16 spills registers) */
 #define MAX_D 8     /* input dimensions with a kernel */
 #define ALIGN 8     /* doubles per 64-byte cache line */
@@ -73,6 +73,43 @@ static Py_ssize_t work_items(Py_ssize_t m, Py_ssize_t d)
 #define KERNEL_ARGS const double *restrict X, const double *restrict p, const double *restrict y, \
                     const double *restrict theta, Py_ssize_t m, Py_ssize_t start, Py_ssize_t stop, \
                     double *restrict out, double *restrict work, double scale
+
+/* tanh(x) inline, so that the loops over neurons keep their values in registers instead of calling
+ * libmvec's vector tanh (1.8 ns a value against 0.76 ns for this one on the AVX-512 EPYC of
+ * benchmarks/README.md): tanh|x| = -e / (2 + e) with e = expm1(-2u), u = |x|, and
+ * expm1(-2u) = 2^k (1 + p) - 1 with k = round(-2u / ln 2), r = u + k ln 2 / 2 (|r| <= ln 2 / 4) and
+ * p = expm1(-2r) = r (-2 + r Q(r)), Q(r) = 4 q(-2r) for q a degree-9 fit to (expm1(v) - v) / v^2 on
+ * |v| <= ln 2 / 2 (mpmath's chebyfit, error 1.05e-16 in q, below 4e-17 relative in p; the powers of -2
+ * scale its coefficients exactly).  k ln 2 / 2 takes ln 2's leading double only: the error, below
+ * 58 * 2^-56 in r, is multiplied by 2^k in e and stays under 0.1 ulp.  For u <= 0.173 (k = 0) e = p,
+ * so small arguments keep their relative accuracy; within 3 ulps of tanh over 2e7 arguments from 1e-7
+ * to 25.  u is clamped at 20, where tanh is 1 in double; NaN propagates. */
+static inline __attribute__((always_inline)) double tanh_inline(double x)
+{
+    const double u = fabs(x) > 20.0 ? 20.0 : fabs(x);                 /* [0, 20], or NaN */
+    const double shifter = 0x1.8p52 + 1023.0;
+    double kd = fma(u, -0x1.71547652b82fep1, shifter);               /* round(-2u / ln 2) + 1023 in the low bits */
+    uint64_t kbits;
+    memcpy(&kbits, &kd, sizeof kbits);
+    kd -= shifter;
+    const double r = fma(kd, 0x1.62e42fefa39efp-2, u);              /* -(y - k ln 2) / 2 for y = -2u */
+    double q = -5.1405589494805136e-05;
+    q = fma(q, r, 0.0002828297056809958);
+    q = fma(q, r, -0.0014109321451518497);
+    q = fma(q, r, 0.00634918945176432);
+    q = fma(q, r, -0.02539682542470863);
+    q = fma(q, r, 0.08888888907016779);
+    q = fma(q, r, -0.26666666666656197);
+    q = fma(q, r, 0.6666666666659861);
+    q = fma(q, r, -1.3333333333333335);
+    q = fma(q, r, 2.0000000000000004);
+    const double p = r * fma(r, q, -2.0);                            /* expm1(-2r) */
+    const uint64_t tbits = kbits << 52;                              /* the bits of 2^k: (k + 1023) << 52 */
+    double t;                                                        /* 2^k, k in [-58, 0] */
+    memcpy(&t, &tbits, sizeof t);
+    const double e = fma(t, p, t - 1.0);                             /* expm1(-2u) in (-1, 0] */
+    return copysign(e / (2.0 + e), x);                               /* e / (2 + e) = -tanh|x| */
+}
 
 /* D and ACT are compile-time constants after inlining, so the loops over input coordinates
  * and block rows unroll and the loops over neurons vectorise, the vector functions included. */
@@ -101,26 +138,40 @@ static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, con
     double loss = 0.0, c[MAX_D] = {0.0};
     for (Py_ssize_t i0 = start; i0 < stop; i0 += ROW_BLOCK) {
         const Py_ssize_t rows = stop - i0 < ROW_BLOCK ? stop - i0 : ROW_BLOCK;
-        const double *xb = X + i0 * D;
-        double pe[ROW_BLOCK];
+        /* the block's inputs, a short last block padded with zero rows: their pre-activations are 0, so
+         * g = 0 for tanh, sin and erf, and their weights pe below are 0 */
+        double xb[ROW_BLOCK * MAX_D], pe[ROW_BLOCK];
+        for (Py_ssize_t r = 0; r < ROW_BLOCK; r++)
+            for (Py_ssize_t j = 0; j < D; j++)
+                xb[r * D + j] = r < rows ? X[(i0 + r) * D + j] : 0.0;
 
-        /* forward: pre-activations, g (and g') over the whole block, residuals */
-        for (Py_ssize_t r = 0; r < rows; r++) {
-            double *sr = s + r * ld;
-#pragma omp simd aligned(sr, Wt : 64)
-            for (Py_ssize_t k = 0; k < m; k++) {
-                double z = xb[r * D] * Wt[k];
+        /* forward: for each vector of neurons, the block's pre-activations from the D rows of W^T loaded
+         * once, and g (and g') of all ROW_BLOCK rows */
+#pragma omp simd aligned(s, ds, Wt : 64)
+        for (Py_ssize_t k = 0; k < m; k++) {
+            double w[MAX_D];
+#pragma GCC unroll 8
+            for (Py_ssize_t j = 0; j < D; j++)
+                w[j] = Wt[j * ld + k];
+#pragma GCC unroll 16
+            for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
+                double z = xb[r * D] * w[0];
+#pragma GCC unroll 8
                 for (Py_ssize_t j = 1; j < D; j++)
-                    z += xb[r * D + j] * Wt[j * ld + k];
-                sr[k] = z;
+                    z = fma(xb[r * D + j], w[j], z);
+                if (ACT == ACT_TANH) {
+                    s[r * ld + k] = tanh_inline(z);
+                } else if (ACT == ACT_SIN) {
+                    s[r * ld + k] = z; /* sin and cos below, in loops of their own (vectorised there) */
+                } else {
+                    s[r * ld + k] = erf(z);
+                    if (field)
+                        ds[r * ld + k] = 1.1283791670955126 * exp(-z * z); /* 2 / sqrt(pi) */
+                }
             }
         }
-        const Py_ssize_t len = (rows - 1) * ld + m;
-        if (ACT == ACT_TANH) {
-#pragma omp simd aligned(s : 64)
-            for (Py_ssize_t k = 0; k < len; k++)
-                s[k] = tanh(s[k]);
-        } else if (ACT == ACT_SIN) {
+        if (ACT == ACT_SIN) {
+            const Py_ssize_t len = ROW_BLOCK * ld;
             if (field) {
 #pragma omp simd aligned(s, ds : 64)
                 for (Py_ssize_t k = 0; k < len; k++)
@@ -129,14 +180,6 @@ static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, con
 #pragma omp simd aligned(s : 64)
             for (Py_ssize_t k = 0; k < len; k++)
                 s[k] = sin(s[k]);
-        } else {
-            if (field) {
-#pragma omp simd aligned(s, ds : 64)
-                for (Py_ssize_t k = 0; k < len; k++)
-                    ds[k] = 1.1283791670955126 * exp(-s[k] * s[k]); /* 2 / sqrt(pi) */
-            }
-            for (Py_ssize_t k = 0; k < len; k++) /* scalar: libmvec has no erf */
-                s[k] = erf(s[k]);
         }
         for (Py_ssize_t r = 0; r < rows; r++) {
             const double *sr = s + r * ld;
@@ -152,51 +195,33 @@ static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, con
             continue;
 
         /* backward: one sweep over the neurons for the whole block */
-        double b[ROW_BLOCK][MAX_D] = {{0.0}}; /* all set below; the initialiser quiets -Wmaybe-uninitialized */
+        double b[ROW_BLOCK * MAX_D];
+        for (Py_ssize_t r = rows; r < ROW_BLOCK; r++)
+            pe[r] = 0.0;
         for (Py_ssize_t r = 0; r < ROW_BLOCK; r++)
             for (Py_ssize_t j = 0; j < D; j++) {
-                b[r][j] = r < rows ? pe[r] * xb[r * D + j] : 0.0;
-                c[j] += b[r][j];
+                b[r * D + j] = pe[r] * xb[r * D + j];
+                c[j] += b[r * D + j];
             }
-        for (Py_ssize_t r = rows; r < ROW_BLOCK; r++) {  /* a short last block: zero rows */
-            pe[r] = 0.0;
-            memset(s + r * ld, 0, sizeof(double) * ld);
-            if (ACT != ACT_TANH)
-                memset(ds + r * ld, 0, sizeof(double) * ld);
-        }
-        if (ACT == ACT_TANH) {
-#pragma omp simd aligned(s, ga, gw : 64)
-            for (Py_ssize_t k = 0; k < m; k++) {
-                double sa = 0.0, sw[MAX_D];
-                for (Py_ssize_t j = 0; j < D; j++)
-                    sw[j] = 0.0;
-                for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
-                    const double t = s[r * ld + k];
-                    const double t2 = t * t;
-                    sa += pe[r] * t;
-                    for (Py_ssize_t j = 0; j < D; j++)
-                        sw[j] += b[r][j] * t2;
-                }
-                ga[k] += sa;
-                for (Py_ssize_t j = 0; j < D; j++)
-                    gw[j * ld + k] -= sw[j];
-            }
-        } else {
 #pragma omp simd aligned(s, ds, ga, gw : 64)
-            for (Py_ssize_t k = 0; k < m; k++) {
-                double sa = 0.0, sw[MAX_D];
+        for (Py_ssize_t k = 0; k < m; k++) {
+            double sa = 0.0, sw[MAX_D];
+#pragma GCC unroll 8
+            for (Py_ssize_t j = 0; j < D; j++)
+                sw[j] = 0.0;
+#pragma GCC unroll 16
+            for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
+                const double g = s[r * ld + k];
+                const double t = ACT == ACT_TANH ? g * g : ds[r * ld + k];
+                sa = fma(pe[r], g, sa);
+#pragma GCC unroll 8
                 for (Py_ssize_t j = 0; j < D; j++)
-                    sw[j] = 0.0;
-                for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
-                    const double t = ds[r * ld + k];
-                    sa += pe[r] * s[r * ld + k];
-                    for (Py_ssize_t j = 0; j < D; j++)
-                        sw[j] += b[r][j] * t;
-                }
-                ga[k] += sa;
-                for (Py_ssize_t j = 0; j < D; j++)
-                    gw[j * ld + k] += sw[j];
+                    sw[j] = fma(b[r * D + j], t, sw[j]);
             }
+            ga[k] += sa;
+#pragma GCC unroll 8
+            for (Py_ssize_t j = 0; j < D; j++)
+                gw[j * ld + k] = ACT == ACT_TANH ? gw[j * ld + k] - sw[j] : gw[j * ld + k] + sw[j];
         }
     }
 

@@ -9,9 +9,10 @@ g(c s)`` with ``g`` one of tanh, sin and erf and ``c`` a real constant (the
 built-in ``tanh``, ``sin`` and ``erf(sqrt(pi) s / 2)``) it calls the compiled
 kernel :mod:`verify.engines.twolayer._fused` when the install built it (x86-64
 Linux with glibc; see setup.py): one pass over the rows that never writes the
-``n x m`` array, with tanh, sin, cos and exp from glibc's vector math library
-and glibc's scalar erf.  For tanh it costs about 1.4 times ``numpy.tanh``
-over that array.  Otherwise (another activation, no compiler,
+``n x m`` array, with tanh computed inline and sin, cos, erf and exp from
+glibc's vector math library.  For tanh it costs about 0.7 (d = 3) to 0.9
+(d = 8) times ``numpy.tanh`` over that array (benchmarks/README.md, issue 25).
+Otherwise (another activation, no compiler,
 ``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the NumPy path at
 about two ``tanh`` passes:
 
@@ -41,7 +42,7 @@ except ImportError:  # not built: no compiler, another platform, or VERIFY_NO_EX
 
 __all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack"]
 
-_FUSED_VERSION = 3  # the calling convention this module expects of verify.engines.twolayer._fused
+_FUSED_VERSION = 4  # the calling convention this module expects of verify.engines.twolayer._fused
 
 #: The functions ``g`` of ``sigma(s) = g(c s)`` with a compiled kernel, by their code in ``_fused``.
 _FUSED_CODES = {sp.tanh: 0, sp.sin: 1, sp.erf: 2}

@@ -1,0 +1,239 @@
+"""The engine's integration alone against JAX + diffrax, in one run (issue 25, targets 1 and 2).
+
+Usage: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_flow_vs_jax.py
+       [--jax-python PYTHON] [--repeat 3] [--sizes A,B,C] [--modes one,all] [--quick] [--json FILE]
+
+Workloads (tanh, alpha = 1, whitened Gaussian samples, data seed 0, initialisation seed 1, the target
+of ``simulate_workload.toml``):
+
+- A: m = 800, n = 300, d = 3, t = 0 .. 100 (the engine and simulate benchmarks' workload);
+- B: m = 4000, n = 2000, d = 8, t = 0 .. 20;
+- C: m = 20000, n = 2000, d = 8, t = 0 .. 20 (t_half is about 5.2 at B: the horizon holds the plateau,
+  the descent and the start of the secondary plateau).
+
+Part 1, the field: one ``loss_and_field`` of the compiled kernel against one ``numpy.tanh(out=)`` pass over
+the same n x m array (and the sin and erf kernels against ``numpy.sin`` / ``scipy.special.erf``), one
+kernel thread, at A's and B's sizes; medians and 10-90 % bands of interleaved rounds.
+
+Part 2, the integration alone: ``integrate_flow`` (RK45, rtol 1e-5, 101 recordings with their losses, the
+K = 1/2 event), against ``jax_diffrax_flow.py`` (jitted JAX + diffrax, Tsit5, rtol 1e-5, 101 saved
+states and their losses, ``--losses-in-solve 1``) run in ``--jax-python`` (skipped, with a line, when none is given), its compile excluded: the
+script times ``--repeat`` runs of the compiled solve.  Two modes: ``one`` (one thread each: this process
+and the JAX process pinned to one core, the kernel with one thread, XLA without its Eigen thread pool),
+``all`` (the machine's threads each: the kernel's rows split among the cores from n * m = 1e6 on, below
+that one kernel thread with the recorded losses on the other core; JAX with its defaults).
+Agreement: K(t) of the two runs on the 101 recording times (max difference) and t_half interpolated
+linearly on that grid by the same rule for both; the engine's t_half from its event is printed too.
+Ratio: JAX's median integration time over the engine's; target >= 1.2 at every size and mode.
+
+Also printed: the split of the engine's time, field evaluations x the time of one evaluation (measured
+right after, same state of the machine) against the whole integration.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy
+import scipy.special
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # this checkout's verify, not an installed one
+TARGET = "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"
+SIZES = {"A": (800, 300, 3, 100.0), "B": (4000, 2000, 8, 20.0), "C": (20000, 2000, 8, 20.0)}
+RTOL = 1e-5
+GRID = 101
+SPLIT_FROM = 1_000_000  # n * m from which "all" mode splits the kernel's rows among the cores
+
+
+def setup(m, n, d, t_max):
+    from verify.multistage._config import config_from_dict
+    from verify.multistage._initialisation import initial_parameters
+
+    config = config_from_dict({"model": {"activation": "tanh", "width": m, "alpha": 1.0},
+                               "data": {"dim": d, "samples": n, "whiten": True, "seed": 0},
+                               "target": {"expr": TARGET}, "train": {"method": "flow", "t_max": t_max, "seed": 1}})
+    a, W = initial_parameters(m, d, 1.0, 1)
+    return config, a, W
+
+
+def band(values):
+    v = np.asarray(values, dtype=float)
+    return float(np.median(v)), float(np.percentile(v, 10)), float(np.percentile(v, 90))
+
+
+def interleaved_ratio(f, g, rounds, inner):
+    """Median (10-90 %) of time(f) / time(g) over rounds, f and g alternating."""
+    ratios = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            f()
+        t1 = time.perf_counter()
+        for _ in range(inner):
+            g()
+        t2 = time.perf_counter()
+        ratios.append((t1 - t0) / (t2 - t1))
+    return band(ratios)
+
+
+def field_part(quick):
+    from theory.activation import activation_from_spec
+    from verify.engines.twolayer import NumpyKernel, pack, unpack
+    from verify.engines.twolayer.kernels import fused_status
+
+    passes = {"tanh": np.tanh, "sin": np.sin, "erf": scipy.special.erf}
+    out = {}
+    for label in ("A", "B"):
+        m, n, d, t_max = SIZES[label]
+        config, a, W = setup(m, n, d, t_max)
+        data = config.dataset
+        for name in ("tanh", "sin", "erf"):
+            act = activation_from_spec(name)
+            if not fused_status(act, d)[0]:
+                out[f"{label} {name}"] = f"skipped: {fused_status(act, d)[1]}"
+                continue
+            kernel = NumpyKernel(act, data.X, data.p, data.y, m, fused=True)
+            theta = pack(a, 50 * W)                       # the descent's scale of the weights
+            arr = data.X @ unpack(theta, m)[1].T
+            res = np.empty_like(arr)
+            ufunc = passes[name]
+            inner = max(1, int(2e6 // (n * m)))
+            out[f"{label} {name}"] = interleaved_ratio(lambda: kernel.loss_and_field(theta),
+                                                       lambda: ufunc(arr, out=res), 5 if quick else 15, inner)
+    return out
+
+
+def engine_runs(m, n, d, t_max, threads, repeat):
+    from verify.engines import FlowOptions, integrate_flow
+    from verify.engines.events import make_events
+    from verify.engines.twolayer import NumpyKernel, pack
+
+    config, a, W = setup(m, n, d, t_max)
+    data = config.dataset
+    z, zSz = data.z, data.moments["z_Sinv_z"]
+    kernel = NumpyKernel(config.activation, data.X, data.p, data.y, m, threads=threads)
+    theta0 = pack(a, W)
+    times, traj = [], None
+    for _ in range(repeat):
+        events = make_events(kernel, m, z, zSz, K_levels=(0.5,))
+        start = time.perf_counter()
+        traj = integrate_flow(kernel, theta0, t_max, scale=m ** -1.0, events=events,
+                              options=FlowOptions(solver="RK45", rtol=RTOL, grid=GRID))
+        times.append(time.perf_counter() - start)
+    evaluations = traj.info["field_evaluations"]
+    inner = max(2, min(20, int(4e6 // (n * m))))
+    start = time.perf_counter()
+    for _ in range(inner):
+        kernel.loss_and_field(traj.theta[len(traj.theta) // 2])
+    per_field = (time.perf_counter() - start) / inner
+    K = np.einsum("tk,tkd,d->t", traj.theta[:, :m], traj.theta[:, m:].reshape(len(traj.t), m, d), z) / zSz
+    return {"times_s": times, "evaluations": evaluations, "field_s": per_field, "t": traj.t.tolist(),
+            "K": K.tolist(), "t_half_event": traj.first_event("K=0.5"), "kernel": kernel.variant}
+
+
+def grid_t_half(t, K):
+    t, K = np.asarray(t), np.asarray(K)
+    i = int(np.argmax(K >= 0.5))
+    if K[i] < 0.5 or i == 0:
+        return None
+    return float(t[i - 1] + (0.5 - K[i - 1]) / (K[i] - K[i - 1]) * (t[i] - t[i - 1]))
+
+
+def jax_runs(jax_python, m, n, d, t_max, mode, repeat, work):
+    config, a, W = setup(m, n, d, t_max)
+    data = config.dataset
+    src, dst = work / f"in-{m}.npz", work / f"jax-{m}-{mode}.json"
+    np.savez(src, X=data.X, y=data.y, p=data.p, z=data.z, zSz=data.moments["z_Sinv_z"], a=a, W=W)
+    env = dict(os.environ)
+    cmd = [jax_python, str(HERE / "jax_diffrax_flow.py"), str(src), str(dst), "--rtol", str(RTOL),
+           "--t-max", str(t_max), "--grid", str(GRID), "--repeat", str(repeat), "--losses-in-solve", "1"]
+    if mode == "one":
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+        cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0)))] + cmd
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads(dst.read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jax-python", default=None, help="a Python with jax and diffrax (e.g. a separate venv)")
+    parser.add_argument("--repeat", type=int, default=3, help="integrations per side at A and B")
+    parser.add_argument("--repeat-large", type=int, default=2, help="integrations per side at C (about a minute each)")
+    parser.add_argument("--sizes", default="A,B,C")
+    parser.add_argument("--modes", default="one,all")
+    parser.add_argument("--quick", action="store_true", help="size A only, one repeat, fewer field rounds")
+    parser.add_argument("--skip-field", action="store_true")
+    parser.add_argument("--split-from", type=float, default=SPLIT_FROM,
+                        help="n * m from which 'all' mode splits the kernel's rows among the cores (default 1e6)")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    sizes = ["A"] if args.quick else args.sizes.split(",")
+    repeat = 1 if args.quick else args.repeat
+    out = {"machine": {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                       "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+                       "load_average_start": os.getloadavg()}}
+    if not args.skip_field:
+        out["field"] = field_part(args.quick)
+        print("part 1: one field evaluation / the activation's NumPy pass over the same n x m array, one thread, "
+              "weights at 50x the initialisation; median (10-90 %), target <= 1.5:")
+        for key, r in out["field"].items():
+            print(f"  {key}: " + (r if isinstance(r, str) else f"{r[0]:.2f} ({r[1]:.2f}-{r[2]:.2f})"))
+
+    if args.jax_python is None:
+        print("part 2: JAX + diffrax skipped (no --jax-python given); the engine's times alone follow")
+    work = Path(tempfile.mkdtemp(prefix="bench-flow-jax-"))
+    cores = os.sched_getaffinity(0)
+    out["integration"] = {}
+    for label in sizes:
+        m, n, d, t_max = SIZES[label]
+        for mode in args.modes.split(","):
+            if mode == "one":
+                os.sched_setaffinity(0, {min(cores)})
+            # the machine's threads: the kernel's rows split among the cores from SPLIT_FROM entries on (below,
+            # splitting costs more than it gains: one kernel thread, the recorded losses on the other core)
+            threads = len(cores) if mode == "all" and m * n >= args.split_from else 1
+            reps = args.repeat_large if label == "C" and not args.quick else repeat
+            try:
+                eng = engine_runs(m, n, d, t_max, threads, reps)
+                jax = jax_runs(args.jax_python, m, n, d, t_max, mode, reps, work) if args.jax_python else None
+            finally:
+                os.sched_setaffinity(0, cores)
+            e_med = band(eng["times_s"])
+            row = {"engine": eng, "engine_median_s": e_med, "kernel_threads": threads, "repeat": reps}
+            line = (f"{label} (m = {m}, n = {n}, d = {d}, t to {t_max:g}), {mode} thread(s), {reps} run(s) each: engine "
+                    f"({threads} kernel thread(s)) "
+                    f"{e_med[0]:.3f} s ({e_med[1]:.3f}-{e_med[2]:.3f}), {eng['evaluations']} evaluations, field "
+                    f"{eng['field_s'] * 1e3:.2f} ms x evaluations = {eng['field_s'] * eng['evaluations'] / e_med[0]:.0%}"
+                    f" of it")
+            if jax is not None:
+                j_med = band(jax["integrate_all_s"])
+                dK = float(np.max(np.abs(np.asarray(jax["K"]) - np.asarray(eng["K"]))))
+                th_e, th_j = grid_t_half(eng["t"], eng["K"]), grid_t_half(eng["t"], jax["K"])
+                row.update({"jax": {k: v for k, v in jax.items() if k != "K"}, "jax_median_s": j_med,
+                            "ratio_jax_over_engine": j_med[0] / e_med[0], "max_K_difference": dK,
+                            "t_half_grid_engine": th_e, "t_half_grid_jax": th_j})
+                line += (f"; JAX + diffrax {j_med[0]:.3f} s ({j_med[1]:.3f}-{j_med[2]:.3f}), {jax['evaluations']} "
+                         f"evaluations, compile {jax['compile_s']:.1f} s excluded -> engine ahead "
+                         f"{j_med[0] / e_med[0]:.2f}x (target >= 1.2); max |K_engine - K_jax| on the grid {dK:.1e}, "
+                         f"t_half on the grid {th_e} / {th_j}, engine's event {eng['t_half_event']}")
+            print(line, flush=True)
+            out["integration"][f"{label} {mode}"] = row
+    out["machine"]["load_average_end"] = os.getloadavg()
+    print(f"load average: start {out['machine']['load_average_start'][0]:.2f}, "
+          f"end {out['machine']['load_average_end'][0]:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
