@@ -1,6 +1,6 @@
 """Build of the optional compiled kernel; everything else is declared in pyproject.toml.
 
-``verify.engines.twolayer._fused`` computes the loss and gradient of the two-layer
+``verify.multistage.engine._fused`` computes the loss and gradient of the two-layer
 network with a tanh, sin or erf activation in one pass over the data, with tanh
 computed inline and sin, cos, erf and exp from glibc's vector math library
 (libmvec; erf since glibc 2.35).
@@ -38,8 +38,8 @@ class OptionalBuildExt(build_ext):
 extensions = []
 if _wanted():
     extensions.append(Extension(
-        "verify.engines.twolayer._fused",
-        sources=["verify/engines/twolayer/_fused.c"],
+        "verify.multistage.engine._fused",
+        sources=["verify/multistage/engine/_fused.c"],
         # -fopenmp-simd honours the "omp simd" / "declare simd" pragmas without OpenMP's
         # runtime; no errno and no trapping let the loops over neurons vectorise with libmvec.
         extra_compile_args=["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"],

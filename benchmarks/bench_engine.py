@@ -39,9 +39,9 @@ from scipy.integrate import solve_ivp
 
 from verify.multistage._config import config_from_dict
 from verify.engines import FlowOptions, integrate_flow
-from verify.engines.twolayer import NumpyKernel, pack, unpack
-from verify.engines.events import k_of_theta, make_events
-from verify.engines.twolayer.kernels import fused_status
+from verify.multistage.engine import NumpyKernel, pack, unpack
+from verify.multistage.engine.events import k_of_theta, make_events
+from verify.multistage.engine.kernels import fused_status
 from verify.multistage._initialisation import initial_parameters
 
 WORKLOAD = {
@@ -142,7 +142,7 @@ def median_ratio(f, g, repeats=30, inner=20):
 
 def activation_comparison(repeats=15, inner=5):
     """Part 4: fused and NumPy field of tanh, sin and erf against numpy.tanh on the same arrays."""
-    from theory.activation import activation_from_spec
+    from theory.multistage.activation import activation_from_spec
 
     out = {}
     for label, data_spec, m in (("samples n=300, m=800", {"dim": 3, "samples": 300, "whiten": True, "seed": 0}, 800),

@@ -86,9 +86,9 @@ def interleaved_ratio(f, g, rounds, inner):
 
 
 def field_part(quick):
-    from theory.activation import activation_from_spec
-    from verify.engines.twolayer import NumpyKernel, pack, unpack
-    from verify.engines.twolayer.kernels import fused_status
+    from theory.multistage.activation import activation_from_spec
+    from verify.multistage.engine import NumpyKernel, pack, unpack
+    from verify.multistage.engine.kernels import fused_status
 
     passes = {"tanh": np.tanh, "sin": np.sin, "erf": scipy.special.erf}
     out = {}
@@ -114,8 +114,8 @@ def field_part(quick):
 
 def engine_runs(m, n, d, t_max, threads, repeat):
     from verify.engines import FlowOptions, integrate_flow
-    from verify.engines.events import make_events
-    from verify.engines.twolayer import NumpyKernel, pack
+    from verify.multistage.engine.events import make_events
+    from verify.multistage.engine import NumpyKernel, pack
 
     config, a, W = setup(m, n, d, t_max)
     data = config.dataset

@@ -86,7 +86,7 @@ def test_long_flat_sums_are_still_accepted():
 def test_deeply_nested_activation_is_refused_quickly(monkeypatch):
     """Refused from the parsed expression, before an Activation (whose constants are the slow part) is made; a
     few CPU seconds at most (CPU time: the load of other processes does not count)."""
-    from theory import activation
+    from theory.multistage import activation
 
     monkeypatch.setattr(activation, "Activation", lambda *a: pytest.fail("an Activation was made before the refusal"))
     with cpu_seconds() as used, pytest.raises(InputError, match="nested functions"):
@@ -98,7 +98,7 @@ def test_supremum_first_cover_stops_at_the_budget():
     """With no budget at all, the branch and bound still returns a true upper bound (one box for the rest)."""
     import mpmath
     import sympy as sp
-    from theory._supremum import _Boxes, _branch_and_bound, _interval_function
+    from theory.multistage._supremum import _Boxes, _branch_and_bound, _interval_function
 
     s = sp.Symbol("s", real=True)
     g = sp.diff(sp.tanh(sp.tanh(s)), s, 3)

@@ -1,6 +1,6 @@
 """The compiled fused kernel (tanh, sin, erf) against the NumPy path and a direct reference.
 
-The fused kernel (verify/engines/twolayer/_fused.c) is built by ``pip install -e .`` on
+The fused kernel (verify/multistage/engine/_fused.c) is built by ``pip install -e .`` on
 x86-64 Linux with glibc.  Where it is not built these tests are skipped, unless
 VERIFY_REQUIRE_FUSED is set (CI sets it, so a failed build fails CI).
 """
@@ -14,11 +14,11 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory.activation import S, activation_from_spec
+from theory.multistage.activation import S, activation_from_spec
 from theory.bridge import numeric
-from verify.engines.twolayer import NumpyKernel, pack
-from verify.engines.twolayer import kernels as kernels_module
-from verify.engines.twolayer.kernels import fused_form, fused_status
+from verify.multistage.engine import NumpyKernel, pack
+from verify.multistage.engine import kernels as kernels_module
+from verify.multistage.engine.kernels import fused_form, fused_status
 
 TANH = activation_from_spec("tanh")
 SIN = activation_from_spec("sin")

@@ -3,8 +3,8 @@
 ``theory/<paper>/<object>.py`` derives one result and exposes ``KEY``,
 ``TITLE`` and a ``derive()`` returning a :class:`~theory._derivation.Derivation`
 with SymPy objects.  Numeric forms go through :func:`theory.bridge.numeric`.
-The modules at this level (the bridge, the expression parser, activations,
-errors, the derivation record) are shared by every paper and import none.
+The modules at this level (the bridge, the expression parser, errors, the
+derivation record) are shared by every paper and import none.
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from .errors import InputError, NotTanhLike, VerifierError
 
 if TYPE_CHECKING:
     from ._derivation import Derivation
-    from .activation import Activation, activation_from_spec
 
-#: names imported on first use: the derivation record and the activations import SymPy (0.3-0.8 s), which
-#: ``python -m verify --version`` and ``--help`` never need
-_LAZY = {"Derivation": "._derivation", "Activation": ".activation", "activation_from_spec": ".activation"}
+#: names imported on first use: the derivation record imports SymPy (0.3-0.8 s), which ``python -m verify
+#: --version`` and ``--help`` never need (the activations of the two-layer network are the multistage paper's:
+#: ``theory.multistage.activation``)
+_LAZY = {"Derivation": "._derivation"}
 
 
 def __getattr__(name):
@@ -27,7 +27,7 @@ def __getattr__(name):
         return getattr(import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["PAPERS", "OUTSIDE", "add_paper", "paper", "derive", "derivation_names", "Derivation", "Activation", "activation_from_spec", "InputError",
+__all__ = ["PAPERS", "OUTSIDE", "add_paper", "paper", "derive", "derivation_names", "Derivation", "InputError",
            "NotTanhLike", "VerifierError"]
 
 #: paper key (as used on the command line and in reports) -> package under ``theory`` (and ``verify``).

@@ -5,9 +5,9 @@ import functools
 
 import pytest
 
-import theory.activation as activation_module
+import theory.multistage.activation as activation_module
 import theory.multistage as paper_theory
-from theory.activation import activation_from_spec
+from theory.multistage.activation import activation_from_spec
 
 from strategies import ACTIVATIONS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sympy as sp
 
 from theory._derivation import is_zero
-from theory.activation import S, activation_from_spec
+from theory.multistage.activation import S, activation_from_spec
 from theory.multistage import balance
 from theory.multistage._finite_model import FiniteModel
 

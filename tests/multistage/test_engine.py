@@ -16,7 +16,7 @@ from scipy.integrate import solve_ivp
 from theory.multistage import gradient_flow
 from verify.multistage._config import config_from_dict
 from verify.engines import DescentOptions, FlowOptions, integrate_flow, run_descent
-from verify.engines.twolayer import NumpyKernel, pack, select_kernel
+from verify.multistage.engine import NumpyKernel, pack, select_kernel
 from verify.hessian import dense_hessian, top_hessian_eigenvalue
 from verify.multistage._initialisation import initial_parameters
 from verify.multistage._predict import predict

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
-from theory.activation import activation_from_spec
+from theory.multistage.activation import activation_from_spec
 from theory.expressions import parse_expression
 from theory.multistage import gradient_flow
 from theory.multistage.data import input_symbols, make_data

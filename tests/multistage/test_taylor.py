@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory.activation import S, activation_from_spec
+from theory.multistage.activation import S, activation_from_spec
 from theory.bridge import numeric
 from theory.errors import NotTanhLike
 from theory.multistage import balance, taylor

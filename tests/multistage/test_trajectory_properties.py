@@ -42,7 +42,7 @@ import pytest
 import hypothesis
 from hypothesis import assume, given, settings
 
-from theory.activation import S, activation_from_spec
+from theory.multistage.activation import S, activation_from_spec
 from theory.bridge import numeric
 from theory.multistage import growth, higher_order, reduced_dynamics
 from theory.multistage.symbols import K0 as K0_sym, eps as eps_sym, q0, t as t_sym, z_norm

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 import verify.engines.descent as descent
-import verify.engines.events as events
+import verify.multistage.engine.events as events
 import verify.engines.flow as flow
-import verify.engines.twolayer.kernels as kernels
+import verify.multistage.engine.kernels as kernels
 import verify.multistage._initialisation as initialisation
 import verify.multistage._observables as observables
 import verify.multistage._simulate as simulate_module

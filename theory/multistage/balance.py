@@ -85,7 +85,7 @@ from scipy import integrate, optimize, special
 
 from .._derivation import Derivation, derivation_text, is_zero
 from ._finite_model import FiniteModel, sigma
-from ..activation import S, Activation, activation_from_spec
+from .activation import S, Activation, activation_from_spec
 from .linearized_flow import closed_form
 from .symbols import t, z_norm
 

@@ -33,7 +33,7 @@ import sympy as sp
 
 from .._derivation import Derivation, derivation_text, is_zero
 from ._finite_model import FiniteModel
-from ..activation import S, Activation
+from .activation import S, Activation
 from ..bridge import numeric
 
 KEY, TITLE = "D1", "Gradient flow"

@@ -37,7 +37,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .._derivation import Derivation, derivation_text, is_zero
-from ..activation import S, activation_from_spec
+from .activation import S, activation_from_spec
 
 KEY, TITLE = "D11", "Leaving the secondary plateau (heuristic)"
 

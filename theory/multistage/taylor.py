@@ -23,7 +23,7 @@ for some ``xi`` between 0 and ``s``; with the tanh-like values this is
 applied to ``sigma'`` at order 1 gives ``sigma'(s) = 1 + sigma'''(xi) s^2/2``.
 The series coefficients come from :func:`sympy.series`; ``C_L`` is exact when
 SymPy finds the critical points of ``sigma'''``, and otherwise certified by
-interval arithmetic (see ``theory._supremum``).
+interval arithmetic (see ``theory.multistage._supremum``).
 
 References
 ----------
@@ -35,7 +35,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .._derivation import Derivation, derivation_text, is_zero
-from ..activation import S, Activation, activation_from_spec
+from .activation import S, Activation, activation_from_spec
 from .symbols import C_L
 
 KEY, TITLE = "D2", "Taylor expansion with Lagrange remainder bounds"

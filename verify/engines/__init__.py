@@ -1,6 +1,6 @@
 """Simulation engines shared by the papers: the kernel protocol, events, trajectories, flow and descent drivers.
 
-Model-specific kernels live in subpackages (:mod:`verify.engines.twolayer`).
+A paper's own kernels live in its package (the two-layer network's: :mod:`verify.multistage.engine`).
 """
 from .descent import DescentOptions, run_descent
 from .flow import SOLVERS, FlowOptions, integrate_flow

@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Event", "k_of_theta", "make_events", "Progress"]
+__all__ = ["Event", "Progress"]
 
 
 @dataclass(frozen=True)
@@ -19,21 +19,6 @@ class Event:
     fn: Callable[[float, np.ndarray], float]
     direction: int = 0        # +1 upward crossings, -1 downward, 0 both
     costly: bool = False      # needs a pass over the data (the loss)
-
-
-def k_of_theta(theta: np.ndarray, width: int, z: np.ndarray, zSz: float) -> float:
-    """``K = beta . z / z^T Sigma^-1 z`` with ``beta = sum_k a_k w_k``."""
-    a = theta[:width]
-    W = theta[width:].reshape(width, -1)
-    return float(a @ (W @ z)) / zSz
-
-
-def make_events(kernel, width: int, z: np.ndarray, zSz: float, K_levels=(), loss_levels=()) -> list[Event]:
-    events = [Event(f"K={lv:g}", (lambda lv: lambda t, th: k_of_theta(th, width, z, zSz) - lv)(lv), +1)
-              for lv in K_levels]
-    events += [Event(f"loss={lv:g}", (lambda lv: lambda t, th: kernel.loss(th) - lv)(lv), -1, True)
-               for lv in loss_levels]
-    return events
 
 
 class Progress:

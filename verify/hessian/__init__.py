@@ -3,7 +3,7 @@
 Sources of Hessians: a :class:`TorchHessian` (any PyTorch loss of a flat
 parameter vector, e.g. :meth:`verify.engines.deepnet.DeepNet.flat_loss`) or a
 model with ``size`` and ``hvp(theta, v)`` (the two-layer kernels of
-:mod:`verify.engines.twolayer`) through :func:`hessian_operator`. Solvers:
+:mod:`verify.multistage.engine`) through :func:`hessian_operator`. Solvers:
 :func:`top_eigenpair` / :func:`bottom_eigenpair` (Lanczos), :func:`power_iteration`,
 :func:`dense_from_operator` / :func:`torch_dense_hessian` (constant-folded products, see
 :func:`folded_hvp`) / :func:`dense_hessian`

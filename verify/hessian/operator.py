@@ -5,7 +5,7 @@ Two kinds of Hessian source are accepted by every solver of the toolkit:
 - a :class:`HessianAt` (a Hessian at a fixed point: ``size`` and ``matvec``
   on float64 NumPy vectors), such as :class:`verify.hessian.TorchHessian`;
 - a model with ``size`` and ``hvp(theta, v)`` (:class:`HvpModel`, e.g. the
-  two-layer kernels of :mod:`verify.engines.twolayer`), paired with ``theta``
+  two-layer kernels of :mod:`verify.multistage.engine`), paired with ``theta``
   through :func:`hessian_operator`.
 """
 from __future__ import annotations

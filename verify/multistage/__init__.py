@@ -57,7 +57,7 @@ def _add_tools(subparsers) -> None:
 
 
 def _check_run_options(backend: str, device: str) -> None:
-    from ..engines.twolayer import BACKENDS
+    from .engine import BACKENDS
 
     if backend not in BACKENDS:
         from theory.errors import InputError
@@ -66,7 +66,7 @@ def _check_run_options(backend: str, device: str) -> None:
 
 
 def _versions() -> dict:
-    from ..engines.twolayer import fused_status
+    from .engine import fused_status
 
     fused, why = fused_status()
     return {"fused_kernel": "built" if fused else why}

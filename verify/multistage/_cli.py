@@ -27,7 +27,7 @@ _TAKES_ACTIVATION = {"D2", "D7", "D11"}
 
 def cmd_derive(args) -> int:
     resolve(derivations, args.names)            # an unknown name is refused before the activation is built
-    from theory.activation import activation_from_spec
+    from theory.multistage.activation import activation_from_spec
 
     activation = activation_from_spec(args.activation, "--activation").require_tanh_like("--activation")
     results = derive_each(derivations, args, lambda k: derivations.derive(k, activation) if k in _TAKES_ACTIVATION
@@ -92,7 +92,7 @@ def _check_simulate_options(args, config) -> float:
     """Refuse bad options before any work: levels, threads, grid, batch, device and the output folder; return
     the run's estimated seconds (:meth:`Config.check_resources`)."""
     from ..engines import FlowOptions
-    from ..engines.twolayer import BACKENDS, DEVICES
+    from .engine import BACKENDS, DEVICES
 
     FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)
     if args.backend not in BACKENDS:            # refused here, before the estimate line (select_kernel checks too)

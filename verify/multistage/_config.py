@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.activation import Activation, activation_from_spec
+from theory.multistage.activation import Activation, activation_from_spec
 from theory.multistage.data import MAX_QUADRATURE_NODES, DataSet, input_symbols, make_data
 from theory.errors import InputError
 from theory.expressions import parse_expression

@@ -12,7 +12,7 @@ import numpy as np
 from theory.multistage import balance, higher_order, linearized_flow
 from theory.multistage.data import DataSet
 
-from ..engines.events import k_of_theta
+from .engine.events import k_of_theta
 from ..engines.trajectory import Trajectory
 
 __all__ = ["observables", "linear_map", "missing_meanings"]

@@ -28,8 +28,9 @@ from theory.multistage import higher_order
 
 from .._io import finite_or_none, null_paths
 from ..engines import DescentOptions, FlowOptions, Trajectory, integrate_flow, run_descent
-from ..engines.events import Progress, make_events
-from ..engines.twolayer import pack, select_kernel
+from ..engines.events import Progress
+from .engine.events import make_events
+from .engine import pack, select_kernel
 from ..stages import detect_stages
 from ._config import Config
 from ._initialisation import growing_mode, initial_parameters

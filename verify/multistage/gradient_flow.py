@@ -5,7 +5,7 @@ import numpy as np
 
 from theory.multistage import gradient_flow
 
-from ..engines.twolayer import NumpyKernel, pack
+from .engine import NumpyKernel, pack
 from ._initialisation import initial_parameters
 from ..registry import Tolerance, Verdict, key_number, resolution
 from ..stats import ratio_margin

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import mpmath
 
-from theory.activation import S, activation_from_spec
+from theory.multistage.activation import S, activation_from_spec
 from theory.bridge import numeric
 
 from ..registry import Tolerance, Verdict, key_number, resolution, rows_of

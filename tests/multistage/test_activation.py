@@ -1,12 +1,12 @@
-"""Activations and suprema (theory/activation.py, theory/_supremum.py): C_L routes, Taylor coefficients, refusals."""
+"""Activations and suprema (theory/multistage/activation.py, theory/multistage/_supremum.py): C_L routes, Taylor coefficients, refusals."""
 from __future__ import annotations
 
 import mpmath
 import pytest
 import sympy as sp
 
-from theory import _supremum
-from theory.activation import BUILTIN, Activation, activation_from_spec
+from theory.multistage import _supremum
+from theory.multistage.activation import BUILTIN, Activation, activation_from_spec
 from theory.errors import NotTanhLike
 from verify.multistage._config import ModelConfig
 

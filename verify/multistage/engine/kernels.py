@@ -7,7 +7,7 @@ field is ``-grad R`` of D1 for the risk ``R = 1/2 sum_i p_i e_i^2``,
 The NumPy kernel is the hot path of every simulation.  For ``sigma(s) =
 g(c s)`` with ``g`` one of tanh, sin and erf and ``c`` a real constant (the
 built-in ``tanh``, ``sin`` and ``erf(sqrt(pi) s / 2)``) it calls the compiled
-kernel :mod:`verify.engines.twolayer._fused` when the install built it (x86-64
+kernel :mod:`verify.multistage.engine._fused` when the install built it (x86-64
 Linux with glibc; see setup.py): one pass over the rows that never writes the
 ``n x m`` array, with tanh computed inline and sin, cos, erf and exp from
 glibc's vector math library.  For tanh it costs about 0.7 (d = 3) to 0.9
@@ -17,7 +17,7 @@ Otherwise (another activation, no compiler,
 about two ``tanh`` passes:
 
 * when ``sigma'`` is a polynomial in ``sigma`` (tanh: ``1 - sigma^2``; see
-  :meth:`theory.activation.Activation.derivative_as_polynomial_of_sigma`) the
+  :meth:`theory.multistage.activation.Activation.derivative_as_polynomial_of_sigma`) the
   backward pass reuses ``sigma(s)`` instead of evaluating a second
   transcendental function;
 * the ``n x m`` work is done in row blocks small enough to stay in cache:
@@ -32,17 +32,17 @@ import os
 import numpy as np
 import sympy as sp
 
-from theory.activation import S, Activation
+from theory.multistage.activation import S, Activation
 from theory.bridge import numeric
 
 try:
-    from verify.engines.twolayer import _fused
+    from verify.multistage.engine import _fused
 except ImportError:  # not built: no compiler, another platform, or VERIFY_NO_EXTENSION at install
     _fused = None
 
 __all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack"]
 
-_FUSED_VERSION = 4  # the calling convention this module expects of verify.engines.twolayer._fused
+_FUSED_VERSION = 4  # the calling convention this module expects of verify.multistage.engine._fused
 
 #: The functions ``g`` of ``sigma(s) = g(c s)`` with a compiled kernel, by their code in ``_fused``.
 _FUSED_CODES = {sp.tanh: 0, sp.sin: 1, sp.erf: 2}
@@ -78,9 +78,9 @@ def fused_status(activation: Activation | None = None, dim: int | None = None) -
     """Whether the compiled kernel can be used (for ``activation`` and input dimension ``dim``, when given),
     and why not."""
     if _fused is None:
-        return False, "verify.engines.twolayer._fused is not built (reinstall with a C compiler: pip install -e .)"
+        return False, "verify.multistage.engine._fused is not built (reinstall with a C compiler: pip install -e .)"
     if getattr(_fused, "VERSION", None) != _FUSED_VERSION:
-        return False, ("verify.engines.twolayer._fused is a stale build (version "
+        return False, ("verify.multistage.engine._fused is a stale build (version "
                        f"{getattr(_fused, 'VERSION', None)}, expected {_FUSED_VERSION}); rebuild: pip install -e .")
     if os.environ.get("VERIFY_NO_FUSED"):
         return False, "VERIFY_NO_FUSED is set"

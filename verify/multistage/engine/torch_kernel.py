@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from theory.activation import S, Activation
+from theory.multistage.activation import S, Activation
 from theory.bridge import numeric
 
 

@@ -66,7 +66,7 @@ import mpmath
 import sympy as sp
 from mpmath import iv
 
-from .bridge import numeric
+from ..bridge import numeric
 
 __all__ = ["Supremum", "sup_abs", "VERSION", "cache_path", "clear_memory_cache"]
 
@@ -654,7 +654,7 @@ def _to_json(rec: Supremum) -> dict:
 
 def _from_json(d: dict) -> Supremum | None:
     """A record from the cache file, or None if anything about it is off."""
-    from .expressions import parse_expression
+    from ..expressions import parse_expression
 
     try:
         lower, upper = float(d["lower"]), float(d["upper"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.activation import Activation
+from theory.multistage.activation import Activation
 from theory.errors import InputError
 
 from .kernels import NumpyKernel

@@ -26,7 +26,7 @@
  * (libmvec, glibc >= 2.35 for erf) through their OpenMP "declare simd" variants.  The kernel is
  * compiled for AVX-512, AVX2 and baseline x86-64 with run-time dispatch, so one build runs on any
  * x86-64 machine.  setup.py builds this module only where that works; elsewhere
- * verify.engines.twolayer.kernels uses the NumPy path.  The input dimension d and the activation
+ * verify.multistage.engine.kernels uses the NumPy path.  The input dimension d and the activation
  * are compile-time constants of each kernel.
  *
  * The GIL is released during the loops: callers may run disjoint row ranges in
@@ -382,7 +382,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fused",
     "Fused loss and gradient-flow field of the two-layer tanh, sin and erf networks "
-    "(see verify.engines.twolayer.kernels).",
+    "(see verify.multistage.engine.kernels).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
