@@ -146,8 +146,8 @@ def _md_block(b) -> list[str]:
                 items.append("- " + _md_inline(item))
         return ["\n".join(items)]
     if isinstance(b, Details):
-        return [f"<details><summary>{html.escape(str(b.summary))}</summary>"] + [p for x in b.body for p in _md_block(x)] \
-            + ["</details>"]
+        summary = html.escape(str(b.summary), quote=True)     # an HTML element inside the Markdown
+        return [f"<details><summary>{summary}</summary>"] + [p for x in b.body for p in _md_block(x)] + ["</details>"]
     if isinstance(b, Figure):
         out = [f'<a id="{b.anchor}"></a>', f"{'#' * b.level} {_md_cell(b.title)}",
                f"![{_md_cell(b.title)}]({_md_link_target(b.png)})"]

@@ -69,11 +69,6 @@ def _short(values) -> object:
 
 #: accepted span of the times: the bandwidth rules square and cube ratios of it, which overflow beyond
 _MIN_SPAN, _MAX_SPAN = 1e-60, 1e60
-#: largest curve file read, in rows and bytes (a recorded curve has hundreds to tens of thousands of rows)
-MAX_ROWS = 1_000_000
-#: columns a loss curve may have (each row is held as strings: 100,000 columns of 1e6 rows would not fit)
-MAX_COLUMNS = 1000
-MAX_FILE_BYTES = 256 * 2**20
 
 
 def _validate(t, loss) -> tuple[np.ndarray, np.ndarray]:
@@ -152,9 +147,9 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     list of Stage
         In time order, contiguous (each stage starts where the previous ends), covering ``[t[0], t[-1]]``.
 
-    The boundaries are exactly those of the module docstring: **a descent starts (ends) where the descent rate
-    ``-d log(loss)/dt``, smoothed and corrected for the widening by the smoothing, crosses ``rate_fraction``
-    (10 %) of that descent's peak rate**; plateaus are the gaps.
+    The boundaries are exactly those of the specification (:mod:`verify.stages`): **a descent starts (ends) where
+    the descent rate ``-d log(loss)/dt``, smoothed and corrected for the widening by the smoothing, crosses
+    ``rate_fraction`` (10 %) of that descent's peak rate**; plateaus are the gaps.
 
     Raises
     ------
@@ -206,7 +201,7 @@ class _Curve:
     nu: float
     floor: float
     cap: float
-    y_value: np.ndarray = None
+    y_value: np.ndarray | None = None
     d_min: float = 0.0
     s_find: float = 0.0
     excess_at: dict = field(default_factory=dict)
