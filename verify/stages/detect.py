@@ -312,11 +312,9 @@ class _Curve:
 @dataclass
 class _Found:
     """The descents found (``coarse``: disjoint ``(a, b, peak)`` in grid indices, in time order), the scale they
-    were found at with the smoothed values and rate there, and the cautious scale that bounds every boundary
-    scale."""
+    were found at with the descent rate there, and the cautious scale that bounds every boundary scale."""
     coarse: list
     s_find: float
-    y_find: np.ndarray
     r_find: np.ndarray
     s_cautious: float
 
@@ -325,15 +323,15 @@ def _find_descents(c: _Curve) -> _Found:
     """Step 1: find the descents, first at the cautious scale, then again at the scale their lowest peak rate
     allows (which may split what the cautious one merged, not add descents where it found none)."""
     s_find = s_cautious = c.s_find
-    y_find, r_find, found = c.find_at(s_find)
+    _, r_find, found = c.find_at(s_find)
     if c.smooth is None and found:
         s_again = c.clamp(_scale_for_rate(c.nu, c.rho, _REFIND_NOISE * min(peak for _, _, peak in found)), s_find)
         if s_again < 0.9 * s_find:
             first = found
             s_find = s_again
-            y_find, r_find, found = c.find_at(s_find)
+            _, r_find, found = c.find_at(s_find)
             found = [f for f in found if any(f[0] <= b and a <= f[1] for a, b, _ in first)]
-    return _Found(found, s_find, y_find, r_find, s_cautious)
+    return _Found(found, s_find, r_find, s_cautious)
 
 
 def _change_points(c: _Curve, found: _Found, penalty: float) -> _Found:
@@ -344,7 +342,7 @@ def _change_points(c: _Curve, found: _Found, penalty: float) -> _Found:
     pelt, _ = _pelt_find(c.t, c.y, c.tg, penalty, c.d_min)
     if not (pelt and len(pelt) >= len(found.coarse)):
         return found
-    found = _Found(pelt, found.s_find, found.y_find, found.r_find, found.s_cautious)
+    found = _Found(pelt, found.s_find, found.r_find, found.s_cautious)
     edges = [0] + [x for a, b, _ in pelt for x in (a, b)] + [c.m - 1]
     # a gap at an end shorter than PELT's shortest segment is no plateau the fit found there (the curve ends
     # inside the descent, or noise at the end was taken into it): it sets no scale
@@ -355,8 +353,8 @@ def _change_points(c: _Curve, found: _Found, penalty: float) -> _Found:
                                             >= shortest)]
     if gaps:
         s_cautious = max(min(found.s_cautious, min(gaps) / 2), c.floor)
-        y_find, r_find = c.smoothed(s_cautious)
-        found = _Found(pelt, s_cautious, y_find, r_find, s_cautious)
+        _, r_find = c.smoothed(s_cautious)
+        found = _Found(pelt, s_cautious, r_find, s_cautious)
     return found
 
 
