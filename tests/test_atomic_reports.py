@@ -9,7 +9,7 @@ import pytest
 
 from verify import runner
 from verify.cli import main
-from verify.report import render
+from verify.report import files as render
 
 
 def _files(folder):

@@ -14,7 +14,7 @@ from verify.cli import main
 from verify.registry import (EXPECT_PASSED, REGISTRY, Claim, Expectation, Status, Tolerance, Verdict, check_key,
                              key_number, load_papers, meets_expectation)
 from verify.report import render_markdown, validate_report
-from verify.report.render import expectation_of, unexpected
+from verify.report.sections import expectation_of, unexpected
 
 load_papers()
 

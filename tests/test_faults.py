@@ -290,7 +290,7 @@ def test_stages_refuses_a_device_at_once(capsys, tmp_path):
 
 
 def test_stages_refuses_too_many_rows(tmp_path, monkeypatch):
-    from verify import stages
+    from verify.stages import curve as stages
     monkeypatch.setattr(stages, "MAX_ROWS", 50)
     path = tmp_path / "long.csv"
     path.write_text("t,loss\n" + "".join(f"{i},{1 + 1 / (i + 1)}\n" for i in range(60)))

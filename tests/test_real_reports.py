@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 
 import theory
 from verify.report import render_html, render_markdown
-from verify.report.render import _run_record
+from verify.report.files import _run_record
 from verify.runner import _verdict_figures
 
 from test_report_rendering import expected_headings

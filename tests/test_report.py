@@ -366,3 +366,32 @@ def test_an_error_and_verdicts_that_differ_from_their_expectation_are_shown(run_
     assert parser.errors == [] and parser.stack == []
     assert "<script>" not in page and "ValueError: boom &lt;script&gt;" in page
     assert '<section class="claim error"' in page and 'class="status status-error">error</span>' in page
+
+
+# ------------------------------------------------------------------------------ the package's seams
+
+def test_the_old_render_module_re_exports_the_split_modules_names():
+    """verify.report.render was split along its jobs (issue 22): each of its old public names is still importable
+    from it and is the very object of the module that now holds it."""
+    from verify.report import files, html, markdown, render, schema, sections
+
+    homes = {"validate_report": schema, "validate_claim": schema, "SCHEMA": schema, "render_markdown": markdown,
+             "render_html": html, "write_report": files, "rerender": files, "format_margin": sections,
+             "counts_text": sections, "range_text": sections, "expectation_of": sections, "unexpected": sections,
+             "paper_line": sections, "SUMMARY_COLUMNS": sections}
+    assert set(homes) <= set(render.__all__)
+    for name, module in homes.items():
+        assert getattr(render, name) is getattr(module, name), name
+
+
+def test_the_style_sheet_is_package_data_and_inlined(run_dir):
+    """The CSS lives in verify/report/report.css, read with importlib.resources: the page inlines it whole, and
+    pyproject ships it as package data (a wheel without it would render pages without a style)."""
+    from importlib.resources import files
+
+    css = files("verify.report").joinpath("report.css").read_text(encoding="utf-8").strip()
+    assert css.startswith(":root {") and ".status-passed" in css and "dl.kv dd" in css
+    page = render_html(make_report(), run_dir)
+    assert f"<style>\n{css}\n</style>" in page
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^verify = \[[^\]]*"report/report\.css"', pyproject, re.M)

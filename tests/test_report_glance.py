@@ -16,7 +16,8 @@ import html5lib
 import pytest
 
 import theory
-from verify.report.render import SUMMARY_COLUMNS, render_html, render_markdown
+from verify.report import render_html, render_markdown
+from verify.report.sections import SUMMARY_COLUMNS
 
 from test_report import make_report
 from test_report_keys import _summary_rows

@@ -14,7 +14,7 @@ import pytest
 
 import theory
 from verify.report.index import render_index_html, render_index_markdown, write_index
-from verify.report.render import paper_line
+from verify.report.sections import paper_line
 
 from test_report import make_report
 

@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 
 from verify.registry import REGISTRY, Status, Tolerance, Verdict, check_key, key_number, load_papers
 from verify.report import render_markdown, validate_report
-from verify.report.render import SUMMARY_COLUMNS, counts_text, format_margin
+from verify.report.sections import SUMMARY_COLUMNS, counts_text, format_margin
 from verify.runner import run_paper
 from verify.stats import (band_margin, count_key, count_margin, exceed_margin, fraction_key, fraction_margin,
                           fraction_status, margin_as_judged, ratio_margin)

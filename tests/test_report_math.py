@@ -16,7 +16,8 @@ from markdown_it import MarkdownIt
 
 import theory
 from theory._derivation import to_latex, to_mathml
-from verify.report.render import _safe_mathml, render_markdown
+from verify.report import render_markdown
+from verify.report.html import _safe_mathml
 
 ROOT = Path(__file__).resolve().parents[1]
 MML = "{http://www.w3.org/1998/Math/MathML}"

@@ -211,7 +211,7 @@ def test_the_live_markup_check_sees_the_audit_payload_passed_through():
 
 
 def test_mathml_is_serialised_from_the_checked_tree():
-    from verify.report.render import _safe_mathml
+    from verify.report.html import _safe_mathml
 
     out = _safe_mathml('<math display="block"><mi>a&lt;b</mi><mo>&#x2062;</mo></math>')
     assert out == ('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mi>a&lt;b</mi>'
@@ -223,7 +223,7 @@ def test_committed_reports_pass_every_formula_and_render_without_live_markup():
     import json
     from pathlib import Path
 
-    from verify.report.render import _safe_mathml
+    from verify.report.html import _safe_mathml
 
     root = Path(__file__).resolve().parent.parent / "reports"
     for path in sorted(root.glob("*/*/report.json")):

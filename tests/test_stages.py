@@ -639,7 +639,7 @@ def test_negative_control_without_the_edge_rules_the_short_plateau_is_absorbed(m
     """The recorded curve separates the detectors: with both rules that guard the ends of a noisy curve switched off
     (the end-of-curve significance rule, and locating a side that runs to an end again at finer scales; either
     alone keeps the plateau), the first descent starts at t = 0 again and the boundary assertion fails."""
-    import verify.stages as stages_module
+    import verify.stages.detect as stages_module
 
     monkeypatch.setattr(stages_module, "_EDGE_SIGNIFICANCE", 0.0)
     monkeypatch.setattr(stages_module, "_RETRY_STEPS", 0)
@@ -675,7 +675,7 @@ def test_a_tab_separated_file_gets_a_hint_about_the_delimiter(tmp_path):
 def test_gridding_and_smoothing_of_many_rows_match_one_row_at_a_time(sigma):
     """The end-of-curve noise estimate grids and smooths its noise draws as one 2-D array (by FFT for long kernels):
     each row comes out as the one-curve path gives it."""
-    from verify.stages import _grid, _grid_rows, _smooth
+    from verify.stages.smoothing import _grid, _grid_rows, _smooth
 
     rng = np.random.default_rng(5)
     t = np.unique(np.concatenate([[0.0, 50.0], rng.uniform(0.0, 50.0, 1500), np.linspace(0.0, 5.0, 800)]))

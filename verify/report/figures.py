@@ -386,7 +386,7 @@ def _verdict_caption(claim: dict, rows: list, skipped: int) -> str:
         if _pair(key.get("band")):
             text += f", tolerance band {_show_pair(_pair(key['band']))}"
         if isinstance(key.get("counts"), dict):
-            from .render import counts_text
+            from .sections import counts_text
 
             try:
                 measured, predicted = counts_text(key["counts"])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .._io import atomic_write
 from ..registry import STATUSES
-from .render import _anchors, expectation_of, paper_line, unexpected
+from .sections import _anchors, expectation_of, paper_line, unexpected
 
 #: the statuses the index names and highlights
 NOT_PASSED = ("failed", "inconclusive", "error")
