@@ -51,7 +51,7 @@ def cmd_list(args) -> int:
     import theory
 
     from ._claim_index import build, current
-    from .report.render import paper_line
+    from .report.sections import paper_line
 
     # papers of installed packages (entry points) are not in the committed index: listed from their registry
     outside = [key for key in load_papers(claims=False) if key not in theory.PAPERS]
@@ -95,8 +95,8 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     from tqdm import tqdm
 
     from .devices import check_device
-    from .report.render import expectation_of
-    from .report.render import unexpected as unexpected_claims
+    from .report.sections import expectation_of
+    from .report.sections import unexpected as unexpected_claims
     from .runner import run_claims
 
     check_device(args.device)
@@ -408,7 +408,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     add_stages(sub)
 
-    from .report.render import paper_line
+    from .report.sections import paper_line
 
     for i, (key, paper) in enumerate(papers.items()):
         if paper.add_tools is None:

@@ -262,7 +262,7 @@ def _cached_verdicts(hit, ids) -> bool:
     control, so anything else is a miss and the group runs again."""
     from theory.errors import InputError
 
-    from .report.render import validate_claim
+    from .report.schema import validate_claim
 
     if not isinstance(hit, list) or len(hit) != len(ids):
         return False
