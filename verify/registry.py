@@ -472,6 +472,11 @@ class Paper:
     claim_modules : tuple of str
         Modules of the paper package that register its claims (imported by :func:`load_papers`; names relative
         to the package that registers the paper).
+    setup_jobs : callable or None
+        ``setup_jobs(profile, seed, backend, device, group)``: work a run group shares that other workers can do
+        ahead, as ``(function, args)`` jobs (picklable); a process pool runs them first, side by side, and hands
+        their results to the group's context (``make_context(..., prepared=[result, ...])``).  A group whose
+        set-ups fail computes them itself.  None: no set-up jobs.
     check_run_options : callable or None
         ``check_run_options(backend, device)``: refuse (:class:`theory.InputError`) a ``--backend`` or
         ``--device`` the paper's engines do not know, before any work.  None: the paper takes any device word
@@ -500,6 +505,7 @@ class Paper:
     read_config: Callable | None = None
     theory_module: str = ""
     check_run_options: Callable | None = None
+    setup_jobs: Callable | None = None
     versions: Callable | None = None
 
 

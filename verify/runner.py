@@ -17,7 +17,7 @@ import tempfile
 import time
 from functools import lru_cache
 from datetime import datetime, timezone
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -230,7 +230,8 @@ def _group(args) -> list:
     where it stopped and a repeated one is quick."""
     from . import cache
 
-    ids, profile, seed, backend, device, user, threads = args
+    ids, profile, seed, backend, device, user, threads, *rest = args
+    prepared = rest[0] if rest else None         # the results of the group's set-up jobs (Paper.setup_jobs)
     key = _run_key("claims", claims=list(ids), profile=profile, seed=seed, backend=backend, device=device,
                    user=user)
     hit = cache.get("runs", key)
@@ -239,6 +240,8 @@ def _group(args) -> list:
     with _limit_threads(threads):
         paper = load_papers()[REGISTRY[ids[0]].paper]
         extra = {"user": user} if user is not None else {}
+        if prepared:
+            extra["prepared"] = prepared
         start = time.perf_counter()
         try:
             ctx = paper.make_context(profile, seed=seed, backend=backend, device=device, **extra)
@@ -251,6 +254,13 @@ def _group(args) -> list:
     if not any(v["status"] == Status.ERROR.value for v, _ in out):
         cache.put("runs", key, out)             # a run that raised is not kept: it may be a passing fault
     return [(verdict, seconds, False) for verdict, seconds in out]
+
+
+def _setup(fn, args, threads: int | None):
+    """One set-up job of a run group (:attr:`Paper.setup_jobs`) in a worker, with the group's thread limit (the
+    same threads give the same round-off as the group computing it itself)."""
+    with _limit_threads(threads):
+        return fn(*args)
 
 
 def _cached_verdicts(hit, ids) -> bool:
@@ -472,10 +482,10 @@ def _remember_seconds(paper_key: str, ids: list[str], profile: str, seconds: flo
     cache.put("durations", _duration_key(paper_key, ids, profile), round(float(seconds), 2))
 
 
-def _submit_longest_first(pool, runs: list, threads: int | None) -> None:
+def _submit_longest_first(pool, runs: list, threads: int | None, setups: bool = False) -> None:
     """Submit every paper's jobs to ``pool``, the longest guessed first (a long job started last would hold the
-    run's end while the other workers idle)."""
-    jobs = [job for run in runs for job in run.jobs(threads)]
+    run's end while the other workers idle); ``setups``: groups go as their set-up jobs (:meth:`_PaperRun.jobs`)."""
+    jobs = [job for run in runs for job in run.jobs(threads, setups)]
     for _, fn, args, store in sorted(jobs, key=lambda job: -job[0]):     # stable: ties keep the papers' order
         store(pool.submit(fn, *args))
 
@@ -514,13 +524,16 @@ class _PaperRun:
         self.user = user
         self.staging = None          # the temporary figure folder, made when the jobs are submitted
         self.drawing = None          # the job drawing the claims' figures, submitted when the claims are in
+        self.groups, self.waiting = [], {}      # the groups' futures; groups waiting for their set-up jobs
         self.want_figures = figures and paper_figures and self.paper.figures is not None
 
-    def jobs(self, threads: int | None = None) -> list[tuple[float, object, tuple, object]]:
+    def jobs(self, threads: int | None = None, setups: bool = False) -> list[tuple[float, object, tuple, object]]:
         """The paper's jobs as ``(weight, fn, args, store)``: ``store(future)`` keeps the future of ``fn(*args)``.
         The weight guesses a job's length, so that a pool can start the longest first: a group's seconds in
         its last run with this profile (:func:`_last_seconds`), else its claims' stated cost (:func:`group_cost`),
-        else its number of claims."""
+        else its number of claims.  With ``setups``, a group whose paper names set-up jobs for it
+        (:attr:`Paper.setup_jobs`) is represented by those jobs; the group itself follows when they are done
+        (:meth:`release`)."""
         self.start = time.perf_counter()
         self.staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
         keys = list(dict.fromkeys(REGISTRY[c].derivation for c in self.ids))
@@ -530,9 +543,20 @@ class _PaperRun:
         def keep(i):
             return lambda future: self.groups.__setitem__(i, future)
 
-        out = [(_last_seconds(self.key, g, self.profile, group_cost(g) or len(g)), _group,
-                ((g, self.profile, self.seed, self.backend, self.device, self.user, threads),), keep(i))
-               for i, g in enumerate(groups)]
+        def keep_setup(i, j):
+            return lambda future: self.waiting[i][1].__setitem__(j, future)
+
+        self.waiting = {}           # group index -> (its _group arguments, the futures of its set-up jobs)
+        out = []
+        for i, g in enumerate(groups):
+            weight = _last_seconds(self.key, g, self.profile, group_cost(g) or len(g))
+            args = (g, self.profile, self.seed, self.backend, self.device, self.user, threads)
+            ahead = self._setup_jobs(g) if setups else []
+            if not ahead:
+                out.append((weight, _group, (args,), keep(i)))
+                continue
+            self.waiting[i] = (args, [None] * len(ahead))
+            out += [(weight, _setup, (fn, fn_args, threads), keep_setup(i, j)) for j, (fn, fn_args) in enumerate(ahead)]
         out.append((_last_seconds(self.key, ["derivations"], self.profile, len(keys) / 2), _derivation_texts,
                     (self.key, keys), lambda future: setattr(self, "texts", future)))
         self.figure_list = None
@@ -556,8 +580,38 @@ class _PaperRun:
                     _remember_seconds(self.key, [v["claim"] for v, _, _ in rows], self.profile,
                                       sum(seconds for _, seconds, _ in rows))
 
+    def _setup_jobs(self, ids: list[str]) -> list:
+        """The set-up jobs of the group ``ids`` (none for a researcher's configuration, or where the group's
+        verdicts are in the cache: the set-ups would be wasted)."""
+        from . import cache
+
+        if self.paper.setup_jobs is None or self.user is not None:
+            return []
+        key = _run_key("claims", claims=list(ids), profile=self.profile, seed=self.seed, backend=self.backend,
+                       device=self.device, user=self.user)
+        if _cached_verdicts(cache.get("runs", key), ids):
+            return []
+        return list(self.paper.setup_jobs(self.profile, self.seed, self.backend, self.device,
+                                          REGISTRY[ids[0]].run_group))
+
+    def pending(self) -> list:
+        """The futures of the submitted groups and set-up jobs."""
+        return [f for f in self.groups if f is not None] + [f for _, fs in self.waiting.values() for f in fs]
+
+    def release(self, pool) -> list:
+        """Submit each group whose set-up jobs are all done, with their results (a failed set-up is left out:
+        the group computes it itself); return the groups' new futures."""
+        out = []
+        for i, (args, futures) in list(self.waiting.items()):
+            if all(f is not None and f.done() for f in futures):
+                prepared = [f.result() for f in futures if f.exception() is None]
+                self.groups[i] = pool.submit(_group, (*args, prepared))
+                del self.waiting[i]
+                out.append(self.groups[i])
+        return out
+
     def groups_done(self) -> bool:
-        return all(f.done() for f in self.groups)
+        return not self.waiting and all(f is not None and f.done() for f in self.groups)
 
     def submit_drawing(self, pool) -> None:
         """Once the claims are in: their figures (the paper's result figures and a figure of every verdict that
@@ -698,10 +752,16 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
         if workers > 1:
             pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
             try:
-                _submit_longest_first(pool, runs, threads)
-                for future in as_completed([f for run in runs for f in run.groups]):
-                    if future.exception() is None:
-                        announce(future)
+                _submit_longest_first(pool, runs, threads, setups=True)
+                pending = {f for run in runs for f in run.pending()}
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for run in runs:            # groups whose set-up jobs are done follow them
+                        pending.update(run.release(pool))
+                    groups = {f for run in runs for f in run.groups if f is not None}
+                    for future in finished:
+                        if future in groups and future.exception() is None:
+                            announce(future)
                     for run in runs:
                         if run.groups_done() and not any(f.exception() for f in run.groups):
                             run.submit_drawing(pool)

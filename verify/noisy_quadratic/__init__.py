@@ -44,6 +44,12 @@ def _result_figures(verdicts: dict, out) -> list:
     return result_figures(verdicts, out) + spectral_figures(verdicts, out)
 
 
+def _setup_jobs(profile: str, seed: int, backend: str, device: str, group: str) -> list:
+    from ._context import setup_jobs
+
+    return setup_jobs(profile, seed, backend, device, group)
+
+
 def _add_tools(subparsers) -> None:
     from ._cli import add_tools
 
@@ -56,6 +62,7 @@ PAPER = register_paper(Paper(
     heuristic_label="measurement of a statement of a talk (measured, not derived)",
     make_context=_make_context, config=_config, derivation=_theory.derive, figures=_figures,
     result_figures=_result_figures, add_tools=_add_tools, claim_modules=CLAIM_MODULES,
+    setup_jobs=_setup_jobs,
 ))
 
 __all__ = ["KEY", "PAPER", "CLAIM_MODULES"]

@@ -57,8 +57,13 @@ class Context:
     _runs: dict = field(default_factory=dict)
 
     @classmethod
-    def make(cls, profile: str = "default", **kw) -> "Context":
+    def make(cls, profile: str = "default", prepared=(), **kw) -> "Context":
+        """The context of ``profile``; ``prepared``: the results of set-up jobs (:func:`setup_jobs`), each a list
+        of ``(key, value)`` pairs, taken into the run cache as if this context had computed them."""
         ctx = cls(PROFILES[profile], **kw)
+        for pairs in prepared or ():
+            for key, value in pairs:
+                ctx._runs[key] = value
         if ctx.device != "cpu":
             ctx.notes.append(f"device {ctx.device!r}: the chains run in float64 NumPy on the CPU (Q3's network "
                              "uses the device)")
@@ -138,12 +143,16 @@ class Context:
         """Training seed ``index`` of the profile's cliff set-up (:class:`~verify.noisy_quadratic._setup.CliffSetup`,
         the non-interpolating network on which Q3's post-cut statements are tested), trained and measured (cached;
         the dense spectra it computes later are cached on the run)."""
-        key = ("cliff", self.profile.cliff, int(index))
+        key = self.cliff_key(index)
         if key not in self._runs:
             from ._cliff import train_cliff
 
             self._runs[key] = train_cliff(self.profile.cliff, self.cliff_seed(index), device=self.device)
         return self._runs[key]
+
+    def cliff_key(self, index: int) -> tuple:
+        """The run-cache key of training seed ``index`` of the cliff set-up."""
+        return ("cliff", self.profile.cliff, int(index))
 
     def cliff_runs(self) -> tuple:
         """The profile's ``cliff_seeds`` runs of the cliff set-up (:meth:`cliff_run` 0, 1, ...)."""
@@ -165,3 +174,26 @@ class Context:
                 "cliff": {**p.cliff.describe(), "seeds": p.cliff_seeds,
                           "seed_streams": f"seed i: SeedSequence(seed, spawn_key={STREAMS['cliff'] + ('i',)}); its "
                                           "children: training (initialisation, batch order), Lanczos start"}}
+
+
+def prepare_cliff(profile: str, seed: int, device: str, index: int) -> tuple:
+    """A set-up job (:func:`setup_jobs`): training seed ``index`` of the cliff set-up, with its dense spectra at
+    the phase ends (cached on the run) and its batch-512 fits (Q3-batch-quadratics), as ``(key, value)`` pairs of
+    the run cache."""
+    from .batch_quadratic import batch_fits, fits_key
+
+    ctx = Context.make(profile, seed=seed, device=device)
+    run = ctx.cliff_run(index)
+    for step in run.setup.boundaries[1:]:       # the dense spectra at the phase ends, which the claims read
+        run.spectrum(step)
+    return [(ctx.cliff_key(index), run), (fits_key(ctx, index), batch_fits(ctx, index))]
+
+
+def setup_jobs(profile: str, seed: int, backend: str, device: str, group: str) -> list:
+    """The work a run group shares that can run ahead, one job per piece (``(function, args)``, picklable): the
+    cliff group's trainings, one per seed, so that two workers train them side by side while the group would train
+    them one after the other.  Their results reach the group's context (:meth:`Context.make`'s
+    ``prepared``); where one fails, the group trains that seed itself."""
+    if group != CLIFF_GROUP["group"]:
+        return []
+    return [(prepare_cliff, (profile, seed, device, i)) for i in range(PROFILES[profile].cliff_seeds)]

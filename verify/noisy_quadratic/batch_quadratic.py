@@ -129,10 +129,15 @@ def fit_direction(run, theta, v, h: float, batches: np.ndarray) -> DirectionFit:
                         shapiro_p=float(stats.shapiro(finite).pvalue) if finite.size >= 3 else float("nan"))
 
 
+def fits_key(ctx, index: int) -> tuple:
+    """The run-cache key of :func:`batch_fits` of seed ``index``."""
+    return ("q3b-fits", ctx.profile.cliff, int(index))
+
+
 def batch_fits(ctx, index: int, vectors=None) -> list:
     """The fits along the eigenvectors of ``RANKS`` at the end of phase 1 of seed ``index`` (cached; ``vectors(run,
     step, columns)``: the fit directions, default the dense eigenvectors of those columns)."""
-    key = ("q3b-fits", ctx.profile.cliff, index)
+    key = fits_key(ctx, index)
     if vectors is None and key in ctx._runs:
         return ctx._runs[key]
     run = ctx.cliff_run(index)
