@@ -33,8 +33,6 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     return {
         "critical-lr d4 w64 zero-last-layer": py + ["early-training", "critical-lr", "--depth", "4", "--width", "64",
                                                     "--zero-last-layer", "--quiet", "--json"],
-        "critical-lr d4 w512": py + ["early-training", "critical-lr", "--depth", "4", "--width", "512", "--steps",
-                                     "3", "--quiet", "--json"],
         "simulate (workload A, m = 800)": py + ["simulate", "--config", str(ROOT / "benchmarks" / "simulate_workload.toml"),
                                                 "--out", str(tmp / "sim"), "--no-progress"],
         "run Q2 --quick": py + ["run", "Q2", "--quick", "--no-cache", "--no-figures", "--out", str(tmp / "q2")],
