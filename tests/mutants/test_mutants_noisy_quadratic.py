@@ -66,6 +66,14 @@ def test_Q1_floor_catches_the_standard_error_that_ignores_autocorrelation(base, 
     assert_caught(base.derive("Q1-stationary-loss"), "Q1-stationary-loss")
 
 
+def test_Q1_floor_catches_time_averages_divided_by_every_step(base, monkeypatch):
+    """Each chain's sum over the steps after the burn-in divided by all the steps (burn-in included) instead of
+    by the steps summed: every measured floor comes out low by the burn-in's share of the run."""
+    assert_baseline(base, "Q1-stationary-loss")
+    mutate(monkeypatch, simulate.simulate, "count = steps - burn_in", "count = steps")
+    assert_caught(base.derive("Q1-stationary-loss", drop=_purposes("stationary")), "Q1-stationary-loss")
+
+
 def test_Q1_relaxation_catches_the_distance_logged_in_base_10(base, monkeypatch):
     """log10 of the distance to the floor fitted against n where the derived rate is a natural log."""
     assert_baseline(base, "Q1-relaxation")
