@@ -57,4 +57,16 @@ PAPER = register_paper(Paper(
     result_figures=_result_figures, add_tools=_add_tools, claim_modules=CLAIM_MODULES,
 ))
 
-__all__ = ["KEY", "PAPER", "CLAIM_MODULES"]
+__all__ = ["KEY", "PAPER", "CLAIM_MODULES", "uv_summary"]
+
+
+#: the paper's Python entry points (README, Python API), imported on first use
+_API = {"uv_summary": "._cli"}
+
+
+def __getattr__(name):
+    if name in _API:
+        from importlib import import_module
+
+        return getattr(import_module(_API[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -81,4 +81,17 @@ PAPER = register_paper(Paper(
     check_run_options=_check_run_options, versions=_versions,
 ))
 
-__all__ = ["KEY", "PAPER", "CLAIM_MODULES"]
+__all__ = ["KEY", "PAPER", "CLAIM_MODULES", "Config", "load_config", "predict", "simulate", "measure"]
+
+
+#: the paper's Python entry points (README, Python API), imported on first use
+_API = {"Config": "._config", "load_config": "._config", "predict": "._predict", "simulate": "._simulate",
+        "measure": "._simulate"}
+
+
+def __getattr__(name):
+    if name in _API:
+        from importlib import import_module
+
+        return getattr(import_module(_API[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

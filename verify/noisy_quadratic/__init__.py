@@ -65,4 +65,16 @@ PAPER = register_paper(Paper(
     setup_jobs=_setup_jobs,
 ))
 
-__all__ = ["KEY", "PAPER", "CLAIM_MODULES"]
+__all__ = ["KEY", "PAPER", "CLAIM_MODULES", "stationary_summary"]
+
+
+#: the paper's Python entry points (README, Python API), imported on first use
+_API = {"stationary_summary": "._cli"}
+
+
+def __getattr__(name):
+    if name in _API:
+        from importlib import import_module
+
+        return getattr(import_module(_API[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
