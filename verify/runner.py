@@ -555,6 +555,8 @@ class _PaperRun:
             if not ahead:
                 out.append((weight, _group, (args,), keep(i)))
                 continue
+            # the group's recorded seconds leave out its set-ups (done ahead): they weigh at least its stated cost
+            weight = max(weight, group_cost(g) or len(g))
             self.waiting[i] = (args, [None] * len(ahead))
             out += [(weight, _setup, (fn, fn_args, threads), keep_setup(i, j)) for j, (fn, fn_args) in enumerate(ahead)]
         out.append((_last_seconds(self.key, ["derivations"], self.profile, len(keys) / 2), _derivation_texts,
