@@ -71,18 +71,11 @@ def band(values):
 
 
 def interleaved_ratio(f, g, rounds, inner):
-    """Median (10-90 %) of time(f) / time(g) over rounds, f and g alternating."""
-    ratios = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            f()
-        t1 = time.perf_counter()
-        for _ in range(inner):
-            g()
-        t2 = time.perf_counter()
-        ratios.append((t1 - t0) / (t2 - t1))
-    return band(ratios)
+    """Median (10-90 %) of time(f) / time(g) over rounds, f and g alternating (bench_engine's measurement)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_engine import median_ratio
+
+    return median_ratio(f, g, repeats=rounds, inner=inner)
 
 
 def field_part(quick):
