@@ -33,7 +33,7 @@ from ._io import jsonable
 __all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "resolution",
            "check_resolution", "QUANTIFIERS", "ROW_OUTCOMES", "rows_of", "check_rows", "check_range", "Expectation",
            "EXPECT_PASSED", "meets_expectation", "Claim", "Paper", "Context", "REGISTRY", "PAPER_REGISTRY",
-           "register", "register_paper", "load_papers", "claims_of", "ENTRY_POINT_GROUP"]
+           "register", "register_paper", "load_papers", "claims_of", "claims_for", "ENTRY_POINT_GROUP"]
 
 
 class Status(str, Enum):
@@ -517,6 +517,26 @@ def register(claim: Claim) -> Claim:
     if claim.id in REGISTRY:
         raise ValueError(f"claim {claim.id} registered twice (claim ids are unique across papers)")
     REGISTRY[claim.id] = claim
+    return claim
+
+
+def claims_for(paper_key: str) -> Callable:
+    """The ``claim(...)`` function of the paper ``paper_key``: it registers a :class:`Claim` of that paper, with the
+    calibrated control given as one pair ``calibrated=(control, description)``::
+
+        claim = claims_for(KEY)
+        claim("D9-t-half", "t_half = ...", "D9", check, negative, "what the negative control perturbs",
+              group="seeds", calibrated=(lambda ctx: check(ctx, 1.02), "t_half raised by 2 %"))
+
+    ``expect``: a documented finding (:class:`Expectation`); ``cost``: the run group's rough weight (seconds of
+    one core at the quick profile, :attr:`Claim.cost`)."""
+    def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
+              group: str = "", heuristic: bool = False, expect=(), calibrated=None, cost: float = 0.0) -> Claim:
+        control, description = calibrated if calibrated is not None else (None, "")
+        return register(Claim(id, title, paper_key, derivation, check, negative_control, control_description,
+                              group=group, heuristic=heuristic, expect=expect, calibrated_control=control,
+                              calibrated_description=description, cost=cost))
+
     return claim
 
 

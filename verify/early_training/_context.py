@@ -6,21 +6,15 @@ from dataclasses import dataclass, field, replace
 
 from theory.early_training import KEY
 
-from ..registry import Claim, register
+from ..registry import claims_for
 from ._profiles import PROFILES, Profile
 from ._uv import UVInit, critical_constant, gd, initialise, loss_rises
 
 __all__ = ["Context", "claim"]
 
 
-def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
-          group: str = "", heuristic: bool = False, expect=(), calibrated=None) -> Claim:
-    """Register a claim of this paper (``expect``: a documented finding, :class:`verify.registry.Expectation`;
-    ``calibrated``: ``(control, description)``, the calibrated control, :class:`verify.registry.Claim`)."""
-    control, description = calibrated if calibrated is not None else (None, "")
-    return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
-                          group=group, heuristic=heuristic, expect=expect, calibrated_control=control,
-                          calibrated_description=description))
+#: registers a claim of this paper (verify.registry.claims_for)
+claim = claims_for(KEY)
 
 
 @dataclass

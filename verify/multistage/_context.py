@@ -7,7 +7,7 @@ import numpy as np
 
 from theory.multistage import KEY
 
-from ..registry import Claim, register
+from ..registry import claims_for
 from ._config import Config, config_from_dict
 from ._predict import predict
 from ._profiles import PROFILES, Profile
@@ -25,14 +25,8 @@ BASE = {
 }
 
 
-def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
-          group: str = "", heuristic: bool = False, expect=(), calibrated=None) -> Claim:
-    """Register a claim of this paper (``expect``: a documented finding, :class:`verify.registry.Expectation`;
-    ``calibrated``: ``(control, description)``, the calibrated control, :class:`verify.registry.Claim`)."""
-    control, description = calibrated if calibrated is not None else (None, "")
-    return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
-                          group=group, heuristic=heuristic, expect=expect, calibrated_control=control,
-                          calibrated_description=description))
+#: registers a claim of this paper (verify.registry.claims_for)
+claim = claims_for(KEY)
 
 
 #: claims that rest on the small-initialisation regime of D6-D11 (K0 small, a tanh-like activation, z != 0): on a

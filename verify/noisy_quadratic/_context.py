@@ -9,7 +9,7 @@ import numpy as np
 from theory.errors import InputError
 from theory.noisy_quadratic import KEY
 
-from ..registry import Claim, register
+from ..registry import claims_for
 from ._mc import CONFIRM_CHAINS
 from ._profiles import PROFILES, Profile
 from ._simulate import Run, simulate
@@ -21,15 +21,8 @@ if TYPE_CHECKING:           # Q3's runs import PyTorch when they run, not when t
 __all__ = ["Context", "claim"]
 
 
-def claim(id: str, title: str, derivation: str, check, negative_control, control_description: str, *,
-          group: str = "", heuristic: bool = False, expect=(), calibrated=None, cost: float = 0.0) -> Claim:
-    """Register a claim of this paper (``expect``: a documented finding, :class:`verify.registry.Expectation`;
-    ``calibrated``: ``(control, description)``, the calibrated control; ``cost``: the run group's rough weight;
-    :class:`verify.registry.Claim`)."""
-    control, description = calibrated if calibrated is not None else (None, "")
-    return register(Claim(id, title, KEY, derivation, check, negative_control, control_description,
-                          group=group, heuristic=heuristic, expect=expect, calibrated_control=control,
-                          calibrated_description=description, cost=cost))
+#: registers a claim of this paper (verify.registry.claims_for)
+claim = claims_for(KEY)
 
 
 #: the run group of the claims on the cliff set-up (its three trainings and their dense spectra are shared) and its
