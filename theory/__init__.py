@@ -27,7 +27,7 @@ def __getattr__(name):
         return getattr(import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["PAPERS", "OUTSIDE", "add_paper", "paper", "derive", "derivation_names", "Derivation", "InputError",
+__all__ = ["PAPERS", "OUTSIDE", "add_paper", "paper", "derivation_functions", "derive", "derivation_names", "Derivation", "InputError",
            "NotTanhLike", "VerifierError"]
 
 #: paper key (as used on the command line and in reports) -> package under ``theory`` (and ``verify``).
@@ -58,6 +58,27 @@ def paper(key: str):
     if key in OUTSIDE:
         return import_module(OUTSIDE[key])
     raise KeyError(key)
+
+
+def derivation_functions(package: str, derivations: dict, label: str, latex_names: dict):
+    """``(module, derive)`` of a paper's theory package ``package`` (its ``__name__``), whose ``derivations`` map
+    keys to module names (``{"D1": "gradient_flow", ...}``): ``module(key)`` imports the module deriving ``key``
+    (a key or a module name), ``derive(key, *args)`` runs its ``derive()``, labelled ``label`` and given the
+    paper's ``latex_names``.  Every paper package, in the tree or outside it, gets the two from here."""
+    from dataclasses import replace
+
+    def module(key: str):
+        """The module deriving ``key`` (a key such as ``"D4"``, or a module name such as ``"linearized_flow"``)."""
+        name = derivations.get(key, key)
+        if name not in derivations.values():
+            raise KeyError(key)
+        return import_module(f"{package}.{name}")
+
+    def derive(key: str, *args) -> "Derivation":
+        """Run one derivation by key or module name, labelled with this paper and given its LaTeX names."""
+        return replace(module(key).derive(*args), label=label, latex_names=latex_names)
+
+    return module, derive
 
 
 def derivation_names(paper_key: str) -> str:

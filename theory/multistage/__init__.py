@@ -6,13 +6,9 @@ Dynamics in Neural Networks: Mechanisms of Plateau and Descent Stages*
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from importlib import import_module
+from .. import derivation_functions
 
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:               # the record imports SymPy; the paper's names are read without it
-    from .._derivation import Derivation
 
 KEY = "multistage"
 ARXIV = "arXiv:2410.20119"
@@ -110,14 +106,5 @@ DERIVATIONS = {
 }
 
 
-def module(key: str):
-    """The module deriving ``key`` (``"D4"`` or ``"linearized_flow"``)."""
-    name = DERIVATIONS.get(key, key)
-    if name not in DERIVATIONS.values():
-        raise KeyError(key)
-    return import_module(f"{__name__}.{name}")
-
-
-def derive(key: str, *args) -> Derivation:
-    """Run one derivation by key or module name, labelled with this paper and given its LaTeX names."""
-    return replace(module(key).derive(*args), label=LABEL, latex_names=LATEX_NAMES)
+#: ``module(key)`` and ``derive(key, *args)`` of this paper (:func:`theory.derivation_functions`)
+module, derive = derivation_functions(__name__, DERIVATIONS, LABEL, LATEX_NAMES)

@@ -1,8 +1,7 @@
 """The paper's derivations, as a ``theory/<paper>`` package of the verifier has them."""
 from __future__ import annotations
 
-from dataclasses import replace
-from importlib import import_module
+from theory import derivation_functions
 
 KEY = "toy-flow"
 ARXIV = "none (a test fixture)"
@@ -12,12 +11,4 @@ LATEX_NAMES: dict = {}
 DERIVATIONS = {"T1": "decay"}
 
 
-def module(key: str):
-    name = DERIVATIONS.get(key, key)
-    if name not in DERIVATIONS.values():
-        raise KeyError(key)
-    return import_module(f"toy_flow.{name}")
-
-
-def derive(key: str, *args):
-    return replace(module(key).derive(*args), label=LABEL, latex_names=LATEX_NAMES)
+module, derive = derivation_functions(__name__.rpartition(".")[0], DERIVATIONS, LABEL, LATEX_NAMES)
