@@ -55,8 +55,8 @@ SPLIT_FROM = 1_000_000  # n * m from which "all" mode splits the kernel's rows a
 
 
 def setup(m, n, d, t_max):
-    from verify.multistage._config import config_from_dict
-    from verify.multistage._initialisation import initial_parameters
+    from verify.multistage.config import config_from_dict
+    from verify.multistage.initialisation import initial_parameters
 
     config = config_from_dict({"model": {"activation": "tanh", "width": m, "alpha": 1.0},
                                "data": {"dim": d, "samples": n, "whiten": True, "seed": 0},

@@ -44,8 +44,8 @@ sys.path.insert(0, str(HERE))
 
 from bench_engine import ETA, T_MAX, numpy_gd_baseline  # noqa: E402
 
-from verify.multistage._config import load_config  # noqa: E402
-from verify.multistage._initialisation import initial_parameters  # noqa: E402
+from verify.multistage.config import load_config  # noqa: E402
+from verify.multistage.initialisation import initial_parameters  # noqa: E402
 
 
 def _whole(cmd: list[str], env: dict | None = None) -> float:

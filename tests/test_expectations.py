@@ -360,7 +360,7 @@ def test_deciding_whether_a_claim_applies_that_raises_makes_it_an_error(tmp_path
     """The context's ``not_applicable`` raised (a researcher's configuration the regime analysis cannot read):
     that claim is an error with its traceback, the run goes on and the other claims still run.  Control: the
     same claims with a ``not_applicable`` that answers run normally."""
-    from verify.multistage._context import Context
+    from verify.multistage.context import Context
 
     add(monkeypatch, "D0-passes", passing("D0-passes"))
     original = Context.not_applicable

@@ -38,7 +38,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from ._io import atomic_write, dumps
+from .output import atomic_write, dumps
 
 __all__ = ["root", "enabled", "code_version", "address", "get", "put", "clear", "info", "secret", "seal", "unseal",
            "refused"]

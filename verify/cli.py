@@ -50,7 +50,7 @@ def cmd_list(args) -> int:
     # the claim modules for their ids and titles took 4-6 s (SymPy derivations and PyTorch at import)
     import theory
 
-    from ._claim_index import build, current
+    from .claim_index import build, current
     from .report.sections import paper_line
 
     # papers of installed packages (entry points) are not in the committed index: listed from their registry
@@ -198,7 +198,7 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     summary["unexpected"] = unexpected
     summary["exit_status"] = 1 if unexpected else 0
     if args.json:
-        from ._io import dumps
+        from .output import dumps
 
         print(dumps(summary), end="")
     return summary["exit_status"]
@@ -287,7 +287,7 @@ def _user_configs(ids: list[str], path: str) -> dict:
 
 
 def cmd_all(args) -> int:
-    from ._progress import Signs
+    from .progress import Signs
     from .runner import REPORTS_ROOT
 
     with Signs("all") as signs:
@@ -300,7 +300,7 @@ def cmd_all(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from ._progress import Signs
+    from .progress import Signs
     from .runner import CLAIMS_ROOT
 
     with Signs("run") as signs:
@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        from ._progress import Signs
+        from .progress import Signs
 
         # building the parser imports the papers' tool modules: a Ctrl-C there is an interrupt like any other; on a
         # loaded machine that can take longer than a heartbeat (it speaks only then, and never with --quiet)

@@ -28,7 +28,7 @@ from typing import Any, Callable, Protocol
 
 import theory
 
-from ._io import jsonable
+from .output import jsonable
 
 __all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "resolution",
            "check_resolution", "QUANTIFIERS", "ROW_OUTCOMES", "rows_of", "check_rows", "check_range", "Expectation",
@@ -444,7 +444,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class Paper:
-    """What a paper package tells the shared runner, report and command line.
+    """What a paper package tells the shared runner, report and command line: a declaration, not wiring.
+
+    A paper package declares one ``Paper(...)``; its hooks may be given as ``".module:name"`` strings (relative to
+    ``package``, dotted attribute paths allowed: ``".context:Context.make"``), resolved on first call, so that
+    declaring a paper imports none of its numerics.  ``title``, ``arxiv`` and ``derivation`` default to the paper's
+    theory package (:func:`theory.paper`), ``config`` to the context's ``config()`` and ``claim_modules`` to the
+    modules of ``<package>.claims`` named after the derivation modules (``theory/<p>/<object>.py`` is checked by
+    ``verify/<p>/claims/<object>.py``).
 
     Attributes
     ----------
@@ -452,10 +459,13 @@ class Paper:
         Identity as printed in listings and reports (from the paper's theory package).
     label, heuristic_label : str
         How a verdict of a claim (of a heuristic claim) is labelled in reports.
-    make_context : callable
+    package : str
+        The module that declares the paper (``__name__``): where relative hook strings and claim modules are found.
+    make_context : callable or str
         ``make_context(profile, seed=, backend=, device=)``: the context claim checks receive.
-    config : callable
-        ``config(profile, seed)``: the base configuration recorded in the report (a dict).
+    config : callable or str or None
+        ``config(profile, seed[, user])``: the base configuration recorded in the report (a dict); None: the
+        context's ``config()`` (its ``as_dict()`` where it has one).
     derivation : callable
         ``derivation(key)``: the :class:`theory.Derivation` of a key.
     figures : callable or None
@@ -469,9 +479,9 @@ class Paper:
         :class:`theory.InputError`); ``make_context(..., user=that dict)`` and ``config(profile, seed, user)``
         then check the claims on it, and a context's ``not_applicable(claim_id)`` names the claims whose
         assumptions it breaks.  None: the paper takes no configuration file.
-    claim_modules : tuple of str
-        Modules of the paper package that register its claims (imported by :func:`load_papers`; names relative
-        to the package that registers the paper).
+    claim_modules : tuple of str or None
+        Modules that register the paper's claims (imported by :func:`load_papers`; names relative to
+        ``package``).  None: ``claims.<m>`` for each derivation module ``m`` that has one.
     setup_jobs : callable or None
         ``setup_jobs(profile, seed, backend, device, group)``: work a run group shares that other workers can do
         ahead, as ``(function, args)`` jobs (picklable); a process pool runs them first, side by side, and hands
@@ -491,22 +501,86 @@ class Paper:
     """
 
     key: str
-    title: str
-    arxiv: str
     label: str
     heuristic_label: str
-    make_context: Callable
-    config: Callable
-    derivation: Callable
-    figures: Callable | None = None
-    result_figures: Callable | None = None
-    add_tools: Callable | None = None
-    claim_modules: tuple = ()
-    read_config: Callable | None = None
+    make_context: Callable | str
+    package: str = ""
+    title: str = ""
+    arxiv: str = ""
+    config: Callable | str | None = None
+    derivation: Callable | str | None = None
+    figures: Callable | str | None = None
+    result_figures: Callable | str | None = None
+    add_tools: Callable | str | None = None
+    claim_modules: tuple | None = None
+    read_config: Callable | str | None = None
     theory_module: str = ""
-    check_run_options: Callable | None = None
-    setup_jobs: Callable | None = None
-    versions: Callable | None = None
+    check_run_options: Callable | str | None = None
+    setup_jobs: Callable | str | None = None
+    versions: Callable | str | None = None
+
+    def __post_init__(self):
+        for name in _HOOKS:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, _Hook(value, self.package))
+        if not (self.title and self.arxiv and self.derivation) and not self.theory_module \
+                and self.key in theory.PAPERS:
+            derivations = theory.paper(self.key)
+            object.__setattr__(self, "title", self.title or derivations.TITLE)
+            object.__setattr__(self, "arxiv", self.arxiv or derivations.ARXIV)
+            object.__setattr__(self, "derivation", self.derivation or derivations.derive)
+        if self.config is None:
+            object.__setattr__(self, "config", _ContextConfig(self.make_context))
+        if self.claim_modules is None:
+            object.__setattr__(self, "claim_modules", _derived_claim_modules(self))
+
+
+#: the hooks of a :class:`Paper` that may be declared as ``".module:name"`` strings
+_HOOKS = ("make_context", "config", "derivation", "figures", "result_figures", "add_tools", "read_config",
+          "check_run_options", "setup_jobs", "versions")
+
+
+@dataclass(frozen=True)
+class _Hook:
+    """A paper's hook declared as ``".module:attr.path"`` (relative to ``package``), imported on first call."""
+
+    spec: str
+    package: str
+
+    def resolve(self) -> Callable:
+        module, _, path = self.spec.partition(":")
+        target = import_module(module, self.package or None)
+        for part in path.split("."):
+            target = getattr(target, part)
+        return target
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class _ContextConfig:
+    """The default ``config`` hook: the context's ``config()``, as a dict."""
+
+    make_context: Callable
+
+    def __call__(self, profile: str, seed: int, user: dict | None = None) -> dict:
+        ctx = self.make_context(profile, seed=seed, **({} if user is None else {"user": user}))
+        config = ctx.config()
+        return config.as_dict() if hasattr(config, "as_dict") else config
+
+
+def _derived_claim_modules(paper: "Paper") -> tuple:
+    """``claims.<m>`` for each derivation module ``m`` of the paper that has a module in ``<package>.claims``."""
+    if paper.theory_module or paper.key not in theory.PAPERS or not paper.package:
+        return ()
+    from importlib.util import find_spec
+
+    names = dict.fromkeys(theory.paper(paper.key).DERIVATIONS.values())
+    if find_spec(f"{paper.package}.claims") is None:
+        return ()
+    return tuple(f"claims.{m}" for m in names if find_spec(f"{paper.package}.claims.{m}") is not None)
 
 
 REGISTRY: dict[str, Claim] = {}
@@ -538,6 +612,17 @@ def claims_for(paper_key: str) -> Callable:
                               calibrated_description=description, cost=cost))
 
     return claim
+
+
+def lazy_names(package: str, names: dict[str, str]) -> Callable:
+    """A module ``__getattr__`` that imports each of ``names`` (name -> module relative to ``package``) on first
+    use: a paper package's Python entry points without importing its numerics when the paper is declared."""
+    def __getattr__(name: str):
+        if name in names:
+            return getattr(import_module(names[name], package), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 def register_paper(paper: Paper) -> Paper:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from ._io import atomic_write, dumps, jsonable
+from .output import atomic_write, dumps, jsonable
 from .registry import EXPECT_PASSED, REGISTRY, STATUSES, Status, check_key, load_papers
 from .report import SCHEMA, validate_report, write_report
 from .report.index import write_index

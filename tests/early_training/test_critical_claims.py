@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-import verify.early_training.critical_constants as cc
-from verify.early_training._context import Context
-from verify.early_training._reduction import edge_of
+import verify.early_training.claims.critical_constants as cc
+from verify.early_training.context import Context
+from verify.early_training.reduction import edge_of
 from verify.registry import REGISTRY, claims_of
 
 from key_rules import assert_key_consistent
@@ -135,7 +135,7 @@ def test_the_early_sharpness_edge_interpolates_in_log_c():
 def test_an_ordering_whose_c_sharp_cell_misses_the_sharpness_event_fails(ctx, monkeypatch):
     """E2-ordering reads c_sharp's cell against the paper's event from the runs at its ends: a set-up whose lower
     end already shows a sharpness ratio above 1 is unmeasured, and the claim fails there."""
-    import verify.early_training.critical_constants as cc
+    import verify.early_training.claims.critical_constants as cc
 
     good = REGISTRY["E2-ordering"].check(ctx)
     assert all(r["c_sharp_bracket"]["confirmed"] for r in good.measured["rows"])
@@ -164,7 +164,7 @@ def test_the_early_sharpness_scan_brackets_each_crossing_it_reports(ctx):
     """The early-sharpness scan (the default profile measures it) on one quick set-up at step 1: ratios on the grid below
     c_loss, each reported edge inside the grid cell whose two ratios bracket its level, and the ratio at the
     smallest c within 10 % of 1 (the sharpness barely moves at c = 2^-6)."""
-    from verify.early_training._reduction import LOW_C, reduction_scan
+    from verify.early_training.reduction import LOW_C, reduction_scan
 
     setup = ctx.deep_setups()[0]
     prob = ctx.problem(setup)
@@ -189,7 +189,7 @@ def test_the_full_profile_holds_the_papers_widths_and_the_zero_last_layer_range(
     from dataclasses import replace
 
     from theory.errors import InputError
-    from verify.early_training._profiles import PROFILES
+    from verify.early_training.profiles import PROFILES
 
     full = Context.make("full", seed=0)
     deep = [(s.depth, s.width, s.seed) for s in full.deep_setups()]

@@ -9,8 +9,8 @@ import pytest
 from theory.early_training import critical_constants as theory
 from theory.errors import InputError
 from verify.early_training import critical_constants as claims
-from verify.early_training._context import Context
-from verify.early_training._eos import EoSSetup
+from verify.early_training.context import Context
+from verify.early_training.eos import EoSSetup
 from verify.registry import REGISTRY
 
 from key_rules import assert_key_consistent
@@ -101,7 +101,7 @@ def _clock_keys(value, path=""):
 
 def test_the_verdict_holds_no_clock_reading(verdict):
     # the same seed must give the same report.json: seconds spent belong in timing.json
-    from verify._io import jsonable
+    from verify.output import jsonable
 
     assert _clock_keys(jsonable(verdict.as_dict())) == []
     assert _clock_keys({"rows": [{"seconds": 1.0}]}) == [".rows[0].seconds"]      # control: a clock key is seen

@@ -9,7 +9,7 @@ import sympy as sp
 from hypothesis import given, note, target
 from hypothesis import strategies as st
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.bridge import numeric
 from theory.multistage import descent_time, linearized_flow, reduced_dynamics
 from theory.multistage.symbols import K0, alpha, delta, eta, m, t, z_norm

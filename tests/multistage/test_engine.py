@@ -14,13 +14,13 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from theory.multistage import gradient_flow
-from verify.multistage._config import config_from_dict
+from verify.multistage.config import config_from_dict
 from verify.engines import DescentOptions, FlowOptions, integrate_flow, run_descent
 from verify.multistage.engine import NumpyKernel, pack, select_kernel
 from verify.hessian import dense_hessian, top_hessian_eigenvalue
-from verify.multistage._initialisation import initial_parameters
-from verify.multistage._predict import predict
-from verify.multistage._simulate import measure, simulate
+from verify.multistage.initialisation import initial_parameters
+from verify.multistage.prediction import predict
+from verify.multistage.simulation import measure, simulate
 from waiting import HANG_S, Output
 
 REPO = Path(__file__).resolve().parents[2]

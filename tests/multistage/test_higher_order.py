@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.multistage import higher_order
-from theory.multistage._finite_model import FiniteModel
+from theory.multistage.finite_model import FiniteModel
 
 from symbolic_checks import (assert_every_identity_holds, assert_really_nonzero,
                              assert_records_statement_and_serialises, rational_data_point)
@@ -84,7 +84,7 @@ def test_D3_is_inconclusive_without_a_margin_when_q_max_does_not_grow_by_an_e_fo
     why (the key's rule refuses an inconclusive verdict with a margin below 1).  Control: the ordinary window
     passes with a margin."""
     from verify.multistage import higher_order as claim_module
-    from verify.multistage._context import Context
+    from verify.multistage.context import Context
 
     ctx = Context.make("quick")
     assert claim_module._check(ctx).status.value == "passed"

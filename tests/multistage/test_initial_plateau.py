@@ -168,13 +168,13 @@ def test_remainder_shift_vanishes_with_width_like_the_remainder():
 
 @pytest.fixture(scope="module")
 def quick_context():
-    from verify.multistage._context import Context
+    from verify.multistage.context import Context
 
     return Context.make("quick")
 
 
 def test_D6_T_p_passes_on_every_seed_and_one_resolved_counterexample_fails_it(quick_context):
-    from verify.multistage.initial_plateau import _check_T_p
+    from verify.multistage.claims.initial_plateau import _check_T_p
 
     verdict = _check_T_p(quick_context)
     assert verdict.status == "passed" and verdict.key["margin"] < 1
@@ -192,9 +192,9 @@ def test_D6_T_p_passes_on_every_seed_and_one_resolved_counterexample_fails_it(qu
 
 def test_D6_T_p_judges_gradient_descent_with_the_map(tmp_path):
     """On a researcher's GD configuration the prediction is the GD linear map's passage (not the flow's)."""
-    from verify.multistage._context import Context
-    from verify.multistage._profiles import PROFILES
-    from verify.multistage.initial_plateau import _check_T_p
+    from verify.multistage.context import Context
+    from verify.multistage.profiles import PROFILES
+    from verify.multistage.claims.initial_plateau import _check_T_p
 
     user = {"model": {"activation": "tanh", "width": 200, "alpha": 1.0},
             "data": {"dim": 3, "samples": 100, "whiten": True},

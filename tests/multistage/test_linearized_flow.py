@@ -17,7 +17,7 @@ import pytest
 import scipy.linalg
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.bridge import numeric
 from theory.multistage import higher_order, linearized_flow
 from theory.multistage.symbols import t

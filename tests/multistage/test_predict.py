@@ -1,4 +1,4 @@
-"""The predictions (verify/multistage/_predict.py): numeric oracles (closed forms, a second ODE solver), properties.
+"""The predictions (verify/multistage/prediction.py): numeric oracles (closed forms, a second ODE solver), properties.
 
 Oracle: the logistic closed form of D8/D9 for the reduced flow of D8 when ``z`` is an eigenvector
 of ``Sigma`` (then ``beta`` stays along ``z`` and ``K' = 2|z| K (1 - K)`` whatever the eigenvalue:
@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from theory.bridge import numeric
 from theory.multistage import descent_time, initial_plateau
 from theory.multistage.symbols import C_0, K0 as K0_sym, M_fx1, M_x2, Q, delta as delta_sym, m
-from verify.multistage._config import config_from_dict
-from verify.multistage._initialisation import growing_mode, initial_parameters
-from verify.multistage._predict import predict, reduced_flow_times
-from verify.multistage.descent_time import T_HALF
+from verify.multistage.config import config_from_dict
+from verify.multistage.initialisation import growing_mode, initial_parameters
+from verify.multistage.prediction import predict, reduced_flow_times
+from verify.multistage.claims.descent_time import T_HALF
 
 from strategies import ACTIVATIONS, float_function, log_uniform_int
 

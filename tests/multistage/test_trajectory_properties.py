@@ -2,7 +2,7 @@
 
 For each configuration drawn by :mod:`trajectory_strategies` (tanh-like activation, width,
 ``alpha``, input dimension, target with a linear part, sample size, flow or gradient descent)
-a short trajectory is simulated with :func:`verify.multistage._simulate.simulate` and the
+a short trajectory is simulated with :func:`verify.multistage.simulation.simulate` and the
 bounds are evaluated at the recorded states:
 
 * D3  ``|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k|`` (``remainder_bound``), at every recorded state:
@@ -46,8 +46,8 @@ from theory.multistage.activation import S, activation_from_spec
 from theory.bridge import numeric
 from theory.multistage import growth, higher_order, reduced_dynamics
 from theory.multistage.symbols import K0 as K0_sym, eps as eps_sym, q0, t as t_sym, z_norm
-from verify.multistage._config import config_from_dict
-from verify.multistage._simulate import measure, simulate
+from verify.multistage.config import config_from_dict
+from verify.multistage.simulation import measure, simulate
 from trajectory_strategies import (ACTIVATIONS, expected_K0, t_half_estimate,
                                    trajectory_configs)
 

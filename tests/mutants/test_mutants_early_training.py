@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-import verify.early_training._critical as critical
-import verify.early_training.critical_constants as constants
+import verify.early_training.critical as critical
+import verify.early_training.claims.critical_constants as constants
 from verify.registry import REGISTRY, Status
-import verify.early_training._eos as eos
-import verify.early_training._uv as uv
-import verify.early_training.uv_model as uv_model
+import verify.early_training.eos as eos
+import verify.early_training.uv as uv
+import verify.early_training.claims.uv_model as uv_model
 
 from mutation import Baseline, MutantSurvived, assert_baseline, assert_caught, context, mutate
 

@@ -14,18 +14,18 @@ import verify.engines.descent as descent
 import verify.multistage.engine.events as events
 import verify.engines.flow as flow
 import verify.multistage.engine.kernels as kernels
-import verify.multistage._initialisation as initialisation
-import verify.multistage._observables as observables
-import verify.multistage._simulate as simulate_module
-import verify.multistage.balance as balance
-import verify.multistage.critical_point as critical_point
-import verify.multistage.descent_time as descent_time
-import verify.multistage.gradient_flow as gradient_flow
-import verify.multistage.higher_order as higher_order
-import verify.multistage.initial_plateau as initial_plateau
-import verify.multistage.linearized_flow as linearized_flow
-import verify.multistage.secondary_plateau as secondary_plateau
-import verify.multistage.taylor as taylor
+import verify.multistage.initialisation as initialisation
+import verify.multistage.observables as observables
+import verify.multistage.simulation as simulate_module
+import verify.multistage.claims.balance as balance
+import verify.multistage.claims.critical_point as critical_point
+import verify.multistage.claims.descent_time as descent_time
+import verify.multistage.claims.gradient_flow as gradient_flow
+import verify.multistage.claims.higher_order as higher_order
+import verify.multistage.claims.initial_plateau as initial_plateau
+import verify.multistage.claims.linearized_flow as linearized_flow
+import verify.multistage.claims.secondary_plateau as secondary_plateau
+import verify.multistage.claims.taylor as taylor
 
 from verify.registry import REGISTRY, Status
 

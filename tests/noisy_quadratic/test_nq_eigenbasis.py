@@ -13,11 +13,11 @@ import theory.noisy_quadratic as derivations
 from verify.hessian import torch_dense_hessian
 from verify.noisy_quadratic import batch_quadratic as q3b
 from verify.noisy_quadratic import eigenbasis as q3e
-from verify.noisy_quadratic._cliff import cliff_data, cliff_net
-from verify.noisy_quadratic._context import Context
-from verify.noisy_quadratic._mlp_hessian import mlp_dense_hessian
-from verify.noisy_quadratic._setup import CliffSetup
-from verify.noisy_quadratic._spectral_figures import gaussian_cumulative, spectral_figures
+from verify.noisy_quadratic.cliff import cliff_data, cliff_net
+from verify.noisy_quadratic.context import Context
+from verify.noisy_quadratic.mlp_hessian import mlp_dense_hessian
+from verify.noisy_quadratic.spectrum_setup import CliffSetup
+from verify.noisy_quadratic.spectral_figures import gaussian_cumulative, spectral_figures
 from verify.registry import REGISTRY, Status, load_papers
 
 from key_rules import assert_key_consistent

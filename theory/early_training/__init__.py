@@ -20,7 +20,7 @@ LABEL = f"reconstruction of a result of {ARXIV}"
 
 __all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "LATEX_NAMES", "DERIVATIONS", "module", "derive"]
 
-#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory._derivation)
+#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory.derivation)
 LATEX_NAMES = {
     "(lambda' - lambda)/eta": r"\frac{\lambda' - \lambda}{\eta}",
     "c_loss": r"c_{\mathrm{loss}}",

@@ -83,8 +83,8 @@ import numpy as np
 import sympy as sp
 from scipy import integrate, optimize, special
 
-from .._derivation import Derivation, derivation_text, is_zero
-from ._finite_model import FiniteModel, sigma
+from ..derivation import Derivation, derivation_of, is_zero
+from .finite_model import FiniteModel, sigma
 from .activation import S, Activation, activation_from_spec
 from .linearized_flow import closed_form
 from .symbols import t, z_norm
@@ -190,7 +190,7 @@ def derive(activation: Activation | None = None) -> Derivation:
         "Var a(t) = Var zhat.w(t)": sp.Eq(sp.Symbol("Var a_k(t) / s^2"), sp.cosh(2 * z_norm * t)),
         **law_results,
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
 
 # ---------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
-from ._finite_model import FiniteModel
+from ..derivation import Derivation, derivation_of, is_zero
+from .finite_model import FiniteModel
 from .activation import S, Activation
 from ..bridge import numeric
 
@@ -58,7 +58,7 @@ def derive() -> Derivation:
         "risk": sp.Eq(sp.Symbol("R"), sp.Rational(1, 2) * _E(_e**2)),
         "pre-activation": sp.Eq(s_k, sp.Symbol("w_k") * _x),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
 
 def risk(a: np.ndarray, W: np.ndarray, activation: Activation, X: np.ndarray, weights: np.ndarray,

@@ -43,8 +43,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
-from ._finite_model import FiniteModel, sigma
+from ..derivation import Derivation, derivation_of, is_zero
+from .finite_model import FiniteModel, sigma
 from .symbols import C_0, C_1, C_L, M_fx3, M_x2, Q, m
 
 KEY, TITLE = "D3", "Linear part and higher-order terms (Lemma 1)"
@@ -109,7 +109,7 @@ def derive() -> Derivation:
         "bound": sp.Le(sp.Symbol("|N_k|"), C_1 * (m * qmax**2 + qmax**2) * sp.Symbol("|q_k|")),
         "rate factor": bound_factor,
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
 
 def constant_C1(C_L_value: float, C0_value: float, moments: dict) -> float:

@@ -87,7 +87,7 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import brentq
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from ..bridge import numeric
 from .higher_order import A_matrix
 from .symbols import C_0, C_1, M_fx1, M_x2, Q, alpha, alpha_1, eta, m, n, q0, t, z_norm
@@ -151,7 +151,7 @@ def derive() -> Derivation:
         "loss bound at exit": sp.Le(sp.Symbol("|R(t) - R(0)|"), loss_bound_at_exit),
         "log-log slope": sp.Eq(sp.Symbol("slope"), loss_slope),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
 
 def _linear_flow_identities() -> dict:

@@ -37,7 +37,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from ..bridge import numeric
 from .higher_order import A_matrix
 from .symbols import eta, n, t
@@ -96,7 +96,7 @@ def derive() -> Derivation:
                         + (1 - eta * sp.Symbol("|z|")) ** n * sp.Symbol("P_-") + sp.Symbol("P_0")),
         "GD effective rate": sp.Eq(sp.Symbol("r_GD"), sp.log(1 + eta * sp.Symbol("|z|")) / eta),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
 
 @lru_cache(maxsize=16)

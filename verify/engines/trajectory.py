@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write, dumps
+from ..output import atomic_write, dumps
 
 __all__ = ["Trajectory", "Diverged", "GENERIC_MISSING"]
 
