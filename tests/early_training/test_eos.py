@@ -8,7 +8,7 @@ import pytest
 
 from theory.early_training import critical_constants as theory
 from theory.errors import InputError
-from verify.early_training import critical_constants as claims
+from verify.early_training.claims import critical_constants as claims
 from verify.early_training.context import Context
 from verify.early_training.eos import EoSSetup
 from verify.registry import REGISTRY

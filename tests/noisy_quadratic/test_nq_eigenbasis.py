@@ -11,8 +11,8 @@ import torch
 
 import theory.noisy_quadratic as derivations
 from verify.hessian import torch_dense_hessian
-from verify.noisy_quadratic import batch_quadratic as q3b
-from verify.noisy_quadratic import eigenbasis as q3e
+from verify.noisy_quadratic.claims import batch_quadratic as q3b
+from verify.noisy_quadratic.claims import eigenbasis as q3e
 from verify.noisy_quadratic.cliff import cliff_data, cliff_net
 from verify.noisy_quadratic.context import Context
 from verify.noisy_quadratic.mlp_hessian import mlp_dense_hessian
