@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 from theory.early_training import KEY
 
 from ..registry import claims_for
-from .profiles import PROFILES, Profile
+from ..seeds import SeededContext
+from .profiles import PROFILES
 from .uv import UVInit, critical_constant, gd, initialise, loss_rises
 
 __all__ = ["Context", "claim"]
@@ -18,14 +19,14 @@ claim = claims_for(KEY)
 
 
 @dataclass
-class Context:
-    """Profile, root seed, backend and device (recorded; the uv model runs in float64 NumPy), notes and caches."""
+class Context(SeededContext):
+    """Profile, root seed, backend and device (recorded; the uv model runs in float64 NumPy), notes and caches.
 
-    profile: Profile
-    seed: int = 0
-    backend: str = "auto"
-    device: str = "cpu"
-    notes: list = field(default_factory=list)
+    Seed streams (:class:`~verify.seeds.SeededContext`), each a list of initialisation seeds (child i is seed i):
+    ``map``, ``regimes`` and ``c_loss`` for the uv model's claims (each width draws its own vectors from each
+    seed), ``deep`` and ``zero`` for E2's networks (default-initialised, last layer zero), ``eos`` for the
+    edge-of-stability runs."""
+
     _inits: dict = field(default_factory=dict)
     _runs: dict = field(default_factory=dict)
     _deep: dict = field(default_factory=dict)
@@ -34,16 +35,15 @@ class Context:
     #: the E2 set-ups kept (a predicate on a Setup; None: all of the profile's), see :meth:`restricted`
     keep: object = None
 
+    STREAMS = {"map": (1,), "regimes": (2,), "c_loss": (3,), "deep": (4,), "zero": (5,), "eos": (6,)}
+    PROFILES = PROFILES
+
     @classmethod
     def make(cls, profile: str = "default", **kw) -> "Context":
-        ctx = cls(PROFILES[profile], **kw)
+        ctx = super().make(profile, **kw)
         if ctx.device != "cpu":
             ctx.notes.append(f"device {ctx.device!r}: the uv model runs in float64 NumPy on the CPU")
         return ctx
-
-    def seeds(self, count: int) -> list[int]:
-        """Initialisation seeds: root seed + 1, + 2, ... (each width draws its own vectors from each)."""
-        return [self.seed + 1 + i for i in range(count)]
 
     def init(self, width: int, seed: int) -> UVInit:
         key = (width, seed)
@@ -78,7 +78,8 @@ class Context:
         at = {} if zero_last_layer else dict(p.deep_seeds_at)
         out = [Setup(d, w, s, zero_last_layer=zero_last_layer, dtype=p.dtype, device=dev,
                      steps=p.steps, measure_size=p.measure_size)
-               for d in depths for w in widths for s in self.seeds(at.get(w, seeds))]
+               for d in depths for w in widths
+               for s in self.seeds("zero" if zero_last_layer else "deep", at.get(w, seeds))]
         return out if self.keep is None else [s for s in out if self.keep(s)]
 
     def restricted(self, keep) -> "Context":
@@ -158,7 +159,7 @@ class Context:
         p = self.profile
         dev = "cpu" if self.device == "auto" else self.device
         return [EoSSetup(p.eos_depth, p.eos_width, s, c=p.eos_c, steps=p.eos_steps, every=p.eos_every,
-                         dtype=p.dtype, device=dev) for s in self.seeds(p.eos_seeds)]
+                         dtype=p.dtype, device=dev) for s in self.seeds("eos", p.eos_seeds)]
 
     def eos_run(self, es):
         """The :class:`~verify.early_training.eos.EoSRun` of ``es`` (cached)."""
@@ -175,26 +176,26 @@ class Context:
         return {"model": "uv (f = v.u / sqrt(w), x = 1)", "initialisation": "u, v ~ N(0, 1), "
                 "SeedSequence(seed, spawn_key=(width,))", "eta": "c / lambda_0", "steps": p.steps,
                 "divergence_loss": 1e5, "profile": p.name, "seed": self.seed,
-                "map": {"widths": list(p.map_widths), "seeds": self.seeds(p.map_seeds), "c": list(p.map_cs),
+                "map": {"widths": list(p.map_widths), "seeds": self.seeds("map", p.map_seeds), "c": list(p.map_cs),
                         "targets": list(p.map_targets), "steps": p.map_steps},
-                "regimes": {"width": p.regime_width, "seeds": self.seeds(p.regime_seeds), "steps": p.regime_steps},
-                "c_loss": {"widths": list(p.closs_widths), "seeds": self.seeds(p.closs_seeds)},
+                "regimes": {"width": p.regime_width, "seeds": self.seeds("regimes", p.regime_seeds), "steps": p.regime_steps},
+                "c_loss": {"widths": list(p.closs_widths), "seeds": self.seeds("c_loss", p.closs_seeds)},
                 "deep": {"data": "scikit-learn digits (all 1797 samples, standardised per sample), not CIFAR-10",
                          "net": "bias-free ReLU MLP, He-normal hidden layers, last layer N(0, 1/fan_in) or zero",
                          "sgd": "batch 512, momentum 0, MSE 0.5 mean((f - y)^2), eta = c / lambda^H_0",
                          "lambda0": "Lanczos on the whole training set",
                          "sharpness": f"Lanczos on a fixed batch of {p.measure_size} samples, warm-started",
                          "depths": list(p.deep_depths), "widths": list(p.deep_widths),
-                         "seeds": self.seeds(p.deep_seeds),
-                         **({"seeds_at_width": {str(w): self.seeds(n) for w, n in p.deep_seeds_at}}
+                         "seeds": self.seeds("deep", p.deep_seeds),
+                         **({"seeds_at_width": {str(w): self.seeds("deep", n) for w, n in p.deep_seeds_at}}
                             if p.deep_seeds_at else {}),
                          "zero_last_layer": {
                              "depths": list(p.zero_depths), "widths": list(p.zero_widths),
-                             "seeds": self.seeds(p.zero_seeds)},
+                             "seeds": self.seeds("zero", p.zero_seeds)},
                          "search": repr(p.search), "sharp_search": repr(p.sharp_search), "dtype": p.dtype,
                          "sharpness_reduction_scan": None if p.reduction_step is None else {
                              "step_log2_c": p.reduction_step, "levels": [0.9, 0.5],
                              "rule": "the smallest c with lambda_10 / lambda_0 <= level (measurement batch)"}},
                 "edge_of_stability": {"depth": p.eos_depth, "width": p.eos_width, "c": p.eos_c,
-                                      "steps": p.eos_steps, "every": p.eos_every, "seeds": self.seeds(p.eos_seeds),
+                                      "steps": p.eos_steps, "every": p.eos_every, "seeds": self.seeds("eos", p.eos_seeds),
                                       "run": "full-batch GD, momentum 0, MSE, last layer zero, digits"}}

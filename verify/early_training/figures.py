@@ -23,7 +23,7 @@ def figure_uv_regimes(ctx, out: Path) -> dict:
     """Loss and lambda / lambda_0 against the step for one c in each derived regime (y = 0, the regimes' width)."""
     b_loss, b_max = (float(b) for b in theory.regime_boundaries())
     cs = {"monotone": b_loss / 2, "catapult": (b_loss + b_max) / 2, "divergent": 1.125 * b_max}
-    width, seed = ctx.profile.regime_width, ctx.seeds(1)[0]
+    width, seed = ctx.profile.regime_width, ctx.seeds("regimes", 1)[0]
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for regime, cv in cs.items():

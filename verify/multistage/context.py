@@ -8,6 +8,7 @@ import numpy as np
 from theory.multistage import KEY
 
 from ..registry import claims_for
+from ..seeds import SeededContext
 from .config import Config, config_from_dict
 from .prediction import predict
 from .profiles import PROFILES, Profile
@@ -34,15 +35,17 @@ claim = claims_for(KEY)
 REGIME_DERIVATIONS = ("D6", "D7", "D8", "D9", "D10", "D11")
 
 
-def base_config(profile: Profile, seed: int, user: dict | None = None, **over) -> Config:
-    """The claims' base configuration: the reference set-up at the profile's width and sample size, or a
-    researcher's configuration (``user``, from ``--config``) as it is, with the initialisation seed ``seed``."""
+def base_config(profile: Profile, seed: int, user: dict | None = None, data_seed: int | None = None,
+                **over) -> Config:
+    """The claims' base configuration: the reference set-up at the profile's width and sample size (its sample
+    drawn with ``data_seed``), or a researcher's configuration (``user``, from ``--config``) as it is, with the
+    initialisation seed ``seed``."""
     if user is not None:
         raw = {k: dict(v) for k, v in user.items()}
     else:
         raw = {k: dict(v) for k, v in BASE.items()}
         raw["model"]["width"] = profile.width
-        raw["data"].update({"samples": profile.samples, "seed": seed})
+        raw["data"].update({"samples": profile.samples, "seed": seed if data_seed is None else data_seed})
     raw["train"]["seed"] = seed
     for table, values in over.items():
         raw.setdefault(table, {}).update(values)
@@ -50,23 +53,23 @@ def base_config(profile: Profile, seed: int, user: dict | None = None, **over) -
 
 
 @dataclass
-class Context:
-    profile: Profile
-    seed: int = 0
-    backend: str = "auto"
-    device: str = "cpu"
+class Context(SeededContext):
+    """Profile, root seed, backend and device, solver tolerance, a researcher's configuration, notes, run caches.
+
+    Seed streams (:class:`~verify.seeds.SeededContext`): ``data`` draws the base configuration's sample,
+    ``init`` its initial parameters, ``inits`` the initialisation seeds of the probabilistic claims (child i is
+    seed i), ``monte-carlo`` the Monte Carlo draws of D7's exact linear law."""
+
     rtol: float = 1e-8
     user: dict | None = None
-    notes: list = field(default_factory=list)
     _runs: dict = field(default_factory=dict)
     _predictions: dict = field(default_factory=dict)
 
-    @classmethod
-    def make(cls, profile: str = "default", **kw) -> "Context":
-        return cls(PROFILES[profile], **kw)
+    STREAMS = {"data": (1,), "init": (2,), "inits": (3,), "monte-carlo": (4,)}
+    PROFILES = PROFILES
 
     def config(self, **over) -> Config:
-        return base_config(self.profile, self.seed, self.user, **over)
+        return base_config(self.profile, self.seed_of("init"), self.user, data_seed=self.seed_of("data"), **over)
 
     def not_applicable(self, claim_id: str) -> str | None:
         """Why ``claim_id`` does not apply to a researcher's configuration (None: it applies, or no ``--config``)."""
@@ -78,8 +81,9 @@ class Context:
         return None if verdict is True else f"outside the small-initialisation regime of D6-D11: {verdict}"
 
     def init_seeds(self, count: int | None = None) -> list[int]:
-        """Initialisation seeds of the probabilistic claims: root seed + 1, + 2, ..."""
-        return [self.seed + 1 + i for i in range(count or self.profile.seeds)]
+        """Initialisation seeds of the probabilistic claims: the first ``count`` (the profile's number) of the
+        stream ``inits``."""
+        return self.seeds("inits", count or self.profile.seeds)
 
     def predict(self, config: Config) -> dict:
         """:func:`~verify.multistage.prediction.predict` for ``config`` (cached: the horizon a claim sets from the

@@ -10,8 +10,9 @@ from theory.errors import InputError
 from theory.noisy_quadratic import KEY
 
 from ..registry import claims_for
+from ..seeds import SeededContext
 from .mc import CONFIRM_CHAINS
-from .profiles import PROFILES, Profile
+from .profiles import PROFILES
 from .simulation import Run, simulate
 
 if TYPE_CHECKING:           # Q3's runs import PyTorch when they run, not when the claims are listed
@@ -35,25 +36,25 @@ CLIFF_GROUP = {"group": "q3-cliff", "cost": 20.0}
 #: simulation draws from its own child of its purpose's stream, see _simulate.simulate)
 STREAMS = {"stationary": (1,), "relaxation": (2,), "cut": (3,), "momentum": (4,), "region": (5,), "rate": (6,),
            "spectrum": (7,), "edge": (8,), "confirm": (9,), "cliff": (10,),
-           "drop": (11,)}
+           "drop": (11,), "goe": (30,), "gaussian-mass": (31,), "eigenvector-shuffle": (32,), "rotation": (33,),
+           "shapiro-power": (34,), "batch-shuffle": (35,)}
 
 
 @dataclass
-class Context:
-    """Profile, root seed, backend and device (recorded; the chains run in float64 NumPy), notes, run cache."""
+class Context(SeededContext):
+    """Profile, root seed, backend and device (recorded; the chains run in float64 NumPy), notes, run cache; seed
+    streams :data:`STREAMS` (:class:`~verify.seeds.SeededContext`)."""
 
-    profile: Profile
-    seed: int = 0
-    backend: str = "auto"
-    device: str = "cpu"
-    notes: list = field(default_factory=list)
     _runs: dict = field(default_factory=dict)
+
+    STREAMS = STREAMS
+    PROFILES = PROFILES
 
     @classmethod
     def make(cls, profile: str = "default", prepared=(), **kw) -> "Context":
         """The context of ``profile``; ``prepared``: the results of set-up jobs (:func:`setup_jobs`), each a list
         of ``(key, value)`` pairs, taken into the run cache as if this context had computed them."""
-        ctx = cls(PROFILES[profile], **kw)
+        ctx = super().make(profile, **kw)
         for pairs in prepared or ():
             for key, value in pairs:
                 ctx._runs[key] = value
@@ -96,7 +97,7 @@ class Context:
         if key not in self._runs:
             from .spectrum_training import train_and_measure
 
-            seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["spectrum"]).generate_state(1)[0])
+            seed = self.seed_of("spectrum")
             self._runs[key] = train_and_measure(self.profile.spectrum, seed, device=self.device)
         return self._runs[key]
 
@@ -109,7 +110,7 @@ class Context:
         if key not in self._runs:
             from .cliff import memorising_curve
 
-            seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["edge"]).generate_state(1)[0])
+            seed = self.seed_of("edge")
             self._runs[key] = memorising_curve(self.profile.edge, seed, device=self.device)
         return self._runs[key]
 
@@ -120,7 +121,7 @@ class Context:
         if key not in self._runs:
             from .cliff import memorising_curve
 
-            seed = int(np.random.SeedSequence(self.seed, spawn_key=STREAMS["spectrum"]).generate_state(1)[0])
+            seed = self.seed_of("spectrum")
             self._runs[key] = memorising_curve(self.profile.spectrum, seed, device=self.device)
         return self._runs[key]
 
@@ -130,7 +131,7 @@ class Context:
         its training and Lanczos streams, :func:`~verify.noisy_quadratic.cliff.train_cliff`)."""
         if not isinstance(index, (int, np.integer)) or index < 0:
             raise InputError("index", index, "must be a non-negative integer", "pass e.g. 0")
-        return np.random.SeedSequence(self.seed, spawn_key=(*STREAMS["cliff"], int(index)))
+        return self.stream("cliff", int(index))
 
     def cliff_run(self, index: int) -> "CliffRun":
         """Training seed ``index`` of the profile's cliff set-up (:class:`~verify.noisy_quadratic.spectrum_setup.CliffSetup`,

@@ -259,7 +259,7 @@ def check_ordering(ctx, order=ORDER, shift: float | None = None, shift_resolutio
                              "fraction_not_reversed": n_ok / len(rows),
                              "not_reversed_wilson_95": list(wilson_interval(n_ok, len(rows))),
                              "setups": len(rows), "rows": rows},
-                   tolerance=ORDER_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
+                   tolerance=ORDER_TOL, seeds=ctx.seeds("deep", ctx.profile.deep_seeds),
                    # margin: the worst initialisation's used fraction (pair_order), 1 or more on a resolved reversal
                    key=key, rows=listed, range=_deep_range(ctx, setups),
                    resolution=resolution("a reversal of adjacent constants by more than their two bisection cells "
@@ -507,7 +507,7 @@ def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdi
     return Verdict("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit 2 as d/w -> 0 and "
                    "grow with d/w", status, key=_tends_key(limit, parts, status),
                    predicted={"limit": limit, "limit_expression": str(limit_expr), "exponent_band": list(EXPONENT_BAND)},
-                   measured={**measured, "rows": rows}, tolerance=TENDS_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
+                   measured={**measured, "rows": rows}, tolerance=TENDS_TOL, seeds=ctx.seeds("deep", ctx.profile.deep_seeds),
                    fits=fits, range=_deep_range(ctx, setups),
                    # the limit enters as a lower bound (no constant below it by more than the allowed factor) and
                    # as the base of the excess's exponent, whose sign alone is judged: validity only
@@ -640,7 +640,7 @@ def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdic
                              "undecided_at_d_over_w": unsure, "by_d_over_w": points,
                              "sharpness_rises_at_small_c": rises,
                              "small_c_runs": sum("small_c" in r for r in rows), "setups": len(rows), "rows": rows},
-                   tolerance=ZERO_TOL, seeds=ctx.seeds(ctx.profile.zero_seeds), range=_deep_range(ctx, setups),
+                   tolerance=ZERO_TOL, seeds=ctx.seeds("zero", ctx.profile.zero_seeds), range=_deep_range(ctx, setups),
                    resolution=resolution(f"c_loss off from {limit:g} by more than the paper's grid cell 2^0.1 (a mean "
                                          "departure over seeds whose 95 % interval lies beyond log2 = +-0.1)",
                                          2.0 ** PAPER_CELL, "factor"),
@@ -658,17 +658,19 @@ def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdic
                                                     "judged)"})
 
 
-_ZERO_FINDING = ("with the last layer zero the 10-step c_loss departs from 2 by more than the paper's grid cell 2^0.1 "
-                 "at d/w >= 1/16 (depth 2: mean c_loss 2.34 at d/w = 1/8 and 2.31 at 1/16 over three seeds at "
-                 "quick), and lies within it at d/w = 1/64: c_loss = 2 holds only in the paper's own range of small "
-                 "d/w (issue 20)")
+_ZERO_FINDING = ("with the last layer zero, at depth 2 (quick) the three seeds' mean departure log2(c_loss / 2) is 0.065 "
+                 "at d/w = 1/64 (within the paper's grid cell 2^0.1) and 0.12, 0.16 and 0.20 at d/w = 1/32, 1/16 "
+                 "and 1/8 (mean c_loss 2.17 to 2.29), each 95 % interval straddling 0.1 ([0.092, 0.153], [0.079, "
+                 "0.250], [0.071, 0.320]): the departure beyond the cell is not resolved by three seeds (measured "
+                 "with the shared seed scheme, session 10; with the earlier seeds root + 1, 2, 3 the intervals at "
+                 "1/16 and 1/8 lay beyond 0.1 and the verdict was failed, so the quick verdict rests on the seeds)")
 
 claim("E2-zero-last-layer", "Last layer zero: c_loss = 2 (per d/w, over seeds, at the paper's resolution)", "E2",
       check_zero, lambda ctx: check_zero(ctx, _multiplier_scaled(sp.Rational(4, 5))),
       "the derived stable set with the GD multiplier 1 - 0.8 c (limit 2.5 instead of 2)", group="deep", heuristic=True,
       calibrated=(lambda ctx: check_zero(ctx, scale=2.0 ** (CALIBRATED * PAPER_CELL)),
                   f"the derived limit 2 multiplied by the paper's grid cell^{CALIBRATED} (2^0.2: 2.30)"),
-      expect=(Expectation("failed", _ZERO_FINDING, profiles=("quick",)),
+      expect=(Expectation("inconclusive", _ZERO_FINDING, profiles=("quick",)),
               Expectation("inconclusive", "at depth 4 (the default set-ups) the three seeds' mean departure "
                           "log2(c_loss / 2) is 0.10 to 0.13 at d/w = 1/32 .. 1/8 (c_loss 2.14 to 2.20), its 95 % "
                           "interval straddling the paper's grid cell 0.1; within it at d/w = 1/64 (2.12 at every "
@@ -726,7 +728,7 @@ def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0, scale: float
                              "c_max_min": min(values) if values else None,
                              "c_max_median": float(np.median(values)) if values else None,
                              "c_max_max": max(values) if values else None, "rows": rows},
-                   tolerance=CMAX_TOL, seeds=ctx.seeds(ctx.profile.deep_seeds),
+                   tolerance=CMAX_TOL, seeds=ctx.seeds("deep", ctx.profile.deep_seeds),
                    range=_deep_range(ctx, setups) if setups else None,
                    # a lower bound the deep constants clear by a wide factor: validity only
                    resolution=resolution(f"a deep c_max at or below the uv model's {uv_max:g} (tightness: the uv "

@@ -60,7 +60,7 @@ def _map_errors(ctx, f_next, lam_next) -> dict:
     comparisons = 0
     iterated = 0.0
     for width in p.map_widths:
-        for seed in ctx.seeds(p.map_seeds):
+        for seed in ctx.seeds("map", p.map_seeds):
             init = ctx.init(width, seed)
             for cv in p.map_cs:
                 for yv in p.map_targets:
@@ -103,11 +103,11 @@ def check_map(ctx, f_next=theory.F_NEXT, lam_next=theory.LAM_NEXT) -> Verdict:
                                   ratio_margin(worst, MAP_TOL.value), None if worst <= MAP_TOL.value else
                                   f"one step of the derived map differs from GD by {worst:.3g} of the round-off "
                                   f"scale, above {MAP_TOL.value:g}"),
-                   seeds=ctx.seeds(p.map_seeds),
+                   seeds=ctx.seeds("map", p.map_seeds),
                    resolution=resolution(f"a term of the map off by >= {MAP_TOL.value:g} of its round-off scale "
                                          "(relative to |u'||v'| / sqrt(w) and the sizes of the map's terms)",
                                          MAP_TOL.value, "relative to the round-off scale"),
-                   range={"widths": list(p.map_widths), "seeds": ctx.seeds(p.map_seeds), "c": list(p.map_cs),
+                   range={"widths": list(p.map_widths), "seeds": ctx.seeds("map", p.map_seeds), "c": list(p.map_cs),
                           "y": list(p.map_targets), "steps": p.map_steps},
                    details={"widths": list(p.map_widths), "c": list(p.map_cs), "y": list(p.map_targets),
                             "comparison": "from each GD state (f_t, lambda_t) one step of the map against GD's "
@@ -154,7 +154,7 @@ def check_regimes(ctx, multiplier_wide=theory.MULTIPLIER_WIDE_Y0, sharpness_chan
     p = ctx.profile
     b_loss, b_max = (float(b) for b in theory.regime_boundaries(multiplier_wide, sharpness_change))
     rows, agree = [], 0
-    for seed in ctx.seeds(p.regime_seeds):
+    for seed in ctx.seeds("regimes", p.regime_seeds):
         for cv, expected in regime_points(b_loss, b_max):
             traj = ctx.run(p.regime_width, seed, cv, 0.0, p.regime_steps)
             got = classify(traj)
@@ -177,8 +177,8 @@ def check_regimes(ctx, multiplier_wide=theory.MULTIPLIER_WIDE_Y0, sharpness_chan
                    Status.PASSED if passed else Status.FAILED, key=key,
                    predicted={"c_loss_wide": b_loss, "c_max_wide": b_max, "regimes": list(REGIMES)},
                    measured={"agreeing_fraction": fraction, "runs": rows}, tolerance=REGIME_TOL,
-                   seeds=ctx.seeds(p.regime_seeds),
-                   range={"width": p.regime_width, "seeds": ctx.seeds(p.regime_seeds),
+                   seeds=ctx.seeds("regimes", p.regime_seeds),
+                   range={"width": p.regime_width, "seeds": ctx.seeds("regimes", p.regime_seeds),
                           "c": sorted({round(r["c"], 6) for r in rows}), "steps": p.regime_steps},
                    rows=rows_of(({"seed": r["seed"], "c": r["c"]}, None, False) for r in wrong),
                    # the test points lie 1/4 of a regime inside each boundary: the lowest divergent point 1.125
@@ -214,7 +214,7 @@ def closs_points(ctx, prediction=theory.C_LOSS_FIRST_ORDER) -> list[dict]:
     exact = numeric(theory.C_LOSS_STEP1_EXACT, (theory.f0, theory.lam0, theory.w))
     out = []
     for width in p.closs_widths:
-        for seed in ctx.seeds(p.closs_seeds):
+        for seed in ctx.seeds("c_loss", p.closs_seeds):
             init = ctx.init(width, seed)
             crit = ctx.c_loss(width, seed)
             f0v, l0v = init.f0, init.lam0
@@ -264,8 +264,8 @@ def check_c_loss(ctx, prediction=theory.C_LOSS_FIRST_ORDER, shift: float = 0.0) 
                              "max_abs_c_loss_minus_exact_step1_root": exact_gap,
                              "non_monotone": sum(not q["monotone"] for q in points),
                              "points": points},
-                   tolerance=CLOSS_TOL, seeds=ctx.seeds(ctx.profile.closs_seeds),
-                   range={"widths": list(ctx.profile.closs_widths), "seeds": ctx.seeds(ctx.profile.closs_seeds),
+                   tolerance=CLOSS_TOL, seeds=ctx.seeds("c_loss", ctx.profile.closs_seeds),
+                   range={"widths": list(ctx.profile.closs_widths), "seeds": ctx.seeds("c_loss", ctx.profile.closs_seeds),
                           "delta >=": DELTA_MIN},
                    fits={} if fit is None else {"log|c_loss - predicted| vs log delta": fit},
                    # a prediction whose residual exponent is p' is refuted once the fitted interval leaves

@@ -55,10 +55,10 @@ def _check(ctx, rate_factor: float = 1.0, exponent: float = EXPONENT) -> Verdict
     return Verdict("D4-linearized-flow", "Small-init dynamics follow exp(tA) (flow) and (I + eta A)^n (GD)", status,
                    key=key,
                    predicted={"exponent": exponent, "map": {"flow": "exp(tA)", "gd": "(I + eta A)^n, eta = 0.05"}},
-                   measured=measured, tolerance=BAND, seeds=[ctx.seed], fits=fits,
+                   measured=measured, tolerance=BAND, seeds=[ctx.config().train.seed], fits=fits,
                    details={"t": T_CHECK, "alphas": list(ALPHAS)},
                    range={"alpha": list(ALPHAS), "m": ctx.config().model.width, "methods": ["flow", "gd"],
-                          "seeds": [ctx.seed]},
+                          "seeds": [ctx.config().train.seed]},
                    rows=rows_of(({"method": k}, kk["margin"], st) for k, (st, kk) in judged.items()),
                    resolution=resolution(f"an exponent off by >= {CALIBRATED * BAND.value:.2g}",
                                          CALIBRATED * BAND.value, "exponent"))

@@ -35,7 +35,7 @@ from theory.noisy_quadratic import batch_quadratic as q3b
 
 from ...registry import Tolerance, Verdict, key_number, resolution, rows_of
 from ...stats import judge_interval, margin_as_judged
-from ..context import CLIFF_GROUP, claim
+from ..context import CLIFF_GROUP, STREAMS, claim
 
 __all__ = ["BATCH", "BATCHES", "RANKS", "GRID", "CURV_TOL", "FIT_R2", "ALPHA", "DirectionFit", "batch_fits",
            "sample_batches", "fit_direction", "check_batch_quadratics"]
@@ -161,7 +161,7 @@ def batch_fits(ctx, index: int, vectors=None) -> list:
 def shapiro_power(k: int, level: float, seed: int) -> float:
     """The power of Shapiro-Wilk at ``level`` on ``k`` Student-t(3) draws (``POWER_DRAWS`` seeded samples; cached:
     the check and its controls ask for the same, 0.5 s each)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(34,)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=STREAMS["shapiro-power"]))
     x = rng.standard_t(POWER_DF, size=(POWER_DRAWS, k))
     return float(np.mean([stats.shapiro(row).pvalue < level for row in x]))
 
@@ -241,7 +241,7 @@ def check_batch_quadratics(ctx, factor: float = 1.0, vectors=None) -> Verdict:
 
 
 def _random_directions(ctx):
-    rng = np.random.default_rng(np.random.SeedSequence(ctx.seed, spawn_key=(35,)))
+    rng = np.random.default_rng(ctx.stream("batch-shuffle"))
 
     def vectors(run, step, cols):
         V = rng.standard_normal((run.setup.size, len(cols)))

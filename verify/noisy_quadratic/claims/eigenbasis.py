@@ -31,7 +31,7 @@ from theory.noisy_quadratic import spectrum as q3
 
 from ...registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ...stats import every_key, fit_slope, judge_points
-from ..context import CLIFF_GROUP, claim
+from ..context import CLIFF_GROUP, STREAMS, claim
 
 __all__ = ["ROUNDOFF", "BANDS", "TOP_FIT", "TOP_FRACTION", "F_MIN", "GAUSSIAN_DRAWS", "CONC_Z", "roundoff",
            "phase_ends", "positive_bands", "top_mass", "talk_window", "overlap_matrix", "power_law_band",
@@ -228,7 +228,7 @@ POWER_TOL = Tolerance(
 
 def gaussian_spectra(sizes, scales, seed: int) -> list:
     """Spectra of seeded GOE matrices (entries N(0, 1/n)) of the given sizes, scaled to the given tops."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(30,)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=STREAMS["goe"]))
     out = []
     for n, top in zip(sizes, scales):
         A = rng.standard_normal((n, n)) / math.sqrt(n)
@@ -406,7 +406,7 @@ CONC_TOL = Tolerance(
 def gaussian_mass(n: int, seed: int) -> tuple[float, float, float]:
     """The derived Gaussian top-5 % mass and the mean and sd of 1000 seeded Gaussian vectors' (length ``n``)."""
     g = float(numeric(q3.GAUSSIAN_TOP_MASS.subs(q3.q, q3.GAUSSIAN_QUANTILE), (q3.p,))(TOP_FRACTION))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(31,)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=STREAMS["gaussian-mass"]))
     draws = top_mass(rng.standard_normal((n, GAUSSIAN_DRAWS)))
     return g, float(draws.mean()), float(draws.std(ddof=1))
 
@@ -487,7 +487,7 @@ def check_concentration(ctx, vectors=None, calibrated: bool = False) -> Verdict:
 
 
 def _random_vectors(ctx):
-    rng = np.random.default_rng(np.random.SeedSequence(ctx.seed, spawn_key=(32,)))
+    rng = np.random.default_rng(ctx.stream("eigenvector-shuffle"))
     return lambda run, step: rng.standard_normal(run.spectrum(step).vectors.shape)
 
 
@@ -572,7 +572,7 @@ def check_rotation(ctx, basis=None, bar: float = 1.0) -> Verdict:
 
 
 def _random_basis(ctx):
-    rng = np.random.default_rng(np.random.SeedSequence(ctx.seed, spawn_key=(33,)))
+    rng = np.random.default_rng(ctx.stream("rotation"))
     n = ctx.cliff_run(0).setup.size
     q, _ = np.linalg.qr(rng.standard_normal((n, n)))           # one seeded random orthogonal basis for every run
     return lambda _ctx: (lambda run, step: q)

@@ -15,7 +15,7 @@ from theory.noisy_quadratic import spectrum as theory
 
 from ...registry import Expectation, Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ...stats import judge_points
-from ..context import CLIFF_GROUP, STREAMS, claim
+from ..context import CLIFF_GROUP, claim
 from ..cuts import fall_below_trend, welch_rise
 from ..mc import CALIBRATED
 
@@ -313,7 +313,7 @@ def check_drop(ctx, floor=None, scale: float = 1.0, calibrated: bool = False) ->
             sigma2 = t["minima"].var(axis=0, ddof=1)
             old, new = scale * t["unit_floor_old"] * sigma2, scale * t["unit_floor_new"] * sigma2
             total = float(old[t["stable"]].sum())
-            rng = np.random.default_rng(np.random.SeedSequence(ctx.seed, spawn_key=(*STREAMS["drop"], i, k)))
+            rng = np.random.default_rng(ctx.stream("drop", i, k))
             nb = t["minima"].shape[0]
             boot = np.empty(DROP_BOOTSTRAP)
             for r in range(DROP_BOOTSTRAP):
