@@ -428,7 +428,7 @@ def figure_w2rel(ctx, out: Path) -> dict:
     not the claim's Monte Carlo fit at this width (2.8 to 3.1 at quick), which would double the figure's cost."""
     from theory.multistage import balance as law
 
-    from . import balance
+    from .claims import balance
 
     plt = pyplot()
     config = ctx.config(train={"seed": ctx.init_seeds(1)[0]})
