@@ -7,8 +7,8 @@
 - paper packages never import each other;
 - tests, benchmarks and scripts never import a private module (a ``_name`` module) of ``theory`` or ``verify``:
   what a test calls is public (``_`` means private, as in diffrax and neural-tangents);
-- ``theory`` derives with SymPy and computes no numbers from arrays: no module of it imports NumPy or SciPy except
-  the lambdify bridge (numbers from arrays live in ``verify``).
+- ``theory`` derives with SymPy and computes no numbers from arrays: no module of it imports NumPy or SciPy (the
+  lambdify bridge names them as ``modules`` only; numbers from arrays live in ``verify``).
 """
 from __future__ import annotations
 
@@ -153,11 +153,6 @@ def test_a_private_module_import_is_caught_control():
     assert not private_modules(imported_modules("from verify.runner import _one\n", "tests.x", False))
 
 
-#: the ``theory`` modules that may import NumPy or SciPy, with the reason
-NUMERIC_IN_THEORY = {
-    "theory.bridge": "the one lambdify bridge: its 'numpy' backend maps derived expressions onto NumPy and SciPy",
-}
-
 
 def numeric_imports(imports: set[str]) -> list[str]:
     """The NumPy and SciPy modules among ``imports``."""
@@ -166,12 +161,11 @@ def numeric_imports(imports: set[str]) -> list[str]:
 
 @pytest.mark.parametrize("module,path", [(m, p) for m, p in _all_modules() if m.split(".")[0] == "theory"],
                          ids=lambda v: v if isinstance(v, str) else "")
-def test_theory_imports_no_numpy_outside_the_bridge(module, path):
+def test_theory_imports_no_numpy_or_scipy(module, path):
+    """``theory`` derives; numbers reach NumPy only through the bridge, which names NumPy and SciPy as lambdify's
+    modules without importing them."""
     imports = numeric_imports(imported_modules(path.read_text(), module, path.name == "__init__.py"))
-    if module in NUMERIC_IN_THEORY:
-        assert imports, f"{module} no longer imports NumPy/SciPy: drop it from NUMERIC_IN_THEORY"
-    else:
-        assert imports == [], f"{module} computes numbers from arrays: move that to verify/<paper>/"
+    assert imports == [], f"{module} computes numbers from arrays: move that to verify/<paper>/"
 
 
 def test_a_numeric_import_in_theory_is_caught_control():
