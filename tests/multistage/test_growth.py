@@ -45,7 +45,7 @@ def test_D5_claim_passes_every_seed_and_refutes_a_rate_lowered_by_a_tenth():
     """At the quick profile every seed's window spans at least MIN_EFOLDS e-folds, the fastest growth of q_max is
     below the bound's rate |z| + eps, and the data refute the bound with |z| lowered by 10 % (the measured
     resolution) and by 20 % (the calibrated control), let alone by half (which the old check let pass)."""
-    from verify.multistage import growth as claim_module
+    from verify.multistage.claims import growth as claim_module
     from verify.multistage.context import Context
     from verify.registry import REGISTRY, load_papers
 

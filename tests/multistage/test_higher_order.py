@@ -83,7 +83,7 @@ def test_D3_is_inconclusive_without_a_margin_when_q_max_does_not_grow_by_an_e_fo
     """A window in which q_max never grows by MIN_EFOLDS e-folds cannot fit the order: inconclusive, no margin, and
     why (the key's rule refuses an inconclusive verdict with a margin below 1).  Control: the ordinary window
     passes with a margin."""
-    from verify.multistage import higher_order as claim_module
+    from verify.multistage.claims import higher_order as claim_module
     from verify.multistage.context import Context
 
     ctx = Context.make("quick")

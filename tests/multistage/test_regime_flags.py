@@ -15,7 +15,7 @@ import functools
 from theory.bridge import numeric
 from theory.multistage import descent_time
 from theory.multistage.symbols import K0 as K0_sym
-from verify.multistage import descent_time as d9
+from verify.multistage.claims import descent_time as d9
 from verify.multistage.config import config_from_dict
 from verify.multistage.prediction import predict
 from verify.multistage.simulation import measure, simulate
