@@ -34,7 +34,7 @@ for ``tau >~ 3`` (the local slope of ``log F_3`` in ``tau`` is -1.03, -1.32,
 ``e^{-2|z|t}`` (an earlier statement of this module, wrong for every d).
 Finite ``m``: ``W2rel^2 ~ F_d^2 + C_m^2 e^{-2 tau} / m`` with ``C_m`` about
 2.5 -- *measured* by Monte Carlo of the exact linear law
-(:func:`finite_m_constant`), not derived.
+(:func:`verify.multistage.wasserstein.finite_m_constant`), not derived.
 
 Assumptions
 -----------

@@ -44,7 +44,7 @@ the passage moves by at most, to first order,
 
     |Delta T_p| <= C_1 (m + 1) I_3 / (Q S_T),   I_3 = int_0^T e^{|z|(T - s)} q_max(s)^3 ds,
 
-with ``S_T = d log q_max / dt`` at ``T_p`` (``remainder_shift``); about
+with ``S_T = d log q_max / dt`` at ``T_p`` (``verify.multistage.linear_stage.remainder_shift``); about
 ``C_1 (m + 1) Q^2 / (2|z|^2)``, ``O(m^(1 - 2 alpha_1))``.
 
 While ``q_max <= Q`` the loss moves by at most

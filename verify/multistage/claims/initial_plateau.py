@@ -124,7 +124,7 @@ TP_TOL = Tolerance(
     "per seed, |T_p(simulated) - T_p(linear flow)| <= Delta_T, the first-order bound on what the linear flow "
     "neglects: by variation of constants and D3, max_k |q_k(T)| moves by at most C_1 (m + 1) int_0^T "
     "e^{|z|(T - s)} q_max(s)^3 ds, which divided by q_max(T) and by the slope d log q_max / dt at T is a time "
-    "(theory.multistage.initial_plateau.remainder_shift, q_max evaluated on the linear flow), plus the "
+    "(verify.multistage.linear_stage.remainder_shift, q_max evaluated on the linear flow), plus the "
     "measurement's own interpolation error (the simulator's log-linear first-crossing rule applied to the linear "
     "flow on the same recorded times, against its exact root); the value 1 is the ratio error / Delta_T, and "
     "every seed must be within it (one resolved counterexample fails the claim)")
