@@ -6,7 +6,9 @@
   of ``theory`` or of ``verify``;
 - paper packages never import each other;
 - tests, benchmarks and scripts never import a private module (a ``_name`` module) of ``theory`` or ``verify``:
-  what a test calls is public (``_`` means private, as in diffrax and neural-tangents).
+  what a test calls is public (``_`` means private, as in diffrax and neural-tangents);
+- ``theory`` derives with SymPy and computes no numbers from arrays: no module of it imports NumPy or SciPy (the
+  lambdify bridge names them as ``modules`` only; numbers from arrays live in ``verify``).
 """
 from __future__ import annotations
 
@@ -149,3 +151,29 @@ def test_a_private_module_import_is_caught_control():
     assert private_modules(imported_modules("import verify._toolconfig\n", "tests.x", False))
     assert private_modules(imported_modules("from verify._interrupt import handler\n", "tests.x", False))
     assert not private_modules(imported_modules("from verify.runner import _one\n", "tests.x", False))
+
+
+
+def numeric_imports(imports: set[str]) -> list[str]:
+    """The NumPy and SciPy modules among ``imports``."""
+    return sorted(name for name in imports if name.split(".")[0] in ("numpy", "scipy"))
+
+
+@pytest.mark.parametrize("module,path", [(m, p) for m, p in _all_modules() if m.split(".")[0] == "theory"],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_theory_imports_no_numpy_or_scipy(module, path):
+    """``theory`` derives; numbers reach NumPy only through the bridge, which names NumPy and SciPy as lambdify's
+    modules without importing them."""
+    imports = numeric_imports(imported_modules(path.read_text(), module, path.name == "__init__.py"))
+    assert imports == [], f"{module} computes numbers from arrays: move that to verify/<paper>/"
+
+
+def test_a_numeric_import_in_theory_is_caught_control():
+    """Control: NumPy or SciPy imported at the top, by ``from``, or inside a function is caught; SymPy and mpmath
+    (certified interval arithmetic) are not."""
+    assert numeric_imports(imported_modules("import numpy as np\n", "theory.multistage.x", False))
+    assert numeric_imports(imported_modules("from scipy import integrate\n", "theory.multistage.x", False))
+    assert numeric_imports(imported_modules("def f():\n    from numpy.polynomial.hermite_e import hermegauss\n",
+                                            "theory.multistage.x", False))
+    assert not numeric_imports(imported_modules("import sympy as sp\nimport mpmath\nfrom ..bridge import numeric\n",
+                                                "theory.multistage.x", False))

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from theory.multistage import gradient_flow
 from verify.multistage.config import config_from_dict
+from verify.multistage.field import vector_field
 from verify.engines import DescentOptions, FlowOptions, integrate_flow, run_descent
 from verify.multistage.engine import NumpyKernel, pack, select_kernel
 from verify.hessian import dense_hessian, top_hessian_eigenvalue
@@ -94,7 +94,7 @@ def test_flow_matches_an_independent_dop853_reference():
     act = config.activation
 
     def rhs(_t, th):
-        da, dW = gradient_flow.vector_field(th[:40], th[40:].reshape(40, 3), act, data.X, data.p, data.y)
+        da, dW = vector_field(th[:40], th[40:].reshape(40, 3), act, data.X, data.p, data.y)
         return np.concatenate([da, dW.ravel()])
 
     ref = solve_ivp(rhs, (0, 8.0), pack(a0, W0), method="DOP853", rtol=1e-11, atol=1e-16,

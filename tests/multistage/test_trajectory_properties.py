@@ -46,6 +46,7 @@ from theory.multistage.activation import S, activation_from_spec
 from theory.bridge import numeric
 from theory.multistage import growth, higher_order, reduced_dynamics
 from theory.multistage.symbols import K0 as K0_sym, eps as eps_sym, q0, t as t_sym, z_norm
+from verify.multistage import field
 from verify.multistage.config import config_from_dict
 from verify.multistage.simulation import measure, simulate
 from trajectory_strategies import (ACTIVATIONS, expected_K0, t_half_estimate,
@@ -124,7 +125,7 @@ def describe(config) -> str:
 
 def constant_C1(config) -> float:
     act = config.activation
-    return higher_order.constant_C1(act.C_L.upper, act.C0.upper, config.dataset.moments)
+    return field.constant_C1(act.C_L.upper, act.C0.upper, config.dataset.moments)
 
 
 def _A(z: np.ndarray) -> np.ndarray:
@@ -135,7 +136,7 @@ def _A(z: np.ndarray) -> np.ndarray:
     return A
 
 
-def remainder_ratios(config, traj, kernel, bound=higher_order.remainder_bound) -> np.ndarray:
+def remainder_ratios(config, traj, kernel, bound=field.remainder_bound) -> np.ndarray:
     """``|N_k| / (bound_k + round-off)`` at every recorded state: a ``(T, m)`` array.
 
     ``N_k = dq_k/dt - A q_k`` with ``dq_k/dt`` the simulator's field (minus the gradient).

@@ -3,9 +3,10 @@
 One claim module per theory module of :mod:`theory.multistage`, with the same
 name (``verify/multistage/claims/descent_time.py`` checks
 ``theory/multistage/descent_time.py``); the other modules hold the paper's
-configuration files (``config``), predictions (``prediction``), simulation
-(``simulation``, ``observables``, ``initialisation``, ``engine``), run profiles,
-context, command-line tools and figures.  Importing this package registers the
+configuration files (``config``), data set (``data``), predictions (``prediction``),
+simulation (``simulation``, ``observables``, ``initialisation``, ``engine``), the
+numbers of the derived laws (``field``, ``linear_stage``, ``wasserstein``), run
+profiles, context, command-line tools and figures.  Importing this package registers the
 paper; :func:`verify.registry.load_papers` then imports its claim modules.
 """
 from __future__ import annotations

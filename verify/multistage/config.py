@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from theory.multistage.activation import Activation, activation_from_spec
-from theory.multistage.data import MAX_QUADRATURE_NODES, DataSet, input_symbols, make_data
+from theory.multistage.symbols import input_symbols
 from theory.errors import InputError
 from theory.expressions import parse_expression
 
 from .. import resources
 from .._toolconfig import read_toml
+from .data import MAX_QUADRATURE_NODES, DataSet, make_data
 
 __all__ = ["Config", "ModelConfig", "DataConfig", "TargetConfig", "TrainConfig", "AnalysisConfig",
            "load_config", "config_from_dict", "METHODS"]

@@ -383,11 +383,11 @@ def figure_linear_deviation(ctx, out: Path) -> dict:
 
 
 def _lin_norm(traj, config, times):
-    from theory.multistage import linearized_flow
+    from .linear_stage import expm_closed_form
 
     a0, W0 = traj.split(traj.theta[0])
     Q0 = np.column_stack([a0, W0])
-    return np.array([np.linalg.norm(Q0 @ linearized_flow.expm_closed_form(float(s), config.dataset.z).T)
+    return np.array([np.linalg.norm(Q0 @ expm_closed_form(float(s), config.dataset.z).T)
                      for s in times])
 
 
@@ -426,9 +426,8 @@ def figure_w2rel(ctx, out: Path) -> dict:
     of the D7 claims (K below 2 %) shaded; and the relative gap to the linear flow against its tolerance ``K(t)``
     (D7-w2rel-linear-law's rule).  ``C`` is THEORY's measured 2.7 (:data:`verify.multistage.claims.balance.FINITE_M_C`),
     not the claim's Monte Carlo fit at this width (2.8 to 3.1 at quick), which would double the figure's cost."""
-    from theory.multistage import balance as law
-
     from .claims import balance
+    from .wasserstein import linear_law_w2rel
 
     plt = pyplot()
     config = ctx.config(train={"seed": ctx.init_seeds(1)[0]})
@@ -437,7 +436,7 @@ def figure_w2rel(ctx, out: Path) -> dict:
     T = meas["t_half"] or traj.t[-1]
     keep = traj.t <= T
     tt, K, sim = traj.t[keep], obs["K"][keep], obs["W2rel"][keep]
-    lin = law.linear_law_w2rel(balance._initial(traj), config.dataset.z, tt)
+    lin = linear_law_w2rel(balance._initial(traj), config.dataset.z, tt)
     window = balance._plateau_window(tt, K)
     taus_law = np.linspace(zn * tt[window][0], zn * tt[-1], W2REL_LAW_POINTS) if window.any() else \
         np.linspace(0.0, zn * tt[-1], W2REL_LAW_POINTS)

@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from theory.multistage import balance, higher_order, linearized_flow
-from theory.multistage.data import DataSet
-
+from .data import DataSet
 from .engine.events import k_of_theta
+from .field import remainder_bound
+from .linear_stage import expm_closed_form
+from .wasserstein import w2_relative
 from ..engines.trajectory import Trajectory
 
 __all__ = ["observables", "linear_map", "missing_meanings"]
@@ -21,7 +22,7 @@ __all__ = ["observables", "linear_map", "missing_meanings"]
 def linear_map(t: float, z: np.ndarray, method: str, lr: float) -> np.ndarray:
     """``exp(tA)`` (flow) or ``(I + eta A)^n`` with ``n = t/eta`` (gradient descent)."""
     if method == "flow":
-        return linearized_flow.expm_closed_form(t, z)
+        return expm_closed_form(t, z)
     d = len(z)
     A = np.zeros((d + 1, d + 1))
     A[0, 1:] = z
@@ -114,7 +115,7 @@ def _record(out: dict, traj: Trajectory, kernel, fields: dict, data: DataSet, A:
         out["norm_ratio"][i] = out["norm_a"][i] / out["norm_W"][i]
         diff = np.sort(np.abs(a)) - np.sort(wn)
         out["W2"][i] = np.sqrt(np.mean(diff**2))
-        out["W2rel"][i] = balance.w2_relative(a, W)
+        out["W2rel"][i] = w2_relative(a, W)
         cos = np.divide(W @ zhat, wn, out=np.zeros(m), where=wn > 0)
         out["alignment"][i] = cos
         out["amplitude"][i] = norms
@@ -130,7 +131,7 @@ def _record(out: dict, traj: Trajectory, kernel, fields: dict, data: DataSet, A:
         field = fields[i].result() if i in fields else kernel.field(th)
         da, dW = field[:m], field[m:].reshape(m, d)
         N = np.column_stack([da, dW]) - Q @ A.T
-        bound = higher_order.remainder_bound(C1, m, Q)
+        bound = remainder_bound(C1, m, Q)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.linalg.norm(N, axis=1) / bound
         out["remainder_ratio"][i] = np.nanmax(ratio) if np.isfinite(C1) else np.nan

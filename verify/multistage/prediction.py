@@ -28,14 +28,16 @@ import numpy as np
 import sympy as sp
 from scipy.integrate import quad, solve_ivp
 
-from theory.multistage import critical_point, descent_time, gradient_flow, higher_order, initial_plateau, reduced_dynamics
+from theory.multistage import critical_point, descent_time, initial_plateau, reduced_dynamics
 from theory.bridge import numeric
 from theory.multistage.symbols import C_0, K0, M_fx1, M_x2, alpha, alpha_1, delta, eta, m, q0, z_norm
 from theory.multistage.symbols import E_f2 as E_f2_sym, z_Sinv_z as z_Sinv_z_sym
 
 from ..output import finite_or_none
 from .config import Config
+from .field import constant_C1, risk
 from .initialisation import decaying_mode, growing_mode, initial_parameters
+from .linear_stage import first_passage, modes
 
 __all__ = ["predict", "reduced_flow_times", "cubic_reduced_flow_times", "gd_map_times", "law_time", "T_D_RELATIVE"]
 
@@ -200,10 +202,10 @@ def predict(config: Config) -> dict:
     width, a_exp, a1 = config.model.width, float(config.model.alpha), config.alpha_1
     method, lr, dlt = config.train.method, float(config.train.lr), float(config.analysis.delta)
     a, W = initial_parameters(width, data.dim, a_exp, config.train.seed)
-    initial_loss = gradient_flow.risk(a, W, act, data.X, data.p, data.y)
+    initial_loss = risk(a, W, act, data.X, data.p, data.y)
     plateau_loss = float(_f(critical_point.R_star, sp.Symbol("E[f*^2]", positive=True),
                             sp.Symbol("z^T Sigma^-1 z", nonnegative=True))(mo["E_f2"], mo["z_Sinv_z"]))
-    C1 = higher_order.constant_C1(act.C_L.upper, act.C0.upper, mo)
+    C1 = constant_C1(act.C_L.upper, act.C0.upper, mo)
     out = {
         "config": config.as_dict(),
         "seeds": {"data": config.data.seed if data.kind == "sample" else None, "init": config.train.seed},
@@ -390,8 +392,8 @@ def predict(config: Config) -> dict:
         T_p_applicable = (f"q_max(0) = {qmax0:.3g} is already above m^-alpha_1 = {level:.3g}: there is no "
                           "initial plateau to predict at this width (D6 needs q_max(0) < m^-alpha_1)")
     else:
-        u_m, v_m, p_m = initial_plateau.modes(a, W, z)
-        T_p = initial_plateau.first_passage(level, u_m, v_m, p_m, zn, method, lr if method == "gd" else None)
+        u_m, v_m, p_m = modes(a, W, z)
+        T_p = first_passage(level, u_m, v_m, p_m, zn, method, lr if method == "gd" else None)
     if T_p is None:
         why["T_p.value"] = T_p_applicable
     if T_p_grow <= 0:

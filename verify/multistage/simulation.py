@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.multistage import higher_order
-
 from ..output import finite_or_none, null_paths
 from ..engines import DescentOptions, FlowOptions, Trajectory, integrate_flow, run_descent
 from ..engines.events import Progress
@@ -33,6 +31,7 @@ from .engine.events import make_events
 from .engine import pack, select_kernel
 from ..stages import detect_stages
 from .config import Config
+from .field import constant_C1
 from .initialisation import growing_mode, initial_parameters
 from .observables import missing_meanings, observables
 
@@ -111,7 +110,7 @@ def integrate(config: Config, *, backend: str = "auto", device: str = "cpu", sol
 
 
 def _C1(config: Config) -> float:
-    return higher_order.constant_C1(config.activation.C_L.upper, config.activation.C0.upper,
+    return constant_C1(config.activation.C_L.upper, config.activation.C0.upper,
                                     config.dataset.moments)
 
 

@@ -18,6 +18,7 @@ from theory.multistage.symbols import alpha, alpha_1, m, z_norm
 from ...registry import Status, Tolerance, Verdict, key_number, resolution, rows_of
 from ...stats import fit_key, fit_slope, fraction_key, fraction_status, ratio_margin
 from ..context import claim
+from ..wasserstein import finite_m_constant, linear_law_w2rel, population_w2rel, r_of_tau
 
 K_LINEAR = 0.02      # the plateau window ends when K reaches 2 %: the linear regime
 SIMILAR_ALPHA = 1.5  # a long initial plateau, so that T_p (alpha_1 = 1) comes after the condensation starts
@@ -71,7 +72,7 @@ def _linear_law_check(ctx, rate_factor: float = 1.0, tilt: float = 0.0) -> Verdi
     traj, obs, kernel, meas, pred = ctx.run(config)
     sel = _plateau_window(traj.t, obs["K"])
     t, K, sim = traj.t[sel], obs["K"][sel], obs["W2rel"][sel]
-    lin = balance.linear_law_w2rel(_initial(traj), config.dataset.z, t, rate_factor)
+    lin = linear_law_w2rel(_initial(traj), config.dataset.z, t, rate_factor)
     lin = lin * (1 + tilt * LINEAR_GAP.value * K)
     gap = sim / lin - 1
     ratio = np.abs(gap) / (LINEAR_GAP.value * K)
@@ -103,7 +104,7 @@ def _linear_law_check(ctx, rate_factor: float = 1.0, tilt: float = 0.0) -> Verdi
 # (b) the simulation against the population law F_d plus the finite-m term
 
 def _law_r(taus, d, width, C, r_power=1):
-    F = balance.population_w2rel(balance.r_of_tau(taus) ** r_power, d)
+    F = population_w2rel(r_of_tau(taus) ** r_power, d)
     N = C * np.exp(-taus) / np.sqrt(width)
     return F, N, np.sqrt(F**2 + N**2)
 
@@ -122,7 +123,7 @@ def _monte_carlo(width: int, d: int, grid: tuple, seed: np.random.SeedSequence) 
     ``max |W2rel - centre| / N`` per draw (shared by the check and its control)."""
     rng = np.random.default_rng(seed)
     taus = np.asarray(grid)
-    fit = balance.finite_m_constant(width, d, taus, MC_REPS, rng)
+    fit = finite_m_constant(width, d, taus, MC_REPS, rng)
     F_g, N_g, centre_g = _law_r(taus, d, width, fit["C"])
     return fit["C"], np.max(np.abs(fit["samples"] - centre_g) / N_g, axis=1)
 
@@ -224,7 +225,7 @@ def _rate_check(ctx, rate=None, factor: float = 1.0) -> Verdict:
     fit = fit_slope(t[sel], np.log(obs["W2rel"][sel]))
     band = sorted([-claimed * (1 - RATE_TOL.value), -claimed * (1 + RATE_TOL.value)])
     taus = zn * t[sel]
-    F = balance.population_w2rel(balance.r_of_tau(taus), config.dataset.dim)
+    F = population_w2rel(r_of_tau(taus), config.dataset.dim)
     law_slope = fit_slope(t[sel], np.log(np.sqrt(F**2 + FINITE_M_C**2 * np.exp(-2 * taus) / config.model.width)))
     fit.update({"predicted": -claimed, "band": band})
     # the interval rule (stats.fit_key): passed only when the log-slope's whole 95 % interval lies in the 10 % band;

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.multistage import gradient_flow
-
 from ..engine import NumpyKernel, pack
+from ..field import vector_field
 from ..initialisation import initial_parameters
 from ...registry import Tolerance, Verdict, key_number, resolution
 from ...stats import ratio_margin
@@ -24,7 +23,7 @@ def _check(ctx, sign: float = 1.0) -> Verdict:
     seed = ctx.seed_of("init")
     a, W = initial_parameters(20, data.dim, 0.6, seed)
     a, W = 5 * a, 5 * W                   # away from the origin, so every term of the field matters
-    da, dW = gradient_flow.vector_field(a, W, act, data.X, data.p, data.y)
+    da, dW = vector_field(a, W, act, data.X, data.p, data.y)
     predicted = sign * pack(da, dW)
     kernel = NumpyKernel(act, data.X, data.p, data.y, 20)
     theta = pack(a, W)

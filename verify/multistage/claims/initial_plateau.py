@@ -16,6 +16,7 @@ from ...registry import Expectation, Status, Tolerance, Verdict, key_number, res
 from ...registry import resolution as resolution_of
 from ...stats import fit_slope, judge_interval, margin_as_judged, ratio_margin
 from ..context import claim
+from ..linear_stage import first_passage, modes, q_max_linear, remainder_shift
 
 ALPHA = 1.5   # deep in the condensed regime: q_max(0) ~ m^-1.5 sqrt(2 log m) is well below m^(-alpha_1) = m^-1
 BAND = Tolerance("exponent-band", 0.2,
@@ -123,7 +124,7 @@ TP_TOL = Tolerance(
     "per seed, |T_p(simulated) - T_p(linear flow)| <= Delta_T, the first-order bound on what the linear flow "
     "neglects: by variation of constants and D3, max_k |q_k(T)| moves by at most C_1 (m + 1) int_0^T "
     "e^{|z|(T - s)} q_max(s)^3 ds, which divided by q_max(T) and by the slope d log q_max / dt at T is a time "
-    "(theory.multistage.initial_plateau.remainder_shift, q_max evaluated on the linear flow), plus the "
+    "(verify.multistage.linear_stage.remainder_shift, q_max evaluated on the linear flow), plus the "
     "measurement's own interpolation error (the simulator's log-linear first-crossing rule applied to the linear "
     "flow on the same recorded times, against its exact root); the value 1 is the ratio error / Delta_T, and "
     "every seed must be within it (one resolved counterexample fails the claim)")
@@ -137,21 +138,21 @@ def _tp_row(ctx, seed: int, T_p_of) -> dict:
     traj, obs, kernel, meas, pred = ctx.run(config, grid=TP_GRID)
     m, zn, a1 = config.model.width, pred["z_norm"], config.alpha_1
     a, W = initial_parameters(m, config.dataset.dim, float(config.model.alpha), seed)
-    u, v, p = initial_plateau.modes(a, W, config.dataset.z)
+    u, v, p = modes(a, W, config.dataset.z)
     level = float(m) ** (-a1)
     row = {"seed": seed, "width": m, "alpha_1": a1, "level": level, "q_max0": float(obs["q_max"][0]),
            "measured": meas["T_p"]["value"], "t_end": float(traj.t[-1])}
     method, lr = config.train.method, (float(config.train.lr) if config.train.method == "gd" else None)
-    exact = initial_plateau.first_passage(level, u, v, p, zn, method, lr)
+    exact = first_passage(level, u, v, p, zn, method, lr)
     if exact is None or pred["C_1"] is None:
         row["applicable"] = (meas["reasons"].get("T_p.value", "no initial plateau") if exact is None
                              else pred["reasons"]["C_1"])
         return row
     row["predicted"] = T_p_of(pred, exact, u, v, p, level)
     # the measurement's interpolation error: the simulator's rule on the linear flow's q_max at the recorded times
-    crossing = first_crossing(traj.t, initial_plateau.q_max_linear(traj.t, u, v, p, zn, method, lr), level)
+    crossing = first_crossing(traj.t, q_max_linear(traj.t, u, v, p, zn, method, lr), level)
     row["interpolation"] = abs(crossing - exact) if crossing is not None else 0.0
-    row["remainder"] = initial_plateau.remainder_shift(pred["C_1"], m, exact, u, v, p, zn, method, lr)
+    row["remainder"] = remainder_shift(pred["C_1"], m, exact, u, v, p, zn, method, lr)
     row["tolerance"] = row["remainder"] + row["interpolation"]
     row["applicable"] = True
     if row["measured"] is None:

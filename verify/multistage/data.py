@@ -31,17 +31,13 @@ import numpy as np
 import sympy as sp
 from numpy.polynomial.hermite_e import hermegauss
 
-from ..bridge import numeric
-from ..errors import InputError
+from theory.bridge import numeric
+from theory.errors import InputError
+from theory.multistage.symbols import input_symbols
 
-__all__ = ["DataSet", "make_data", "input_symbols", "MAX_QUADRATURE_NODES"]
+__all__ = ["DataSet", "make_data", "MAX_QUADRATURE_NODES"]
 
 MAX_QUADRATURE_NODES = 2_000_000
-
-
-def input_symbols(dim: int) -> tuple[sp.Symbol, ...]:
-    """The target's variables ``x0 .. x{dim-1}``."""
-    return tuple(sp.Symbol(f"x{j}", real=True) for j in range(dim))
 
 
 def _gauss_hermite(dim: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
