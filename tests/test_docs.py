@@ -48,6 +48,9 @@ _RENAMED = {
                         "spectral_figures": "_spectral_figures", "spectrum_training": "_spectrum"},
 }
 _THEORY_RENAMED = {"supremum": "_supremum", "finite_model": "_finite_model"}
+#: the shared modules renamed by issue 22 (new path -> old path)
+_SHARED_RENAMED = {"theory/derivation.py": "theory/_derivation.py", "verify/output.py": "verify/_io.py",
+                   "verify/progress.py": "verify/_progress.py", "verify/claim_index.py": "verify/_claim_index.py"}
 
 
 def current_module(name: str) -> str:
@@ -68,6 +71,8 @@ def current_code(code: str) -> str:
 
 def old_path(rel: str) -> str | None:
     """The path ``rel`` (a path after the rename of issue 22) had before it, or None when it was not renamed."""
+    if rel in _SHARED_RENAMED:
+        return _SHARED_RENAMED[rel]
     parts = rel.split("/")
     if len(parts) == 3 and parts[0] == "theory" and parts[1] == "multistage" and parts[2][:-3] in _THEORY_RENAMED:
         return f"theory/multistage/{_THEORY_RENAMED[parts[2][:-3]]}.py"
