@@ -18,6 +18,7 @@ them to the modules of this tree; once the new modules exist they are used as th
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import textwrap
@@ -112,18 +113,26 @@ def claim_example() -> tuple[str, str]:
     return blocks[0][1], blocks[1][1]
 
 
-@pytest.fixture
-def registry():
-    """The real claim registry with every paper loaded, restored to that state after the test."""
+@contextlib.contextmanager
+def restored_registry():
+    """The real claim registry with every paper loaded, restored to that state on leaving."""
     from verify import registry as reg
 
     reg.load_papers()
     claims, papers = dict(reg.REGISTRY), dict(reg.PAPER_REGISTRY)
-    yield reg
-    reg.REGISTRY.clear()
-    reg.REGISTRY.update(claims)
-    reg.PAPER_REGISTRY.clear()
-    reg.PAPER_REGISTRY.update(papers)
+    try:
+        yield reg
+    finally:
+        reg.REGISTRY.clear()
+        reg.REGISTRY.update(claims)
+        reg.PAPER_REGISTRY.clear()
+        reg.PAPER_REGISTRY.update(papers)
+
+
+@pytest.fixture
+def registry():
+    with restored_registry() as reg:
+        yield reg
 
 
 def _rhs(statement: str) -> str:
@@ -167,10 +176,17 @@ def test_the_claim_example_runs_against_the_registry(registry, monkeypatch):
     assert "D10-loss-at-half" in registry.REGISTRY
 
 
-def test_the_claim_example_leaves_no_claim_behind():
-    from verify.registry import REGISTRY
+def test_the_claim_example_leaves_no_claim_behind(monkeypatch):
+    from theory.multistage import critical_point
 
-    assert "D10-loss-at-half" not in REGISTRY                  # the fixture restored the registry
+    _, check_code = claim_example()
+    monkeypatch.setattr(critical_point, "R_half", critical_point.R_of_K.subs(critical_point.Kv, sp.Rational(1, 2)),
+                        raising=False)
+    with restored_registry() as reg:
+        before = dict(reg.REGISTRY)
+        exec(compile(current_code(check_code), "docs/adding.md (check)", "exec"), {"__name__": "docs_adding_example"})
+        assert set(reg.REGISTRY) - set(before) == {"D10-loss-at-half"}       # control: it did register
+    assert reg.REGISTRY == before and "D10-loss-at-half" not in reg.REGISTRY
 
 
 def test_a_wrong_identity_in_the_example_fails_control(registry, monkeypatch):
