@@ -11,10 +11,6 @@
   path the docs name in backticks exists.  Control: a broken link and a missing path are caught.
 - the README stays under 200 lines; the stage detector's specification is docs/stages.md, and ``stages --help``
   says what the command needs and where the specification is.
-
-Module names: the docs use the names after the rename of issue 22 (``verify/<p>/claims/<object>.py``,
-``verify.multistage.context``).  Until that rename is merged, :data:`OLD_NAMES` and :func:`old_path` translate
-them to the modules of this tree; once the new modules exist they are used as they are (delete the two then).
 """
 from __future__ import annotations
 
@@ -31,60 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 ADDING = ROOT / "docs" / "adding.md"
-
-#: new module name -> its name before the rename of issue 22 (used only while the new one does not exist)
-OLD_NAMES = {"verify.multistage.context": "verify.multistage._context"}
-
-#: the per-paper modules renamed by issue 22 (new stem -> old stem), for paths the docs name
-_RENAMED = {
-    "multistage": {"cli": "_cli", "config": "_config", "context": "_context", "figures": "_figures",
-                   "initialisation": "_initialisation", "observables": "_observables", "prediction": "_predict",
-                   "profiles": "_profiles", "simulation": "_simulate"},
-    "early_training": {"cli": "_cli", "context": "_context", "cost": "_cost", "critical": "_critical",
-                       "eos": "_eos", "figures": "_figures", "profiles": "_profiles", "reduction": "_reduction",
-                       "search": "_search", "uv": "_uv"},
-    "noisy_quadratic": {"batchfit": "_batchfit", "cli": "_cli", "cliff": "_cliff", "context": "_context",
-                        "cuts": "_cuts", "figures": "_figures", "mc": "_mc", "mlp_hessian": "_mlp_hessian",
-                        "profiles": "_profiles", "spectrum_setup": "_setup", "simulation": "_simulate",
-                        "spectral_figures": "_spectral_figures", "spectrum_training": "_spectrum"},
-}
-_THEORY_RENAMED = {"supremum": "_supremum", "finite_model": "_finite_model"}
-#: the shared modules renamed by issue 22 (new path -> old path)
-_SHARED_RENAMED = {"theory/derivation.py": "theory/_derivation.py", "verify/output.py": "verify/_io.py",
-                   "verify/progress.py": "verify/_progress.py", "verify/claim_index.py": "verify/_claim_index.py"}
-
-
-def current_module(name: str) -> str:
-    """``name`` if it can be imported here, else its name before the rename (:data:`OLD_NAMES`)."""
-    try:
-        found = importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        found = False
-    return name if found or name not in OLD_NAMES else OLD_NAMES[name]
-
-
-def current_code(code: str) -> str:
-    """``code`` with each module of :data:`OLD_NAMES` that does not exist here replaced by its old name."""
-    for new in OLD_NAMES:
-        code = code.replace(new, current_module(new))
-    return code
-
-
-def old_path(rel: str) -> str | None:
-    """The path ``rel`` (a path after the rename of issue 22) had before it, or None when it was not renamed."""
-    if rel in _SHARED_RENAMED:
-        return _SHARED_RENAMED[rel]
-    parts = rel.split("/")
-    if len(parts) == 3 and parts[0] == "theory" and parts[1] == "multistage" and parts[2][:-3] in _THEORY_RENAMED:
-        return f"theory/multistage/{_THEORY_RENAMED[parts[2][:-3]]}.py"
-    if len(parts) >= 3 and parts[0] == "verify" and parts[1] in _RENAMED:
-        if parts[2] == "claims":
-            return "/".join(["verify", parts[1], *parts[3:]]) if len(parts) > 3 else f"verify/{parts[1]}"
-        stem = parts[2][:-3] if parts[2].endswith(".py") else None
-        if stem in _RENAMED[parts[1]]:
-            return f"verify/{parts[1]}/{_RENAMED[parts[1]][stem]}.py"
-    return None
-
 
 # --- code blocks -----------------------------------------------------------------------------------------------
 
@@ -155,13 +97,13 @@ def run_claim_example(derive_code: str, check_code: str, registry, monkeypatch) 
     monkeypatch.setattr(critical_point, "R_half", r_half, raising=False)
 
     assert "D10-loss-at-half" not in registry.REGISTRY
-    exec(compile(current_code(check_code), "docs/adding.md (check)", "exec"), {"__name__": "docs_adding_example"})
+    exec(compile(check_code, "docs/adding.md (check)", "exec"), {"__name__": "docs_adding_example"})
     claim = registry.REGISTRY["D10-loss-at-half"]
     assert claim.paper == "multistage" and claim.derivation == "D10"
     (statement,) = identities
     assert _rhs(statement) == _rhs(claim.title), (statement, claim.title)     # the title states what is derived
 
-    ctx = importlib.import_module(current_module("verify.multistage.context")).Context.make("quick")
+    ctx = importlib.import_module("verify.multistage.context").Context.make("quick")
     verdicts = {"check": claim.check(ctx), "negative": claim.negative_control(ctx),
                 "calibrated": claim.calibrated_control(ctx)}
     assert verdicts["check"].status.value == "passed", verdicts["check"].key
@@ -184,7 +126,7 @@ def test_the_claim_example_leaves_no_claim_behind(monkeypatch):
                         raising=False)
     with restored_registry() as reg:
         before = dict(reg.REGISTRY)
-        exec(compile(current_code(check_code), "docs/adding.md (check)", "exec"), {"__name__": "docs_adding_example"})
+        exec(compile(check_code, "docs/adding.md (check)", "exec"), {"__name__": "docs_adding_example"})
         assert set(reg.REGISTRY) - set(before) == {"D10-loss-at-half"}       # control: it did register
     assert reg.REGISTRY == before and "D10-loss-at-half" not in reg.REGISTRY
 
@@ -269,17 +211,8 @@ _PATH = re.compile(r"`((?:theory|verify|tests|benchmarks|scripts|docs|reports)/[
 
 
 def missing_paths(text: str) -> list[str]:
-    """Paths named in backticks (without placeholders) that exist neither as written nor under their name before
-    the rename of issue 22."""
-    out = []
-    for rel in _PATH.findall(text):
-        rel = rel.rstrip("/.")
-        if (ROOT / rel).exists():
-            continue
-        old = old_path(rel)
-        if old is None or not (ROOT / old).exists():
-            out.append(rel)
-    return out
+    """Paths named in backticks (without placeholders) that do not exist."""
+    return [rel for rel in (r.rstrip("/.") for r in _PATH.findall(text)) if not (ROOT / rel).exists()]
 
 
 @pytest.mark.parametrize("path", [README, *DOCS], ids=lambda p: p.name)
