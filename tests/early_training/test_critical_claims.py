@@ -32,8 +32,9 @@ def test_the_e2_claims_are_registered():
 #: (issue 20): E2-c-max's bound 4 lies below every deep c_max (13.7 and up) by far, E2-c-loss-tends-to-2's limit
 #: raised to 2.46 still lies below every measured constant (3.05 and up)
 UNREFUTED = {"E2-c-max": ("negative", "calibrated"), "E2-c-loss-tends-to-2": ("calibrated",)}
-#: the claims that fail at quick by a recorded finding about the paper (issue 20), and the sub-range of their set-ups
-#: where the paper's statement holds on the same data: there the check passes and both its controls fail
+#: the claims that do not pass at quick by a recorded finding about the paper (issue 20: E2-ordering fails;
+#: E2-zero-last-layer is inconclusive with the shared seed scheme), and the sub-range of their set-ups where the
+#: paper's statement holds on the same data: there the check passes and both its controls fail
 WHERE_IT_HOLDS = {"E2-ordering": lambda s: s.depth_over_width <= 1 / 16,
                   "E2-zero-last-layer": lambda s: s.depth_over_width <= 1 / 64}
 
@@ -45,8 +46,8 @@ def test_claim_passes_and_its_controls_fail_unless_a_finding_names_them(ctx, cla
     assert_key_consistent(good.key, good.status, claim_id)
     assert good.tolerance.justification and good.seeds and good.resolution["detects"]
     if claim_id in WHERE_IT_HOLDS:
-        # a finding about the paper: the check fails on the whole quick range, as its expectation records ...
-        assert good.status == "failed" and claim.expected("quick")["status"] == "failed", good.key
+        # a finding about the paper: the check does not pass on the whole quick range, as its expectation records ...
+        assert good.status != "passed" and good.status == claim.expected("quick")["status"], good.key
         # ... and passes where the statement holds, where its controls must fail
         ctx = ctx.restricted(WHERE_IT_HOLDS[claim_id])
         good = claim.check(ctx)

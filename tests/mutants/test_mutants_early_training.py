@@ -21,7 +21,7 @@ def base():
     return Baseline(PAPER)
 
 
-#: E2-ordering and E2-zero-last-layer fail at quick by a recorded finding about the paper (issue 20); their mutants
+#: E2-ordering and E2-zero-last-layer do not pass at quick by a recorded finding about the paper (issue 20); their mutants
 #: are judged where the paper's statement holds on the same data (the claims' tests show the check passes there and
 #: its controls fail), or by whether the finding survives them
 WHERE_IT_HOLDS = {"E2-ordering": lambda s: s.depth_over_width <= 1 / 16,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from .. import derivation_functions
 
 
-
 KEY = "early-training"
 ARXIV = "arXiv:2302.12250"
 TITLE = "Phase diagram of early training dynamics in deep neural networks (Kalra, Barkeshli)"

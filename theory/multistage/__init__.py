@@ -9,7 +9,6 @@ from __future__ import annotations
 from .. import derivation_functions
 
 
-
 KEY = "multistage"
 ARXIV = "arXiv:2410.20119"
 TITLE = "On Multi-Stage Loss Dynamics in Neural Networks (Chen, Luo, Wang)"
