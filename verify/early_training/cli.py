@@ -196,7 +196,7 @@ def cmd_critical(args) -> int:
     from ..progress import Signs
     from . import cost
 
-    n, why = _threads.choose(getattr(args, "threads", None), work=_cost._parameters(args.depth, args.width),
+    n, why = _threads.choose(getattr(args, "threads", None), work=cost._parameters(args.depth, args.width),
                              parallel_from=CRITICAL_PARALLEL_FROM, say=notify)
     if not quiet:
         print(f"critical-lr: {n} thread{'s' if n != 1 else ''} ({why}; --threads N to set)", file=sys.stderr)

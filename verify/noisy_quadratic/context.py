@@ -33,7 +33,7 @@ CLIFF_GROUP = {"group": "q3-cliff", "cost": 20.0}
 
 
 #: spawn keys of the simulations (one noise stream per purpose, all from the root seed; each parameter point of a
-#: simulation draws from its own child of its purpose's stream, see _simulate.simulate)
+#: simulation draws from its own child of its purpose's stream, see simulation.simulate)
 STREAMS = {"stationary": (1,), "relaxation": (2,), "cut": (3,), "momentum": (4,), "region": (5,), "rate": (6,),
            "spectrum": (7,), "edge": (8,), "confirm": (9,), "cliff": (10,),
            "drop": (11,), "goe": (30,), "gaussian-mass": (31,), "eigenvector-shuffle": (32,), "rotation": (33,),

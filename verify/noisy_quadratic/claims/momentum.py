@@ -111,7 +111,7 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS, calibrated: bool = False) -> V
         loss = loss * (1 + eps)
         rows, burn = floor_rows(ctx, loss)
     worst = max(abs(r["z"]) for r in rows)
-    # the two-stage rule (_mc.two_stage), then every point: its |z| over the Bonferroni bound of the grid, or for a
+    # the two-stage rule (mc.two_stage), then every point: its |z| over the Bonferroni bound of the grid, or for a
     # point beyond it its confirmation's |z| over the single bound; below 1 exactly when the point passes
     judged, confirmations = two_stage([(_where(r), r["z"]) for r in rows], tol.value,
                                       lambda i: _confirmation(ctx, loss, rows[i]["index"]))
@@ -205,7 +205,7 @@ def check_approximation(ctx, prediction="exact", calibrated: bool = False) -> Ve
     told_rows = _distinguishing(rows)
     told = len(told_rows)
     field, other = ("z", "z_approximation") if prediction == "exact" else ("z_approximation", "z")
-    # the prediction's fit under the two-stage rule (_mc.two_stage): beyond the grid's bound, the point's
+    # the prediction's fit under the two-stage rule (mc.two_stage): beyond the grid's bound, the point's
     # confirmation decides; the alternative must be refuted at stage 1 (|z| beyond the bound; an approximation
     # with no floor counts as refuted, a prediction with none as unmeasured, which breaks)
     judged, confirmations = two_stage([(_where(r), r[field]) for r in told_rows], zmax,

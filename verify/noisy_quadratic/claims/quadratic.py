@@ -137,7 +137,7 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS, calibrated: bool = False) -> V
         data = floor_points(ctx, loss)
     zs = [r["z"] for r in data["points"]] + [data["spectrum"]["z"]]
     worst = max(abs(z) for z in zs)
-    # the two-stage rule (_mc.two_stage), then every point: its |z| over the bound, or for a point beyond it its
+    # the two-stage rule (mc.two_stage), then every point: its |z| over the bound, or for a point beyond it its
     # confirmation's |z| over the single bound; below 1 exactly when that point passes (stats.every_key)
     judged, confirmations = two_stage(
         [({"alpha lambda": r["alpha_lambda"]}, r["z"]) for r in data["points"]]
@@ -328,7 +328,7 @@ def check_cut(ctx, transient=theory.CUT_LOSS_TRANSIENT, new_floor=theory.CUT_LOS
         transient, new_floor = transient * (1 + eps), new_floor * (1 + eps)
         m = cut_measurement(ctx, transient, new_floor)
     worst = max([abs(z) for z in m["z_floors"]] + [m["z_transient_max"]])
-    # the two-stage rule (_mc.two_stage) on every comparison (the two floors and each step of the transient): a
+    # the two-stage rule (mc.two_stage) on every comparison (the two floors and each step of the transient): a
     # comparison beyond the bound is confirmed in one repeat of the cut run (CONFIRM_CHAINS x the chains, its own
     # stream) at the same window or step
     windows = [{"window": "old floor"}, {"window": "new floor"}] + [

@@ -45,7 +45,7 @@ def _threshold(setup, lr: float) -> float:
 
 
 def _cliff_phases(run) -> list:
-    """The preconditions (``_cuts.preconditions``) of every phase that ends at a cut, on one cliff run."""
+    """The preconditions (``cuts.preconditions``) of every phase that ends at a cut, on one cliff run."""
     from ..cuts import preconditions
 
     b = run.setup.boundaries
@@ -180,7 +180,7 @@ CLIFF_TOL = Tolerance(
     "full-data loss over the after-cut window (every few steps in the first max(after) steps of the new phase) "
     "lies below the pre-cut trend: over the last quarter of the phase, the fitted straight line evaluated at the "
     "window's mean step where its slope is resolved (so that a drift already under way is not taken for a cliff), "
-    "the plateau's mean where it is not (_cuts.fall_below_trend); the fall "
+    "the plateau's mean where it is not (cuts.fall_below_trend); the fall "
     "(trend minus window mean) is judged by its 95 % Welch interval: passed when it lies above 0 for every seed "
     "and cut (the every-seed rule), failed when it lies below 0 for one, inconclusive when it straddles 0")
 
