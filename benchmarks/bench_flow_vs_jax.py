@@ -178,7 +178,8 @@ def _workload_toml(m, n, d, t_max) -> str:
 
 def _timed(cmd, env=None) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # run from this checkout, so that ``python -m verify`` is its verify
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=HERE.parent)
     return time.perf_counter() - start
 
 

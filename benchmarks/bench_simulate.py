@@ -54,6 +54,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 WORKLOAD = HERE / "simulate_workload.toml"
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))  # this checkout's verify, not an installed one
 
 from bench_engine import ETA, T_MAX  # noqa: E402
 
@@ -63,7 +64,8 @@ from verify.multistage._initialisation import initial_parameters  # noqa: E402
 
 def _whole(cmd: list[str], env: dict | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    # run from this checkout, so that ``python -m verify`` is its verify
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=HERE.parent)
     return time.perf_counter() - start
 
 
@@ -82,7 +84,7 @@ def numpy_gd_preallocated(X, y, a, W, z, zSz, steps, warm=20):
             np.matmul(X, W.T, out=h)
             np.tanh(h, out=h)
             np.matmul(h, a, out=e)
-            e -= y
+            np.subtract(e, y, out=e)
             if step % 100 == 0:
                 losses.append(0.5 * np.mean(e**2))
             np.matmul(W, z, out=Wz)
@@ -91,15 +93,15 @@ def numpy_gd_preallocated(X, y, a, W, z, zSz, steps, warm=20):
                 t_half = (step - 1 + (0.5 - K_prev) / (K - K_prev)) * ETA
             K_prev = K
             np.matmul(h.T, e, out=grad_a)
-            grad_a /= n
+            np.divide(grad_a, n, out=grad_a)
             np.multiply(h, h, out=tmp)                  # (1 - h**2) * e[:, None] * a[None, :], in place
             np.subtract(1.0, tmp, out=tmp)
-            tmp *= e[:, None]
-            tmp *= a[None, :]
+            np.multiply(tmp, e[:, None], out=tmp)
+            np.multiply(tmp, a[None, :], out=tmp)
             np.matmul(tmp.T, X, out=grad_W)
-            grad_W /= n
-            grad_a *= ETA
-            grad_W *= ETA
+            np.divide(grad_W, n, out=grad_W)
+            np.multiply(grad_a, ETA, out=grad_a)
+            np.multiply(grad_W, ETA, out=grad_W)
             a -= grad_a
             W -= grad_W
         return t_half
