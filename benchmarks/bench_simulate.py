@@ -56,7 +56,7 @@ WORKLOAD = HERE / "simulate_workload.toml"
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))  # this checkout's verify, not an installed one
 
-from bench_engine import ETA, T_MAX  # noqa: E402
+from bench_engine import ETA, T_MAX, numpy_gd_baseline  # noqa: E402
 
 from verify.multistage._config import load_config  # noqa: E402
 from verify.multistage._initialisation import initial_parameters  # noqa: E402
@@ -130,6 +130,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jax-python", default=None, help="a Python with jax and diffrax installed")
+    parser.add_argument("--allocating-loop", action="store_true",
+                        help="also time bench_engine's allocating GD loop (one BLAS thread), once per repeat, for "
+                             "the ratio against it (the baseline before the pre-allocated loop)")
     parser.add_argument("--quick", action="store_true",
                         help="one simulate run, the GD loop for 2 000 steps (x5), about 15 s; exit 0 on any ratio")
     parser.add_argument("--json", default=None)
@@ -151,7 +154,7 @@ def main() -> int:
         command = [sys.executable, "-m", "verify", "simulate", "--config", str(WORKLOAD), "--json", "--out"]
         python_default = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         _whole(command + [str(work / "warm-up")], env=python_default)     # writes the bytecode cache
-        runs, runs_env, gd, gd_t_half = [], [], [], None
+        runs, runs_env, gd, gd_t_half, allocating = [], [], [], None, []
         for i in range(repeat):         # interleaved: simulate, simulate in this environment, the GD loop
             runs.append(_whole(command + [str(work / f"sim{i}")], env=python_default))
             if not args.quick:
@@ -160,6 +163,12 @@ def main() -> int:
                 seconds, gd_t_half = numpy_gd_preallocated(data.X, data.y, a, W, data.z, data.moments["z_Sinv_z"],
                                                            gd_steps)
             gd.append(seconds * steps / gd_steps)
+            if args.allocating_loop:
+                with _one_blas_thread():
+                    start = time.perf_counter()
+                    t_half_allocating = numpy_gd_baseline(data.X, data.y, a, W, data.z, data.moments["z_Sinv_z"],
+                                                          gd_steps)
+                    allocating.append((time.perf_counter() - start) * steps / gd_steps)
         summary = json.loads((work / "sim0" / "summary.json").read_text())
         out["simulate_process_s"] = runs
         out["simulate_median_s"] = float(np.median(runs))
@@ -177,6 +186,11 @@ def main() -> int:
             out["numpy_gd_t_half"] = gd_t_half
         out["speedup_over_numpy_gd"] = float(np.median(gd)) / out["simulate_median_s"]
         out["speedup_worst_pair"] = min(gd) / max(runs)
+        if allocating:
+            out["allocating_gd_s"] = allocating
+            out["allocating_gd_min_median_max_s"] = [min(allocating), float(np.median(allocating)), max(allocating)]
+            out["allocating_gd_t_half"] = t_half_allocating if gd_steps == steps else None
+            out["speedup_over_allocating_gd"] = float(np.median(allocating)) / out["simulate_median_s"]
         if runs_env:
             out["speedup_over_numpy_gd_this_environment"] = float(np.median(gd)) / out["simulate_median_s_this_environment"]
 
@@ -209,6 +223,8 @@ def main() -> int:
     print(f"simulate/GD: {out['speedup_over_numpy_gd']:.1f}x (median GD loop / median simulate; worst pair "
           f"{out['speedup_worst_pair']:.1f}x; target >= 10), GD loop min/median/max {g[0]:.2f}/{g[1]:.2f}/{g[2]:.2f} "
           f"s, simulate median {out['simulate_median_s']:.2f} s"
+          + (f"; the allocating loop {out['allocating_gd_min_median_max_s'][1]:.2f} s median, "
+             f"{out['speedup_over_allocating_gd']:.1f}x" if "allocating_gd_s" in out else "")
           + (f"; JAX + diffrax / simulate {out['ratio_jax_over_simulate']:.2f}x" if "ratio_jax_over_simulate" in out
              else "") + f"; load {out['load_average_start'][0]:.2f} -> {out['load_average_end'][0]:.2f}")
     if args.json:
