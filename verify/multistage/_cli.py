@@ -90,8 +90,9 @@ KERNEL_PARALLEL_FROM = 1e5
 
 #: n x m (points x width) from which a simulation is "large": by default it records at 101 times instead of 301,
 #: and leaves out the D3 remainder ratio (101 extra field evaluations) and the per-neuron series (two time x m
-#: arrays); at m = 4000, n = 2000, d = 8 these cost 2.3 times the integration with the defaults of small runs
-#: (benchmarks/README.md, issue 25).  Below it (the default configuration: 1.7e6) nothing changes.
+#: arrays); at m = 4000, n = 2000, d = 8 the recordings, observables, remainder and files of small runs' defaults
+#: cost 1.6 times the integration, those of a large run 0.47 times (benchmarks/README.md, issue 25).  Below it
+#: (the default configuration: 1.7e6) nothing changes.
 LARGE_RUN_FROM = 4e6
 #: the defaults of small and large runs: recordings, D3 remainder, per-neuron series
 _SMALL_DEFAULTS = {"grid": 301, "remainder": True, "per_neuron": True}
