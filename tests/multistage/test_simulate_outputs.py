@@ -82,6 +82,16 @@ def test_a_large_run_records_the_rule_in_its_files_and_says_it(capsys, tmp_path,
                                   "npz_compressed": False, "size_rule": storage["size_rule"]}
 
 
+def test_the_options_turn_a_large_run_s_outputs_back_on(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(_cli, "LARGE_RUN_FROM", 1.0)
+    code, summary, arrays, err = _run(capsys, tmp_path, "asked", "--grid", "41", "--remainder", "--per-neuron")
+    assert code == 0 and arrays["obs_alignment"].shape == (41, 20)
+    assert np.isfinite(arrays["obs_remainder_ratio"]).all()
+    storage = _storage(arrays)
+    assert (storage["recordings"], storage["remainder"], storage["per_neuron"]) == (41, True, True)
+    assert "given on the command line: grid, remainder, per_neuron" in storage["size_rule"]
+
+
 def test_a_small_run_records_its_defaults_and_the_options_turn_them_off(capsys, tmp_path):
     code, summary, arrays, err = _run(capsys, tmp_path, "default", "--grid", "41")
     assert code == 0 and "large run" not in err
