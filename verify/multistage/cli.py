@@ -19,7 +19,7 @@ from .._derive_tool import derive_each, resolve, show
 from .._interrupt import HeldInterrupt
 from ..output import atomic_write, dumps
 
-__all__ = ["add_tools", "DEFAULT_CONFIG"]
+__all__ = ["add_tools", "DEFAULT_CONFIG", "LARGE_RUN_FROM", "output_plan"]
 
 DEFAULT_CONFIG = Path(__file__).with_name("configs") / "multistage.toml"
 _TAKES_ACTIVATION = {"D2", "D7", "D11"}
@@ -88,13 +88,48 @@ def _check_levels(option: str, values, low: float, high: float, fix: str) -> tup
 KERNEL_PARALLEL_FROM = 1e5
 
 
+#: n x m (points x width) from which a simulation is "large": by default it records at 101 times instead of 301,
+#: and leaves out the D3 remainder ratio (101 extra field evaluations) and the per-neuron series (two time x m
+#: arrays); at m = 4000, n = 2000, d = 8 the recordings, observables, remainder and files of small runs' defaults
+#: cost 1.6 times the integration, those of a large run 0.47 times (benchmarks/README.md, issue 25).  Below it
+#: (the default configuration: 1.7e6) nothing changes.
+LARGE_RUN_FROM = 4e6
+#: the defaults of small and large runs: recordings, D3 remainder, per-neuron series
+_SMALL_DEFAULTS = {"grid": 301, "remainder": True, "per_neuron": True}
+_LARGE_DEFAULTS = {"grid": 101, "remainder": False, "per_neuron": False}
+
+
+def output_plan(config, *, grid: int | None = None, remainder: bool | None = None,
+                per_neuron: bool | None = None) -> dict:
+    """What ``simulate`` records and writes: ``grid`` (recordings; each costs a loss evaluation), ``remainder``
+    (the D3 remainder ratio at 101 recordings, a field evaluation each), ``per_neuron`` (the ``time x m`` series
+    ``alignment`` and ``amplitude``).  Each is the caller's value where given, else the default of the run's size
+    (:data:`LARGE_RUN_FROM`); ``rule`` says which applied, in words, and ``storage`` is what the NPZ records."""
+    work = config.points * config.model.width
+    large = work >= LARGE_RUN_FROM
+    defaults = _LARGE_DEFAULTS if large else _SMALL_DEFAULTS
+    given = {"grid": grid, "remainder": remainder, "per_neuron": per_neuron}
+    plan = {k: defaults[k] if v is None else v for k, v in given.items()}
+    chosen = [k for k, v in given.items() if v is not None]
+    rule = (f"n x m = {work:.3g} {'>=' if large else '<'} {LARGE_RUN_FROM:.0e}: "
+            + ("a large run: by default 101 recordings, no D3 remainder ratio, no per-neuron series (--grid, "
+               "--remainder and --per-neuron ask for them)" if large else
+               "by default 301 recordings, the D3 remainder ratio and the per-neuron series"))
+    if chosen:
+        rule += f"; given on the command line: {', '.join(chosen)}"
+    plan.update(large=large, rule=rule,
+                storage={"size_rule": rule, "recordings": plan["grid"], "remainder": plan["remainder"],
+                         "per_neuron": plan["per_neuron"]})
+    return plan
+
+
 def _check_simulate_options(args, config) -> float:
     """Refuse bad options before any work: levels, threads, grid, batch, device and the output folder; return
     the run's estimated seconds (:meth:`Config.check_resources`)."""
     from ..engines import FlowOptions
     from .engine import BACKENDS, DEVICES
 
-    FlowOptions(solver=args.solver, rtol=args.rtol, grid=args.grid)
+    FlowOptions(solver=args.solver, rtol=args.rtol, grid=301 if args.grid is None else args.grid)
     if args.backend not in BACKENDS:            # refused here, before the estimate line (select_kernel checks too)
         raise InputError("--backend", args.backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
     if args.device not in DEVICES:
@@ -108,6 +143,13 @@ def _check_simulate_options(args, config) -> float:
                                       say=lambda line: print(line, file=sys.stderr))
     if args.batch is not None and args.batch < 1:
         raise InputError("--batch", args.batch, "must be at least 1", "omit it for full-batch descent")
+    from ..engines.trajectory import NPZ_DTYPES
+
+    if args.npz_dtype not in NPZ_DTYPES:
+        raise InputError("--npz-dtype", args.npz_dtype, "unknown storage precision",
+                         f"use one of {', '.join(NPZ_DTYPES)}")
+    args.plan = output_plan(config, grid=args.grid, remainder=args.remainder, per_neuron=args.per_neuron)
+    args.grid = args.plan["grid"]
     return config.check_resources(simulate=True, grid=args.grid, batch=args.batch)
 
 
@@ -189,6 +231,9 @@ def _run_simulation(args, signs, quiet: bool) -> int:
     seconds = _check_simulate_options(args, config)
     out_dir = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-seed{config.train.seed}"
     _prepare_out(out_dir)
+    plan = args.plan
+    if plan["large"] and not quiet:
+        print(f"simulate: {plan['rule']}", file=sys.stderr)
     _prefetch()
     signs.estimate(seconds, f"{args.config}: width {config.model.width}, alpha {config.model.alpha}, "
                    f"t_max {config.train.t_max:g}", "a line per phase follows")
@@ -206,7 +251,7 @@ def _run_simulation(args, signs, quiet: bool) -> int:
     obs = {}
     signs.phase(f"computing the observables on {len(traj.t)} recorded states")
     try:
-        obs = observe(config, traj, kernel)
+        obs = observe(config, traj, kernel, remainder=plan["remainder"], per_neuron=plan["per_neuron"])
     except KeyboardInterrupt:
         stops.append("after the integration, while the observables were computed (the files hold none)")
     signs.phase(f"measuring the stages and writing the trajectory files to {out_dir}/")
@@ -214,7 +259,8 @@ def _run_simulation(args, signs, quiet: bool) -> int:
         summary = measure(config, traj, obs, kernel)
         if len(traj.t):
             files.update(traj.save(out_dir, "trajectory", {k: v for k, v in obs.items() if k != "loss"},
-                                   missing=missing(config)))
+                                   missing=missing(config, remainder=plan["remainder"]), dtype=args.npz_dtype,
+                                   compress=args.npz_compress, storage=plan["storage"]))
     if held.caught:
         stops.append("after the integration, while the trajectory files were written")
     if not len(traj.t):
@@ -242,6 +288,9 @@ def _run_simulation(args, signs, quiet: bool) -> int:
     if summary["seeds"]["data"] is None:
         summary["reasons"]["seeds.data"] = (f"{config.dataset.kind} data: the inputs are not drawn at random, so "
                                             "there is no data seed")
+    summary["outputs"] = {"recordings": plan["grid"], "remainder": plan["remainder"],
+                          "per_neuron": plan["per_neuron"], "npz_dtype": args.npz_dtype,
+                          "npz_compressed": args.npz_compress, "size_rule": plan["rule"]}
     summary["interrupted"] = stops[0] if stops else None
     summary["complete"] = not stops
     if not stops:
@@ -300,7 +349,21 @@ def add_tools(sub) -> None:
     p.add_argument("--solver", default="RK45", help="RK45 | DOP853 | RK23 | LSODA | Radau | BDF (flow only)")
     p.add_argument("--rtol", type=float, default=1e-6,
                    help="relative tolerance of the flow solver (default 1e-6: event times to about 1e-7 relative)")
-    p.add_argument("--grid", type=int, default=301, help="number of recording times (default 301)")
+    p.add_argument("--grid", type=int, default=None,
+                   help="number of recording times, each with a loss evaluation (default 301; 101 for a large run: "
+                        f"n x m >= {LARGE_RUN_FROM:.0e} points x width)")
+    p.add_argument("--remainder", action=argparse.BooleanOptionalAction, default=None,
+                   help="the D3 remainder ratio at 101 recordings, one field evaluation each (default: on, off for "
+                        f"a large run, n x m >= {LARGE_RUN_FROM:.0e})")
+    p.add_argument("--per-neuron", action=argparse.BooleanOptionalAction, default=None,
+                   help="the per-neuron series alignment and amplitude (time x m) in the NPZ (default: on, off for a "
+                        f"large run, n x m >= {LARGE_RUN_FROM:.0e})")
+    p.add_argument("--npz-dtype", default="float64", metavar="float64|float32",
+                   help="precision of the NPZ's states, losses and observables (times stay float64; the CSV keeps "
+                        "double precision); recorded in the NPZ's entry 'storage' (default float64)")
+    p.add_argument("--npz-compress", action="store_true",
+                   help="write the NPZ compressed (zlib; default uncompressed: states barely compress); recorded in "
+                        "the NPZ's entry 'storage'")
     p.add_argument("--batch", type=int, default=None, help="mini-batch size: SGD instead of full-batch descent")
     p.add_argument("--threads", default=None, metavar="N",
                    help="threads of the two-layer kernel (default: one below n x m = "

@@ -50,7 +50,8 @@ def missing_meanings(*, C1: float, remainder: bool = True, remainder_points: int
 
 
 def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: str = "flow",
-                lr: float = 0.0, remainder: bool = True, remainder_points: int = 101) -> dict:
+                lr: float = 0.0, remainder: bool = True, remainder_points: int = 101,
+                per_neuron: bool = True) -> dict:
     """Scalar and per-neuron series on the recording times of ``traj``.
 
     Returns
@@ -65,7 +66,8 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
     bound is not finite, when ``remainder`` is false, and between the at most
     ``remainder_points`` evenly spaced recordings where it is evaluated: it costs one field
     evaluation per recording), and per neuron (``time x m``): ``alignment`` and
-    ``amplitude`` ``|q_k|``.
+    ``amplitude`` ``|q_k|`` (left out when ``per_neuron`` is false: the scalar series that
+    summarise them are computed all the same).
     """
     m, d = traj.width, traj.dim
     z = data.z
@@ -75,8 +77,9 @@ def observables(traj: Trajectory, kernel, data: DataSet, *, C1: float, method: s
     T = len(traj.t)
     out = {k: np.empty(T) for k in ("K", "q_max", "norm_a", "norm_W", "norm_ratio", "W2", "W2rel",
                                     "alignment_mean", "linear_deviation", "remainder_ratio")}
-    out["alignment"] = np.empty((T, m))
-    out["amplitude"] = np.empty((T, m))
+    if per_neuron:
+        out["alignment"] = np.empty((T, m))
+        out["amplitude"] = np.empty((T, m))
     remainder_at = set(np.unique(np.linspace(0, T - 1, min(T, remainder_points)).round().astype(int)).tolist())
     a0, W0 = traj.split(traj.theta[0])
     Q0 = np.column_stack([a0, W0])
@@ -117,8 +120,9 @@ def _record(out: dict, traj: Trajectory, kernel, fields: dict, data: DataSet, A:
         out["W2"][i] = np.sqrt(np.mean(diff**2))
         out["W2rel"][i] = w2_relative(a, W)
         cos = np.divide(W @ zhat, wn, out=np.zeros(m), where=wn > 0)
-        out["alignment"][i] = cos
-        out["amplitude"][i] = norms
+        if "alignment" in out:
+            out["alignment"][i] = cos
+            out["amplitude"][i] = norms
         out["alignment_mean"][i] = float(norms**2 @ np.abs(cos)) / float(norms @ norms)
         with np.errstate(over="ignore", invalid="ignore"):
             Qlin = Q0 @ linear_map(float(t), z, method, lr).T

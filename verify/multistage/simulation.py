@@ -72,12 +72,12 @@ def stage_bounds(t: np.ndarray, q_max: np.ndarray, width: int, alpha_1: float, T
 def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
              rtol: float = 1e-8, grid: int = 601, batch: int | None = None, K_levels=(), loss_levels=(),
              progress: bool | None = None, notify=print, threads: int = 1,
-             remainder: bool = True) -> tuple[Trajectory, dict, object]:
+             remainder: bool = True, per_neuron: bool = True) -> tuple[Trajectory, dict, object]:
     """Run the configuration's trajectory; return ``(trajectory, observables, kernel)``."""
     traj, kernel = integrate(config, backend=backend, device=device, solver=solver, rtol=rtol, grid=grid,
                              batch=batch, K_levels=K_levels, loss_levels=loss_levels, progress=progress,
                              notify=notify, threads=threads)
-    return traj, observe(config, traj, kernel, remainder=remainder), kernel
+    return traj, observe(config, traj, kernel, remainder=remainder, per_neuron=per_neuron), kernel
 
 
 def integrate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
@@ -114,13 +114,14 @@ def _C1(config: Config) -> float:
                                     config.dataset.moments)
 
 
-def observe(config: Config, traj: Trajectory, kernel, *, remainder: bool = True) -> dict:
-    """The second half of :func:`simulate`: the observables along ``traj`` (``{}`` for an empty one)."""
+def observe(config: Config, traj: Trajectory, kernel, *, remainder: bool = True, per_neuron: bool = True) -> dict:
+    """The second half of :func:`simulate`: the observables along ``traj`` (``{}`` for an empty one;
+    ``per_neuron`` false leaves out the ``time x m`` series)."""
     if not len(traj.t):
         return {}
     return observables(traj, kernel, config.dataset, C1=_C1(config),
                        method="flow" if traj.info["integrator"] == "flow" else "gd", lr=config.train.lr,
-                       remainder=remainder)
+                       remainder=remainder, per_neuron=per_neuron)
 
 
 def missing(config: Config, *, remainder: bool = True) -> dict:
