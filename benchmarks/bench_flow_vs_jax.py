@@ -185,8 +185,8 @@ def _timed(cmd, env=None) -> float:
 
 def whole_part(jax_python, sizes, modes, pairs, work):
     """Part 3: the whole ``simulate`` process against the whole JAX + diffrax script, interleaved pairs."""
-    from verify.multistage._cli import output_plan
-    from verify.multistage._config import load_config
+    from verify.multistage.cli import output_plan
+    from verify.multistage.config import load_config
 
     python_default = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     results = {}

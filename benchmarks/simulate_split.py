@@ -17,7 +17,7 @@ otherwise run in side threads), and times each:
 
 Sizes (``bench_flow_vs_jax.py``'s): A m = 800, n = 300, d = 3, t to 100; B m = 4000, n = 2000, d = 8, t to 20;
 C m = 20000, n = 2000, d = 8, t to 20.  ``--grid``, ``--remainder`` and ``--per-neuron`` default to what the
-command chooses at that size (``verify.multistage._cli.output_plan``).
+command chooses at that size (``verify.multistage.cli.output_plan``).
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-IMPORTS = ("import verify.cli, verify.multistage._cli, verify.multistage._simulate, verify.report.figures, "
-           "scipy.ndimage, verify.multistage._predict, matplotlib.backends.backend_agg")
+IMPORTS = ("import verify.cli, verify.multistage.cli, verify.multistage.simulation, verify.report.figures, "
+           "scipy.ndimage, verify.multistage.prediction, matplotlib.backends.backend_agg")
 
 
 def main() -> int:
@@ -57,9 +57,9 @@ def main() -> int:
 
     from bench_flow_vs_jax import SIZES, setup
 
-    from verify.multistage._cli import output_plan
-    from verify.multistage._simulate import integrate, measure, missing, observe
-    from verify.multistage._predict import predict
+    from verify.multistage.cli import output_plan
+    from verify.multistage.simulation import integrate, measure, missing, observe
+    from verify.multistage.prediction import predict
     from verify.report.figures import loss_figure
 
     m, n, d, t_max = SIZES[args.size]

@@ -12,8 +12,8 @@ import pytest
 from theory.errors import InputError
 from verify.cli import main
 from verify.engines.trajectory import Trajectory
-from verify.multistage import _cli
-from verify.multistage._config import config_from_dict
+from verify.multistage import cli as _cli
+from verify.multistage.config import config_from_dict
 
 from test_simulate_files import SMALL
 
