@@ -17,44 +17,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from pathlib import Path
 
 from theory.errors import InputError
+from theory.files import atomic_write
 
 __all__ = ["atomic_write", "jsonable", "dumps", "finite_or_none", "null_paths"]
-
-#: permissions of a new file (an existing file keeps its own)
-FILE_MODE = 0o644
-
-
-def atomic_write(path: str | Path, data: bytes | str) -> Path:
-    """Write ``data`` (UTF-8 when text) to ``path`` atomically; create the parent folders.
-
-    The file gets the permissions of the file it replaces, or ``0o644``.
-    """
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = FILE_MODE
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
 
 def jsonable(value, path: str = ""):
     """A plain-JSON copy of ``value``: tuples to lists, NumPy values to Python, NaN and infinities to null.

@@ -53,9 +53,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
-import os
 import signal
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -67,6 +65,7 @@ import sympy as sp
 from mpmath import iv
 
 from ..bridge import numeric
+from ..files import atomic_write, cache_enabled, cache_root
 
 __all__ = ["Supremum", "sup_abs", "VERSION", "cache_path", "clear_memory_cache"]
 
@@ -631,15 +630,11 @@ def cache_path() -> Path:
     """The on-disk cache file: ``supremum.json`` in the project's one cache folder (``$VERIFY_CACHE_DIR``, which
     ``--cache DIR`` sets, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then ``dynamics-verifier``), so that
     ``python -m verify cache clear`` and ``--cache`` reach it."""
-    explicit = os.environ.get("VERIFY_CACHE_DIR", "").strip()
-    if explicit:
-        return Path(explicit) / "supremum.json"
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "dynamics-verifier" / "supremum.json"
+    return cache_root() / "supremum.json"
 
 
 def _disk_enabled() -> bool:
-    return os.environ.get("VERIFY_NO_CACHE", "").strip() not in ("1", "true", "yes")
+    return cache_enabled()
 
 
 def _encode_float(x: float):
@@ -691,15 +686,7 @@ def _write_disk(key: str, rec: Supremum) -> None:
         entries[key] = _to_json(rec)
         while len(entries) > _CACHE_ENTRIES:
             entries.pop(next(iter(entries)))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".supremum-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"version": VERSION, "entries": entries}, fh, indent=0, sort_keys=True)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write(path, json.dumps({"version": VERSION, "entries": entries}, indent=0, sort_keys=True))
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
         pass
 
