@@ -123,8 +123,8 @@ def run_on_dask(runs: list, scheduler: str, workers: int, threads: int | None, a
     except ImportError:
         from theory.errors import InputError
 
-        raise InputError("--scheduler", scheduler, "needs dask.distributed, which is not installed",
-                         "pip install 'dynamics-verifier[dask]' (or distributed), or leave --scheduler out") from None
+        raise InputError("scheduler", scheduler, "needs dask.distributed, which is not installed",
+                         "pip install 'dynamics-verifier[dask]' (or distributed), or leave the scheduler out") from None
     cluster = None
     try:
         if scheduler == "local":
@@ -138,7 +138,7 @@ def run_on_dask(runs: list, scheduler: str, workers: int, threads: int | None, a
 
         if cluster is not None:
             cluster.close()
-        raise InputError("--scheduler", scheduler, f"cannot be reached ({exc})",
+        raise InputError("scheduler", scheduler, f"cannot be reached ({exc})",
                          "give the address of a running 'dask scheduler' (tcp://host:8786) or 'local'") from None
     try:
         if scheduler == "local":

@@ -62,7 +62,7 @@ def _check_run_options(backend: str, device: str) -> None:
     if backend not in BACKENDS:
         from theory.errors import InputError
 
-        raise InputError("--backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
+        raise InputError("backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
 
 
 def _versions() -> dict:
