@@ -113,11 +113,11 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     # a check or control that raises is an error (a bug to fix), reported with its traceback; every claim runs
     # even after another raised
     try:
-        verdict = claim.check(ctx).as_dict()
+        verdict = claim.judge(claim.check, ctx).as_dict()
     except Exception as exc:  # noqa: BLE001
         verdict = _error_verdict(paper, cid, exc)
     try:
-        control = claim.negative_control(ctx).as_dict()
+        control = claim.judge(claim.negative_control, ctx).as_dict()
         control_out = {"description": claim.control_description, "status": control["status"],
                        "predicted": control["predicted"], "measured": control["measured"],
                        "key": control.get("key")}
@@ -134,7 +134,7 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     verdict["calibrated_control"] = None
     if claim.calibrated_control is not None:
         try:
-            calibrated = claim.calibrated_control(ctx).as_dict()
+            calibrated = claim.judge(claim.calibrated_control, ctx).as_dict()
             verdict["calibrated_control"] = {"description": claim.calibrated_description,
                                              "status": calibrated["status"], "key": calibrated.get("key")}
         except Exception as exc:  # noqa: BLE001
