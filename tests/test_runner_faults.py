@@ -88,7 +88,7 @@ def _bit(sig) -> int:
 
 
 def _ready_workers(pid: int) -> list[int]:
-    """The pool's workers below ``pid`` whose start-up (``_worker_init``) has run: SIGINT ignored, SIGTERM back to
+    """The pool's workers below ``pid`` whose start-up (``verify.pools.worker_init``) has run: SIGINT ignored, SIGTERM back to
     its default (a fresh fork still has the parent's SIGTERM handler, and a signal then would end it with a
     traceback)."""
     ready = []

@@ -420,7 +420,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         # derivations: about a second); a top-level --help lists the paper with its one-line help
         if argv is None or command == key:
             paper.add_tools(p.add_subparsers(dest="tool", required=True, parser_class=_Parser))
+    _name_options(parser)
     return parser
+
+
+def _name_options(parser: argparse.ArgumentParser) -> None:
+    """Give every tool (a parser without subcommands) its mapping from parameter to option (``rtol`` ->
+    ``--rtol``, from its own options): engines raise errors naming their parameters, and :func:`main` shows them
+    in the tool's words (:meth:`theory.errors.InputError.named`)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        parser.set_defaults(_option_names={a.dest: max(a.option_strings, key=len) for a in parser._actions
+                                           if a.option_strings and a.dest not in ("help", "version")})
+    for action in subs:
+        for child in dict.fromkeys(action.choices.values()):
+            _name_options(child)
 
 
 class Terminated(Exception):
@@ -443,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+    options: dict = {}              # the tool's options by parameter: an engine's error is shown in their words
     try:
         from .progress import Signs
 
@@ -452,11 +467,12 @@ def main(argv: list[str] | None = None) -> int:
         with Signs("verify", quiet="--quiet" in argv) as loading:
             loading.phase(f"loading the modules of '{words}'", line="")
             args = build_parser(argv).parse_args(argv)
+        options = getattr(args, "_option_names", {})
         code = args.func(args)
         sys.stdout.flush()            # a full standard output fails here, inside the handlers below
         return code
     except VerifierError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.named(options) if isinstance(exc, InputError) else exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 A claim checks one derived result (``theory/<paper>/<object>.py``) against
 measurements (``verify/<paper>/<object>.py``).  Its ``check(ctx)`` returns a
-:class:`Verdict`; its ``negative_control(ctx)`` runs the *same* check against a
+:class:`Verdict` (what it found: the claim's id and title come from the
+registration, :meth:`Claim.judge`); its ``negative_control(ctx)`` runs the *same* check against a
 deliberately wrong prediction and must come out ``failed``.  Its optional
 ``calibrated_control(ctx)`` runs the same check against the derived prediction
 perturbed by the smallest amount the claim says it resolves (at most twice its
@@ -21,7 +22,7 @@ key and the module that registers its :class:`Paper`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from importlib import import_module
 from typing import Any, Callable, Protocol
@@ -71,9 +72,13 @@ class Tolerance:
     justification: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
-    """What a claim's check found.
+    """What a claim's check found: frozen once built (a changed verdict is a new one, ``dataclasses.replace``).
+
+    ``claim`` and ``title`` are written once, by the claim's registration: a check returns its verdict without them
+    and :meth:`Claim.judge` fills both from the declaration, so that a check cannot report on another claim (a check
+    whose verdict names a claim or a title is refused: an ``error`` verdict with its traceback).
 
     ``key`` is the one number a reader looks at first, shown in the report's
     summary table: ``{"quantity": str, "measured": float, "predicted": float
@@ -122,8 +127,8 @@ class Verdict:
     says it).  None: not recorded.
     """
 
-    claim: str
-    title: str
+    claim: str | None = field(default=None, kw_only=True)
+    title: str | None = field(default=None, kw_only=True)
     status: Status
     predicted: object
     measured: object
@@ -140,18 +145,19 @@ class Verdict:
 
     def __post_init__(self):
         try:
-            self.status = Status(self.status)
+            object.__setattr__(self, "status", Status(self.status))
         except ValueError:
             raise ValueError(f"status {self.status!r} not in {STATUSES}") from None
+        who = self.claim or "a check's verdict"
         if self.status is Status.ERROR:
-            raise ValueError(f"{self.claim}: a check does not return 'error': the runner reports a check that raises "
+            raise ValueError(f"{who}: a check does not return 'error': the runner reports a check that raises "
                              "as an error, with its traceback (return passed, failed, inconclusive or not-applicable)")
-        check_key(self.claim, self.status, self.key)
-        check_resolution(self.claim, self.resolution)
-        check_range(self.claim, self.range)
+        check_key(who, self.status, self.key)
+        check_resolution(who, self.resolution)
+        check_range(who, self.range)
         if self.rows is not None:
-            self.rows = jsonable(self.rows)
-        check_rows(self.claim, self.rows)
+            object.__setattr__(self, "rows", jsonable(self.rows))
+        check_rows(who, self.rows)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -432,6 +438,21 @@ class Claim:
     @property
     def run_group(self) -> str:
         return self.group or self.id
+
+    def judge(self, check: Callable[[Any], Verdict], ctx) -> Verdict:
+        """``check(ctx)`` (the claim's check or one of its controls) as this claim's verdict: its ``claim`` and
+        ``title`` are the registration's, written here once.  A check returns what it found and nothing else: a
+        result that is not a :class:`Verdict`, or a verdict that names a claim or a title itself, is refused
+        (``TypeError``/``ValueError`` naming the claim; the runner reports it as an ``error`` with its traceback),
+        so a check cannot produce a verdict of another claim."""
+        verdict = check(ctx)
+        if not isinstance(verdict, Verdict):
+            raise TypeError(f"{self.id}: the check returned {type(verdict).__name__}, not a Verdict")
+        if verdict.claim is not None or verdict.title is not None:
+            raise ValueError(f"{self.id}: the check returned a verdict naming claim {verdict.claim!r}, title "
+                             f"{verdict.title!r}: a claim's id and title are written once, by its registration "
+                             "(return Verdict(status, ...) without them)")
+        return replace(verdict, claim=self.id, title=self.title)
 
     def expected(self, profile: str) -> dict:
         """The expected verdict at ``profile``: ``{"status", "reason"}`` (``passed`` and no reason unless the

@@ -165,7 +165,7 @@ def test_transposed_eigenvectors_fail_the_concentration_contrast(ctx):
 
 
 def test_figures_are_drawn_from_the_verdicts(ctx, tmp_path):
-    verdicts = {cid: REGISTRY[cid].check(ctx).as_dict() for cid in
+    verdicts = {cid: REGISTRY[cid].judge(REGISTRY[cid].check, ctx).as_dict() for cid in
                 ("Q3-eigenvector-concentration", "Q3-eigenvector-rotation", "Q3-batch-quadratics")}
     figs = spectral_figures(verdicts, tmp_path)
     assert [f["name"] for f in figs] == ["nq_concentration_bands", "nq_overlap_matrix", "nq_batch_quadratics"]

@@ -37,9 +37,10 @@ def uv_cost(width: int, steps: int) -> tuple[float, float]:
 def check_uv(width: int, steps: int) -> float:
     """Refuse (one-line :class:`~theory.errors.InputError`) a ``uv`` summary that cannot fit; return its seconds."""
     need, seconds = uv_cost(width, steps)
-    check_memory(need, "--width", width, f"the uv model of width {width}", "use a smaller --width")
-    return check_time(seconds * FLOPS, "--width" if width >= steps else "--steps", width if width >= steps else steps,
-                      f"{UV_RUNS} runs of {steps} steps at width {width}", "use a smaller --width or --steps")
+    check_memory(need, "width", width, f"the uv model of width {width}", "use a smaller width")
+    field, value, fix = (("width", width, "use a smaller width (or fewer steps)") if width >= steps else
+                         ("steps", steps, "use fewer steps (or a smaller width)"))
+    return check_time(seconds * FLOPS, field, value, f"{UV_RUNS} runs of {steps} steps at width {width}", fix)
 
 
 def _parameters(depth: int, width: int, in_dim: int = 64, out_dim: int = 10) -> float:
@@ -60,10 +61,10 @@ def critical_cost(depth: int, width: int, steps: int = 10, samples: int = 2048) 
 def check_critical(depth: int, width: int, steps: int = 10, samples: int = 2048) -> float:
     """Refuse a ``critical-lr`` search that cannot fit (memory or time); return its estimated seconds."""
     need, seconds = critical_cost(depth, width, steps, samples)
-    field, value = ("--width", width) if width >= depth else ("--depth", depth)
+    field, value = ("width", width) if width >= depth else ("depth", depth)
     check_memory(need, field, value, f"a depth-{depth}, width-{width} network ({_parameters(depth, width):.3g} "
-                 "parameters) with its Lanczos vectors", "use a smaller --depth or --width")
+                 "parameters) with its Lanczos vectors", f"use a smaller {field}")
     return check_time(seconds * FLOPS, field, value, f"the three constants of a depth-{depth}, width-{width} "
-                      "network", "use a smaller --depth, --width or --steps")
+                      "network", f"use a smaller {field} (or fewer steps)")
 
 

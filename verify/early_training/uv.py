@@ -92,9 +92,9 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 def initialise(width: int, seed: int) -> UVInit:
     """``u, v ~ N(0, 1)^width`` from the stream ``SeedSequence(seed, spawn_key=(width,))`` (u first, then v)."""
     if not isinstance(width, (int, np.integer)) or isinstance(width, bool) or width < 1:
-        raise InputError("width", width, "must be a positive integer", "use e.g. --width 1024")
+        raise InputError("width", width, "must be a positive integer", "use e.g. width=1024")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise InputError("seed", seed, "must be a non-negative integer", "use e.g. --seed 0")
+        raise InputError("seed", seed, "must be a non-negative integer", "use e.g. seed=0")
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(width),)))
     u = rng.standard_normal(int(width))
     v = rng.standard_normal(int(width))
@@ -125,7 +125,7 @@ def _check_run(c: float, steps: int) -> None:
     if not (isinstance(c, (int, float, np.floating)) and math.isfinite(c) and c > 0):
         raise InputError("c", c, "must be a positive finite number", "use e.g. c = 2.5")
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
-        raise InputError("steps", steps, "must be a non-negative integer", "use e.g. --steps 10")
+        raise InputError("steps", steps, "must be a non-negative integer", "use e.g. steps=10")
 
 
 def gd(init: UVInit, c: float, y: float = 0.0, steps: int = 10, *, states: bool = False):

@@ -220,20 +220,20 @@ class Config:
         if not simulate:
             return seconds
         record = 8.0 * grid * m * (d + 3)
-        resources.check_memory(matrix + data + record, "--grid", grid,
-                               f"{grid} recordings of {m} neurons in {d} dimensions", "lower --grid")
+        resources.check_memory(matrix + data + record, "grid", grid,
+                               f"{grid} recordings of {m} neurons in {d} dimensions", "lower grid")
         work = (grid + 1) * per_eval
         if self.train.method == "gd" or batch is not None:
             steps = math.floor(self.train.t_max / self.train.lr)
             rows = n if batch is None else batch
             work += (steps + 1) * 2.0 * rows * m * (2 * d + 10)
             field, value, fix = (("[train] lr", self.train.lr, "raise lr or lower t_max") if batch is None else
-                                 ("--batch", batch, "lower --batch, raise lr or lower t_max"))
+                                 ("batch", batch, "lower batch, raise lr or lower t_max"))
             resources.check_memory(matrix + data + record + 4 * 8.0 * rows * m, field, value,
                                    f"a step over {rows} points", fix)
             return resources.check_time(work, field, value, f"{steps:.3g} steps over {rows} points of width {m}",
                                         fix)
-        return resources.check_time(work, "--grid", grid, f"{grid} recordings", "lower --grid")
+        return resources.check_time(work, "grid", grid, f"{grid} recordings", "lower grid")
 
     @property
     def alpha_1(self) -> float:

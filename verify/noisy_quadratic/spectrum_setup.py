@@ -57,9 +57,9 @@ class SpectrumSetup:
         bad = [c for c in self.checkpoints if int(c) != c or not 0 <= c <= self.steps]
         if bad or not self.checkpoints:
             raise InputError("checkpoints", self.checkpoints, f"must be steps in 0..{self.steps}",
-                             f"pass e.g. --checkpoint {self.steps}")
+                             f"pass e.g. checkpoints=({self.steps},)")
         if self.k >= self.size:
-            raise InputError("k", self.k, f"must be below the {self.size} parameters", "pass e.g. --k 5")
+            raise InputError("k", self.k, f"must be below the {self.size} parameters", "pass e.g. k=5")
 
     @property
     def net(self) -> "DeepNet":

@@ -86,7 +86,7 @@ class SpectrumRun:
         for c in self.checkpoints:
             if c.step == step:
                 return c
-        raise InputError("--checkpoint", step, "was not measured",
+        raise InputError("checkpoint", step, "was not measured",
                          f"use one of {', '.join(str(c.step) for c in self.checkpoints)}")
 
 

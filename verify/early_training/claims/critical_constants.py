@@ -251,7 +251,7 @@ def check_ordering(ctx, order=ORDER, shift: float | None = None, shift_resolutio
         key["why"] += "; " + summary
     n_ok = sum(r["order"] != "reversed" and r["order"] != "unmeasured" for r in rows)
     joint = resolution_factor(ctx, "c_loss", "c_sharp")
-    return Verdict("E2-ordering", "c_loss <= c_sharp <= c_max per initialisation (deep ReLU nets on digits)", status,
+    return Verdict(status,
                    predicted={"order": list(order), "shift": shift, "shift_resolutions": shift_resolutions,
                               "rule": "per initialisation and adjacent pair, the bisection cells compared directly"},
                    measured={"summary": summary, "holds_at_d_over_w": holds, "fails_at_d_over_w": fails,
@@ -504,8 +504,7 @@ def check_tends(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdi
     reduction = _reduction_rows(ctx, setups)
     if reduction:
         measured["sharpness_reduction"] = reduction
-    return Verdict("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit 2 as d/w -> 0 and "
-                   "grow with d/w", status, key=_tends_key(limit, parts, status),
+    return Verdict(status, key=_tends_key(limit, parts, status),
                    predicted={"limit": limit, "limit_expression": str(limit_expr), "exponent_band": list(EXPONENT_BAND)},
                    measured={**measured, "rows": rows}, tolerance=TENDS_TOL, seeds=ctx.seeds("deep", ctx.profile.deep_seeds),
                    fits=fits, range=_deep_range(ctx, setups),
@@ -632,8 +631,7 @@ def check_zero(ctx, limit_expr=theory.C_LOSS_WIDE, scale: float = 1.0) -> Verdic
                      interval=None if not all(map(math.isfinite, worst["interval_95"])) else worst["interval_95"],
                      band=worst["band"])
     rises = sum(1 for r in rows if (r.get("small_c_max_sharpness_ratio") or 0) > 1)
-    return Verdict("E2-zero-last-layer", "Last layer zero: c_loss = 2 (per d/w, over seeds, at the paper's resolution)",
-                   status, key=key,
+    return Verdict(status, key=key,
                    predicted={"c_loss": limit, "limit_expression": str(limit_expr),
                               "band_log2": [-PAPER_CELL, PAPER_CELL]},
                    measured={"summary": summary, "within_at_d_over_w": within, "exceeds_at_d_over_w": beyond,
@@ -722,7 +720,7 @@ def check_c_max(ctx, sharpness_change=uv_model.SHARPNESS_CHANGE_Y0, scale: float
     key = count_key(f"fraction of set-ups of depth >= {DEEP_MIN_DEPTH} with c_max above the uv model's {uv_max:g} "
                     f"(times the resolution {res:.3g})", ok, len(rows), why, unit="set-ups",
                     worst_margin=max(used, default=None))
-    return Verdict("E2-c-max", "c_max of deep ReLU nets lies above the uv model's derived c_max = 4", status, key=key,
+    return Verdict(status, key=key,
                    predicted={"uv_c_max": uv_max, "rule": "c_max > uv c_max"},
                    measured={"fraction_above": ok / max(len(rows), 1), "wilson_95": interval,
                              "c_max_min": min(values) if values else None,
@@ -837,8 +835,7 @@ def check_eos(ctx, threshold_expr=theory.SHARPNESS_EOS, gamma_value: float | Non
     key = count_key("fraction of seeds whose sharpness reaches 2(1 + gamma)/eta and hovers within 10 % of it",
                     ok, len(rows), why, unit="seeds", worst_margin=max(r["used_fraction"] for r in rows),
                     judged_on_count=not (at_edge and not bad))
-    return Verdict("E2-edge-of-stability", "Full-batch GD: the sharpness rises to the derived edge of stability "
-                   "2(1+gamma)/eta and hovers there", status, key=key,
+    return Verdict(status, key=key,
                    predicted={"threshold_expression": str(threshold_expr), "gamma": gamma_value,
                               "thresholds": [r["threshold"] for r in rows],
                               "reach_fraction": EOS_REACH_FRACTION, "band": EOS_BAND},

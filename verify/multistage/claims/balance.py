@@ -80,7 +80,7 @@ def _linear_law_check(ctx, rate_factor: float = 1.0, tilt: float = 0.0) -> Verdi
     zn = config.dataset.z_norm
     fits = {"log W2rel vs t (simulation)": fit_slope(t, np.log(sim)),
             "log W2rel vs t (exp(tA) q(0))": fit_slope(t, np.log(lin))}
-    return Verdict("D7-w2rel-linear-law", "W2rel of the flow equals W2rel of exp(tA) q(0) on the plateau", status,
+    return Verdict(status,
                    predicted={"W2rel": "W2rel of exp(tA) q(0), same q(0)", "rate_factor": rate_factor,
                               "tilt_in_K": tilt},
                    resolution=resolution(f"W2rel off by >= {CALIBRATED:g} K(t) (relative; K the feedback order)",
@@ -160,7 +160,7 @@ def _population_check(ctx, r_power: int = 1, shift: float = 0.0) -> Verdict:
                          "F_d_ends": [float(F_g[inside][0]), float(F_g[inside][-1])] if inside.any() else None})
         ok += stat <= spread.value
     status, (lo, hi) = fraction_status(ok, len(seeds))
-    return Verdict("D7-w2rel-population", "W2rel follows the population law F_d within its finite-m spread", status,
+    return Verdict(status,
                    predicted={"W2rel": f"sqrt(F_{d}(r^{r_power})^2 + C^2 e^(-2 tau)/m), r = (cosh 2 tau)^(-1/2)",
                               "C (measured, Monte Carlo of the linear law)": C},
                    measured={"per_seed": per_seed, "fraction": ok / len(seeds), "wilson_95": [lo, hi]},
@@ -204,9 +204,8 @@ def _rate_check(ctx, rate=None, factor: float = 1.0) -> Verdict:
     zn = config.dataset.z_norm
     predicted_rate = float(numeric(balance.W2REL_ASYMPTOTIC_RATE, (z_norm,))(zn))
     claimed = factor * (predicted_rate if rate is None else rate(zn))
-    title = "W2rel decays at the asymptotic rate 3|z|/2 once |z| t >~ 3"
     if config.dataset.dim < 2:
-        return Verdict("D7-w2rel-asymptotic-rate", title, Status.NOT_APPLICABLE, {"rate": claimed}, None,
+        return Verdict(Status.NOT_APPLICABLE, {"rate": claimed}, None,
                        tolerance=RATE_TOL, details={"reason": "d = 1: F_1 = 0, W2rel is sampling noise only"},
                        key=key_number("fitted log-slope of W2rel on tau in [3, 5]", None, -claimed, None,
                                       "d = 1: F_1 = 0, so W2rel is sampling noise only"))
@@ -215,7 +214,7 @@ def _rate_check(ctx, rate=None, factor: float = 1.0) -> Verdict:
     sel = (zn * t >= TAU_ASYMPTOTIC[0]) & (zn * t <= TAU_ASYMPTOTIC[1])
     K_max = float(np.max(obs["K"][sel])) if np.any(sel) else None
     if not np.any(sel) or K_max >= K_LINEAR:
-        return Verdict("D7-w2rel-asymptotic-rate", title, Status.NOT_APPLICABLE, {"rate": claimed}, {"K_max": K_max},
+        return Verdict(Status.NOT_APPLICABLE, {"rate": claimed}, {"K_max": K_max},
                        tolerance=RATE_TOL, seeds=[config.train.seed],
                        details={"reason": f"K reaches {K_LINEAR} before tau = {TAU_ASYMPTOTIC[1]}: the linear regime "
                                           "ends before the asymptotic regime of F_d"},
@@ -231,7 +230,7 @@ def _rate_check(ctx, rate=None, factor: float = 1.0) -> Verdict:
     # the interval rule (stats.fit_key): passed only when the log-slope's whole 95 % interval lies in the 10 % band;
     # margin: the interval's farther end's distance from -rate over the band's half-width
     status, key = fit_key("fitted log-slope of W2rel on tau in [3, 5]", fit, band, -claimed, "the fitted log-slope")
-    return Verdict("D7-w2rel-asymptotic-rate", title, status, key=key,
+    return Verdict(status, key=key,
                    range={"seeds": [config.train.seed], "m": config.model.width, "d": config.dataset.dim,
                           "|z| t": list(TAU_ASYMPTOTIC)},
                    predicted={"log-slope": -claimed, "asymptotic rate": "3|z|/2"},
@@ -313,8 +312,7 @@ def _similar_check(ctx, threshold: float = SIMILAR.value, shift: float = 0.0) ->
     worst_margin = None if len(known) < len(seeds) else max(max(a, b) for a, b in known)
     dev_text = ("" if not rows else "; largest |max W2rel - law| / N = "
                 + format(max(r["deviation_over_N"] for r in rows), ".3g") + f" against {spread:.3g}")
-    return Verdict("D7-amplitudes-similar", "Theorem 4*: |a| and |w| amplitude distributions are similar on [T_p, T_d]",
-                   status, predicted={"W2rel at most": threshold, "probability": "high",
+    return Verdict(status, predicted={"W2rel at most": threshold, "probability": "high",
                                       "max W2rel": "sqrt(F_d^2 + C^2 e^(-2 tau)/m) at the time it is reached, within "
                                                    "the law's spread", "C (measured, Monte Carlo of the linear law)": C,
                                       "shift_in_spreads": shift, "law_at_T_p": choice},

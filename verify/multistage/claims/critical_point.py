@@ -45,7 +45,7 @@ def _check(ctx, r_star=critical_point.R_star, r_of_k=critical_point.R_of_K) -> V
     # used fraction the larger of its two errors over TOL
     status, key, rows = every_key(f"|plateau loss - R*| and max |R - R(K)| <= {TOL.value:g}",
                                   [({"seed": s}, max(g, a) / TOL.value) for s, g, a in zip(seeds, gaps, along)])
-    return Verdict("D10-plateau-loss", "The secondary plateau is at R*; R(t) = R(K(t)) along the descent", status,
+    return Verdict(status,
                    predicted={"R*": str(r_star), "R(K)": str(r_of_k)},
                    resolution=resolution(f"R* or R(K) off by >= {CALIBRATED * TOL.value:.2g} (absolute, in loss)",
                                          CALIBRATED * TOL.value, "absolute"),
@@ -107,8 +107,7 @@ def _shift(ctx, kappa_expr=critical_point.kappa) -> Verdict:
     # kappa = m (K_eq - 1) for each initialisation: judged on every seed (stats.every_key)
     status, key, listed = every_key(f"|kappa measured / kappa derived - 1| <= {SHIFT.value:g}",
                                     [({"seed": r["seed"]}, r["relative_error"] / SHIFT.value) for r in rows])
-    return Verdict("D10-plateau-shift", "The plateau sits at K_eq = 1 + kappa/m, kappa from the cubic term of sigma",
-                   status, predicted={"kappa": str(kappa_expr)},
+    return Verdict(status, predicted={"kappa": str(kappa_expr)},
                    resolution=resolution(f"kappa off by >= {CALIBRATED * SHIFT.value:.1%} (relative)",
                                          CALIBRATED * SHIFT.value, "relative"),
                    measured={"per_seed": rows, "fraction_within": ok / len(seeds)},
@@ -185,7 +184,6 @@ def _descent_time(ctx, predicted_of=_law, what: str = "D10's approach law dK/dt 
                     "flagged": len(rows) - judged, "max_gap_over_estimate": max(used) if used else None}
     res = resolution(f"T_d off by >= {CALIBRATED * T_D.value:.2%} (relative) on any judged seed",
                      CALIBRATED * T_D.value, "relative")
-    title = "T_d (delta = 0.01) from the approach law to K_eq, on every seed over m = 100..4000"
     quantity = f"worst |T_d / predicted - 1| over judged seeds (tolerance {T_D.value:g})"
     common = dict(predicted={"T_d": what, "delta": TD_DELTA, "q(K)": str(critical_point.q_cubic)}, measured=measured_rec, tolerance=T_D, seeds=seeds,
                   resolution=res, details={"rule": "every judged seed within the tolerance (one resolved "
@@ -199,7 +197,7 @@ def _descent_time(ctx, predicted_of=_law, what: str = "D10's approach law dK/dt 
                                 r["relative_error"] is not None and r["relative_error"] <= T_D.value)
                                for r in rows if r["judged"]))
     if judged == 0:
-        return Verdict("D10-descent-time", title, "not-applicable", **common,
+        return Verdict("not-applicable", **common,
                        key=key_number(quantity, None, None, None,
                                       f"every seed's T_d is flagged at m = {list(widths)}: its estimated next-order "
                                       f"error exceeds {T_D.value:.2%}"))
@@ -210,10 +208,10 @@ def _descent_time(ctx, predicted_of=_law, what: str = "D10's approach law dK/dt 
         margin = None if w_err is None else margin_as_judged(w_err / T_D.value, False)
         why = (f"{len(failed)} of {judged} judged seeds off by more than {T_D.value:.2%}; worst m = {worst['width']}, "
                f"seed {worst['seed']}: " + ("no measured T_d" if w_err is None else f"{w_err:.3%}"))
-        return Verdict("D10-descent-time", title, "failed", **common,
+        return Verdict("failed", **common,
                        key={**key_number(quantity, w_err, 0.0, margin, why), "quantifier": "every"})
     worst = max(errs)
-    return Verdict("D10-descent-time", title, "passed", **common,
+    return Verdict("passed", **common,
                    key={**key_number(quantity, worst, 0.0, margin_as_judged(worst / T_D.value, True)),
                         "quantifier": "every"})
 

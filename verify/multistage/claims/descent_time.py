@@ -52,7 +52,7 @@ def _t_half(ctx, rate_expr=descent_time.rate_flow) -> Verdict:
     # "for each initialisation": judged on every seed (stats.every_key)
     status, key, rows = every_key(f"|t_half / derived - 1| <= {T_HALF.value:g}",
                                   [({"seed": s}, e / T_HALF.value) for s, e in zip(seeds, errs)])
-    return Verdict("D9-t-half", "t_half = log(1/K0 - 1) / (2|z|) for each initialisation", status,
+    return Verdict(status,
                    resolution=resolution_of(f"t_half off by >= {CALIBRATED * T_HALF.value:.2%} (relative)",
                                          CALIBRATED * T_HALF.value, "relative"),
                    predicted={"t_half": str(descent_time.t_half), "rate": str(rate_expr)},
@@ -154,7 +154,7 @@ def _slope_alpha(ctx, slope_expr=SLOPE_ALPHA, shift: float = 0.0) -> Verdict:
     fit = _slope_fit(alphas, Td, [width] * len(alphas), zn, len(seeds), predicted,
                      [float(_expected_T_d(a, width, zn, dlt)) for a in alphas], shift)
     predicted = fit["predicted"]
-    return Verdict("D9-slope-alpha", "dT_d/d alpha = log m / |z|", _point_in_band(fit),
+    return Verdict(_point_in_band(fit),
                    predicted={"slope": predicted, "expression": str(slope_expr)},
                    measured={"alphas": list(alphas), "mean_T_d": Td, "slope": fit["slope"]},
                    tolerance=SLOPE, seeds=seeds, fits={"T_d vs alpha": fit}, resolution=_slope_resolution(fit),
@@ -170,7 +170,7 @@ def _slope_log_m(ctx, slope_expr=SLOPE_LOG_M, shift: float = 0.0) -> Verdict:
     fit = _slope_fit(np.log(widths), Td, widths, zn, len(seeds), predicted,
                      [float(_expected_T_d(a, w, zn, pred["T_d"]["delta"])) for w in widths], shift)
     predicted = fit["predicted"]
-    return Verdict("D9-slope-log-m", "dT_d/d log m = (2 alpha - 1) / (2|z|)", _point_in_band(fit),
+    return Verdict(_point_in_band(fit),
                    predicted={"slope": predicted, "expression": str(slope_expr), "alpha": a},
                    measured={"widths": list(widths), "mean_T_d": Td, "slope": fit["slope"]},
                    tolerance=SLOPE, seeds=seeds, fits={"T_d vs log m": fit}, resolution=_slope_resolution(fit),
@@ -232,8 +232,7 @@ def _gd(ctx, times=None, what: str = str(GD_MAP)) -> Verdict:
     status, key, listed = every_key(f"|t_half under GD / map - 1| <= {T_HALF.value:g}",
                                     [({"seed": r["seed"]}, r["relative_error_t_half"] / T_HALF.value) for r in rows])
     zn = rows and pred["z_norm"]
-    return Verdict("D9-gd-rate", f"Gradient descent (eta = {GD_LR}): t_half and T_d from the map "
-                   "K_(n+1) = K_n (1 + eta|z|(1 - K_n/K_eq))^2", status,
+    return Verdict(status,
                    predicted={"times_from": what, "eta_z": GD_LR * zn},
                    resolution=resolution_of(f"t_half under GD off by >= {CALIBRATED * T_HALF.value:.2%} (relative)",
                                          CALIBRATED * T_HALF.value, "relative"),

@@ -56,8 +56,8 @@ def bound_not_applicable(config, pred: dict | None = None) -> str | None:
     return pred["reasons"].get("C_1", f"C_1 is not finite for sigma = {pred['activation']['expr']}")
 
 
-def _not_applicable(title: str, why: str, config) -> Verdict:
-    return Verdict("D3-higher-order-bound", title, "not-applicable", predicted={"C_1": None}, measured={},
+def _not_applicable(why: str, config) -> Verdict:
+    return Verdict("not-applicable", predicted={"C_1": None}, measured={},
                    tolerance=TOL, seeds=[config.train.seed],
                    key=key_number("max |N_k| / bound_k", None, None, None, why))
 
@@ -67,7 +67,7 @@ def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
     config = ctx.config()
     why = bound_not_applicable(config, ctx.predict(config))
     if why is not None:
-        return _not_applicable("|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| along the flow", why, config)
+        return _not_applicable(why, config)
     traj, obs, kernel, meas, pred = ctx.run(config, remainder=True)
     m, d = traj.width, traj.dim
     z = config.dataset.z
@@ -96,7 +96,6 @@ def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
     worst, at = float(ratios[i]), float(times[i])
     valid = worst <= TOL.value
     stretch = qmaxes >= qmaxes[0] * np.exp(MIN_EFOLDS)
-    title = "|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| along the flow, a bound of the terms' order"
     predicted = {"C_1": C1, "bound": f"({factor}) |q_k|, Q = q_max", "ratio log-slope in q_max": 0.0}
     measured = {"max_ratio": worst, "at_time": at, "window": [0.0, float(T)]}
     if np.count_nonzero(stretch) < 3:
@@ -125,7 +124,7 @@ def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
     # band), each below 1 exactly when its rule passes; none when the order could not be fitted (inconclusive)
     margin = (ratio_margin(worst, TOL.value) if not valid else None if order_margin is None
               else max(ratio_margin(worst, TOL.value), order_margin))
-    return Verdict("D3-higher-order-bound", title, status,
+    return Verdict(status,
                    predicted=predicted, measured=measured, tolerance=TOL, seeds=[config.train.seed],
                    range={"seeds": [config.train.seed], "m": int(m), "t": [0.0, float(T)]},
                    fits={} if fit is None else {"log(|N| / bound) vs log q_max, after one e-fold of growth": fit},
@@ -141,7 +140,8 @@ def _check(ctx, factor=higher_order.bound_factor) -> Verdict:
                    key=key_number("max |N_k| / bound_k (and its log-slope in q_max)", worst, None, margin, why))
 
 
-claim("D3-higher-order-bound", "|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| along the flow", "D3", _check,
+claim("D3-higher-order-bound", "|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| along the flow, a bound of the terms' order",
+      "D3", _check,
       lambda ctx: _check(ctx, higher_order.bound_factor.subs(m_sym, 0)),
       "the bound without the network-output feedback term m q_max^2", group="seeds",
       calibrated=(lambda ctx: _check(ctx, higher_order.bound_factor

@@ -67,8 +67,7 @@ def _check(ctx, slope_expr=initial_plateau.loss_slope) -> Verdict:
     key = key_number("fitted exponent of sup |R - R(0)| in m", fit["slope"], predicted,
                      None if len(widths) < 3 or slope_margin is None else max(bound_margin, slope_margin), why,
                      band=[None, fit["band"][1]], interval=fit["interval"])
-    return Verdict("D6-initial-plateau", "The loss barely moves on [0, T_p]; the change scales like m^(1 - 2 alpha_1)",
-                   status, key=key,
+    return Verdict(status, key=key,
                    predicted={"slope": predicted, "expression": str(slope_expr), "bound_at_exit": bounds, "alpha_1": a1},
                    measured={"widths": widths, "sup_loss_change": sups, "T_p": tps, "all_within_bound": within},
                    tolerance=BAND, seeds=[config.train.seed], fits={"log sup|R - R(0)| vs log m": fit},
@@ -187,13 +186,12 @@ def _check_T_p(ctx, T_p_of=_linear_flow_T_p, shift: float = 0.0, what: str = "ex
                 row["ratio"] = abs(row["error"]) / row["tolerance"]
         rows.append(row)
     tested = [r for r in rows if r["applicable"] is True]
-    title = "T_p per seed: the first passage of q_max through m^(-alpha_1) under the exact linear flow"
     details = {"alpha": TP_ALPHA, "t_max": TP_T_MAX, "grid": TP_GRID, "prediction": what,
                "rule": "every seed: |measured - predicted| <= its Delta_T (tolerance); one seed outside fails"}
     if shift:
         details["calibrated_shift"] = f"each prediction moved later by {shift:g} x its seed's tolerance"
     if not tested:
-        return Verdict("D6-T-p", title, Status.NOT_APPLICABLE, {"T_p": what}, {"seeds": rows}, TP_TOL, seeds=seeds,
+        return Verdict(Status.NOT_APPLICABLE, {"T_p": what}, {"seeds": rows}, TP_TOL, seeds=seeds,
                        details=details, key=key_number("|T_p error| / Delta_T, worst seed", None, None, None,
                                                        f"no seed has an initial plateau: {rows[0]['applicable']}"))
     bad = [r for r in tested if r["ratio"] is None or r["ratio"] > TP_TOL.value]
@@ -215,7 +213,7 @@ def _check_T_p(ctx, T_p_of=_linear_flow_T_p, shift: float = 0.0, what: str = "ex
         why = None
     if len(tested) < len(rows):
         details["not_applicable_seeds"] = [r["seed"] for r in rows if r["applicable"] is not True]
-    return Verdict("D6-T-p", title, Status.PASSED if passed else Status.FAILED,
+    return Verdict(Status.PASSED if passed else Status.FAILED,
                    predicted={"T_p": what, "per_seed": [r["predicted"] for r in tested],
                               "expression": str(initial_plateau.q_sq_flow)},
                    measured=measured, tolerance=TP_TOL, seeds=seeds, details=details,

@@ -52,7 +52,7 @@ def _check(ctx, rate_factor: float = 1.0, exponent: float = EXPONENT) -> Verdict
     method, (_, key) = max(judged.items(), key=lambda kv: (order.index(Status.PASSED) - order.index(kv[1][0]),
                                                            math.inf if kv[1][1]["margin"] is None
                                                            else kv[1][1]["margin"]))
-    return Verdict("D4-linearized-flow", "Small-init dynamics follow exp(tA) (flow) and (I + eta A)^n (GD)", status,
+    return Verdict(status,
                    key=key,
                    predicted={"exponent": exponent, "map": {"flow": "exp(tA)", "gd": "(I + eta A)^n, eta = 0.05"}},
                    measured=measured, tolerance=BAND, seeds=[ctx.config().train.seed], fits=fits,

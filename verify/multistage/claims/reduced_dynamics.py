@@ -38,7 +38,7 @@ def _check(ctx, factor: float = 1.0, offset: float = 0.0) -> Verdict:
     # "K(t) follows the logistic law" for each initialisation: judged on every seed (stats.every_key)
     status, key, rows = every_key(f"max |K - logistic| <= {TOL.value:g} up to T_d",
                                   [({"seed": s}, d / TOL.value) for s, d in zip(seeds, devs)])
-    return Verdict("D8-logistic-K", "K(t) follows the logistic law K0 e^{2|z|t} / (1 - K0 + K0 e^{2|z|t})", status,
+    return Verdict(status,
                    predicted={"rate": f"{2 * factor:g} |z|", "offset": offset},
                    resolution=resolution(f"K(t) off by >= {CALIBRATED * TOL.value:.2g} (absolute)",
                                          CALIBRATED * TOL.value, "absolute"),

@@ -77,7 +77,7 @@ def _check(ctx, expected_sign: float = 1.0, edge_half_widths: float = 0.0) -> Ve
                "escape_direction": "fraction of |W|^2 orthogonal to z at T_d and at the escape",
                "W2rel": "at T_d and at the escape"}
     if len(set(widths)) < 2:
-        return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", "inconclusive",
+        return Verdict("inconclusive",
                        predicted={"sign of d log(duration)/d log m": expected_sign}, measured={"widths": widths},
                        tolerance=ESCAPE, details=details, label="measurement of a heuristic claim",
                        range=tested, rows=undecided,
@@ -132,7 +132,7 @@ def _check(ctx, expected_sign: float = 1.0, edge_half_widths: float = 0.0) -> Ve
                             f"{len(censored)} run(s) never left the plateau, so the data are censored")}[status]
     details["floor"] = ("every escaped run's plateau duration exceeds its descent time T_d - t_half; worst ratio "
                         + ("none measured" if floor_margin is None else f"{floor_margin:.3g}"))
-    return Verdict("D11-secondary-plateau", "The secondary plateau lengthens with m (heuristic)", status,
+    return Verdict(status,
                    key=key_number(f"fitted exponent of the plateau duration in m (claimed {claimed})",
                                   fit["slope"], None, margin, why, interval=[lo, hi], band=fit["band"]),
                    predicted={"sign of d log(duration)/d log m": expected_sign, "edge": edge,

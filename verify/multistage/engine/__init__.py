@@ -11,7 +11,7 @@ def check_run_options(backend: str, device: str) -> None:
     if backend not in BACKENDS:
         from theory.errors import InputError
 
-        raise InputError("--backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
+        raise InputError("backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
 
 
 def versions() -> dict:

@@ -24,9 +24,9 @@ def select_kernel(activation: Activation, X: np.ndarray, p: np.ndarray, y: np.nd
                   backend: str = "auto", device: str = "cpu", threads: int = 1, notify=print):
     """Return ``(kernel, note)``; ``note`` is None or the one-line reason for a fallback."""
     if backend not in BACKENDS:
-        raise InputError("--backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
+        raise InputError("backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
     if device not in DEVICES:
-        raise InputError("--device", device, "unknown device", f"use one of {', '.join(DEVICES)}")
+        raise InputError("device", device, "unknown device", f"use one of {', '.join(DEVICES)}")
     note = None
     if backend == "torch" or device == "cuda":
         try:

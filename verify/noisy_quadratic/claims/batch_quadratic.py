@@ -220,8 +220,7 @@ def check_batch_quadratics(ctx, factor: float = 1.0, vectors=None) -> Verdict:
               "losses": first["losses"][shown].tolist(), "coefficients": first["coefficients"][:, shown].tolist(),
               "minima": first["minima"].tolist(), "curvature_ratios": {f"rank {f['rank']}": (
                   f["curvatures"] / f["eigenvalue"]).tolist() for f in fits if f["seed"] == first["seed"]}}
-    return Verdict("Q3-batch-quadratics", "Per-batch losses (batch 512) along Hessian eigenvectors are quadratics "
-                   "with the eigenvalue's curvature and normal minima", status, key=key,
+    return Verdict(status, key=key,
                    predicted={"curvature": "mean over batches of the fitted curvature = h (x factor)",
                               "factor": factor, "curvature_band": band, "median_r_squared_at_least": FIT_R2,
                               "shapiro_level": level, "window": str(q3b.TALK_WINDOW)},

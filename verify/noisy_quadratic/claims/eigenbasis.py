@@ -179,8 +179,7 @@ def check_lanczos(ctx, shift: float = 0.0) -> Verdict:
     status, key, listed = every_key(f"|Lanczos - eigh| and residuals <= {LANCZOS_TOL.value:g} lambda_max",
                                     [({"seed": r["seed"]}, r["worst"] / LANCZOS_TOL.value if r["converged"] else None)
                                      for r in rows])
-    return Verdict("Q3-lanczos-vs-dense", "Lanczos top-5 and bottom eigenvalues agree with the dense spectrum",
-                   status, predicted={"dense_shift_relative_to_lambda_max": shift}, measured={"seeds": rows},
+    return Verdict(status, predicted={"dense_shift_relative_to_lambda_max": shift}, measured={"seeds": rows},
                    tolerance=LANCZOS_TOL, seeds=[ctx.seed], details=_details(ctx), key=key, rows=listed,
                    range=_range(ctx, [rows[0]["step"]], **{"top k": LANCZOS_K}),
                    resolution=resolution(f"a dense spectrum off by >= {CALIBRATED * LANCZOS_TOL.value:g} lambda_max",
@@ -269,8 +268,7 @@ def check_power_law(ctx, spectra=None, centre: float = -1.0, source: str = "dens
     key = key_number(f"worst point: {worst['what']} (seed {worst['seed']}, step {worst['step']})",
                      worst["measured"], None if worst["what"] != "slope" else sum(band) / 2, worst["margin"], why,
                      interval=worst["interval_95"], band=worst["band"])
-    return Verdict("Q3-power-law", "The top of the positive spectrum is a power law of slope about -1 that shifts "
-                   "upward", status, key=key,
+    return Verdict(status, key=key,
                    predicted={"slope_band": list(band), "ratio_100th_to_top": str(q3.HUNDREDTH_RATIO),
                               "shift": "mean log eigenvalue of the top 100 rises from each phase end to the next"},
                    measured={"spectrum_of": source, "points": points, "levels": curves},
@@ -360,8 +358,7 @@ def check_negative(ctx, block: str = "full", ceiling: float | None = None) -> Ve
                                         unit="checkpoints")
     firsts = {r["seed"]: r["fraction"] for r in reversed(rows)}
     lasts = {r["seed"]: r["fraction"] for r in rows}
-    return Verdict("Q3-negative-eigenvalues", "Negative Hessian eigenvalues persist as a fraction of the spectrum",
-                   status, key=key, rows=listed,
+    return Verdict(status, key=key, rows=listed,
                    predicted={"fraction_at_least": F_MIN, "threshold": "-1000 n eps lambda_max", "block": block,
                               "calibrated_ceiling": ceiling},
                    measured={"checkpoints": rows, "last_over_first": {i: lasts[i] / firsts[i] if firsts[i] else None
@@ -473,8 +470,7 @@ def check_concentration(ctx, vectors=None, calibrated: bool = False) -> Verdict:
     worst = points[j]
     key = key_number(f"worst point: {worst['what']} (seed {worst['seed']})", worst["measured"], None,
                      worst["margin"], why, interval=worst["interval_95"], band=worst["band"])
-    return Verdict("Q3-eigenvector-concentration", "High-lambda eigenvectors are concentrated on few coordinates, "
-                   "low-lambda ones Gaussian-like", status, key=key,
+    return Verdict(status, key=key,
                    predicted={"gaussian_top_mass": str(q3.GAUSSIAN_TOP_MASS), "midpoint": str(q3e.MIDPOINT),
                               "bar_z": CONC_Z},
                    measured={"seeds": rows, "points": points, "profile": profile}, tolerance=CONC_TOL,
@@ -561,8 +557,7 @@ def check_rotation(ctx, basis=None, bar: float = 1.0) -> Verdict:
                  "diagonal_over_random": (np.diag(m["overlap"]) / np.array(m["random"])).tolist()})
     status, key, listed = every_key("eigenvectors rotating into similar eigenvalues (the three overlap ratios <= 1)",
                                     [({"seed": r["seed"], "pair": r["pair"]}, r["used"]) for r in rows])
-    return Verdict("Q3-eigenvector-rotation", "Eigenvectors rotate mostly into vectors of similar eigenvalue; the "
-                   "high-lambda subspace stays", status, key=key, rows=listed,
+    return Verdict(status, key=key, rows=listed,
                    predicted={"random_overlap": str(q3e.RANDOM_OVERLAP), "bands": BANDS,
                               "similar_ratio_at_most": bar},
                    measured={"pairs": rows, "later_pairs_not_judged": later}, tolerance=ROT_TOL, seeds=[ctx.seed], details=_details(ctx),
@@ -650,8 +645,7 @@ def check_displacement(ctx, delta=None, bar: float = 1.0) -> Verdict:
     status, key, listed = every_key(f"the cut's displacement mostly in the low-lambda subspace (share >= "
                                     f"{1 - bar / 2:g}), the high subspace at most {bar:g} x its random share",
                                     [({"seed": r["seed"]}, r["used"]) for r in rows])
-    return Verdict("Q3-cliff-displacement", "The first cut's displacement lies mostly in the low-lambda subspace",
-                   status, key=key, rows=listed,
+    return Verdict(status, key=key, rows=listed,
                    predicted={"low_share_at_least": 1 - bar / 2,
                               "high_share_at_most": f"{bar:g} x its dimension fraction (random direction: m / n)",
                               "from": "the mean of the iterates over the second half of phase 1 (the talk's step2g)"},

@@ -118,8 +118,7 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS, calibrated: bool = False) -> V
     status, key, listed = every_key(
         f"|simulated - exact floor| <= {tol.value:.3g} standard errors (beyond it: <= {confirm_bound():.3g} in "
         "the point's confirmation)", judged, unit="points")
-    return Verdict("Q2-stationary-loss", "Heavy ball settles at alpha lambda^2 sigma^2 (1 + gamma) / ((1 - gamma)"
-                   "(1 + gamma - alpha lambda)) (2x2 Lyapunov solution)", status,
+    return Verdict(status,
                    predicted={"loss": str(loss)}, tolerance=tol,
                    measured={"max_abs_z": worst, "points": rows, "confirmations": confirmations},
                    key=key, rows=listed,
@@ -134,7 +133,8 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS, calibrated: bool = False) -> V
                             "notes": list(ctx.notes)})
 
 
-claim("Q2-stationary-loss", "Heavy ball's exact stationary loss (2x2 Lyapunov) matches simulation", "Q2",
+claim("Q2-stationary-loss", "Heavy ball settles at alpha lambda^2 sigma^2 (1 + gamma) / ((1 - gamma)"
+      "(1 + gamma - alpha lambda)) (2x2 Lyapunov solution)", "Q2",
       check_floor, lambda ctx: check_floor(ctx, theory.STATIONARY_LOSS.subs(theory.alpha, 1.1 * theory.alpha)),
       "the derived exact floor with alpha scaled by 1.1", group="q2-floor",
       calibrated=(lambda ctx: check_floor(ctx, calibrated=True),
@@ -234,8 +234,7 @@ def check_approximation(ctx, prediction="exact", calibrated: bool = False) -> Ve
     key = count_key(f"fraction of distinguishing points where the {prediction} floor fits and the alternative "
                     "does not", told - len(breaks), told, why, allowed=int(APPROX_TOL.value),
                     unit="distinguishing points")
-    return Verdict("Q2-approximation-error", "The exact floor matches simulation where the independent-iterates "
-                   "approximation does not", status, key=key,
+    return Verdict(status, key=key,
                    predicted={"prediction": prediction, "exact": str(theory.STATIONARY_LOSS),
                               "approximation": str(theory.APPROXIMATION),
                               "relative_error": str(theory.RELATIVE_ERROR)},
@@ -255,7 +254,8 @@ def check_approximation(ctx, prediction="exact", calibrated: bool = False) -> Ve
                                                      "E[x_n u_{n-1}] = 0)"})
 
 
-claim("Q2-approximation-error", "Where and how far the circulating approximation is wrong (measured)", "Q2",
+claim("Q2-approximation-error", "The exact floor matches simulation where the independent-iterates approximation "
+      "does not", "Q2",
       check_approximation, lambda ctx: check_approximation(ctx, prediction="approximation"),
       "the same check with the approximation as the prediction and the exact floor as the alternative",
       group="q2-floor", heuristic=True,
@@ -313,8 +313,7 @@ def check_region(ctx, upper=theory.STABLE_UPPER) -> Verdict:
     res = resolution(f"the stability bound off by > {REGION_MARGIN / (1 + REGION_MARGIN):.1%} (lowered) or > "
                      f"{REGION_MARGIN / (1 - REGION_MARGIN):.1%} (raised): runs {REGION_MARGIN:.0%} inside and "
                      "outside it", REGION_MARGIN / (1 - REGION_MARGIN), "relative")
-    return Verdict("Q2-stability-region", "Heavy ball is stable exactly for 0 < alpha lambda < 1 + gamma (Jury)",
-                   Status.PASSED if agree == len(rows) else Status.FAILED, key=key, resolution=res,
+    return Verdict(Status.PASSED if agree == len(rows) else Status.FAILED, key=key, resolution=res,
                    predicted={"upper bound": str(upper), "margin": REGION_MARGIN},
                    measured={"agreeing": agree, "runs": rows}, tolerance=REGION_TOL, seeds=[ctx.seed],
                    range={"gamma": list(REGION_GAMMAS), "alpha lambda": f"bound x (1 -+ {REGION_MARGIN:g})",
@@ -324,7 +323,8 @@ def check_region(ctx, upper=theory.STABLE_UPPER) -> Verdict:
                    details={"steps": p.region_steps, "chains": p.region_chains, "x0": 0.0})
 
 
-claim("Q2-stability-region", "Heavy ball is stable exactly for 0 < alpha lambda < 1 + gamma", "Q2", check_region,
+claim("Q2-stability-region", "Heavy ball is stable exactly for 0 < alpha lambda < 1 + gamma (Jury)", "Q2",
+      check_region,
       lambda ctx: check_region(ctx, 0.9 * theory.STABLE_UPPER),
       "the derived stability bound scaled by 0.9 (runs 5 % beyond it are then still stable)", group="q2-region",
       calibrated=(lambda ctx: check_region(ctx, (1 - REGION_CALIBRATED * REGION_MARGIN) * theory.STABLE_UPPER),
@@ -409,8 +409,7 @@ def check_rate(ctx, radius=theory.SPECTRAL_RADIUS, shift: float = 0.0) -> Verdic
                      f"of {len(rows)})", worst["measured_rate"], worst["predicted_rate"], worst["margin"], why,
                      interval=worst["interval_95"], band=worst["band"])
     widest = max(r["interval_95"][1] - r["interval_95"][0] for r in rows) / 2
-    return Verdict("Q2-relaxation", "Heavy ball relaxes at the spectral radius of its companion matrix",
-                   Status(status), predicted={"spectral radius": str(radius), "shift": shift}, key=key,
+    return Verdict(Status(status), predicted={"spectral radius": str(radius), "shift": shift}, key=key,
                    measured={"points": rows, "widest_half_width": widest}, tolerance=RATE_TOL, seeds=[ctx.seed],
                    resolution=resolution(f"1 - rho off by >= {CALIBRATED * RATE_TOL.value:.0%} (relative: "
                                          f"{CALIBRATED:g} x the {RATE_TOL.value:.0%} band; the fitted intervals' "
@@ -424,7 +423,8 @@ def check_rate(ctx, radius=theory.SPECTRAL_RADIUS, shift: float = 0.0) -> Verdic
                             "chains": p.rate_chains})
 
 
-claim("Q2-relaxation", "Heavy ball relaxes at the spectral radius (real and complex eigenvalues)", "Q2", check_rate,
+claim("Q2-relaxation", "Heavy ball relaxes at the spectral radius of its companion matrix (real and complex "
+      "eigenvalues)", "Q2", check_rate,
       lambda ctx: check_rate(ctx, theory.SPECTRAL_RADIUS.subs(theory.gamma, 0.95 * theory.gamma)),
       "the derived spectral radius with gamma scaled by 0.95", group="q2-rate",
       calibrated=(lambda ctx: check_rate(ctx, shift=CALIBRATED),

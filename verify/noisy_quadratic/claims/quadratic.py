@@ -146,8 +146,7 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS, calibrated: bool = False) -> V
     status, key, rows = every_key(
         f"|simulated - derived floor| <= {tol.value:.3g} standard errors (beyond it: <= {confirm_bound():.3g} in "
         "the point's confirmation)", judged, unit="points")
-    return Verdict("Q1-stationary-loss", "GD on the noisy quadratic settles at E[lambda x^2] = alpha lambda^2 "
-                   "sigma^2 / (1 - alpha lambda); a spectrum's floor is the sum", status,
+    return Verdict(status,
                    predicted={"loss": str(loss)}, tolerance=tol, key=key,
                    measured={"max_abs_z": worst, **data, "confirmations": confirmations},
                    resolution=resolution(f"a floor off by >= {eps:.2%} (relative: {CALIBRATED:g} x the z bound "
@@ -165,7 +164,8 @@ def check_floor(ctx, loss=theory.STATIONARY_LOSS, calibrated: bool = False) -> V
                             "notes": list(ctx.notes)})
 
 
-claim("Q1-stationary-loss", "GD on the noisy quadratic settles at alpha lambda^2 sigma^2 / (1 - alpha lambda)", "Q1",
+claim("Q1-stationary-loss", "GD on the noisy quadratic settles at E[lambda x^2] = alpha lambda^2 sigma^2 / "
+      "(1 - alpha lambda); a spectrum's floor is the sum", "Q1",
       check_floor, lambda ctx: check_floor(ctx, theory.STATIONARY_LOSS.subs(theory.alpha, 1.05 * theory.alpha)),
       "the derived floor with alpha scaled by 1.05", group="q1-floor",
       calibrated=(lambda ctx: check_floor(ctx, calibrated=True),
@@ -236,8 +236,7 @@ def check_relaxation(ctx, factor=theory.VARIANCE_FACTOR, shift: float = 0.0) -> 
                      f"{best['alpha_lambda']:g}: the 95 % interval's half-width plus the {RELAX_BIAS.value:.0%} band; "
                      f"the calibrated control's {CALIBRATED * RELAX_BIAS.value:.0%} is resolved only where the "
                      "interval's half-width is below the band's)", best["resolves_relative"], "relative")
-    return Verdict("Q1-relaxation", "The variance relaxes to its floor like (1 - 2 alpha lambda)^(2n)",
-                   Status(status), key=key, resolution=res,
+    return Verdict(Status(status), key=key, resolution=res,
                    predicted={"variance factor per step": str(factor), "shift": shift}, measured={"fits": fits},
                    tolerance=RELAX_BIAS, seeds=[ctx.seed],
                    range={"alpha lambda": list(RELAX_ALPHA_LAMBDA), "batches": ctx.profile.relax_batches,
@@ -352,8 +351,7 @@ def check_cut(ctx, transient=theory.CUT_LOSS_TRANSIENT, new_floor=theory.CUT_LOS
     status, key, rows = every_key(
         f"|simulated - derived| <= {tol.value:.3g} standard errors (beyond it: <= {confirm_bound():.3g} in the "
         "confirmation)", judged[:2] + [transient_row], unit="windows")
-    return Verdict("Q1-lr-cut", "A learning-rate cut by 10 drops the floor by k (1 - alpha lambda / k) / "
-                   "(1 - alpha lambda), reached like (1 - 2 alpha lambda / k)^(2n)", status,
+    return Verdict(status,
                    predicted={"transient": str(transient), "new floor": str(new_floor)},
                    measured={"max_abs_z": worst, **m, "confirmations": confirmations}, tolerance=tol,
                    seeds=[ctx.seed],
@@ -372,7 +370,8 @@ def check_cut(ctx, transient=theory.CUT_LOSS_TRANSIENT, new_floor=theory.CUT_LOS
                             "floor_error": "the mean of the per-step errors over the window (an upper bound)"})
 
 
-claim("Q1-lr-cut", "A learning-rate cut by 10: the new floor and its relaxation (the cliff)", "Q1", check_cut,
+claim("Q1-lr-cut", "A learning-rate cut by 10 drops the floor by k (1 - alpha lambda / k) / (1 - alpha lambda), "
+      "reached like (1 - 2 alpha lambda / k)^(2n)", "Q1", check_cut,
       lambda ctx: check_cut(ctx, theory.CUT_LOSS_TRANSIENT.subs(theory.n, theory.n / 2)),
       "the derived transient relaxing at the mean's rate (1 - 2 alpha lambda / k)^n instead of the variance's",
       group="q1-cut",

@@ -78,7 +78,7 @@ def other_setups(ctx) -> dict:
     return out
 
 
-def _applicable(ctx, claim_id: str, title: str, runs, tolerance) -> Verdict | None:
+def _applicable(ctx, runs, tolerance) -> Verdict | None:
     """A not-applicable verdict when a cut of some seed breaks the talk's preconditions, else None."""
     bad = [(i, k, p) for i, run in enumerate(runs) for k, p in enumerate(_cliff_phases(run)) if not p["holds"]]
     if not bad:
@@ -86,7 +86,7 @@ def _applicable(ctx, claim_id: str, title: str, runs, tolerance) -> Verdict | No
     i, k, p = bad[0]
     why = (f"the talk's preconditions fail before cut {k + 1} of seed {i} (step {p['phase_end']}): {p['reason']}"
            + (f" (and at {len(bad) - 1} more cuts)" if len(bad) > 1 else ""))
-    return Verdict(claim_id, title, Status.NOT_APPLICABLE, predicted=None,
+    return Verdict(Status.NOT_APPLICABLE, predicted=None,
                    measured={"preconditions": [[q for q in _cliff_phases(r)] for r in runs]}, tolerance=tolerance,
                    seeds=[ctx.seed], key=key_number("seeds and cuts meeting the talk's preconditions",
                                                     None, None, None, why))
@@ -119,8 +119,7 @@ def check_rise(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
     ``calibrated``: the calibrated control, the opposite statement (a fall) moved toward the data by
     ``CALIBRATED`` x the widest interval half-width h (the check's resolution): 'lambda_max rises by at most 2 h'."""
     runs = ctx.cliff_runs()
-    title = "lambda_max rises after each learning-rate cut (every seed)"
-    na = _applicable(ctx, "Q3-lambda-max-rise", title, runs, RISE_TOL)
+    na = _applicable(ctx, runs, RISE_TOL)
     if na is not None:
         return na
     s = runs[0].setup
@@ -143,7 +142,7 @@ def check_rise(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
                                                    "the rise of the end-of-phase lambda_max at")
     key = key_number(f"rise of the end-of-phase lambda_max at a cut (the worst of {len(rows)} seeds x cuts)",
                      worst["rise"], None, worst["margin"], why, interval=worst["interval_95"], band=band)
-    return Verdict("Q3-lambda-max-rise", title, Status(status), key=key,
+    return Verdict(Status(status), key=key,
                    predicted={"statement": "mean lambda_max over the last 10 % of the phase after a cut exceeds that "
                                            "of the phase before it", "band_of_the_rise": list(band),
                               "threshold": str(theory.SHARPNESS_THRESHOLD)},
@@ -190,8 +189,7 @@ def check_cliff(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
     fall).  ``calibrated``: the calibrated control, the opposite statement moved toward the data by
     ``CALIBRATED`` x the widest interval half-width h: 'the loss falls below the trend by at most 2 h'."""
     runs = ctx.cliff_runs()
-    title = "The loss falls in a cliff at each learning-rate cut (every seed)"
-    na = _applicable(ctx, "Q3-loss-cliff", title, runs, CLIFF_TOL)
+    na = _applicable(ctx, runs, CLIFF_TOL)
     if na is not None:
         return na
     s = runs[0].setup
@@ -210,7 +208,7 @@ def check_cliff(ctx, band=(0.0, None), calibrated: bool = False) -> Verdict:
                                                    "the fall of the loss below the pre-cut trend after")
     key = key_number(f"fall of the loss below the pre-cut trend after a cut (the worst of {len(rows)} seeds x cuts)",
                      worst["fall"], None, worst["margin"], why, interval=worst["interval_95"], band=band)
-    return Verdict("Q3-loss-cliff", title, Status(status), key=key,
+    return Verdict(Status(status), key=key,
                    predicted={"statement": f"the mean loss over the {max(s.after)} steps after a cut below the "
                                            "pre-cut trend", "band_of_the_fall": list(band)},
                    measured={"cuts": rows, "widest_half_width": widest}, tolerance=CLIFF_TOL, seeds=[ctx.seed],
@@ -297,8 +295,7 @@ def check_drop(ctx, floor=None, scale: float = 1.0, calibrated: bool = False) ->
     multiplied by it; ``calibrated``: the calibrated control, every floor times 1 + CALIBRATED x the widest
     relative half-width of a floor sum's interval (the check's resolution)."""
     runs = ctx.cliff_runs()
-    title = "The heavy-ball floors over all positive directions exceed the loss before each cut (the talk's write-up)"
-    na = _applicable(ctx, "Q3-loss-drop", title, runs, DROP_TOL)
+    na = _applicable(ctx, runs, DROP_TOL)
     if na is not None:
         return na
     s = runs[0].setup
@@ -346,7 +343,7 @@ def check_drop(ctx, floor=None, scale: float = 1.0, calibrated: bool = False) ->
     key = key_number(f"floor sum over all positive directions minus the loss before a cut (the worst of {len(rows)} "
                      "seeds x cuts)", worst["floor_sum"] - worst["loss"], 0.0, worst["margin"], why,
                      interval=worst["interval_95"], band=[0.0, None])
-    return Verdict("Q3-loss-drop", title, Status(status), key=key,
+    return Verdict(Status(status), key=key,
                    predicted={"statement": "sum over positive directions of E[lambda x^2] (exact heavy-ball floor, "
                                            "lambda = h / 2, sigma = spread of the per-batch minima) > the loss",
                               "floor": "exact heavy-ball floor of Q2" if floor is None else "control floor",
