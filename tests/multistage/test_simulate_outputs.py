@@ -151,5 +151,5 @@ def test_a_bad_precision_is_one_line_naming_option_value_and_fix(capsys, tmp_pat
     assert code == 2 and "Traceback" not in err and not (tmp_path / "x").exists()
     line = [ln for ln in err.splitlines() if "--npz-dtype" in ln]
     assert len(line) == 1 and "'float16'" in line[0] and "float64, float32" in line[0] and "fix:" in line[0]
-    with pytest.raises(InputError, match="--npz-dtype"):
+    with pytest.raises(InputError, match="npz_dtype"):
         Trajectory(1, 1, np.zeros(1), np.zeros((1, 2)), np.zeros(1)).save(tmp_path, "z", dtype="float16")

@@ -87,7 +87,7 @@ class Trajectory:
         precision, and the caller's ``storage`` entries, e.g. which outputs a size rule left out).
         """
         if dtype not in NPZ_DTYPES:
-            raise InputError("--npz-dtype", dtype, "unknown storage precision", f"use one of {', '.join(NPZ_DTYPES)}")
+            raise InputError("npz_dtype", dtype, "unknown storage precision", f"use one of {', '.join(NPZ_DTYPES)}")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         obs = observables or {}
