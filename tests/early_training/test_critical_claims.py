@@ -29,8 +29,8 @@ def test_the_e2_claims_are_registered():
 
 
 #: the controls the quick data do not refute, each recorded as the claim's expected inconclusive verdict at quick
-#: (issue 20): E2-c-max's bound 4 lies below every deep c_max (13.7 and up) by far, E2-c-loss-tends-to-2's limit
-#: raised to 2.46 still lies below every measured constant (3.05 and up)
+#: (issue 20): E2-c-max's bound 4 lies below every deep c_max (14.9 and up at quick) by far, E2-c-loss-tends-to-2's limit
+#: raised to 2.46 still lies below every measured constant (2.99 and up)
 UNREFUTED = {"E2-c-max": ("negative", "calibrated"), "E2-c-loss-tends-to-2": ("calibrated",)}
 #: the claims that do not pass at quick by a recorded finding about the paper (issue 20: E2-ordering fails;
 #: E2-zero-last-layer is inconclusive with the shared seed scheme), and the sub-range of their set-ups where the
