@@ -194,11 +194,12 @@ def test_the_full_profile_holds_the_papers_widths_and_the_zero_last_layer_range(
 
     full = Context.make("full", seed=0)
     deep = [(s.depth, s.width, s.seed) for s in full.deep_setups()]
-    assert deep == [(8, w, s) for w in (256, 512) for s in (1, 2, 3)] + [(8, 1024, 1)]
+    seeds = full.seeds("deep", 3)          # the shared seed scheme: children 0, 1, 2 of the stream "deep"
+    assert deep == [(8, w, s) for w in (256, 512) for s in seeds] + [(8, 1024, seeds[0])]
     zero = full.deep_setups(zero_last_layer=True)
     assert sorted({s.depth_over_width for s in zero}) == [1 / 64, 1 / 32, 1 / 16, 1 / 8]
     assert all(sum(z.width == w for z in zero) == 3 for w in (64, 128, 256, 512))
-    assert full.config()["deep"]["seeds_at_width"] == {"1024": [1]}
+    assert full.config()["deep"]["seeds_at_width"] == {"1024": seeds[:1]}
     assert "seeds_at_width" not in Context.make("quick").config()["deep"]
     assert PROFILES["full"].sharp_search.resolution == 0.05
     with pytest.raises(InputError):

@@ -35,7 +35,7 @@ def test_the_claim_passes_or_reports_its_measurement(verdict, ctx):
     assert row["initial_ratio"] == pytest.approx(ctx.profile.eos_c / 2, rel=1e-9)
     assert verdict.status == "passed", verdict.measured
     assert row["first_reached_step"] > 0 and row["max_ratio"] >= claims.EOS_REACH_FRACTION
-    assert verdict.tolerance.justification and verdict.seeds == [1]
+    assert verdict.tolerance.justification and verdict.seeds == ctx.seeds("eos", 1)
     assert_key_consistent(verdict.key, verdict.status, "E2-edge-of-stability")
     assert verdict.key["counts"] == {"met": 1, "total": 1, "unit": "seeds", "allowed": 0,
                                      "worst": pytest.approx(row["used_fraction"])}
