@@ -101,7 +101,9 @@ def test_D5_catches_a_gradient_field_twice_too_large(monkeypatch, base):
 
 def test_D6_catches_the_plateau_window_reversed(base, monkeypatch):
     """sup |R - R(0)| taken over t >= T_p (the descent) instead of t <= T_p."""
-    assert_baseline(base, "D6-initial-plateau")
+    # the check passes at quick (interval below -0.8); the claim is inconclusive by its unrefuted calibrated
+    # control (a recorded finding about its resolution), so the baseline is the check's own verdict
+    assert_baseline(base, "D6-initial-plateau", Status.PASSED)
     mutate(monkeypatch, initial_plateau._check, "sel = traj.t <= T_p", "sel = traj.t >= T_p")
     assert_caught(base.derive("D6-initial-plateau"), "D6-initial-plateau")
 
