@@ -312,7 +312,8 @@ claim("E2-ordering", "c_loss <= c_sharp <= c_max per initialisation (deep ReLU n
                           "every initialisation (7 of 7) is ordered with its cells more than two resolutions apart, so "
                           "the calibrated control (a separation of 2^(2 (0.01 + 0.05)) = 1.09) is not refuted: the order "
                           "holds there by more than the claim resolves, and no reversal appears, as at d/w <= 1/16 in "
-                          "the quick and default profiles (measured in the committed full report, 2026-12-05)",
+                          "the quick and default profiles (measured in the committed full report, session 10, with "
+                          "the shared seed scheme; as with the earlier seeds)",
                           profiles=("full",))))
 
 
@@ -550,11 +551,12 @@ claim("E2-c-loss-tends-to-2", "c_loss and c_sharp tend to the derived wide limit
                           "width 128 to 34.8 at depth 8, width 32; exponent of c_loss - 2 in d/w 1.55, interval "
                           "[1.03, 2.06]): the limit is tested only as a lower bound (three seeds per architecture)",
                           profiles=("default",)),
-              Expectation("inconclusive", "at the paper's widths (depth 8; widths 1024, 512, 256 with 1, 3, 3 seeds; d/w "
-                          "1/128 .. 1/32) the geometric means fall toward 2 as d/w falls (c_loss 3.95, 3.03, 2.62), but the "
-                          "seed scatter (c_loss 3.1 to 5.9 at width 256) and the single seed at width 1024 leave the "
-                          "fitted exponents unresolved: c_sharp - 2 has the interval [-0.33, 0.94], c_loss - 2 [-0.23, "
-                          "1.82], both straddling 0 (measured in the committed full report, 2026-12-05)",
+              Expectation("inconclusive", "at the paper's widths (depth 8; widths 256, 512, 1024 with 3, 3, 1 seeds; d/w "
+                          "1/32 .. 1/128) the geometric means fall toward 2 as d/w falls (c_loss 5.83, 3.14, 2.46), but the "
+                          "seed scatter (c_loss 3.35 to 14.3 at width 256) and the single seed at width 1024 leave the "
+                          "fitted exponents unresolved: c_sharp - 2 has the interval [-0.28, 2.09], c_loss - 2 [-0.12, "
+                          "3.05], both straddling 0 (measured in the committed full report, session 10, with the shared "
+                          "seed scheme)",
                           profiles=("full",))))
 
 
@@ -677,10 +679,11 @@ claim("E2-zero-last-layer", "Last layer zero: c_loss = 2 (per d/w, over seeds, a
                           "at 1/8): the departure sits at the paper's resolution, unresolved by three seeds",
                           profiles=("default",)),
               Expectation("inconclusive", "at depth 8 (the paper's depth) the three seeds' mean departure "
-                          "log2(c_loss / 2) lies within the paper's grid cell at d/w = 1/64 and 1/32 (0.048 and 0.056) "
-                          "and is unresolved at 1/16 and 1/8 (95 % intervals [-0.015, 0.111] and [-0.045, 0.271] "
-                          "straddle 0.1): the departure that exceeds the cell at depth 2 (quick) is not resolved at "
-                          "depth 8 by three seeds (measured in the committed full report, 2026-12-05)",
+                          "log2(c_loss / 2) is small at every d/w (0.022, 0.030, 0.072, 0.085 at d/w = 1/64 .. 1/8), "
+                          "but no 95 % interval lies inside the paper's grid cell +-0.1 ([-0.073, 0.118] at 1/64 to "
+                          "[-0.172, 0.341] at 1/8): c_loss = 2 is neither confirmed nor refuted at depth 8 by three "
+                          "seeds (measured in the committed full report, session 10, with the shared seed scheme; "
+                          "with the earlier seeds 1/64 and 1/32 were within the cell)",
                           profiles=("full",))))
 
 
@@ -749,8 +752,9 @@ claim("E2-c-max", "c_max of deep ReLU nets lies above the uv model's derived c_m
                   f"the uv model's derived c_max multiplied by the bisection's resolution factor^{CALIBRATED} "
                   "(2^(2 x 0.05) = 1.07 at quick)"),
       expect=Expectation("inconclusive", "a lower bound the data clear by far: the lowest c_max at depth >= 4 is "
-                         "14.9 at quick (depth 4, width 32, first seed) and 11.6 at default (depth 4, width 128, first "
-                         "seed; three seeds per architecture) against the uv model's 4, so neither "
+                         "14.9 at quick (depth 4, width 32, first seed), 11.6 at default (depth 4, width 128, first "
+                         "seed; three seeds per architecture) and 12.8 at full (depth 8, width 512, first seed) "
+                         "against the uv model's 4, so neither "
                          "the negative control (the bound doubled to 8) nor the calibrated one (4 x 2^(2 "
                          "resolution)) is refuted; the claim confirms the bound's validity, it cannot resolve it"))
 
