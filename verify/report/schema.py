@@ -1,16 +1,12 @@
 """The report schema (``verify-report/4``; ``/2`` and ``/3`` are still read) and its validator.
 
-The structure of a run's ``report.json`` (required keys, types, the status, profile and quantifier words, the shapes
-of key, rows, range, controls, figures, versions and summary) is the JSON Schema ``report.schema.json`` beside this
-module (draft 2020-12, package data); the older schemas differ by an ``if``/``then`` on ``schema`` in the same file.
-Kept here, as code, is what JSON Schema cannot say well: an ISO-8601 ``created``, distinct claim ids and figure
-names, a claim's ``range`` and ``rows`` (:func:`verify.registry.check_range`, :func:`~verify.registry.check_rows`)
-and the margin rule of its ``key`` (:func:`verify.registry.check_key`).
-
-:func:`validate_report` checks the whole report, :func:`validate_claim` one claim (the runner also checks cached
-verdicts with it).  Every failure is one :class:`theory.errors.InputError` naming the key path (e.g.
-``claims[2].status``), the expected type or values and a fix: the schema's first error (``best_match``), worded
-from the schema's ``x-problem`` and ``x-fix`` where it has them.
+The structure of ``report.json`` (keys, types, the status, profile and quantifier words, the shapes of key, rows,
+range, controls, figures, versions and summary) is the draft 2020-12 JSON Schema ``report.schema.json`` beside
+this module (package data; the older schemas differ by an ``if``/``then`` on ``schema`` in that file).  Kept in
+code is what JSON Schema cannot say well: an ISO-8601 ``created``, distinct claim ids and figure names, a claim's
+``range`` and ``rows`` (:func:`verify.registry.check_range`, ``check_rows``) and the margin rule of its ``key``
+(:func:`verify.registry.check_key`).  Every failure is one :class:`theory.errors.InputError` naming the key path
+(e.g. ``claims[2].status``), the expected type or words and a fix (the schema's ``x-problem``, ``x-fix``).
 """
 from __future__ import annotations
 
@@ -88,7 +84,8 @@ def _raise_first(validator, instance, prefix: str) -> None:
     if what == "required":
         key = next(k for k in err.validator_value if k not in err.instance)
         kind = _kind(sub.get("properties", {}).get(key, {}))
-        problem, fix = "is missing from the report", f"add {key!r} ({kind}); see the schema in verify/report/{SCHEMA_FILE}"
+        problem = "is missing from the report"
+        fix = f"add {key!r} ({kind}); see the schema in verify/report/{SCHEMA_FILE}"
         if "x-problem" in sub:                                      # a key required on a condition says why
             problem, fix = sub["x-problem"], sub["x-fix"]
         raise InputError(_field(prefix, [*err.absolute_path, key]), None, problem, fix)
@@ -127,14 +124,8 @@ def _check_claim_rules(claim: dict, path: str) -> None:
 def validate_report(report: dict) -> None:
     """Check ``report`` against schema ``verify-report/4`` (or ``/3``, which lacks the status ``error`` in its
     summary, each claim's ``expected`` and ``traceback`` and has ``known_failures``; or ``/2``, which also lacks
-    ``key`` and ``results``).  Keys the schema does not name are allowed.
-
-    Raises
-    ------
-    InputError
-        naming the key path (e.g. ``claims[2].status``) when a required key is missing, a value has the wrong type
-        or is not one of the allowed words, the schema string is not one of :data:`SCHEMAS`, or a claim breaks the
-        margin rule or has a malformed range or rows.
+    ``key`` and ``results``); keys the schema does not name are allowed.  Raises :class:`InputError` naming the key
+    path (e.g. ``claims[2].status``) of the first thing wrong.
     """
     _raise_first(_validator(None), report, "")
     if _parse_created(report["created"]) is None:
