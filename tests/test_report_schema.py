@@ -77,6 +77,7 @@ def _reject(report) -> InputError:
     (lambda r: r["claims"][0].update(figures=["C:/loss.png"]), "claims[0].figures[0]", ("relative path",)),
     (lambda r: r["figures"][0].update(svg="/tmp/x.svg"), "figures[0].svg", ("relative path",)),
     (lambda r: r["claims"][0]["key"].update(band=[0, 1, 2]), "claims[0].key.band", ("pair [lo, hi]",)),
+    (lambda r: r["claims"][0]["key"].update(interval=["a", 2.0]), "claims[0].key.interval", ("pair [lo, hi]",)),
     # what stays in code: the margin rule of a claim's key (below 1 passes, above 1 does not)
     (lambda r: r["claims"][0]["key"].update(margin=1.5), "claims[0].key", ("margin rule", "passed", "1.5")),
     (lambda r: r["claims"][0]["key"].update(margin=1.0), "claims[0].key", ("margin rule", "exactly 1")),
