@@ -105,6 +105,49 @@ def field_part(quick):
     return out
 
 
+#: part 3's sizes: (n, d, widths); n x m from 1.5e4 to 1.9e6 at d = 3 (workload A's n), 5e4 to 3.2e6 at d = 8
+THREAD_SERIES = ((300, 3, (50, 100, 200, 400, 800, 1600, 3200, 6400)), (2000, 8, (25, 50, 100, 200, 400, 800, 1600)))
+QUICK_SERIES = ((300, 3, (200, 800, 3200)),)
+
+
+def threads_table(quick):
+    """Part 3: one field evaluation of the kernel with its rows split between two threads against one thread,
+    over a range of n x m, interleaved; the crossover is the smallest n x m from which two threads are faster
+    at that size and every larger one of its series.  The idle cores are measured before each size."""
+    from verify.multistage.engine import NumpyKernel, pack
+    from verify import threads as threads_module
+
+    rows, crossovers = [], {}
+    for n, d, widths in (QUICK_SERIES if quick else THREAD_SERIES):
+        series = []
+        for m in widths:
+            config, a, W = setup(m, n, d, 1.0)
+            data = config.dataset
+            theta = pack(a, 50 * W)
+            one, two = (NumpyKernel(config.activation, data.X, data.p, data.y, m, threads=k) for k in (1, 2))
+            for k in (one, two):
+                k.loss_and_field(theta)                       # the pool started, the work arrays touched
+            inner = max(2, int(4e6 // (n * m)))               # about 10 ms a side per round
+            start = time.perf_counter()
+            for _ in range(inner):
+                one.loss_and_field(theta)
+            t_one = (time.perf_counter() - start) / inner
+            busy = threads_module.busy_cores()
+            ratio = interleaved_ratio(lambda: two.loss_and_field(theta), lambda: one.loss_and_field(theta),
+                                      5 if quick else 11, inner)
+            row = {"n": n, "d": d, "m": m, "elements": n * m, "one_thread_us": t_one * 1e6,
+                   "two_over_one": ratio, "busy_cores_before": busy, "chunks": len(two._chunks)}
+            series.append(row)
+            print(f"  n = {n:5d}, d = {d}, m = {m:5d}: n x m = {n * m:9.3g}, one thread {t_one * 1e6:8.0f} us, "
+                  f"two threads / one {ratio[0]:.2f} ({ratio[1]:.2f}-{ratio[2]:.2f}), busy cores before "
+                  f"{busy:.1f}", flush=True)
+        faster = [r["two_over_one"][0] < 1.0 for r in series]
+        first = next((i for i in range(len(series)) if all(faster[i:])), None)
+        crossovers[f"n = {n}, d = {d}"] = None if first is None else series[first]["elements"]
+        rows.extend(series)
+    return {"rows": rows, "crossover_elements": crossovers, "threshold_in_use": threads_module.KERNEL_PARALLEL_FROM}
+
+
 def engine_runs(m, n, d, t_max, threads, repeat):
     from verify.engines import FlowOptions, integrate_flow
     from verify.multistage.engine.events import make_events
@@ -167,6 +210,9 @@ def main() -> int:
     parser.add_argument("--skip-field", action="store_true")
     parser.add_argument("--split-from", type=float, default=SPLIT_FROM,
                         help="n * m from which 'all' mode splits the kernel's rows among the cores (default 1e6)")
+    parser.add_argument("--threads-table", action="store_true",
+                        help="part 3: two kernel threads against one over a range of n x m, and the crossover "
+                             "(the threshold verify.threads.KERNEL_PARALLEL_FROM is set from)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     sizes = ["A"] if args.quick else args.sizes.split(",")
@@ -181,6 +227,17 @@ def main() -> int:
         for key, r in out["field"].items():
             print(f"  {key}: " + (r if isinstance(r, str) else f"{r[0]:.2f} ({r[1]:.2f}-{r[2]:.2f})"))
 
+    if args.threads_table:
+        if len(os.sched_getaffinity(0)) < 2:
+            print("part 3: skipped (this process may use one core)")
+        else:
+            print("part 3: one field evaluation, the kernel's rows split between two threads / one thread, "
+                  "median (10-90 %) of interleaved rounds:")
+            out["threads_table"] = table = threads_table(args.quick)
+            for series, at in table["crossover_elements"].items():
+                print(f"  crossover ({series}): " + (f"two threads faster from n x m = {at:.3g} on" if at else
+                                                     "two threads not faster at the largest size") +
+                      f" (threshold in use: {table['threshold_in_use']:.3g})")
     if args.jax_python is None:
         print("part 2: JAX + diffrax skipped (no --jax-python given); the engine's times alone follow")
     work = Path(tempfile.mkdtemp(prefix="bench-flow-jax-"))

@@ -82,10 +82,9 @@ def _check_levels(option: str, values, low: float, high: float, fix: str) -> tup
     return tuple(values)
 
 
-#: n x m (points x width) from which simulate's two-layer kernel shares its rows among threads: at n = 300,
-#: m = 800 two threads already take one field evaluation from 1.41 to 0.98 numpy.tanh passes on an idle machine
-#: (benchmarks/README.md); below about 1e5 elements a block per thread is too small to pay for the hand-off
-KERNEL_PARALLEL_FROM = 1e5
+#: n x m (points x width) from which simulate's two-layer kernel shares its rows among threads (measured by
+#: benchmarks/bench_flow_vs_jax.py --threads-table; see verify.threads)
+from ..threads import KERNEL_PARALLEL_FROM  # noqa: E402
 
 
 def _check_simulate_options(args, config) -> float:

@@ -252,8 +252,23 @@ class NumpyKernel:
             lo, hi, part, work = c
             return _fused.field_rows(X, p, y, theta, lo, hi, part if want_field else None, work, *self._fused_args)
 
-        loss = sum(self._map(chunk, self._chunks))
-        return loss, (sum(c[2] for c in self._chunks) if want_field else None)
+        if self._serial:
+            losses = [chunk(c) for c in self._chunks]
+        else:
+            # the other chunks on the pool, the first in this thread (one hand-off fewer: at 300 x 800 a pool of
+            # two took 364 us an evaluation against 328 us this way, on a loaded machine)
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+                self._pool = ThreadPoolExecutor(len(self._chunks) - 1, thread_name_prefix="kernel-rows")
+            futures = [self._pool.submit(chunk, c) for c in self._chunks[1:]]
+            losses = [chunk(self._chunks[0])] + [f.result() for f in futures]
+        loss = sum(losses)
+        if not want_field:
+            return loss, None
+        out = self._chunks[0][2].copy()
+        for c in self._chunks[1:]:
+            out += c[2]
+        return loss, out
 
     def _run(self, theta: np.ndarray, want_field: bool):
         if self.variant == "fused":
