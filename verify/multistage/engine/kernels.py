@@ -40,9 +40,13 @@ try:
 except ImportError:  # not built: no compiler, another platform, or VERIFY_NO_EXTENSION at install
     _fused = None
 
-__all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack"]
+__all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack", "DTYPES"]
 
-_FUSED_VERSION = 4  # the calling convention this module expects of verify.multistage.engine._fused
+#: the precisions the field can be computed in (``--dtype``); the integrator's state, the loss and the field it
+#: returns stay float64 either way
+DTYPES = ("float64", "float32")
+
+_FUSED_VERSION = 5  # the calling convention this module expects of verify.multistage.engine._fused
 
 #: The functions ``g`` of ``sigma(s) = g(c s)`` with a compiled kernel, by their code in ``_fused``.
 _FUSED_CODES = {sp.tanh: 0, sp.sin: 1, sp.erf: 2}
@@ -103,7 +107,7 @@ def _ufunc_for(expr: sp.Expr):
 
 
 class NumpyKernel:
-    """CPU kernel in float64 NumPy.
+    """CPU kernel in NumPy (float64 by default, float32 on request).
 
     Parameters
     ----------
@@ -119,13 +123,21 @@ class NumpyKernel:
         Use the compiled kernel: None (default) when :func:`fused_status`
         allows, True to require it (ValueError if it cannot be used), False
         for the NumPy path.  ``variant`` says which one runs.
+    dtype : "float64" or "float32"
+        The precision of the field's arithmetic (the compiled kernel's float loops, or the NumPy path's
+        arrays in float32).  The parameters come in and the loss and the field go out in float64, and the
+        loss is summed over the points in float64 by the compiled kernel; ``hvp`` is float64 always.
     """
 
     name = "numpy"
     device = "cpu"
 
     def __init__(self, activation: Activation, X: np.ndarray, p: np.ndarray, y: np.ndarray, width: int,
-                 threads: int = 1, fused: bool | None = None):
+                 threads: int = 1, fused: bool | None = None, dtype: str = "float64"):
+        if str(dtype) not in DTYPES:
+            raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        self.dtype = str(dtype)
+        self._real = np.dtype(self.dtype)
         self.activation = activation
         self.X = np.ascontiguousarray(X, dtype=float)
         self.p = np.ascontiguousarray(p, dtype=float)
@@ -150,7 +162,7 @@ class NumpyKernel:
         self.variant = "fused" if (usable and fused is not False) else "numpy"
         if self.variant == "fused":
             g, scale = fused_form(activation)
-            self._fused_args = (_FUSED_CODES[getattr(sp, g)], scale)
+            self._fused_args = (_FUSED_CODES[getattr(sp, g)], scale, 0 if self.dtype == "float64" else 1)
         self._allocate(max(8, min(self.n, _BLOCK_BYTES // (8 * self.m))))
 
     def _allocate(self, block_rows: int) -> None:
@@ -165,10 +177,10 @@ class NumpyKernel:
                             for lo, hi in zip(edges[:-1], edges[1:])]
             return
         self._blocks = [slice(i, min(i + block_rows, self.n)) for i in range(0, self.n, block_rows)]
-        self._Xb = [np.ascontiguousarray(self.X[b]) for b in self._blocks]
-        self._yb = [self.y[b] for b in self._blocks]
-        self._pb = [self.p[b] for b in self._blocks]
-        self._buffers = [np.empty((b.stop - b.start, self.m)) for b in self._blocks]
+        self._Xb = [np.ascontiguousarray(self.X[b], dtype=self._real) for b in self._blocks]
+        self._yb = [self.y[b].astype(self._real) for b in self._blocks]
+        self._pb = [self.p[b].astype(self._real) for b in self._blocks]
+        self._buffers = [np.empty((b.stop - b.start, self.m), dtype=self._real) for b in self._blocks]
         self._pre = None if self._poly is not None else [np.empty_like(B) for B in self._buffers]
 
     def on_rows(self, idx: np.ndarray) -> "NumpyKernel":
@@ -273,7 +285,7 @@ class NumpyKernel:
     def _run(self, theta: np.ndarray, want_field: bool):
         if self.variant == "fused":
             return self._run_fused(theta, want_field)
-        a, W = unpack(theta, self.m)
+        a, W = unpack(np.asarray(theta, dtype=self._real), self.m)
         Wt = np.ascontiguousarray(W.T)
         parts = self._map(lambda k: self._block(k, a, Wt, want_field), list(range(len(self._blocks))))
         loss = sum(part[0] for part in parts)
