@@ -176,6 +176,48 @@ def engine_runs(m, n, d, t_max, threads, repeat):
             "K": K.tolist(), "t_half_event": traj.first_event("K=0.5"), "kernel": kernel.variant}
 
 
+def dtype_part(labels, repeat):
+    """Part 4: the integration with the field in float32 against float64 (one kernel thread, the same machine
+    state: the two alternate, ``repeat`` pairs), with t_half (K = 1/2) and T_d (K = 1 - delta, delta = 0.01)
+    from the flow's events of each; the ratio is the median of the pairs' float64 / float32 times."""
+    from verify.engines import FlowOptions, integrate_flow
+    from verify.multistage.engine.events import make_events
+    from verify.multistage.engine import NumpyKernel, pack
+
+    out = {}
+    for label in labels:
+        m, n, d, t_max = SIZES[label]
+        config, a, W = setup(m, n, d, t_max)
+        data = config.dataset
+        z, zSz = data.z, data.moments["z_Sinv_z"]
+        theta0 = pack(a, W)
+        runs = {dt: {"times_s": []} for dt in ("float64", "float32")}
+        for _ in range(repeat):
+            for dt, run in runs.items():
+                kernel = NumpyKernel(config.activation, data.X, data.p, data.y, m, threads=1, dtype=dt)
+                events = make_events(kernel, m, z, zSz, K_levels=(0.5, 0.99))
+                start = time.perf_counter()
+                traj = integrate_flow(kernel, theta0, t_max, scale=m ** -1.0, events=events,
+                                      options=FlowOptions(solver="RK45", rtol=RTOL, grid=GRID))
+                run["times_s"].append(time.perf_counter() - start)
+                run.update({"evaluations": traj.info["field_evaluations"], "t_half": traj.first_event("K=0.5"),
+                            "T_d": traj.first_event("K=0.99"), "kernel": kernel.variant,
+                            "final_loss": float(traj.loss[-1])})
+        ratio = band([a / b for a, b in zip(runs["float64"]["times_s"], runs["float32"]["times_s"])])
+        rel = {}
+        for q in ("t_half", "T_d"):
+            ref, got = runs["float64"][q], runs["float32"][q]
+            rel[q] = None if ref is None or got is None else abs(got - ref) / ref
+        out[label] = {"runs": runs, "float64_over_float32": ratio, "relative_difference": rel}
+        show = lambda v: "not reached" if v is None else f"{v:.1e}"  # noqa: E731
+        print(f"  {label} (m = {m}, n = {n}, d = {d}): float64 {band(runs['float64']['times_s'])[0]:.3f} s, "
+              f"float32 {band(runs['float32']['times_s'])[0]:.3f} s ({runs['float32']['evaluations']} against "
+              f"{runs['float64']['evaluations']} evaluations): float32 {ratio[0]:.2f}x ({ratio[1]:.2f}-{ratio[2]:.2f}) "
+              f"faster; |float32 / float64 - 1|: t_half {show(rel['t_half'])} (t_half {runs['float64']['t_half']}), "
+              f"T_d {show(rel['T_d'])} (T_d {runs['float64']['T_d']})", flush=True)
+    return out
+
+
 def grid_t_half(t, K):
     t, K = np.asarray(t), np.asarray(K)
     i = int(np.argmax(K >= 0.5))
@@ -213,6 +255,8 @@ def main() -> int:
     parser.add_argument("--threads-table", action="store_true",
                         help="part 3: two kernel threads against one over a range of n x m, and the crossover "
                              "(the threshold verify.threads.KERNEL_PARALLEL_FROM is set from)")
+    parser.add_argument("--dtype-part", action="store_true",
+                        help="part 4: the integration with a float32 field against float64 (speed, t_half, T_d)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     sizes = ["A"] if args.quick else args.sizes.split(",")
@@ -238,6 +282,11 @@ def main() -> int:
                 print(f"  crossover ({series}): " + (f"two threads faster from n x m = {at:.3g} on" if at else
                                                      "two threads not faster at the largest size") +
                       f" (threshold in use: {table['threshold_in_use']:.3g})")
+    if args.dtype_part:
+        print(f"part 4: the integration (RK45, rtol {RTOL:g}) with the field in float32 against float64, one kernel "
+              "thread, alternating:")
+        out["dtype"] = dtype_part(["A"] if args.quick else [s for s in sizes if s != "C"] or ["A"],
+                                  3 if args.quick else args.repeat)
     if args.jax_python is None:
         print("part 2: JAX + diffrax skipped (no --jax-python given); the engine's times alone follow")
     work = Path(tempfile.mkdtemp(prefix="bench-flow-jax-"))
@@ -245,7 +294,7 @@ def main() -> int:
     out["integration"] = {}
     for label in sizes:
         m, n, d, t_max = SIZES[label]
-        for mode in args.modes.split(","):
+        for mode in [m for m in args.modes.split(",") if m]:
             if mode == "one":
                 os.sched_setaffinity(0, {min(cores)})
             # the machine's threads: the kernel's rows split among the cores from SPLIT_FROM entries on (below,

@@ -160,6 +160,6 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
     info = {"integrator": "flow", "solver": options.solver, "rtol": options.rtol,
             "atol": options.rtol * options.atol_scale * scale, "field_evaluations": kernel.evaluations - evals0,
             "wall_time_s": time.perf_counter() - start, "backend": kernel.name, "device": kernel.device,
-            "kernel": kernel.variant}
+            "kernel": kernel.variant, "dtype": str(getattr(kernel, "dtype", "float64")).replace("torch.", "")}
     width = kernel.m
     return Trajectory(width, kernel.d, np.array(times), theta, loss, hits, status, message, diverged, info)

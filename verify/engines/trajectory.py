@@ -74,7 +74,8 @@ class Trajectory:
         sentence): the NPZ in its entry ``missing`` (a JSON object keyed by the NPZ's array names, stored as
         a string: ``json.loads(str(npz["missing"]))``), the CSV, whose cell is then empty, in
         ``stem.columns.json`` (keyed by column).  Files are written to a temporary name first and renamed,
-        so an interrupted write never leaves a half file behind.
+        so an interrupted write never leaves a half file behind.  The NPZ's ``field_dtype`` is the precision the
+        field was computed in (``info["dtype"]``; the states are float64 either way).
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,8 @@ class Trajectory:
                  "columns": directory / f"{stem}.columns.json"}
         buf = io.BytesIO()
         # uncompressed: float64 states barely compress, and compressing cost 1.5 s
-        np.savez(buf, **arrays, missing=np.array(dumps({k: g for k, g in gaps.items() if g}, indent=None).strip()))
+        np.savez(buf, **arrays, missing=np.array(dumps({k: g for k, g in gaps.items() if g}, indent=None).strip()),
+                 field_dtype=np.array(str(self.info.get("dtype", "float64"))))   # the precision of the field
         atomic_write(paths["npz"], buf.getvalue())
         scalars = {k: np.asarray(v) for k, v in obs.items() if np.ndim(v) == 1 and len(v) == len(self.t)}
         text = io.StringIO()

@@ -40,11 +40,30 @@ try:
 except ImportError:  # not built: no compiler, another platform, or VERIFY_NO_EXTENSION at install
     _fused = None
 
-__all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack", "DTYPES"]
+__all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack", "DTYPES", "FLOAT32_RTOL_MIN",
+           "check_precision"]
 
 #: the precisions the field can be computed in (``--dtype``); the integrator's state, the loss and the field it
 #: returns stay float64 either way
 DTYPES = ("float64", "float32")
+
+#: the smallest relative tolerance the flow accepts with a float32 field: the field's own round-off is about
+#: 2e-7 to 6e-7 of its size (300 x 800 to 2000 x 4000, benchmarks/README.md), so a step error controlled below
+#: 1e-6 would be controlled against noise
+FLOAT32_RTOL_MIN = 1e-6
+
+
+def check_precision(dtype: str, rtol: float | None = None, *, option: str = "--rtol") -> None:
+    """Refuse an unknown ``dtype``, and a flow tolerance ``rtol`` below :data:`FLOAT32_RTOL_MIN` in float32
+    (:class:`InputError` naming ``option``)."""
+    from theory.errors import InputError
+
+    if dtype not in DTYPES:
+        raise InputError("--dtype", dtype, "unknown precision", f"use one of {', '.join(DTYPES)}")
+    if dtype == "float32" and rtol is not None and rtol < FLOAT32_RTOL_MIN:
+        raise InputError(option, rtol, f"is below {FLOAT32_RTOL_MIN:g}, which float32 cannot resolve (its field "
+                         "carries round-off of a few 1e-7)", f"use {option} {FLOAT32_RTOL_MIN:g} or larger, or "
+                         "--dtype float64")
 
 _FUSED_VERSION = 5  # the calling convention this module expects of verify.multistage.engine._fused
 
