@@ -20,8 +20,10 @@ K = 1/2 event), against ``jax_diffrax_flow.py`` (jitted JAX + diffrax, Tsit5, rt
 states and their losses, ``--losses-in-solve 1``) run in ``--jax-python`` (skipped, with a line, when none is given), its compile excluded: the
 script times ``--repeat`` runs of the compiled solve.  Two modes: ``one`` (one thread each: this process
 and the JAX process pinned to one core, the kernel with one thread, XLA without its Eigen thread pool),
-``all`` (the machine's threads each: the kernel's rows split among the cores from n * m = 1e6 on, below
-that one kernel thread with the recorded losses on the other core; JAX with its defaults).
+``all`` (the machine's threads each: the kernel's rows split among the cores from n * m =
+``verify.threads.KERNEL_PARALLEL_FROM`` on, as ``simulate`` does on idle cores, the recorded losses then evaluated
+after the integration by the split kernel; below it one kernel thread with the recorded losses on the other core;
+JAX with its defaults).
 Agreement: K(t) of the two runs on the 101 recording times (max difference) and t_half interpolated
 linearly on that grid by the same rule for both; the engine's t_half from its event is printed too.
 Ratio: JAX's median integration time over the engine's; target >= 1.2 at every size and mode.
@@ -51,7 +53,6 @@ TARGET = "tanh(2*x0) + 0.5*x1**2 + 0.4*x2 - 0.3"
 SIZES = {"A": (800, 300, 3, 100.0), "B": (4000, 2000, 8, 20.0), "C": (20000, 2000, 8, 20.0)}
 RTOL = 1e-5
 GRID = 101
-SPLIT_FROM = 1_000_000  # n * m from which "all" mode splits the kernel's rows among the cores
 
 
 def setup(m, n, d, t_max):
@@ -226,6 +227,18 @@ def grid_t_half(t, K):
     return float(t[i - 1] + (0.5 - K[i - 1]) / (K[i] - K[i - 1]) * (t[i] - t[i - 1]))
 
 
+def jax_usable(python):
+    """Whether ``python`` runs and imports jax and diffrax: ``(True, "")`` or ``(False, why)``."""
+    try:
+        done = subprocess.run([python, "-c", "import jax, diffrax"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"does not run ({exc})"
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return False, f"cannot import jax and diffrax ({last})"
+    return True, ""
+
+
 def jax_runs(jax_python, m, n, d, t_max, mode, repeat, work):
     config, a, W = setup(m, n, d, t_max)
     data = config.dataset
@@ -248,10 +261,13 @@ def main() -> int:
     parser.add_argument("--repeat-large", type=int, default=2, help="integrations per side at C (about a minute each)")
     parser.add_argument("--sizes", default="A,B,C")
     parser.add_argument("--modes", default="one,all")
-    parser.add_argument("--quick", action="store_true", help="size A only, one repeat, fewer field rounds")
+    parser.add_argument("--quick", action="store_true",
+                        help="every part in a short form (size A, two integrations a side, three sizes in part 3), "
+                             "for CI: prints the ratios and exits 0 whatever they are (1 only when a part breaks)")
     parser.add_argument("--skip-field", action="store_true")
-    parser.add_argument("--split-from", type=float, default=SPLIT_FROM,
-                        help="n * m from which 'all' mode splits the kernel's rows among the cores (default 1e6)")
+    parser.add_argument("--split-from", type=float, default=None,
+                        help="n * m from which 'all' mode splits the kernel's rows among the cores (default: "
+                             "verify.threads.KERNEL_PARALLEL_FROM, simulate's threshold)")
     parser.add_argument("--threads-table", action="store_true",
                         help="part 3: two kernel threads against one over a range of n x m, and the crossover "
                              "(the threshold verify.threads.KERNEL_PARALLEL_FROM is set from)")
@@ -260,7 +276,10 @@ def main() -> int:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     sizes = ["A"] if args.quick else args.sizes.split(",")
-    repeat = 1 if args.quick else args.repeat
+    if args.split_from is None:
+        from verify.threads import KERNEL_PARALLEL_FROM
+        args.split_from = KERNEL_PARALLEL_FROM
+    repeat = 2 if args.quick else args.repeat
     out = {"machine": {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                        "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                        "load_average_start": os.getloadavg()}}
@@ -271,7 +290,12 @@ def main() -> int:
         for key, r in out["field"].items():
             print(f"  {key}: " + (r if isinstance(r, str) else f"{r[0]:.2f} ({r[1]:.2f}-{r[2]:.2f})"))
 
-    if args.threads_table:
+    if args.jax_python is not None:
+        usable, why = jax_usable(args.jax_python)
+        if not usable:
+            print(f"JAX + diffrax skipped: {args.jax_python} {why}")
+            args.jax_python = None
+    if args.threads_table or args.quick:
         if len(os.sched_getaffinity(0)) < 2:
             print("part 3: skipped (this process may use one core)")
         else:
@@ -282,11 +306,11 @@ def main() -> int:
                 print(f"  crossover ({series}): " + (f"two threads faster from n x m = {at:.3g} on" if at else
                                                      "two threads not faster at the largest size") +
                       f" (threshold in use: {table['threshold_in_use']:.3g})")
-    if args.dtype_part:
+    if args.dtype_part or args.quick:
         print(f"part 4: the integration (RK45, rtol {RTOL:g}) with the field in float32 against float64, one kernel "
               "thread, alternating:")
         out["dtype"] = dtype_part(["A"] if args.quick else [s for s in sizes if s != "C"] or ["A"],
-                                  3 if args.quick else args.repeat)
+                                  2 if args.quick else args.repeat)
     if args.jax_python is None:
         print("part 2: JAX + diffrax skipped (no --jax-python given); the engine's times alone follow")
     work = Path(tempfile.mkdtemp(prefix="bench-flow-jax-"))
@@ -297,8 +321,8 @@ def main() -> int:
         for mode in [m for m in args.modes.split(",") if m]:
             if mode == "one":
                 os.sched_setaffinity(0, {min(cores)})
-            # the machine's threads: the kernel's rows split among the cores from SPLIT_FROM entries on (below,
-            # splitting costs more than it gains: one kernel thread, the recorded losses on the other core)
+            # the machine's threads: the kernel's rows split among the cores from --split-from entries on (below,
+            # one kernel thread, the recorded losses on the other core; with the split, the losses after)
             threads = len(cores) if mode == "all" and m * n >= args.split_from else 1
             reps = args.repeat_large if label == "C" and not args.quick else repeat
             try:
