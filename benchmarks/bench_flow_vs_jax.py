@@ -139,8 +139,9 @@ def threads_table(quick):
             row = {"n": n, "d": d, "m": m, "elements": n * m, "one_thread_us": t_one * 1e6,
                    "two_over_one": ratio, "busy_cores_before": busy, "chunks": len(two._chunks)}
             series.append(row)
-            print(f"  n = {n:5d}, d = {d}, m = {m:5d}: n x m = {n * m:9.3g}, one thread {t_one * 1e6:8.0f} us, "
-                  f"two threads / one {ratio[0]:.2f} ({ratio[1]:.2f}-{ratio[2]:.2f}), busy cores before "
+            print(f"  n = {n:5d}, d = {d}, m = {m:5d}: n x m = {n * m:9.3g}, one thread {t_one * 1e6:8.0f} us, two "
+                  f"about {ratio[0] * t_one * 1e6:8.0f} us, two threads / one {ratio[0]:.2f} ({ratio[1]:.2f}-"
+                  f"{ratio[2]:.2f}), busy cores before "
                   f"{busy:.1f}", flush=True)
         faster = [r["two_over_one"][0] < 1.0 for r in series]
         first = next((i for i in range(len(series)) if all(faster[i:])), None)
