@@ -206,16 +206,24 @@ def dtype_part(labels, repeat):
                             "T_d": traj.first_event("K=0.99"), "kernel": kernel.variant,
                             "final_loss": float(traj.loss[-1])})
         ratio = band([a / b for a, b in zip(runs["float64"]["times_s"], runs["float32"]["times_s"])])
+        # one field evaluation alone, float64 / float32, interleaved (weights at 50x the initialisation, as in part 1)
+        theta = pack(a, 50 * W)
+        k64, k32 = (NumpyKernel(config.activation, data.X, data.p, data.y, m, threads=1, dtype=dt)
+                    for dt in ("float64", "float32"))
+        field_ratio = interleaved_ratio(lambda: k64.loss_and_field(theta), lambda: k32.loss_and_field(theta),
+                                        5 if repeat < 3 else 11, max(2, int(1e7 // (n * m))))
         rel = {}
         for q in ("t_half", "T_d"):
             ref, got = runs["float64"][q], runs["float32"][q]
             rel[q] = None if ref is None or got is None else abs(got - ref) / ref
-        out[label] = {"runs": runs, "float64_over_float32": ratio, "relative_difference": rel}
+        out[label] = {"runs": runs, "float64_over_float32": ratio, "field_float64_over_float32": field_ratio,
+                      "relative_difference": rel}
         show = lambda v: "not reached" if v is None else f"{v:.1e}"  # noqa: E731
         print(f"  {label} (m = {m}, n = {n}, d = {d}): float64 {band(runs['float64']['times_s'])[0]:.3f} s, "
               f"float32 {band(runs['float32']['times_s'])[0]:.3f} s ({runs['float32']['evaluations']} against "
               f"{runs['float64']['evaluations']} evaluations): float32 {ratio[0]:.2f}x ({ratio[1]:.2f}-{ratio[2]:.2f}) "
-              f"faster; |float32 / float64 - 1|: t_half {show(rel['t_half'])} (t_half {runs['float64']['t_half']}), "
+              f"faster (one field: {field_ratio[0]:.2f}x, {field_ratio[1]:.2f}-{field_ratio[2]:.2f}); "
+              f"|float32 / float64 - 1|: t_half {show(rel['t_half'])} (t_half {runs['float64']['t_half']}), "
               f"T_d {show(rel['T_d'])} (T_d {runs['float64']['T_d']})", flush=True)
     return out
 
