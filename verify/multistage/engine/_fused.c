@@ -29,6 +29,10 @@
  * verify.multistage.engine.kernels uses the NumPy path.  The input dimension d and the activation
  * are compile-time constants of each kernel.
  *
+ * The kernel exists in double and, on request (the precision argument), in float: the same loops in
+ * _fused_rows.h, included once for each type, with a float inline tanh and libmvec's float vector
+ * functions; the arguments, theta, the output and the loss stay double in both.
+ *
  * The GIL is released during the loops: callers may run disjoint row ranges in
  * several threads, each with its own work array, and add up the outputs.
  */

@@ -12,6 +12,9 @@ Linux with glibc; see setup.py): one pass over the rows that never writes the
 ``n x m`` array, with tanh computed inline and sin, cos, erf and exp from
 glibc's vector math library.  For tanh it costs about 0.7 (d = 3) to 0.9
 (d = 8) times ``numpy.tanh`` over that array (benchmarks/README.md, issue 25).
+With ``dtype="float32"`` (``simulate --dtype float32``) its loops run in float, twice the vector width: one
+field evaluation 2.2-3.0 times faster, the flow's t_half and T_d within about 1e-6 of float64 (the same
+README, "Issue 25, targets 2 and 7"); the parameters, the loss and the field stay float64 outside it.
 Otherwise (another activation, no compiler,
 ``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the NumPy path at
 about two ``tanh`` passes:
