@@ -305,10 +305,10 @@ def add_tools(sub) -> None:
     p.add_argument("--grid", type=int, default=301, help="number of recording times (default 301)")
     p.add_argument("--batch", type=int, default=None, help="mini-batch size: SGD instead of full-batch descent")
     p.add_argument("--dtype", default="float64", metavar="{float64,float32}",
-                   help="precision of the two-layer field (default float64).  float32 computes it about 2.4 times "
-                        "faster (compiled kernel) with t_half and T_d off by up to ~1e-6 relative; it needs "
-                        "--rtol >= 1e-6 and is for this tool only, not for the claims (benchmarks/README.md, "
-                        "issue 25 target 7)")
+                   help="precision of the two-layer field (default float64; the states stay float64).  float32 "
+                        "integrates about 2.2 times faster (compiled kernel) with t_half and T_d within about 1e-6 "
+                        "relative of float64; it needs --rtol >= 1e-6 and is for this tool only, not for the "
+                        "claims (benchmarks/README.md, issue 25 targets 2 and 7)")
     p.add_argument("--threads", default=None, metavar="N",
                    help="threads of the two-layer kernel (default: one below n x m = "
                         f"{KERNEL_PARALLEL_FROM:.0e}, else the idle cores)")
