@@ -68,6 +68,7 @@ def check_precision(dtype: str, rtol: float | None = None, *, option: str = "--r
                          "carries round-off of a few 1e-7)", f"use {option} {FLOAT32_RTOL_MIN:g} or larger, or "
                          "--dtype float64")
 
+
 _FUSED_VERSION = 5  # the calling convention this module expects of verify.multistage.engine._fused
 
 #: The functions ``g`` of ``sigma(s) = g(c s)`` with a compiled kernel, by their code in ``_fused``.
