@@ -17,8 +17,9 @@ kernel thread, at A's and B's sizes; medians and 10-90 % bands of interleaved ro
 
 Part 2, the integration alone: ``integrate_flow`` (RK45, rtol 1e-5, 101 recordings with their losses, the
 K = 1/2 event), against ``jax_diffrax_flow.py`` (jitted JAX + diffrax, Tsit5, rtol 1e-5, 101 saved
-states and their losses, ``--losses-in-solve 1``) run in ``--jax-python`` (skipped, with a line, when none is given), its compile excluded: the
-script times ``--repeat`` runs of the compiled solve.  Two modes: ``one`` (one thread each: this process
+states and their losses, ``--losses-in-solve 1``) run in ``--jax-python`` (skipped, with a line, when none is given or it cannot import jax and diffrax), its compile
+excluded: the script times ``--repeat`` runs of the compiled solve, each right after one of the engine's.  Two
+modes: ``one`` (one thread each: this process
 and the JAX process pinned to one core, the kernel with one thread, XLA without its Eigen thread pool),
 ``all`` (the machine's threads each: the kernel's rows split among the cores from n * m =
 ``verify.threads.KERNEL_PARALLEL_FROM`` on, as ``simulate`` does on idle cores, the recorded losses then evaluated
@@ -26,7 +27,9 @@ after the integration by the split kernel; below it one kernel thread with the r
 JAX with its defaults).
 Agreement: K(t) of the two runs on the 101 recording times (max difference) and t_half interpolated
 linearly on that grid by the same rule for both; the engine's t_half from its event is printed too.
-Ratio: JAX's median integration time over the engine's; target >= 1.2 at every size and mode.
+The JAX process compiles once, then its solves alternate with the engine's integrations (engine, JAX, engine,
+...: ``--serve 1``), so both sides of a pair see the same state of the machine.  Ratio: the median over the pairs
+of JAX's integration time over the engine's (10-90 % band); target >= 1.2 at every size and mode.
 
 Also printed: the split of the engine's time, field evaluations x the time of one evaluation (measured
 right after, same state of the machine) against the whole integration.
@@ -150,7 +153,8 @@ def threads_table(quick):
     return {"rows": rows, "crossover_elements": crossovers, "threshold_in_use": threads_module.KERNEL_PARALLEL_FROM}
 
 
-def engine_runs(m, n, d, t_max, threads, repeat):
+def engine_runs(m, n, d, t_max, threads, repeat, between=None):
+    """``repeat`` integrations of the engine; ``between()`` is called after each (one JAX run: interleaved)."""
     from verify.engines import FlowOptions, integrate_flow
     from verify.multistage.engine.events import make_events
     from verify.multistage.engine import NumpyKernel, pack
@@ -167,6 +171,8 @@ def engine_runs(m, n, d, t_max, threads, repeat):
         traj = integrate_flow(kernel, theta0, t_max, scale=m ** -1.0, events=events,
                               options=FlowOptions(solver="RK45", rtol=RTOL, grid=GRID))
         times.append(time.perf_counter() - start)
+        if between is not None:
+            between()
     evaluations = traj.info["field_evaluations"]
     inner = max(2, min(20, int(4e6 // (n * m))))
     start = time.perf_counter()
@@ -248,19 +254,38 @@ def jax_usable(python):
     return True, ""
 
 
-def jax_runs(jax_python, m, n, d, t_max, mode, repeat, work):
-    config, a, W = setup(m, n, d, t_max)
-    data = config.dataset
-    src, dst = work / f"in-{m}.npz", work / f"jax-{m}-{mode}.json"
-    np.savez(src, X=data.X, y=data.y, p=data.p, z=data.z, zSz=data.moments["z_Sinv_z"], a=a, W=W)
-    env = dict(os.environ)
-    cmd = [jax_python, str(HERE / "jax_diffrax_flow.py"), str(src), str(dst), "--rtol", str(RTOL),
-           "--t-max", str(t_max), "--grid", str(GRID), "--repeat", str(repeat), "--losses-in-solve", "1"]
-    if mode == "one":
-        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
-        cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0)))] + cmd
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return json.loads(dst.read_text())
+class JaxSession:
+    """The JAX script compiled once in its own process (``--serve 1``), then one solve per :meth:`run`, so that
+    its runs alternate with the engine's on the same state of the machine; :meth:`close` returns its JSON."""
+
+    def __init__(self, jax_python, m, n, d, t_max, mode, work):
+        config, a, W = setup(m, n, d, t_max)
+        data = config.dataset
+        src, self.dst = work / f"in-{m}.npz", work / f"jax-{m}-{mode}.json"
+        np.savez(src, X=data.X, y=data.y, p=data.p, z=data.z, zSz=data.moments["z_Sinv_z"], a=a, W=W)
+        env = dict(os.environ)
+        cmd = [jax_python, str(HERE / "jax_diffrax_flow.py"), str(src), str(self.dst), "--rtol", str(RTOL),
+               "--t-max", str(t_max), "--grid", str(GRID), "--losses-in-solve", "1", "--serve", "1"]
+        if mode == "one":
+            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+            cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0)))] + cmd
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            self.proc.kill()
+            raise RuntimeError(f"{jax_python} jax_diffrax_flow.py did not start (exit {self.proc.wait()})")
+
+    def run(self) -> float:
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> dict:
+        self.proc.stdin.write("end\n")
+        self.proc.stdin.close()
+        if self.proc.wait(timeout=600):
+            raise RuntimeError(f"jax_diffrax_flow.py exited with {self.proc.returncode}")
+        return json.loads(self.dst.read_text())
 
 
 def main() -> int:
@@ -334,10 +359,15 @@ def main() -> int:
             # one kernel thread, the recorded losses on the other core; with the split, the losses after)
             threads = len(cores) if mode == "all" and m * n >= args.split_from else 1
             reps = args.repeat_large if label == "C" and not args.quick else repeat
+            jax = session = None
             try:
-                eng = engine_runs(m, n, d, t_max, threads, reps)
-                jax = jax_runs(args.jax_python, m, n, d, t_max, mode, reps, work) if args.jax_python else None
+                # the JAX process compiled first, then engine and JAX runs alternating (engine, JAX, engine, ...)
+                session = JaxSession(args.jax_python, m, n, d, t_max, mode, work) if args.jax_python else None
+                eng = engine_runs(m, n, d, t_max, threads, reps, between=session.run if session else None)
+                jax = session.close() if session else None
             finally:
+                if session is not None and session.proc.poll() is None:
+                    session.proc.kill()
                 os.sched_setaffinity(0, cores)
             e_med = band(eng["times_s"])
             row = {"engine": eng, "engine_median_s": e_med, "kernel_threads": threads, "repeat": reps}
@@ -348,14 +378,15 @@ def main() -> int:
                     f" of it")
             if jax is not None:
                 j_med = band(jax["integrate_all_s"])
+                pairs = band([j / e for j, e in zip(jax["integrate_all_s"], eng["times_s"])])
                 dK = float(np.max(np.abs(np.asarray(jax["K"]) - np.asarray(eng["K"]))))
                 th_e, th_j = grid_t_half(eng["t"], eng["K"]), grid_t_half(eng["t"], jax["K"])
                 row.update({"jax": {k: v for k, v in jax.items() if k != "K"}, "jax_median_s": j_med,
-                            "ratio_jax_over_engine": j_med[0] / e_med[0], "max_K_difference": dK,
+                            "ratio_jax_over_engine": pairs[0], "ratio_band": pairs, "max_K_difference": dK,
                             "t_half_grid_engine": th_e, "t_half_grid_jax": th_j})
                 line += (f"; JAX + diffrax {j_med[0]:.3f} s ({j_med[1]:.3f}-{j_med[2]:.3f}), {jax['evaluations']} "
                          f"evaluations, compile {jax['compile_s']:.1f} s excluded -> engine ahead "
-                         f"{j_med[0] / e_med[0]:.2f}x (target >= 1.2); max |K_engine - K_jax| on the grid {dK:.1e}, "
+                         f"{pairs[0]:.2f}x ({pairs[1]:.2f}-{pairs[2]:.2f}, interleaved pairs; target >= 1.2); max |K_engine - K_jax| on the grid {dK:.1e}, "
                          f"t_half on the grid {th_e} / {th_j}, engine's event {eng['t_half_event']}")
             print(line, flush=True)
             out["integration"][f"{label} {mode}"] = row
