@@ -423,3 +423,16 @@ def test_an_unknown_dtype_is_refused():
     X, p, y, _ = problem(1, 10, 4, 3, 0.5)
     with pytest.raises(ValueError, match="float16"):
         NumpyKernel(TANH, X, p, y, 4, dtype="float16")
+
+
+@pytest.mark.parametrize("fused", [pytest.param(True, marks=needs_fused), False])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_nan_in_the_parameters_reaches_the_loss_in_either_precision(fused, dtype):
+    """The flow's divergence check reads the loss: a NaN weight must come out as a NaN loss, not be clamped away
+    by the inline tanh (control: the same parameters without it give a finite loss)."""
+    X, p, y, theta = problem(5, 30, 20, 3, 0.5)
+    kernel = NumpyKernel(TANH, X, p, y, 20, fused=fused, dtype=dtype)
+    assert np.isfinite(kernel.loss(theta))
+    theta[20 + 7] = np.nan
+    loss, field = kernel.loss_and_field(theta)
+    assert np.isnan(loss) and not np.all(np.isfinite(field))
