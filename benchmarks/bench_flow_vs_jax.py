@@ -340,6 +340,11 @@ def main() -> int:
                 print(f"  crossover ({series}): " + (f"two threads faster from n x m = {at:.3g} on" if at else
                                                      "two threads not faster at the largest size") +
                       f" (threshold in use: {table['threshold_in_use']:.3g})")
+            busiest = max(r["busy_cores_before"] for r in table["rows"])
+            table["idle"] = busiest < 0.5
+            if not table["idle"]:
+                print(f"  note: other work kept up to {busiest:.1f} cores busy during the table; simulate splits only "
+                      "onto idle cores, so set the threshold from a run on an idle machine")
     if args.dtype_part or args.quick:
         print(f"part 4: the integration (RK45, rtol {RTOL:g}) with the field in float32 against float64, one kernel "
               "thread, alternating:")
