@@ -6,7 +6,7 @@ Usage: python benchmarks/bench_critical_lr.py [--widths 64 128 256] [--depth 4] 
 
 ``--speed`` (issue 20) times the c_sharp search before and after its two levers, on the same networks: before,
 the coarse grid over the whole bracket and every step's sharpness converged by Lanczos; after, the grid
-started from the measured c_loss and c_max (:func:`~verify.early_training._critical.sharp_hint`) and each
+started from the measured c_loss and c_max (:func:`~verify.early_training.critical.sharp_hint`) and each
 step's event decided from a few Lanczos steps where they suffice (:mod:`verify.hessian.certify`).  Both with
 the ``full`` profile's searches (c_sharp: coarse step 0.5, bisection to 0.05 in log2 c).  It reports per
 set-up the Hessian-vector products and seconds of the c_sharp search, its runs, and whether the two cells
@@ -28,8 +28,8 @@ stops only at divergence (loss above 1e5); ``c_loss`` and ``c_sharp`` are the
 first ``c`` on the grid whose run shows the event.  It uses the same initial
 weights and the same batch order as the verifier, so the two can agree.
 
-Verifier: :func:`verify.early_training._critical.measure` with the default
-:class:`~verify.early_training._search.Search` (bracket narrowed to the
+Verifier: :func:`verify.early_training.critical.measure` with the default
+:class:`~verify.early_training.search.Search` (bracket narrowed to the
 baseline's), i.e. ``lambda^H_0`` and the sharpness by Lanczos (warm-started),
 loss events in batched :func:`~verify.engines.deepnet.train_many` passes of 7
 values of ``c``, a sharpness run stopped at its first event, coarse grid
@@ -57,9 +57,9 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-import verify.early_training._critical as critical
-from verify.early_training._critical import Problem, Setup, measure
-from verify.early_training._search import AUTHORS_GRID_STEP, Search
+import verify.early_training.critical as critical
+from verify.early_training.critical import Problem, Setup, measure
+from verify.early_training.search import AUTHORS_GRID_STEP, Search
 from verify.engines.deepnet import _batches, seed_streams
 from verify.hessian import power_iteration
 
@@ -150,8 +150,8 @@ def verifier(setup: Setup, search: Search, power: bool = False) -> dict:
 
 def speed(setup: Setup) -> dict:
     """c_sharp's search before (whole bracket, converged sharpness) and after (hinted bracket, decided steps)."""
-    from verify.early_training._critical import sharp_hint
-    from verify.early_training._profiles import PROFILES
+    from verify.early_training.critical import sharp_hint
+    from verify.early_training.profiles import PROFILES
 
     full = PROFILES["full"]
     out = {}

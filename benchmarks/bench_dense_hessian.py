@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_dense_hessian.py [--dense] [--lanczos-vs-power] [
 (with neither ``--dense`` nor ``--lanczos-vs-power``, both parts run).
 
 Workload: the network of the noisy-quadratic paper's Q3 measurement
-(:mod:`verify.noisy_quadratic._spectrum`): a bias-free GELU MLP 64 -> width
+(:mod:`verify.noisy_quadratic.spectrum_training`): a bias-free GELU MLP 64 -> width
 -> ... -> 10 (``depth`` weight layers; width 32, depth 3: 3392 parameters,
 the ``full`` profile's network), cross-entropy (mean) on all 1797 digits,
 float64, at its initial point (``DeepNet.init(0)``), one PyTorch thread.

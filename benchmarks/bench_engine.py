@@ -37,12 +37,12 @@ import numpy as np
 import scipy
 from scipy.integrate import solve_ivp
 
-from verify.multistage._config import config_from_dict
+from verify.multistage.config import config_from_dict
 from verify.engines import FlowOptions, integrate_flow
 from verify.multistage.engine import NumpyKernel, pack, unpack
 from verify.multistage.engine.events import k_of_theta, make_events
 from verify.multistage.engine.kernels import fused_status
-from verify.multistage._initialisation import initial_parameters
+from verify.multistage.initialisation import initial_parameters
 
 WORKLOAD = {
     "model": {"activation": "tanh", "width": 800, "alpha": 1.0},

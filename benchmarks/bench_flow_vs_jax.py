@@ -1,7 +1,8 @@
-"""The engine's integration alone against JAX + diffrax, in one run (issue 25, targets 1 and 2).
+"""The engine's integration alone against JAX + diffrax, in one run (issue 25, targets 1, 2, 3 and 7).
 
 Usage: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_flow_vs_jax.py
-       [--jax-python PYTHON] [--repeat 3] [--sizes A,B,C] [--modes one,all] [--quick] [--json FILE]
+       [--jax-python PYTHON] [--repeat 3] [--sizes A,B,C] [--modes one,all]
+       [--parts field,integration,whole,threads,dtype] [--pairs 3] [--quick] [--json FILE]
 
 Workloads (tanh, alpha = 1, whitened Gaussian samples, data seed 0, initialisation seed 1, the target
 of ``simulate_workload.toml``):
@@ -33,6 +34,28 @@ of JAX's integration time over the engine's (10-90 % band); target >= 1.2 at eve
 
 Also printed: the split of the engine's time, field evaluations x the time of one evaluation (measured
 right after, same state of the machine) against the whole integration.
+
+Part 3 (``--parts ...,whole``; issue 25, target 3), the whole processes, compile included: ``python -m verify
+multistage simulate --rtol 1e-5`` (its default outputs at that size: 301 recordings, the D3 remainder and the
+per-neuron series at A; 101 recordings and neither from n x m = 4e6 on, ``LARGE_RUN_FROM``) against
+``jax_diffrax_flow.py`` run as a whole process (imports, compile, the solve, Tsit5 at rtol 1e-5, as many saved
+states as ``simulate`` records and their losses inside the solve), same data and initial parameters (the
+configuration is written as a TOML file and checked to give the data and initial parameters handed to JAX).
+``--pairs`` pairs per size, the two commands alternating (which goes first alternates too), the ratio
+JAX / simulate taken within each pair; median (min-max) printed.  Mode ``all`` (the default of this part: both
+with their default threads) and ``one`` (both pinned to one core, ``--threads 1``, XLA without its Eigen pool).
+``--quick``: size A, one pair, mode ``all`` (about 15 s with JAX; exit 0 whatever the ratios).
+
+Part 4 (``--parts threads`` or ``--threads-table``; issue 25, target 2's threshold): one field evaluation with the
+kernel's rows split between two threads against one thread over a range of n x m, interleaved, the idle cores
+measured before each size, and the crossover (the threshold ``verify.threads.KERNEL_PARALLEL_FROM`` is set from;
+it says when the table was not taken on idle cores).
+
+Part 5 (``--parts dtype`` or ``--dtype-part``; issue 25, target 7): the integration with the field in float32
+against float64 (speed of the integration and of one field evaluation, t_half and T_d of each) at A and B.
+
+``--quick`` without ``--parts``: parts 1, 2, 4 and 5 in a short form for CI (size A, two integrations a side,
+three sizes in part 4): prints the ratios and exits 0 whatever they are, 1 only when a part raises.
 """
 from __future__ import annotations
 
@@ -40,6 +63,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,8 +83,8 @@ GRID = 101
 
 
 def setup(m, n, d, t_max):
-    from verify.multistage._config import config_from_dict
-    from verify.multistage._initialisation import initial_parameters
+    from verify.multistage.config import config_from_dict
+    from verify.multistage.initialisation import initial_parameters
 
     config = config_from_dict({"model": {"activation": "tanh", "width": m, "alpha": 1.0},
                                "data": {"dim": d, "samples": n, "whiten": True, "seed": 0},
@@ -109,13 +133,13 @@ def field_part(quick):
     return out
 
 
-#: part 3's sizes: (n, d, widths); n x m from 1.5e4 to 1.9e6 at d = 3 (workload A's n), 5e4 to 3.2e6 at d = 8
+#: part 4's sizes: (n, d, widths); n x m from 1.5e4 to 1.9e6 at d = 3 (workload A's n), 5e4 to 3.2e6 at d = 8
 THREAD_SERIES = ((300, 3, (50, 100, 200, 400, 800, 1600, 3200, 6400)), (2000, 8, (25, 50, 100, 200, 400, 800, 1600)))
 QUICK_SERIES = ((300, 3, (200, 800, 3200)),)
 
 
 def threads_table(quick):
-    """Part 3: one field evaluation of the kernel with its rows split between two threads against one thread,
+    """Part 4: one field evaluation of the kernel with its rows split between two threads against one thread,
     over a range of n x m, interleaved; the crossover is the smallest n x m from which two threads are faster
     at that size and every larger one of its series.  The idle cores are measured before each size."""
     from verify.multistage.engine import NumpyKernel, pack
@@ -185,7 +209,7 @@ def engine_runs(m, n, d, t_max, threads, repeat, between=None):
 
 
 def dtype_part(labels, repeat):
-    """Part 4: the integration with the field in float32 against float64 (one kernel thread, the same machine
+    """Part 5: the integration with the field in float32 against float64 (one kernel thread, the same machine
     state: the two alternate, ``repeat`` pairs), with t_half (K = 1/2) and T_d (K = 1 - delta, delta = 0.01)
     from the flow's events of each; the ratio is the median of the pairs' float64 / float32 times."""
     from verify.engines import FlowOptions, integrate_flow
@@ -288,6 +312,89 @@ class JaxSession:
         return json.loads(self.dst.read_text())
 
 
+def _workload_toml(m, n, d, t_max) -> str:
+    """The configuration of :func:`setup` as a TOML file for the ``simulate`` command."""
+    return (f'[model]\nactivation = "tanh"\nwidth = {m}\nalpha = 1.0\n\n[data]\ndim = {d}\nsamples = {n}\n'
+            f'whiten = true\nseed = 0\n\n[target]\nexpr = "{TARGET}"\n\n[train]\nmethod = "flow"\n'
+            f't_max = {t_max!r}\nseed = 1\n')
+
+
+def _timed(cmd, env=None) -> float:
+    start = time.perf_counter()
+    # run from this checkout, so that ``python -m verify`` is its verify
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=HERE.parent)
+    return time.perf_counter() - start
+
+
+def whole_part(jax_python, sizes, modes, pairs, work):
+    """Part 3: the whole ``simulate`` process against the whole JAX + diffrax script, interleaved pairs."""
+    from verify.multistage.cli import output_plan
+    from verify.multistage.config import load_config
+
+    python_default = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    results = {}
+    warmed = False
+    for label in sizes:
+        m, n, d, t_max = SIZES[label]
+        config, a, W = setup(m, n, d, t_max)
+        toml = work / f"workload-{label}.toml"
+        toml.write_text(_workload_toml(m, n, d, t_max))
+        loaded = load_config(toml)
+        if not (np.array_equal(loaded.dataset.X, config.dataset.X) and np.array_equal(loaded.dataset.y,
+                                                                                       config.dataset.y)):
+            raise RuntimeError(f"{toml} does not give the benchmark's data")
+        grid = output_plan(loaded)["grid"]
+        data = config.dataset
+        src = work / f"whole-in-{label}.npz"
+        np.savez(src, X=data.X, y=data.y, p=data.p, z=data.z, zSz=data.moments["z_Sinv_z"], a=a, W=W)
+        sim = [sys.executable, "-m", "verify", "multistage", "simulate", "--config", str(toml), "--rtol", str(RTOL),
+               "--json", "--quiet", "--out"]
+        if not warmed:          # writes the project's bytecode cache, as any first run does (not timed)
+            _timed(sim + [str(work / "warm-up")], env=python_default)
+            warmed = True
+        for mode in modes:
+            pin = ["taskset", "-c", str(min(os.sched_getaffinity(0)))] if mode == "one" else []
+            sim_cmd = pin + sim[:-1] + (["--threads", "1"] if mode == "one" else []) + ["--out"]
+            jax_env = dict(os.environ)
+            if mode == "one":
+                jax_env["XLA_FLAGS"] = (jax_env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+            jax_cmd = (pin + [jax_python, str(HERE / "jax_diffrax_flow.py"), str(src), str(work / "jax.json"),
+                              "--rtol", str(RTOL), "--t-max", str(t_max), "--grid", str(grid), "--losses-in-solve",
+                              "1"]) if jax_python else None
+            t_sim, t_jax, ratios = [], [], []
+            for i in range(pairs):
+                out_dir = work / f"sim-{label}-{mode}-{i}"
+                run_sim = lambda: t_sim.append(_timed(sim_cmd + [str(out_dir)], env=python_default))  # noqa: E731
+                run_jax = lambda: t_jax.append(_timed(jax_cmd, env=jax_env))  # noqa: E731
+                for run in ((run_sim, run_jax) if i % 2 == 0 else (run_jax, run_sim)):
+                    if run is run_sim or jax_cmd:
+                        run()
+                if jax_cmd:
+                    ratios.append(t_jax[-1] / t_sim[-1])
+                if i == 0:
+                    summary = json.loads((out_dir / "summary.json").read_text())
+                    npz_mb = os.path.getsize(out_dir / "trajectory.npz") / 1e6
+                shutil.rmtree(out_dir)          # up to 150 MB of states at C
+            row = {"simulate_s": t_sim, "simulate_t_half": summary["t_half"], "outputs": summary["outputs"],
+                   "npz_mb": npz_mb, "field_evaluations": summary["run"]["field_evaluations"]}
+            line = (f"{label} (m = {m}, n = {n}, d = {d}, t to {t_max:g}), {mode}: simulate {np.median(t_sim):.2f} s "
+                    f"({min(t_sim):.2f}-{max(t_sim):.2f}), {grid} recordings, remainder "
+                    f"{summary['outputs']['remainder']}, per-neuron {summary['outputs']['per_neuron']}, NPZ "
+                    f"{npz_mb:.1f} MB, t_half {summary['t_half']}")
+            if jax_cmd:
+                inner = json.loads((work / "jax.json").read_text())
+                row.update({"jax_s": t_jax, "ratios_jax_over_simulate": ratios, "jax_t_half_grid": inner["t_half"],
+                            "jax_split_last": {k: inner[k] for k in ("import_s", "compile_s", "integrate_s")}})
+                line += (f"; JAX + diffrax {np.median(t_jax):.2f} s ({min(t_jax):.2f}-{max(t_jax):.2f}; last: import "
+                         f"{inner['import_s']:.1f} s, compile {inner['compile_s']:.1f} s, solve "
+                         f"{inner['integrate_s']:.1f} s), t_half on its grid {inner['t_half']} -> simulate ahead "
+                         f"{np.median(ratios):.2f}x per pair ({min(ratios):.2f}-{max(ratios):.2f}, {pairs} pair(s); "
+                         "target > 1)")
+            print(line, flush=True)
+            results[f"{label} {mode}"] = row
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jax-python", default=None, help="a Python with jax and diffrax (e.g. a separate venv)")
@@ -296,17 +403,25 @@ def main() -> int:
     parser.add_argument("--sizes", default="A,B,C")
     parser.add_argument("--modes", default="one,all")
     parser.add_argument("--quick", action="store_true",
-                        help="every part in a short form (size A, two integrations a side, three sizes in part 3), "
-                             "for CI: prints the ratios and exits 0 whatever they are (1 only when a part breaks)")
+                        help="the parts in a short form, for CI (size A, two integrations a side, three sizes in "
+                             "part 4; by default parts field, integration, threads and dtype): prints the ratios "
+                             "and exits 0 whatever they are (1 only when a part breaks)")
     parser.add_argument("--skip-field", action="store_true")
+    parser.add_argument("--parts", default=None,
+                        help="which parts: field, integration, whole (the whole processes, part 3), threads (part "
+                             "4), dtype (part 5); default field,integration (with --quick: field,integration,"
+                             "threads,dtype)")
+    parser.add_argument("--pairs", type=int, default=3, help="interleaved pairs per size in part 3 (2 at C)")
+    parser.add_argument("--whole-modes", default="all", help="modes of part 3: all, one or both (all,one)")
     parser.add_argument("--split-from", type=float, default=None,
                         help="n * m from which 'all' mode splits the kernel's rows among the cores (default: "
                              "verify.threads.KERNEL_PARALLEL_FROM, simulate's threshold)")
     parser.add_argument("--threads-table", action="store_true",
-                        help="part 3: two kernel threads against one over a range of n x m, and the crossover "
-                             "(the threshold verify.threads.KERNEL_PARALLEL_FROM is set from)")
+                        help="part 4 (as --parts threads): two kernel threads against one over a range of n x m, "
+                             "and the crossover (the threshold verify.threads.KERNEL_PARALLEL_FROM is set from)")
     parser.add_argument("--dtype-part", action="store_true",
-                        help="part 4: the integration with a float32 field against float64 (speed, t_half, T_d)")
+                        help="part 5 (as --parts dtype): the integration with a float32 field against float64 "
+                             "(speed, t_half, T_d)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     sizes = ["A"] if args.quick else args.sizes.split(",")
@@ -317,23 +432,30 @@ def main() -> int:
     out = {"machine": {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                        "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                        "load_average_start": os.getloadavg()}}
-    if not args.skip_field:
+    if args.parts is None:
+        args.parts = "field,integration,threads,dtype" if args.quick else "field,integration"
+    parts = set(args.parts.split(","))
+    parts |= {"threads"} if args.threads_table else set()
+    parts |= {"dtype"} if args.dtype_part else set()
+    if not parts <= {"field", "integration", "whole", "threads", "dtype"}:
+        parser.error(f"--parts {args.parts!r}: unknown part; use field, integration, whole, threads and/or dtype")
+    if args.jax_python is not None:
+        usable, why = jax_usable(args.jax_python)
+        if not usable:
+            print(f"JAX + diffrax skipped: {args.jax_python} {why}")
+            args.jax_python = None
+    if not args.skip_field and "field" in parts:
         out["field"] = field_part(args.quick)
         print("part 1: one field evaluation / the activation's NumPy pass over the same n x m array, one thread, "
               "weights at 50x the initialisation; median (10-90 %), target <= 1.5:")
         for key, r in out["field"].items():
             print(f"  {key}: " + (r if isinstance(r, str) else f"{r[0]:.2f} ({r[1]:.2f}-{r[2]:.2f})"))
 
-    if args.jax_python is not None:
-        usable, why = jax_usable(args.jax_python)
-        if not usable:
-            print(f"JAX + diffrax skipped: {args.jax_python} {why}")
-            args.jax_python = None
-    if args.threads_table or args.quick:
+    if "threads" in parts:
         if len(os.sched_getaffinity(0)) < 2:
-            print("part 3: skipped (this process may use one core)")
+            print("part 4: skipped (this process may use one core)")
         else:
-            print("part 3: one field evaluation, the kernel's rows split between two threads / one thread, "
+            print("part 4: one field evaluation, the kernel's rows split between two threads / one thread, "
                   "median (10-90 %) of interleaved rounds:")
             out["threads_table"] = table = threads_table(args.quick)
             for series, at in table["crossover_elements"].items():
@@ -345,56 +467,70 @@ def main() -> int:
             if not table["idle"]:
                 print(f"  note: other work kept up to {busiest:.1f} cores busy during the table; simulate splits only "
                       "onto idle cores, so set the threshold from a run on an idle machine")
-    if args.dtype_part or args.quick:
-        print(f"part 4: the integration (RK45, rtol {RTOL:g}) with the field in float32 against float64, one kernel "
+    if "dtype" in parts:
+        print(f"part 5: the integration (RK45, rtol {RTOL:g}) with the field in float32 against float64, one kernel "
               "thread, alternating:")
         out["dtype"] = dtype_part(["A"] if args.quick else [s for s in sizes if s != "C"] or ["A"],
                                   2 if args.quick else args.repeat)
-    if args.jax_python is None:
-        print("part 2: JAX + diffrax skipped (no --jax-python given); the engine's times alone follow")
-    work = Path(tempfile.mkdtemp(prefix="bench-flow-jax-"))
-    cores = os.sched_getaffinity(0)
-    out["integration"] = {}
-    for label in sizes:
-        m, n, d, t_max = SIZES[label]
-        for mode in [m for m in args.modes.split(",") if m]:
-            if mode == "one":
-                os.sched_setaffinity(0, {min(cores)})
-            # the machine's threads: the kernel's rows split among the cores from --split-from entries on (below,
-            # one kernel thread, the recorded losses on the other core; with the split, the losses after)
-            threads = len(cores) if mode == "all" and m * n >= args.split_from else 1
-            reps = args.repeat_large if label == "C" and not args.quick else repeat
-            jax = session = None
-            try:
-                # the JAX process compiled first, then engine and JAX runs alternating (engine, JAX, engine, ...)
-                session = JaxSession(args.jax_python, m, n, d, t_max, mode, work) if args.jax_python else None
-                eng = engine_runs(m, n, d, t_max, threads, reps, between=session.run if session else None)
-                jax = session.close() if session else None
-            finally:
-                if session is not None and session.proc.poll() is None:
-                    session.proc.kill()
-                os.sched_setaffinity(0, cores)
-            e_med = band(eng["times_s"])
-            row = {"engine": eng, "engine_median_s": e_med, "kernel_threads": threads, "repeat": reps}
-            line = (f"{label} (m = {m}, n = {n}, d = {d}, t to {t_max:g}), {mode} thread(s), {reps} run(s) each: engine "
-                    f"({threads} kernel thread(s)) "
-                    f"{e_med[0]:.3f} s ({e_med[1]:.3f}-{e_med[2]:.3f}), {eng['evaluations']} evaluations, field "
-                    f"{eng['field_s'] * 1e3:.2f} ms x evaluations = {eng['field_s'] * eng['evaluations'] / e_med[0]:.0%}"
-                    f" of it")
-            if jax is not None:
-                j_med = band(jax["integrate_all_s"])
-                pairs = band([j / e for j, e in zip(jax["integrate_all_s"], eng["times_s"])])
-                dK = float(np.max(np.abs(np.asarray(jax["K"]) - np.asarray(eng["K"]))))
-                th_e, th_j = grid_t_half(eng["t"], eng["K"]), grid_t_half(eng["t"], jax["K"])
-                row.update({"jax": {k: v for k, v in jax.items() if k != "K"}, "jax_median_s": j_med,
-                            "ratio_jax_over_engine": pairs[0], "ratio_band": pairs, "max_K_difference": dK,
-                            "t_half_grid_engine": th_e, "t_half_grid_jax": th_j})
-                line += (f"; JAX + diffrax {j_med[0]:.3f} s ({j_med[1]:.3f}-{j_med[2]:.3f}), {jax['evaluations']} "
-                         f"evaluations, compile {jax['compile_s']:.1f} s excluded -> engine ahead "
-                         f"{pairs[0]:.2f}x ({pairs[1]:.2f}-{pairs[2]:.2f}, interleaved pairs; target >= 1.2); max |K_engine - K_jax| on the grid {dK:.1e}, "
-                         f"t_half on the grid {th_e} / {th_j}, engine's event {eng['t_half_event']}")
-            print(line, flush=True)
-            out["integration"][f"{label} {mode}"] = row
+    if "integration" in parts:
+        if args.jax_python is None:
+            print("part 2: JAX + diffrax skipped (no --jax-python given); the engine's times alone follow")
+        work = Path(tempfile.mkdtemp(prefix="bench-flow-jax-"))
+        cores = os.sched_getaffinity(0)
+        out["integration"] = {}
+        for label in sizes:
+            m, n, d, t_max = SIZES[label]
+            for mode in [m for m in args.modes.split(",") if m]:
+                if mode == "one":
+                    os.sched_setaffinity(0, {min(cores)})
+                # the machine's threads: the kernel's rows split among the cores from --split-from entries on
+                # (below, one kernel thread, the recorded losses on the other core; with the split, the losses after)
+                threads = len(cores) if mode == "all" and m * n >= args.split_from else 1
+                reps = args.repeat_large if label == "C" and not args.quick else repeat
+                jax = session = None
+                try:
+                    # the JAX process compiled first, then engine and JAX runs alternating (engine, JAX, engine, ...)
+                    session = JaxSession(args.jax_python, m, n, d, t_max, mode, work) if args.jax_python else None
+                    eng = engine_runs(m, n, d, t_max, threads, reps, between=session.run if session else None)
+                    jax = session.close() if session else None
+                finally:
+                    if session is not None and session.proc.poll() is None:
+                        session.proc.kill()
+                    os.sched_setaffinity(0, cores)
+                e_med = band(eng["times_s"])
+                row = {"engine": eng, "engine_median_s": e_med, "kernel_threads": threads, "repeat": reps}
+                line = (f"{label} (m = {m}, n = {n}, d = {d}, t to {t_max:g}), {mode} thread(s), {reps} run(s) each: "
+                        f"engine ({threads} kernel thread(s)) "
+                        f"{e_med[0]:.3f} s ({e_med[1]:.3f}-{e_med[2]:.3f}), {eng['evaluations']} evaluations, field "
+                        f"{eng['field_s'] * 1e3:.2f} ms x evaluations = "
+                        f"{eng['field_s'] * eng['evaluations'] / e_med[0]:.0%} of it")
+                if jax is not None:
+                    j_med = band(jax["integrate_all_s"])
+                    pairs = band([j / e for j, e in zip(jax["integrate_all_s"], eng["times_s"])])
+                    dK = float(np.max(np.abs(np.asarray(jax["K"]) - np.asarray(eng["K"]))))
+                    th_e, th_j = grid_t_half(eng["t"], eng["K"]), grid_t_half(eng["t"], jax["K"])
+                    row.update({"jax": {k: v for k, v in jax.items() if k != "K"}, "jax_median_s": j_med,
+                                "ratio_jax_over_engine": pairs[0], "ratio_band": pairs, "max_K_difference": dK,
+                                "t_half_grid_engine": th_e, "t_half_grid_jax": th_j})
+                    line += (f"; JAX + diffrax {j_med[0]:.3f} s ({j_med[1]:.3f}-{j_med[2]:.3f}), {jax['evaluations']} "
+                             f"evaluations, compile {jax['compile_s']:.1f} s excluded -> engine ahead "
+                             f"{pairs[0]:.2f}x ({pairs[1]:.2f}-{pairs[2]:.2f}, interleaved pairs; target >= 1.2); "
+                             f"max |K_engine - K_jax| on the grid {dK:.1e}, t_half on the grid {th_e} / {th_j}, "
+                             f"engine's event {eng['t_half_event']}")
+                print(line, flush=True)
+                out["integration"][f"{label} {mode}"] = row
+    if "whole" in parts:
+        work = Path(tempfile.mkdtemp(prefix="bench-whole-"))
+        if args.jax_python is None:
+            print("part 3: JAX + diffrax skipped (no --jax-python given); simulate's times alone follow")
+        print("part 3: the whole simulate process against the whole JAX + diffrax script (compile included), "
+              "interleaved pairs:")
+        out["whole"] = {}
+        for label in sizes:
+            out["whole"].update(whole_part(args.jax_python, [label], args.whole_modes.split(","),
+                                           1 if args.quick else (min(args.pairs, 2) if label == "C" else args.pairs),
+                                           work))
+        shutil.rmtree(work, ignore_errors=True)
     out["machine"]["load_average_end"] = os.getloadavg()
     print(f"load average: start {out['machine']['load_average_start'][0]:.2f}, "
           f"end {out['machine']['load_average_end'][0]:.2f}")

@@ -4,7 +4,7 @@ Usage (from the repository root):
     PYTHONPATH=. python benchmarks/descent_time_vs_simulator.py [--json FILE] [--before FILE] [--markdown]
         [--only NAME ...]
 
-Each configuration is the claims' base set-up (``verify.multistage._context.BASE``: d = 3, tanh, alpha = 1,
+Each configuration is the claims' base set-up (``verify.multistage.context.BASE``: d = 3, tanh, alpha = 1,
 target ``tanh(2 x0) + 0.5 x1^2 + 0.4 x2 - 0.3``, 300 Gaussian samples, data seed 0, initialisation seed 1,
 ``delta = 0.01``) with the overrides listed in ``CONFIGS``: m = 50..4000, whitened and not, gradient flow and
 gradient descent (Gauss-Hermite quadrature of a standard Gaussian is already white, so the non-whitened rows
@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 import verify
-from verify.multistage._config import config_from_dict
-from verify.multistage._context import BASE
-from verify.multistage._predict import predict
-from verify.multistage._simulate import measure, simulate
+from verify.multistage.config import config_from_dict
+from verify.multistage.context import BASE
+from verify.multistage.prediction import predict
+from verify.multistage.simulation import measure, simulate
 
 #: the configurations: (name, overrides of the base set-up by table)
 CONFIGS = [

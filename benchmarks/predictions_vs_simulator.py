@@ -74,7 +74,7 @@ CONFIGS = [
 
 def resolve(entry: dict) -> dict:
     """The raw configuration with the GD step set from the data's |z| (``lr = eta_z / |z|``)."""
-    from verify.multistage._config import config_from_dict
+    from verify.multistage.config import config_from_dict
 
     raw = json.loads(json.dumps(entry["raw"]))
     if entry["eta_z"] is not None:
@@ -91,8 +91,8 @@ def horizon(pred: dict) -> float:
 
 _PREDICT = """
 import json, sys
-from verify.multistage._config import config_from_dict
-from verify.multistage._predict import predict
+from verify.multistage.config import config_from_dict
+from verify.multistage.prediction import predict
 out = [predict(config_from_dict(raw)) for raw in json.load(sys.stdin)]
 json.dump(out, sys.stdout, default=float)
 """
@@ -101,8 +101,8 @@ json.dump(out, sys.stdout, default=float)
 def predictions(raws: list[dict], checkout: Path | None = None) -> list[dict]:
     """``predict`` of each configuration, by this checkout or, in a subprocess, by ``checkout``."""
     if checkout is None:
-        from verify.multistage._predict import predict
-        from verify.multistage._config import config_from_dict
+        from verify.multistage.prediction import predict
+        from verify.multistage.config import config_from_dict
 
         return [json.loads(json.dumps(predict(config_from_dict(r)), default=float)) for r in raws]
     env = {**os.environ, "PYTHONPATH": str(checkout)}
@@ -115,8 +115,8 @@ def predictions(raws: list[dict], checkout: Path | None = None) -> list[dict]:
 
 def simulated(raw: dict, t_max: float) -> dict:
     """The measured summary of one run of ``raw`` to ``t_max`` (this checkout's simulator)."""
-    from verify.multistage._config import config_from_dict
-    from verify.multistage._simulate import measure, simulate
+    from verify.multistage.config import config_from_dict
+    from verify.multistage.simulation import measure, simulate
 
     raw = json.loads(json.dumps(raw))
     raw["train"]["t_max"] = t_max

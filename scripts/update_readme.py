@@ -2,8 +2,9 @@
 
 The README holds one generated block between the lines ``<!-- committed-reports:begin -->`` and
 ``<!-- committed-reports:end -->``: per paper, the counts of the committed default-profile report
-(``reports/<paper>/default-seed0/report.json``), the claims that did not pass with their one-sentence reason, and
-the run's wall time from its ``timing.json``.  Nothing in it is typed by hand.
+(``reports/<paper>/default-seed0/report.json``), how many of the claims that did not pass record that verdict as a
+documented finding, a link to the report (which says why each did not pass) and the run's wall time from its
+``timing.json``.  Nothing in it is typed by hand.
 
     python scripts/update_readme.py            # rewrite the block in README.md
     python scripts/update_readme.py --check    # exit 1 (and show the block) when README.md is not current
@@ -31,7 +32,7 @@ def _cell(text) -> str:
 
 def summary_block(reports: Path = REPO / "reports", profile: str = "default") -> str:
     """The generated Markdown block (markers included) for the committed reports of ``profile``."""
-    rows, total, passed, issues = [], 0, 0, []
+    rows, total, passed = [], 0, 0
     for path in sorted(reports.glob(f"*/{profile}-seed0/report.json")):
         report = json.loads(path.read_text(encoding="utf-8"))
         key = _cell(report["paper"]["key"])
@@ -44,24 +45,23 @@ def summary_block(reports: Path = REPO / "reports", profile: str = "default") ->
             wall = f"{float(timing['wall_time_s']):.0f} s ({workers} worker{'' if workers == 1 else 's'})"
         except (OSError, ValueError, KeyError, TypeError):
             wall = "not recorded"
+        others = [c for c in report["claims"] if c["status"] != "passed"]
+        found = sum(1 for c in others if (c.get("expected") or {}).get("status") == c["status"]
+                    and (c.get("expected") or {}).get("reason"))
+        link = path.parent.relative_to(REPO).as_posix() + "/report.md" if path.is_relative_to(REPO) else None
+        report_cell = f"[report]({link})" if link else "-"
         rows.append(f"| `{key}` | {summary['passed']} of {n} | "
                     f"{summary['failed']} / {summary['inconclusive']} / {summary['error']} / "
-                    f"{summary['not-applicable']} | {wall} |")
-        for claim in report["claims"]:
-            if claim["status"] != "passed":
-                why = (claim.get("key") or {}).get("why") or (claim.get("details") or {}).get("error") or ""
-                expected = claim.get("expected") or {}
-                found = ("; expected: a documented finding" if expected.get("status") == claim["status"]
-                         and expected.get("reason") else "")
-                issues.append(f"- `{_cell(claim['claim'])}` ({_cell(claim['status'])}{found}): {_cell(why)}")
+                    f"{summary['not-applicable']} | {found} of {len(others)} | {report_cell} | {wall} |")
     lines = [BEGIN,
              f"The committed reports of the {profile} profile ([`reports/index.md`](reports/index.md)): "
              f"**{passed} of {total} claims pass**.", "",
-             "| paper | passed | failed / inconclusive / error / not applicable | wall time of its run |",
-             "| --- | --- | --- | --- |", *rows]
-    if issues:
-        lines += ["", "Claims that did not pass:", "", *issues]
-    lines.append(END)
+             "| paper | passed | failed / inconclusive / error / not applicable | of those, documented findings "
+             "| report | wall time of its run |",
+             "| --- | --- | --- | --- | --- | --- |", *rows, "",
+             "A documented finding is a verdict against the source that the claim records as expected; each "
+             "report says why every claim that did not pass, in its summary table.",
+             END]
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 
-from verify._claim_index import REBUILD, build, read
+from verify.claim_index import REBUILD, build, read
 
 
 def test_the_committed_index_is_current():

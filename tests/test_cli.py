@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from verify.cli import main
-from verify.multistage._cli import DEFAULT_CONFIG
+from verify.multistage.cli import DEFAULT_CONFIG
 from waiting import HANG_S
 
 REPO = Path(__file__).resolve().parents[1]
@@ -288,7 +288,7 @@ def test_derive_text_is_drawn_by_the_pretty_printer(capsys):
 
 def test_simulate_says_which_times_are_measured_and_where_predictions_come_from(capsys, tmp_path):
     # issue 23: 'predict' and 'simulate' printed two different T_p, the measured one labelled "theory"
-    from verify.multistage._cli import DEFAULT_CONFIG
+    from verify.multistage.cli import DEFAULT_CONFIG
 
     cfg = tmp_path / "c.toml"
     cfg.write_text(Path(DEFAULT_CONFIG).read_text().replace("t_max = 60.0", "t_max = 10.0")

@@ -24,14 +24,14 @@ FINDING = "a documented finding of the synthetic set-up"
 
 def failing(cid: str):
     def check(ctx):
-        return Verdict(cid, "a claim that fails", Status.FAILED, predicted=1.0, measured=2.0, tolerance=TOL,
+        return Verdict(Status.FAILED, predicted=1.0, measured=2.0, tolerance=TOL,
                        key=key_number("x", 2.0, 1.0, 10.0, "the measurement is 10 tolerances away"))
     return check
 
 
 def passing(cid: str):
     def check(ctx):
-        return Verdict(cid, "a claim that passes", Status.PASSED, predicted=1.0, measured=1.01, tolerance=TOL,
+        return Verdict(Status.PASSED, predicted=1.0, measured=1.01, tolerance=TOL,
                        key=key_number("x", 1.01, 1.0, 0.1))
     return check
 
@@ -117,7 +117,45 @@ def test_the_key_rule_accepts_an_error_without_a_margin_and_refuses_one_with():
 
 def test_a_check_cannot_return_error_itself():
     with pytest.raises(ValueError, match="runner"):
-        Verdict("X", "x", "error", None, None, None)
+        Verdict("error", None, None, None)
+
+
+def test_a_verdict_is_frozen_and_a_change_is_a_new_verdict():
+    from dataclasses import FrozenInstanceError, replace
+
+    v = passing("D0-frozen")(None)
+    with pytest.raises(FrozenInstanceError):
+        v.status = Status.FAILED
+    moved = replace(v, status=Status.FAILED, key=key_number("x", 2.0, 1.0, 10.0, "ten tolerances away"))
+    assert moved.status is Status.FAILED and v.status is Status.PASSED     # the original is unchanged
+    with pytest.raises(ValueError, match="D0-frozen"):                     # a new verdict is checked like any
+        replace(v, claim="D0-frozen", status=Status.FAILED)
+
+
+def test_a_claims_id_and_title_come_from_its_registration_and_a_check_cannot_name_another(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """The check returns what it found; the registry writes the claim's id and title (once, from the declaration).
+    A check whose verdict names a claim (here another claim's id) is an error with its traceback, as is one that
+    returns something other than a verdict.  Control: the same check without the name passes, under the
+    registered id and title."""
+    from dataclasses import replace
+
+    def names_another(ctx):
+        return replace(passing("D0-named")(ctx), claim="D1-gradient-flow")
+
+    add(monkeypatch, "D0-named", names_another)
+    add(monkeypatch, "D0-not-a-verdict", lambda ctx: {"status": "passed"})
+    add(monkeypatch, "D0-plain", passing("D0-plain"))
+    code, out = run(tmp_path, "D0-named", "D0-not-a-verdict", "D0-plain")
+    assert code == 1
+    claims = {c["claim"]: c for c in report_of(out)["claims"]}
+    assert sorted(claims) == ["D0-named", "D0-not-a-verdict", "D0-plain"]           # no verdict of D1-gradient-flow
+    named = claims["D0-named"]
+    assert named["status"] == "error" and "D1-gradient-flow" in named["details"]["error"]
+    assert "written once, by its registration" in named["traceback"] and named["title"] == "synthetic D0-named"
+    assert claims["D0-not-a-verdict"]["status"] == "error" and "not a Verdict" in claims["D0-not-a-verdict"]["traceback"]
+    plain = claims["D0-plain"]
+    assert plain["status"] == "passed" and plain["title"] == "synthetic D0-plain"
 
 
 def test_the_q3_loss_drop_finding_is_recorded_at_every_profile():
@@ -360,7 +398,7 @@ def test_deciding_whether_a_claim_applies_that_raises_makes_it_an_error(tmp_path
     """The context's ``not_applicable`` raised (a researcher's configuration the regime analysis cannot read):
     that claim is an error with its traceback, the run goes on and the other claims still run.  Control: the
     same claims with a ``not_applicable`` that answers run normally."""
-    from verify.multistage._context import Context
+    from verify.multistage.context import Context
 
     add(monkeypatch, "D0-passes", passing("D0-passes"))
     original = Context.not_applicable

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from theory.errors import ExpressionError
 from theory.expressions import FUNCTIONS, parse_expression
-from theory.multistage.data import input_symbols
+from theory.multistage.symbols import input_symbols
 from waiting import HANG_S
 
 

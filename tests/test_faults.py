@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from theory.errors import InputError
 from verify.cli import main
-from verify.multistage._cli import DEFAULT_CONFIG
+from verify.multistage.cli import DEFAULT_CONFIG
 from waiting import HANG_S, cpu_seconds
 
 EXAMPLE = DEFAULT_CONFIG.read_text()
@@ -98,7 +98,7 @@ def test_supremum_first_cover_stops_at_the_budget():
     """With no budget at all, the branch and bound still returns a true upper bound (one box for the rest)."""
     import mpmath
     import sympy as sp
-    from theory.multistage._supremum import _Boxes, _branch_and_bound, _interval_function
+    from theory.multistage.supremum import _Boxes, _branch_and_bound, _interval_function
 
     s = sp.Symbol("s", real=True)
     g = sp.diff(sp.tanh(sp.tanh(s)), s, 3)
@@ -136,7 +136,7 @@ def test_bad_configurations_are_one_line_errors(capsys, tmp_path, values, fragme
 def test_memory_is_estimated_before_the_data_are_built(capsys, tmp_path, monkeypatch):
     """quadrature = 83 at dim 3 (571,787 nodes) passes the node cap; its n x m matrices do not fit 3.5 GiB.  The
     refusal comes before the data are built (building them fails the test) and takes a few CPU seconds at most."""
-    from verify.multistage import _config
+    from verify.multistage import config as _config
 
     monkeypatch.setattr(_config, "make_data", lambda *a, **k: pytest.fail("the data were built before the refusal"))
     monkeypatch.setenv("VERIFY_MEMORY_GB", "3.5")
@@ -183,7 +183,7 @@ def test_bad_simulate_options_are_one_line_errors(capsys, tmp_path, extra, fragm
 
 def test_grid_and_batch_are_estimated_before_the_run(capsys, tmp_path, monkeypatch):
     """Refused before the simulation starts (starting it fails the test), in a few CPU seconds at most."""
-    from verify.multistage import _simulate
+    from verify.multistage import simulation as _simulate
 
     monkeypatch.setattr(_simulate, "integrate", lambda *a, **k: pytest.fail("the run started before the refusal"))
     monkeypatch.setenv("VERIFY_TIME_LIMIT_H", "0.01")
@@ -374,7 +374,7 @@ _OPTIONS = st.lists(st.tuples(st.sampled_from(["--k-levels", "--loss-levels", "-
 @given(options=_OPTIONS)
 def test_fuzz_simulate_options_are_refused_or_accepted_before_work(capsys, tmp_path, monkeypatch, options):
     """Option checks run before the simulation: a stub simulation stands in for the run itself."""
-    from verify.multistage import _simulate
+    from verify.multistage import simulation as _simulate
     ran = []
 
     def stub(*args, **kwargs):

@@ -78,7 +78,7 @@ def test_fuzz_uv_options(capsys, tight, options):
                         min_size=1, max_size=4))
 def test_fuzz_critical_lr_options_are_checked_before_any_network(capsys, tight, monkeypatch, options):
     """A stub stands in for the search itself: what is fuzzed is the checking before it."""
-    from verify.early_training import _critical
+    from verify.early_training import critical as _critical
 
     def stub(*args, **kwargs):
         raise InputError("stub", "ran", "the options were accepted", "nothing")
@@ -108,7 +108,7 @@ def _toml(v) -> str:
 @settings(max_examples=120, **_SETTINGS)
 @given(tool=st.sampled_from(sorted(_TABLES)), data=st.data())
 def test_fuzz_tool_config_files(capsys, tight, monkeypatch, tmp_path, tool, data):
-    from verify.early_training import _critical
+    from verify.early_training import critical as _critical
 
     monkeypatch.setattr(_critical, "measure", lambda *a, **k: (_ for _ in ()).throw(
         InputError("stub", "ran", "the options were accepted", "nothing")))

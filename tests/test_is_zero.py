@@ -1,8 +1,8 @@
-"""theory._derivation.is_zero: the cheap rewritings tried before simplify prove only true identities, and
+"""theory.derivation.is_zero: the cheap rewritings tried before simplify prove only true identities, and
 simplify still decides what they cannot."""
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 
 x, y = sp.symbols("x y", positive=True)
 

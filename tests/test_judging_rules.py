@@ -208,12 +208,12 @@ def test_malformed_rows_are_refused(bad):
 
 def test_a_verdict_records_its_range_and_rows():
     status, key, rows = every_key("|e| <= 0.1", [({"seed": 0}, 0.5), ({"seed": 1}, 2.0)])
-    v = Verdict("X-synthetic", "a synthetic claim", status, None, None, None, seeds=[0, 1], key=key,
-                range={"seeds": [0, 1], "m": 1000}, rows=rows)
+    v = Verdict(status, None, None, None, seeds=[0, 1], key=key, range={"seeds": [0, 1], "m": 1000}, rows=rows,
+                claim="X-synthetic", title="a synthetic claim")
     d = v.as_dict()
     assert d["range"] == {"seeds": [0, 1], "m": 1000} and d["rows"][0]["row"] == {"seed": 1}
     with pytest.raises(ValueError, match="range"):
-        Verdict("X-synthetic", "a synthetic claim", status, None, None, None, key=key, range={"m": []})
+        Verdict(status, None, None, None, key=key, range={"m": []}, claim="X-synthetic")
     assert math.isfinite(d["key"]["margin"])
 
 

@@ -211,7 +211,7 @@ def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
 def test_a_flow_run_is_the_same_with_either_path(name):
     """Integrated trajectories from the two paths agree to round-off amplified by the flow."""
     from verify.engines import FlowOptions, integrate_flow
-    from verify.multistage._initialisation import initial_parameters
+    from verify.multistage.initialisation import initial_parameters
 
     activation = FUSED_ACTIVATIONS[name]
     X, p, y, _ = problem(9, 120, 60, 3, 1.0)
@@ -255,7 +255,7 @@ def test_a_concurrent_copy_gives_the_same_numbers_while_the_kernel_runs(fused, t
 def test_the_recorded_losses_of_a_flow_run_are_those_of_the_recorded_states():
     """integrate_flow evaluates the recorded losses in a second thread: the same values as afterwards."""
     from verify.engines import FlowOptions, integrate_flow
-    from verify.multistage._initialisation import initial_parameters
+    from verify.multistage.initialisation import initial_parameters
 
     X, p, y, _ = problem(9, 120, 60, 3, 1.0)
     kernel = NumpyKernel(TANH, X, p, y, 60)
@@ -273,7 +273,7 @@ def test_on_one_core_the_recorded_losses_come_after_the_integration_with_the_sam
     import threading
 
     from verify.engines import FlowOptions, flow as flow_module, integrate_flow
-    from verify.multistage._initialisation import initial_parameters
+    from verify.multistage.initialisation import initial_parameters
 
     X, p, y, _ = problem(9, 120, 60, 3, 1.0)
     a0, W0 = initial_parameters(60, 3, 1.0, 4)
@@ -304,7 +304,7 @@ def test_when_the_kernels_threads_take_every_core_the_recorded_losses_come_after
     import threading
 
     from verify.engines import FlowOptions, flow as flow_module, integrate_flow
-    from verify.multistage._initialisation import initial_parameters
+    from verify.multistage.initialisation import initial_parameters
 
     X, p, y, _ = problem(9, 120, 60, 3, 1.0)
     a0, W0 = initial_parameters(60, 3, 1.0, 4)

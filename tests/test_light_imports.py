@@ -38,7 +38,7 @@ def test_list_runs_without_pytorch():
 
 
 def test_the_blocker_stops_what_needs_pytorch():
-    done = _run("import verify.noisy_quadratic._spectrum")
+    done = _run("import verify.noisy_quadratic.spectrum_training")
     assert done.returncode != 0 and "torch is blocked" in done.stderr
 
 

@@ -109,7 +109,7 @@ def test_negative_controls_give_a_failing_key_and_the_summary_says_why(reports, 
     ctx = papers[paper].make_context("quick", seed=0, backend="auto", device="cpu")
     report = copy.deepcopy(reports[paper])
     for i, cid in enumerate(FAST[paper]):
-        control = REGISTRY[cid].negative_control(ctx).as_dict()
+        control = REGISTRY[cid].judge(REGISTRY[cid].negative_control, ctx).as_dict()   # as the runner runs it
         assert control["status"] == Status.FAILED, (cid, control["key"])
         _consistent(control["key"], control["status"])
         assert control["key"]["margin"] is not None and control["key"]["margin"] > 1, (cid, control["key"])
@@ -238,9 +238,10 @@ def test_margin_as_judged_moves_only_a_margin_that_rounding_left_at_the_edge():
     assert margin_as_judged(None, True) is None and margin_as_judged(float("inf"), False) is None
 
 
-def _verdict(status, margin, why="a sentence on why"):
-    return Verdict("X-synthetic", "a synthetic claim", status, 1.0, 2.0, Tolerance("t", 1.0, "synthetic"),
-                   key=key_number("a quantity", 2.0, 1.0, margin, why))
+def _verdict(status, margin, why="a sentence on why", claim="X-synthetic"):
+    """A synthetic verdict; ``claim=None`` as a check returns it (the registration writes the id)."""
+    return Verdict(status, 1.0, 2.0, Tolerance("t", 1.0, "synthetic"),
+                   key=key_number("a quantity", 2.0, 1.0, margin, why), claim=claim)
 
 
 #: (status, margin, why) a verdict accepts
@@ -274,14 +275,14 @@ def test_a_verdict_refuses_a_key_that_contradicts_its_status_and_names_the_claim
 def test_a_verdict_refuses_a_margin_that_is_not_a_finite_number(margin):
     key = {"quantity": "q", "measured": 1.0, "predicted": None, "margin": margin, "why": "why"}
     with pytest.raises(ValueError, match="X-odd"):
-        Verdict("X-odd", "odd", "failed", None, None, None, key=key)
+        Verdict("failed", None, None, None, key=key, claim="X-odd")
 
 
 def test_key_number_reports_a_margin_that_is_not_finite_as_none_and_a_verdict_without_key_is_unchecked():
     assert key_number("q", 1.0, None, float("inf"), "why")["margin"] is None
     assert key_number("q", 1.0, None, float("nan"), "why")["margin"] is None
     assert _verdict("failed", float("inf")).key["margin"] is None
-    Verdict("X-nokey", "no key", "passed", None, None, None)
+    Verdict("passed", None, None, None)
 
 
 def test_a_check_that_passes_while_its_control_does_not_fail_is_inconclusive_with_no_margin():
@@ -292,7 +293,7 @@ def test_a_check_that_passes_while_its_control_does_not_fail_is_inconclusive_wit
     from verify.registry import Claim
     from verify.runner import _one
 
-    passing = lambda ctx: _verdict("passed", 0.25, None)          # noqa: E731 - a one-line synthetic check
+    passing = lambda ctx: _verdict("passed", 0.25, None, None)    # noqa: E731 - a one-line synthetic check
     claim = Claim("X-synthetic", "a synthetic claim", "multistage", "D1", passing, passing, "the same check")
     paper = SimpleNamespace(label="check", heuristic_label="measurement")
     saved = REGISTRY.get("X-synthetic")

@@ -15,7 +15,7 @@ import sympy as sp
 from markdown_it import MarkdownIt
 
 import theory
-from theory._derivation import to_latex, to_mathml
+from theory.derivation import to_latex, to_mathml
 from verify.report import render_markdown
 from verify.report.html import _safe_mathml
 

@@ -11,7 +11,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 import theory
-from theory._derivation import display_name, to_latex, to_mathml
+from theory.derivation import display_name, to_latex, to_mathml
 from verify.report import render_html, render_markdown
 
 from test_report import make_report
@@ -144,7 +144,7 @@ def test_every_derived_result_prints_without_leaks_and_with_upright_names(derive
 
 def test_mapped_names_are_used_and_no_current_name_falls_back(derived):
     """Every symbol name SymPy cannot split has a LaTeX name in its paper's LATEX_NAMES."""
-    from theory._derivation import _SIMPLE_NAME, _symbols
+    from theory.derivation import _SIMPLE_NAME, _symbols
 
     missing = set()
     for paper, key, label, value, names in derived:

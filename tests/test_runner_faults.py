@@ -88,7 +88,7 @@ def _bit(sig) -> int:
 
 
 def _ready_workers(pid: int) -> list[int]:
-    """The pool's workers below ``pid`` whose start-up (``_worker_init``) has run: SIGINT ignored, SIGTERM back to
+    """The pool's workers below ``pid`` whose start-up (``verify.pools.worker_init``) has run: SIGINT ignored, SIGTERM back to
     its default (a fresh fork still has the parent's SIGTERM handler, and a signal then would end it with a
     traceback)."""
     ready = []
@@ -210,7 +210,7 @@ def test_a_killed_run_resumes_from_its_cache_and_writes_the_same_report(tmp_path
         assert (out / rep / "report.json").read_bytes() == (tmp_path / "ref" / rep / "report.json").read_bytes(), rep
 
 
-@pytest.mark.parametrize("module", ["theory.errors", "verify.registry", "verify.multistage._cli"])
+@pytest.mark.parametrize("module", ["theory.errors", "verify.registry", "verify.multistage.cli"])
 def test_ctrl_c_while_the_command_line_loads_is_one_line(module):
     """A KeyboardInterrupt raised by an import on the way to the command line (where a Ctrl-C in the first
     second lands): 'interrupted', exit 130, no traceback."""

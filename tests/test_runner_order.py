@@ -2,7 +2,7 @@
 else its number of claims; a cached duration that is not a number is ignored."""
 from concurrent.futures import Future
 
-from verify import cache, runner
+from verify import cache, pools, runner
 from verify.registry import load_papers
 
 
@@ -70,7 +70,7 @@ def test_a_group_with_set_up_jobs_follows_them_with_their_results(tmp_path, monk
     run = runner._PaperRun("noisy-quadratic", ids, profile="quick", seed=0, backend="auto", device="cpu",
                            out_dir=tmp_path / "nq", figures=False, progress=lambda *_: None)
     jobs = run.jobs(1, setups=True)
-    setups = [args for _, fn, args, _ in jobs if fn is runner._setup]
+    setups = [args for _, fn, args, _ in jobs if fn is pools.run_setup]
     groups = [args[0][0] for _, fn, args, _ in jobs if fn is runner._group]
     assert len(setups) == 3 and all(args[0].__name__ == "prepare_cliff" for args in setups)
     assert not any("Q3-lambda-max-rise" in g for g in groups)          # the cliff group waits for its set-ups
@@ -95,4 +95,4 @@ def test_without_set_ups_every_group_is_submitted_at_once_control(tmp_path):
     run = runner._PaperRun("noisy-quadratic", ids, profile="quick", seed=0, backend="auto", device="cpu",
                            out_dir=tmp_path / "nq", figures=False, progress=lambda *_: None)
     jobs = run.jobs(1)
-    assert not any(fn is runner._setup for _, fn, _, _ in jobs) and not run.waiting
+    assert not any(fn is pools.run_setup for _, fn, _, _ in jobs) and not run.waiting

@@ -5,7 +5,7 @@ reads its standard error and standard output line by line and timestamps each li
 between the start, the lines and the exit may exceed :data:`LIMIT_S`.  The progress lines go to standard
 error (``--json`` keeps standard output for the JSON alone); a line on standard output counts as a sign of
 life too.  What keeps the promise on a loaded machine, where one phase or the imports take longer than a
-tiny run shows, is the heartbeat of :mod:`verify._progress` (a line after 5 s of silence), tested here with a
+tiny run shows, is the heartbeat of :mod:`verify.progress` (a line after 5 s of silence), tested here with a
 fake clock.
 
 Controls: the gap rule flags injected timestamps with a silent stretch; the watcher, given a command that
@@ -176,7 +176,7 @@ class _Clock:
 
 
 def test_the_heartbeat_speaks_after_its_period_of_silence_and_not_before(capsys):
-    from verify._progress import Signs
+    from verify.progress import Signs
 
     clock = _Clock()
     signs = Signs("tool", every=5.0, clock=clock)
@@ -200,7 +200,7 @@ def test_the_heartbeat_speaks_after_its_period_of_silence_and_not_before(capsys)
 
 
 def test_the_heartbeat_thread_speaks_during_a_silent_call(capsys):
-    from verify._progress import Signs
+    from verify.progress import Signs
 
     with Signs("tool", every=0.2) as signs:
         signs.phase("sleeping", line="")
@@ -241,7 +241,7 @@ def test_json_keeps_standard_output_for_the_json_and_quiet_silences_the_lines(na
 def test_stationary_speaks_only_when_it_runs_long(capsys, monkeypatch):
     """At the defaults (about a second) ``stationary`` prints nothing on standard error; a simulation estimated
     past a heartbeat gets the estimate line (the cost constant raised here instead of running a long one)."""
-    import verify.noisy_quadratic._cli as nq
+    import verify.noisy_quadratic.cli as nq
 
     from verify.cli import main
 

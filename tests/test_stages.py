@@ -420,9 +420,9 @@ def test_read_curve_prefers_a_column_named_step(tmp_path):
 
 
 @pytest.mark.parametrize("text, kwargs, field, fragment", [
-    ("t,loss\n0,1\n", {"column": "train_loss"}, "--column", "choose one of: t, loss"),
-    ("t,loss\n0,1\n", {"time": "epoch"}, "--time", "or 'step' for the row index"),
-    ("0,1\n1,0.5\n", {}, "--column", "needs a header row"),
+    ("t,loss\n0,1\n", {"column": "train_loss"}, "column", "choose one of: t, loss"),
+    ("t,loss\n0,1\n", {"time": "epoch"}, "time", "or 'step' for the row index"),
+    ("0,1\n1,0.5\n", {}, "column", "needs a header row"),
     ("t,loss\n", {}, "FILE", "no data rows"),
     ("", {}, "FILE", "empty"),
     ("t,loss\n0,1\n1,\n", {}, "line 3, column 'loss'", "not a finite number"),

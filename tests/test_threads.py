@@ -59,8 +59,8 @@ def test_simulate_splits_the_kernel_from_the_threshold_the_benchmark_set(monkeyp
     cores from it on (the crossover bench_flow_vs_jax.py --threads-table measures); --threads overrides both."""
     import argparse
 
-    from verify.multistage import _cli
-    from verify.multistage._config import config_from_dict
+    from verify.multistage import cli as _cli
+    from verify.multistage.config import config_from_dict
 
     assert _cli.KERNEL_PARALLEL_FROM is threads.KERNEL_PARALLEL_FROM
     monkeypatch.setattr(threads, "cores", lambda: 2)
@@ -73,7 +73,8 @@ def test_simulate_splits_the_kernel_from_the_threshold_the_benchmark_set(monkeyp
                                    "target": {"expr": "tanh(2*x0) - 0.3"}, "train": {"method": "flow", "t_max": 1.0}})
         for requested in (None, "1"):
             args = argparse.Namespace(solver="RK45", rtol=1e-6, grid=11, backend="auto", device="cpu", k_levels=(),
-                                      loss_levels=(), threads=requested, batch=None, dtype="float64")
+                                      loss_levels=(), threads=requested, batch=None, dtype="float64",
+                                      npz_dtype="float64", remainder=None, per_neuron=None)
             _cli._check_simulate_options(args, config)
             chosen[samples, requested] = args.threads
     assert samples * width >= threads.KERNEL_PARALLEL_FROM > 100 * (threads.KERNEL_PARALLEL_FROM // 300)

@@ -93,8 +93,8 @@ def test_claims_whose_ids_slug_alike_get_distinct_names(tmp_path):
 
 
 def test_a_verdict_object_is_drawn_like_its_json():
-    v = Verdict("V-obj", "A claim", Status.FAILED, 1.0, 2.0, Tolerance("rel", 0.1, "why"),
-                key=key_number("ratio", 2.0, 1.0, 10.0, "too far", band=[0.9, 1.1]))
+    v = Verdict(Status.FAILED, 1.0, 2.0, Tolerance("rel", 0.1, "why"),
+                key=key_number("ratio", 2.0, 1.0, 10.0, "too far", band=[0.9, 1.1]), claim="V-obj", title="A claim")
     fig = draw_verdict(v)
     assert fig is not None and len(fig.axes) == 2
 

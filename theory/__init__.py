@@ -1,7 +1,7 @@
 """Symbolic derivations of the results the verifier checks, one package per paper.
 
 ``theory/<paper>/<object>.py`` derives one result and exposes ``KEY``,
-``TITLE`` and a ``derive()`` returning a :class:`~theory._derivation.Derivation`
+``TITLE`` and a ``derive()`` returning a :class:`~theory.derivation.Derivation`
 with SymPy objects.  Numeric forms go through :func:`theory.bridge.numeric`.
 The modules at this level (the bridge, the expression parser, errors, the
 derivation record) are shared by every paper and import none.
@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from .errors import InputError, NotTanhLike, VerifierError
 
 if TYPE_CHECKING:
-    from ._derivation import Derivation
+    from .derivation import Derivation, derivation_of, is_zero
 
 #: names imported on first use: the derivation record imports SymPy (0.3-0.8 s), which ``python -m verify
 #: --version`` and ``--help`` never need (the activations of the two-layer network are the multistage paper's:
 #: ``theory.multistage.activation``)
-_LAZY = {"Derivation": "._derivation"}
+_LAZY = {"Derivation": ".derivation", "derivation_of": ".derivation", "is_zero": ".derivation"}
 
 
 def __getattr__(name):
@@ -27,7 +27,8 @@ def __getattr__(name):
         return getattr(import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["PAPERS", "OUTSIDE", "add_paper", "paper", "derivation_functions", "derive", "derivation_names", "Derivation", "InputError",
+__all__ = ["PAPERS", "OUTSIDE", "add_paper", "paper", "derivation_functions", "derive", "derivation_names", "Derivation",
+           "derivation_of", "is_zero", "InputError",
            "NotTanhLike", "VerifierError"]
 
 #: paper key (as used on the command line and in reports) -> package under ``theory`` (and ``verify``).

@@ -31,6 +31,25 @@ class InputError(VerifierError, ValueError):
         self.field, self.value, self.problem, self.fix = field, value, problem, fix
         super().__init__(f"{field} = {value!r}: {problem}; fix: {fix}")
 
+    def named(self, names: dict) -> "InputError":
+        """This error in a caller's words: ``names`` maps a parameter to what the caller calls it (a command line
+        maps ``rtol`` to ``--rtol``).  Engines name their parameters (``InputError("rtol", 2.0, "must lie in
+        (0, 1)", "use e.g. rtol=1e-8")``); the command line shows the option instead (``--rtol = 2.0: must lie in
+        (0, 1); fix: use e.g. --rtol 1e-8``): the field, and the parameter where the fix names it as a word
+        (``rtol=1e-8``, ``lower grid``).  The same error (``self``) when its field is not in ``names``."""
+        import re
+
+        name = names.get(self.field) if isinstance(self.field, str) else None
+        if not name:
+            return self
+        # the parameter as a word of the fix: "rtol=1e-8" reads "--rtol 1e-8", "lower grid" reads "lower --grid"
+        spaced = f"{name} " if name.startswith("-") else f"{name}="
+        fix = re.sub(rf"(?<![\w\[.-]){re.escape(self.field)}(=|(?![\w-]))",
+                     lambda m: spaced if m.group(1) else name, self.fix)
+        out = type(self)(name, self.value, self.problem, fix)
+        out.__cause__, out.__context__ = self.__cause__, self.__context__
+        return out.with_traceback(self.__traceback__)
+
 
 class ExpressionError(InputError):
     """A user expression is not a whitelisted SymPy expression."""

@@ -85,7 +85,7 @@ def derive_each(package, args, derive=None) -> list:
     """Derive the results ``args.names`` asks for (``derive(key)``, default ``package.derive``), with a line on
     standard error as each begins (SymPy takes seconds, all of a paper's derivations up to a quarter of a minute)
     unless ``--quiet``."""
-    from ._progress import Signs
+    from .progress import Signs
 
     derive = package.derive if derive is None else derive
     keys = resolve(package, args.names)

@@ -38,7 +38,9 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from ._io import atomic_write, dumps
+from theory.files import cache_enabled, cache_root
+
+from .output import atomic_write, dumps
 
 __all__ = ["root", "enabled", "code_version", "address", "get", "put", "clear", "info", "secret", "seal", "unseal",
            "refused"]
@@ -52,16 +54,12 @@ _REFUSED: dict = {}
 
 
 def root() -> Path:
-    """The cache folder (``$VERIFY_CACHE_DIR``, else ``$XDG_CACHE_HOME/dynamics-verifier``)."""
-    explicit = os.environ.get("VERIFY_CACHE_DIR", "").strip()
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dynamics-verifier"
+    """The cache folder (``$VERIFY_CACHE_DIR``, else ``$XDG_CACHE_HOME/dynamics-verifier``; :func:`theory.files.cache_root`)."""
+    return cache_root()
 
 
 def enabled() -> bool:
-    return os.environ.get("VERIFY_NO_CACHE", "").strip().lower() not in ("1", "true", "yes")
+    return cache_enabled()
 
 
 @lru_cache(maxsize=None)

@@ -50,7 +50,7 @@ def cmd_list(args) -> int:
     # the claim modules for their ids and titles took 4-6 s (SymPy derivations and PyTorch at import)
     import theory
 
-    from ._claim_index import build, current
+    from .claim_index import build, current
     from .report.sections import paper_line
 
     # papers of installed packages (entry points) are not in the committed index: listed from their registry
@@ -198,7 +198,7 @@ def _run_and_report(ids: list[str], args, default_root, paper_figures: bool = Tr
     summary["unexpected"] = unexpected
     summary["exit_status"] = 1 if unexpected else 0
     if args.json:
-        from ._io import dumps
+        from .output import dumps
 
         print(dumps(summary), end="")
     return summary["exit_status"]
@@ -287,7 +287,7 @@ def _user_configs(ids: list[str], path: str) -> dict:
 
 
 def cmd_all(args) -> int:
-    from ._progress import Signs
+    from .progress import Signs
     from .runner import REPORTS_ROOT
 
     with Signs("all") as signs:
@@ -300,7 +300,7 @@ def cmd_all(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from ._progress import Signs
+    from .progress import Signs
     from .runner import CLAIMS_ROOT
 
     with Signs("run") as signs:
@@ -420,7 +420,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         # derivations: about a second); a top-level --help lists the paper with its one-line help
         if argv is None or command == key:
             paper.add_tools(p.add_subparsers(dest="tool", required=True, parser_class=_Parser))
+    _name_options(parser)
     return parser
+
+
+def _name_options(parser: argparse.ArgumentParser) -> None:
+    """Give every tool (a parser without subcommands) its mapping from parameter to option (``rtol`` ->
+    ``--rtol``, from its own options): engines raise errors naming their parameters, and :func:`main` shows them
+    in the tool's words (:meth:`theory.errors.InputError.named`)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        parser.set_defaults(_option_names={a.dest: max(a.option_strings, key=len) for a in parser._actions
+                                           if a.option_strings and a.dest not in ("help", "version")})
+    for action in subs:
+        for child in dict.fromkeys(action.choices.values()):
+            _name_options(child)
 
 
 class Terminated(Exception):
@@ -443,8 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+    options: dict = {}              # the tool's options by parameter: an engine's error is shown in their words
     try:
-        from ._progress import Signs
+        from .progress import Signs
 
         # building the parser imports the papers' tool modules: a Ctrl-C there is an interrupt like any other; on a
         # loaded machine that can take longer than a heartbeat (it speaks only then, and never with --quiet)
@@ -452,11 +467,12 @@ def main(argv: list[str] | None = None) -> int:
         with Signs("verify", quiet="--quiet" in argv) as loading:
             loading.phase(f"loading the modules of '{words}'", line="")
             args = build_parser(argv).parse_args(argv)
+        options = getattr(args, "_option_names", {})
         code = args.func(args)
         sys.stdout.flush()            # a full standard output fails here, inside the handlers below
         return code
     except VerifierError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.named(options) if isinstance(exc, InputError) else exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -9,7 +9,7 @@ __all__ = ["DEVICES", "check_device"]
 DEVICES = ("cpu", "cuda")
 
 
-def check_device(value, field: str = "--device") -> str:
+def check_device(value, field: str = "device") -> str:
     """``value`` when it is a device word, else one :class:`InputError` line naming ``field``."""
     if value not in DEVICES:
         raise InputError(field, value, "unknown device", f"use one of {', '.join(DEVICES)}")

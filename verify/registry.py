@@ -2,7 +2,8 @@
 
 A claim checks one derived result (``theory/<paper>/<object>.py``) against
 measurements (``verify/<paper>/<object>.py``).  Its ``check(ctx)`` returns a
-:class:`Verdict`; its ``negative_control(ctx)`` runs the *same* check against a
+:class:`Verdict` (what it found: the claim's id and title come from the
+registration, :meth:`Claim.judge`); its ``negative_control(ctx)`` runs the *same* check against a
 deliberately wrong prediction and must come out ``failed``.  Its optional
 ``calibrated_control(ctx)`` runs the same check against the derived prediction
 perturbed by the smallest amount the claim says it resolves (at most twice its
@@ -21,14 +22,14 @@ key and the module that registers its :class:`Paper`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from importlib import import_module
 from typing import Any, Callable, Protocol
 
 import theory
 
-from ._io import jsonable
+from .output import jsonable
 
 __all__ = ["Status", "STATUSES", "PROFILE_NAMES", "Tolerance", "Verdict", "check_key", "key_number", "resolution",
            "check_resolution", "QUANTIFIERS", "ROW_OUTCOMES", "rows_of", "check_rows", "check_range", "Expectation",
@@ -71,9 +72,13 @@ class Tolerance:
     justification: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
-    """What a claim's check found.
+    """What a claim's check found: frozen once built (a changed verdict is a new one, ``dataclasses.replace``).
+
+    ``claim`` and ``title`` are written once, by the claim's registration: a check returns its verdict without them
+    and :meth:`Claim.judge` fills both from the declaration, so that a check cannot report on another claim (a check
+    whose verdict names a claim or a title is refused: an ``error`` verdict with its traceback).
 
     ``key`` is the one number a reader looks at first, shown in the report's
     summary table: ``{"quantity": str, "measured": float, "predicted": float
@@ -122,8 +127,8 @@ class Verdict:
     says it).  None: not recorded.
     """
 
-    claim: str
-    title: str
+    claim: str | None = field(default=None, kw_only=True)
+    title: str | None = field(default=None, kw_only=True)
     status: Status
     predicted: object
     measured: object
@@ -140,18 +145,19 @@ class Verdict:
 
     def __post_init__(self):
         try:
-            self.status = Status(self.status)
+            object.__setattr__(self, "status", Status(self.status))
         except ValueError:
             raise ValueError(f"status {self.status!r} not in {STATUSES}") from None
+        who = self.claim or "a check's verdict"
         if self.status is Status.ERROR:
-            raise ValueError(f"{self.claim}: a check does not return 'error': the runner reports a check that raises "
+            raise ValueError(f"{who}: a check does not return 'error': the runner reports a check that raises "
                              "as an error, with its traceback (return passed, failed, inconclusive or not-applicable)")
-        check_key(self.claim, self.status, self.key)
-        check_resolution(self.claim, self.resolution)
-        check_range(self.claim, self.range)
+        check_key(who, self.status, self.key)
+        check_resolution(who, self.resolution)
+        check_range(who, self.range)
         if self.rows is not None:
-            self.rows = jsonable(self.rows)
-        check_rows(self.claim, self.rows)
+            object.__setattr__(self, "rows", jsonable(self.rows))
+        check_rows(who, self.rows)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -433,6 +439,21 @@ class Claim:
     def run_group(self) -> str:
         return self.group or self.id
 
+    def judge(self, check: Callable[[Any], Verdict], ctx) -> Verdict:
+        """``check(ctx)`` (the claim's check or one of its controls) as this claim's verdict: its ``claim`` and
+        ``title`` are the registration's, written here once.  A check returns what it found and nothing else: a
+        result that is not a :class:`Verdict`, or a verdict that names a claim or a title itself, is refused
+        (``TypeError``/``ValueError`` naming the claim; the runner reports it as an ``error`` with its traceback),
+        so a check cannot produce a verdict of another claim."""
+        verdict = check(ctx)
+        if not isinstance(verdict, Verdict):
+            raise TypeError(f"{self.id}: the check returned {type(verdict).__name__}, not a Verdict")
+        if verdict.claim is not None or verdict.title is not None:
+            raise ValueError(f"{self.id}: the check returned a verdict naming claim {verdict.claim!r}, title "
+                             f"{verdict.title!r}: a claim's id and title are written once, by its registration "
+                             "(return Verdict(status, ...) without them)")
+        return replace(verdict, claim=self.id, title=self.title)
+
     def expected(self, profile: str) -> dict:
         """The expected verdict at ``profile``: ``{"status", "reason"}`` (``passed`` and no reason unless the
         claim records a finding there)."""
@@ -444,7 +465,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class Paper:
-    """What a paper package tells the shared runner, report and command line.
+    """What a paper package tells the shared runner, report and command line: a declaration, not wiring.
+
+    A paper package declares one ``Paper(...)``; its hooks may be given as ``".module:name"`` strings (relative to
+    ``package``, dotted attribute paths allowed: ``".context:Context.make"``), resolved on first call, so that
+    declaring a paper imports none of its numerics.  ``title``, ``arxiv`` and ``derivation`` default to the paper's
+    theory package (:func:`theory.paper`), ``config`` to the context's ``config()`` and ``claim_modules`` to the
+    modules of ``<package>.claims`` named after the derivation modules (``theory/<p>/<object>.py`` is checked by
+    ``verify/<p>/claims/<object>.py``).
 
     Attributes
     ----------
@@ -452,10 +480,13 @@ class Paper:
         Identity as printed in listings and reports (from the paper's theory package).
     label, heuristic_label : str
         How a verdict of a claim (of a heuristic claim) is labelled in reports.
-    make_context : callable
+    package : str
+        The module that declares the paper (``__name__``): where relative hook strings and claim modules are found.
+    make_context : callable or str
         ``make_context(profile, seed=, backend=, device=)``: the context claim checks receive.
-    config : callable
-        ``config(profile, seed)``: the base configuration recorded in the report (a dict).
+    config : callable or str or None
+        ``config(profile, seed[, user])``: the base configuration recorded in the report (a dict); None: the
+        context's ``config()`` (its ``as_dict()`` where it has one).
     derivation : callable
         ``derivation(key)``: the :class:`theory.Derivation` of a key.
     figures : callable or None
@@ -469,9 +500,9 @@ class Paper:
         :class:`theory.InputError`); ``make_context(..., user=that dict)`` and ``config(profile, seed, user)``
         then check the claims on it, and a context's ``not_applicable(claim_id)`` names the claims whose
         assumptions it breaks.  None: the paper takes no configuration file.
-    claim_modules : tuple of str
-        Modules of the paper package that register its claims (imported by :func:`load_papers`; names relative
-        to the package that registers the paper).
+    claim_modules : tuple of str or None
+        Modules that register the paper's claims (imported by :func:`load_papers`; names relative to
+        ``package``).  None: ``claims.<m>`` for each derivation module ``m`` that has one.
     setup_jobs : callable or None
         ``setup_jobs(profile, seed, backend, device, group)``: work a run group shares that other workers can do
         ahead, as ``(function, args)`` jobs (picklable); a process pool runs them first, side by side, and hands
@@ -491,22 +522,86 @@ class Paper:
     """
 
     key: str
-    title: str
-    arxiv: str
     label: str
     heuristic_label: str
-    make_context: Callable
-    config: Callable
-    derivation: Callable
-    figures: Callable | None = None
-    result_figures: Callable | None = None
-    add_tools: Callable | None = None
-    claim_modules: tuple = ()
-    read_config: Callable | None = None
+    make_context: Callable | str
+    package: str = ""
+    title: str = ""
+    arxiv: str = ""
+    config: Callable | str | None = None
+    derivation: Callable | str | None = None
+    figures: Callable | str | None = None
+    result_figures: Callable | str | None = None
+    add_tools: Callable | str | None = None
+    claim_modules: tuple | None = None
+    read_config: Callable | str | None = None
     theory_module: str = ""
-    check_run_options: Callable | None = None
-    setup_jobs: Callable | None = None
-    versions: Callable | None = None
+    check_run_options: Callable | str | None = None
+    setup_jobs: Callable | str | None = None
+    versions: Callable | str | None = None
+
+    def __post_init__(self):
+        for name in _HOOKS:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, _Hook(value, self.package))
+        if not (self.title and self.arxiv and self.derivation) and not self.theory_module \
+                and self.key in theory.PAPERS:
+            derivations = theory.paper(self.key)
+            object.__setattr__(self, "title", self.title or derivations.TITLE)
+            object.__setattr__(self, "arxiv", self.arxiv or derivations.ARXIV)
+            object.__setattr__(self, "derivation", self.derivation or derivations.derive)
+        if self.config is None:
+            object.__setattr__(self, "config", _ContextConfig(self.make_context))
+        if self.claim_modules is None:
+            object.__setattr__(self, "claim_modules", _derived_claim_modules(self))
+
+
+#: the hooks of a :class:`Paper` that may be declared as ``".module:name"`` strings
+_HOOKS = ("make_context", "config", "derivation", "figures", "result_figures", "add_tools", "read_config",
+          "check_run_options", "setup_jobs", "versions")
+
+
+@dataclass(frozen=True)
+class _Hook:
+    """A paper's hook declared as ``".module:attr.path"`` (relative to ``package``), imported on first call."""
+
+    spec: str
+    package: str
+
+    def resolve(self) -> Callable:
+        module, _, path = self.spec.partition(":")
+        target = import_module(module, self.package or None)
+        for part in path.split("."):
+            target = getattr(target, part)
+        return target
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class _ContextConfig:
+    """The default ``config`` hook: the context's ``config()``, as a dict."""
+
+    make_context: Callable
+
+    def __call__(self, profile: str, seed: int, user: dict | None = None) -> dict:
+        ctx = self.make_context(profile, seed=seed, **({} if user is None else {"user": user}))
+        config = ctx.config()
+        return config.as_dict() if hasattr(config, "as_dict") else config
+
+
+def _derived_claim_modules(paper: "Paper") -> tuple:
+    """``claims.<m>`` for each derivation module ``m`` of the paper that has a module in ``<package>.claims``."""
+    if paper.theory_module or paper.key not in theory.PAPERS or not paper.package:
+        return ()
+    from importlib.util import find_spec
+
+    names = dict.fromkeys(theory.paper(paper.key).DERIVATIONS.values())
+    if find_spec(f"{paper.package}.claims") is None:
+        return ()
+    return tuple(f"claims.{m}" for m in names if find_spec(f"{paper.package}.claims.{m}") is not None)
 
 
 REGISTRY: dict[str, Claim] = {}
@@ -538,6 +633,17 @@ def claims_for(paper_key: str) -> Callable:
                               calibrated_description=description, cost=cost))
 
     return claim
+
+
+def lazy_names(package: str, names: dict[str, str]) -> Callable:
+    """A module ``__getattr__`` that imports each of ``names`` (name -> module relative to ``package``) on first
+    use: a paper package's Python entry points without importing its numerics when the paper is declared."""
+    def __getattr__(name: str):
+        if name in names:
+            return getattr(import_module(names[name], package), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 def register_paper(paper: Paper) -> Paper:

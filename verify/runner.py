@@ -4,6 +4,9 @@ Claims that share simulations (the same ``group``) run in one worker with one
 context, so they share its run cache; groups are read from the claims
 themselves.  ``report.json`` holds no clock readings (they go to
 ``timing.json``), so the same seed, profile and revision give the same JSON.
+This module orders the jobs, reads and fills the cache and assembles the
+reports; :mod:`verify.pools` executes the jobs (in this process, a local
+process pool or a Dask cluster) and caps their threads.
 """
 from __future__ import annotations
 
@@ -17,13 +20,14 @@ import tempfile
 import time
 from functools import lru_cache
 from datetime import datetime, timezone
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-from ._io import atomic_write, dumps, jsonable
+from . import pools
+from .output import atomic_write, dumps, jsonable
+from .pools import Now, limit_threads, run_setup, single_threaded
 from .registry import EXPECT_PASSED, REGISTRY, STATUSES, Status, check_key, load_papers
 from .report import SCHEMA, validate_report, write_report
 from .report.index import write_index
@@ -109,11 +113,11 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     # a check or control that raises is an error (a bug to fix), reported with its traceback; every claim runs
     # even after another raised
     try:
-        verdict = claim.check(ctx).as_dict()
+        verdict = claim.judge(claim.check, ctx).as_dict()
     except Exception as exc:  # noqa: BLE001
         verdict = _error_verdict(paper, cid, exc)
     try:
-        control = claim.negative_control(ctx).as_dict()
+        control = claim.judge(claim.negative_control, ctx).as_dict()
         control_out = {"description": claim.control_description, "status": control["status"],
                        "predicted": control["predicted"], "measured": control["measured"],
                        "key": control.get("key")}
@@ -130,7 +134,7 @@ def _one(paper, ctx, cid: str) -> tuple[dict, float]:
     verdict["calibrated_control"] = None
     if claim.calibrated_control is not None:
         try:
-            calibrated = claim.calibrated_control(ctx).as_dict()
+            calibrated = claim.judge(claim.calibrated_control, ctx).as_dict()
             verdict["calibrated_control"] = {"description": claim.calibrated_description,
                                              "status": calibrated["status"], "key": calibrated.get("key")}
         except Exception as exc:  # noqa: BLE001
@@ -176,52 +180,11 @@ def _inconclusive(cid: str, verdict: dict, control: str, reason: str) -> None:
         check_key(cid, verdict["status"], verdict["key"])
 
 
-def _limit_threads(threads: int | None):
-    """Cap the BLAS/OpenMP and PyTorch threads of this process inside the block (``None``: leave them;
-    :func:`verify.threads.limit`).
-
-    Workers that each start one BLAS thread per core oversubscribe the machine: on two busy cores a 656 x 656
-    ``eigh`` took 5 s with two OpenBLAS threads per worker and 0.09 s with one.
-    """
-    from contextlib import nullcontext
-
-    from .threads import limit
-
-    return nullcontext() if threads is None else limit(threads)
-
-
 def _run_key(kind: str, **inputs) -> dict:
     """The cache address of a run's results: what was run, on what, and the version of all the code."""
     from . import cache
 
     return {"kind": kind, **inputs, "code": cache.code_version("theory", "verify")}
-
-
-class _single_threaded:
-    """One BLAS and one torch thread inside the block (restored after): the parent's figure runs are small."""
-
-    def __enter__(self):
-        from threadpoolctl import threadpool_limits
-
-        self.limits = threadpool_limits(limits=1)
-        self.omp = os.environ.get("OMP_NUM_THREADS")
-        os.environ["OMP_NUM_THREADS"] = "1"          # for a torch imported inside the block
-        torch = sys.modules.get("torch")
-        self.torch_threads = torch.get_num_threads() if torch is not None else None
-        if torch is not None:
-            torch.set_num_threads(1)
-        return self
-
-    def __exit__(self, *exc):
-        self.limits.restore_original_limits()
-        if self.omp is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = self.omp
-        torch = sys.modules.get("torch")
-        if torch is not None and self.torch_threads is not None:
-            torch.set_num_threads(self.torch_threads)
-        return False
 
 
 def _group(args) -> list:
@@ -237,7 +200,7 @@ def _group(args) -> list:
     hit = cache.get("runs", key)
     if _cached_verdicts(hit, ids):
         return [(verdict, seconds, True) for verdict, seconds in hit]
-    with _limit_threads(threads):
+    with limit_threads(threads):
         paper = load_papers()[REGISTRY[ids[0]].paper]
         extra = {"user": user} if user is not None else {}
         if prepared:
@@ -254,13 +217,6 @@ def _group(args) -> list:
     if not any(v["status"] == Status.ERROR.value for v, _ in out):
         cache.put("runs", key, out)             # a run that raised is not kept: it may be a passing fault
     return [(verdict, seconds, False) for verdict, seconds in out]
-
-
-def _setup(fn, args, threads: int | None):
-    """One set-up job of a run group (:attr:`Paper.setup_jobs`) in a worker, with the group's thread limit (the
-    same threads give the same round-off as the group computing it itself)."""
-    with _limit_threads(threads):
-        return fn(*args)
 
 
 def _cached_verdicts(hit, ids) -> bool:
@@ -423,7 +379,7 @@ def _claim_figures(paper_key: str, verdicts: list[dict]) -> tuple[dict, dict]:
     figure of every verdict that did not pass, each as :func:`_drawn` gives them (from the cache when drawn before).
     A job for a worker: small figure runs are single-threaded (threads only contend: 60 s against 1.4 s seen)."""
     paper = load_papers()[paper_key]
-    with _single_threaded():
+    with single_threaded():
         if paper.result_figures is None:
             results_drawn = {"figures": [], "files": {}}
         else:
@@ -490,24 +446,6 @@ def _submit_longest_first(pool, runs: list, threads: int | None, setups: bool = 
         store(pool.submit(fn, *args))
 
 
-class _Now:
-    """An executor that runs each job when it is submitted (one worker: no processes); ``on_group(future)`` is
-    called as each run group finishes (the progress line of its claims)."""
-
-    def __init__(self, on_group=None):
-        self.on_group = on_group
-
-    def submit(self, fn, *args):
-        future = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result, as a pool would
-            future.set_exception(exc)
-        if self.on_group is not None and fn is _group and future.exception() is None:
-            self.on_group(future)
-        return future
-
-
 class _PaperRun:
     """One paper's run: its jobs submitted to a shared executor, then its report assembled and written."""
 
@@ -558,7 +496,7 @@ class _PaperRun:
             # the group's recorded seconds leave out its set-ups (done ahead): they weigh at least its stated cost
             weight = max(weight, group_cost(g) or len(g))
             self.waiting[i] = (args, [None] * len(ahead))
-            out += [(weight, _setup, (fn, fn_args, threads), keep_setup(i, j)) for j, (fn, fn_args) in enumerate(ahead)]
+            out += [(weight, run_setup, (fn, fn_args, threads), keep_setup(i, j)) for j, (fn, fn_args) in enumerate(ahead)]
         out.append((_last_seconds(self.key, ["derivations"], self.profile, len(keys) / 2), _derivation_texts,
                     (self.key, keys), lambda future: setattr(self, "texts", future)))
         self.figure_list = None
@@ -634,7 +572,7 @@ class _PaperRun:
                     results[verdict["claim"]], timings[verdict["claim"]] = verdict, seconds
                     if from_cache:
                         cached.append(verdict["claim"])
-            self.submit_drawing(pool if pool is not None else _Now())
+            self.submit_drawing(pool if pool is not None else Now())
             texts = self.texts.result()
             figure_list = []
             if self.figures:
@@ -748,130 +686,18 @@ def _run_papers(plan: list[tuple[str, list[str], Path]], *, profile: str = "defa
 
     try:
         if scheduler is not None:
-            return _run_on_dask(runs, scheduler, workers, announce, threads)
+            return pools.run_on_dask(runs, scheduler, workers, threads, announce, _submit_longest_first)
         # each worker gets its share of the idle cores for BLAS and torch threads (or --threads)
         threads = choose(threads, workers=workers)[0]
         if workers > 1:
-            pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
-            try:
-                _submit_longest_first(pool, runs, threads, setups=True)
-                pending = {f for run in runs for f in run.pending()}
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for run in runs:            # groups whose set-up jobs are done follow them
-                        pending.update(run.release(pool))
-                    groups = {f for run in runs for f in run.groups if f is not None}
-                    for future in finished:
-                        if future in groups and future.exception() is None:
-                            announce(future)
-                    for run in runs:
-                        if run.groups_done() and not any(f.exception() for f in run.groups):
-                            run.submit_drawing(pool)
-                out = [run.finish(workers, pool) for run in runs]
-                for run in runs:
-                    run.remember_seconds()
-            except BaseException:
-                _stop(pool)         # interrupted or failed: the workers go now, not after their current job
-                raise
-            pool.shutdown()
-            return out
-        out = []
-        for run in runs:
-            run.submit(_Now(on_group=announce), threads)   # each group announced as it finishes, not after the paper
-            out.append(run.finish(workers))
-            run.remember_seconds()
-        return out
+            return pools.run_local(runs, workers, threads, announce, _submit_longest_first)
+        return pools.run_here(runs, workers, threads,
+                              lambda fn, future: announce(future) if fn is _group and future.exception() is None
+                              else None)
     finally:
         for run in runs:
             if run.staging is not None:
                 shutil.rmtree(run.staging, ignore_errors=True)
-
-
-class _DaskPool:
-    """The executor interface the paper runs use (``submit``), on a ``dask.distributed`` client."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def submit(self, fn, *args):
-        return self.client.submit(fn, *args, pure=False)
-
-
-def _run_on_dask(runs: list, scheduler: str, workers: int, announce, threads: int | None = None) -> list:
-    """Run every paper's jobs on a Dask cluster (imported only here: the local default never imports Dask)."""
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
-    except ImportError:
-        from theory.errors import InputError
-
-        raise InputError("--scheduler", scheduler, "needs dask.distributed, which is not installed",
-                         "pip install 'dynamics-verifier[dask]' (or distributed), or leave --scheduler out") from None
-    cluster = None
-    try:
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout=30)
-    except (OSError, TimeoutError) as exc:
-        from theory.errors import InputError
-
-        if cluster is not None:
-            cluster.close()
-        raise InputError("--scheduler", scheduler, f"cannot be reached ({exc})",
-                         "give the address of a running 'dask scheduler' (tcp://host:8786) or 'local'") from None
-    try:
-        if scheduler == "local":
-            from .threads import choose
-
-            threads = choose(threads, workers=workers)[0]
-        pool = _DaskPool(client)
-        _submit_longest_first(pool, runs, threads)
-        for future in dask_completed([f for run in runs for f in run.groups]):
-            if future.exception() is None:
-                announce(future)
-            for run in runs:
-                if run.groups_done() and not any(f.exception() for f in run.groups):
-                    run.submit_drawing(pool)
-        return [run.finish(workers, pool) for run in runs]
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _worker_init(parent: int) -> None:
-    """Start of a worker process: SIGINT is the parent's to handle (one Ctrl-C, one clean stop, no traceback from
-    every worker), SIGTERM kills, and a watchdog ends the worker when its parent is gone (even after SIGKILL)."""
-    import signal
-    import threading
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
-
-
-def _stop(pool) -> None:
-    """Terminate the pool's worker processes at once and drop its queued jobs."""
-    import signal
-    import threading
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)       # a second Ctrl-C during the clean-up changes nothing
-    processes = list(getattr(pool, "_processes", {}).values())   # no public API terminates the workers
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:       # gone before the temporary folders are removed (a worker could still write)
-        process.join(timeout=5)
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 _STAGING = "verify-figures-"

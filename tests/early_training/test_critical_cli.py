@@ -51,7 +51,7 @@ def test_the_search_runs_on_pinned_threads_and_restores_them(monkeypatch, capsys
     import torch
     from threadpoolctl import threadpool_info
 
-    import verify.early_training._critical as critical
+    import verify.early_training.critical as critical
 
     seen = []
 

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 
-F = importlib.import_module("verify.early_training._figures")
+F = importlib.import_module("verify.early_training.figures")
 
 
 def _rows(seeds=(1, 2, 3), zero=False):

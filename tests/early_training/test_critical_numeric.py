@@ -12,7 +12,7 @@ import torch
 import theory.early_training as paper_theory
 from theory.early_training import critical_constants as theory
 from theory.errors import InputError
-from verify.early_training._critical import (Problem, Search, Setup, divergence_event, loss_event,
+from verify.early_training.critical import (Problem, Search, Setup, divergence_event, loss_event,
                                              sharpness_event)
 from verify.engines.datasets import Dataset
 from verify.engines.deepnet import DeepNet, train
@@ -92,7 +92,7 @@ def test_bad_setup_names_the_field(kw, field):
 def test_events_compare_against_round_off_not_the_last_bit(tiny):
     """A loss or sharpness ratio that exceeds its start by less than its stated error bound is no event; by more,
     it is (the control).  The bounds: gamma_k of float32 for the loss, the Lanczos residuals for the ratio."""
-    from verify.early_training._critical import Run
+    from verify.early_training.critical import Run
 
     band = tiny.loss_roundoff()
     assert 1e-5 < band < 1e-3                    # float32, k = 1797 samples + fan-ins: about 1e-4

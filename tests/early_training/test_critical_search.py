@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from theory.errors import InputError
-from verify.early_training._search import AUTHORS_GRID_STEP, Search, _hinted_grid, boundary
+from verify.early_training.search import AUTHORS_GRID_STEP, Search, _hinted_grid, boundary
 
 
 def threshold_events(t, calls=None):

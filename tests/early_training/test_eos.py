@@ -8,9 +8,9 @@ import pytest
 
 from theory.early_training import critical_constants as theory
 from theory.errors import InputError
-from verify.early_training import critical_constants as claims
-from verify.early_training._context import Context
-from verify.early_training._eos import EoSSetup
+from verify.early_training.claims import critical_constants as claims
+from verify.early_training.context import Context
+from verify.early_training.eos import EoSSetup
 from verify.registry import REGISTRY
 
 from key_rules import assert_key_consistent
@@ -35,7 +35,7 @@ def test_the_claim_passes_or_reports_its_measurement(verdict, ctx):
     assert row["initial_ratio"] == pytest.approx(ctx.profile.eos_c / 2, rel=1e-9)
     assert verdict.status == "passed", verdict.measured
     assert row["first_reached_step"] > 0 and row["max_ratio"] >= claims.EOS_REACH_FRACTION
-    assert verdict.tolerance.justification and verdict.seeds == [1]
+    assert verdict.tolerance.justification and verdict.seeds == ctx.seeds("eos", 1)
     assert_key_consistent(verdict.key, verdict.status, "E2-edge-of-stability")
     assert verdict.key["counts"] == {"met": 1, "total": 1, "unit": "seeds", "allowed": 0,
                                      "worst": pytest.approx(row["used_fraction"])}
@@ -101,7 +101,7 @@ def _clock_keys(value, path=""):
 
 def test_the_verdict_holds_no_clock_reading(verdict):
     # the same seed must give the same report.json: seconds spent belong in timing.json
-    from verify._io import jsonable
+    from verify.output import jsonable
 
     assert _clock_keys(jsonable(verdict.as_dict())) == []
     assert _clock_keys({"rows": [{"seconds": 1.0}]}) == [".rows[0].seconds"]      # control: a clock key is seen

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from verify.cli import main
-from verify.early_training import _critical
-from verify.early_training._cli import EXAMPLE, SETTINGS, read_tool_config
+from verify.early_training import critical as _critical
+from verify.early_training.cli import EXAMPLE, SETTINGS, read_tool_config
 
 REPO = Path(__file__).resolve().parents[2]
 FILE = REPO / EXAMPLE

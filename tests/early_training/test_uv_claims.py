@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from verify.early_training._context import Context
+from verify.early_training.context import Context
 from verify.registry import REGISTRY, claims_of
 from verify.report import validate_report
 from verify.runner import run_paper

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import theory
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.early_training import uv_model as m
 
 #: a point with exact rationals at which wrong expressions are shown really non-zero

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from theory.bridge import numeric
 from theory.early_training import uv_model as m
 from theory.errors import InputError
-from verify.early_training import _uv
-from verify.early_training.uv_model import MAP_TOL, _drop_eta_squared
+from verify.early_training import uv as _uv
+from verify.early_training.claims.uv_model import MAP_TOL, _drop_eta_squared
 
 
 def _one_step_error(init, c, y, f_next=m.F_NEXT, lam_next=m.LAM_NEXT) -> float:

@@ -22,8 +22,8 @@ import json
 import sympy as sp
 
 import theory.multistage as paper_theory
-from theory._derivation import Derivation, is_zero
-from theory.multistage._finite_model import FiniteModel
+from theory.derivation import Derivation, is_zero
+from theory.multistage.finite_model import FiniteModel
 
 #: A residual that is "really non-zero" at the spot-check point must exceed this in magnitude.
 #: The wrong objects of the object modules are off by O(1) factors or 5 % rates, so their

@@ -1,14 +1,14 @@
-"""Activations and suprema (theory/multistage/activation.py, theory/multistage/_supremum.py): C_L routes, Taylor coefficients, refusals."""
+"""Activations and suprema (theory/multistage/activation.py, theory/multistage/supremum.py): C_L routes, Taylor coefficients, refusals."""
 from __future__ import annotations
 
 import mpmath
 import pytest
 import sympy as sp
 
-from theory.multistage import _supremum
+from theory.multistage import supremum as _supremum
 from theory.multistage.activation import BUILTIN, Activation, activation_from_spec
 from theory.errors import NotTanhLike
-from verify.multistage._config import ModelConfig
+from verify.multistage.config import ModelConfig
 
 ACTIVATIONS = ["tanh", "sin", "erf"]
 

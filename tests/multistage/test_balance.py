@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.multistage.activation import S, activation_from_spec
 from theory.multistage import balance
-from theory.multistage._finite_model import FiniteModel
+from theory.multistage.finite_model import FiniteModel
 
 from symbolic_checks import (assert_every_identity_holds, assert_really_nonzero,
                              assert_records_statement_and_serialises, rational_data_point)

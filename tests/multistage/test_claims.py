@@ -106,7 +106,7 @@ def test_a_calibrated_control_that_passes_makes_the_claim_inconclusive(tmp_path,
     tol = Tolerance("synthetic", 0.1, "synthetic")
 
     def verdict(status, margin, why=None):
-        return Verdict("D0-loose", "a loose claim", status, predicted=1.0, measured=1.0, tolerance=tol,
+        return Verdict(status, predicted=1.0, measured=1.0, tolerance=tol,
                        key=key_number("x", 1.0, 1.0, margin, why),
                        resolution=resolution("x off by >= 0.15", 0.15, "absolute"))
 
@@ -209,7 +209,7 @@ def test_a_failing_claim_sets_exit_status_1_unless_it_expects_to_fail(tmp_path, 
     from verify.registry import Claim, Expectation, Tolerance, Verdict
 
     def failing(ctx):
-        return Verdict("D0-always-fails", "a claim that fails", "failed", predicted=1.0, measured=2.0,
+        return Verdict("failed", predicted=1.0, measured=2.0,
                        tolerance=Tolerance("none", 0.0, "synthetic"))
 
     def register(**kw):

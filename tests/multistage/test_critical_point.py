@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.multistage import critical_point
 from theory.multistage.symbols import z_norm
 

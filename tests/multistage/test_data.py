@@ -1,4 +1,4 @@
-"""The data set and its moments (theory/multistage/data.py): numeric oracles (exact quadrature) and refusals.
+"""The data set and its moments (verify/multistage/data.py): numeric oracles (exact quadrature) and refusals.
 
 Oracle: exact quadrature of polynomials by the Gauss-Hermite rule.  Every check is paired with a
 negative control that must fail.
@@ -12,8 +12,8 @@ from theory.bridge import numeric
 from theory.errors import InputError
 from theory.expressions import parse_expression
 from theory.multistage import critical_point
-from theory.multistage.data import input_symbols, make_data
-from theory.multistage.symbols import E_f2, z_Sinv_z
+from theory.multistage.symbols import E_f2, input_symbols, z_Sinv_z
+from verify.multistage.data import make_data
 
 #: Gauss-Hermite sums over at most 12^3 nodes of values bounded by |x| <= 6.5: round-off is a
 #: few hundred ulps of the moments (observed <= 2e-14 for polynomial targets).

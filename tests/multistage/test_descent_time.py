@@ -9,10 +9,11 @@ import sympy as sp
 from hypothesis import given, note, target
 from hypothesis import strategies as st
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.bridge import numeric
 from theory.multistage import descent_time, linearized_flow, reduced_dynamics
 from theory.multistage.symbols import K0, alpha, delta, eta, m, t, z_norm
+from verify.multistage import linear_stage
 
 from strategies import float_function
 from symbolic_checks import (NONZERO_FLOOR, assert_every_identity_holds, assert_really_nonzero,
@@ -128,7 +129,7 @@ def test_gd_rate_below_flow_rate_and_converges(zn, eta_z):
     # 2|z| - 2 log(1+x)/eta = (2/eta)(x - log(1+x)) with x = eta|z| in (0, 1): between eta|z|^2/3 and eta|z|^2
     allowance = 4 * EPS / lr                       # log(1 + x) in float64 without log1p
     assert lr * zn**2 / 3 - allowance <= gap <= lr * zn**2 + allowance
-    assert rate == pytest.approx(2 * linearized_flow.gd_rate(lr, zn), rel=0, abs=allowance)
+    assert rate == pytest.approx(2 * linear_stage.gd_rate(lr, zn), rel=0, abs=allowance)
     gaps = [2 * zn - RATE_GD(zn, lr / 10**k) for k in range(3)]
     assert gaps[0] > gaps[1] > gaps[2] > 0          # tends to the flow rate as eta -> 0
     assert gaps[2] <= gaps[0] / 50                  # linearly in eta

@@ -7,8 +7,8 @@ import pytest
 from theory.bridge import numeric
 from theory.multistage import critical_point, descent_time
 from theory.multistage.symbols import K0, delta, z_norm
-from verify.multistage._config import config_from_dict
-from verify.multistage._predict import cubic_reduced_flow_times, law_time, predict
+from verify.multistage.config import config_from_dict
+from verify.multistage.prediction import cubic_reduced_flow_times, law_time, predict
 
 #: law_time integrates 1/(2|z| q(e^u)) by adaptive quadrature at epsrel 1e-11: a few hundred ulps of T_d
 QUAD_RTOL = 1e-9
@@ -103,7 +103,7 @@ def test_D10_descent_time_judges_no_flagged_seed():
     apply rather than judge them; at m = 400 every seed is judged and passes (control)."""
     from dataclasses import replace
 
-    from verify.multistage._context import Context
+    from verify.multistage.context import Context
     from verify.registry import REGISTRY, load_papers
 
     load_papers()

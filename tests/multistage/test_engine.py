@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from theory.multistage import gradient_flow
-from verify.multistage._config import config_from_dict
+from verify.multistage.config import config_from_dict
+from verify.multistage.field import vector_field
 from verify.engines import DescentOptions, FlowOptions, integrate_flow, run_descent
 from verify.multistage.engine import NumpyKernel, pack, select_kernel
 from verify.hessian import dense_hessian, top_hessian_eigenvalue
-from verify.multistage._initialisation import initial_parameters
-from verify.multistage._predict import predict
-from verify.multistage._simulate import measure, simulate
+from verify.multistage.initialisation import initial_parameters
+from verify.multistage.prediction import predict
+from verify.multistage.simulation import measure, simulate
 from waiting import HANG_S, Output
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ def test_flow_matches_an_independent_dop853_reference():
     act = config.activation
 
     def rhs(_t, th):
-        da, dW = gradient_flow.vector_field(th[:40], th[40:].reshape(40, 3), act, data.X, data.p, data.y)
+        da, dW = vector_field(th[:40], th[40:].reshape(40, 3), act, data.X, data.p, data.y)
         return np.concatenate([da, dW.ravel()])
 
     ref = solve_ivp(rhs, (0, 8.0), pack(a0, W0), method="DOP853", rtol=1e-11, atol=1e-16,
@@ -209,8 +209,7 @@ def test_divergence_is_reported_with_its_time_and_no_nan_is_written(tmp_path):
     assert traj.status == "diverged" and traj.diverged is not None and traj.diverged > 0
     paths = traj.save(tmp_path, "trajectory", {k: v for k, v in obs.items() if k != "loss"})
     with np.load(paths["npz"]) as saved:
-        assert all(np.all(np.isfinite(saved[k])) for k in saved.files
-                   if k not in ("obs_remainder_ratio", "missing", "field_dtype"))
+        assert all(np.all(np.isfinite(saved[k])) for k in saved.files if k not in ("obs_remainder_ratio", "missing", "storage"))
     assert "nan" not in Path(paths["csv"]).read_text().lower()
 
 
@@ -439,4 +438,5 @@ def test_simulate_records_the_fields_dtype_in_the_summary_and_the_npz(tmp_path, 
         summary = json.loads(capsys.readouterr().out)
         assert code == 0 and summary["run"]["dtype"] == (dtype or "float64")
         with np.load(out / "trajectory.npz") as saved:
-            assert str(saved["field_dtype"]) == (dtype or "float64") and saved["theta"].dtype == np.float64
+            assert json.loads(str(saved["storage"]))["field_dtype"] == (dtype or "float64")
+            assert saved["theta"].dtype == np.float64

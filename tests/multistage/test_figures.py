@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from verify.multistage._context import Context
-from verify.multistage._profiles import PROFILES
+from verify.multistage.context import Context
+from verify.multistage.profiles import PROFILES
 
-# ``verify.multistage._figures`` the module (the package's ``_figures`` attribute is the runner's hook)
-F = importlib.import_module("verify.multistage._figures")
+# ``verify.multistage.figures`` the module (the package's ``_figures`` attribute is the runner's hook)
+F = importlib.import_module("verify.multistage.figures")
 
 KEYS = {"name", "title", "caption", "png", "svg"}
 

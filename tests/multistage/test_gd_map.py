@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.multistage import descent_time
 from theory.multistage.symbols import eta, z_norm
-from verify.multistage._predict import gd_map_times
+from verify.multistage.prediction import gd_map_times
 
 K_n = descent_time.K_n
 

@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from theory.multistage.activation import activation_from_spec
 from theory.expressions import parse_expression
 from theory.multistage import gradient_flow
-from theory.multistage.data import input_symbols, make_data
+from theory.multistage.symbols import input_symbols
+from verify.multistage import field as d1
+from verify.multistage.data import make_data
 
 from finite_differences import central_gradient
 from strategies import ACTIVATIONS
@@ -49,9 +51,9 @@ def _d1_setup(activation, data, m: int, rng: np.random.Generator):
     a, W = rng.normal(0.0, 0.5, m), rng.normal(0.0, 0.5, (m, d))
 
     def risk(th):
-        return gradient_flow.risk(th[:m], th[m:].reshape(m, d), activation, data.X, data.p, data.y)
+        return d1.risk(th[:m], th[m:].reshape(m, d), activation, data.X, data.p, data.y)
 
-    da, dW = gradient_flow.vector_field(a, W, activation, data.X, data.p, data.y)
+    da, dW = d1.vector_field(a, W, activation, data.X, data.p, data.y)
     theta = np.concatenate([a, W.ravel()])
     return np.concatenate([da, dW.ravel()]), central_gradient(risk, theta), a
 
@@ -120,9 +122,9 @@ def test_D1_field_is_minus_gradient_for_random_networks(net):
     a, W = rng.normal(0, scale, width), rng.normal(0, scale, (width, dim))
 
     def risk(th):
-        return gradient_flow.risk(th[:width], th[width:].reshape(width, dim), act, data.X, data.p, data.y)
+        return d1.risk(th[:width], th[width:].reshape(width, dim), act, data.X, data.p, data.y)
 
-    da, dW = gradient_flow.vector_field(a, W, act, data.X, data.p, data.y)
+    da, dW = d1.vector_field(a, W, act, data.X, data.p, data.y)
     field = np.concatenate([da, dW.ravel()])
     grad = central_gradient(risk, np.concatenate([a, W.ravel()]))
     err = np.max(np.abs(field + grad)) / max(np.max(np.abs(grad)), 1e-300)

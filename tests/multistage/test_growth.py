@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.multistage import growth
 from theory.multistage.symbols import C_1, eps, m, q0, t, z_norm
 
@@ -45,8 +45,8 @@ def test_D5_claim_passes_every_seed_and_refutes_a_rate_lowered_by_a_tenth():
     """At the quick profile every seed's window spans at least MIN_EFOLDS e-folds, the fastest growth of q_max is
     below the bound's rate |z| + eps, and the data refute the bound with |z| lowered by 10 % (the measured
     resolution) and by 20 % (the calibrated control), let alone by half (which the old check let pass)."""
-    from verify.multistage import growth as claim_module
-    from verify.multistage._context import Context
+    from verify.multistage.claims import growth as claim_module
+    from verify.multistage.context import Context
     from verify.registry import REGISTRY, load_papers
 
     load_papers()
@@ -63,7 +63,7 @@ def test_D5_claim_passes_every_seed_and_refutes_a_rate_lowered_by_a_tenth():
 
 
 def test_D5_bound_rate_is_derived_from_the_bound():
-    from verify.multistage.growth import bound_rate
+    from verify.multistage.claims.growth import bound_rate
 
     assert is_zero(bound_rate(growth.bound_expr) - (z_norm + eps))
     assert is_zero(bound_rate(growth.bound_expr.subs(z_norm, z_norm * sp.Rational(4, 5))) - (4 * z_norm / 5 + eps))
@@ -74,7 +74,7 @@ def test_T_p_is_null_not_zero_when_q_max_starts_past_the_threshold():
     Control: starting just below the threshold gives an initial plateau and a T_p after 0."""
     import numpy as np
 
-    from verify.multistage._simulate import stage_bounds
+    from verify.multistage.simulation import stage_bounds
 
     t = np.linspace(0.0, 4.0, 41)
     level = 400 ** -0.75

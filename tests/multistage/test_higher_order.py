@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.multistage import higher_order
-from theory.multistage._finite_model import FiniteModel
+from theory.multistage.finite_model import FiniteModel
 
 from symbolic_checks import (assert_every_identity_holds, assert_really_nonzero,
                              assert_records_statement_and_serialises, rational_data_point)
@@ -83,8 +83,8 @@ def test_D3_is_inconclusive_without_a_margin_when_q_max_does_not_grow_by_an_e_fo
     """A window in which q_max never grows by MIN_EFOLDS e-folds cannot fit the order: inconclusive, no margin, and
     why (the key's rule refuses an inconclusive verdict with a margin below 1).  Control: the ordinary window
     passes with a margin."""
-    from verify.multistage import higher_order as claim_module
-    from verify.multistage._context import Context
+    from verify.multistage.claims import higher_order as claim_module
+    from verify.multistage.context import Context
 
     ctx = Context.make("quick")
     assert claim_module._check(ctx).status.value == "passed"
@@ -92,3 +92,29 @@ def test_D3_is_inconclusive_without_a_margin_when_q_max_does_not_grow_by_an_e_fo
     verdict = claim_module._check(ctx)
     assert verdict.status.value == "inconclusive" and verdict.key["margin"] is None
     assert "cannot be fitted" in verdict.key["why"]
+
+
+# ---------------------------------------------------------------------------
+# the numbers: C_1 and the bound through the bridge (verify/multistage/field.py)
+
+
+@pytest.mark.parametrize("moments,branch", [({"E_abs_f_x3": 0.7, "E_x2": 3.0}, "C_0^2 E|x|^2"),
+                                            ({"E_abs_f_x3": 9.0, "E_x2": 3.0}, "2 C_L E[|f*||x|^3] / 3")])
+def test_constant_C1_and_the_bound_evaluate_the_derived_expressions(moments, branch):
+    """Oracle: D3's statement written out, ``C_1 = max(2 C_L E[|f*||x|^3] / 3, C_0^2 E|x|^2)`` (each branch wins
+    once) and ``|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k|``; round-off of a few operations, 8 eps.  Control: the
+    other branch of the max is missed."""
+    import numpy as np
+
+    from verify.multistage.field import constant_C1, remainder_bound
+
+    eps = 8 * np.finfo(float).eps
+    first, second = 2 * 2.0 * moments["E_abs_f_x3"] / 3, 1.5**2 * moments["E_x2"]
+    C1 = constant_C1(2.0, 1.5, moments)
+    assert C1 == pytest.approx(max(first, second), rel=eps), branch
+    assert C1 != pytest.approx(min(first, second), rel=0.01)          # control: not the other branch
+    q = np.array([[0.1, -0.2, 0.05], [0.3, 0.0, -0.1]])
+    norms = np.linalg.norm(q, axis=1)
+    expected = C1 * (7 * norms.max() ** 2 + norms.max() ** 2) * norms
+    np.testing.assert_allclose(remainder_bound(C1, 7, q), expected, rtol=eps, atol=0)
+    assert not np.allclose(remainder_bound(C1, 7, q), C1 * 7 * norms.max() ** 2 * norms, rtol=0.01)   # without q^2

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from theory.multistage import initial_plateau
 from theory.multistage.symbols import alpha, alpha_1, m, q0, z_norm
+from verify.multistage import linear_stage
 
 from strategies import float_function, log_uniform_int
 from symbolic_checks import (NONZERO_FLOOR, assert_every_identity_holds, assert_records_statement_and_serialises,
@@ -94,13 +95,13 @@ def _neurons(seed: int, width: int, dim: int = 3, alpha_value: float = 1.5):
 def test_linear_flow_T_p_is_the_first_passage_of_exp_tA(seed, width):
     """brentq's T_p against an independent oracle: D4's closed-form exp(tA) applied to every q_k(0) (not the mode
     sum) is at the level at T_p, below it on a grid before; and the explicit per-neuron root, min over k."""
-    from theory.multistage.linearized_flow import expm_closed_form
+    from verify.multistage.linear_stage import expm_closed_form
 
     a, W, z = _neurons(seed, width)
     zn = float(np.linalg.norm(z))
     level = width ** -1.0
-    u, v, p = initial_plateau.modes(a, W, z)
-    T = initial_plateau.first_passage(level, u, v, p, zn)
+    u, v, p = linear_stage.modes(a, W, z)
+    T = linear_stage.first_passage(level, u, v, p, zn)
     Q0 = np.column_stack([a, W])
     qmax = lambda tv: float(np.max(np.linalg.norm(Q0 @ expm_closed_form(tv, z).T, axis=1)))  # noqa: E731
     assert math.isclose(qmax(T), level, rel_tol=1e-9)
@@ -118,8 +119,8 @@ def test_gd_linear_map_T_p_is_the_first_passage_of_the_iterated_map():
     the iterates just before and after n = T_p / eta bracket the level."""
     a, W, z = _neurons(3, 500)
     zn, lr, level = float(np.linalg.norm(z)), 0.4, 500 ** -1.0
-    u, v, p = initial_plateau.modes(a, W, z)
-    T = initial_plateau.first_passage(level, u, v, p, zn, "gd", lr)
+    u, v, p = linear_stage.modes(a, W, z)
+    T = linear_stage.first_passage(level, u, v, p, zn, "gd", lr)
     A = np.zeros((4, 4))
     A[0, 1:], A[1:, 0] = z, z
     Q = np.column_stack([a, W])
@@ -129,17 +130,17 @@ def test_gd_linear_map_T_p_is_the_first_passage_of_the_iterated_map():
     after = np.max(np.linalg.norm(Qn @ (np.eye(4) + lr * A).T, axis=1))
     assert before < level <= after
     # control: the flow's passage from the same q(0) is not bracketed by these iterates (the GD rate is slower)
-    T_flow = initial_plateau.first_passage(level, u, v, p, zn)
+    T_flow = linear_stage.first_passage(level, u, v, p, zn)
     assert int(np.floor(T_flow / lr)) < n_before
 
 
 def test_first_passage_is_none_when_q_max_starts_past_the_level():
     a, W, z = _neurons(1, 100)
-    u, v, p = initial_plateau.modes(a, W, z)
+    u, v, p = linear_stage.modes(a, W, z)
     q0_max = float(np.max(np.linalg.norm(np.column_stack([a, W]), axis=1)))
-    assert initial_plateau.first_passage(q0_max, u, v, p, float(np.linalg.norm(z))) is None
+    assert linear_stage.first_passage(q0_max, u, v, p, float(np.linalg.norm(z))) is None
     # control: just above q_max(0) there is a passage, after 0
-    assert initial_plateau.first_passage(q0_max * 1.01, u, v, p, float(np.linalg.norm(z))) > 0
+    assert linear_stage.first_passage(q0_max * 1.01, u, v, p, float(np.linalg.norm(z))) > 0
 
 
 def test_remainder_shift_vanishes_with_width_like_the_remainder():
@@ -149,16 +150,16 @@ def test_remainder_shift_vanishes_with_width_like_the_remainder():
     for w in widths:
         a, W, z = _neurons(5, w)
         zn = float(np.linalg.norm(z))
-        u, v, p = initial_plateau.modes(a, W, z)
-        T = initial_plateau.first_passage(w ** -1.0, u, v, p, zn)
-        shifts.append(initial_plateau.remainder_shift(1.0, w, T, u, v, p, zn))
+        u, v, p = linear_stage.modes(a, W, z)
+        T = linear_stage.first_passage(w ** -1.0, u, v, p, zn)
+        shifts.append(linear_stage.remainder_shift(1.0, w, T, u, v, p, zn))
     slope = np.polyfit(np.log(widths), np.log(shifts), 1)[0]
     assert -1.15 < slope < -0.85, slope
     # control: the same quantity at alpha_1 = 3/4 (level m^-0.75) falls like m^-0.5, outside that band
     a, W, z = _neurons(5, 4000)
-    u, v, p = initial_plateau.modes(a, W, z)
+    u, v, p = linear_stage.modes(a, W, z)
     zn = float(np.linalg.norm(z))
-    s_4000 = initial_plateau.remainder_shift(1.0, 4000, initial_plateau.first_passage(4000 ** -0.75, u, v, p, zn),
+    s_4000 = linear_stage.remainder_shift(1.0, 4000, linear_stage.first_passage(4000 ** -0.75, u, v, p, zn),
                                              u, v, p, zn)
     assert s_4000 > 4 * shifts[-1]
 
@@ -168,13 +169,13 @@ def test_remainder_shift_vanishes_with_width_like_the_remainder():
 
 @pytest.fixture(scope="module")
 def quick_context():
-    from verify.multistage._context import Context
+    from verify.multistage.context import Context
 
     return Context.make("quick")
 
 
 def test_D6_T_p_passes_on_every_seed_and_one_resolved_counterexample_fails_it(quick_context):
-    from verify.multistage.initial_plateau import _check_T_p
+    from verify.multistage.claims.initial_plateau import _check_T_p
 
     verdict = _check_T_p(quick_context)
     assert verdict.status == "passed" and verdict.key["margin"] < 1
@@ -192,9 +193,9 @@ def test_D6_T_p_passes_on_every_seed_and_one_resolved_counterexample_fails_it(qu
 
 def test_D6_T_p_judges_gradient_descent_with_the_map(tmp_path):
     """On a researcher's GD configuration the prediction is the GD linear map's passage (not the flow's)."""
-    from verify.multistage._context import Context
-    from verify.multistage._profiles import PROFILES
-    from verify.multistage.initial_plateau import _check_T_p
+    from verify.multistage.context import Context
+    from verify.multistage.profiles import PROFILES
+    from verify.multistage.claims.initial_plateau import _check_T_p
 
     user = {"model": {"activation": "tanh", "width": 200, "alpha": 1.0},
             "data": {"dim": 3, "samples": 100, "whiten": True},
@@ -204,6 +205,6 @@ def test_D6_T_p_judges_gradient_descent_with_the_map(tmp_path):
     verdict = _check_T_p(ctx)
     assert verdict.status == "passed", verdict.key
     # control: the flow's passage from the same q(0) is judged wrong on the GD runs
-    flow = _check_T_p(ctx, lambda pred, exact, u, v, p, level: initial_plateau.first_passage(level, u, v, p,
+    flow = _check_T_p(ctx, lambda pred, exact, u, v, p, level: linear_stage.first_passage(level, u, v, p,
                                                                                               pred["z_norm"]))
     assert flow.status == "failed", flow.key

@@ -17,10 +17,11 @@ import pytest
 import scipy.linalg
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.bridge import numeric
 from theory.multistage import higher_order, linearized_flow
 from theory.multistage.symbols import t
+from verify.multistage import linear_stage
 
 from symbolic_checks import assert_every_identity_holds, assert_really_nonzero, assert_records_statement_and_serialises
 
@@ -146,13 +147,13 @@ def test_D4_closed_form_matches_40_digit_reference():
         ref_fn = numeric(X, (t, *zs), "mpmath")
         with mpmath.workdps(40):
             ref = np.array(ref_fn(mpmath.mpf(tv), *map(mpmath.mpf, z)).tolist(), dtype=float)
-        got = linearized_flow.expm_closed_form(tv, z)
+        got = linear_stage.expm_closed_form(tv, z)
         assert _rel(got, ref) <= CLOSED_FORM_ULPS * EPS * (1 + tv * np.linalg.norm(z))
 
 
 def test_D4_closed_form_matches_scipy_expm():
     for dim, z, tv in _random_cases(12):
-        got = linearized_flow.expm_closed_form(tv, z)
+        got = linear_stage.expm_closed_form(tv, z)
         ref = scipy.linalg.expm(tv * _A(z))
         assert _rel(got, ref) <= EXPM_ULPS_PER_UNIT_NORM * EPS * (1 + tv * np.linalg.norm(z))
 
@@ -160,7 +161,7 @@ def test_D4_closed_form_matches_scipy_expm():
 def test_D4_negative_control_rate_off_by_5_percent_differs_from_expm():
     for dim, z, tv in _random_cases(13):
         tv = max(tv, 1.0) / np.linalg.norm(z)                 # t |z| >= 1 so the rate matters
-        wrong = linearized_flow.expm_closed_form(1.05 * tv, z)  # cosh(1.05 |z| t) ... with A unchanged
+        wrong = linear_stage.expm_closed_form(1.05 * tv, z)  # cosh(1.05 |z| t) ... with A unchanged
         ref = scipy.linalg.expm(tv * _A(z))
         assert _rel(wrong, ref) > 1e3 * EXPM_ULPS_PER_UNIT_NORM * EPS * (1 + tv * np.linalg.norm(z))
 
@@ -187,9 +188,9 @@ def test_D4_gd_map_and_effective_rate(eta_z):
         spectral = (1 + eta * r) ** n * Pp + (1 - eta * r) ** n * Pm + P0
         assert _rel(spectral, M) <= MATRIX_POWER_ULPS_PER_STEP * EPS * n
         top = np.max(np.linalg.eigvalsh(M))
-        assert np.log(top) / (n * eta) == pytest.approx(linearized_flow.gd_rate(eta, r), rel=1e-12)
+        assert np.log(top) / (n * eta) == pytest.approx(linear_stage.gd_rate(eta, r), rel=1e-12)
     # the effective rate is below the flow rate |z| and not equal to it (negative control)
-    rate = linearized_flow.gd_rate(eta, r)
+    rate = linear_stage.gd_rate(eta, r)
     assert rate < r
     assert r - rate > 0.25 * eta * r**2            # log(1+x) <= x - x^2/2 + x^3/3
     flow_growth = np.exp(r * 200 * eta)

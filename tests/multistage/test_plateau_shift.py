@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.multistage import critical_point
-from verify.multistage._config import config_from_dict
-from verify.multistage._predict import predict
+from verify.multistage.config import config_from_dict
+from verify.multistage.prediction import predict
 
 
 def _raw(activation="tanh", width=1000):

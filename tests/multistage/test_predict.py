@@ -1,4 +1,4 @@
-"""The predictions (verify/multistage/_predict.py): numeric oracles (closed forms, a second ODE solver), properties.
+"""The predictions (verify/multistage/prediction.py): numeric oracles (closed forms, a second ODE solver), properties.
 
 Oracle: the logistic closed form of D8/D9 for the reduced flow of D8 when ``z`` is an eigenvector
 of ``Sigma`` (then ``beta`` stays along ``z`` and ``K' = 2|z| K (1 - K)`` whatever the eigenvalue:
@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from theory.bridge import numeric
 from theory.multistage import descent_time, initial_plateau
 from theory.multistage.symbols import C_0, K0 as K0_sym, M_fx1, M_x2, Q, delta as delta_sym, m
-from verify.multistage._config import config_from_dict
-from verify.multistage._initialisation import growing_mode, initial_parameters
-from verify.multistage._predict import predict, reduced_flow_times
-from verify.multistage.descent_time import T_HALF
+from verify.multistage import linear_stage
+from verify.multistage.config import config_from_dict
+from verify.multistage.initialisation import growing_mode, initial_parameters
+from verify.multistage.prediction import predict, reduced_flow_times
+from verify.multistage.claims.descent_time import T_HALF
 
 from strategies import ACTIVATIONS, float_function, log_uniform_int
 
@@ -237,18 +238,18 @@ def test_predictions_are_consistent(config):
         T_p = p["T_p"]["value"]
         assert p["T_p"]["growth_only"] == pytest.approx(T_p_grow, rel=1e-12, abs=1e-12)
         assert p["T_p"]["applicable"] is True and T_p >= T_p_grow * (1 - 1e-12)   # only u_k grows: later
-        u, v, pk = initial_plateau.modes(a, W, data.z)
+        u, v, pk = linear_stage.modes(a, W, data.z)
         lr = config.train.lr
         if config.train.method == "flow":   # independent of brentq: the explicit per-neuron root, min over k
             T_k = float_function(initial_plateau.T_k_flow, initial_plateau.u_k, initial_plateau.v_k,
                                  initial_plateau.p_k, Q, initial_plateau.z_norm)
             assert T_p == pytest.approx(float(np.min(T_k(u, v, pk, level, zn))), rel=1e-9)
         if config.train.method == "flow":   # the linear flow is at the level at T_p and below it just before
-            assert initial_plateau.q_max_linear(T_p, u, v, pk, zn) == pytest.approx(level, rel=1e-9)
-            assert T_p < 1e-3 or initial_plateau.q_max_linear(T_p * (1 - 1e-6), u, v, pk, zn) < level
+            assert linear_stage.q_max_linear(T_p, u, v, pk, zn) == pytest.approx(level, rel=1e-9)
+            assert T_p < 1e-3 or linear_stage.q_max_linear(T_p * (1 - 1e-6), u, v, pk, zn) < level
         else:   # GD: the iterates on either side of T_p bracket the level (T_p is read off between them)
             n_hi = max(math.ceil(T_p / lr - 1e-9), 1)
-            below, above = (initial_plateau.q_max_linear(k * lr, u, v, pk, zn, "gd", lr) for k in (n_hi - 1, n_hi))
+            below, above = (linear_stage.q_max_linear(k * lr, u, v, pk, zn, "gd", lr) for k in (n_hi - 1, n_hi))
             assert below < level * (1 + 1e-12) and above >= level * (1 - 1e-12)
     else:   # no initial plateau left to predict: flagged, no number
         assert p["T_p"]["value"] is None and "no initial plateau" in p["T_p"]["applicable"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.multistage import reduced_dynamics
 from theory.multistage.symbols import K, K0, alpha, m, t, z_norm
 

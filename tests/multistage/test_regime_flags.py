@@ -15,10 +15,10 @@ import functools
 from theory.bridge import numeric
 from theory.multistage import descent_time
 from theory.multistage.symbols import K0 as K0_sym
-from verify.multistage import descent_time as d9
-from verify.multistage._config import config_from_dict
-from verify.multistage._predict import predict
-from verify.multistage._simulate import measure, simulate
+from verify.multistage.claims import descent_time as d9
+from verify.multistage.config import config_from_dict
+from verify.multistage.prediction import predict
+from verify.multistage.simulation import measure, simulate
 from waiting import HANG_S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,7 +169,7 @@ def test_control_the_json_check_rejects_nan():
 def test_infinite_C_0_makes_the_bounds_not_applicable(claim_id):
     """tanh(s) + 0.05 s^3 has sup |sigma'| infinite, so C_1 is infinite and D3's and D5's bounds say nothing: the
     claims are not applicable with predict's measured reason (before any simulation)."""
-    from verify.multistage._context import Context
+    from verify.multistage.context import Context
     from verify.registry import REGISTRY, load_papers
 
     load_papers()
@@ -183,7 +183,7 @@ def test_infinite_C_0_makes_the_bounds_not_applicable(claim_id):
 
 
 def test_control_finite_C_0_leaves_the_bounds_applicable():
-    from verify.multistage.higher_order import bound_not_applicable
+    from verify.multistage.claims.higher_order import bound_not_applicable
 
     p = predict(config_from_dict(_raw()))
     assert p["C_1"] is not None and "C_1" not in p["reasons"]

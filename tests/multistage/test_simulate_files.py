@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from verify._io import null_paths
+from verify.output import null_paths
 from verify.cli import main
 from verify.engines.trajectory import GENERIC_MISSING, Trajectory
-from verify.multistage._cli import DEFAULT_CONFIG
+from verify.multistage.cli import DEFAULT_CONFIG
 from waiting import HANG_S, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_the_trajectory_files_say_what_nan_means_per_series(capsys, tmp_path):
     with np.load(out / "trajectory.npz") as saved:
         missing = json.loads(str(saved["missing"]))
         counts = {k: int(saved[k].size - np.count_nonzero(np.isfinite(saved[k])))
-                  for k in saved.files if k not in ("missing", "field_dtype")}
+                  for k in saved.files if k not in ("missing", "storage")}
     # (with 41 recordings the remainder is evaluated at each: the next test makes gaps with a finer grid)
     assert {k for k, n in counts.items() if n} == set(missing)
     assert all(missing[k]["count"] == counts[k] for k in missing)
@@ -113,9 +113,9 @@ def test_z_zero_explains_the_missing_K(capsys, tmp_path):
                                   .replace("quadrature = 6", "samples = 300"),
                                   SMALL.replace('method = "flow"', 'method = "gd"')])
 def test_predict_explains_each_null(text, tmp_path):
-    from verify._io import jsonable
-    from verify.multistage._config import load_config
-    from verify.multistage._predict import predict
+    from verify.output import jsonable
+    from verify.multistage.config import load_config
+    from verify.multistage.prediction import predict
 
     path = tmp_path / "c.toml"
     path.write_text(text)
@@ -159,7 +159,7 @@ def test_ctrl_c_while_the_figure_is_drawn_keeps_the_trajectory(capsys, tmp_path,
 
 
 def test_ctrl_c_while_the_observables_are_computed_keeps_the_trajectory(capsys, tmp_path, monkeypatch):
-    from verify.multistage import _simulate as simulate_module
+    from verify.multistage import simulation as simulate_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

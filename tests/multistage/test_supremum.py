@@ -1,4 +1,4 @@
-"""Tests of ``theory.multistage._supremum``: narrow certified brackets, the cache, infinite suprema, the work budget.
+"""Tests of ``theory.multistage.supremum``: narrow certified brackets, the cache, infinite suprema, the work budget.
 
 Oracle, and why it is trusted: a dense float64 grid of ``|g|`` (400 001 points on
 ``[-30, 30]``, spacing 1.5e-4) finds the neighbourhood of every near-maximal
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory.multistage import _supremum
-from theory.multistage._supremum import Supremum, sup_abs
+from theory.multistage import supremum as _supremum
+from theory.multistage.supremum import Supremum, sup_abs
 from theory.multistage.activation import BUILTIN, Activation, S
 from waiting import cpu_seconds
 

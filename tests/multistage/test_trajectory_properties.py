@@ -2,7 +2,7 @@
 
 For each configuration drawn by :mod:`trajectory_strategies` (tanh-like activation, width,
 ``alpha``, input dimension, target with a linear part, sample size, flow or gradient descent)
-a short trajectory is simulated with :func:`verify.multistage._simulate.simulate` and the
+a short trajectory is simulated with :func:`verify.multistage.simulation.simulate` and the
 bounds are evaluated at the recorded states:
 
 * D3  ``|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k|`` (``remainder_bound``), at every recorded state:
@@ -46,8 +46,9 @@ from theory.multistage.activation import S, activation_from_spec
 from theory.bridge import numeric
 from theory.multistage import growth, higher_order, reduced_dynamics
 from theory.multistage.symbols import K0 as K0_sym, eps as eps_sym, q0, t as t_sym, z_norm
-from verify.multistage._config import config_from_dict
-from verify.multistage._simulate import measure, simulate
+from verify.multistage import field
+from verify.multistage.config import config_from_dict
+from verify.multistage.simulation import measure, simulate
 from trajectory_strategies import (ACTIVATIONS, expected_K0, t_half_estimate,
                                    trajectory_configs)
 
@@ -124,7 +125,7 @@ def describe(config) -> str:
 
 def constant_C1(config) -> float:
     act = config.activation
-    return higher_order.constant_C1(act.C_L.upper, act.C0.upper, config.dataset.moments)
+    return field.constant_C1(act.C_L.upper, act.C0.upper, config.dataset.moments)
 
 
 def _A(z: np.ndarray) -> np.ndarray:
@@ -135,7 +136,7 @@ def _A(z: np.ndarray) -> np.ndarray:
     return A
 
 
-def remainder_ratios(config, traj, kernel, bound=higher_order.remainder_bound) -> np.ndarray:
+def remainder_ratios(config, traj, kernel, bound=field.remainder_bound) -> np.ndarray:
     """``|N_k| / (bound_k + round-off)`` at every recorded state: a ``(T, m)`` array.
 
     ``N_k = dq_k/dt - A q_k`` with ``dq_k/dt`` the simulator's field (minus the gradient).

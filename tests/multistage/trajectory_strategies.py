@@ -28,7 +28,7 @@ import math
 
 from hypothesis import strategies as st
 
-from verify.multistage._config import Config, config_from_dict
+from verify.multistage.config import Config, config_from_dict
 
 __all__ = ["ACTIVATIONS", "activations", "targets", "trajectory_configs",
            "expected_K0", "t_half_estimate"]

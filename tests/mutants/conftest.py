@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from verify.runner import _single_threaded
+from verify.pools import single_threaded
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    with _single_threaded():
+    with single_threaded():
         yield

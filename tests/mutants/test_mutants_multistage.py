@@ -14,18 +14,18 @@ import verify.engines.descent as descent
 import verify.multistage.engine.events as events
 import verify.engines.flow as flow
 import verify.multistage.engine.kernels as kernels
-import verify.multistage._initialisation as initialisation
-import verify.multistage._observables as observables
-import verify.multistage._simulate as simulate_module
-import verify.multistage.balance as balance
-import verify.multistage.critical_point as critical_point
-import verify.multistage.descent_time as descent_time
-import verify.multistage.gradient_flow as gradient_flow
-import verify.multistage.higher_order as higher_order
-import verify.multistage.initial_plateau as initial_plateau
-import verify.multistage.linearized_flow as linearized_flow
-import verify.multistage.secondary_plateau as secondary_plateau
-import verify.multistage.taylor as taylor
+import verify.multistage.initialisation as initialisation
+import verify.multistage.observables as observables
+import verify.multistage.simulation as simulate_module
+import verify.multistage.claims.balance as balance
+import verify.multistage.claims.critical_point as critical_point
+import verify.multistage.claims.descent_time as descent_time
+import verify.multistage.claims.gradient_flow as gradient_flow
+import verify.multistage.claims.higher_order as higher_order
+import verify.multistage.claims.initial_plateau as initial_plateau
+import verify.multistage.claims.linearized_flow as linearized_flow
+import verify.multistage.claims.secondary_plateau as secondary_plateau
+import verify.multistage.claims.taylor as taylor
 
 from verify.registry import REGISTRY, Status
 
@@ -101,7 +101,9 @@ def test_D5_catches_a_gradient_field_twice_too_large(monkeypatch, base):
 
 def test_D6_catches_the_plateau_window_reversed(base, monkeypatch):
     """sup |R - R(0)| taken over t >= T_p (the descent) instead of t <= T_p."""
-    assert_baseline(base, "D6-initial-plateau")
+    # the check passes at quick (interval below -0.8); the claim is inconclusive by its unrefuted calibrated
+    # control (a recorded finding about its resolution), so the baseline is the check's own verdict
+    assert_baseline(base, "D6-initial-plateau", Status.PASSED)
     mutate(monkeypatch, initial_plateau._check, "sel = traj.t <= T_p", "sel = traj.t >= T_p")
     assert_caught(base.derive("D6-initial-plateau"), "D6-initial-plateau")
 

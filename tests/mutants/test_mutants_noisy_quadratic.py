@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-import verify.noisy_quadratic._cliff as cliff
-import verify.noisy_quadratic.batch_quadratic as batch_quadratic
-import verify.noisy_quadratic.eigenbasis as eigenbasis
-import verify.noisy_quadratic._cuts as cuts
-import verify.noisy_quadratic._simulate as simulate
-import verify.noisy_quadratic.momentum as momentum
-import verify.noisy_quadratic.quadratic as quadratic
-import verify.noisy_quadratic.spectrum as spectrum
+import verify.noisy_quadratic.cliff as cliff
+import verify.noisy_quadratic.claims.batch_quadratic as batch_quadratic
+import verify.noisy_quadratic.claims.eigenbasis as eigenbasis
+import verify.noisy_quadratic.cuts as cuts
+import verify.noisy_quadratic.simulation as simulate
+import verify.noisy_quadratic.claims.momentum as momentum
+import verify.noisy_quadratic.claims.quadratic as quadratic
+import verify.noisy_quadratic.claims.spectrum as spectrum
 
 from verify.registry import REGISTRY, Status
 

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from verify.noisy_quadratic._context import Context
-from verify.noisy_quadratic._simulate import simulate
+from verify.noisy_quadratic.context import Context
+from verify.noisy_quadratic.simulation import simulate
 from verify.registry import REGISTRY, claims_of
 from verify.runner import run_paper
 
@@ -90,7 +90,7 @@ def test_the_prony_interval_matches_the_scatter_of_rho_over_seeds():
     scatter of the fitted rho over 24 independent seeds, at a real and a complex point, with the noise raised to
     1e-4 so that the scatter is measurable: the ratio lies in [0.6, 1.6] (24 seeds estimate a standard deviation to
     about 15 %).  Control: the same comparison with the standard error divided by 3 falls outside."""
-    from verify.noisy_quadratic.momentum import _prony_radius
+    from verify.noisy_quadratic.claims.momentum import _prony_radius
 
     for g, c in ((0.5, 0.01), (0.5, 0.3)):
         rhos, ses = [], []

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from verify.cli import main
-from verify.noisy_quadratic._cli import point_stream_key, stationary_summary
-from verify.noisy_quadratic._simulate import simulate
+from verify.noisy_quadratic.cli import point_stream_key, stationary_summary
+from verify.noisy_quadratic.simulation import simulate
 
 
 def test_stationary_json_within_interval(capsys):

@@ -11,10 +11,10 @@ import torch
 from theory.errors import InputError
 from verify.engines.datasets import digits
 from verify.engines.deepnet import DeepNet, seed_streams, train
-from verify.noisy_quadratic._cliff import _options, cliff_data, cliff_net, memorising_curve, sgd, train_cliff
-from verify.noisy_quadratic._context import Context
-from verify.noisy_quadratic._profiles import PROFILES
-from verify.noisy_quadratic._setup import DIGITS_SAMPLES, END_POINTS, CliffSetup, SpectrumSetup
+from verify.noisy_quadratic.cliff import _options, cliff_data, cliff_net, memorising_curve, sgd, train_cliff
+from verify.noisy_quadratic.context import Context
+from verify.noisy_quadratic.profiles import PROFILES
+from verify.noisy_quadratic.spectrum_setup import DIGITS_SAMPLES, END_POINTS, CliffSetup, SpectrumSetup
 
 #: a short schedule of a narrower network (682 parameters; two phases of 60 steps, the last 6 of each measured
 #: every 2 steps), so that its dense Hessian costs about a second

@@ -11,10 +11,10 @@ import pytest
 from theory.bridge import numeric
 from theory.errors import InputError
 from theory.noisy_quadratic import momentum as q2
-from verify.noisy_quadratic import _cuts as cuts
-from verify.noisy_quadratic import spectrum as q3
-from verify.noisy_quadratic._context import Context
-from verify.noisy_quadratic._setup import CliffSetup, SpectrumSetup
+from verify.noisy_quadratic import cuts as cuts
+from verify.noisy_quadratic.claims import spectrum as q3
+from verify.noisy_quadratic.context import Context
+from verify.noisy_quadratic.spectrum_setup import CliffSetup, SpectrumSetup
 from verify.registry import REGISTRY, Status, load_papers
 
 from key_rules import assert_key_consistent

@@ -9,7 +9,7 @@ import pytest
 
 from theory.errors import InputError
 from verify.cli import main
-from verify.noisy_quadratic._cli import STATIONARY_EXAMPLE, STATIONARY_SETTINGS, read_stationary_config
+from verify.noisy_quadratic.cli import STATIONARY_EXAMPLE, STATIONARY_SETTINGS, read_stationary_config
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / STATIONARY_EXAMPLE

@@ -11,13 +11,13 @@ import torch
 
 import theory.noisy_quadratic as derivations
 from verify.hessian import torch_dense_hessian
-from verify.noisy_quadratic import batch_quadratic as q3b
-from verify.noisy_quadratic import eigenbasis as q3e
-from verify.noisy_quadratic._cliff import cliff_data, cliff_net
-from verify.noisy_quadratic._context import Context
-from verify.noisy_quadratic._mlp_hessian import mlp_dense_hessian
-from verify.noisy_quadratic._setup import CliffSetup
-from verify.noisy_quadratic._spectral_figures import gaussian_cumulative, spectral_figures
+from verify.noisy_quadratic.claims import batch_quadratic as q3b
+from verify.noisy_quadratic.claims import eigenbasis as q3e
+from verify.noisy_quadratic.cliff import cliff_data, cliff_net
+from verify.noisy_quadratic.context import Context
+from verify.noisy_quadratic.mlp_hessian import mlp_dense_hessian
+from verify.noisy_quadratic.spectrum_setup import CliffSetup
+from verify.noisy_quadratic.spectral_figures import gaussian_cumulative, spectral_figures
 from verify.registry import REGISTRY, Status, load_papers
 
 from key_rules import assert_key_consistent
@@ -165,7 +165,7 @@ def test_transposed_eigenvectors_fail_the_concentration_contrast(ctx):
 
 
 def test_figures_are_drawn_from_the_verdicts(ctx, tmp_path):
-    verdicts = {cid: REGISTRY[cid].check(ctx).as_dict() for cid in
+    verdicts = {cid: REGISTRY[cid].judge(REGISTRY[cid].check, ctx).as_dict() for cid in
                 ("Q3-eigenvector-concentration", "Q3-eigenvector-rotation", "Q3-batch-quadratics")}
     figs = spectral_figures(verdicts, tmp_path)
     assert [f["name"] for f in figs] == ["nq_concentration_bands", "nq_overlap_matrix", "nq_batch_quadratics"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.noisy_quadratic._batchfit import bottom_wells, top_fit
-from verify.noisy_quadratic._figures import (NO_MEMORISING_FIGURES, figure_batch_fits, figure_cliff_training,
+from verify.noisy_quadratic.batchfit import bottom_wells, top_fit
+from verify.noisy_quadratic.figures import (NO_MEMORISING_FIGURES, figure_batch_fits, figure_cliff_training,
                                              figure_concentration, figure_floor_sum, figure_spectra, figure_training,
                                              result_figures, simulated_figures)
-from verify.noisy_quadratic._spectrum import SpectrumSetup, train_and_measure
+from verify.noisy_quadratic.spectrum_training import SpectrumSetup, train_and_measure
 
 
 def test_q3_figures_are_written_with_captions(tmp_path):

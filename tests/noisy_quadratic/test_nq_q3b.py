@@ -9,10 +9,10 @@ import pytest
 
 from theory.bridge import numeric
 from theory.noisy_quadratic import spectrum as theory
-from verify.noisy_quadratic import _batchfit as bf
-from verify.noisy_quadratic import spectrum as q3
-from verify.noisy_quadratic._context import Context
-from verify.noisy_quadratic._spectrum import SpectrumSetup
+from verify.noisy_quadratic import batchfit as bf
+from verify.noisy_quadratic.claims import spectrum as q3
+from verify.noisy_quadratic.context import Context
+from verify.noisy_quadratic.spectrum_training import SpectrumSetup
 from verify.registry import REGISTRY, Status, load_papers
 
 from key_rules import assert_key_consistent

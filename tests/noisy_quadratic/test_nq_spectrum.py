@@ -9,8 +9,8 @@ import pytest
 
 import theory.noisy_quadratic as derivations
 from theory.errors import InputError
-from verify.noisy_quadratic._context import Context
-from verify.noisy_quadratic._spectrum import SpectrumSetup
+from verify.noisy_quadratic.context import Context
+from verify.noisy_quadratic.spectrum_training import SpectrumSetup
 from verify.registry import load_papers
 
 load_papers()

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 import theory
-from theory._derivation import is_zero
+from theory.derivation import is_zero
 from theory.noisy_quadratic import momentum as q2
 from theory.noisy_quadratic import quadratic as q1
 

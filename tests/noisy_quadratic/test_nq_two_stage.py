@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pytest
 
-from verify.noisy_quadratic import momentum
-from verify.noisy_quadratic._context import STREAMS, Context
-from verify.noisy_quadratic._mc import (CONFIRM_CHAINS, FAMILY_LEVEL, confirm_bound, two_stage,
+from verify.noisy_quadratic.claims import momentum
+from verify.noisy_quadratic.context import STREAMS, Context
+from verify.noisy_quadratic.mc import (CONFIRM_CHAINS, FAMILY_LEVEL, confirm_bound, two_stage,
                                         two_stage_false_alarm, z_bound)
 from verify.registry import REGISTRY, check_key, check_rows
 from verify.stats import every_key

@@ -11,7 +11,6 @@ from __future__ import annotations
 from .. import derivation_functions
 
 
-
 KEY = "early-training"
 ARXIV = "arXiv:2302.12250"
 TITLE = "Phase diagram of early training dynamics in deep neural networks (Kalra, Barkeshli)"
@@ -20,7 +19,7 @@ LABEL = f"reconstruction of a result of {ARXIV}"
 
 __all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "LATEX_NAMES", "DERIVATIONS", "module", "derive"]
 
-#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory._derivation)
+#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory.derivation)
 LATEX_NAMES = {
     "(lambda' - lambda)/eta": r"\frac{\lambda' - \lambda}{\eta}",
     "c_loss": r"c_{\mathrm{loss}}",

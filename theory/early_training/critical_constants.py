@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 
 KEY, TITLE = "E2", "Critical learning-rate constants: definitions and the quadratic-model limits"
 
@@ -131,4 +131,4 @@ def derive() -> Derivation:
         "edge of stability, heavy ball": sp.Eq(sp.Symbol("lambda_EoS"), SHARPNESS_EOS),
         "edge of stability, GD": sp.Eq(sp.Symbol("lambda_EoS(gamma=0)"), SHARPNESS_EOS_GD),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 
 KEY, TITLE = "E1", "The uv model: exact map, regimes and the finite-width c_loss"
 
@@ -285,4 +285,4 @@ def derive() -> Derivation:
         "small-c sharpness change per unit eta": sp.Eq(sp.Symbol("(lambda' - lambda)/eta"),
                                                          SHARPNESS_CHANGE_SMALL_ETA),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

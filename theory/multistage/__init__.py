@@ -9,7 +9,6 @@ from __future__ import annotations
 from .. import derivation_functions
 
 
-
 KEY = "multistage"
 ARXIV = "arXiv:2410.20119"
 TITLE = "On Multi-Stage Loss Dynamics in Neural Networks (Chen, Luo, Wang)"
@@ -18,7 +17,7 @@ LABEL = f"reconstruction of a result of {ARXIV}"
 
 __all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "LATEX_NAMES", "DERIVATIONS", "module", "derive"]
 
-#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory._derivation)
+#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory.derivation)
 LATEX_NAMES = {
     "(I + eta A)^n": r"\left(I + \eta A\right)^{n}",
     "-d log W2rel/dt": r"-\frac{d \log W_{2}^{\mathrm{rel}}}{dt}",

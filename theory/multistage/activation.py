@@ -7,7 +7,7 @@ An activation ``sigma`` is *tanh-like* when ``sigma(0) = 0``,
 finite.  Then ``sigma(s) = s + sigma'''(0) s^3 / 6 + O(s^5)`` near 0 and the
 two-layer network behaves like a linear one while its weights are small.
 ``C_L`` and ``C_0 = sup_s |sigma'(s)|`` are the suprema themselves (exact, or
-certified to 1e-6 relative), not loose bounds; see :mod:`theory.multistage._supremum`.
+certified to 1e-6 relative), not loose bounds; see :mod:`theory.multistage.supremum`.
 
 Assumptions
 -----------
@@ -26,7 +26,7 @@ from functools import cached_property, lru_cache
 
 import sympy as sp
 
-from ._supremum import Supremum, sup_abs
+from .supremum import Supremum, sup_abs
 from ..errors import InputError, NotTanhLike
 from ..expressions import parse_expression
 
@@ -103,7 +103,7 @@ class Activation:
         reported (``method = "interval bracket"``, ``note`` says why) and ``upper`` is
         still a true upper bound.  ``upper = inf`` with ``infinite`` true means the
         supremum is proven infinite (the remainder bounds do not apply).  Records are
-        cached in memory and on disk by the expression (see :mod:`theory.multistage._supremum`).
+        cached in memory and on disk by the expression (see :mod:`theory.multistage.supremum`).
         """
         return sup_abs(self.derivative(3), S)
 

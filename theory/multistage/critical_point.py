@@ -154,7 +154,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from . import descent_time
 from .reduced_dynamics import K_closed
 from .symbols import E_f2, K, K0, delta, eta, m, t, z_Sinv_z, z_norm
@@ -376,4 +376,4 @@ def derive() -> Derivation:
             1 / (2 * z_norm * sp.Function("q")(sp.exp(sp.Symbol("u")))),
             (sp.Symbol("u"), sp.log(K0), sp.log(1 - delta)))),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

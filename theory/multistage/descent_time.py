@@ -92,9 +92,9 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from ..bridge import numeric
-from ._finite_model import FiniteModel
+from .finite_model import FiniteModel
 from .reduced_dynamics import K_closed
 from .symbols import K0, alpha, delta, eta, m, t, z_norm
 
@@ -250,4 +250,4 @@ def derive() -> Derivation:
         "GD map": sp.Eq(sp.Symbol("K_(n+1)"), gd_map),
         "GD map slope at K = 1": sp.Eq(sp.Symbol("dK_(n+1)/dK_n at K = 1"), gd_map_slope_at_1),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

@@ -28,13 +28,11 @@ Reconstruction of the dynamics (10) of Chen, Luo, Wang, arXiv:2410.20119.
 """
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
-from ._finite_model import FiniteModel
-from .activation import S, Activation
-from ..bridge import numeric
+from ..derivation import Derivation, derivation_of, is_zero
+from .finite_model import FiniteModel
+from .activation import S
 
 KEY, TITLE = "D1", "Gradient flow"
 
@@ -58,25 +56,5 @@ def derive() -> Derivation:
         "risk": sp.Eq(sp.Symbol("R"), sp.Rational(1, 2) * _E(_e**2)),
         "pre-activation": sp.Eq(s_k, sp.Symbol("w_k") * _x),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
-
-def risk(a: np.ndarray, W: np.ndarray, activation: Activation, X: np.ndarray, weights: np.ndarray,
-         y: np.ndarray) -> float:
-    """Numeric risk ``1/2 sum_i p_i (f(x_i) - y_i)^2`` (weights sum to one)."""
-    sig = numeric(activation.expr, (S,))
-    e = sig(X @ W.T) @ a - y
-    return 0.5 * float(weights @ e**2)
-
-
-def vector_field(a: np.ndarray, W: np.ndarray, activation: Activation, X: np.ndarray, weights: np.ndarray,
-                 y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric D1 field ``(da/dt, dW/dt)``; ``W`` has one row per neuron."""
-    sig = numeric(activation.expr, (S,))
-    dsig = numeric(activation.derivative(1), (S,))
-    pre = X @ W.T                       # (n, m)
-    e = sig(pre) @ a - y                # (n,)
-    pe = weights * e
-    da = -(pe @ sig(pre))
-    dW = -a[:, None] * ((dsig(pre) * pe[:, None]).T @ X)
-    return da, dW

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from .symbols import C_1, eps, m, q0, t, z_norm
 
 KEY, TITLE = "D5", "Growth lemma (Lemma 2)"
@@ -54,4 +54,4 @@ def derive() -> Derivation:
         "Q_eps": sp.Eq(sp.Symbol("Q_epsilon"), Q_eps),
         "T_eps": sp.Eq(sp.Symbol("T_epsilon"), T_eps),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

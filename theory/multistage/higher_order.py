@@ -40,17 +40,18 @@ arXiv:2410.20119 (our reconstruction, with our explicit constant).
 """
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
-from ._finite_model import FiniteModel, sigma
+from ..derivation import Derivation, derivation_of, is_zero
+from .finite_model import FiniteModel, sigma
 from .symbols import C_0, C_1, C_L, M_fx3, M_x2, Q, m
 
 KEY, TITLE = "D3", "Linear part and higher-order terms (Lemma 1)"
 
 #: the bound's factor: ``|N_k| <= bound_factor |q_k|`` with ``Q = q_max``
 bound_factor = C_1 * (m * Q**2 + Q**2)
+#: ``C_1`` from the activation's constants and the data moments
+C_1_closed = sp.Max(2 * C_L * M_fx3 / 3, C_0**2 * M_x2)
 
 
 def order_in_q(expr) -> sp.Expr:
@@ -105,20 +106,9 @@ def derive() -> Derivation:
     results = {
         "A": sp.Eq(sp.Symbol("A"), A_matrix(zsym), evaluate=False),
         "split": sp.Eq(sp.Symbol("\\dot q_k"), sp.Symbol("A") * sp.Symbol("q_k") + sp.Symbol("N_k")),
-        "C_1": sp.Eq(C_1, sp.Max(2 * C_L * M_fx3 / 3, C_0**2 * M_x2)),
+        "C_1": sp.Eq(C_1, C_1_closed),
         "bound": sp.Le(sp.Symbol("|N_k|"), C_1 * (m * qmax**2 + qmax**2) * sp.Symbol("|q_k|")),
         "rate factor": bound_factor,
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
-
-def constant_C1(C_L_value: float, C0_value: float, moments: dict) -> float:
-    """Numeric ``C_1`` from the activation constants and the data moments."""
-    return float(max(2 * C_L_value * moments["E_abs_f_x3"] / 3, C0_value**2 * moments["E_x2"]))
-
-
-def remainder_bound(C1: float, width: int, q: np.ndarray) -> np.ndarray:
-    """The bound on ``|N_k|`` for every neuron, given the ``(m, d+1)`` array of ``q_k``."""
-    norms = np.linalg.norm(q, axis=1)
-    qmax = norms.max()
-    return C1 * (width * qmax**2 + qmax**2) * norms

@@ -44,7 +44,7 @@ the passage moves by at most, to first order,
 
     |Delta T_p| <= C_1 (m + 1) I_3 / (Q S_T),   I_3 = int_0^T e^{|z|(T - s)} q_max(s)^3 ds,
 
-with ``S_T = d log q_max / dt`` at ``T_p`` (``remainder_shift``); about
+with ``S_T = d log q_max / dt`` at ``T_p`` (``verify.multistage.linear_stage.remainder_shift``); about
 ``C_1 (m + 1) Q^2 / (2|z|^2)``, ``O(m^(1 - 2 alpha_1))``.
 
 While ``q_max <= Q`` the loss moves by at most
@@ -81,14 +81,9 @@ reconstruction).
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
 import sympy as sp
-from scipy.optimize import brentq
 
-from .._derivation import Derivation, derivation_text, is_zero
-from ..bridge import numeric
+from ..derivation import Derivation, derivation_of, is_zero
 from .higher_order import A_matrix
 from .symbols import C_0, C_1, M_fx1, M_x2, Q, alpha, alpha_1, eta, m, n, q0, t, z_norm
 
@@ -151,7 +146,7 @@ def derive() -> Derivation:
         "loss bound at exit": sp.Le(sp.Symbol("|R(t) - R(0)|"), loss_bound_at_exit),
         "log-log slope": sp.Eq(sp.Symbol("slope"), loss_slope),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
 
 def _linear_flow_identities() -> dict:
@@ -188,94 +183,13 @@ def _linear_flow_identities() -> dict:
     }
 
 
-def modes(a: np.ndarray, W: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each neuron's ``(u_k, v_k, p_k)``: coordinates on the growing and decaying eigenvectors of ``A`` and the
-    norm of the part of ``w_k`` orthogonal to ``z``."""
-    zhat = z / np.linalg.norm(z)
-    par = W @ zhat
-    perp = np.sqrt(np.maximum(np.sum(W**2, axis=1) - par**2, 0.0))
-    return (a + par) / np.sqrt(2.0), (a - par) / np.sqrt(2.0), perp
-
-
-@lru_cache(maxsize=4)
-def _q_sq(method: str):
-    if method == "flow":
-        return numeric(q_sq_flow, (t, u_k, v_k, p_k, z_norm))
-    if method == "gd":
-        return numeric(q_sq_gd, (t, u_k, v_k, p_k, z_norm, eta))
-    raise ValueError(f"method {method!r} unknown; choose 'flow' or 'gd'")
-
-
-def q_max_linear(tval, u, v, p, zn: float, method: str = "flow", lr: float | None = None):
-    """``max_k |q_k(t)|`` under the exact linear flow (``method = "flow"``) or the GD linear map (``"gd"``, step
-    ``lr``), from the lambdified closed form: a float for a scalar ``tval``, an array for an array of times."""
-    times = np.asarray(tval, dtype=float)
-    args = (times[..., None], u, v, p, zn) + ((lr,) if method == "gd" else ())
-    out = np.sqrt(np.max(_q_sq(method)(*args), axis=-1))
-    return float(out) if out.ndim == 0 else out
-
-
-def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: float | None = None,
-                  xtol: float = 1e-13) -> float | None:
-    """``T_p``: the first time ``max_k |q_k(t)|`` under the linear flow (or GD map) reaches ``level``; None when
-    it starts at or above ``level``.
-
-    The maximum of convex functions of ``t`` is convex, so it crosses ``level`` once: ``brentq`` on
-    ``max_k |q_k(t)|^2 - level^2`` between 0 and a time where the growing part alone is past ``level``.  Under
-    gradient descent that root (at a fractional step) only locates the two iterates that bracket the level;
-    ``T_p`` is then read off linearly in ``log q_max`` between them, as the simulator reads a first crossing
-    from its recorded steps (within a step the map is not defined; the two rules differ by up to a step when
-    ``T_p`` is less than a few steps).
-    """
-    g = lambda tv: q_max_linear(tv, u, v, p, zn, method, lr) ** 2 - level**2  # noqa: E731
-    if g(0.0) >= 0:
-        return None
-    rate = zn if method == "flow" else float(np.log1p(lr * zn) / lr)
-    hi = float(np.log(level / np.max(np.abs(u))) / rate)   # u_max e^{rate hi} = level, so g(hi) >= 0
-    while g(hi) < 0:        # round-off at the bracket's end only
-        hi *= 1 + 1e-9
-    root = float(brentq(g, 0.0, hi, xtol=xtol, rtol=4 * np.finfo(float).eps))
-    if method == "flow":
-        return root
-    # gradient descent moves in steps: the passage lies between the iterates n - 1 and n that bracket the level,
-    # read off linearly in log q_max between them (the simulator's first-crossing rule on every step)
-    n_hi = max(int(np.ceil(root / lr - 1e-9)), 1)
-    q_lo, q_hi = (q_max_linear(k * lr, u, v, p, zn, method, lr) for k in (n_hi - 1, n_hi))
-    return float(lr * (n_hi - 1 + np.log(level / q_lo) / np.log(q_hi / q_lo)))
-
-
 #: the rate of log q_k along the flow (and along the GD map at fractional steps), d log |q_k| / dt
 dlog_q_flow = sp.diff(q_sq_flow, t) / (2 * q_sq_flow)
 dlog_q_gd = sp.diff(q_sq_gd, t) / (2 * q_sq_gd)
-#: first-order bound on how far D3's remainder moves the passage (see remainder_shift)
-_I3, _S = sp.Symbol("I_3", nonnegative=True), sp.Symbol("S_T", positive=True)
-passage_shift = C_1 * (m + 1) * _I3 / (Q * _S)
-
-
-def remainder_shift(C1: float, width: int, T: float, u, v, p, zn: float, method: str = "flow",
-                    lr: float | None = None, points: int = 801) -> float:
-    """First-order bound on ``|T_p(simulated) - T_p(linear flow)|`` from D3's remainder.
-
-    Variation of constants: ``q_k(T) - exp(TA) q_k(0) = int_0^T exp((T - s)A) N_k(s) ds`` and
-    ``|exp(tau A)| = e^{|z| tau}``, ``|N_k| <= C_1 (m q_max^2 + q_max^2) |q_k| <= C_1 (m + 1) q_max^3`` (D3), so
-    ``max_k |q_k(T)|`` and the linear flow's maximum differ by at most
-    ``C_1 (m + 1) I_3``, ``I_3 = int_0^T e^{|z|(T - s)} q_max(s)^3 ds``.  Relative to ``Q = q_max(T)`` and divided by
-    the linear flow's ``S_T = d log q_max / dt`` at ``T``, that is the shift of the passage time
-    (:data:`passage_shift`), to first order in the remainder; ``q_max(s)`` is evaluated on the linear flow.  For
-    gradient descent (``method = "gd"``) the sum over steps is taken as the integral with the map's growth
-    ``|(I + eta A)^k| = (1 + eta|z|)^k`` (rate ``log(1 + eta|z|)/eta``) and the map's ``q_max`` and slope at
-    fractional steps.
-    """
-    extra = (lr,) if method == "gd" else ()
-    rate = zn if method == "flow" else float(np.log1p(lr * zn) / lr)
-    s = np.linspace(0.0, T, points)
-    q = q_max_linear(s, u, v, p, zn, method, lr)
-    I3 = float(np.trapezoid(np.exp(rate * (T - s)) * q**3, s))
-    k = int(np.argmax(_q_sq(method)(T, u, v, p, zn, *extra)))
-    slope = dlog_q_flow if method == "flow" else dlog_q_gd
-    S_T = float(numeric(slope, (t, u_k, v_k, p_k, z_norm) + ((eta,) if method == "gd" else ()))(
-        T, u[k], v[k], p[k], zn, *extra))
-    return float(numeric(passage_shift, (C_1, m, _I3, Q, _S))(C1, width, I3, q[-1], S_T))
+#: first-order bound on how far D3's remainder moves the passage (evaluated by
+#: verify.multistage.linear_stage.remainder_shift): I_3 = int_0^T e^{|z|(T - s)} q_max(s)^3 ds, S_T = d log q_max / dt
+I_3, S_T = sp.Symbol("I_3", nonnegative=True), sp.Symbol("S_T", positive=True)
+passage_shift = C_1 * (m + 1) * I_3 / (Q * S_T)
 
 
 def applicable(alpha_value: float, alpha_1_value: float) -> bool | str:

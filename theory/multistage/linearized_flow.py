@@ -34,17 +34,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
-from ..bridge import numeric
+from ..derivation import Derivation, derivation_of, is_zero
 from .higher_order import A_matrix
-from .symbols import eta, n, t
+from .symbols import eta, n, t, z_norm
 
 KEY, TITLE = "D4", "Linearized flow and its closed-form solution"
 
 _DIM = 3
+
+#: the effective growth rate of gradient descent per unit of time ``t = n eta``
+gd_effective_rate = sp.log(1 + eta * z_norm) / eta
 
 
 def _pieces(dim: int = _DIM):
@@ -94,22 +95,7 @@ def derive() -> Derivation:
                          + sp.sinh(sp.Symbol("|z|") * t) * sp.Symbol("A") / sp.Symbol("|z|") + sp.Symbol("P_0")),
         "GD map": sp.Eq(sp.Symbol("(I + eta A)^n"), (1 + eta * sp.Symbol("|z|")) ** n * sp.Symbol("P_+")
                         + (1 - eta * sp.Symbol("|z|")) ** n * sp.Symbol("P_-") + sp.Symbol("P_0")),
-        "GD effective rate": sp.Eq(sp.Symbol("r_GD"), sp.log(1 + eta * sp.Symbol("|z|")) / eta),
+        "GD effective rate": sp.Eq(sp.Symbol("r_GD"), gd_effective_rate),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
-
-@lru_cache(maxsize=16)
-def _expm_function(dim: int):
-    zs, X = closed_form(dim)
-    return numeric(X, (t, *zs))
-
-
-def expm_closed_form(tval: float, z: np.ndarray) -> np.ndarray:
-    """Numeric ``exp(tA)`` from the closed form (through the lambdify bridge)."""
-    return np.asarray(_expm_function(len(z))(tval, *z), dtype=float)
-
-
-def gd_rate(eta_value: float, z_norm_value: float) -> float:
-    """Effective growth rate ``log(1 + eta |z|) / eta`` of gradient descent."""
-    return float(np.log1p(eta_value * z_norm_value) / eta_value)

@@ -44,8 +44,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
-from ._finite_model import FiniteModel
+from ..derivation import Derivation, derivation_of, is_zero
+from .finite_model import FiniteModel
 from .symbols import K, K0, alpha, m, t, z_norm
 
 KEY, TITLE = "D8", "Reduced dynamics of the descent: K(t)"
@@ -95,4 +95,4 @@ def derive() -> Derivation:
         "K0": sp.Eq(K0, sp.Symbol("sum_k u_k(0)^2") / (2 * z_norm)),
         "E K0": sp.Eq(sp.Symbol("E K_0"), K0_expected),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from .activation import S, activation_from_spec
 
 KEY, TITLE = "D11", "Leaving the secondary plateau (heuristic)"
@@ -61,4 +61,4 @@ def derive(activation=None) -> Derivation:
         "residual": sp.Eq(sp.Symbol("r"), sp.Symbol("f^*") - sp.Symbol("x^T Sigma^-1 z")),
         "drive at K = 1": sp.Eq(sp.Symbol("E[r sigma(s)]"), c3 * sp.Symbol("E[r s^3]") / 6),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

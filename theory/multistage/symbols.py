@@ -22,3 +22,8 @@ M_x2 = sp.Symbol("E|x|^2", positive=True)
 M_fx1 = sp.Symbol("E[|f*||x|]", nonnegative=True)
 M_fx3 = sp.Symbol("E[|f*||x|^3]", nonnegative=True)
 z_Sinv_z = sp.Symbol("z^T Sigma^-1 z", nonnegative=True)
+
+
+def input_symbols(dim: int) -> tuple[sp.Symbol, ...]:
+    """The target's variables ``x0 .. x{dim-1}``."""
+    return tuple(sp.Symbol(f"x{j}", real=True) for j in range(dim))

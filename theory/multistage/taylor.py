@@ -23,7 +23,7 @@ for some ``xi`` between 0 and ``s``; with the tanh-like values this is
 applied to ``sigma'`` at order 1 gives ``sigma'(s) = 1 + sigma'''(xi) s^2/2``.
 The series coefficients come from :func:`sympy.series`; ``C_L`` is exact when
 SymPy finds the critical points of ``sigma'''``, and otherwise certified by
-interval arithmetic (see ``theory.multistage._supremum``).
+interval arithmetic (see ``theory.multistage.supremum``).
 
 References
 ----------
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from .activation import S, Activation, activation_from_spec
 from .symbols import C_L
 
@@ -68,7 +68,7 @@ def derive(activation: Activation | None = None) -> Derivation:
         "bound sigma'": sp.Le(sp.Abs(sp.Derivative(sp.Function("sigma")(S), S) - 1), C_L * S**2 / 2),
         "C_L": sp.Eq(C_L, sup.exact if sup.exact is not None else sp.Float(sup.upper, 15)),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
 
 
 def bounds(activation: Activation) -> dict[str, sp.Expr]:

@@ -19,7 +19,7 @@ LABEL = "derivation of a model used in a talk (an empirical work)"
 
 __all__ = ["KEY", "ARXIV", "TITLE", "LABEL", "LATEX_NAMES", "DERIVATIONS", "module", "derive"]
 
-#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory._derivation)
+#: symbol name -> LaTeX for the names of this package's results that are not LaTeX (see theory.derivation)
 LATEX_NAMES = {
     "E x_n": r"\mathbb{E}\, x_{n}",
     "E[lambda x^2]": r"\mathbb{E}\left[\lambda x^{2}\right]",

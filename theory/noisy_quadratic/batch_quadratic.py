@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 
 KEY, TITLE = "Q3b", "Per-batch quadratics along a Hessian eigenvector: mean curvature, fit bias, window"
 
@@ -100,4 +100,4 @@ def derive() -> Derivation:
         "curvature bias": sp.Eq(sp.Symbol("c_fit - h"), CURVATURE_BIAS),
         "talk's window": sp.Eq(w, TALK_WINDOW),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

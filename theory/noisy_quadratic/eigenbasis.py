@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 
 KEY, TITLE = "Q3e", "The Hessian's eigenbasis: random-subspace overlaps, Gaussian vectors, round-off"
 
@@ -107,4 +107,4 @@ def derive() -> Derivation:
         "round-off threshold": sp.Eq(sp.Symbol("tau"), ROUNDOFF),
         "talk's window": sp.Eq(sp.Symbol("k/n"), TALK_WINDOW_FRACTION),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

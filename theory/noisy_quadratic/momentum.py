@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from . import quadratic as q1
 
 KEY, TITLE = "Q2", "Heavy-ball momentum on a noisy quadratic: exact floor, stability region, relaxation rate"
@@ -207,4 +207,4 @@ def derive() -> Derivation:
         "relative error of the approximation": sp.Eq(sp.Symbol("approx/exact - 1"), RELATIVE_ERROR),
         "approximation's pole": sp.Eq(sp.Symbol("c_pole"), APPROX_POLE),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 
 KEY, TITLE = "Q1", "Gradient descent on a noisy quadratic: floor, stability, relaxation, learning-rate cut"
 
@@ -148,4 +148,4 @@ def derive() -> Derivation:
         "cliff (old floor / new floor)": sp.Eq(sp.Symbol("ratio"), CLIFF_RATIO),
         "spectrum floor": sp.Eq(sp.Symbol("E[sum lambda_i x_i^2]"), SPECTRUM_LOSS),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .._derivation import Derivation, derivation_text, is_zero
+from ..derivation import Derivation, derivation_of, is_zero
 from . import momentum as q2
 
 KEY, TITLE = "Q3", "Hessian spectra of a small trained network: reference values of the measurements"
@@ -102,4 +102,4 @@ def derive() -> Derivation:
         "quantile of p": sp.Eq(q, GAUSSIAN_QUANTILE),
         "100th over 1st eigenvalue": sp.Eq(sp.Symbol("lambda_100/lambda_1"), HUNDREDTH_RATIO),
     }
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)

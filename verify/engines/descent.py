@@ -27,7 +27,7 @@ class DescentOptions:
         if not self.lr > 0:
             raise InputError("[train] lr", self.lr, "the step must be positive", "set lr = 0.01")
         if self.batch is not None and self.batch < 1:
-            raise InputError("--batch", self.batch, "must be at least 1", "omit it for full-batch descent")
+            raise InputError("batch", self.batch, "must be at least 1", "omit it for full-batch descent")
         if not self.divergence_factor > 1:
             raise InputError("divergence_factor", self.divergence_factor, "must exceed 1", "use e.g. 10")
 

@@ -49,11 +49,11 @@ class FlowOptions:
 
     def __post_init__(self):
         if self.solver not in SOLVERS:
-            raise InputError("--solver", self.solver, "unknown solver", f"use one of {', '.join(SOLVERS)}")
+            raise InputError("solver", self.solver, "unknown solver", f"use one of {', '.join(SOLVERS)}")
         if not 0 < self.rtol < 1:
-            raise InputError("--rtol", self.rtol, "must lie in (0, 1)", "use e.g. --rtol 1e-8")
+            raise InputError("rtol", self.rtol, "must lie in (0, 1)", "use e.g. rtol=1e-8")
         if self.grid < 2:
-            raise InputError("--grid", self.grid, "needs at least 2 recording times", "use e.g. --grid 601")
+            raise InputError("grid", self.grid, "needs at least 2 recording times", "use e.g. grid=601")
 
 
 def _cores() -> int:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write, dumps
+from theory.errors import InputError
 
-__all__ = ["Trajectory", "Diverged", "GENERIC_MISSING"]
+from ..output import atomic_write, dumps
+
+__all__ = ["Trajectory", "Diverged", "GENERIC_MISSING", "NPZ_DTYPES"]
 
 
 class Diverged(Exception):
@@ -64,7 +66,8 @@ class Trajectory:
         return float(hits[0][0]) if hits else None
 
     def save(self, directory: str | Path, stem: str, observables: dict | None = None,
-             missing: dict | None = None) -> dict:
+             missing: dict | None = None, *, dtype: str = "float64", compress: bool = False,
+             storage: dict | None = None) -> dict:
         """Write ``stem.npz`` (everything), ``stem.csv`` (scalar series) and ``stem.columns.json`` (the CSV's
         columns and what its empty cells mean); return their paths (keys ``npz``, ``csv``, ``columns``).
 
@@ -74,9 +77,18 @@ class Trajectory:
         sentence): the NPZ in its entry ``missing`` (a JSON object keyed by the NPZ's array names, stored as
         a string: ``json.loads(str(npz["missing"]))``), the CSV, whose cell is then empty, in
         ``stem.columns.json`` (keyed by column).  Files are written to a temporary name first and renamed,
-        so an interrupted write never leaves a half file behind.  The NPZ's ``field_dtype`` is the precision the
-        field was computed in (``info["dtype"]``; the states are float64 either way).
+        so an interrupted write never leaves a half file behind.
+
+        ``dtype`` (:data:`NPZ_DTYPES`): ``"float32"`` stores the states, the losses and the observables in single
+        precision (the times and event times stay in double; the CSV keeps every digit of the double values);
+        ``compress`` writes the NPZ with ``zlib`` (float64 states barely compress, and compressing cost 1.5 s at
+        m = 800).  The choice is recorded in the NPZ itself, in its entry ``storage`` (a JSON object stored as a
+        string: ``json.loads(str(npz["storage"]))``, with ``dtype``, ``compressed``, the arrays stored in single
+        precision, ``field_dtype`` (the precision the field was computed in: ``info["dtype"]``, ``--dtype``) and
+        the caller's ``storage`` entries, e.g. which outputs a size rule left out).
         """
+        if dtype not in NPZ_DTYPES:
+            raise InputError("npz_dtype", dtype, "unknown storage precision", f"use one of {', '.join(NPZ_DTYPES)}")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         obs = observables or {}
@@ -85,15 +97,24 @@ class Trajectory:
         arrays.update({f"obs_{k}": np.asarray(v) for k, v in obs.items()})
         for name, hits in self.events.items():
             arrays[f"event_{name}"] = np.array([h[0] for h in hits], dtype=float)
+        single = [k for k, v in arrays.items() if dtype == "float32" and not _kept_double(k)
+                  and np.asarray(v).dtype.kind == "f"]
+        for key in single:
+            with np.errstate(over="ignore"):     # a double beyond float32's range is stored as inf (counted below)
+                arrays[key] = np.asarray(arrays[key]).astype(np.float32)
         series_of = {f"obs_{k}": k for k in obs}           # the NPZ's array name -> the observable's name
         gaps = {key: _gap(value, missing.get(series_of.get(key, key))) for key, value in arrays.items()}
         paths = {"npz": directory / f"{stem}.npz", "csv": directory / f"{stem}.csv",
                  "columns": directory / f"{stem}.columns.json"}
+        recorded = {"dtype": dtype, "compressed": bool(compress), "single_precision": single,
+                    "field_dtype": str(self.info.get("dtype", "float64")), **(storage or {})}
         buf = io.BytesIO()
-        # uncompressed: float64 states barely compress, and compressing cost 1.5 s
-        np.savez(buf, **arrays, missing=np.array(dumps({k: g for k, g in gaps.items() if g}, indent=None).strip()),
-                 field_dtype=np.array(str(self.info.get("dtype", "float64"))))   # the precision of the field
+        # uncompressed by default: float64 states barely compress, and compressing cost 1.5 s
+        (np.savez_compressed if compress else np.savez)(
+            buf, **arrays, missing=np.array(dumps({k: g for k, g in gaps.items() if g}, indent=None).strip()),
+            storage=np.array(dumps(recorded, indent=None).strip()))
         atomic_write(paths["npz"], buf.getvalue())
+        del buf
         scalars = {k: np.asarray(v) for k, v in obs.items() if np.ndim(v) == 1 and len(v) == len(self.t)}
         text = io.StringIO()
         writer = csv.writer(text)
@@ -110,6 +131,15 @@ class Trajectory:
                           "missing for what it means in each column)",
             "missing": {c: g for c, g in column_gaps.items() if g}}))
         return {k: str(v) for k, v in paths.items()}
+
+
+#: the precisions :meth:`Trajectory.save` writes the NPZ's states and series in
+NPZ_DTYPES = ("float64", "float32")
+
+
+def _kept_double(name: str) -> bool:
+    """The NPZ's arrays that stay in double precision under ``dtype="float32"``: the times and event times."""
+    return name == "t" or name.startswith("event_")
 
 
 #: what a value that is not a finite number means in a series without its own entry in ``missing``

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write
+from ..output import atomic_write
 
 __all__ = ["STAGE_COLOURS", "stage_colours", "pyplot", "figure_bytes", "save_figure", "loss_figure",
            "VERDICT_FIGURE_STATUSES", "draw_verdict", "verdict_figure", "verdict_figures", "verdict_figure_input"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from theory.errors import InputError
 
-from .._io import atomic_write, dumps, jsonable
+from ..output import atomic_write, dumps, jsonable
 from .html import render_html
 from .markdown import render_markdown
 from .schema import validate_report

@@ -12,7 +12,7 @@ import html
 import json
 from pathlib import Path
 
-from .._io import atomic_write
+from ..output import atomic_write
 from ..registry import STATUSES
 from .sections import _anchors, expectation_of, paper_line, unexpected
 

@@ -21,7 +21,10 @@ def add_parser(subparsers):
     p = subparsers.add_parser("stages", help="split a loss curve (CSV) into plateaus and descents",
                               description="Split a loss curve into plateaus and descents. A descent starts (ends) "
                                           "where the descent rate -d log(loss)/dt (smoothed, corrected for the "
-                                          "smoothing) falls to 10 percent of its peak rate; plateaus are the gaps.")
+                                          "smoothing) falls to 10 percent of its peak rate; plateaus are the gaps. "
+                                          "It needs a CSV file with a header row, a loss column above zero and an "
+                                          "increasing time column (or 'step': the row index); fewer than 5 "
+                                          "points are one stage. Specification: docs/stages.md.")
     p.add_argument("file", metavar="FILE", help="CSV file with a header row (e.g. trajectory.csv from simulate)")
     p.add_argument("--column", default="loss", help="loss column (default loss)")
     p.add_argument("--time", default="t",

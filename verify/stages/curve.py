@@ -77,9 +77,9 @@ def _read(path: Path, column: str, time: str, notify: Callable[[str], None] | No
         hint = (f" (the header is one cell holding {sep}: the columns must be separated by commas; convert the "
                 f"file, e.g. with tr '{char}' ',' < {path.name} > {path.stem}.comma.csv)")
     if column not in header:
-        raise InputError("--column", column, f"no such column in {path}{hint}", f"choose one of: {listed}")
+        raise InputError("column", column, f"no such column in {path}{hint}", f"choose one of: {listed}")
     if time not in header and time != "step":
-        raise InputError("--time", time, f"no such column in {path}{hint}",
+        raise InputError("time", time, f"no such column in {path}{hint}",
                          f"choose one of: {listed}; or 'step' for the row index")
     if not data:
         raise InputError("FILE", str(path), "has a header but no data rows", "pass the whole loss curve")

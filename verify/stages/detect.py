@@ -1,5 +1,5 @@
 """The stage detector: :func:`detect_stages` splits a loss curve into plateaus and descents, as the specification in
-:mod:`verify.stages` defines them, in named steps: check the inputs, prepare the curve (the uniform grid, the noise,
+docs/stages.md defines them, in named steps: check the inputs, prepare the curve (the uniform grid, the noise,
 the scales), find the descents (the rate finder at two scales, then PELT on a noisy curve), locate each descent's
 boundaries at its own scale (again at finer scales where a side did not cross its threshold), and tile the time
 axis into stages."""
@@ -147,7 +147,7 @@ def detect_stages(t, loss, *, min_drop: float = 0.05, min_factor: float = 1.05, 
     list of Stage
         In time order, contiguous (each stage starts where the previous ends), covering ``[t[0], t[-1]]``.
 
-    The boundaries are exactly those of the specification (:mod:`verify.stages`): **a descent starts (ends) where
+    The boundaries are exactly those of the specification (docs/stages.md): **a descent starts (ends) where
     the descent rate ``-d log(loss)/dt``, smoothed and corrected for the widening by the smoothing, crosses
     ``rate_fraction`` (10 %) of that descent's peak rate**; plateaus are the gaps.
 

@@ -1,4 +1,4 @@
-"""The constants of the stage detector (the specification in :mod:`verify.stages` says what each does)."""
+"""The constants of the stage detector (the specification in docs/stages.md says what each does)."""
 from __future__ import annotations
 
 import math

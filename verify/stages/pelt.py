@@ -1,5 +1,5 @@
 """The change-point finder of noisy curves: PELT (``ruptures``) as a piecewise-linear fit of block means (the
-specification in :mod:`verify.stages`)."""
+specification in docs/stages.md)."""
 from __future__ import annotations
 
 import math

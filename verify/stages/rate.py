@@ -1,5 +1,5 @@
 """The rate finder: descents grown from the peaks of the smoothed descent rate, and their boundaries between grid
-points (the specification in :mod:`verify.stages`)."""
+points (the specification in docs/stages.md)."""
 from __future__ import annotations
 
 import math

@@ -1,5 +1,5 @@
 """The uniform grid a curve is averaged into, Gaussian smoothing with straight-line ends, and the noise it leaves
-on the values and on the descent rate (the bandwidth rules of the specification in :mod:`verify.stages`)."""
+on the values and on the descent rate (the bandwidth rules of the specification in docs/stages.md)."""
 from __future__ import annotations
 
 import math

@@ -26,9 +26,9 @@ def select_kernel(activation: Activation, X: np.ndarray, p: np.ndarray, y: np.nd
     of the field's arithmetic (float64, or float32 on request)."""
     check_precision(dtype)
     if backend not in BACKENDS:
-        raise InputError("--backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
+        raise InputError("backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
     if device not in DEVICES:
-        raise InputError("--device", device, "unknown device", f"use one of {', '.join(DEVICES)}")
+        raise InputError("device", device, "unknown device", f"use one of {', '.join(DEVICES)}")
     note = None
     if backend == "torch" or device == "cuda":
         try:

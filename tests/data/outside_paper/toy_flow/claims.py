@@ -25,7 +25,7 @@ def check(ctx, scale: float = 1.0) -> Verdict:
     worst = max(errors)
     ok = worst <= TOL.value
     margin = worst / TOL.value if ok else max(worst / TOL.value, 1.0 + 1e-9)
-    return Verdict("T1-decay-rate", decay.TITLE, Status.PASSED if ok else Status.FAILED,
+    return Verdict(Status.PASSED if ok else Status.FAILED,
                    predicted={"rate": "-k"}, measured={"relative errors": errors}, tolerance=TOL, seeds=[ctx.seed],
                    key=key_number("worst relative error of the fitted rate", worst, 0.0, min(margin, 0.999999)
                                   if ok else margin, None if ok else f"the fitted rate is off by {worst:.2g}"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory._derivation import Derivation, derivation_text, is_zero
+from theory import Derivation, derivation_of, is_zero
 
 KEY = "T1"
 TITLE = "The linear flow x' = -k x decays at the rate k"
@@ -36,4 +36,4 @@ def derive() -> Derivation:
     identities = {"the solution is x0 exp(-k t)": is_zero(sol - x0 * sp.exp(-k * t)),
                   "d log x / dt = -k": is_zero(sp.diff(sp.log(sol), t) - rate)}
     results = {"x(t)": sp.Eq(sp.Symbol("x(t)"), sol), "rate": sp.Eq(sp.Symbol("rate"), rate)}
-    return Derivation(KEY, __name__.rsplit(".", 1)[-1], TITLE, derivation_text(__name__), results, identities)
+    return derivation_of(__name__, results, identities)
