@@ -18,10 +18,10 @@ kernel thread, at A's and B's sizes; medians and 10-90 % bands of interleaved ro
 
 Part 2, the integration alone: ``integrate_flow`` (RK45, rtol 1e-5, 101 recordings with their losses, the
 K = 1/2 event), against ``jax_diffrax_flow.py`` (jitted JAX + diffrax, Tsit5, rtol 1e-5, 101 saved
-states and their losses, ``--losses-in-solve 1``) run in ``--jax-python`` (skipped, with a line, when none is given or it cannot import jax and diffrax), its compile
-excluded: the script times ``--repeat`` runs of the compiled solve, each right after one of the engine's.  Two
-modes: ``one`` (one thread each: this process
-and the JAX process pinned to one core, the kernel with one thread, XLA without its Eigen thread pool),
+states and their losses, ``--losses-in-solve 1``) run in ``--jax-python`` (skipped, with a line, when none is
+given or it cannot import jax and diffrax), its compile excluded: the script times ``--repeat`` runs of the
+compiled solve, each right after one of the engine's.  Two modes: ``one`` (one thread each: this process and the
+JAX process pinned to one core, the kernel with one thread, XLA without its Eigen thread pool),
 ``all`` (the machine's threads each: the kernel's rows split among the cores from n * m =
 ``verify.threads.KERNEL_PARALLEL_FROM`` on, as ``simulate`` does on idle cores, the recorded losses then evaluated
 after the integration by the split kernel; below it one kernel thread with the recorded losses on the other core;

@@ -387,8 +387,8 @@ def float32_band(X, p, y, theta, m, activation):
 
 
 #: the band in units of EPS32 * float32_band: the worst entry over the cases below used 0.78 of one unit (the NumPy
-#: path, sin, d = 3; the compiled kernel 0.46; measured when the test was written); 4 covers roundings the bound leaves out (the inline tanh's 2-3 ulps, the
-#: ordering of the sums over rows and neurons)
+#: path, sin, d = 3; the compiled kernel 0.46; measured when the test was written); 4 covers roundings the bound
+#: leaves out (the inline tanh's 2-3 ulps, the ordering of the sums over rows and neurons)
 FLOAT32_UNITS = 4.0
 
 
