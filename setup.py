@@ -40,6 +40,7 @@ if _wanted():
     extensions.append(Extension(
         "verify.multistage.engine._fused",
         sources=["verify/multistage/engine/_fused.c"],
+        depends=["verify/multistage/engine/_fused_rows.h"],
         # -fopenmp-simd honours the "omp simd" / "declare simd" pragmas without OpenMP's
         # runtime; no errno and no trapping let the loops over neurons vectorise with libmvec.
         extra_compile_args=["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"],

@@ -1,7 +1,7 @@
 """Optional baseline: the gradient flow of the simulate workload as a jitted JAX + diffrax script.
 
 Usage: python benchmarks/jax_diffrax_flow.py INPUT.npz OUTPUT.json [--rtol 1e-5] [--t-max 100] [--grid 601]
-       [--repeat 1] [--losses-in-solve 0|1]
+       [--repeat 1] [--losses-in-solve 0|1] [--serve 0|1]
 
 INPUT.npz holds the data and the initial parameters (``X``, ``y``, ``p``,
 ``a``, ``W``, ``z``, ``zSz``), written by ``bench_simulate.py`` from the same
@@ -17,7 +17,9 @@ solve N times (``integrate_all_s``; ``integrate_s`` is the first) for
 ``bench_flow_vs_jax.py``, which compares the integration alone; ``K`` is K(t)
 on the saved grid.  ``--losses-in-solve 1`` also evaluates the loss at every saved
 time inside the timed, compiled solve, as the engine's ``integrate_flow`` does
-with its recordings.
+with its recordings.  ``--serve 1``: after the compile, print ``ready`` and then run the compiled solve once per
+line ``run`` read from standard input, printing its seconds on a line each, until another line or the end of
+the input; ``integrate_all_s`` holds those runs (``bench_flow_vs_jax.py`` alternates them with the engine's).
 """
 from __future__ import annotations
 
@@ -73,13 +75,28 @@ def main(argv: list[str]) -> int:
     compiled = solve.lower(theta0).compile()
     ready = time.perf_counter()
     integrate_all = []
-    for _ in range(repeat):
+
+    def run_once():
         begin = time.perf_counter()
         sol, saved_losses = compiled(theta0)
         ys = np.asarray(sol.ys)
         if with_losses:
             saved_losses = np.asarray(saved_losses)
         integrate_all.append(time.perf_counter() - begin)
+        return sol, ys
+
+    if opts.get("--serve", "0") == "1":
+        print("ready", flush=True)
+        for line in sys.stdin:
+            if line.strip() != "run":
+                break
+            sol, ys = run_once()
+            print(f"{integrate_all[-1]!r}", flush=True)
+        if not integrate_all:
+            sol, ys = run_once()
+    else:
+        for _ in range(repeat):
+            sol, ys = run_once()
     done = time.perf_counter()
     a, W = ys[:, :m], ys[:, m:].reshape(len(ts), m, -1)
     K = np.einsum("tk,tkd,d->t", a, W, np.asarray(z)) / zSz

@@ -183,21 +183,23 @@ def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
     out = np.empty(16)
     assert fused.ACTIVATIONS == ("tanh", "sin", "erf")
     for code in range(3):
-        assert np.isfinite(fused.field_rows(X, p, y, theta, 0, 10, out, work, code, 1.0))
+        for precision in (0, 1):
+            assert np.isfinite(fused.field_rows(X, p, y, theta, 0, 10, out, work, code, 1.0, precision))
     bad = [
-        ((X, p, y, theta, 0, 11, out, work, 0, 1.0), ValueError, "row range"),
-        ((X, p, y, theta, 5, 4, out, work, 0, 1.0), ValueError, "row range"),
-        ((X, p, y[:9], theta, 0, 10, out, work, 0, 1.0), ValueError, "y has 9 items"),
-        ((X, p, y, theta[:15], 0, 10, out, work, 0, 1.0), ValueError, "theta"),
-        ((X, p, y, theta, 0, 10, out[:15], work, 0, 1.0), ValueError, "out has 15 items"),
-        ((X, p, y, theta, 0, 10, out, work[:-1], 1, 1.0), ValueError, "work has"),
-        ((X, p, y, theta.astype(np.float32), 0, 10, out, work, 0, 1.0), TypeError, "float64"),
-        ((np.ones((10, 9)), p, y, np.ones(40), 0, 10, None, work, 0, 1.0), ValueError, "d <="),
-        ((X, p, y, theta, 0, 10, out, work, 3, 1.0), ValueError, "activation code 3"),
-        ((X, p, y, theta, 0, 10, out, work, -1, 1.0), ValueError, "activation code -1"),
-        ((X, p, y, theta, 0, 10, out, work, 1, 0.0), ValueError, "scale must be finite and nonzero"),
-        ((X, p, y, theta, 0, 10, out, work, 2, float("nan")), ValueError, "scale must be finite and nonzero"),
-        ((X, p, y, theta, 0, 10, out, work), TypeError, "10 arguments"),
+        ((X, p, y, theta, 0, 11, out, work, 0, 1.0, 0), ValueError, "row range"),
+        ((X, p, y, theta, 5, 4, out, work, 0, 1.0, 0), ValueError, "row range"),
+        ((X, p, y[:9], theta, 0, 10, out, work, 0, 1.0, 0), ValueError, "y has 9 items"),
+        ((X, p, y, theta[:15], 0, 10, out, work, 0, 1.0, 0), ValueError, "theta"),
+        ((X, p, y, theta, 0, 10, out[:15], work, 0, 1.0, 0), ValueError, "out has 15 items"),
+        ((X, p, y, theta, 0, 10, out, work[:-1], 1, 1.0, 0), ValueError, "work has"),
+        ((X, p, y, theta.astype(np.float32), 0, 10, out, work, 0, 1.0, 0), TypeError, "float64"),
+        ((np.ones((10, 9)), p, y, np.ones(40), 0, 10, None, work, 0, 1.0, 0), ValueError, "d <="),
+        ((X, p, y, theta, 0, 10, out, work, 3, 1.0, 0), ValueError, "activation code 3"),
+        ((X, p, y, theta, 0, 10, out, work, -1, 1.0, 0), ValueError, "activation code -1"),
+        ((X, p, y, theta, 0, 10, out, work, 1, 0.0, 0), ValueError, "scale must be finite and nonzero"),
+        ((X, p, y, theta, 0, 10, out, work, 2, float("nan"), 0), ValueError, "scale must be finite and nonzero"),
+        ((X, p, y, theta, 0, 10, out, work, 0, 1.0, 2), ValueError, "precision 2"),
+        ((X, p, y, theta, 0, 10, out, work, 0, 1.0), TypeError, "11 arguments"),
     ]
     for args, error, text in bad:
         with pytest.raises(error, match=text):
@@ -293,6 +295,40 @@ def test_on_one_core_the_recorded_losses_come_after_the_integration_with_the_sam
     assert np.array_equal(runs[1].theta, runs[2].theta) and runs[1].loss.tolist() == runs[2].loss.tolist()
 
 
+@needs_fused
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity (Linux)")
+def test_when_the_kernels_threads_take_every_core_the_recorded_losses_come_after(monkeypatch):
+    """Two kernel threads on two cores: no recorded-losses thread (it would take a core from a kernel thread at
+    every recording), one with a core to spare; the same trajectory and losses either way (each chunk's rows are
+    summed in the same order whatever thread runs it)."""
+    import threading
+
+    from verify.engines import FlowOptions, flow as flow_module, integrate_flow
+    from verify.multistage.initialisation import initial_parameters
+
+    X, p, y, _ = problem(9, 120, 60, 3, 1.0)
+    a0, W0 = initial_parameters(60, 3, 1.0, 4)
+    seen = []
+    original = NumpyKernel.loss_and_field
+
+    def spy(self, theta):
+        seen.extend(t.name for t in threading.enumerate())
+        return original(self, theta)
+
+    monkeypatch.setattr(NumpyKernel, "loss_and_field", spy)
+    runs = {}
+    for cores, threads in ((2, 2), (3, 2)):
+        monkeypatch.setattr(flow_module, "_cores", lambda cores=cores: cores)
+        seen.clear()
+        kernel = NumpyKernel(TANH, X, p, y, 60, threads=threads)
+        assert len(kernel._chunks) == 2
+        runs[cores] = integrate_flow(kernel, pack(a0, W0), 15.0, scale=60 ** -1.0,
+                                     options=FlowOptions(rtol=1e-9, grid=31))
+        assert any(name.startswith("recorded-losses") for name in seen) == (cores > threads)
+        assert any(name.startswith("kernel-rows") for name in seen)
+    assert np.array_equal(runs[2].theta, runs[3].theta) and runs[2].loss.tolist() == runs[3].loss.tolist()
+
+
 @pytest.mark.parametrize("spec", ["s", "2*s"])
 def test_a_linear_activation_whose_derivative_is_a_constant_computes_the_field(spec):
     # sigma' lambdifies to a scalar here; the field once failed with a matmul error on it
@@ -324,3 +360,79 @@ def test_full_vectors_and_a_short_last_block_at_the_largest_compiled_dimension(n
         ref_loss, ref_field = reference(X, p, y, theta, 67, activation)
         assert abs(loss - ref_loss) <= PATH_RTOL * ref_loss
         assert close(field, ref_field) and close(field, plain.field(theta))
+
+
+#: float32's unit round-off: the float32 field is judged against float64 in units of it
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def float32_band(X, p, y, theta, m, activation):
+    """Per entry of the field, a bound on float32's round-off in units of ``EPS32``: every rounded quantity
+    replaced by the sum of the magnitudes it is made of (the pre-activations' rounding passed on through
+    sigma' and sigma'', the residuals' through the magnitudes of their terms and of y, and for tanh the
+    1 - sigma^2 the kernels form from sigma as a difference, whose terms are 1 and sigma^2); and the same for
+    the loss, sum_i p_i e_i^2 with the magnitudes of e_i.  Returns ``(field bound, loss bound)``."""
+    d1, d2 = (numeric(activation.derivative(k), (S,)) for k in (1, 2))
+    a, W = theta[:m], theta[m:].reshape(m, -1)
+    z = X @ W.T
+    z_abs = np.abs(X) @ np.abs(W).T
+    s = np.abs(np.broadcast_to(numeric(activation.expr, (S,))(z), z.shape))
+    s1, s2 = (np.abs(np.broadcast_to(f(z), z.shape)) for f in (d1, d2))
+    s_b = s + s1 * z_abs
+    s1_b = s1 + s2 * z_abs + 1.0 + s * s
+    e_b = s_b @ np.abs(a) + np.abs(y)
+    pe_b = p * e_b
+    field = np.concatenate([pe_b @ s_b, (np.abs(a)[:, None] * ((pe_b[:, None] * s1_b).T @ np.abs(X))).ravel()])
+    return field, float(np.sum(pe_b * e_b))
+
+
+#: the band in units of EPS32 * float32_band: the worst entry over the cases below used 0.78 of one unit (the NumPy
+#: path, sin, d = 3; the compiled kernel 0.46; measured when the test was written); 4 covers roundings the bound
+#: leaves out (the inline tanh's 2-3 ulps, the ordering of the sums over rows and neurons)
+FLOAT32_UNITS = 4.0
+
+
+@pytest.mark.parametrize("fused", [pytest.param(True, marks=needs_fused), False])
+@pytest.mark.parametrize("name", ["tanh", "sin", "erf"])
+@pytest.mark.parametrize("d", [3, 8])
+def test_the_float32_field_agrees_with_float64_within_float32s_round_off(fused, name, d):
+    """``dtype="float32"`` (the compiled kernel's float loops, or the NumPy path's float32 arrays) against float64,
+    entry by entry, within FLOAT32_UNITS x EPS32 x the magnitudes each entry is made of; control: the band sees
+    an error of 1e-4 of the largest entry (what a float32 sum without its float64 loss or a wrong float tanh
+    polynomial term would leave)."""
+    activation = FUSED_ACTIVATIONS[name]
+    worst = 0.0
+    for scale in (1e-2, 0.4, 5.0):
+        X, p, y, theta = problem(d + int(100 * scale), 53, 67, d, scale)
+        k64 = NumpyKernel(activation, X, p, y, 67, fused=fused)
+        k32 = NumpyKernel(activation, X, p, y, 67, fused=fused, dtype="float32")
+        assert k32.variant == k64.variant == ("fused" if fused else "numpy") and k32.dtype == "float32"
+        (l64, f64), (l32, f32) = k64.loss_and_field(theta), k32.loss_and_field(theta)
+        assert f32.dtype == np.float64 and f32.shape == f64.shape
+        field_b, loss_b = float32_band(X, p, y, theta, 67, activation)
+        band = FLOAT32_UNITS * EPS32 * field_b
+        assert np.all(np.abs(f32 - f64) <= band)
+        worst = max(worst, float(np.max(np.abs(f32 - f64) / band)))
+        assert abs(l32 - l64) <= FLOAT32_UNITS * EPS32 * loss_b
+        wrong = f32 + 1e-4 * np.max(np.abs(f64)) * np.sign(f64)
+        assert not np.all(np.abs(wrong - f64) <= band)
+    assert worst > 1e-4         # float32 was used: a float64 field would sit near 1e-9 of the band
+
+
+def test_an_unknown_dtype_is_refused():
+    X, p, y, _ = problem(1, 10, 4, 3, 0.5)
+    with pytest.raises(ValueError, match="float16"):
+        NumpyKernel(TANH, X, p, y, 4, dtype="float16")
+
+
+@pytest.mark.parametrize("fused", [pytest.param(True, marks=needs_fused), False])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_nan_in_the_parameters_reaches_the_loss_in_either_precision(fused, dtype):
+    """The flow's divergence check reads the loss: a NaN weight must come out as a NaN loss, not be clamped away
+    by the inline tanh (control: the same parameters without it give a finite loss)."""
+    X, p, y, theta = problem(5, 30, 20, 3, 0.5)
+    kernel = NumpyKernel(TANH, X, p, y, 20, fused=fused, dtype=dtype)
+    assert np.isfinite(kernel.loss(theta))
+    theta[20 + 7] = np.nan
+    loss, field = kernel.loss_and_field(theta)
+    assert np.isnan(loss) and not np.all(np.isfinite(field))

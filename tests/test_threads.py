@@ -52,3 +52,30 @@ def test_limit_applies_and_restores():
         assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
     assert torch.get_num_threads() == before
     assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == blas_before
+
+
+def test_simulate_splits_the_kernel_from_the_threshold_the_benchmark_set(monkeypatch):
+    """simulate's two-layer kernel: one thread below n x m = KERNEL_PARALLEL_FROM even with idle cores, the idle
+    cores from it on (the crossover bench_flow_vs_jax.py --threads-table measures); --threads overrides both."""
+    import argparse
+
+    from verify.multistage import cli as _cli
+    from verify.multistage.config import config_from_dict
+
+    assert _cli.KERNEL_PARALLEL_FROM is threads.KERNEL_PARALLEL_FROM
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monkeypatch.setattr(threads, "busy_cores", lambda window=0.1: 0.0)
+    chosen = {}
+    for samples in (100, 300):
+        width = int(threads.KERNEL_PARALLEL_FROM // 300) + (1 if samples == 300 else 0)   # just below / at it
+        config = config_from_dict({"model": {"activation": "tanh", "width": width, "alpha": 1.0},
+                                   "data": {"dim": 3, "samples": samples, "whiten": True, "seed": 0},
+                                   "target": {"expr": "tanh(2*x0) - 0.3"}, "train": {"method": "flow", "t_max": 1.0}})
+        for requested in (None, "1"):
+            args = argparse.Namespace(solver="RK45", rtol=1e-6, grid=11, backend="auto", device="cpu", k_levels=(),
+                                      loss_levels=(), threads=requested, batch=None, dtype="float64",
+                                      npz_dtype="float64", remainder=None, per_neuron=None)
+            _cli._check_simulate_options(args, config)
+            chosen[samples, requested] = args.threads
+    assert samples * width >= threads.KERNEL_PARALLEL_FROM > 100 * (threads.KERNEL_PARALLEL_FROM // 300)
+    assert chosen == {(100, None): 1, (300, None): 2, (100, "1"): 1, (300, "1"): 1}

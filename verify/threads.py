@@ -25,10 +25,16 @@ import sys
 import time
 from contextlib import contextmanager
 
-__all__ = ["cores", "busy_cores", "choose", "limit", "add_option", "THREADS_LIMIT"]
+__all__ = ["cores", "busy_cores", "choose", "limit", "add_option", "THREADS_LIMIT", "KERNEL_PARALLEL_FROM"]
 
 #: the most threads ``--threads`` accepts (a typo such as 1000 is refused, not obeyed)
 THREADS_LIMIT = 256
+
+#: n x m (points x width) from which the two-layer kernel shares its rows among idle cores; below it one kernel
+#: thread (the recorded losses then take a second core).  The crossover that ``benchmarks/bench_flow_vs_jax.py
+#: --threads-table`` measures: two kernel threads against one over a range of sizes (benchmarks/README.md,
+#: "Issue 25, targets 2 and 7")
+KERNEL_PARALLEL_FROM = 1e5
 
 
 def cores() -> int:

@@ -361,3 +361,82 @@ def test_ctrl_c_leaves_a_valid_partial_trajectory_and_exits_130(tmp_path):
         assert np.all(np.isfinite(saved["theta"]))
     spacing = CTRL_C_T_MAX / (CTRL_C_GRID - 1)
     assert 1 < len(t) < CTRL_C_GRID and seen - 2 * spacing < t[-1] < CTRL_C_T_MAX   # stopped after the bar's t
+
+
+# ------------------------------------------------------------------------------------------- --dtype float32
+#: float32's unit round-off
+EPS32 = float(np.finfo(np.float32).eps)
+#: t_half and T_d with a float32 field against float64, both at rtol 1e-6, relative: the field's round-off is a
+#: few EPS32 of its size (tests/test_kernels.py) and the event times move with the field's relative error (the
+#: flow run faster by 1 + x reaches them x earlier) plus the step control's own error at rtol 1e-6 (about 8
+#: EPS32): 100 EPS32 = 1.2e-5 (measured here 1.1e-6 on t_half, 3.4e-7 on T_d; at workload A 9.6e-7 and 6.6e-7,
+#: benchmarks/README.md).
+#: The claims' tolerances on t_half and T_d (D9, D10) are 5e-3.
+FLOAT32_EVENT_RTOL = 100 * EPS32
+
+
+class _ScaledField:
+    """A kernel whose field is off by a relative ``error`` (the control of the float32 comparison)."""
+
+    def __init__(self, kernel, error):
+        self.kernel, self.error = kernel, error
+
+    def __getattr__(self, name):
+        return getattr(self.kernel, name)
+
+    def loss_and_field(self, theta):
+        loss, field = self.kernel.loss_and_field(theta)
+        return loss, field * (1 + self.error)
+
+
+def test_float32_event_times_agree_with_float64_within_float32s_band():
+    from verify.multistage.engine.events import make_events
+
+    config = small_config(model={"width": 200}, data={"samples": 100}, train={"t_max": 15.0})
+    data, m = config.dataset, 200
+    theta0 = pack(*initial_parameters(m, 3, 1.0, 1))
+
+    def events_of(kernel):
+        events = make_events(kernel, m, data.z, data.moments["z_Sinv_z"], K_levels=(0.5, 0.99))
+        traj = integrate_flow(kernel, theta0, 15.0, scale=1.0 / m, events=events,
+                              options=FlowOptions(rtol=1e-6, grid=11))
+        return np.array([traj.first_event("K=0.5"), traj.first_event("K=0.99")], dtype=float)
+
+    kernels = {dt: NumpyKernel(config.activation, data.X, data.p, data.y, m, dtype=dt) for dt in ("float64", "float32")}
+    ref, got = events_of(kernels["float64"]), events_of(kernels["float32"])
+    assert np.all(np.isfinite(ref)) and 0 < ref[0] < ref[1]
+    assert np.all(np.abs(got / ref - 1) <= FLOAT32_EVENT_RTOL)
+    assert FLOAT32_EVENT_RTOL < T_HALF_RTOL / 100
+    # control: a field off by 1e-4 relative (about 800 EPS32) moves the event times outside the band
+    wrong = events_of(_ScaledField(kernels["float64"], 1e-4))
+    assert np.all(np.abs(wrong / ref - 1) > FLOAT32_EVENT_RTOL)
+
+
+@pytest.mark.parametrize("argv, option", [(["--dtype", "float16"], "--dtype"),
+                                          (["--dtype", "float32", "--rtol", "1e-7"], "--rtol")])
+def test_bad_dtype_options_are_one_line_errors_with_exit_2(tmp_path, capsys, argv, option):
+    from verify.cli import main
+
+    code = main(["simulate", "--config", str(REPO / "verify/multistage/configs/multistage.toml"), *argv, "--out",
+                 str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and option in err and "fix:" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_simulate_records_the_fields_dtype_in_the_summary_and_the_npz(tmp_path, capsys):
+    from verify.cli import main
+
+    config_path = tmp_path / "c.toml"
+    config_path.write_text((REPO / "verify/multistage/configs/multistage.toml").read_text()
+                           .replace("quadrature = 12", "samples = 60").replace("width = 1000", "width = 40")
+                           .replace("t_max = 60.0", "t_max = 2.0"))
+    for dtype in ("float32", "float64", None):
+        out = tmp_path / str(dtype)
+        code = main(["simulate", "--config", str(config_path), "--json", "--quiet", "--out", str(out), "--grid", "11",
+                     *(["--dtype", dtype] if dtype else [])])
+        summary = json.loads(capsys.readouterr().out)
+        assert code == 0 and summary["run"]["dtype"] == (dtype or "float64")
+        with np.load(out / "trajectory.npz") as saved:
+            assert json.loads(str(saved["storage"]))["field_dtype"] == (dtype or "float64")
+            assert saved["theta"].dtype == np.float64

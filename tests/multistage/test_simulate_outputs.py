@@ -97,8 +97,8 @@ def test_a_small_run_records_its_defaults_and_the_options_turn_them_off(capsys, 
     assert code == 0 and "large run" not in err
     assert arrays["obs_alignment"].shape == (41, 20) and np.isfinite(arrays["obs_remainder_ratio"]).all()
     assert _storage(arrays) == {"dtype": "float64", "compressed": False, "single_precision": [],
-                                "size_rule": summary["outputs"]["size_rule"], "recordings": 41, "remainder": True,
-                                "per_neuron": True}
+                                "field_dtype": "float64", "size_rule": summary["outputs"]["size_rule"],
+                                "recordings": 41, "remainder": True, "per_neuron": True}
     code, summary, off, _ = _run(capsys, tmp_path, "off", "--grid", "41", "--no-remainder", "--no-per-neuron")
     assert code == 0 and "obs_alignment" not in off and np.all(np.isnan(off["obs_remainder_ratio"]))
     assert (summary["outputs"]["remainder"], summary["outputs"]["per_neuron"]) == (False, False)

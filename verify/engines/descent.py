@@ -111,6 +111,7 @@ def run_descent(kernel, theta0: np.ndarray, t_max: float, *, events: list[Event]
     kept = min(len(times), len(states), len(losses))
     del times[kept:], states[kept:], losses[kept:]
     info = {"integrator": "sgd" if options.batch else "gd", "lr": eta, "batch": options.batch,
+            "dtype": str(getattr(kernel, "dtype", "float64")).replace("torch.", ""),
             "steps": n, "field_evaluations": n + 1,
             "wall_time_s": time.perf_counter() - start, "backend": kernel.name, "device": kernel.device,
             "kernel": kernel.variant}

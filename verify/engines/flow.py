@@ -73,8 +73,8 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
 
     The losses at the recording times are evaluated while the integration goes on, in a second thread on a
     copy of the kernel with its own work arrays (``kernel.concurrent_copy()``, where the kernel has one and
-    its evaluations release the GIL): the same numbers as evaluating them afterwards, on a second core (with
-    one core they are evaluated afterwards).
+    its evaluations release the GIL): the same numbers as evaluating them afterwards, on a core the kernel's
+    threads leave free (without one they are evaluated afterwards).
     """
     grid = np.linspace(0.0, t_max, options.grid)
     ceiling = [options.loss_ceiling]
@@ -95,7 +95,10 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
     # on one core the second thread only competes with the integration (GIL hand-offs and context switches:
     # benchmarks/bench_flow_vs_jax.py's workload A pinned to one core took 0.27 s with it, 0.19 s without):
     # there the losses are evaluated after the integration, the same numbers
-    twin = kernel.concurrent_copy() if hasattr(kernel, "concurrent_copy") and _cores() > 1 else None
+    # the same when the kernel's own threads take every core: the side thread would take a core from a kernel
+    # thread at every recording time; the losses after the integration use the kernel's threads
+    spare = _cores() > max(1, int(getattr(kernel, "threads", 1)))
+    twin = kernel.concurrent_copy() if hasattr(kernel, "concurrent_copy") and spare else None
     side = ThreadPoolExecutor(1, thread_name_prefix="recorded-losses") if twin is not None else None
     losses = [side.submit(twin.loss, states[0])] if side is not None else []
     hits = {ev.name: [] for ev in events}
@@ -157,6 +160,6 @@ def integrate_flow(kernel, theta0: np.ndarray, t_max: float, *, scale: float, ev
     info = {"integrator": "flow", "solver": options.solver, "rtol": options.rtol,
             "atol": options.rtol * options.atol_scale * scale, "field_evaluations": kernel.evaluations - evals0,
             "wall_time_s": time.perf_counter() - start, "backend": kernel.name, "device": kernel.device,
-            "kernel": kernel.variant}
+            "kernel": kernel.variant, "dtype": str(getattr(kernel, "dtype", "float64")).replace("torch.", "")}
     width = kernel.m
     return Trajectory(width, kernel.d, np.array(times), theta, loss, hits, status, message, diverged, info)

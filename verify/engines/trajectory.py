@@ -84,7 +84,8 @@ class Trajectory:
         ``compress`` writes the NPZ with ``zlib`` (float64 states barely compress, and compressing cost 1.5 s at
         m = 800).  The choice is recorded in the NPZ itself, in its entry ``storage`` (a JSON object stored as a
         string: ``json.loads(str(npz["storage"]))``, with ``dtype``, ``compressed``, the arrays stored in single
-        precision, and the caller's ``storage`` entries, e.g. which outputs a size rule left out).
+        precision, ``field_dtype`` (the precision the field was computed in: ``info["dtype"]``, ``--dtype``) and
+        the caller's ``storage`` entries, e.g. which outputs a size rule left out).
         """
         if dtype not in NPZ_DTYPES:
             raise InputError("npz_dtype", dtype, "unknown storage precision", f"use one of {', '.join(NPZ_DTYPES)}")
@@ -105,7 +106,8 @@ class Trajectory:
         gaps = {key: _gap(value, missing.get(series_of.get(key, key))) for key, value in arrays.items()}
         paths = {"npz": directory / f"{stem}.npz", "csv": directory / f"{stem}.csv",
                  "columns": directory / f"{stem}.columns.json"}
-        recorded = {"dtype": dtype, "compressed": bool(compress), "single_precision": single, **(storage or {})}
+        recorded = {"dtype": dtype, "compressed": bool(compress), "single_precision": single,
+                    "field_dtype": str(self.info.get("dtype", "float64")), **(storage or {})}
         buf = io.BytesIO()
         # uncompressed by default: float64 states barely compress, and compressing cost 1.5 s
         (np.savez_compressed if compress else np.savez)(

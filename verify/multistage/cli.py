@@ -82,10 +82,9 @@ def _check_levels(option: str, values, low: float, high: float, fix: str) -> tup
     return tuple(values)
 
 
-#: n x m (points x width) from which simulate's two-layer kernel shares its rows among threads: at n = 300,
-#: m = 800 two threads already take one field evaluation from 1.41 to 0.98 numpy.tanh passes on an idle machine
-#: (benchmarks/README.md); below about 1e5 elements a block per thread is too small to pay for the hand-off
-KERNEL_PARALLEL_FROM = 1e5
+#: n x m (points x width) from which simulate's two-layer kernel shares its rows among threads (measured by
+#: benchmarks/bench_flow_vs_jax.py --threads-table; see verify.threads)
+from ..threads import KERNEL_PARALLEL_FROM  # noqa: E402
 
 
 #: n x m (points x width) from which a simulation is "large": by default it records at 101 times instead of 301,
@@ -130,6 +129,9 @@ def _check_simulate_options(args, config) -> float:
     from .engine import BACKENDS, DEVICES
 
     FlowOptions(solver=args.solver, rtol=args.rtol, grid=301 if args.grid is None else args.grid)
+    from .engine.kernels import check_precision
+
+    check_precision(args.dtype, args.rtol if config.train.method == "flow" and args.batch is None else None)
     if args.backend not in BACKENDS:            # refused here, before the estimate line (select_kernel checks too)
         raise InputError("--backend", args.backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
     if args.device not in DEVICES:
@@ -245,7 +247,7 @@ def _run_simulation(args, signs, quiet: bool) -> int:
                 beat=not bar.enabled)
     traj, kernel = integrate(config, backend=args.backend, device=args.device, solver=args.solver, rtol=args.rtol,
                              grid=args.grid, batch=args.batch, progress=bar, K_levels=args.k_levels,
-                             loss_levels=args.loss_levels, notify=note, threads=args.threads)
+                             loss_levels=args.loss_levels, notify=note, threads=args.threads, dtype=args.dtype)
     stops = [f"during the integration ({traj.message})"] if traj.status == "interrupted" else []
     files, not_written = {}, {}
     obs = {}
@@ -365,6 +367,12 @@ def add_tools(sub) -> None:
                    help="write the NPZ compressed (zlib; default uncompressed: states barely compress); recorded in "
                         "the NPZ's entry 'storage'")
     p.add_argument("--batch", type=int, default=None, help="mini-batch size: SGD instead of full-batch descent")
+    p.add_argument("--dtype", default="float64", metavar="{float64,float32}",
+                   help="precision of the two-layer field's arithmetic (default float64; the integrator's states stay "
+                        "float64, and --npz-dtype chooses how they are stored).  float32 "
+                        "integrates about 2.2 times faster (compiled kernel) with t_half and T_d within about 1e-6 "
+                        "relative of float64; it needs --rtol >= 1e-6 and is for this tool only, not for the "
+                        "claims (benchmarks/README.md, issue 25 targets 2 and 7)")
     p.add_argument("--threads", default=None, metavar="N",
                    help="threads of the two-layer kernel (default: one below n x m = "
                         f"{KERNEL_PARALLEL_FROM:.0e}, else the idle cores)")

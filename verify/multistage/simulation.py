@@ -72,23 +72,25 @@ def stage_bounds(t: np.ndarray, q_max: np.ndarray, width: int, alpha_1: float, T
 def simulate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
              rtol: float = 1e-8, grid: int = 601, batch: int | None = None, K_levels=(), loss_levels=(),
              progress: bool | None = None, notify=print, threads: int = 1,
-             remainder: bool = True, per_neuron: bool = True) -> tuple[Trajectory, dict, object]:
+             remainder: bool = True, per_neuron: bool = True,
+             dtype: str = "float64") -> tuple[Trajectory, dict, object]:
     """Run the configuration's trajectory; return ``(trajectory, observables, kernel)``."""
     traj, kernel = integrate(config, backend=backend, device=device, solver=solver, rtol=rtol, grid=grid,
                              batch=batch, K_levels=K_levels, loss_levels=loss_levels, progress=progress,
-                             notify=notify, threads=threads)
+                             notify=notify, threads=threads, dtype=dtype)
     return traj, observe(config, traj, kernel, remainder=remainder, per_neuron=per_neuron), kernel
 
 
 def integrate(config: Config, *, backend: str = "auto", device: str = "cpu", solver: str = "RK45",
               rtol: float = 1e-8, grid: int = 601, batch: int | None = None, K_levels=(), loss_levels=(),
-              progress: "bool | Progress | None" = None, notify=print, threads: int = 1) -> tuple[Trajectory, object]:
+              progress: "bool | Progress | None" = None, notify=print, threads: int = 1,
+              dtype: str = "float64") -> tuple[Trajectory, object]:
     """The first half of :func:`simulate`: the trajectory and the kernel, without the observables (a Ctrl-C
     here ends the run early with status ``interrupted``)."""
     data = config.dataset
     m, d = config.model.width, data.dim
     kernel, _ = select_kernel(config.activation, data.X, data.p, data.y, m, backend, device, threads=threads,
-                              notify=notify)
+                              notify=notify, dtype=dtype)
     a0, W0 = initial_parameters(m, d, float(config.model.alpha), config.train.seed)
     theta0 = pack(a0, W0)
     delta = config.analysis.delta

@@ -29,6 +29,10 @@
  * verify.multistage.engine.kernels uses the NumPy path.  The input dimension d and the activation
  * are compile-time constants of each kernel.
  *
+ * The kernel exists in double and, on request (the precision argument), in float: the same loops in
+ * _fused_rows.h, included once for each type, with a float inline tanh and libmvec's float vector
+ * functions; the arguments, theta, the output and the loss stay double in both.
+ *
  * The GIL is released during the loops: callers may run disjoint row ranges in
  * several threads, each with its own work array, and add up the outputs.
  */
@@ -46,6 +50,14 @@ double cos(double);
 double exp(double);
 #pragma omp declare simd notinbranch
 double erf(double);
+#pragma omp declare simd notinbranch
+float sinf(float);
+#pragma omp declare simd notinbranch
+float cosf(float);
+#pragma omp declare simd notinbranch
+float expf(float);
+#pragma omp declare simd notinbranch
+float erff(float);
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -54,7 +66,7 @@ double erf(double);
 #endif
 
 /* Raised whenever the calling convention changes, so that a stale build is not used. */
-#define FUSED_VERSION 4
+#define FUSED_VERSION 5
 #define ROW_BLOCK 8 /* rows sharing one sweep over the gradient accumulators (16 spills registers) */
 #define MAX_D 8     /* input dimensions with a kernel */
 #define ALIGN 8     /* doubles per 64-byte cache line */
@@ -63,7 +75,8 @@ double erf(double);
 enum { ACT_TANH = 0, ACT_SIN = 1, ACT_ERF = 2, ACT_COUNT = 3 };
 
 /* Doubles of work space: W^T, a, the gradient accumulators and the row buffers of g and g',
- * each row padded to a cache line, plus the slack used to align the start. */
+ * each row padded to a cache line, plus the slack used to align the start.  The float kernel's rows
+ * (m rounded up to 16 floats) take at most as many bytes, so one work array serves both. */
 static Py_ssize_t work_items(Py_ssize_t m, Py_ssize_t d)
 {
     const Py_ssize_t ld = (m + ALIGN - 1) / ALIGN * ALIGN;
@@ -111,134 +124,74 @@ static inline __attribute__((always_inline)) double tanh_inline(double x)
     return copysign(e / (2.0 + e), x);                               /* e / (2 + e) = -tanh|x| */
 }
 
-/* D and ACT are compile-time constants after inlining, so the loops over input coordinates
- * and block rows unroll and the loops over neurons vectorise, the vector functions included. */
-static inline __attribute__((always_inline)) double rows_kernel(KERNEL_ARGS, const Py_ssize_t D, const int ACT)
+/* tanh(x) in float, as tanh_inline: e = expm1(-2u) = 2^k (1 + p) - 1 with k = round(-2u / ln 2),
+ * r = u + k ln 2 / 2 (|r| <= ln 2 / 4) and p = expm1(-2r) = r (-2 + r Q(r)), Q the Taylor polynomial of
+ * degree 5 (the next term, 0.0064 r^6, is below 1.5e-8 relative in p); ln 2 / 2 rounded to float costs
+ * under 0.4 ulp (its error times |k| is multiplied by 2^k in e).  u is clamped at 9, where tanh is 1 in
+ * float; NaN propagates. */
+static inline __attribute__((always_inline)) float tanhf_inline(float x)
 {
-    const Py_ssize_t ld = (m + ALIGN - 1) / ALIGN * ALIGN;
-    double *base = (double *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
-    double *restrict Wt = base;            /* D rows of ld */
-    double *restrict a = Wt + D * ld;      /* ld */
-    double *restrict ga = a + ld;          /* ld */
-    double *restrict gw = ga + ld;         /* D rows of ld */
-    double *restrict s = gw + D * ld;      /* ROW_BLOCK rows of ld */
-    double *restrict ds = s + ROW_BLOCK * ld; /* ROW_BLOCK rows of ld: g' (sin and erf) */
-    const int field = out != NULL;
-
-    for (Py_ssize_t k = 0; k < m; k++) {
-        a[k] = theta[k];
-        for (Py_ssize_t j = 0; j < D; j++)
-            Wt[j * ld + k] = ACT == ACT_TANH && scale == 1.0 ? theta[m + k * D + j] : scale * theta[m + k * D + j];
-    }
-    if (field) {
-        memset(ga, 0, sizeof(double) * ld);
-        memset(gw, 0, sizeof(double) * D * ld);
-    }
-
-    double loss = 0.0, c[MAX_D] = {0.0};
-    for (Py_ssize_t i0 = start; i0 < stop; i0 += ROW_BLOCK) {
-        const Py_ssize_t rows = stop - i0 < ROW_BLOCK ? stop - i0 : ROW_BLOCK;
-        /* the block's inputs, a short last block padded with zero rows: their pre-activations are 0, so
-         * g = 0 for tanh, sin and erf, and their weights pe below are 0 */
-        double xb[ROW_BLOCK * MAX_D], pe[ROW_BLOCK];
-        for (Py_ssize_t r = 0; r < ROW_BLOCK; r++)
-            for (Py_ssize_t j = 0; j < D; j++)
-                xb[r * D + j] = r < rows ? X[(i0 + r) * D + j] : 0.0;
-
-        /* forward: for each vector of neurons, the block's pre-activations from the D rows of W^T loaded
-         * once, and g (and g') of all ROW_BLOCK rows */
-#pragma omp simd aligned(s, ds, Wt : 64)
-        for (Py_ssize_t k = 0; k < m; k++) {
-            double w[MAX_D];
-#pragma GCC unroll 8
-            for (Py_ssize_t j = 0; j < D; j++)
-                w[j] = Wt[j * ld + k];
-#pragma GCC unroll 16
-            for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
-                double z = xb[r * D] * w[0];
-#pragma GCC unroll 8
-                for (Py_ssize_t j = 1; j < D; j++)
-                    z = fma(xb[r * D + j], w[j], z);
-                if (ACT == ACT_TANH) {
-                    s[r * ld + k] = tanh_inline(z);
-                } else if (ACT == ACT_SIN) {
-                    s[r * ld + k] = z; /* sin and cos below, in loops of their own (vectorised there) */
-                } else {
-                    s[r * ld + k] = erf(z);
-                    if (field)
-                        ds[r * ld + k] = 1.1283791670955126 * exp(-z * z); /* 2 / sqrt(pi) */
-                }
-            }
-        }
-        if (ACT == ACT_SIN) {
-            const Py_ssize_t len = ROW_BLOCK * ld;
-            if (field) {
-#pragma omp simd aligned(s, ds : 64)
-                for (Py_ssize_t k = 0; k < len; k++)
-                    ds[k] = cos(s[k]);
-            }
-#pragma omp simd aligned(s : 64)
-            for (Py_ssize_t k = 0; k < len; k++)
-                s[k] = sin(s[k]);
-        }
-        for (Py_ssize_t r = 0; r < rows; r++) {
-            const double *sr = s + r * ld;
-            double f = 0.0;
-#pragma omp simd aligned(sr, a : 64) reduction(+ : f)
-            for (Py_ssize_t k = 0; k < m; k++)
-                f += a[k] * sr[k];
-            const double e = f - y[i0 + r];
-            pe[r] = p[i0 + r] * e;
-            loss += 0.5 * pe[r] * e;
-        }
-        if (!field)
-            continue;
-
-        /* backward: one sweep over the neurons for the whole block */
-        double b[ROW_BLOCK * MAX_D];
-        for (Py_ssize_t r = rows; r < ROW_BLOCK; r++)
-            pe[r] = 0.0;
-        for (Py_ssize_t r = 0; r < ROW_BLOCK; r++)
-            for (Py_ssize_t j = 0; j < D; j++) {
-                b[r * D + j] = pe[r] * xb[r * D + j];
-                c[j] += b[r * D + j];
-            }
-#pragma omp simd aligned(s, ds, ga, gw : 64)
-        for (Py_ssize_t k = 0; k < m; k++) {
-            double sa = 0.0, sw[MAX_D];
-#pragma GCC unroll 8
-            for (Py_ssize_t j = 0; j < D; j++)
-                sw[j] = 0.0;
-#pragma GCC unroll 16
-            for (Py_ssize_t r = 0; r < ROW_BLOCK; r++) {
-                const double g = s[r * ld + k];
-                const double t = ACT == ACT_TANH ? g * g : ds[r * ld + k];
-                sa = fma(pe[r], g, sa);
-#pragma GCC unroll 8
-                for (Py_ssize_t j = 0; j < D; j++)
-                    sw[j] = fma(b[r * D + j], t, sw[j]);
-            }
-            ga[k] += sa;
-#pragma GCC unroll 8
-            for (Py_ssize_t j = 0; j < D; j++)
-                gw[j * ld + k] = ACT == ACT_TANH ? gw[j * ld + k] - sw[j] : gw[j * ld + k] + sw[j];
-        }
-    }
-
-    if (field)
-        for (Py_ssize_t k = 0; k < m; k++) {
-            out[k] = -ga[k];
-            const double ca = ACT == ACT_TANH && scale == 1.0 ? a[k] : scale * a[k];
-            for (Py_ssize_t j = 0; j < D; j++)
-                out[m + k * D + j] = -ca * (ACT == ACT_TANH ? gw[j * ld + k] + c[j] : gw[j * ld + k]);
-        }
-    return loss;
+    const float u = fabsf(x) > 9.0f ? 9.0f : fabsf(x);
+    const float shifter = 0x1.8p23f + 127.0f;
+    float kd = fmaf(u, -0x1.715476p1f, shifter);                     /* round(-2u / ln 2) + 127 in the low bits */
+    uint32_t kbits;
+    memcpy(&kbits, &kd, sizeof kbits);
+    kd -= shifter;
+    const float r = fmaf(kd, 0x1.62e430p-2f, u);
+    float q = -0.025396825745701790f;
+    q = fmaf(q, r, 0.088888891041278839f);
+    q = fmaf(q, r, -0.26666668057441711f);
+    q = fmaf(q, r, 0.66666668653488159f);
+    q = fmaf(q, r, -1.3333333730697632f);
+    q = fmaf(q, r, 2.0f);
+    const float p = r * fmaf(r, q, -2.0f);
+    const uint32_t tbits = kbits << 23;                              /* (k + 127) << 23: 2^k, k in [-26, 0] */
+    float t;
+    memcpy(&t, &tbits, sizeof t);
+    const float e = fmaf(t, p, t - 1.0f);
+    return copysignf(e / (2.0f + e), x);
 }
+
+/* The rows kernel twice: in double (the default) and in float (on request: a quarter of the accuracy's
+ * digits, twice the vector width); its inputs, theta, the loss and the output stay double. */
+#define REAL double
+#define ROWS_KERNEL rows_kernel
+#define LINE 8
+#define FMA fma
+#define TANH tanh_inline
+#define SIN sin
+#define COS cos
+#define EXP exp
+#define ERF erf
+#include "_fused_rows.h"
+#undef REAL
+#undef ROWS_KERNEL
+#undef LINE
+#undef FMA
+#undef TANH
+#undef SIN
+#undef COS
+#undef EXP
+#undef ERF
+#define REAL float
+#define ROWS_KERNEL rows_kernel_f32
+#define LINE 16
+#define FMA fmaf
+#define TANH tanhf_inline
+#define SIN sinf
+#define COS cosf
+#define EXP expf
+#define ERF erff
+#include "_fused_rows.h"
 
 #define KERNEL(NAME, D, ACT)                                                                               \
     CLONES static double kernel_##NAME##_d##D(KERNEL_ARGS)                                                 \
     {                                                                                                      \
         return rows_kernel(X, p, y, theta, m, start, stop, out, work, scale, D, ACT);                     \
+    }                                                                                                      \
+    CLONES static double kernel_f32_##NAME##_d##D(KERNEL_ARGS)                                             \
+    {                                                                                                      \
+        return rows_kernel_f32(X, p, y, theta, m, start, stop, out, work, scale, D, ACT);                 \
     }
 #define KERNELS_OF(NAME, ACT) \
     KERNEL(NAME, 1, ACT) KERNEL(NAME, 2, ACT) KERNEL(NAME, 3, ACT) KERNEL(NAME, 4, ACT) \
@@ -250,7 +203,12 @@ KERNELS_OF(erf, ACT_ERF)
 typedef double (*kernel_fn)(KERNEL_ARGS);
 #define ROW_OF(NAME) {NULL, kernel_##NAME##_d1, kernel_##NAME##_d2, kernel_##NAME##_d3, kernel_##NAME##_d4, \
                       kernel_##NAME##_d5, kernel_##NAME##_d6, kernel_##NAME##_d7, kernel_##NAME##_d8}
-static const kernel_fn KERNELS[ACT_COUNT][MAX_D + 1] = {ROW_OF(tanh), ROW_OF(sin), ROW_OF(erf)};
+#define ROW_F32(NAME) {NULL, kernel_f32_##NAME##_d1, kernel_f32_##NAME##_d2, kernel_f32_##NAME##_d3,        \
+                       kernel_f32_##NAME##_d4, kernel_f32_##NAME##_d5, kernel_f32_##NAME##_d6,                \
+                       kernel_f32_##NAME##_d7, kernel_f32_##NAME##_d8}
+/* [precision][activation][d]: precision 0 double, 1 float */
+static const kernel_fn KERNELS[2][ACT_COUNT][MAX_D + 1] = {{ROW_OF(tanh), ROW_OF(sin), ROW_OF(erf)},
+                                                           {ROW_F32(tanh), ROW_F32(sin), ROW_F32(erf)}};
 
 /* A C-contiguous float64 buffer of `count` items (at least `count` if `at_least`; any number if `count` < 0),
  * or an exception naming `name`. */
@@ -278,26 +236,32 @@ static int get_doubles(PyObject *obj, Py_buffer *view, const char *name, Py_ssiz
 }
 
 PyDoc_STRVAR(field_rows_doc,
-"field_rows(X, p, y, theta, start, stop, out, work, activation, scale) -> float\n\n"
+"field_rows(X, p, y, theta, start, stop, out, work, activation, scale, precision) -> float\n\n"
 "Loss 1/2 sum p_i e_i^2 over rows [start, stop) of the network with sigma(s) = g(scale s),\n"
 "g = ACTIVATIONS[activation] (0 tanh, 1 sin, 2 erf); unless out is None, writes those rows'\n"
 "share of -grad R into out (same layout as theta).  X is (n, d) with 1 <= d <= MAX_D, p and y\n"
 "are (n,), theta is [a (m), W (m x d)], work is scratch of at least work_items(m, d) float64\n"
-"items, one per concurrent call, and scale is a finite nonzero float.");
+"items, one per concurrent call, and scale is a finite nonzero float.  precision 0 computes in\n"
+"double, 1 in float (the inputs, theta, out and the loss stay float64; the loss is summed in double).");
 
 static PyObject *field_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "field_rows takes 10 arguments");
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "field_rows takes 11 arguments");
         return NULL;
     }
     const Py_ssize_t start = PyLong_AsSsize_t(args[4]);
     const Py_ssize_t stop = PyLong_AsSsize_t(args[5]);
     const long act = PyLong_AsLong(args[8]);
     const double scale = PyFloat_AsDouble(args[9]);
+    const long precision = PyLong_AsLong(args[10]);
     if (PyErr_Occurred())
         return NULL;
+    if (precision != 0 && precision != 1) {
+        PyErr_Format(PyExc_ValueError, "precision %ld is not 0 (double) or 1 (float)", precision);
+        return NULL;
+    }
     if (act < 0 || act >= ACT_COUNT) {
         PyErr_Format(PyExc_ValueError, "activation code %ld is not one of 0 (tanh), 1 (sin), 2 (erf)", act);
         return NULL;
@@ -336,7 +300,7 @@ static PyObject *field_rows(PyObject *self, PyObject *const *args, Py_ssize_t na
         goto release_work;
     double loss;
     Py_BEGIN_ALLOW_THREADS
-    loss = KERNELS[act][d](bX.buf, bp.buf, by.buf, bt.buf, m, start, stop, field ? bo.buf : NULL, bw.buf, scale);
+    loss = KERNELS[precision][act][d](bX.buf, bp.buf, by.buf, bt.buf, m, start, stop, field ? bo.buf : NULL, bw.buf, scale);
     Py_END_ALLOW_THREADS
     result = PyFloat_FromDouble(loss);
     if (field)

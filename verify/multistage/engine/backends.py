@@ -12,17 +12,19 @@ import numpy as np
 from theory.multistage.activation import Activation
 from theory.errors import InputError
 
-from .kernels import NumpyKernel
+from .kernels import DTYPES, NumpyKernel, check_precision
 from ...devices import DEVICES
 
-__all__ = ["select_kernel", "BACKENDS", "DEVICES"]
+__all__ = ["select_kernel", "BACKENDS", "DEVICES", "DTYPES"]
 
 BACKENDS = ("auto", "numpy", "torch")
 
 
 def select_kernel(activation: Activation, X: np.ndarray, p: np.ndarray, y: np.ndarray, width: int,
-                  backend: str = "auto", device: str = "cpu", threads: int = 1, notify=print):
-    """Return ``(kernel, note)``; ``note`` is None or the one-line reason for a fallback."""
+                  backend: str = "auto", device: str = "cpu", threads: int = 1, notify=print, dtype: str = "float64"):
+    """Return ``(kernel, note)``; ``note`` is None or the one-line reason for a fallback.  ``dtype``: the precision
+    of the field's arithmetic (float64, or float32 on request)."""
+    check_precision(dtype)
     if backend not in BACKENDS:
         raise InputError("backend", backend, "unknown backend", f"use one of {', '.join(BACKENDS)}")
     if device not in DEVICES:
@@ -39,7 +41,7 @@ def select_kernel(activation: Activation, X: np.ndarray, p: np.ndarray, y: np.nd
             else:
                 from .torch_kernel import TorchKernel
 
-                return TorchKernel(activation, X, p, y, width, device=device), None
+                return TorchKernel(activation, X, p, y, width, device=device, dtype=getattr(torch, dtype)), None
     if note and notify:
         notify(note)
-    return NumpyKernel(activation, X, p, y, width, threads=threads), note
+    return NumpyKernel(activation, X, p, y, width, threads=threads, dtype=dtype), note

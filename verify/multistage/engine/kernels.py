@@ -12,6 +12,9 @@ Linux with glibc; see setup.py): one pass over the rows that never writes the
 ``n x m`` array, with tanh computed inline and sin, cos, erf and exp from
 glibc's vector math library.  For tanh it costs about 0.7 (d = 3) to 0.9
 (d = 8) times ``numpy.tanh`` over that array (benchmarks/README.md, issue 25).
+With ``dtype="float32"`` (``simulate --dtype float32``) its loops run in float, twice the vector width: one
+field evaluation 2.2-3.0 times faster, the flow's t_half and T_d within about 1e-6 of float64 (the same
+README, "Issue 25, targets 2 and 7"); the parameters, the loss and the field stay float64 outside it.
 Otherwise (another activation, no compiler,
 ``VERIFY_NO_FUSED=1`` or ``fused=False``) two choices keep the NumPy path at
 about two ``tanh`` passes:
@@ -40,9 +43,33 @@ try:
 except ImportError:  # not built: no compiler, another platform, or VERIFY_NO_EXTENSION at install
     _fused = None
 
-__all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack"]
+__all__ = ["NumpyKernel", "fused_form", "fused_status", "pack", "unpack", "DTYPES", "FLOAT32_RTOL_MIN",
+           "check_precision"]
 
-_FUSED_VERSION = 4  # the calling convention this module expects of verify.multistage.engine._fused
+#: the precisions the field can be computed in (``--dtype``); the integrator's state, the loss and the field it
+#: returns stay float64 either way
+DTYPES = ("float64", "float32")
+
+#: the smallest relative tolerance the flow accepts with a float32 field: the field's own round-off is about
+#: 2e-7 to 6e-7 of its size (300 x 800 to 2000 x 4000, benchmarks/README.md), so a step error controlled below
+#: 1e-6 would be controlled against noise
+FLOAT32_RTOL_MIN = 1e-6
+
+
+def check_precision(dtype: str, rtol: float | None = None, *, option: str = "--rtol") -> None:
+    """Refuse an unknown ``dtype``, and a flow tolerance ``rtol`` below :data:`FLOAT32_RTOL_MIN` in float32
+    (:class:`InputError` naming ``option``)."""
+    from theory.errors import InputError
+
+    if dtype not in DTYPES:
+        raise InputError("--dtype", dtype, "unknown precision", f"use one of {', '.join(DTYPES)}")
+    if dtype == "float32" and rtol is not None and rtol < FLOAT32_RTOL_MIN:
+        raise InputError(option, rtol, f"is below {FLOAT32_RTOL_MIN:g}, which float32 cannot resolve (its field "
+                         "carries round-off of a few 1e-7)", f"use {option} {FLOAT32_RTOL_MIN:g} or larger, or "
+                         "--dtype float64")
+
+
+_FUSED_VERSION = 5  # the calling convention this module expects of verify.multistage.engine._fused
 
 #: The functions ``g`` of ``sigma(s) = g(c s)`` with a compiled kernel, by their code in ``_fused``.
 _FUSED_CODES = {sp.tanh: 0, sp.sin: 1, sp.erf: 2}
@@ -103,7 +130,7 @@ def _ufunc_for(expr: sp.Expr):
 
 
 class NumpyKernel:
-    """CPU kernel in float64 NumPy.
+    """CPU kernel in NumPy (float64 by default, float32 on request).
 
     Parameters
     ----------
@@ -119,13 +146,21 @@ class NumpyKernel:
         Use the compiled kernel: None (default) when :func:`fused_status`
         allows, True to require it (ValueError if it cannot be used), False
         for the NumPy path.  ``variant`` says which one runs.
+    dtype : "float64" or "float32"
+        The precision of the field's arithmetic (the compiled kernel's float loops, or the NumPy path's
+        arrays in float32).  The parameters come in and the loss and the field go out in float64, and the
+        loss is summed over the points in float64 by the compiled kernel; ``hvp`` is float64 always.
     """
 
     name = "numpy"
     device = "cpu"
 
     def __init__(self, activation: Activation, X: np.ndarray, p: np.ndarray, y: np.ndarray, width: int,
-                 threads: int = 1, fused: bool | None = None):
+                 threads: int = 1, fused: bool | None = None, dtype: str = "float64"):
+        if str(dtype) not in DTYPES:
+            raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        self.dtype = str(dtype)
+        self._real = np.dtype(self.dtype)
         self.activation = activation
         self.X = np.ascontiguousarray(X, dtype=float)
         self.p = np.ascontiguousarray(p, dtype=float)
@@ -150,7 +185,7 @@ class NumpyKernel:
         self.variant = "fused" if (usable and fused is not False) else "numpy"
         if self.variant == "fused":
             g, scale = fused_form(activation)
-            self._fused_args = (_FUSED_CODES[getattr(sp, g)], scale)
+            self._fused_args = (_FUSED_CODES[getattr(sp, g)], scale, 0 if self.dtype == "float64" else 1)
         self._allocate(max(8, min(self.n, _BLOCK_BYTES // (8 * self.m))))
 
     def _allocate(self, block_rows: int) -> None:
@@ -165,10 +200,10 @@ class NumpyKernel:
                             for lo, hi in zip(edges[:-1], edges[1:])]
             return
         self._blocks = [slice(i, min(i + block_rows, self.n)) for i in range(0, self.n, block_rows)]
-        self._Xb = [np.ascontiguousarray(self.X[b]) for b in self._blocks]
-        self._yb = [self.y[b] for b in self._blocks]
-        self._pb = [self.p[b] for b in self._blocks]
-        self._buffers = [np.empty((b.stop - b.start, self.m)) for b in self._blocks]
+        self._Xb = [np.ascontiguousarray(self.X[b], dtype=self._real) for b in self._blocks]
+        self._yb = [self.y[b].astype(self._real) for b in self._blocks]
+        self._pb = [self.p[b].astype(self._real) for b in self._blocks]
+        self._buffers = [np.empty((b.stop - b.start, self.m), dtype=self._real) for b in self._blocks]
         self._pre = None if self._poly is not None else [np.empty_like(B) for B in self._buffers]
 
     def on_rows(self, idx: np.ndarray) -> "NumpyKernel":
@@ -252,13 +287,28 @@ class NumpyKernel:
             lo, hi, part, work = c
             return _fused.field_rows(X, p, y, theta, lo, hi, part if want_field else None, work, *self._fused_args)
 
-        loss = sum(self._map(chunk, self._chunks))
-        return loss, (sum(c[2] for c in self._chunks) if want_field else None)
+        if self._serial:
+            losses = [chunk(c) for c in self._chunks]
+        else:
+            # the other chunks on the pool, the first in this thread (one hand-off fewer: at 300 x 800 a pool of
+            # two took 364 us an evaluation against 328 us this way, on a loaded machine)
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+                self._pool = ThreadPoolExecutor(len(self._chunks) - 1, thread_name_prefix="kernel-rows")
+            futures = [self._pool.submit(chunk, c) for c in self._chunks[1:]]
+            losses = [chunk(self._chunks[0])] + [f.result() for f in futures]
+        loss = sum(losses)
+        if not want_field:
+            return loss, None
+        out = self._chunks[0][2].copy()
+        for c in self._chunks[1:]:
+            out += c[2]
+        return loss, out
 
     def _run(self, theta: np.ndarray, want_field: bool):
         if self.variant == "fused":
             return self._run_fused(theta, want_field)
-        a, W = unpack(theta, self.m)
+        a, W = unpack(np.asarray(theta, dtype=self._real), self.m)
         Wt = np.ascontiguousarray(W.T)
         parts = self._map(lambda k: self._block(k, a, Wt, want_field), list(range(len(self._blocks))))
         loss = sum(part[0] for part in parts)
