@@ -56,17 +56,17 @@ DTYPES = ("float64", "float32")
 FLOAT32_RTOL_MIN = 1e-6
 
 
-def check_precision(dtype: str, rtol: float | None = None, *, option: str = "--rtol") -> None:
+def check_precision(dtype: str, rtol: float | None = None) -> None:
     """Refuse an unknown ``dtype``, and a flow tolerance ``rtol`` below :data:`FLOAT32_RTOL_MIN` in float32
-    (:class:`InputError` naming ``option``)."""
+    (:class:`InputError` naming the parameter, ``dtype`` or ``rtol``; the command line shows its option)."""
     from theory.errors import InputError
 
     if dtype not in DTYPES:
-        raise InputError("--dtype", dtype, "unknown precision", f"use one of {', '.join(DTYPES)}")
+        raise InputError("dtype", dtype, "unknown precision", f"use one of {', '.join(DTYPES)}")
     if dtype == "float32" and rtol is not None and rtol < FLOAT32_RTOL_MIN:
-        raise InputError(option, rtol, f"is below {FLOAT32_RTOL_MIN:g}, which float32 cannot resolve (its field "
-                         "carries round-off of a few 1e-7)", f"use {option} {FLOAT32_RTOL_MIN:g} or larger, or "
-                         "--dtype float64")
+        raise InputError("rtol", rtol, f"is below {FLOAT32_RTOL_MIN:g}, which float32 cannot resolve (its field "
+                         "carries round-off of a few 1e-7)", f"use rtol={FLOAT32_RTOL_MIN:g} or larger, or the "
+                         "float64 field")
 
 
 _FUSED_VERSION = 5  # the calling convention this module expects of verify.multistage.engine._fused
