@@ -76,12 +76,14 @@ def main(argv: list[str]) -> int:
     ready = time.perf_counter()
     integrate_all = []
 
+    last_losses = []
+
     def run_once():
         begin = time.perf_counter()
         sol, saved_losses = compiled(theta0)
         ys = np.asarray(sol.ys)
         if with_losses:
-            saved_losses = np.asarray(saved_losses)
+            last_losses[:] = [np.asarray(saved_losses)]
         integrate_all.append(time.perf_counter() - begin)
         return sol, ys
 
@@ -106,7 +108,7 @@ def main(argv: list[str]) -> int:
     # the final loss: from the solve's own losses, or one compiled evaluation (it was about 100 op-by-op
     # evaluations along the saved states, most of the 24 s outside import, compile and solve of a 54 s process at
     # m = 4000, n = 2000 on a loaded machine: not what a fluent script does)
-    final_loss = float(saved_losses[-1]) if with_losses else float(jax.jit(loss)(sol.ys[-1]))
+    final_loss = float(last_losses[0][-1]) if with_losses else float(jax.jit(loss)(sol.ys[-1]))
     with open(dst, "w") as fh:
         json.dump({"t_half": t_half, "evaluations": int(sol.stats["num_steps"]) * 6 + 1,
                    "steps": int(sol.stats["num_steps"]), "import_s": imported - start,
