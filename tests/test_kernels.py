@@ -267,16 +267,11 @@ def test_the_recorded_losses_of_a_flow_run_are_those_of_the_recorded_states():
 
 @needs_fused
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity (Linux)")
-def test_on_one_core_the_recorded_losses_come_after_the_integration_with_the_same_numbers(monkeypatch):
-    """With one core the flow does not start the loss thread (it would only compete): same trajectory, same
-    losses, and no thread named recorded-losses while it runs."""
+def _thread_names_at_each_evaluation(monkeypatch) -> list:
+    """The names of the live threads, recorded at every loss-and-field evaluation of a NumpyKernel (a spy on
+    ``NumpyKernel.loss_and_field``; clear the list between runs)."""
     import threading
 
-    from verify.engines import FlowOptions, flow as flow_module, integrate_flow
-    from verify.multistage.initialisation import initial_parameters
-
-    X, p, y, _ = problem(9, 120, 60, 3, 1.0)
-    a0, W0 = initial_parameters(60, 3, 1.0, 4)
     seen = []
     original = NumpyKernel.loss_and_field
 
@@ -284,10 +279,22 @@ def test_on_one_core_the_recorded_losses_come_after_the_integration_with_the_sam
         seen.extend(t.name for t in threading.enumerate())
         return original(self, theta)
 
+    monkeypatch.setattr(NumpyKernel, "loss_and_field", spy)
+    return seen
+
+
+def test_on_one_core_the_recorded_losses_come_after_the_integration_with_the_same_numbers(monkeypatch):
+    """With one core the flow does not start the loss thread (it would only compete): same trajectory, same
+    losses, and no thread named recorded-losses while it runs."""
+    from verify.engines import FlowOptions, flow as flow_module, integrate_flow
+    from verify.multistage.initialisation import initial_parameters
+
+    X, p, y, _ = problem(9, 120, 60, 3, 1.0)
+    a0, W0 = initial_parameters(60, 3, 1.0, 4)
+    seen = _thread_names_at_each_evaluation(monkeypatch)
     runs = {}
     for cores in (1, 2):
         monkeypatch.setattr(flow_module, "_cores", lambda cores=cores: cores)
-        monkeypatch.setattr(NumpyKernel, "loss_and_field", spy)
         seen.clear()
         runs[cores] = integrate_flow(NumpyKernel(TANH, X, p, y, 60), pack(a0, W0), 15.0, scale=60 ** -1.0,
                                      options=FlowOptions(rtol=1e-9, grid=31))
@@ -301,21 +308,12 @@ def test_when_the_kernels_threads_take_every_core_the_recorded_losses_come_after
     """Two kernel threads on two cores: no recorded-losses thread (it would take a core from a kernel thread at
     every recording), one with a core to spare; the same trajectory and losses either way (each chunk's rows are
     summed in the same order whatever thread runs it)."""
-    import threading
-
     from verify.engines import FlowOptions, flow as flow_module, integrate_flow
     from verify.multistage.initialisation import initial_parameters
 
     X, p, y, _ = problem(9, 120, 60, 3, 1.0)
     a0, W0 = initial_parameters(60, 3, 1.0, 4)
-    seen = []
-    original = NumpyKernel.loss_and_field
-
-    def spy(self, theta):
-        seen.extend(t.name for t in threading.enumerate())
-        return original(self, theta)
-
-    monkeypatch.setattr(NumpyKernel, "loss_and_field", spy)
+    seen = _thread_names_at_each_evaluation(monkeypatch)
     runs = {}
     for cores, threads in ((2, 2), (3, 2)):
         monkeypatch.setattr(flow_module, "_cores", lambda cores=cores: cores)
