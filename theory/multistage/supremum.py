@@ -633,10 +633,6 @@ def cache_path() -> Path:
     return cache_root() / "supremum.json"
 
 
-def _disk_enabled() -> bool:
-    return cache_enabled()
-
-
 def _encode_float(x: float):
     return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
 
@@ -706,7 +702,7 @@ def sup_abs(g: sp.Expr, s: sp.Symbol, rtol: float = 1e-6, budget_s: float = BUDG
     rec = _MEMORY.get(key)
     if rec is not None:
         return rec
-    if _disk_enabled():
+    if cache_enabled():
         stored = _read_disk().get(key)
         rec = _from_json(stored) if isinstance(stored, dict) else None
         if rec is not None:
@@ -715,7 +711,7 @@ def sup_abs(g: sp.Expr, s: sp.Symbol, rtol: float = 1e-6, budget_s: float = BUDG
     _CLOCK.hit = False
     rec = _compute(g, s, rtol, budget_s, max_boxes)
     _MEMORY[key] = rec
-    if _disk_enabled() and not getattr(_CLOCK, "hit", False):
+    if cache_enabled() and not getattr(_CLOCK, "hit", False):
         _write_disk(key, rec)
     return rec
 

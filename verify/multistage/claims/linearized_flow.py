@@ -52,13 +52,14 @@ def _check(ctx, rate_factor: float = 1.0, exponent: float = EXPONENT) -> Verdict
     method, (_, key) = max(judged.items(), key=lambda kv: (order.index(Status.PASSED) - order.index(kv[1][0]),
                                                            math.inf if kv[1][1]["margin"] is None
                                                            else kv[1][1]["margin"]))
+    base = ctx.config()          # the base configuration the sweep varies (its width and seed are recorded)
     return Verdict(status,
                    key=key,
                    predicted={"exponent": exponent, "map": {"flow": "exp(tA)", "gd": "(I + eta A)^n, eta = 0.05"}},
-                   measured=measured, tolerance=BAND, seeds=[ctx.config().train.seed], fits=fits,
+                   measured=measured, tolerance=BAND, seeds=[base.train.seed], fits=fits,
                    details={"t": T_CHECK, "alphas": list(ALPHAS)},
-                   range={"alpha": list(ALPHAS), "m": ctx.config().model.width, "methods": ["flow", "gd"],
-                          "seeds": [ctx.config().train.seed]},
+                   range={"alpha": list(ALPHAS), "m": base.model.width, "methods": ["flow", "gd"],
+                          "seeds": [base.train.seed]},
                    rows=rows_of(({"method": k}, kk["margin"], st) for k, (st, kk) in judged.items()),
                    resolution=resolution(f"an exponent off by >= {CALIBRATED * BAND.value:.2g}",
                                          CALIBRATED * BAND.value, "exponent"))
