@@ -29,6 +29,13 @@ beside this file.  Measured side by side:
    1e-5) as a whole process, with the Python that has JAX (``--jax-python``;
    skipped when none is given and this Python lacks JAX).
 
+4. The floor of (1): what any ``simulate`` built on SciPy's ``solve_ivp`` pays at least, the median of
+   ``--repeat`` processes that only import NumPy and ``scipy.integrate`` (``python -c "import numpy,
+   scipy.integrate"``), plus the integration alone with its recorded losses in this process (the project's
+   ``integrate`` with ``simulate``'s default rtol, recordings and threads; no observables, predictions or
+   files).  GD / floor is the largest simulate/GD ratio this machine allows that design: when it is under 10,
+   target (1) cannot be met by trimming ``simulate``'s own work.
+
 Targets: (1) at least 10 times faster than (2), and faster than (3).
 
 ``--quick`` (for CI): one ``simulate`` run after the warm-up, the GD loop for
@@ -58,8 +65,11 @@ sys.path.insert(1, str(HERE.parent))  # this checkout's verify, not an installed
 
 from bench_engine import ETA, T_MAX, numpy_gd_baseline  # noqa: E402
 
+from verify import threads as _threads  # noqa: E402
+from verify.multistage.cli import output_plan  # noqa: E402
 from verify.multistage.config import load_config  # noqa: E402
 from verify.multistage.initialisation import initial_parameters  # noqa: E402
+from verify.multistage.simulation import integrate  # noqa: E402
 
 
 def _whole(cmd: list[str], env: dict | None = None) -> float:
@@ -113,6 +123,26 @@ def numpy_gd_preallocated(X, y, a, W, z, zSz, steps, warm=20):
     return time.perf_counter() - start, t_half
 
 
+def integration_floor(config) -> float:
+    """Seconds of the integration alone, with its recorded losses, at ``simulate``'s defaults (rtol, recordings,
+    the kernel threads it would choose now), in this process after one untimed run."""
+    from verify.cli import build_parser
+
+    rtol = build_parser().parse_args(["simulate", "--config", str(WORKLOAD)]).rtol    # simulate's default --rtol
+    grid = output_plan(config)["grid"]
+    threads, _ = _threads.choose(None, work=config.points * config.model.width,
+                                 parallel_from=_threads.KERNEL_PARALLEL_FROM)
+    run = lambda: integrate(config, rtol=rtol, grid=grid, progress=False,  # noqa: E731
+                            notify=lambda _: None, threads=threads)
+    run()
+    start = time.perf_counter()
+    traj, _ = run()
+    seconds = time.perf_counter() - start
+    if traj.status != "completed":
+        raise RuntimeError(f"the floor's integration ended with status {traj.status!r} ({traj.message})")
+    return seconds
+
+
 def _one_blas_thread():
     """A context with one BLAS thread (threadpoolctl), or a no-op with a note when threadpoolctl is missing."""
     try:
@@ -154,9 +184,11 @@ def main() -> int:
         command = [sys.executable, "-m", "verify", "simulate", "--config", str(WORKLOAD), "--json", "--out"]
         python_default = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         _whole(command + [str(work / "warm-up")], env=python_default)     # writes the bytecode cache
-        runs, runs_env, gd, gd_t_half, allocating = [], [], [], None, []
-        for i in range(repeat):         # interleaved: simulate, simulate in this environment, the GD loop
+        runs, runs_env, gd, gd_t_half, allocating, bare, floor_int = [], [], [], None, [], [], []
+        for i in range(repeat):         # interleaved: simulate, simulate in this environment, the floor, the GD loop
             runs.append(_whole(command + [str(work / f"sim{i}")], env=python_default))
+            bare.append(_whole([sys.executable, "-c", "import numpy, scipy.integrate"], env=python_default))
+            floor_int.append(integration_floor(config))
             if not args.quick:
                 runs_env.append(_whole(command + [str(work / f"env{i}")]))
             with _one_blas_thread():
@@ -186,6 +218,10 @@ def main() -> int:
             out["numpy_gd_t_half"] = gd_t_half
         out["speedup_over_numpy_gd"] = float(np.median(gd)) / out["simulate_median_s"]
         out["speedup_worst_pair"] = min(gd) / max(runs)
+        out["floor_import_numpy_scipy_integrate_s"] = bare
+        out["floor_integration_s"] = floor_int
+        out["floor_s"] = float(np.median(bare)) + float(np.median(floor_int))
+        out["floor_speedup_over_numpy_gd"] = float(np.median(gd)) / out["floor_s"]
         if allocating:
             out["allocating_gd_s"] = allocating
             out["allocating_gd_min_median_max_s"] = [min(allocating), float(np.median(allocating)), max(allocating)]
@@ -227,6 +263,11 @@ def main() -> int:
              f"{out['speedup_over_allocating_gd']:.1f}x" if "allocating_gd_s" in out else "")
           + (f"; JAX + diffrax / simulate {out['ratio_jax_over_simulate']:.2f}x" if "ratio_jax_over_simulate" in out
              else "") + f"; load {out['load_average_start'][0]:.2f} -> {out['load_average_end'][0]:.2f}")
+    print(f"floor (import numpy + scipy.integrate {np.median(out['floor_import_numpy_scipy_integrate_s']):.2f} s, "
+          f"integration with its recorded losses {np.median(out['floor_integration_s']):.2f} s): {out['floor_s']:.2f} "
+          f"s, GD/floor {out['floor_speedup_over_numpy_gd']:.1f}x: the most a simulate on SciPy's solver reaches "
+          "here" + (" (under 10: target 1 needs less than the floor)" if out["floor_speedup_over_numpy_gd"] < 10
+                    else ""))
     if args.json:
         Path(args.json).write_text(text + "\n")
     return 0

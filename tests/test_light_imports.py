@@ -49,3 +49,14 @@ def test_list_imports_no_sympy_torch_or_matplotlib():
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr[-500:]
     assert "Q3-" in done.stdout and "E2-" in done.stdout
+
+
+def test_the_judging_rules_import_no_scipy_stats():
+    """``verify.stats`` imports ``scipy.stats`` on first use (0.2 s of every ``simulate``'s start-up went to it,
+    through the prediction's import of D9-t-half's tolerance); the control calls a function that needs it."""
+    done = _run("import verify.stats as s\n"
+                "print('scipy.stats' in sys.modules, file=sys.stderr)\n"
+                "s.fit_slope([0, 1, 2], [0, 1, 2.1])\n"
+                "print('scipy.stats' in sys.modules, file=sys.stderr)")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.split() == ["False", "True"], done.stderr[-500:]

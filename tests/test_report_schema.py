@@ -87,6 +87,15 @@ def _reject(report) -> InputError:
     (lambda r: r["claims"][1].update(key=key_number("x", 1.7, 1.0, 2.0)), "claims[1].key", ("margin rule", "failed")),
     (lambda r: r["claims"][2].update(key=key_number("x", None, None, 0.3, "no plateau")), "claims[2].key",
      ("margin rule", "not-applicable")),
+    # and each control's key under the control's own status (a failed control: margin above 1 or none, a why)
+    (lambda r: r["claims"][0].update(calibrated_control={"description": "1.5 x", "status": "failed",
+                                                          "key": key_number("x", 1.0, 1.0, 0.5, "within")}),
+     "claims[0].calibrated_control.key", ("margin rule", "failed", "0.5")),
+    (lambda r: r["claims"][0].update(negative_control={"description": "sign", "status": "failed",
+                                                        "key": key_number("x", 2.0, 1.0, 3.0)}),
+     "claims[0].negative_control.key", ("margin rule", "failed")),
+    (lambda r: r["claims"][0].update(calibrated_control={"description": "1.5 x", "status": "failed",
+                                                          "key": key_number("x", 1.5, 1.0, 1.5, "beyond")}), None, None),
     (lambda r: r["claims"][2].update(created="2025"), None, None),        # keys the schema does not name are allowed
 ])
 def test_each_kind_of_failure_is_one_line_naming_the_path(mutate, field, words):

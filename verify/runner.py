@@ -248,8 +248,7 @@ def _cached_verdicts(hit, ids) -> bool:
         if (calibrated is None) != (REGISTRY[cid].calibrated_control is None):
             return False
         try:
-            validate_claim(verdict, cid)
-            check_key(cid, verdict["status"], verdict.get("key"))
+            validate_claim(verdict, cid)        # the schema, the range and rows, and every key's margin rule
         except (InputError, ValueError, TypeError, AttributeError):
             return False
     return True

@@ -253,3 +253,22 @@ def test_predictions_are_consistent(config):
             assert below < level * (1 + 1e-12) and above >= level * (1 - 1e-12)
     else:   # no initial plateau left to predict: flagged, no number
         assert p["T_p"]["value"] is None and "no initial plateau" in p["T_p"]["applicable"]
+
+
+@pytest.mark.parametrize("lr", [1e-6, 1e-17])
+def test_predict_refuses_the_gd_map_at_a_flow_sized_step(lr):
+    """At a step this small D9's GD map would need more than a million steps (at 1e-17 its rate rounds to
+    zero and the count is infinite): no GD times are predicted and the reason names the flow."""
+    p = predict(_config(train={"method": "gd", "lr": lr}))
+    assert p["t_half"] is None and p["T_d"]["value"] is None
+    assert "gradient-flow limit" in p["reasons"]["t_half"]
+    if lr < 1e-16:     # the closed form's first passage is refused too (it looped for ever before)
+        assert p["T_p"]["value"] is None and "rounds to 1" in p["T_p"]["applicable"]
+    else:
+        assert p["T_p"]["value"] > 0
+
+
+def test_predict_keeps_the_gd_map_at_the_largest_small_step():
+    """The control: at lr = 1e-4 the map needs fewer than a million steps and is iterated."""
+    p = predict(_config(train={"method": "gd", "lr": 1e-4}))
+    assert p["t_half"] is not None and "t_half" not in p["reasons"]

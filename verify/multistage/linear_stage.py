@@ -78,7 +78,8 @@ def q_max_linear(tval, u, v, p, zn: float, method: str = "flow", lr: float | Non
 def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: float | None = None,
                   xtol: float = 1e-13) -> float | None:
     """``T_p``: the first time ``max_k |q_k(t)|`` under the linear flow (or GD map) reaches ``level``; None when
-    it starts at or above ``level``.
+    it starts at or above ``level``, or when the closed form does not reach ``level`` in double precision (a GD
+    step so small that ``1 + lr |z|`` rounds to 1).
 
     The maximum of convex functions of ``t`` is convex, so it crosses ``level`` once: ``brentq`` on
     ``max_k |q_k(t)|^2 - level^2`` between 0 and a time where the growing part alone is past ``level``.  Under
@@ -92,8 +93,12 @@ def first_passage(level: float, u, v, p, zn: float, method: str = "flow", lr: fl
         return None
     rate = zn if method == "flow" else gd_rate(lr, zn)
     hi = float(np.log(level / np.max(np.abs(u))) / rate)   # u_max e^{rate hi} = level, so g(hi) >= 0
-    while g(hi) < 0:        # round-off at the bracket's end only
-        hi *= 1 + 1e-9
+    widen = 1e-9
+    while g(hi) < 0:        # round-off at the bracket's end; past doubling, the closed form does not grow
+        if widen > 1:
+            return None
+        hi *= 1 + widen
+        widen *= 4
     root = float(brentq(g, 0.0, hi, xtol=xtol, rtol=4 * np.finfo(float).eps))
     if method == "flow":
         return root

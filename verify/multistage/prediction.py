@@ -325,9 +325,11 @@ def predict(config: Config) -> dict:
         law_params = (g3, rho, mo["E_f_s3"], mo["E_s4"], float(data.p @ s_dir**6))
     if method == "gd":
         if white:
-            # steps the map needs: about log(1/K0) / (2 log(1 + eta|z|)) to K = 1/2, log(1/delta) more to 1 - delta
+            # steps the map needs: about log(1/K0) / (eta r) to K = 1/2 and log(1/delta) / (eta r) more to
+            # 1 - delta, with D9's GD rate r = 2 log(1 + eta|z|) / eta (growth_rate, derived; a rate that rounds
+            # to 0 at a tiny eta|z| gives an infinite count, which the guard refuses)
             with np.errstate(all="ignore"):
-                needed = (np.log(1 / max(k0, 1e-300)) + np.log(1 / dlt)) / (2 * np.log1p(lr * zn))
+                needed = (np.log(1 / max(k0, 1e-300)) + np.log(1 / dlt)) / np.float64(lr * growth_rate)
             if not needed <= _PREDICT_MAP_STEPS:
                 t_half = T_d = T_d_unshifted = None
                 why["t_half"] = why["T_d.value"] = why["T_d.without_shift"] = (
@@ -394,6 +396,9 @@ def predict(config: Config) -> dict:
     else:
         u_m, v_m, p_m = modes(a, W, z)
         T_p = first_passage(level, u_m, v_m, p_m, zn, method, lr if method == "gd" else None)
+        if T_p is None:
+            T_p_applicable = (f"the GD map's closed form does not reach m^-alpha_1 = {level:.3g} in double precision "
+                              f"at lr |z| = {lr * zn:.3g} (1 + lr |z| rounds to 1): use method = flow")
     if T_p is None:
         why["T_p.value"] = T_p_applicable
     if T_p_grow <= 0:

@@ -122,17 +122,20 @@ def linear_law_w2rel(Q0: np.ndarray, z: np.ndarray, times, rate_factor: float = 
 def linear_law_samples(m: int, d: int, taus, reps: int, rng: np.random.Generator) -> np.ndarray:
     """``reps x len(taus)`` draws of W2rel of ``m`` neurons under the exact linear flow.
 
-    The law depends only on ``tau = |z| t`` (rotate ``z`` onto ``e_1``, scale ``s`` out):
+    The law depends only on ``tau = |z| t`` (rotate ``z`` onto ``e_1``, scale ``s`` out), so each draw is moved
+    by D4's closed form ``exp(tau A)`` at ``z = e_1`` (through the bridge, :func:`expm_closed_form`):
     ``a = cosh tau a0 + sinh tau p0``, ``zhat.w = sinh tau a0 + cosh tau p0``, ``w_perp`` fixed.
     """
     taus = np.asarray(taus, float)
+    e1 = np.zeros(d)
+    e1[0] = 1.0
+    maps = [expm_closed_form(float(tv), e1).T for tv in taus]
     out = np.empty((reps, len(taus)))
     for i in range(reps):
         q = rng.standard_normal((m, d + 1))
-        for j, tv in enumerate(taus):
-            a = np.cosh(tv) * q[:, 0] + np.sinh(tv) * q[:, 1]
-            p = np.sinh(tv) * q[:, 0] + np.cosh(tv) * q[:, 1]
-            out[i, j] = w2_relative(a, np.column_stack([p, q[:, 2:]]))
+        for j, M in enumerate(maps):
+            Q = q @ M
+            out[i, j] = w2_relative(Q[:, 0], Q[:, 1:])
     return out
 
 

@@ -111,14 +111,21 @@ def _check_claim_rules(claim: dict, path: str) -> None:
         except ValueError as exc:
             raise InputError(f"{path}.{name}", claim.get(name), f"is malformed: {exc}",
                              "write range as {name: values} and rows as verify.registry.rows_of makes them") from None
-    try:
-        check_key(claim["claim"], claim["status"], claim.get("key"))
-    except ValueError as exc:
-        key = claim["key"]
-        raise InputError(f"{path}.key", {"margin": key.get("margin"), "why": key.get("why")},
-                         f"breaks the margin rule: {str(exc).split(' (key ', 1)[0]}",
-                         "a passed claim has a margin below 1 and no why; a failed or inconclusive one a margin above "
-                         "1 or none, and a why; a not-applicable or error one no margin, and a why") from None
+    # the claim's key, and each control's key under the control's own status (a calibrated control that failed
+    # has a margin above 1 or none, and a why, like a failed claim)
+    keyed = [("", claim.get("status"), claim.get("key"))]
+    for control in ("negative_control", "calibrated_control"):
+        record = claim.get(control)
+        if isinstance(record, dict) and record.get("key") is not None:
+            keyed.append((f".{control}", record.get("status"), record["key"]))
+    for where, status, key in keyed:
+        try:
+            check_key(claim["claim"], status, key)
+        except ValueError as exc:
+            raise InputError(f"{path}{where}.key", {"margin": key.get("margin"), "why": key.get("why")},
+                             f"breaks the margin rule: {str(exc).split(' (key ', 1)[0]}",
+                             "a passed claim has a margin below 1 and no why; a failed or inconclusive one a margin "
+                             "above 1 or none, and a why; a not-applicable or error one no margin, and a why") from None
 
 
 def validate_report(report: dict) -> None:
