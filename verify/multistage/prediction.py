@@ -397,8 +397,10 @@ def predict(config: Config) -> dict:
         u_m, v_m, p_m = modes(a, W, z)
         T_p = first_passage(level, u_m, v_m, p_m, zn, method, lr if method == "gd" else None)
         if T_p is None:
-            T_p_applicable = (f"the GD map's closed form does not reach m^-alpha_1 = {level:.3g} in double precision "
-                              f"at lr |z| = {lr * zn:.3g} (1 + lr |z| rounds to 1): use method = flow")
+            T_p_applicable = (f"the {'GD map' if method == 'gd' else 'linear flow'}'s closed form does not reach "
+                              f"m^-alpha_1 = {level:.3g} in double precision"
+                              + (f" at lr |z| = {lr * zn:.3g} (1 + lr |z| rounds to 1): use method = flow"
+                                 if method == "gd" else f" (|z| = {zn:.3g})"))
     if T_p is None:
         why["T_p.value"] = T_p_applicable
     if T_p_grow <= 0:
