@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import sys
 import textwrap
 from functools import lru_cache
 from pathlib import Path
@@ -13,8 +14,8 @@ import numpy as np
 
 from ..output import atomic_write
 
-__all__ = ["STAGE_COLOURS", "stage_colours", "pyplot", "figure_bytes", "save_figure", "loss_figure",
-           "VERDICT_FIGURE_STATUSES", "draw_verdict", "verdict_figure", "verdict_figures", "verdict_figure_input"]
+__all__ = ["STAGE_COLOURS", "stage_colours", "pyplot", "figure_bytes", "font_cache_problem", "save_figure",
+           "loss_figure", "VERDICT_FIGURE_STATUSES", "draw_verdict", "verdict_figure", "verdict_figures", "verdict_figure_input"]
 
 STAGE_COLOURS = {"initial plateau": "#f4a6a6", "descent": "#a6c8f4", "secondary plateau": "#a6e3a6",
                  "later": "#e0e0e0"}
@@ -66,11 +67,40 @@ def pyplot():
     return plt
 
 
+def font_cache_problem() -> str | None:
+    """One line when Matplotlib's font cache lists none of Matplotlib's own fonts, else None.
+
+    A cache written by another Matplotlib installation of the same cache version (one without its bundled fonts,
+    as a distribution's package is) is read as it is: every figure's mathematics then falls back to other fonts
+    (a ``findfont`` warning per family) and its files differ from those drawn elsewhere.  Matplotlib rebuilds a
+    deleted cache on its next import."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    own = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    if not (own / "STIXGeneral.ttf").is_file():        # this installation has no fonts of its own to miss
+        return None
+    if any(Path(f.fname).parent == own for f in font_manager.fontManager.ttflist):
+        return None
+    cache = Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
+    return (f"note: Matplotlib's font cache {cache} lists none of Matplotlib's own fonts (written by another "
+            f"Matplotlib installation?): figures fall back to other fonts and differ from other machines'; delete "
+            f"it and Matplotlib rebuilds it: rm {cache}")
+
+
+@lru_cache(maxsize=1)
+def _say_font_cache_problem() -> None:
+    problem = font_cache_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+
+
 def figure_bytes(fig, ext: str, dpi: int = 110) -> bytes:
     """The figure as PNG or SVG bytes without timestamps, and SVG element ids from a fixed salt instead of a
     random one (so that the same run gives the same file)."""
     import matplotlib
 
+    _say_font_cache_problem()       # once per process
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "dynamics-verifier"}):
         fig.savefig(buf, format=ext, dpi=dpi, metadata={"Date": None} if ext == "svg" else {"Software": None})
