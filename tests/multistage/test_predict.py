@@ -97,6 +97,18 @@ def test_predict_gd_rate(lr):
     assert (p["t_half"] == pytest.approx(logistic, rel=2e-3)) == (lr * zn < 0.05)
 
 
+@pytest.mark.parametrize("lr", [1e-6, 1e-9, 1e-12])
+def test_predict_gd_rate_keeps_its_digits_at_small_steps(lr):
+    """The GD rate 2 log(1 + eta|z|) / eta through log1p: with log it lost eps / (eta|z|) of itself (1e-7 at
+    eta|z| = 1e-9, 2e-5 at 1e-12); the control is that rate through log, off by more than the band."""
+    p = predict(_config(train={"method": "gd", "lr": lr}))
+    zn = p["z_norm"]
+    exact = 2 * math.log1p(lr * zn) / lr
+    assert p["growth_rate"] == pytest.approx(exact, rel=1e-14)
+    through_log = float(numeric(descent_time.rate_gd, (descent_time.z_norm, descent_time.eta))(zn, lr))
+    assert (through_log == pytest.approx(exact, rel=1e-14)) == (lr > 1e-6)
+
+
 def test_predict_flags_inapplicable_configurations():
     big_step = predict(_config(train={"method": "gd", "lr": 5.0}))
     assert isinstance(big_step["applicable"], str) and "eta |z|" in big_step["applicable"]

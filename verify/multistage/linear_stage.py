@@ -14,9 +14,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 from scipy.optimize import brentq
-from sympy.codegen.cfunctions import log1p
+from sympy.codegen.rewriting import log1p_opt, optimize
 
 from theory.bridge import numeric
 from theory.multistage import initial_plateau, linearized_flow
@@ -39,8 +38,9 @@ def expm_closed_form(tval: float, z: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _gd_rate():
-    # log(1 + eta|z|) evaluated as log1p(eta|z|): the same value, without the cancellation at small eta|z|
-    return numeric(linearized_flow.gd_effective_rate.replace(sp.log, lambda x: log1p(x - 1)), (eta, z_norm))
+    # log(1 + eta|z|) evaluated as log1p(eta|z|) (SymPy's rewriting): the same value, without the cancellation at
+    # small eta|z|
+    return numeric(optimize(linearized_flow.gd_effective_rate, [log1p_opt]), (eta, z_norm))
 
 
 def gd_rate(eta_value: float, z_norm_value: float) -> float:

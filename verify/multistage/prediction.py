@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from sympy.codegen.rewriting import log1p_opt, optimize
 from scipy.integrate import quad, solve_ivp
 
 from theory.multistage import critical_point, descent_time, initial_plateau, reduced_dynamics
@@ -267,7 +268,9 @@ def predict(config: Config) -> dict:
         return _finite_or_none(out, "", why)
 
     zn = data.z_norm
-    rate_expr = descent_time.rate_gd if method == "gd" else descent_time.rate_flow
+    # log(1 + eta|z|) printed as log1p (SymPy's rewriting): log would lose eps / (eta|z|) of the GD rate, 1e-7
+    # of it at eta|z| = 1e-9
+    rate_expr = optimize(descent_time.rate_gd, [log1p_opt]) if method == "gd" else descent_time.rate_flow
     growth_rate = float(_f(rate_expr, z_norm, eta)(zn, lr))
     Sigma, z = mo["Sigma"], mo["z"]
     white = np.max(np.abs(Sigma - np.eye(data.dim))) <= _SIGMA_IS_IDENTITY
