@@ -123,17 +123,21 @@ def numpy_gd_preallocated(X, y, a, W, z, zSz, steps, warm=20):
     return time.perf_counter() - start, t_half
 
 
-def integration_floor(config) -> float:
-    """Seconds of the integration alone, with its recorded losses, at ``simulate``'s defaults (rtol, recordings,
-    the kernel threads it would choose now), in this process after one untimed run."""
+def floor_settings(config) -> dict:
+    """``simulate``'s defaults for ``config``: its --rtol (from the real parser), its recordings and its kernel
+    threads (as it would choose them now)."""
     from verify.cli import build_parser
 
-    rtol = build_parser().parse_args(["simulate", "--config", str(WORKLOAD)]).rtol    # simulate's default --rtol
-    grid = output_plan(config)["grid"]
     threads, _ = _threads.choose(None, work=config.points * config.model.width,
                                  parallel_from=_threads.KERNEL_PARALLEL_FROM)
-    run = lambda: integrate(config, rtol=rtol, grid=grid, progress=False,  # noqa: E731
-                            notify=lambda _: None, threads=threads)
+    return {"rtol": build_parser().parse_args(["simulate", "--config", str(WORKLOAD)]).rtol,
+            "grid": output_plan(config)["grid"], "threads": threads}
+
+
+def integration_floor(config, settings: dict) -> float:
+    """Seconds of the integration alone, with its recorded losses, at ``settings`` (:func:`floor_settings`), in
+    this process after one untimed run."""
+    run = lambda: integrate(config, **settings, progress=False, notify=lambda _: None)  # noqa: E731
     run()
     start = time.perf_counter()
     traj, _ = run()
@@ -185,10 +189,11 @@ def main() -> int:
         python_default = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         _whole(command + [str(work / "warm-up")], env=python_default)     # writes the bytecode cache
         runs, runs_env, gd, gd_t_half, allocating, bare, floor_int = [], [], [], None, [], [], []
+        settings = floor_settings(config)
         for i in range(repeat):         # interleaved: simulate, simulate in this environment, the floor, the GD loop
             runs.append(_whole(command + [str(work / f"sim{i}")], env=python_default))
             bare.append(_whole([sys.executable, "-c", "import numpy, scipy.integrate"], env=python_default))
-            floor_int.append(integration_floor(config))
+            floor_int.append(integration_floor(config, settings))
             if not args.quick:
                 runs_env.append(_whole(command + [str(work / f"env{i}")]))
             with _one_blas_thread():

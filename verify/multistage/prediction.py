@@ -50,6 +50,9 @@ T_D_RELATIVE = 5e-3
 _MAX_MAP_STEPS = 10_000_000
 #: predict iterates the map only when it needs fewer steps than this (about 1 s of Python)
 _PREDICT_MAP_STEPS = 1_000_000
+#: D9's GD rate with log(1 + eta|z|) printed as log1p (SymPy's rewriting): through log it would lose
+#: eps / (eta|z|) of itself, 1e-7 at eta|z| = 1e-9
+_RATE_GD = optimize(descent_time.rate_gd, [log1p_opt])
 
 
 def _f(expr, *args):
@@ -268,9 +271,7 @@ def predict(config: Config) -> dict:
         return _finite_or_none(out, "", why)
 
     zn = data.z_norm
-    # log(1 + eta|z|) printed as log1p (SymPy's rewriting): log would lose eps / (eta|z|) of the GD rate, 1e-7
-    # of it at eta|z| = 1e-9
-    rate_expr = optimize(descent_time.rate_gd, [log1p_opt]) if method == "gd" else descent_time.rate_flow
+    rate_expr = _RATE_GD if method == "gd" else descent_time.rate_flow
     growth_rate = float(_f(rate_expr, z_norm, eta)(zn, lr))
     Sigma, z = mo["Sigma"], mo["z"]
     white = np.max(np.abs(Sigma - np.eye(data.dim))) <= _SIGMA_IS_IDENTITY
