@@ -35,6 +35,10 @@ beside this file.  Measured side by side:
    ``integrate`` with ``simulate``'s default rtol, recordings and threads; no observables, predictions or
    files).  GD / floor is the largest simulate/GD ratio this machine allows that design: when it is under 10,
    target (1) cannot be met by trimming ``simulate``'s own work.
+5. ``simulate`` warm: the same command with the same arguments run in this process (``verify.cli.main``, its
+   printed output discarded) after one untimed call, so that its imports and the lambdified expressions of the
+   predictions are paid once, as in a notebook, a sweep or a Dask worker that runs it again and again; median of
+   ``--repeat`` calls, interleaved with the rest.  Every file of the command is written and its figure drawn.
 
 Targets: (1) at least 10 times faster than (2), and faster than (3).
 
@@ -147,6 +151,23 @@ def integration_floor(config, settings: dict) -> float:
     return seconds
 
 
+def _in_process(argv: list[str]) -> float:
+    """Seconds of ``python -m verify ARGV``'s work run in this process (``verify.cli.main``), its output
+    discarded; raises when the command does not exit 0."""
+    import contextlib
+    import io
+
+    from verify.cli import main as verify_main
+
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        status = verify_main(argv)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"verify {' '.join(argv)} exited {status} in this process")
+    return seconds
+
+
 def _one_blas_thread():
     """A context with one BLAS thread (threadpoolctl), or a no-op with a note when threadpoolctl is missing."""
     try:
@@ -188,12 +209,15 @@ def main() -> int:
         command = [sys.executable, "-m", "verify", "simulate", "--config", str(WORKLOAD), "--json", "--out"]
         python_default = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         _whole(command + [str(work / "warm-up")], env=python_default)     # writes the bytecode cache
-        runs, runs_env, gd, gd_t_half, allocating, bare, floor_int = [], [], [], None, [], [], []
+        runs, runs_env, gd, gd_t_half, allocating, bare, floor_int, warm = [], [], [], None, [], [], [], []
         settings = floor_settings(config)
+        in_process = command[3:-1]          # the command's own arguments, without its --out
+        _in_process(in_process + ["--out", str(work / "warm-up-in-process")])
         for i in range(repeat):         # interleaved: simulate, simulate in this environment, the floor, the GD loop
             runs.append(_whole(command + [str(work / f"sim{i}")], env=python_default))
             bare.append(_whole([sys.executable, "-c", "import numpy, scipy.integrate"], env=python_default))
             floor_int.append(integration_floor(config, settings))
+            warm.append(_in_process(in_process + ["--out", str(work / f"warm{i}")]))
             if not args.quick:
                 runs_env.append(_whole(command + [str(work / f"env{i}")]))
             with _one_blas_thread():
@@ -227,6 +251,10 @@ def main() -> int:
         out["floor_integration_s"] = floor_int
         out["floor_s"] = float(np.median(bare)) + float(np.median(floor_int))
         out["floor_speedup_over_numpy_gd"] = float(np.median(gd)) / out["floor_s"]
+        out["simulate_warm_s"] = warm
+        out["simulate_warm_median_s"] = float(np.median(warm))
+        out["warm_speedup_over_numpy_gd"] = float(np.median(gd)) / out["simulate_warm_median_s"]
+        out["warm_speedup_worst_pair"] = min(gd) / max(warm)
         if allocating:
             out["allocating_gd_s"] = allocating
             out["allocating_gd_min_median_max_s"] = [min(allocating), float(np.median(allocating)), max(allocating)]
@@ -273,6 +301,9 @@ def main() -> int:
           f"s, GD/floor {out['floor_speedup_over_numpy_gd']:.1f}x: the most a simulate on SciPy's solver reaches "
           "here" + (" (under 10: target 1 needs less than the floor)" if out["floor_speedup_over_numpy_gd"] < 10
                     else ""))
+    print(f"simulate warm (the same command in a process that has run it once: no imports, the predictions' "
+          f"expressions already lambdified): median {out['simulate_warm_median_s']:.2f} s, GD/warm "
+          f"{out['warm_speedup_over_numpy_gd']:.1f}x (worst pair {out['warm_speedup_worst_pair']:.1f}x)")
     if args.json:
         Path(args.json).write_text(text + "\n")
     return 0
