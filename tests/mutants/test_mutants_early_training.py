@@ -151,6 +151,17 @@ def test_E2_c_max_catches_the_c_loss_event_pasted_into_the_c_max_search(base, mo
     assert_caught(base.derive("E2-c-max", drop=_constants("c_max")), "E2-c-max")
 
 
+def test_E2_c_max_catches_the_learning_rate_not_divided_by_lambda0(base, monkeypatch):
+    """The runs made at eta = c, the division by lambda^H_0 forgotten (the paper's eta = c / lambda^H_0): with
+    lambda^H_0 between 8 and 19 for the quick deep set-ups, every c_max reads lambda^H_0 times too low (1.1 to
+    3.7), below the uv model's 4."""
+    assert_baseline(base, "E2-c-max", Status.PASSED)
+    mutate(monkeypatch, critical.Problem.lr, "return float(c) / self.lambda0", "return float(c)")
+    # new Problems (their run caches were made at the right rate; the base's must not see the mutant's runs)
+    ctx = base.derive("E2-c-max", drop=lambda key: isinstance(key, critical.Setup) or _constants("c_max")(key))
+    assert_caught(ctx, "E2-c-max")
+
+
 def test_E2_edge_of_stability_catches_the_sharpness_taken_at_the_initial_parameters(base, monkeypatch):
     """Every sharpness measurement made on the Hessian at the initial parameters (a stale variable) instead of
     the current ones: the ratio stays at c / 2 = 0.9 of the threshold."""
