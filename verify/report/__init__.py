@@ -1,9 +1,28 @@
 """Reports: the schema and its validation (``schema``), the section model (``blocks``, ``sections``), the Markdown
 and HTML renderers (``markdown``, ``html`` with ``report.css``), writing and re-rendering a report's files
-(``files``), figure helpers (``figures``), the index page (``index``)."""
-from .files import rerender, write_report
-from .html import render_html
-from .markdown import render_markdown
-from .schema import SCHEMA, validate_report
+(``files``), figure helpers (``figures``), the index page (``index``).
+
+The names below are imported from their modules on first use (PEP 562), so that a command that only needs the
+section model (every command's parser, for the papers' one-line titles) does not import the renderers and
+``jsonschema`` (about 0.06 s of each start-up)."""
+from __future__ import annotations
+
+from importlib import import_module
 
 __all__ = ["SCHEMA", "validate_report", "render_markdown", "render_html", "write_report", "rerender"]
+
+#: each public name -> the module of this package that defines it
+_HOMES = {"SCHEMA": "schema", "validate_report": "schema", "render_markdown": "markdown", "render_html": "html",
+          "write_report": "files", "rerender": "files"}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        value = getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

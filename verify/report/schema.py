@@ -15,9 +15,6 @@ from datetime import datetime
 from functools import lru_cache
 from importlib.resources import files
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import best_match
-
 from theory.errors import InputError
 
 from ..registry import PROFILE_NAMES as PROFILES
@@ -35,21 +32,28 @@ VERSION_KEYS = ("python", "numpy", "scipy", "sympy", "matplotlib", "torch")
 #: the schema file, package data of :mod:`verify.report`
 SCHEMA_FILE = "report.schema.json"
 
-# JSON Schema counts 1.0 as an integer; a report's integers (seeds, counts) are written as integers
-_Validator = validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda checker, v: isinstance(v, int) and not isinstance(v, bool)))
-
-
 @lru_cache(maxsize=1)
 def schema_document() -> dict:
     """The JSON Schema of a report (``report.schema.json``), read once."""
     return json.loads(files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def _validator_class():
+    """Draft 2020-12 with JSON Schema's integer narrowed to Python's ``int`` (it counts 1.0 as an integer; a
+    report's integers, seeds and counts, are written as integers).  ``jsonschema`` is imported here, on the first
+    validation, not with this module: the section model imports this module, and every command's parser the
+    section model (``jsonschema`` took about 0.05 s of each start-up)."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, v: isinstance(v, int) and not isinstance(v, bool)))
+
+
 @lru_cache(maxsize=2)
-def _validator(part: str | None) -> Draft202012Validator:
+def _validator(part: str | None):
     doc = schema_document()
-    return _Validator(doc if part is None else {"$defs": doc["$defs"], "$ref": f"#/$defs/{part}"})
+    return _validator_class()(doc if part is None else {"$defs": doc["$defs"], "$ref": f"#/$defs/{part}"})
 
 
 def _tname(value) -> str:
@@ -76,6 +80,8 @@ def _field(prefix: str, parts) -> str:
 
 def _raise_first(validator, instance, prefix: str) -> None:
     """Raise the schema's best-matching error on ``instance`` as one :class:`InputError`; nothing when valid."""
+    from jsonschema.exceptions import best_match
+
     err = best_match(validator.iter_errors(instance))
     if err is None:
         return

@@ -9,8 +9,6 @@ from pathlib import Path
 
 from theory.errors import InputError
 
-from .curve import _read
-from .detect import Stage, _check_option, detect_stages
 from .params import _PELT_PENALTY
 
 __all__ = ["add_parser", "cmd_stages"]
@@ -42,7 +40,8 @@ def add_parser(subparsers):
     return p
 
 
-def _format_table(stages: list[Stage]) -> str:
+def _format_table(stages: list) -> str:
+    """The stages (:class:`~verify.stages.detect.Stage`) as a text table."""
     lines = [f"  {'stage':<18} {'kind':<8} {'start':>12} {'end':>12} {'loss start':>12} {'loss end':>12}"]
     for s in stages:
         lines.append(f"  {s.name:<18} {s.kind:<8} {s.start:>12.6g} {s.end:>12.6g} "
@@ -53,6 +52,8 @@ def _format_table(stages: list[Stage]) -> str:
 def cmd_stages(args) -> int:
     """``python -m verify stages FILE``: print the stages (table or JSON), write ``<stem>_stages.png``; return 0."""
     from ..report.figures import loss_figure
+    from .curve import _read                      # here, not at the top: the parser needs neither them nor NumPy
+    from .detect import _check_option, detect_stages
 
     path = Path(args.file)
     options = {"log": bool(getattr(args, "log", True))}
