@@ -37,11 +37,48 @@ def test_choose_follows_the_request_the_work_and_the_idle_cores(monkeypatch):
 def test_busy_cores_reads_the_busy_share_of_proc_stat(monkeypatch):
     samples = iter([(100.0, 1000.0), (150.0, 1100.0)])          # half of the CPU time in the window was busy
     monkeypatch.setattr(threads, "_cpu_times", lambda: next(samples))
+    monkeypatch.setattr(threads.time, "process_time", lambda: 0.0)  # none of it this process's
     monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
     assert threads.busy_cores(window=0.0) == pytest.approx(2.0)
     monkeypatch.setattr(threads, "_cpu_times", lambda: None)              # unreadable: the load average
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
     assert threads.busy_cores(window=0.0) == pytest.approx(1.5)
+
+
+def test_the_window_opened_by_the_command_line_spans_its_start_up_without_its_own_cpu_time(monkeypatch):
+    """Inside ``window_from_here`` the first busy_cores measures from the block's start, takes this process's CPU
+    time out (in clock ticks) and sleeps only for what is left of its window; the window is used once, and not
+    after the block.  The control: the same samples without the process's time read one core more."""
+    clock = {"t": 0.0}
+    monkeypatch.setattr(threads.time, "monotonic", lambda: clock["t"])
+    slept = []
+    monkeypatch.setattr(threads.time, "sleep", lambda s: (slept.append(s), clock.update(t=clock["t"] + s)))
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(threads, "_ticks_per_second", lambda: 100.0)
+    cpu = {"own": 0.0}
+    monkeypatch.setattr(threads.time, "process_time", lambda: cpu["own"])
+
+    def run(own_seconds):
+        samples = iter([(100.0, 1000.0), (150.0, 1100.0), (150.0, 1100.0), (170.0, 1200.0)])
+        monkeypatch.setattr(threads, "_cpu_times", lambda: next(samples))
+        cpu["own"], slept[:] = 0.0, []
+        with threads.window_from_here():
+            clock["t"] += 0.4                      # the start-up: imports, the configuration
+            cpu["own"] += own_seconds               # this process kept one core busy through it
+            first = threads.busy_cores(window=0.1)
+            second = threads.busy_cores(window=0.1)
+        return first, second, list(slept)
+
+    first, second, sleeps = run(0.25)
+    # 50 busy of 100 ticks, 25 of them this process's: a quarter of 4 CPUs is other work
+    assert first == pytest.approx(1.0) and sleeps == [pytest.approx(0.1)]    # only the second call slept
+    assert second == pytest.approx(0.8)                                        # a fresh window: 20 of 100
+    control, _, _ = run(0.0)
+    assert control == pytest.approx(2.0)
+    samples = iter([(0.0, 100.0), (10.0, 200.0)])                              # after the block: a fresh window
+    monkeypatch.setattr(threads, "_cpu_times", lambda: next(samples))
+    slept[:] = []
+    assert threads.busy_cores(window=0.1) == pytest.approx(0.4) and slept == [pytest.approx(0.1)]
 
 
 def test_limit_applies_and_restores():

@@ -12,7 +12,11 @@ thread.  So every command asks :func:`choose` before its heavy work:
   thread: splitting it costs more than it gains;
 * otherwise the cores that are idle now (measured over 0.1 s from
   ``/proc/stat``; the one-minute load average where that is unreadable),
-  divided among ``workers``, at least one.
+  divided among ``workers``, at least one.  The command line opens that
+  window when it starts (:func:`window_from_here`), so the first measurement
+  covers the command's own start-up, this process's CPU time taken out,
+  and waits only for what is left of the 0.1 s (none, after the imports of
+  a heavy command).
 
 :func:`limit` then applies the number to the BLAS and OpenMP pools
 (``threadpoolctl``) and to PyTorch, and restores them afterwards.
@@ -25,7 +29,8 @@ import sys
 import time
 from contextlib import contextmanager
 
-__all__ = ["cores", "busy_cores", "choose", "limit", "add_option", "THREADS_LIMIT", "KERNEL_PARALLEL_FROM"]
+__all__ = ["cores", "busy_cores", "window_from_here", "choose", "limit", "add_option", "THREADS_LIMIT",
+           "KERNEL_PARALLEL_FROM"]
 
 #: the most threads ``--threads`` accepts (a typo such as 1000 is refused, not obeyed)
 THREADS_LIMIT = 256
@@ -43,6 +48,14 @@ def cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def _ticks_per_second() -> float:
+    """The unit of ``/proc/stat``'s counts (USER_HZ, 100 on Linux)."""
+    try:
+        return float(os.sysconf("SC_CLK_TCK"))
+    except (AttributeError, ValueError, OSError):
+        return 100.0
 
 
 def _cpu_times() -> tuple[float, float] | None:
@@ -65,15 +78,48 @@ def _cpu_times() -> tuple[float, float] | None:
     return total - idle, total
 
 
+#: a window opened by :func:`window_from_here` and not yet used: (monotonic seconds, busy and total jiffies of all
+#: CPUs, this process's CPU seconds) at its start
+_opened: tuple | None = None
+
+#: an opened window older than this is not used: it would average the load over too long a past
+_OPEN_FOR_S = 10.0
+
+
+def _sample() -> tuple | None:
+    times = _cpu_times()
+    return None if times is None else (time.monotonic(), times[0], times[1], time.process_time())
+
+
+@contextmanager
+def window_from_here():
+    """:func:`busy_cores`'s next window starts here (the command line opens it around each command): the
+    measurement then spans the command's start-up, with this process's own CPU time taken out, and sleeps only
+    for what is left of its ``window``.  Used once, within 10 s, and inside the block only."""
+    global _opened
+    _opened = _sample()
+    try:
+        yield
+    finally:
+        _opened = None
+
+
 def busy_cores(window: float = 0.1) -> float:
-    """How many of the machine's cores other work keeps busy now: the busy share of all CPUs over ``window``
-    seconds times their number; the one-minute load average where ``/proc/stat`` is unreadable; 0 if neither."""
-    before = _cpu_times()
+    """How many of the machine's cores other work keeps busy now: the busy share of all CPUs over at least
+    ``window`` seconds (from :func:`window_from_here`'s start when that is recent), less this process's own CPU
+    time, times their number; the one-minute load average where ``/proc/stat`` is unreadable; 0 if neither."""
+    global _opened
+    opened, _opened = _opened, None
+    before = opened if opened is not None and time.monotonic() - opened[0] < _OPEN_FOR_S else _sample()
     if before is not None:
-        time.sleep(window)
-        after = _cpu_times()
-        if after is not None and after[1] > before[1]:
-            share = (after[0] - before[0]) / (after[1] - before[1])
+        left = window - (time.monotonic() - before[0])
+        if left > 0:
+            time.sleep(left)
+        after = _sample()
+        if after is not None and after[2] > before[2]:
+            # /proc/stat counts in clock ticks (USER_HZ); this process's CPU time (all its threads) is not other work
+            own = (after[3] - before[3]) * _ticks_per_second()
+            share = (after[1] - before[1] - own) / (after[2] - before[2])
             return max(0.0, min(1.0, share)) * (os.cpu_count() or 1)
     try:
         return max(0.0, os.getloadavg()[0])
