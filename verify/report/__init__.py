@@ -7,7 +7,7 @@ section model (every command's parser, for the papers' one-line titles) does not
 ``jsonschema`` (about 0.06 s of each start-up)."""
 from __future__ import annotations
 
-from importlib import import_module
+from .._lazy import lazy_exports
 
 __all__ = ["SCHEMA", "validate_report", "render_markdown", "render_html", "write_report", "rerender"]
 
@@ -15,14 +15,4 @@ __all__ = ["SCHEMA", "validate_report", "render_markdown", "render_html", "write
 _HOMES = {"SCHEMA": "schema", "validate_report": "schema", "render_markdown": "markdown", "render_html": "html",
           "write_report": "files", "rerender": "files"}
 
-
-def __getattr__(name: str):
-    if name in _HOMES:
-        value = getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

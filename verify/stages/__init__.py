@@ -1,7 +1,7 @@
 """Split a loss curve into plateaus and descents (``python -m verify stages``); the specification: docs/stages.md."""
 from __future__ import annotations
 
-from importlib import import_module
+from .._lazy import lazy_exports
 
 # The names below are imported from their modules on first use (PEP 562): building the command line's parser
 # (``add_parser``) imports neither NumPy nor the detector (about 0.04 s of every command's start-up).
@@ -14,14 +14,4 @@ _HOMES = {"add_parser": "cli", "cmd_stages": "cli", "MAX_COLUMNS": "curve", "MAX
           "MAX_ROWS": "curve", "read_curve": "curve", "Stage": "detect", "detect_stages": "detect",
           "MIN_POINTS": "params"}
 
-
-def __getattr__(name: str):
-    if name in _HOMES:
-        value = getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
