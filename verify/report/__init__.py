@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from .._lazy import lazy_exports
 
-__all__ = ["SCHEMA", "validate_report", "render_markdown", "render_html", "write_report", "rerender"]
-
 #: each public name -> the module of this package that defines it
 _HOMES = {"SCHEMA": "schema", "validate_report": "schema", "render_markdown": "markdown", "render_html": "html",
           "write_report": "files", "rerender": "files"}
 
+__all__ = list(_HOMES)
 __getattr__, __dir__ = lazy_exports(__name__, _HOMES)

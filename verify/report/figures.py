@@ -15,7 +15,8 @@ import numpy as np
 from ..output import atomic_write
 
 __all__ = ["STAGE_COLOURS", "stage_colours", "pyplot", "figure_bytes", "font_cache_problem", "save_figure",
-           "loss_figure", "VERDICT_FIGURE_STATUSES", "draw_verdict", "verdict_figure", "verdict_figures", "verdict_figure_input"]
+           "loss_figure", "VERDICT_FIGURE_STATUSES", "draw_verdict", "verdict_figure", "verdict_figures",
+           "verdict_figure_input"]
 
 STAGE_COLOURS = {"initial plateau": "#f4a6a6", "descent": "#a6c8f4", "secondary plateau": "#a6e3a6",
                  "later": "#e0e0e0"}

@@ -6,12 +6,10 @@ from .._lazy import lazy_exports
 # The names below are imported from their modules on first use (PEP 562): building the command line's parser
 # (``add_parser``) imports neither NumPy nor the detector (about 0.04 s of every command's start-up).
 
-__all__ = ["Stage", "detect_stages", "read_curve", "add_parser", "cmd_stages", "MIN_POINTS", "MAX_ROWS",
-           "MAX_COLUMNS", "MAX_FILE_BYTES"]
-
 #: each public name -> the module of this package that defines it
 _HOMES = {"add_parser": "cli", "cmd_stages": "cli", "MAX_COLUMNS": "curve", "MAX_FILE_BYTES": "curve",
           "MAX_ROWS": "curve", "read_curve": "curve", "Stage": "detect", "detect_stages": "detect",
           "MIN_POINTS": "params"}
 
+__all__ = list(_HOMES)
 __getattr__, __dir__ = lazy_exports(__name__, _HOMES)
