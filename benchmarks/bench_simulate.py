@@ -39,6 +39,11 @@ beside this file.  Measured side by side:
    printed output discarded) after one untimed call, so that its imports and the lambdified expressions of the
    predictions are paid once, as in a notebook, a sweep or a Dask worker that runs it again and again; median of
    ``--repeat`` calls, interleaved with the rest.  Every file of the command is written and its figure drawn.
+6. The floor with ``simulate``'s libraries: the median of ``--repeat`` processes that import every third-party
+   module a ``simulate`` process ends up with (found by running the command once in a child and listing
+   ``sys.modules``; not a list typed here: NumPy, SciPy, SymPy, Matplotlib and what they load), plus the
+   integration alone of (4).  Any ``simulate`` that derives its predictions with SymPy and draws its figure with
+   Matplotlib pays at least this; GD / this floor under 10 means target (1) needs a command without one of them.
 
 Targets: (1) at least 10 times faster than (2), and faster than (3).
 
@@ -168,6 +173,36 @@ def _in_process(argv: list[str]) -> float:
     return seconds
 
 
+_LIST_MODULES = """
+import contextlib, io, json, sys
+from verify.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    status = main(sys.argv[1:])
+if status != 0:
+    sys.exit(f"verify exited {status}")
+own = {"verify", "theory", "bench_engine", "bench_simulate"}
+print(json.dumps([name for name in sys.modules
+                  if name.split(".")[0] not in sys.stdlib_module_names | own and not name.startswith("_")]))
+"""
+
+_IMPORT_MODULES = """
+import importlib, json, sys
+for name in json.loads(sys.argv[1]):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+"""
+
+
+def libraries_of(argv: list[str], env: dict) -> list[str]:
+    """The third-party modules (not the standard library's, the project's or private top-level ones) that a process
+    running ``python -m verify ARGV`` holds at its end, in the order they were first imported."""
+    done = subprocess.run([sys.executable, "-c", _LIST_MODULES, *argv], check=True, capture_output=True, text=True,
+                          env=env, cwd=HERE.parent)
+    return json.loads(done.stdout)
+
+
 def _one_blas_thread():
     """A context with one BLAS thread (threadpoolctl), or a no-op with a note when threadpoolctl is missing."""
     try:
@@ -213,11 +248,15 @@ def main() -> int:
         settings = floor_settings(config)
         in_process = command[3:-1]          # the command's own arguments, without its --out
         _in_process(in_process + ["--out", str(work / "warm-up-in-process")])
+        libraries = libraries_of(in_process + ["--out", str(work / "libraries")], python_default)
+        import_libraries = [sys.executable, "-c", _IMPORT_MODULES, json.dumps(libraries)]
+        libraries_s = []
         for i in range(repeat):         # interleaved: simulate, simulate in this environment, the floor, the GD loop
             runs.append(_whole(command + [str(work / f"sim{i}")], env=python_default))
             bare.append(_whole([sys.executable, "-c", "import numpy, scipy.integrate"], env=python_default))
             floor_int.append(integration_floor(config, settings))
             warm.append(_in_process(in_process + ["--out", str(work / f"warm{i}")]))
+            libraries_s.append(_whole(import_libraries, env=python_default))
             if not args.quick:
                 runs_env.append(_whole(command + [str(work / f"env{i}")]))
             with _one_blas_thread():
@@ -251,6 +290,11 @@ def main() -> int:
         out["floor_integration_s"] = floor_int
         out["floor_s"] = float(np.median(bare)) + float(np.median(floor_int))
         out["floor_speedup_over_numpy_gd"] = float(np.median(gd)) / out["floor_s"]
+        out["libraries"] = sorted({name.split(".")[0] for name in libraries})
+        out["libraries_modules"] = len(libraries)
+        out["libraries_import_s"] = libraries_s
+        out["libraries_floor_s"] = float(np.median(libraries_s)) + float(np.median(floor_int))
+        out["libraries_floor_speedup_over_numpy_gd"] = float(np.median(gd)) / out["libraries_floor_s"]
         out["simulate_warm_s"] = warm
         out["simulate_warm_median_s"] = float(np.median(warm))
         out["warm_speedup_over_numpy_gd"] = float(np.median(gd)) / out["simulate_warm_median_s"]
@@ -301,6 +345,12 @@ def main() -> int:
           f"s, GD/floor {out['floor_speedup_over_numpy_gd']:.1f}x: the most a simulate on SciPy's solver reaches "
           "here" + (" (under 10: target 1 needs less than the floor)" if out["floor_speedup_over_numpy_gd"] < 10
                     else ""))
+    print(f"floor with simulate's libraries (importing the {out['libraries_modules']} third-party modules it loads, "
+          f"from {', '.join(out['libraries'])}: {np.median(out['libraries_import_s']):.2f} s, plus the integration): "
+          f"{out['libraries_floor_s']:.2f} s, GD/this floor {out['libraries_floor_speedup_over_numpy_gd']:.1f}x: the "
+          "most a simulate that loads these libraries reaches here"
+          + (" (under 10: target 1 needs a simulate without one of them)"
+             if out["libraries_floor_speedup_over_numpy_gd"] < 10 else ""))
     print(f"simulate warm (the same command in a process that has run it once: no imports, the predictions' "
           f"expressions already lambdified): median {out['simulate_warm_median_s']:.2f} s, GD/warm "
           f"{out['warm_speedup_over_numpy_gd']:.1f}x (worst pair {out['warm_speedup_worst_pair']:.1f}x)")
