@@ -181,23 +181,23 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.St
 if status != 0:
     sys.exit(f"verify exited {status}")
 own = {"verify", "theory", "bench_engine", "bench_simulate"}
-print(json.dumps([name for name in sys.modules
-                  if name.split(".")[0] not in sys.stdlib_module_names | own and not name.startswith("_")]))
+print(json.dumps([name for name, module in sys.modules.items()
+                  if name.split(".")[0] not in sys.stdlib_module_names | own and not name.startswith("_")
+                  and getattr(module, "__spec__", None) is not None]))
 """
 
 _IMPORT_MODULES = """
 import importlib, json, sys
 for name in json.loads(sys.argv[1]):
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        pass
+    importlib.import_module(name)
 """
 
 
 def libraries_of(argv: list[str], env: dict) -> list[str]:
     """The third-party modules (not the standard library's, the project's or private top-level ones) that a process
-    running ``python -m verify ARGV`` holds at its end, in the order they were first imported."""
+    running ``python -m verify ARGV`` holds at its end, in the order they were first imported; only those with an
+    import spec, so that each can be imported by its name (extension modules also register spec-less entries such
+    as ``cython_runtime``)."""
     done = subprocess.run([sys.executable, "-c", _LIST_MODULES, *argv], check=True, capture_output=True, text=True,
                           env=env, cwd=HERE.parent)
     return json.loads(done.stdout)
